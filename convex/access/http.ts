@@ -1,0 +1,64 @@
+import { ConvexError } from "convex/values";
+import { httpAction, type ActionCtx } from "../_generated/server";
+import { tagAccess, type AccessClass } from "./classes";
+import { httpStatusFor, isCode } from "../lib/codes";
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  corsHeaders,
+  errorResponse,
+  readBodyCapped,
+  withHeaders,
+  clientIp,
+} from "../lib/httpSecurity";
+
+export type HttpInput = { req: Request; body: string; ip: string; url: URL };
+export type HttpHandler = (ctx: ActionCtx, input: HttpInput) => Promise<Response>;
+
+/**
+ * Every HTTP route is built here: declared access class, body cap (413), security headers,
+ * CORS for configured origins only, and `{ error: CODE }` bodies with no stack or message.
+ */
+export function endpoint(
+  access: AccessClass,
+  handler: HttpHandler,
+  opts: { maxBodyBytes?: number; cors?: boolean } = {},
+) {
+  const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const fn = httpAction(async (ctx, req) => {
+    const cors = opts.cors === false ? {} : corsHeaders(req.headers.get("origin"), process.env);
+    try {
+      const body = req.method === "GET" || req.method === "HEAD" ? "" : await readBodyCapped(req, max);
+      if (body === null) return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
+      const res = await handler(ctx, { req, body, ip: clientIp(req), url: new URL(req.url) });
+      return withHeaders(res, cors);
+    } catch (err) {
+      return withHeaders(errorToResponse(err), cors);
+    }
+  });
+  return tagAccess(fn, access);
+}
+
+export function errorToResponse(err: unknown): Response {
+  if (err instanceof ConvexError && err.data && typeof err.data === "object") {
+    const data = err.data as { code?: unknown; retryAfterMs?: unknown };
+    if (isCode(data.code)) {
+      const headers: Record<string, string> = {};
+      if (data.code === "RATE_LIMITED" && typeof data.retryAfterMs === "number") {
+        headers["Retry-After"] = String(Math.max(1, Math.ceil(data.retryAfterMs / 1000)));
+      }
+      return errorResponse(data.code, httpStatusFor(data.code), headers);
+    }
+  }
+  // Unknown failure: log the kind only; never the message (may hold PII) or stack to the caller.
+  console.error("http route failed:", err instanceof Error ? err.name : typeof err);
+  return errorResponse("INTERNAL", 500);
+}
+
+/** Preflight answer for a path; CORS headers only for configured origins. */
+export const preflight = tagAccess(
+  httpAction(async (_ctx, req) => {
+    const cors = corsHeaders(req.headers.get("origin"), process.env);
+    return withHeaders(new Response(null, { status: Object.keys(cors).length ? 204 : 403 }), cors);
+  }),
+  "none",
+);

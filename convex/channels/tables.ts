@@ -1,0 +1,60 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const platformValidator = v.union(
+  v.literal("telegram"),
+  v.literal("twilio"),
+  v.literal("slack"),
+  v.literal("discord"),
+  v.literal("resend"),
+);
+
+export const channelTables = {
+  /** Non-secret channel settings only; secrets are in channelSecrets. */
+  channelConfig: defineTable({
+    workspaceId: v.id("workspaces"),
+    platform: platformValidator,
+    name: v.string(),
+    enabled: v.boolean(),
+    settings: v.any(),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+  })
+    .index("by_workspace", ["workspaceId"])
+    .index("by_workspace_platform", ["workspaceId", "platform"]),
+
+  /** Keyed by the verified platform id. `contact` (phone/email) is for replying only. */
+  channelUsers: defineTable({
+    workspaceId: v.id("workspaces"),
+    channelId: v.id("channelConfig"),
+    platform: platformValidator,
+    platformUserId: v.string(),
+    displayName: v.optional(v.string()),
+    contact: v.optional(v.string()),
+    blocked: v.boolean(),
+    firstSeenAt: v.number(),
+    lastSeenAt: v.number(),
+  })
+    .index("by_channel_user", ["channelId", "platformUserId"])
+    .index("by_workspace", ["workspaceId"]),
+
+  /** Dedupe of vendor deliveries (update_id, event_id, svix-id, MessageSid, interaction id). */
+  webhookDeliveries: defineTable({
+    workspaceId: v.id("workspaces"),
+    channelId: v.id("channelConfig"),
+    deliveryId: v.string(),
+    receivedAt: v.number(),
+  })
+    .index("by_channel_delivery", ["channelId", "deliveryId"])
+    .index("by_receivedAt", ["receivedAt"]),
+
+  channelMessageSummary: defineTable({
+    workspaceId: v.id("workspaces"),
+    channelId: v.id("channelConfig"),
+    bucket: v.number(),
+    inbound: v.number(),
+    outbound: v.number(),
+  })
+    .index("by_workspace_bucket", ["workspaceId", "bucket"])
+    .index("by_channel_bucket", ["channelId", "bucket"]),
+};

@@ -1,0 +1,51 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const chatTables = {
+  /** Anonymous public-chat sessions: only the token's hash is stored. */
+  chatSessions: defineTable({
+    workspaceId: v.id("workspaces"),
+    tokenHash: v.string(),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+    lastSeenAt: v.number(),
+    revokedAt: v.optional(v.number()),
+    blocked: v.optional(v.boolean()),
+  })
+    .index("by_tokenHash", ["tokenHash"])
+    .index("by_workspace", ["workspaceId"]),
+
+  threads: defineTable({
+    workspaceId: v.id("workspaces"),
+    sessionId: v.optional(v.id("chatSessions")),
+    channelUserId: v.optional(v.id("channelUsers")),
+    title: v.optional(v.string()),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+  })
+    .index("by_session", ["sessionId", "updatedAt"])
+    .index("by_channelUser", ["channelUserId", "updatedAt"])
+    .index("by_workspace", ["workspaceId", "updatedAt"]),
+
+  messages: defineTable({
+    workspaceId: v.id("workspaces"),
+    threadId: v.id("threads"),
+    role: v.union(v.literal("user"), v.literal("assistant"), v.literal("tool"), v.literal("system")),
+    text: v.string(),
+    status: v.union(v.literal("pending"), v.literal("streaming"), v.literal("done"), v.literal("error")),
+    errorCode: v.optional(v.string()),
+    createdAt: v.number(),
+  }).index("by_thread", ["threadId", "createdAt"]),
+
+  voiceSessions: defineTable({
+    workspaceId: v.id("workspaces"),
+    chatSessionId: v.id("chatSessions"),
+    startedAt: v.number(),
+    endedAt: v.optional(v.number()),
+    /** seconds granted for this session (what the limit accounts for) */
+    grantedSeconds: v.number(),
+    status: v.union(v.literal("active"), v.literal("ended"), v.literal("denied")),
+  })
+    .index("by_session_started", ["chatSessionId", "startedAt"])
+    .index("by_workspace", ["workspaceId", "startedAt"]),
+};

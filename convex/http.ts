@@ -1,0 +1,17 @@
+import { httpRouter } from "convex/server";
+import { mount } from "./routes";
+import { health } from "./health";
+import { signIn, refresh, jwks } from "./owners/routes";
+import { status } from "./auth/routes";
+
+const http = httpRouter();
+
+mount(http, [
+  { path: "/health", method: "GET", handler: health },
+  { path: "/.well-known/jwks.json", method: "GET", handler: jwks },
+  { path: "/auth/signin", method: "POST", handler: signIn },
+  { path: "/auth/refresh", method: "POST", handler: refresh },
+  { path: "/auth/status", method: "GET", handler: status },
+]);
+
+export default http;

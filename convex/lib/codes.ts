@@ -1,0 +1,82 @@
+/**
+ * The error-code catalogue. Every caller-visible error carries exactly one of these.
+ * Extend it; never reuse a code for another meaning.
+ */
+export const CODES = [
+  // access
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "OWNER_INACTIVE",
+  "SIGNIN_FAILED",
+  "SESSION_INVALID",
+  "NOT_FOUND",
+  "ARGS_INVALID",
+  // checker
+  "SKILL_NOT_APPROVED",
+  "SKILL_INACTIVE",
+  "INPUT_INVALID",
+  "RATE_LIMITED",
+  "LIMIT_UNAVAILABLE",
+  "DOMAIN_NOT_ALLOWED",
+  "DOMAIN_INVALID",
+  "PRIVATE_ADDRESS_BLOCKED",
+  "REDIRECT_BLOCKED",
+  "SCHEME_NOT_ALLOWED",
+  "PORT_NOT_ALLOWED",
+  "URL_TEMPLATE_INVALID",
+  "UPSTREAM_ERROR",
+  "TIMEOUT",
+  "OUTPUT_TOO_LARGE",
+  "CONFIG_INVALID",
+  "MCP_SERVER_NOT_APPROVED",
+  "MCP_SERVER_DISABLED",
+  "MCP_TOOL_NOT_APPROVED",
+  "MCP_TOOL_CHANGED",
+  "SECRET_ACCESS_DENIED",
+  "SECRET_DECRYPT_FAILED",
+  "IMAGE_INVALID",
+  // channels
+  "WEBHOOK_SIGNATURE_INVALID",
+  "WEBHOOK_PAYLOAD_INVALID",
+  "CHANNEL_USER_BLOCKED",
+  // chat
+  "MESSAGE_TOO_LONG",
+  "PROVIDER_ERROR",
+  // http
+  "PAYLOAD_TOO_LARGE",
+  "ORIGIN_NOT_ALLOWED",
+  "METHOD_NOT_ALLOWED",
+  "BAD_REQUEST",
+  "INTERNAL",
+] as const;
+
+export type Code = (typeof CODES)[number];
+
+const HTTP_STATUS: Partial<Record<Code, number>> = {
+  UNAUTHENTICATED: 401,
+  SIGNIN_FAILED: 401,
+  SESSION_INVALID: 401,
+  WEBHOOK_SIGNATURE_INVALID: 401,
+  FORBIDDEN: 403,
+  OWNER_INACTIVE: 403,
+  ORIGIN_NOT_ALLOWED: 403,
+  SECRET_ACCESS_DENIED: 403,
+  CHANNEL_USER_BLOCKED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  LIMIT_UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  UPSTREAM_ERROR: 502,
+  INTERNAL: 500,
+};
+
+/** HTTP status for a code: explicit table, else 400 for validation-class codes. */
+export function httpStatusFor(code: string): number {
+  return HTTP_STATUS[code as Code] ?? (isCode(code) ? 400 : 500);
+}
+
+export function isCode(code: unknown): code is Code {
+  return typeof code === "string" && (CODES as readonly string[]).includes(code);
+}

@@ -1,0 +1,70 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const mcpTables = {
+  mcpServers: defineTable({
+    workspaceId: v.id("workspaces"),
+    name: v.string(),
+    url: v.string(),
+    status: v.union(v.literal("pending"), v.literal("approved"), v.literal("rejected"), v.literal("disabled")),
+    enabled: v.boolean(),
+    authHeaderName: v.optional(v.string()),
+    rateLimitPerMinute: v.optional(v.number()),
+    timeoutMs: v.number(),
+    maxOutputBytes: v.number(),
+    healthStatus: v.union(v.literal("unknown"), v.literal("healthy"), v.literal("unhealthy")),
+    healthLatencyMs: v.optional(v.number()),
+    healthCheckedAt: v.optional(v.number()),
+    consecutiveFailures: v.number(),
+    disabledReason: v.optional(v.string()),
+    approvedBy: v.optional(v.id("owners")),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+  })
+    .index("by_workspace", ["workspaceId"])
+    .index("by_enabled", ["enabled"]),
+
+  /** Tools listed from an approved server; `approvedHash` pins description + schema. */
+  mcpTools: defineTable({
+    workspaceId: v.id("workspaces"),
+    serverId: v.id("mcpServers"),
+    name: v.string(),
+    description: v.string(),
+    inputSchema: v.any(),
+    hash: v.string(),
+    approvedHash: v.optional(v.string()),
+    status: v.union(v.literal("approved"), v.literal("denied"), v.literal("blocked"), v.literal("pending")),
+    updatedAt: v.number(),
+  })
+    .index("by_server", ["serverId"])
+    .index("by_server_name", ["serverId", "name"]),
+
+  /** Per-client bearer tokens for Warden's own /mcp endpoint (hashed at rest). */
+  mcpClientTokens: defineTable({
+    workspaceId: v.id("workspaces"),
+    name: v.string(),
+    tokenHash: v.string(),
+    prefix: v.string(),
+    toolScopes: v.array(v.string()),
+    audience: v.string(),
+    expiresAt: v.number(),
+    revokedAt: v.optional(v.number()),
+    createdBy: v.optional(v.id("owners")),
+    lastUsedAt: v.optional(v.number()),
+    createdAt: v.number(),
+  })
+    .index("by_tokenHash", ["tokenHash"])
+    .index("by_workspace", ["workspaceId"]),
+
+  mcpSessions: defineTable({
+    workspaceId: v.id("workspaces"),
+    clientTokenId: v.id("mcpClientTokens"),
+    sessionIdHash: v.string(),
+    ip: v.optional(v.string()),
+    createdAt: v.number(),
+    lastSeenAt: v.number(),
+    closedAt: v.optional(v.number()),
+  })
+    .index("by_client_closed", ["clientTokenId", "closedAt"])
+    .index("by_sessionIdHash", ["sessionIdHash"]),
+};

@@ -1,0 +1,95 @@
+import { v } from "convex/values";
+import { internalMutation } from "../_generated/server";
+import { roleValidator } from "../workspaces/tables";
+import { ensureWorkspace, setMembership, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
+import { parsePasswordHash } from "../lib/password";
+import { writeAudit } from "../audit/log";
+
+/** First start of a fresh deployment: creates the first owner only if there is none. */
+export const bootstrapFirstOwner = internalMutation({
+  args: { ownerKey: v.string(), passwordHash: v.string() },
+  returns: v.object({ created: v.boolean() }),
+  handler: async (ctx, { ownerKey, passwordHash }) => {
+    const any = await ctx.db.query("owners").take(1);
+    if (any.length > 0) return { created: false };
+    if (!parsePasswordHash(passwordHash)) throw new Error("passwordHash is not a valid pbkdf2_sha256 hash");
+    const now = Date.now();
+    const ownerId = await ctx.db.insert("owners", { ownerKey, passwordHash, active: true, createdAt: now, updatedAt: now });
+    const workspaceId = await ensureWorkspace(ctx, DEFAULT_WORKSPACE_SLUG);
+    await setMembership(ctx, ownerId, workspaceId, "owner");
+    await writeAudit(ctx, { workspaceId, actorLabel: "system", action: "owner.bootstrap", target: ownerKey });
+    return { created: true };
+  },
+});
+
+const ownerRecord = v.object({
+  ownerKey: v.string(),
+  passwordHash: v.optional(v.string()),
+  clerkUserId: v.optional(v.string()),
+  role: roleValidator,
+  active: v.boolean(),
+  workspace: v.optional(v.string()),
+});
+
+/**
+ * Upserts owners from the owners JSON (file or env value, see scripts/owners.ts).
+ * Owners absent from the list are left alone unless `deactivateMissing` is set.
+ */
+export const syncOwners = internalMutation({
+  args: { owners: v.array(ownerRecord), deactivateMissing: v.optional(v.array(v.string())) },
+  returns: v.object({ created: v.number(), updated: v.number(), deactivated: v.number() }),
+  handler: async (ctx, { owners, deactivateMissing }) => {
+    let created = 0;
+    let updated = 0;
+    let deactivated = 0;
+    const now = Date.now();
+    for (const o of owners) {
+      if (o.passwordHash && !parsePasswordHash(o.passwordHash)) throw new Error(`owner ${o.ownerKey}: invalid password hash`);
+      const workspaceId = await ensureWorkspace(ctx, o.workspace ?? DEFAULT_WORKSPACE_SLUG);
+      const existing = await ctx.db
+        .query("owners")
+        .withIndex("by_ownerKey", (q) => q.eq("ownerKey", o.ownerKey))
+        .unique();
+      let ownerId;
+      if (existing) {
+        await ctx.db.patch(existing._id, {
+          passwordHash: o.passwordHash ?? existing.passwordHash,
+          clerkUserId: o.clerkUserId ?? existing.clerkUserId,
+          active: o.active,
+          updatedAt: now,
+        });
+        ownerId = existing._id;
+        updated++;
+      } else {
+        ownerId = await ctx.db.insert("owners", {
+          ownerKey: o.ownerKey,
+          passwordHash: o.passwordHash,
+          clerkUserId: o.clerkUserId,
+          active: o.active,
+          createdAt: now,
+          updatedAt: now,
+        });
+        created++;
+      }
+      await setMembership(ctx, ownerId, workspaceId, o.role);
+      await writeAudit(ctx, {
+        workspaceId,
+        actorLabel: "owners-sync",
+        action: existing ? "owner.update" : "owner.create",
+        target: o.ownerKey,
+        after: { role: o.role, active: o.active },
+      });
+    }
+    for (const key of deactivateMissing ?? []) {
+      const existing = await ctx.db
+        .query("owners")
+        .withIndex("by_ownerKey", (q) => q.eq("ownerKey", key))
+        .unique();
+      if (existing && existing.active) {
+        await ctx.db.patch(existing._id, { active: false, updatedAt: now });
+        deactivated++;
+      }
+    }
+    return { created, updated, deactivated };
+  },
+});

@@ -1,0 +1,19 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const ownerTables = {
+  /** A person who can sign in to SyncBoard (built-in password and/or Clerk user). */
+  owners: defineTable({
+    ownerKey: v.string(), // login name, e.g. "owner_primary"
+    displayName: v.optional(v.string()),
+    email: v.optional(v.string()),
+    /** "pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>"; absent for Clerk-only owners. */
+    passwordHash: v.optional(v.string()),
+    clerkUserId: v.optional(v.string()),
+    active: v.boolean(),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+  })
+    .index("by_ownerKey", ["ownerKey"])
+    .index("by_clerkUserId", ["clerkUserId"]),
+};

@@ -1,0 +1,26 @@
+import { defineSchema } from "convex/server";
+import { workspaceTables } from "./workspaces/tables";
+import { ownerTables } from "./owners/tables";
+import { auditTables } from "./audit/tables";
+import { securityTables } from "./security/tables";
+import { skillTables } from "./skills/tables";
+import { secretTables } from "./secrets/tables";
+import { mcpTables } from "./mcp/tables";
+import { channelTables } from "./channels/tables";
+import { chatTables } from "./chat/tables";
+import { agentTables } from "./agent/tables";
+import { limitTables } from "./limits/tables";
+
+export default defineSchema({
+  ...workspaceTables,
+  ...ownerTables,
+  ...auditTables,
+  ...securityTables,
+  ...skillTables,
+  ...secretTables,
+  ...mcpTables,
+  ...channelTables,
+  ...chatTables,
+  ...agentTables,
+  ...limitTables,
+});

@@ -1,0 +1,91 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const skillTypeValidator = v.union(
+  v.literal("template"),
+  v.literal("webhook"),
+  v.literal("code"),
+  v.literal("image"),
+);
+export const skillStatusValidator = v.union(
+  v.literal("pending"),
+  v.literal("approved"),
+  v.literal("rejected"),
+  v.literal("disabled"),
+);
+
+export const skillTables = {
+  skillRegistry: defineTable({
+    workspaceId: v.id("workspaces"),
+    name: v.string(),
+    description: v.string(),
+    type: skillTypeValidator,
+    status: skillStatusValidator,
+    /** JSON schema of the input */
+    inputSchema: v.any(),
+    /** template id (template), url template/method/headers (webhook), module name (code) */
+    config: v.any(),
+    /** hash over config + schema + domains; an approved skill whose hash changes goes back to pending */
+    configHash: v.string(),
+    allowedDomains: v.array(v.string()),
+    allowHttp: v.optional(v.boolean()),
+    secretNames: v.array(v.string()),
+    rateLimitPerMinute: v.optional(v.number()),
+    timeoutMs: v.number(),
+    maxOutputBytes: v.number(),
+    approvedBy: v.optional(v.id("owners")),
+    approvedAt: v.optional(v.number()),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+  })
+    .index("by_workspace", ["workspaceId"])
+    .index("by_workspace_name", ["workspaceId", "name"])
+    .index("by_workspace_status", ["workspaceId", "status"]),
+
+  /** One row per check result, allowed or denied. Previews are redacted and truncated. */
+  skillInvocationLog: defineTable({
+    workspaceId: v.id("workspaces"),
+    targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
+    skillId: v.optional(v.id("skillRegistry")),
+    mcpServerId: v.optional(v.id("mcpServers")),
+    channelId: v.optional(v.id("channelConfig")),
+    targetName: v.string(), // skill name, "server/tool", or "platform/channel"
+    callerKind: v.string(), // "agent" | "mcp-client" | "owner" | "channel-webhook" | ...
+    callerId: v.optional(v.string()),
+    code: v.string(), // "OK" or a catalogue code
+    allowed: v.boolean(),
+    durationMs: v.number(),
+    inputBytes: v.number(),
+    outputBytes: v.number(),
+    inputPreview: v.optional(v.string()),
+    outputPreview: v.optional(v.string()),
+    outputStorageId: v.optional(v.id("_storage")),
+    at: v.number(),
+  })
+    .index("by_workspace_at", ["workspaceId", "at"])
+    .index("by_workspace_allowed_at", ["workspaceId", "allowed", "at"])
+    .index("by_skill_at", ["skillId", "at"])
+    .index("by_server_at", ["mcpServerId", "at"])
+    .index("by_at", ["at"]),
+
+  skillInvocationSummary: defineTable({
+    workspaceId: v.id("workspaces"),
+    bucket: v.number(), // start of the hour, ms
+    targetKind: v.string(),
+    total: v.number(),
+    allowed: v.number(),
+    denied: v.number(),
+    totalDurationMs: v.number(),
+  })
+    .index("by_workspace_bucket", ["workspaceId", "bucket"])
+    .index("by_workspace_kind_bucket", ["workspaceId", "targetKind", "bucket"]),
+
+  /** Images for image skills live in file storage; this row records what was validated. */
+  skillImages: defineTable({
+    workspaceId: v.id("workspaces"),
+    storageId: v.id("_storage"),
+    mimeType: v.string(),
+    bytes: v.number(),
+    createdAt: v.number(),
+  }).index("by_workspace", ["workspaceId"]),
+};

@@ -1,0 +1,27 @@
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export const roleValidator = v.union(v.literal("owner"), v.literal("admin"), v.literal("viewer"));
+
+export const workspaceTables = {
+  /** The tenant boundary: a built-in workspace or a Clerk organization. */
+  workspaces: defineTable({
+    name: v.string(),
+    slug: v.string(),
+    clerkOrgId: v.optional(v.string()),
+    createdAt: v.number(),
+  })
+    .index("by_slug", ["slug"])
+    .index("by_clerkOrgId", ["clerkOrgId"]),
+
+  /** Owner ↔ workspace with the role held there. */
+  memberships: defineTable({
+    workspaceId: v.id("workspaces"),
+    ownerId: v.id("owners"),
+    role: roleValidator,
+    createdAt: v.number(),
+  })
+    .index("by_workspace", ["workspaceId"])
+    .index("by_owner", ["ownerId"])
+    .index("by_owner_workspace", ["ownerId", "workspaceId"]),
+};
