@@ -1,5 +1,6 @@
 import { v } from "convex/values";
-import { internalMutation } from "../_generated/server";
+import { internalMutation, type MutationCtx } from "../_generated/server";
+import { parseOwnersJson, type OwnerEntry } from "../lib/ownersFile";
 import { roleValidator } from "../workspaces/tables";
 import { ensureWorkspace, setMembership, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
 import { parsePasswordHash } from "../lib/password";
@@ -33,12 +34,27 @@ const ownerRecord = v.object({
 
 /**
  * Upserts owners from the owners JSON (file or env value, see scripts/owners.ts).
- * Owners absent from the list are left alone unless `deactivateMissing` is set.
+ * File-managed owners that are no longer listed are deactivated (not deleted: audit keeps pointing at them).
  */
 export const syncOwners = internalMutation({
-  args: { owners: v.array(ownerRecord), deactivateMissing: v.optional(v.array(v.string())) },
+  args: { owners: v.array(ownerRecord) },
   returns: v.object({ created: v.number(), updated: v.number(), deactivated: v.number() }),
-  handler: async (ctx, { owners, deactivateMissing }) => {
+  handler: async (ctx, { owners }) => applyOwners(ctx, owners),
+});
+
+/** Production path: `npx convex env set WARDEN_OWNERS_JSON "$(cat owners.json)"` then run this. */
+export const syncFromEnv = internalMutation({
+  args: {},
+  returns: v.object({ created: v.number(), updated: v.number(), deactivated: v.number() }),
+  handler: async (ctx) => {
+    const raw = process.env.WARDEN_OWNERS_JSON;
+    if (!raw) throw new Error("WARDEN_OWNERS_JSON is not set");
+    return applyOwners(ctx, parseOwnersJson(raw).owners);
+  },
+});
+
+async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[]) {
+  {
     let created = 0;
     let updated = 0;
     let deactivated = 0;
@@ -56,6 +72,7 @@ export const syncOwners = internalMutation({
           passwordHash: o.passwordHash ?? existing.passwordHash,
           clerkUserId: o.clerkUserId ?? existing.clerkUserId,
           active: o.active,
+          managedByFile: true,
           updatedAt: now,
         });
         ownerId = existing._id;
@@ -66,6 +83,7 @@ export const syncOwners = internalMutation({
           passwordHash: o.passwordHash,
           clerkUserId: o.clerkUserId,
           active: o.active,
+          managedByFile: true,
           createdAt: now,
           updatedAt: now,
         });
@@ -80,16 +98,17 @@ export const syncOwners = internalMutation({
         after: { role: o.role, active: o.active },
       });
     }
-    for (const key of deactivateMissing ?? []) {
-      const existing = await ctx.db
-        .query("owners")
-        .withIndex("by_ownerKey", (q) => q.eq("ownerKey", key))
-        .unique();
-      if (existing && existing.active) {
+    const listed = new Set(owners.map((o) => o.ownerKey));
+    const fileManaged = await ctx.db
+      .query("owners")
+      .withIndex("by_managedByFile_active", (q) => q.eq("managedByFile", true).eq("active", true))
+      .take(1000);
+    for (const existing of fileManaged) {
+      if (!listed.has(existing.ownerKey)) {
         await ctx.db.patch(existing._id, { active: false, updatedAt: now });
         deactivated++;
       }
     }
     return { created, updated, deactivated };
-  },
-});
+  }
+}

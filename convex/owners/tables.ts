@@ -11,9 +11,12 @@ export const ownerTables = {
     passwordHash: v.optional(v.string()),
     clerkUserId: v.optional(v.string()),
     active: v.boolean(),
+    /** true when this owner comes from the owners JSON (file/env); sync deactivates it when removed there */
+    managedByFile: v.optional(v.boolean()),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
     .index("by_ownerKey", ["ownerKey"])
-    .index("by_clerkUserId", ["clerkUserId"]),
+    .index("by_clerkUserId", ["clerkUserId"])
+    .index("by_managedByFile_active", ["managedByFile", "active"]),
 };
