@@ -42,12 +42,24 @@ export const CODES = [
   // chat
   "MESSAGE_TOO_LONG",
   "PROVIDER_ERROR",
+  "TOOL_NOT_ENABLED", // the agent config does not enable that skill / MCP server
+  "ACTIVITY_NOT_PUBLISHABLE", // this activity kind has no public template
+  "VOICE_NOT_CONFIGURED", // no ElevenLabs key or agent id
+  "VOICE_SESSION_INACTIVE", // voice session ended or its granted time is over
   // http
   "PAYLOAD_TOO_LARGE",
   "ORIGIN_NOT_ALLOWED",
   "METHOD_NOT_ALLOWED",
   "BAD_REQUEST",
   "INTERNAL",
+  // secrets
+  "SECRET_KEY_UNAVAILABLE", // encryption key missing or malformed on the server
+  "SECRET_LIMIT_REACHED", // too many secrets on one skill/channel/MCP server
+  // channel replies
+  "VENDOR_ERROR", // a channel vendor API (Telegram, Slack, Discord, Twilio, Resend) refused or failed a call
+  "CHANNEL_NOT_CONFIGURED", // a channel lacks the secret, setting or reply target a call needs
+  // monitoring
+  "ABUSE_ALERT", // repeated denials from one source within a window (security event only)
 ] as const;
 
 export type Code = (typeof CODES)[number];
@@ -67,9 +79,11 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   LIMIT_UNAVAILABLE: 503,
+  SECRET_KEY_UNAVAILABLE: 503,
   TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
   INTERNAL: 500,
+  VOICE_NOT_CONFIGURED: 503,
 };
 
 /** HTTP status for a code: explicit table, else 400 for validation-class codes. */

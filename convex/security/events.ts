@@ -1,6 +1,7 @@
 import type { MutationCtx } from "../_generated/server";
 import type { Id } from "../_generated/dataModel";
 import { hourBucket } from "../lib/time";
+import { ABUSE_THRESHOLD, ABUSE_WINDOW_MS, countsTowardAbuse } from "../lib/abuse";
 
 export type SecurityEventInput = {
   workspaceId?: Id<"workspaces">;
@@ -32,6 +33,47 @@ export async function recordSecurityEvent(ctx: MutationCtx, e: SecurityEventInpu
     .unique();
   if (existing) await ctx.db.patch(existing._id, { count: existing.count + 1 });
   else await ctx.db.insert("securityEventSummary", { workspaceId: e.workspaceId, code: e.code, bucket, count: 1 });
+  if (e.source && countsTowardAbuse(e.code)) await detectAbuse(ctx, e.workspaceId, e.source, at);
+}
+
+/**
+ * Repeated denials from one source within the window raise one ABUSE_ALERT (security event +
+ * SyncBoard notification). Reads at most ABUSE_THRESHOLD + a few documents.
+ */
+async function detectAbuse(ctx: MutationCtx, workspaceId: Id<"workspaces"> | undefined, source: string, at: number) {
+  const since = at - ABUSE_WINDOW_MS;
+  const recent = await ctx.db
+    .query("securityEvents")
+    .withIndex("by_source_at", (q) => q.eq("source", source).gte("at", since))
+    .take(ABUSE_THRESHOLD + 1);
+  const denials = recent.filter((r) => r.code !== "ABUSE_ALERT" && countsTowardAbuse(r.code));
+  if (denials.length < ABUSE_THRESHOLD) return;
+  if (recent.some((r) => r.code === "ABUSE_ALERT")) return; // one alert per window and source
+  const alertSource = source;
+  await ctx.db.insert("securityEvents", {
+    workspaceId,
+    code: "ABUSE_ALERT",
+    category: "alert",
+    source: alertSource,
+    detail: `${denials.length}+ denials within ${ABUSE_WINDOW_MS / 60_000} min (latest: ${denials[denials.length - 1].code})`,
+    at,
+  });
+  const bucket = hourBucket(at);
+  const sum = await ctx.db
+    .query("securityEventSummary")
+    .withIndex("by_workspace_code_bucket", (q) => q.eq("workspaceId", workspaceId).eq("code", "ABUSE_ALERT").eq("bucket", bucket))
+    .unique();
+  if (sum) await ctx.db.patch(sum._id, { count: sum.count + 1 });
+  else await ctx.db.insert("securityEventSummary", { workspaceId, code: "ABUSE_ALERT", bucket, count: 1 });
+  if (workspaceId) {
+    await ctx.db.insert("notifications", {
+      workspaceId,
+      kind: "abuse",
+      title: "Repeated denials from one source",
+      body: `${source.split(":")[0]} source exceeded ${ABUSE_THRESHOLD} denials in ${ABUSE_WINDOW_MS / 60_000} minutes. Review security events and block it if needed.`,
+      createdAt: at,
+    });
+  }
 }
 
 export async function recordRateLimitHit(

@@ -1,0 +1,10 @@
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+
+// Each job on its own schedule, away from the others.
+const crons = cronJobs();
+
+// Log retention: bounded, self-continuing batches (convex/logs/retention.ts).
+crons.daily("log retention", { hourUTC: 3, minuteUTC: 17 }, internal.logs.retention.start, {});
+
+export default crons;

@@ -1,0 +1,76 @@
+import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { viewerQuery, adminMutation } from "../access/builders";
+import { getOwned } from "../access/principal";
+
+/** Invocation log, newest first; optionally only denials. Previews are already redacted at write time. */
+export const invocations = viewerQuery({
+  args: { paginationOpts: paginationOptsValidator, deniedOnly: v.optional(v.boolean()) },
+  handler: async (ctx, { paginationOpts, deniedOnly }) => {
+    const ws = ctx.principal.workspaceId;
+    const q = deniedOnly
+      ? ctx.db.query("skillInvocationLog").withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
+      : ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
+    const page = await q.order("desc").paginate(paginationOpts);
+    return {
+      ...page,
+      page: page.page.map((r) => ({
+        id: r._id,
+        at: r.at,
+        targetKind: r.targetKind,
+        targetName: r.targetName,
+        callerKind: r.callerKind,
+        code: r.code,
+        allowed: r.allowed,
+        durationMs: r.durationMs,
+        inputBytes: r.inputBytes,
+        outputBytes: r.outputBytes,
+        inputPreview: r.inputPreview ?? "",
+        outputPreview: r.outputPreview ?? "",
+        hasStoredOutput: r.outputStorageId !== undefined,
+      })),
+    };
+  },
+});
+
+/** Security events, newest first; optionally one code. */
+export const securityEvents = viewerQuery({
+  args: { paginationOpts: paginationOptsValidator, code: v.optional(v.string()) },
+  handler: async (ctx, { paginationOpts, code }) => {
+    const ws = ctx.principal.workspaceId;
+    const q = code
+      ? ctx.db.query("securityEvents").withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", code))
+      : ctx.db.query("securityEvents").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
+    const page = await q.order("desc").paginate(paginationOpts);
+    return {
+      ...page,
+      page: page.page.map((e) => ({ id: e._id, at: e.at, code: e.code, category: e.category, detail: e.detail ?? "" })),
+    };
+  },
+});
+
+/** Audit log, newest first (admins and owners). */
+export const audit = viewerQuery({
+  args: { paginationOpts: paginationOptsValidator },
+  handler: async (ctx, { paginationOpts }) => {
+    const page = await ctx.db
+      .query("auditLog")
+      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
+      .order("desc")
+      .paginate(paginationOpts);
+    return {
+      ...page,
+      page: page.page.map((a) => ({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),
+    };
+  },
+});
+
+export const markNotificationRead = adminMutation({
+  args: { notificationId: v.id("notifications") },
+  returns: v.null(),
+  handler: async (ctx, { notificationId }) => {
+    const n = await getOwned(await ctx.db.get(notificationId), ctx.principal);
+    if (n.readAt === undefined) await ctx.db.patch(n._id, { readAt: Date.now() });
+    return null;
+  },
+});

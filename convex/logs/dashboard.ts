@@ -1,0 +1,81 @@
+import { v } from "convex/values";
+import { viewerQuery } from "../access/builders";
+import { hourBucket, HOUR } from "../lib/time";
+
+const WINDOW_HOURS = 24;
+
+/**
+ * SyncBoard overview. Reads only summary tables and a few bounded "latest" slices, so the number
+ * of documents read does not depend on how large the logs are.
+ */
+export const overview = viewerQuery({
+  args: {},
+  handler: async (ctx) => {
+    const ws = ctx.principal.workspaceId;
+    const since = hourBucket(Date.now()) - (WINDOW_HOURS - 1) * HOUR;
+    const invocationBuckets = await ctx.db
+      .query("skillInvocationSummary")
+      .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
+      .take(WINDOW_HOURS * 4);
+    const securityBuckets = await ctx.db
+      .query("securityEventSummary")
+      .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
+      .take(1000);
+    const rateLimitBuckets = await ctx.db
+      .query("rateLimitHitSummary")
+      .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
+      .take(500);
+    const recentSecurity = await ctx.db
+      .query("securityEvents")
+      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws))
+      .order("desc")
+      .take(8);
+    const recentFailures = await ctx.db
+      .query("skillInvocationLog")
+      .withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
+      .order("desc")
+      .take(8);
+    const notifications = await ctx.db
+      .query("notifications")
+      .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ws))
+      .order("desc")
+      .take(10);
+    const servers = await ctx.db
+      .query("mcpServers")
+      .withIndex("by_workspace", (q) => q.eq("workspaceId", ws))
+      .take(50);
+
+    const hours: { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number }[] = [];
+    for (let i = 0; i < WINDOW_HOURS; i++) {
+      const bucket = since + i * HOUR;
+      const inv = invocationBuckets.filter((b) => b.bucket === bucket);
+      hours.push({
+        bucket,
+        invocations: inv.reduce((n, b) => n + b.total, 0),
+        denied: inv.reduce((n, b) => n + b.denied, 0),
+        securityEvents: securityBuckets.filter((b) => b.bucket === bucket).reduce((n, b) => n + b.count, 0),
+        rateLimitHits: rateLimitBuckets.filter((b) => b.bucket === bucket).reduce((n, b) => n + b.count, 0),
+      });
+    }
+    const byCode: Record<string, number> = {};
+    for (const b of securityBuckets) byCode[b.code] = (byCode[b.code] ?? 0) + b.count;
+    const byLimit: Record<string, number> = {};
+    for (const b of rateLimitBuckets) byLimit[b.limitName] = (byLimit[b.limitName] ?? 0) + b.count;
+
+    return {
+      hours,
+      totals: {
+        invocations: hours.reduce((n, h) => n + h.invocations, 0),
+        denied: hours.reduce((n, h) => n + h.denied, 0),
+        securityEvents: hours.reduce((n, h) => n + h.securityEvents, 0),
+        rateLimitHits: hours.reduce((n, h) => n + h.rateLimitHits, 0),
+      },
+      securityByCode: byCode,
+      rateLimitsByName: byLimit,
+      recentSecurityEvents: recentSecurity.map((e) => ({ code: e.code, category: e.category, detail: e.detail ?? "", at: e.at })),
+      recentFailedInvocations: recentFailures.map((r) => ({ target: r.targetName, kind: r.targetKind, code: r.code, at: r.at })),
+      notifications: notifications.map((n) => ({ id: n._id, kind: n.kind, title: n.title, body: n.body, read: n.readAt !== undefined, createdAt: n.createdAt })),
+      mcpHealth: servers.map((s) => ({ id: s._id, name: s.name, status: s.status, enabled: s.enabled, health: s.healthStatus, latencyMs: s.healthLatencyMs ?? null, checkedAt: s.healthCheckedAt ?? null })),
+    };
+  },
+});

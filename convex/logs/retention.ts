@@ -1,0 +1,141 @@
+import { v } from "convex/values";
+import { internalMutation, type MutationCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
+import { viewerQuery, adminMutation } from "../access/builders";
+import { fail } from "../access/principal";
+import { writeAudit } from "../audit/log";
+import { DAY } from "../lib/time";
+
+/** Log tables with retention, all indexed by (workspaceId, at). */
+export const RETENTION_TABLES = ["skillInvocationLog", "securityEvents", "activityLog", "auditLog"] as const;
+type RetentionTable = (typeof RETENTION_TABLES)[number];
+export const DEFAULT_RETENTION_DAYS = 30;
+/** Webhook delivery ids only need to outlive vendor retries. */
+export const DELIVERY_RETENTION_DAYS = 7;
+export const RETENTION_BATCH = 100;
+/** Pause between batches so deletion never competes with live traffic. */
+export const RETENTION_SPACING_MS = 1_000;
+
+async function retentionDays(ctx: MutationCtx, workspaceId: Id<"workspaces"> | undefined, table: string): Promise<number> {
+  if (!workspaceId) return DEFAULT_RETENTION_DAYS;
+  const row = await ctx.db
+    .query("retentionConfig")
+    .withIndex("by_workspace_table", (q) => q.eq("workspaceId", workspaceId).eq("table", table))
+    .unique();
+  return row?.days ?? DEFAULT_RETENTION_DAYS;
+}
+
+/** Deletes one bounded batch of expired rows of one table in one workspace scope. */
+async function purgeScope(ctx: MutationCtx, table: RetentionTable, workspaceId: Id<"workspaces"> | undefined, now: number) {
+  const cutoff = now - (await retentionDays(ctx, workspaceId, table)) * DAY;
+  const rows = await (ctx.db.query(table) as any)
+    .withIndex("by_workspace_at", (q: any) => q.eq("workspaceId", workspaceId).lt("at", cutoff))
+    .take(RETENTION_BATCH);
+  for (const r of rows) {
+    if (table === "skillInvocationLog" && r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
+    await ctx.db.delete(r._id);
+  }
+  return rows.length;
+}
+
+/**
+ * One step of the retention job: a batch for (table, workspace); continues itself, spaced out,
+ * until every table and workspace is done. `global` is the scope of rows without a workspace.
+ */
+export const step = internalMutation({
+  args: {
+    tableIndex: v.number(),
+    workspaceCursor: v.union(v.string(), v.null()),
+    workspaceId: v.union(v.id("workspaces"), v.literal("global"), v.null()),
+    now: v.number(),
+  },
+  returns: v.object({ deleted: v.number(), done: v.boolean() }),
+  handler: async (ctx, args) => {
+    if (args.tableIndex >= RETENTION_TABLES.length) {
+      // Finally the delivery dedupe table (global index).
+      const cutoff = args.now - DELIVERY_RETENTION_DAYS * DAY;
+      const rows = await ctx.db.query("webhookDeliveries").withIndex("by_receivedAt", (q) => q.lt("receivedAt", cutoff)).take(RETENTION_BATCH);
+      for (const r of rows) await ctx.db.delete(r._id);
+      if (rows.length === RETENTION_BATCH) {
+        await ctx.scheduler.runAfter(RETENTION_SPACING_MS, internal.logs.retention.step, args);
+        return { deleted: rows.length, done: false };
+      }
+      return { deleted: rows.length, done: true };
+    }
+    const table = RETENTION_TABLES[args.tableIndex];
+    let { workspaceId, workspaceCursor } = args;
+    if (workspaceId === null) {
+      const page = await ctx.db.query("workspaces").paginate({ cursor: workspaceCursor, numItems: 1 });
+      if (page.page.length === 0) {
+        workspaceId = "global";
+      } else {
+        workspaceId = page.page[0]._id;
+        workspaceCursor = page.continueCursor;
+      }
+    }
+    const deleted = await purgeScope(ctx, table, workspaceId === "global" ? undefined : workspaceId, args.now);
+    let next;
+    if (deleted === RETENTION_BATCH) next = { ...args, workspaceId, workspaceCursor };
+    else if (workspaceId === "global") next = { tableIndex: args.tableIndex + 1, workspaceCursor: null, workspaceId: null, now: args.now };
+    else next = { ...args, workspaceId: null, workspaceCursor };
+    await ctx.scheduler.runAfter(deleted === RETENTION_BATCH ? RETENTION_SPACING_MS : 0, internal.logs.retention.step, next);
+    return { deleted, done: false };
+  },
+});
+
+/** Daily cron entry point. */
+export const start = internalMutation({
+  args: {},
+  returns: v.null(),
+  handler: async (ctx) => {
+    await ctx.scheduler.runAfter(0, internal.logs.retention.step, {
+      tableIndex: 0,
+      workspaceCursor: null,
+      workspaceId: null,
+      now: Date.now(),
+    });
+    return null;
+  },
+});
+
+export const list = viewerQuery({
+  args: {},
+  returns: v.array(v.object({ table: v.string(), days: v.number(), isDefault: v.boolean() })),
+  handler: async (ctx) => {
+    const out = [];
+    for (const table of RETENTION_TABLES) {
+      const row = await ctx.db
+        .query("retentionConfig")
+        .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
+        .unique();
+      out.push({ table, days: row?.days ?? DEFAULT_RETENTION_DAYS, isDefault: !row });
+    }
+    return out;
+  },
+});
+
+export const set = adminMutation({
+  args: { table: v.string(), days: v.number() },
+  returns: v.null(),
+  handler: async (ctx, { table, days }) => {
+    if (!(RETENTION_TABLES as readonly string[]).includes(table)) fail("CONFIG_INVALID", { field: "table" });
+    if (!Number.isInteger(days) || days < 1 || days > 3650) fail("CONFIG_INVALID", { field: "days" });
+    const row = await ctx.db
+      .query("retentionConfig")
+      .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
+      .unique();
+    if (row) await ctx.db.patch(row._id, { days, updatedAt: Date.now() });
+    else await ctx.db.insert("retentionConfig", { workspaceId: ctx.principal.workspaceId, table, days, updatedAt: Date.now() });
+    await writeAudit(ctx, {
+      workspaceId: ctx.principal.workspaceId,
+      actorId: ctx.principal.ownerId,
+      actorLabel: ctx.principal.ownerKey,
+      action: "retention.set",
+      target: table,
+      before: { days: row?.days ?? DEFAULT_RETENTION_DAYS },
+      after: { days },
+    });
+    return null;
+  },
+});
