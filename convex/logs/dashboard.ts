@@ -1,4 +1,3 @@
-import { v } from "convex/values";
 import { viewerQuery } from "../access/builders";
 import { hourBucket, HOUR } from "../lib/time";
 
