@@ -24,6 +24,8 @@ export const CODES = [
   "SCHEME_NOT_ALLOWED",
   "PORT_NOT_ALLOWED",
   "URL_TEMPLATE_INVALID",
+  "URL_INVALID", // an outbound URL does not parse
+  "USERINFO_NOT_ALLOWED", // an outbound URL carries user:pass@
   "UPSTREAM_ERROR",
   "TIMEOUT",
   "OUTPUT_TOO_LARGE",
@@ -60,6 +62,14 @@ export const CODES = [
   "CHANNEL_NOT_CONFIGURED", // a channel lacks the secret, setting or reply target a call needs
   // monitoring
   "ABUSE_ALERT", // repeated denials from one source within a window (security event only)
+  // checker / skills
+  "URL_INVALID", // egress: the URL does not parse
+  "USERINFO_NOT_ALLOWED", // egress: the URL carries user:pass@
+  "NAME_TAKEN", // a skill with this name already exists in the workspace
+  "SKILL_ERROR", // the skill's own code failed or returned something unusable
+  "SECRET_NOT_SET", // a secret the skill's config needs has no value
+  "DUPLICATE_DELIVERY", // webhook delivery id already seen (admitted, not processed again)
+  "CHANNEL_DISABLED", // log code for a disabled channel's webhook; callers see NOT_FOUND
 ] as const;
 
 export type Code = (typeof CODES)[number];

@@ -1,0 +1,305 @@
+"use node";
+/**
+ * NODE ONLY. Import this module only from Node-runtime action files (first line "use node");
+ * it uses node:dns, node:http, node:https and node:net and cannot bundle for the default runtime.
+ * The directive above makes Convex bundle this helper module for Node; it defines no functions.
+ *
+ * `safeFetch` is the only way a request leaves the box (webhook skills, MCP over HTTP, health
+ * checks). In order:
+ *   1. `checkEgressUrl`: scheme, userinfo, IP literals, exact allowlist match, port.
+ *   2. Resolve the host once and vet EVERY address with `isPublicAddress`
+ *      (a name resolving to any private/loopback/metadata address → PRIVATE_ADDRESS_BLOCKED).
+ *   3. Connect to the vetted address only: the socket's `lookup` returns that address, so no
+ *      second DNS answer can swap in another one; TLS uses SNI/certificate checks for the host.
+ *      The connected peer address is re-checked against the vetted one.
+ *   4. Redirects are never followed (any 3xx → REDIRECT_BLOCKED).
+ *   5. One deadline covers DNS, connect, TLS, headers and body (→ TIMEOUT, socket destroyed).
+ *   6. Content-Length above the cap, or more bytes streamed than the cap → OUTPUT_TOO_LARGE;
+ *      the socket is destroyed as soon as the cap is crossed.
+ * Failures return a code only (never an exception, message or stack).
+ *
+ * Codes (besides those of egress.ts): REDIRECT_BLOCKED, TIMEOUT, OUTPUT_TOO_LARGE, INPUT_INVALID
+ * (bad method/header/body/limits from the caller), UPSTREAM_ERROR (new: DNS failure, refused,
+ * reset, TLS failure, malformed response).
+ */
+import { lookup as dnsLookup } from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import ipaddr from "ipaddr.js";
+import { checkEgressUrl, isPublicAddress, type EgressCode } from "./egress";
+
+export type ResolvedAddress = { address: string; family: number };
+/** Resolves a hostname to all of its addresses. Injectable for tests. */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export type SafeFetchInit = {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Allowlisted domains; entries are normalized with `validateAllowlistEntry`, invalid ones ignored. */
+  allowlist: string[];
+  allowHttp?: boolean;
+  /** Whole-request deadline in ms. Default 10 000, max 120 000. */
+  timeoutMs?: number;
+  /** Response body cap in bytes. Default 50 KiB, max 16 MiB. */
+  maxBytes?: number;
+  /**
+   * TESTS ONLY. Also accept loopback addresses (127.0.0.0/8, ::1) and any port. Takes effect only
+   * when `process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1"` as well. Production code never sets
+   * either; a test in safeFetch.test.ts fails if a non-test file does.
+   */
+  testOnlyAllowLoopback?: boolean;
+  /** Resolver override (tests). Default: the system resolver, all addresses. */
+  lookup?: Resolver;
+};
+
+export type SafeFetchCode =
+  | EgressCode
+  | "REDIRECT_BLOCKED"
+  | "TIMEOUT"
+  | "OUTPUT_TOO_LARGE"
+  | "INPUT_INVALID"
+  | "UPSTREAM_ERROR";
+
+export type SafeFetchResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: string; bytes: number; durationMs: number }
+  | { ok: false; code: SafeFetchCode; durationMs: number };
+
+export const SAFE_FETCH_DEFAULT_TIMEOUT_MS = 10_000;
+export const SAFE_FETCH_DEFAULT_MAX_BYTES = 50 * 1024;
+const MAX_TIMEOUT_MS = 120_000;
+const MAX_MAX_BYTES = 16 * 1024 * 1024;
+const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+const MAX_REQUEST_HEADERS = 64;
+const MAX_RESOLVED_ADDRESSES = 64;
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+/** Caller headers we drop: framing, hop-by-hop, Host (taken from the vetted URL), encoding. */
+const DROPPED_HEADERS = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+  "accept-encoding",
+  "proxy-authorization",
+  "proxy-connection",
+]);
+
+const defaultResolver: Resolver = async (hostname) => {
+  const all = await dnsLookup(hostname, { all: true, verbatim: true });
+  return all.map((a) => ({ address: a.address, family: a.family }));
+};
+
+function isLoopbackAddress(ip: string): boolean {
+  if (ipaddr.IPv4.isValidFourPartDecimal(ip)) return ipaddr.IPv4.parse(ip).range() === "loopback";
+  if (net.isIPv6(ip) && ipaddr.IPv6.isValid(ip)) return ipaddr.IPv6.parse(ip).range() === "loopback";
+  return false;
+}
+
+function sameAddress(a: string | undefined, b: string): boolean {
+  if (a === undefined || !ipaddr.isValid(a) || !ipaddr.isValid(b)) return false;
+  return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
+}
+
+function collectHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(", ") : v;
+  }
+  return out;
+}
+
+type Prepared = {
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  timeoutMs: number;
+  maxBytes: number;
+};
+
+function prepare(init: SafeFetchInit): Prepared | null {
+  if (typeof init !== "object" || init === null || !Array.isArray(init.allowlist)) return null;
+  const method = (init.method ?? "GET").toUpperCase();
+  if (!METHODS.has(method)) return null;
+  const timeoutMs = init.timeoutMs ?? SAFE_FETCH_DEFAULT_TIMEOUT_MS;
+  const maxBytes = init.maxBytes ?? SAFE_FETCH_DEFAULT_MAX_BYTES;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) return null;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || maxBytes > MAX_MAX_BYTES) return null;
+  const headers: Record<string, string> = {};
+  const given = init.headers ?? {};
+  if (typeof given !== "object" || given === null) return null;
+  const entries = Object.entries(given);
+  if (entries.length > MAX_REQUEST_HEADERS) return null;
+  for (const [name, value] of entries) {
+    if (typeof value !== "string") return null;
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch {
+      return null;
+    }
+    const lower = name.toLowerCase();
+    if (DROPPED_HEADERS.has(lower)) continue;
+    headers[lower] = value;
+  }
+  let body: Buffer | null = null;
+  if (init.body !== undefined) {
+    if (typeof init.body !== "string") return null;
+    body = Buffer.from(init.body, "utf8");
+    if (body.length > MAX_REQUEST_BODY_BYTES) return null;
+    headers["content-length"] = String(body.length);
+  }
+  headers["accept-encoding"] = "identity"; // we never decompress, so a small body stays small
+  headers["connection"] = "close";
+  return { method, headers, body, timeoutMs, maxBytes };
+}
+
+/**
+ * Fetch `url` under the egress rules above. Never throws; never follows redirects.
+ */
+export async function safeFetch(url: string, init: SafeFetchInit): Promise<SafeFetchResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const fail = (code: SafeFetchCode): SafeFetchResult => ({ ok: false, code, durationMs: elapsed() });
+
+  try {
+    const prepared = prepare(init);
+    if (!prepared) return fail("INPUT_INVALID");
+    const loopbackOverride =
+      init.testOnlyAllowLoopback === true && process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1";
+    const checked = checkEgressUrl(url, init.allowlist, {
+      allowHttp: init.allowHttp === true,
+      testOnlyAnyPort: loopbackOverride,
+    });
+    if (!checked.ok) return fail(checked.code);
+    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride, fail, elapsed);
+  } catch {
+    return fail("UPSTREAM_ERROR");
+  }
+}
+
+function run(
+  target: URL,
+  p: Prepared,
+  resolver: Resolver,
+  loopbackOverride: boolean,
+  fail: (code: SafeFetchCode) => SafeFetchResult,
+  elapsed: () => number,
+): Promise<SafeFetchResult> {
+  return new Promise<SafeFetchResult>((resolve) => {
+    let settled = false;
+    let req: http.ClientRequest | null = null;
+    const finish = (result: SafeFetchResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (req) req.destroy(); // closes the socket: stops reading, frees the connection
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(fail("TIMEOUT")), p.timeoutMs);
+    const host = target.hostname;
+
+    const vet = async (): Promise<ResolvedAddress | SafeFetchCode> => {
+      let answers: ResolvedAddress[];
+      try {
+        answers = await resolver(host);
+      } catch {
+        return "UPSTREAM_ERROR";
+      }
+      if (!Array.isArray(answers) || answers.length === 0 || answers.length > MAX_RESOLVED_ADDRESSES) {
+        return "UPSTREAM_ERROR";
+      }
+      for (const a of answers) {
+        const address = typeof a?.address === "string" ? a.address : "";
+        const allowed = isPublicAddress(address) || (loopbackOverride && isLoopbackAddress(address));
+        if (!allowed) return "PRIVATE_ADDRESS_BLOCKED";
+      }
+      const first = answers[0].address;
+      return { address: first, family: net.isIP(first) };
+    };
+
+    const connect = (pinned: ResolvedAddress) => {
+      const isHttps = target.protocol === "https:";
+      const pinnedLookup: net.LookupFunction = (hostname, options, callback) => {
+        if (hostname !== host) {
+          callback(Object.assign(new Error("unexpected host"), { code: "ENOTFOUND" }), "", 0);
+          return;
+        }
+        if ((options as { all?: boolean }).all) {
+          (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, [pinned]);
+        } else {
+          callback(null, pinned.address, pinned.family);
+        }
+      };
+      const options: https.RequestOptions = {
+        protocol: target.protocol,
+        hostname: host,
+        port: target.port || (isHttps ? 443 : 80),
+        path: `${target.pathname}${target.search}`,
+        method: p.method,
+        headers: p.headers,
+        agent: false, // no pooled socket from an earlier resolution
+        lookup: pinnedLookup,
+        family: pinned.family,
+        maxHeaderSize: 16 * 1024,
+        ...(isHttps ? { servername: host, rejectUnauthorized: true } : {}),
+      };
+      try {
+        req = (isHttps ? https : http).request(options);
+      } catch {
+        return finish(fail("INPUT_INVALID"));
+      }
+      req.on("error", () => finish(fail("UPSTREAM_ERROR")));
+      req.on("upgrade", () => finish(fail("UPSTREAM_ERROR")));
+      req.on("socket", (socket) => {
+        socket.once("connect", () => {
+          if (!sameAddress(socket.remoteAddress, pinned.address)) finish(fail("PRIVATE_ADDRESS_BLOCKED"));
+        });
+      });
+      req.on("response", (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) return finish(fail("REDIRECT_BLOCKED"));
+        const declared = res.headers["content-length"];
+        if (declared !== undefined && !(Number(declared) <= p.maxBytes)) {
+          return finish(fail("OUTPUT_TOO_LARGE"));
+        }
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > p.maxBytes) return finish(fail("OUTPUT_TOO_LARGE"));
+          chunks.push(chunk);
+        });
+        res.on("error", () => finish(fail("UPSTREAM_ERROR")));
+        res.on("aborted", () => finish(fail("UPSTREAM_ERROR")));
+        res.on("end", () => {
+          if (!res.complete) return finish(fail("UPSTREAM_ERROR"));
+          finish({
+            ok: true,
+            status,
+            headers: collectHeaders(res.headers),
+            body: new TextDecoder("utf-8").decode(Buffer.concat(chunks)),
+            bytes,
+            durationMs: elapsed(),
+          });
+        });
+      });
+      req.end(p.body ?? undefined);
+    };
+
+    vet().then(
+      (vetted) => {
+        if (settled) return;
+        if (typeof vetted === "string") return finish(fail(vetted));
+        connect(vetted);
+      },
+      () => finish(fail("UPSTREAM_ERROR")),
+    );
+  });
+}
