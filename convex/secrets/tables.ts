@@ -19,7 +19,8 @@ export const secretTables = {
   })
     .index("by_workspace", ["workspaceId"])
     .index("by_skill_name", ["skillId", "name"])
-    .index("by_keyVersion", ["keyVersion"]),
+    .index("by_keyVersion", ["keyVersion"])
+    .index("by_workspace_keyVersion", ["workspaceId", "keyVersion"]),
 
   channelSecrets: defineTable({
     workspaceId: v.id("workspaces"),
@@ -29,7 +30,8 @@ export const secretTables = {
   })
     .index("by_workspace", ["workspaceId"])
     .index("by_channel_name", ["channelId", "name"])
-    .index("by_keyVersion", ["keyVersion"]),
+    .index("by_keyVersion", ["keyVersion"])
+    .index("by_workspace_keyVersion", ["workspaceId", "keyVersion"]),
 
   mcpServerSecrets: defineTable({
     workspaceId: v.id("workspaces"),
@@ -39,5 +41,6 @@ export const secretTables = {
   })
     .index("by_workspace", ["workspaceId"])
     .index("by_server_name", ["serverId", "name"])
-    .index("by_keyVersion", ["keyVersion"]),
+    .index("by_keyVersion", ["keyVersion"])
+    .index("by_workspace_keyVersion", ["workspaceId", "keyVersion"]),
 };
