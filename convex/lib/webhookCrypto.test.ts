@@ -1,0 +1,265 @@
+// Default (edge-runtime) environment; Node modules below are references only.
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { createHash, createHmac } from "node:crypto";
+import querystring from "node:querystring";
+import * as stablelib from "@stablelib/base64";
+import * as ed from "@noble/ed25519";
+import vectors from "../../tests/fixtures/webhooks/vectors.json";
+import {
+  base64ToBytesCanonical,
+  bytesEqual,
+  ed25519Verify,
+  ed25519VerifyNoble,
+  hexToBytesStrict,
+  hmacSha1,
+  hmacSha256,
+  hmacSha256Raw,
+  nodeQsParse,
+  nodeQsStringify,
+  parseFormBody,
+  secretStringEqual,
+  sha256Bytes,
+  stablelibBase64Decode,
+  twilioAddPort,
+  twilioLegacyQuerystring,
+  twilioParamString,
+  twilioRemovePort,
+  utf8,
+} from "./webhookCrypto";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+describe("HMAC / SHA-256", () => {
+  it("match node:crypto on random keys and messages, across cache hits and evictions", () => {
+    const secrets = Array.from({ length: 100 }, (_, i) => `secret-${i}-é`);
+    fc.assert(
+      fc.property(fc.nat({ max: 99 }), fc.string({ unit: "grapheme", maxLength: 3000 }), (i, msg) => {
+        const s = secrets[i];
+        const m = utf8(msg);
+        expect(hex(hmacSha256(s, m))).toBe(createHmac("sha256", s).update(msg).digest("hex"));
+        expect(hex(hmacSha1(s, m))).toBe(createHmac("sha1", s).update(msg).digest("hex"));
+        expect(hex(sha256Bytes(m))).toBe(createHash("sha256").update(msg).digest("hex"));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("raw-key HMAC is keyed by its bytes, and long keys are hashed first (RFC 2104)", () => {
+    const long = "k".repeat(200);
+    expect(hex(hmacSha256(long, utf8("m")))).toBe(createHmac("sha256", long).update("m").digest("hex"));
+    const key = new Uint8Array([0, 1, 2, 255]);
+    expect(hex(hmacSha256Raw("id-1", () => key, utf8("hello")))).toBe(createHmac("sha256", key).update("hello").digest("hex"));
+    // A different cache id with different bytes must not reuse the first key.
+    const key2 = new Uint8Array([9]);
+    expect(hex(hmacSha256Raw("id-2", () => key2, utf8("hello")))).toBe(createHmac("sha256", key2).update("hello").digest("hex"));
+  });
+
+  it("a lone surrogate is encoded as U+FFFD, like Buffer.from(s, 'utf-8')", () => {
+    expect(hex(hmacSha1("k", utf8("a\uD800b")))).toBe(createHmac("sha1", "k").update(Buffer.from("a\uD800b", "utf-8")).digest("hex"));
+  });
+});
+
+describe("comparisons", () => {
+  it("bytesEqual", () => {
+    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
+    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
+    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 0]))).toBe(false);
+    expect(bytesEqual(new Uint8Array([]), new Uint8Array([]))).toBe(true);
+  });
+
+  it("secretStringEqual is exactly string equality", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 40 }), (a, b) => {
+        expect(secretStringEqual(a, b)).toBe(a === b);
+        expect(secretStringEqual(b, b)).toBe(true);
+        expect(secretStringEqual(b + "\u0000", b)).toBe(false);
+        expect(secretStringEqual(b, b + "\u0000")).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("encodings", () => {
+  it("hexToBytesStrict", () => {
+    expect(hexToBytesStrict("00ff10Ab", 4)).toEqual(new Uint8Array([0, 255, 16, 171]));
+    expect(hexToBytesStrict("00ff10Ab", 4, true)).toBeNull();
+    expect(hexToBytesStrict("00ff10ab", 4, true)).toEqual(new Uint8Array([0, 255, 16, 171]));
+    for (const bad of ["00ff10a", "00ff10abc", "0g", "zz", " 0ff10ab", "+0ff10ab"]) expect(hexToBytesStrict(bad, 4)).toBeNull();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (b) => {
+        expect(hexToBytesStrict(hex(b), b.length, true)).toEqual(b);
+        expect(hexToBytesStrict(hex(b).toUpperCase(), b.length)).toEqual(b);
+      }),
+    );
+  });
+
+  it("base64ToBytesCanonical accepts exactly the canonical encoding", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (b) => {
+        expect(base64ToBytesCanonical(Buffer.from(b).toString("base64"), b.length)).toEqual(b);
+      }),
+    );
+    const alphabet = fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ .".split(""));
+    fc.assert(
+      fc.property(fc.array(alphabet, { minLength: 26, maxLength: 30 }), fc.constantFrom(20, 32), (chars, len) => {
+        const s = chars.join("");
+        const out = base64ToBytesCanonical(s, len);
+        if (out) expect(Buffer.from(out).toString("base64")).toBe(s);
+      }),
+      { numRuns: 1000 },
+    );
+    // Non-zero trailing bits are refused even though Buffer would decode them.
+    expect(base64ToBytesCanonical("GvWf1cFY/Q7PnoempGyD5oXAezd=", 20)).toBeNull();
+    expect(base64ToBytesCanonical("GvWf1cFY/Q7PnoempGyD5oXAezc=", 20)).not.toBeNull();
+  });
+
+  it("stablelibBase64Decode behaves exactly as @stablelib/base64 decode", () => {
+    const alphabet = fc.constantFrom(..."AZaz09+/=-_ !".split(""), "Q", "w");
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 24 }), (chars) => {
+        const s = chars.join("");
+        let ref: Uint8Array | string;
+        try {
+          ref = stablelib.decode(s);
+        } catch {
+          ref = "throws";
+        }
+        let ours: Uint8Array | string;
+        try {
+          ours = stablelibBase64Decode(s);
+        } catch {
+          ours = "throws";
+        }
+        expect(ours).toEqual(ref);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("Node querystring reproduction (twilio-node's legacy re-encoding)", () => {
+  const piece = fc.constantFrom("a", "B", "=", "&", "+", "%", "2", "F", "%41", "%2B", "%26", "%3D", "%E2%82%AC", "%C3", "%ZZ", "%4", "é", "%EF%BB%BF", "'", " ", "~", "*");
+  const qsArb = fc.array(piece, { maxLength: 20 }).map((a) => a.join(""));
+
+  it("parse and stringify match node:querystring", () => {
+    fc.assert(
+      fc.property(qsArb, (qs) => {
+        const ref = querystring.parse(qs);
+        const ours = nodeQsParse(qs);
+        expect({ ...ours }).toEqual({ ...ref });
+        expect(Object.keys(ours)).toEqual(Object.keys(ref));
+        expect(nodeQsStringify(ours)).toBe(querystring.stringify(ref));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("numeric-looking keys come first, as Node's object key order gives them", () => {
+    expect(nodeQsStringify(nodeQsParse("b=1&2=x&a=3&1=y"))).toBe(querystring.stringify(querystring.parse("b=1&2=x&a=3&1=y")));
+  });
+
+  it("stops after 1000 pairs like Node", () => {
+    const qs = Array.from({ length: 1005 }, (_, i) => `k${i}=v`).join("&");
+    expect(Object.keys(nodeQsParse(qs))).toHaveLength(1000);
+    expect(Object.keys(querystring.parse(qs))).toHaveLength(1000);
+  });
+
+  it("twilioLegacyQuerystring", () => {
+    expect(twilioLegacyQuerystring("https://a.com/p?x='y'&z=%27")).toBe("https://a.com/p?x='y'&z='");
+    expect(twilioLegacyQuerystring("https://a.com/p?")).toBe("https://a.com/p?");
+    expect(twilioLegacyQuerystring("https://a.com/p")).toBe("https://a.com/p");
+  });
+});
+
+describe("twilio helpers", () => {
+  it("add/remove the default port like twilio-node", () => {
+    expect(twilioAddPort("https://a.com/x?y=1")).toBe("https://a.com:443/x?y=1");
+    expect(twilioAddPort("HTTPS://a.com")).toBe("HTTPS://a.com:443");
+    expect(twilioAddPort("http://u:p@a.com/x")).toBe("http://u:p@a.com:80/x");
+    expect(twilioAddPort("https://[::1]/x")).toBe("https://[::1]:443/x");
+    expect(twilioAddPort("https://a.com:8443/x")).toBe("https://a.com:8443/x");
+    expect(twilioAddPort("not a url")).toBe("not a url");
+    expect(twilioRemovePort("https://a.com:443/x")).toBe("https://a.com/x");
+    expect(twilioRemovePort("https://u:p@[::1]:8443/x")).toBe("https://u:p@[::1]/x");
+    expect(twilioRemovePort("https://a.com/x:80")).toBe("https://a.com/x:80");
+  });
+
+  it("param string: sorted keys, de-duplicated sorted array values", () => {
+    expect(twilioParamString({ b: "2", a: "1", c: ["z", "x", "z"] })).toBe("a1b2cxcz");
+    expect(twilioParamString({})).toBe("");
+  });
+
+  it("parseFormBody equals URLSearchParams on arbitrary ASCII bodies", () => {
+    const piece = fc.oneof(
+      fc.constantFrom("a", "=", "&", "&&", "+", "%", "%4", "%41", "%2B", "%26", "%3D", "%E2%82%AC", "%C3", "%C3%28", "%ZZ", "%EF%BB%BF", "?"),
+      fc.string({ maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 20 }).map((a) => a.join("")), (body) => {
+        const ref: Record<string, string | string[]> = Object.create(null);
+        for (const [k, v] of new URLSearchParams("&" + body)) {
+          const cur = ref[k];
+          ref[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+        }
+        expect({ ...parseFormBody(body) }).toEqual({ ...ref });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("parseFormBody follows the WHATWG form decoding for raw non-ASCII next to bad escapes", () => {
+    // UTF-8 bytes 25 5A 5A C2 A0 25 33 44 → percent-decode → "%ZZ\u00a0=". (Node 20's URLSearchParams gives U+FFFD here.)
+    expect(parseFormBody("%ZZ\u00a0%3D")).toEqual({ "%ZZ\u00a0=": "" });
+    expect(parseFormBody("k=%C3%A9%ZZ\u20ac")).toEqual({ k: "é%ZZ€" });
+    expect(parseFormBody("k=%C3%28")).toEqual({ k: "\ufffd(" });
+    expect(parseFormBody("k=%EF%BB%BFx")).toEqual({ k: "\ufeffx" });
+  });
+
+  it("parseFormBody decodes like node:querystring on well-formed bodies and keeps a leading '?'", () => {
+    expect(parseFormBody("?a=1")).toEqual({ "?a": "1" });
+    expect(parseFormBody("a=1&a=2&b=x+y&c")).toEqual({ a: ["1", "2"], b: "x y", c: "" });
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: "grapheme", minLength: 1 }), fc.oneof(fc.string({ unit: "grapheme" }), fc.array(fc.string(), { minLength: 1, maxLength: 3 }))),
+        (params) => {
+          const body = querystring.stringify(params);
+          expect({ ...parseFormBody(body) }).toEqual({ ...querystring.parse(body) });
+        },
+      ),
+    );
+  });
+});
+
+describe("Ed25519", () => {
+  const R = vectors.rfc8032Test1;
+  const pub = Buffer.from(R.publicKey, "hex");
+  const sig = Buffer.from(R.signature, "hex");
+
+  it("RFC 8032 TEST 1 verifies on both paths (subtle and noble) and fails when tampered", async () => {
+    const empty = new Uint8Array(0);
+    expect(await ed25519Verify(sig, empty, pub, R.publicKey)).toBe(true);
+    expect(await ed25519VerifyNoble(sig, empty, pub)).toBe(true);
+    expect(await ed25519Verify(sig, new Uint8Array([0]), pub, R.publicKey)).toBe(false);
+    expect(await ed25519VerifyNoble(sig, new Uint8Array([0]), pub)).toBe(false);
+  });
+
+  it("subtle and noble paths agree on random keys, messages and tampering; bad keys fail without throwing", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 63 }), fc.boolean(), async (priv, msg, at, tamper) => {
+        const p = await ed.getPublicKeyAsync(priv);
+        const s = await ed.signAsync(msg, priv);
+        if (tamper) s[at] ^= 1;
+        const a = await ed25519Verify(s, msg, p, hex(p));
+        const b = await ed25519VerifyNoble(s, msg, p);
+        expect(a).toBe(b);
+        expect(a).toBe(!tamper);
+      }),
+      { numRuns: 40 },
+    );
+    const junkKey = new Uint8Array(32).fill(0xff);
+    expect(await ed25519Verify(sig, new Uint8Array(0), junkKey, hex(junkKey))).toBe(false);
+    expect(await ed25519VerifyNoble(sig, new Uint8Array(0), junkKey)).toBe(false);
+  });
+});

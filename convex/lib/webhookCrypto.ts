@@ -1,0 +1,558 @@
+/**
+ * Pure primitives for inbound webhook verification (no Convex, no Node built-ins).
+ *
+ * HMAC and SHA-256 use @noble/hashes: synchronous and identical in every runtime. In Node (the
+ * embedded runtime) it measured as fast as or faster than `crypto.subtle`, each call of which is
+ * a thread-pool round trip (engine section of scripts/bench-webhooks.ts). Ed25519 uses
+ * `crypto.subtle` with a cached CryptoKey (≈10× @noble/ed25519) and falls back to
+ * @noble/ed25519 where the runtime lacks subtle Ed25519.
+ */
+import { hmac, type _HMAC } from "@noble/hashes/hmac.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import * as ed from "@noble/ed25519";
+
+const encoder = new TextEncoder();
+// Like Buffer#toString("utf8") and WHATWG "UTF-8 decode without BOM": bad sequences become U+FFFD, a BOM is kept.
+const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+export function utf8(s: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded caches (per-secret key material; at most MAX entries, oldest evicted first)
+
+const CACHE_MAX = 64;
+
+function cacheGet<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const value = make();
+  if (cache.size >= CACHE_MAX) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  cache.set(key, value);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HMAC with the keyed inner/outer state computed once per secret
+
+type Mac = _HMAC<any>;
+interface KeyedMac {
+  base: Mac;
+  scratch: Mac | undefined;
+}
+
+const macCache = new Map<string, KeyedMac>();
+
+function keyedMac(alg: "sha1" | "sha256", cacheId: string, key: () => Uint8Array): KeyedMac {
+  return cacheGet(macCache, alg + "\u0000" + cacheId, () => ({
+    base: hmac.create(alg === "sha1" ? sha1 : sha256, key()),
+    scratch: undefined,
+  }));
+}
+
+function runMac(k: KeyedMac, msg: Uint8Array): Uint8Array {
+  // Synchronous, so one scratch state per key cannot be used by two calls at once.
+  const h = k.base._cloneInto(k.scratch);
+  k.scratch = h;
+  return h.update(msg).digest();
+}
+
+/** HMAC-SHA1 keyed with the UTF-8 bytes of `secret`. */
+export function hmacSha1(secret: string, msg: Uint8Array): Uint8Array {
+  return runMac(keyedMac("sha1", "s:" + secret, () => utf8(secret)), msg);
+}
+
+/** HMAC-SHA256 keyed with the UTF-8 bytes of `secret`. */
+export function hmacSha256(secret: string, msg: Uint8Array): Uint8Array {
+  return runMac(keyedMac("sha256", "s:" + secret, () => utf8(secret)), msg);
+}
+
+/** HMAC-SHA256 keyed with raw bytes; `cacheId` must identify those bytes uniquely. */
+export function hmacSha256Raw(cacheId: string, key: () => Uint8Array, msg: Uint8Array): Uint8Array {
+  return runMac(keyedMac("sha256", "r:" + cacheId, key), msg);
+}
+
+export function sha256Bytes(msg: Uint8Array): Uint8Array {
+  return sha256(msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constant-time comparison
+
+/** Equal-length byte comparison without early exit. Lengths are public (fixed by the algorithm). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+/**
+ * Compares a caller-supplied string with a secret. Runs over the secret's length whatever the
+ * supplied length, so timing reveals neither content nor where a mismatch is.
+ */
+export function secretStringEqual(supplied: string, secret: string): boolean {
+  let diff = supplied.length ^ secret.length;
+  for (let i = 0; i < secret.length; i++) {
+    diff |= (supplied.charCodeAt(i) | 0) ^ secret.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings (strict)
+
+function hexNibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Strict hex → bytes of exactly `len` bytes; `lowerOnly` rejects A–F. Null if malformed. */
+export function hexToBytesStrict(s: string, len: number, lowerOnly = false): Uint8Array | null {
+  if (s.length !== len * 2) return null;
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const c1 = s.charCodeAt(2 * i);
+    const c2 = s.charCodeAt(2 * i + 1);
+    if (lowerOnly && ((c1 >= 65 && c1 <= 70) || (c2 >= 65 && c2 <= 70))) return null;
+    const hi = hexNibble(c1);
+    const lo = hexNibble(c2);
+    if (hi < 0 || lo < 0) return null;
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+const HEX = "0123456789abcdef";
+export function bytesToHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
+  return s;
+}
+
+function b64Value(c: number): number {
+  if (c >= 65 && c <= 90) return c - 65;
+  if (c >= 97 && c <= 122) return c - 71;
+  if (c >= 48 && c <= 57) return c + 4;
+  if (c === 43) return 62;
+  if (c === 47) return 63;
+  return -1;
+}
+
+/**
+ * Decodes standard padded base64 only if `s` is the canonical encoding of exactly `len` bytes
+ * (so accepting the decoded bytes is the same as comparing `s` with the canonical string).
+ */
+export function base64ToBytesCanonical(s: string, len: number): Uint8Array | null {
+  const full = Math.floor(len / 3);
+  const rest = len % 3;
+  if (s.length !== 4 * Math.ceil(len / 3)) return null;
+  const out = new Uint8Array(len);
+  let o = 0;
+  let i = 0;
+  for (let g = 0; g < full; g++, i += 4) {
+    const a = b64Value(s.charCodeAt(i));
+    const b = b64Value(s.charCodeAt(i + 1));
+    const c = b64Value(s.charCodeAt(i + 2));
+    const d = b64Value(s.charCodeAt(i + 3));
+    if ((a | b | c | d) < 0) return null;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 255;
+    out[o++] = n & 255;
+  }
+  if (rest === 1) {
+    const a = b64Value(s.charCodeAt(i));
+    const b = b64Value(s.charCodeAt(i + 1));
+    if ((a | b) < 0 || (b & 15) !== 0 || s[i + 2] !== "=" || s[i + 3] !== "=") return null;
+    out[o] = (a << 2) | (b >> 4);
+  } else if (rest === 2) {
+    const a = b64Value(s.charCodeAt(i));
+    const b = b64Value(s.charCodeAt(i + 1));
+    const c = b64Value(s.charCodeAt(i + 2));
+    if ((a | b | c) < 0 || (c & 3) !== 0 || s[i + 3] !== "=") return null;
+    out[o++] = (a << 2) | (b >> 4);
+    out[o] = ((b & 15) << 4) | (c >> 2);
+  }
+  return out;
+}
+
+/**
+ * Base64 decoding exactly as @stablelib/base64 `decode` (used by svix/standardwebhooks for the
+ * `whsec_` secret): lenient about length and trailing bits, throws on bad characters or padding.
+ */
+export function stablelibBase64Decode(s: string): Uint8Array {
+  if (s.length === 0) return new Uint8Array(0);
+  let pad = 0;
+  for (let i = s.length - 1; i >= 0 && s[i] === "="; i--) pad++;
+  if (s.length < 4 || pad > 2) throw new Error("base64: incorrect padding");
+  const length = s.length - pad;
+  const out = new Uint8Array(((length / 4) * 3) | 0);
+  let op = 0;
+  let bad = false;
+  let v0 = 0;
+  let v1 = 0;
+  let v2 = 0;
+  let v3 = 0;
+  const val = (i: number) => {
+    const v = b64Value(s.charCodeAt(i));
+    if (v < 0) bad = true;
+    return v & 63;
+  };
+  let i = 0;
+  for (; i < length - 4; i += 4) {
+    v0 = val(i);
+    v1 = val(i + 1);
+    v2 = val(i + 2);
+    v3 = val(i + 3);
+    out[op++] = (v0 << 2) | (v1 >>> 4);
+    out[op++] = (v1 << 4) | (v2 >>> 2);
+    out[op++] = (v2 << 6) | v3;
+  }
+  if (i < length - 1) {
+    v0 = val(i);
+    v1 = val(i + 1);
+    out[op++] = (v0 << 2) | (v1 >>> 4);
+  }
+  if (i < length - 2) {
+    v2 = val(i + 2);
+    out[op++] = (v1 << 4) | (v2 >>> 2);
+  }
+  if (i < length - 3) {
+    v3 = val(i + 3);
+    out[op++] = (v2 << 6) | v3;
+  }
+  if (bad) throw new Error("base64: incorrect characters");
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ed25519
+
+const edKeyCache = new Map<string, Promise<CryptoKey | null>>();
+
+function importEd25519(pubHex: string, pub: Uint8Array): Promise<CryptoKey | null> {
+  return cacheGet(edKeyCache, pubHex.toLowerCase(), () =>
+    crypto.subtle
+      .importKey("raw", pub as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, ["verify"])
+      .catch(() => null),
+  );
+}
+
+/** RFC 8032 verification with @noble/ed25519 (strict, not ZIP-215), for runtimes without subtle Ed25519. */
+export async function ed25519VerifyNoble(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): Promise<boolean> {
+  try {
+    return await ed.verifyAsync(sig, msg, pub, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** Verifies an Ed25519 signature; `pubHex` is the key's hex (used as the cache id). Never throws. */
+export async function ed25519Verify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array, pubHex: string): Promise<boolean> {
+  const key = await importEd25519(pubHex, pub);
+  if (key === null) return ed25519VerifyNoble(sig, msg, pub);
+  try {
+    return await crypto.subtle.verify({ name: "Ed25519" }, key, sig as Uint8Array<ArrayBuffer>, msg as Uint8Array<ArrayBuffer>);
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Twilio: URL candidates exactly as twilio-node 6.2 `validateRequest` builds them
+
+interface UrlParts {
+  scheme: string;
+  userInfo: string;
+  host: string;
+  port: string;
+  rest: string;
+}
+
+function splitUrl(url: string): UrlParts | null {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)/i.exec(url);
+  if (!m) return null;
+  const [prefix, scheme, authority] = m;
+  const userInfoEnd = authority.lastIndexOf("@");
+  const hostAndPort = authority.slice(userInfoEnd + 1);
+  const portStart = hostAndPort.indexOf(":", hostAndPort.lastIndexOf("]") + 1);
+  return {
+    scheme,
+    userInfo: authority.slice(0, userInfoEnd + 1),
+    host: portStart === -1 ? hostAndPort : hostAndPort.slice(0, portStart),
+    port: portStart === -1 ? "" : hostAndPort.slice(portStart),
+    rest: url.slice(prefix.length),
+  };
+}
+
+export function twilioAddPort(url: string): string {
+  const p = splitUrl(url);
+  if (!p || p.port) return url;
+  const port = p.scheme.toLowerCase() === "https://" ? ":443" : ":80";
+  return p.scheme + p.userInfo + p.host + port + p.rest;
+}
+
+export function twilioRemovePort(url: string): string {
+  const p = splitUrl(url);
+  if (!p) return url;
+  return p.scheme + p.userInfo + p.host + p.rest;
+}
+
+/** Re-encodes the query the way Node's legacy `querystring.stringify(parse(q))` does. */
+export function twilioLegacyQuerystring(url: string): string {
+  const q = url.indexOf("?");
+  if (q === -1 || q === url.length - 1) return url;
+  return url.slice(0, q) + "?" + nodeQsStringify(nodeQsParse(url.slice(q + 1)));
+}
+
+export type FormParams = Record<string, string | string[]>;
+
+/** Twilio's data string after the URL: sorted keys; array values de-duplicated and sorted. */
+export function twilioParamString(params: FormParams): string {
+  let s = "";
+  for (const key of Object.keys(params).sort()) {
+    const value = params[key];
+    if (Array.isArray(value)) {
+      for (const v of Array.from(new Set(value)).sort()) s += key + v;
+    } else {
+      s += key + value;
+    }
+  }
+  return s;
+}
+
+/**
+ * application/x-www-form-urlencoded → params, repeated keys as arrays (as Express gives them).
+ * Same result as the WHATWG parser (`URLSearchParams`) for strings without lone surrogates
+ * (which a body decoded from bytes never has), without its per-pair allocation cost.
+ */
+export function parseFormBody(body: string): FormParams {
+  const out: FormParams = Object.create(null);
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf("&", start);
+    if (end === -1) end = body.length;
+    if (end > start) {
+      const eq = body.indexOf("=", start);
+      const hasEq = eq !== -1 && eq < end;
+      const name = formDecode(body.slice(start, hasEq ? eq : end));
+      const value = hasEq ? formDecode(body.slice(eq + 1, end)) : "";
+      addKeyVal(out, name, value);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+function formDecode(s: string): string {
+  if (s.indexOf("+") !== -1) s = s.replace(/\+/g, " ");
+  if (s.indexOf("%") === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return percentDecodeLenient(s);
+  }
+}
+
+/** WHATWG percent-decode of the UTF-8 bytes (bad escapes kept literally), then lenient UTF-8 decode. */
+function percentDecodeLenient(s: string): string {
+  const bytes = encoder.encode(s);
+  const out = new Uint8Array(bytes.length);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 37 && i + 2 < bytes.length) {
+      const hi = hexNibble(bytes[i + 1]);
+      const lo = hexNibble(bytes[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out[o++] = (hi << 4) | lo;
+        i += 2;
+        continue;
+      }
+    }
+    out[o++] = b;
+  }
+  return lenientDecoder.decode(out.subarray(0, o));
+}
+
+function addKeyVal(obj: FormParams, key: string, value: string): void {
+  const cur = obj[key];
+  if (cur === undefined) obj[key] = value;
+  else if (Array.isArray(cur)) cur.push(value);
+  else obj[key] = [cur, value];
+}
+
+// Node's legacy querystring (lib/querystring.js, Node 20), reproduced for twilioLegacyQuerystring.
+
+function isHexCode(c: number): boolean {
+  return hexNibble(c) >= 0;
+}
+
+// Only reached after decodeURIComponent failed; "+" was already turned into " " by the parser.
+function nodeUnescapeBuffer(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  let index = 0;
+  let o = 0;
+  const maxLength = s.length - 2;
+  while (index < s.length) {
+    let c = s.charCodeAt(index);
+    if (c === 37 && index < maxLength) {
+      c = s.charCodeAt(++index);
+      const hi = hexNibble(c);
+      if (hi < 0) {
+        out[o++] = 37;
+        continue;
+      }
+      const lo = hexNibble(s.charCodeAt(++index));
+      if (lo < 0) {
+        out[o++] = 37;
+        index--;
+      } else {
+        c = hi * 16 + lo;
+      }
+    }
+    out[o++] = c & 255;
+    index++;
+  }
+  return out.subarray(0, o);
+}
+
+
+function nodeQsUnescape(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return lenientDecoder.decode(nodeUnescapeBuffer(s));
+  }
+}
+
+export function nodeQsParse(qs: string): FormParams {
+  const obj: FormParams = Object.create(null);
+  if (qs.length === 0) return obj;
+  let pairs = 1000;
+  let lastPos = 0;
+  let sepIdx = 0;
+  let eqIdx = 0;
+  let key = "";
+  let value = "";
+  let keyEncoded = false;
+  let valEncoded = false;
+  let encodeCheck = 0;
+  const add = () => {
+    if (key.length > 0 && keyEncoded) key = nodeQsUnescape(key);
+    if (value.length > 0 && valEncoded) value = nodeQsUnescape(value);
+    addKeyVal(obj, key, value);
+  };
+  for (let i = 0; i < qs.length; ++i) {
+    const code = qs.charCodeAt(i);
+    if (code === 38 /* & */) {
+      if (++sepIdx === 1) {
+        const end = i;
+        if (eqIdx < 1) {
+          if (lastPos < end) {
+            key += qs.slice(lastPos, end);
+          } else if (key.length === 0) {
+            if (--pairs === 0) return obj;
+            lastPos = i + 1;
+            sepIdx = eqIdx = 0;
+            continue;
+          }
+        } else if (lastPos < end) {
+          value += qs.slice(lastPos, end);
+        }
+        add();
+        if (--pairs === 0) return obj;
+        keyEncoded = valEncoded = false;
+        key = value = "";
+        encodeCheck = 0;
+        lastPos = i + 1;
+        sepIdx = eqIdx = 0;
+      }
+    } else {
+      sepIdx = 0;
+      if (eqIdx < 1) {
+        if (code === 61 /* = */) {
+          if (++eqIdx === 1) {
+            const end = i;
+            if (lastPos < end) key += qs.slice(lastPos, end);
+            encodeCheck = 0;
+            lastPos = i + 1;
+          }
+          continue;
+        } else {
+          eqIdx = 0;
+          if (!keyEncoded) {
+            if (code === 37) {
+              encodeCheck = 1;
+              continue;
+            } else if (encodeCheck > 0) {
+              if (isHexCode(code)) {
+                if (++encodeCheck === 3) keyEncoded = true;
+                continue;
+              } else {
+                encodeCheck = 0;
+              }
+            }
+          }
+        }
+        if (code === 43 /* + */) {
+          if (lastPos < i) key += qs.slice(lastPos, i);
+          key += " ";
+          lastPos = i + 1;
+          continue;
+        }
+      }
+      if (code === 43) {
+        if (lastPos < i) value += qs.slice(lastPos, i);
+        value += " ";
+        lastPos = i + 1;
+      } else if (!valEncoded) {
+        if (code === 37) {
+          encodeCheck = 1;
+        } else if (encodeCheck > 0) {
+          if (isHexCode(code)) {
+            if (++encodeCheck === 3) valEncoded = true;
+          } else {
+            encodeCheck = 0;
+          }
+        }
+      }
+    }
+  }
+  if (lastPos < qs.length) {
+    if (eqIdx < 1) key += qs.slice(lastPos);
+    else if (sepIdx < 1) value += qs.slice(lastPos);
+  } else if (eqIdx === 0 && key.length === 0) {
+    return obj;
+  }
+  add();
+  return obj;
+}
+
+export function nodeQsStringify(obj: FormParams): string {
+  let fields = "";
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    const ks = encodeURIComponent(k) + "=";
+    if (Array.isArray(v)) {
+      if (v.length === 0) continue;
+      if (fields) fields += "&";
+      for (let j = 0; j < v.length; ++j) {
+        if (j) fields += "&";
+        fields += ks + encodeURIComponent(v[j]);
+      }
+    } else {
+      if (fields) fields += "&";
+      fields += ks + encodeURIComponent(v);
+    }
+  }
+  return fields;
+}
