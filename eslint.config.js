@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules", "dist", ".data", "convex/_generated", "test-output", "tests/fixtures"] },
+  { ignores: ["node_modules", "dist", ".data", "**/_generated", "test-output", "tests/fixtures", "runtime/fixtures/app/node_modules"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,5 +6,7 @@ const crons = cronJobs();
 
 // Log retention: bounded, self-continuing batches (convex/logs/retention.ts).
 crons.daily("log retention", { hourUTC: 3, minuteUTC: 17 }, internal.logs.retention.start, {});
+// MCP server health: probe every enabled server, auto-disable after N failures (convex/mcp/health.ts).
+crons.interval("mcp health", { minutes: 5 }, internal.mcp.health.checkAll, {});
 
 export default crons;

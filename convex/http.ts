@@ -3,6 +3,9 @@ import { mount } from "./routes";
 import { health } from "./health";
 import { signIn, refresh, jwks } from "./owners/routes";
 import { status } from "./auth/routes";
+import { channelRoutes } from "./channels/routes";
+import { chatRoutes } from "./chat/routes";
+import { mcpRoutes } from "./mcp/server";
 
 const http = httpRouter();
 
@@ -12,6 +15,9 @@ mount(http, [
   { path: "/auth/signin", method: "POST", handler: signIn },
   { path: "/auth/refresh", method: "POST", handler: refresh },
   { path: "/auth/status", method: "GET", handler: status },
+  ...channelRoutes,
+  ...chatRoutes,
+  ...mcpRoutes,
 ]);
 
 export default http;

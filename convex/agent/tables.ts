@@ -20,6 +20,10 @@ export const agentTables = {
     fallbackProviderId: v.optional(v.id("modelProviders")),
     enabledSkillIds: v.array(v.id("skillRegistry")),
     enabledMcpServerIds: v.array(v.id("mcpServers")),
+    /** public chat message cap in characters (default 4000) */
+    maxMessageChars: v.optional(v.number()),
+    /** ElevenLabs conversational agent id (server-side only) */
+    voiceAgentId: v.optional(v.string()),
     updatedAt: v.number(),
   }).index("by_workspace", ["workspaceId"]),
 

@@ -17,6 +17,8 @@ export const channelTables = {
     name: v.string(),
     enabled: v.boolean(),
     settings: v.any(),
+    /** random per-channel salt for pseudonymous user ids (phone/e-mail platforms) */
+    idSalt: v.optional(v.string()),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -32,6 +34,11 @@ export const channelTables = {
     displayName: v.optional(v.string()),
     contact: v.optional(v.string()),
     blocked: v.boolean(),
+    /** Slack channel, Discord interaction token, Twilio "To" number or e-mail subject; never returned by a query */
+    replyTarget: v.optional(v.string()),
+    replyTargetExpiresAt: v.optional(v.number()),
+    /** last "slow down" notice, at most one per limit window */
+    limitNoticeAt: v.optional(v.number()),
     firstSeenAt: v.number(),
     lastSeenAt: v.number(),
   })

@@ -20,6 +20,7 @@ export const chatTables = {
     sessionId: v.optional(v.id("chatSessions")),
     channelUserId: v.optional(v.id("channelUsers")),
     title: v.optional(v.string()),
+    messageCount: v.optional(v.number()),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -44,6 +45,11 @@ export const chatTables = {
     endedAt: v.optional(v.number()),
     /** seconds granted for this session (what the limit accounts for) */
     grantedSeconds: v.number(),
+    /** seconds actually used (set on end; unused granted time is returned) */
+    usedSeconds: v.optional(v.number()),
+    /** short-lived signed conversation URL, readable only by its own chat session */
+    signedUrl: v.optional(v.string()),
+    errorCode: v.optional(v.string()),
     status: v.union(v.literal("active"), v.literal("ended"), v.literal("denied")),
   })
     .index("by_session_started", ["chatSessionId", "startedAt"])

@@ -70,6 +70,12 @@ export const CODES = [
   "SECRET_NOT_SET", // a secret the skill's config needs has no value
   "DUPLICATE_DELIVERY", // webhook delivery id already seen (admitted, not processed again)
   "CHANNEL_DISABLED", // log code for a disabled channel's webhook; callers see NOT_FOUND
+  // mcp
+  "MCP_SERVER_LIMIT_REACHED", // too many MCP servers registered in one workspace
+  "MCP_TOKEN_LIMIT_REACHED", // too many MCP client tokens in one workspace
+  "MCP_SESSION_LIMIT", // a client token already has the maximum of open /mcp sessions
+  "MCP_SESSION_MISMATCH", // an /mcp session id presented with another client's token (security event; caller sees 404)
+  "MCP_TOOL_OUT_OF_SCOPE", // an /mcp tool call outside the client token's tool scopes
 ] as const;
 
 export type Code = (typeof CODES)[number];

@@ -39,11 +39,16 @@ export async function enforceLimit(
     source?: string;
     /** only check, do not consume */
     checkOnly?: boolean;
+    /** A per-target limit that wins over the workspace override (e.g. skill.rateLimitPerMinute). */
+    override?: { rate: number; periodMs: number };
   },
 ): Promise<LimitResult> {
   let result: LimitResult;
   try {
-    const { rate, periodMs } = await effectiveLimit(ctx, args.workspaceId, args.name);
+    const { rate, periodMs } = args.override ?? (await effectiveLimit(ctx, args.workspaceId, args.name));
+    if (!(Number.isSafeInteger(rate) && rate >= 1 && Number.isFinite(periodMs) && periodMs > 0)) {
+      throw new Error("limit not evaluable");
+    }
     const config = { kind: "token bucket" as const, rate, period: periodMs, capacity: rate };
     const key = `${args.workspaceId ?? "global"}:${args.key}`;
     const opts = { key, config, count: args.count ?? 1 };

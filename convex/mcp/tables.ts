@@ -20,9 +20,16 @@ export const mcpTables = {
     approvedBy: v.optional(v.id("owners")),
     createdAt: v.number(),
     updatedAt: v.number(),
+    /** Set on approval: the next successful tool listing approves every tool it finds (not denied ones). */
+    autoApproveTools: v.optional(v.boolean()),
+    toolsSyncedAt: v.optional(v.number()),
+    /** Code of the last failed listing/health probe (never an upstream message). */
+    lastErrorCode: v.optional(v.string()),
+    approvedAt: v.optional(v.number()),
   })
     .index("by_workspace", ["workspaceId"])
-    .index("by_enabled", ["enabled"]),
+    .index("by_enabled", ["enabled"])
+    .index("by_workspace_name", ["workspaceId", "name"]),
 
   /** Tools listed from an approved server; `approvedHash` pins description + schema. */
   mcpTools: defineTable({
@@ -66,5 +73,6 @@ export const mcpTables = {
     closedAt: v.optional(v.number()),
   })
     .index("by_client_closed", ["clientTokenId", "closedAt"])
-    .index("by_sessionIdHash", ["sessionIdHash"]),
+    .index("by_sessionIdHash", ["sessionIdHash"])
+    .index("by_closed_lastSeen", ["closedAt", "lastSeenAt"]),
 };

@@ -35,6 +35,8 @@ export const skillTables = {
     maxOutputBytes: v.number(),
     approvedBy: v.optional(v.id("owners")),
     approvedAt: v.optional(v.number()),
+    /** configHash at approval; the checker recomputes the hash on every call and compares */
+    approvedHash: v.optional(v.string()),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -87,5 +89,7 @@ export const skillTables = {
     mimeType: v.string(),
     bytes: v.number(),
     createdAt: v.number(),
-  }).index("by_workspace", ["workspaceId"]),
+  })
+    .index("by_workspace", ["workspaceId"])
+    .index("by_storage", ["storageId"]),
 };

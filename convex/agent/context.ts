@@ -1,0 +1,188 @@
+import { v } from "convex/values";
+import { internalMutation, internalQuery } from "../_generated/server";
+import type { QueryCtx } from "../_generated/server";
+import type { Doc, Id } from "../_generated/dataModel";
+import { logActivity } from "./activity";
+import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TEMPLATES } from "./activityTemplates";
+import { readConfig, maxMessageChars } from "./configLib";
+import { OFFLINE_SPEC, type ProviderSpec } from "./model";
+import { appendTurn } from "../chat/turns";
+import { charCount, sanitizeText } from "../lib/sanitize";
+
+const HISTORY_TAKE = 21;
+const MAX_TOOLS_PER_SERVER = 50;
+
+const specValidator = v.object({
+  kind: v.union(v.literal("offline"), v.literal("openai"), v.literal("openai-compatible"), v.literal("anthropic"), v.literal("openrouter")),
+  model: v.string(),
+  label: v.string(),
+  baseUrl: v.optional(v.string()),
+  apiKeyEnvVar: v.optional(v.string()),
+});
+
+const toolInfo = v.object({ name: v.string(), description: v.string(), inputSchema: v.any() });
+
+export const contextValidator = v.object({
+  workspaceId: v.id("workspaces"),
+  threadId: v.id("threads"),
+  channel: v.string(),
+  soul: v.string(),
+  history: v.array(v.object({ role: v.union(v.literal("user"), v.literal("assistant")), text: v.string() })),
+  primary: specValidator,
+  fallback: v.union(specValidator, v.null()),
+  skills: v.array(v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), approved: v.boolean() })),
+  mcpServers: v.array(v.object({ serverId: v.id("mcpServers"), name: v.string(), tools: v.array(toolInfo) })),
+});
+
+async function specFor(
+  ctx: QueryCtx,
+  workspaceId: Id<"workspaces">,
+  providerId: Id<"modelProviders"> | undefined,
+  model: string,
+): Promise<ProviderSpec> {
+  if (!providerId) return OFFLINE_SPEC;
+  const p = await ctx.db.get(providerId);
+  // a deleted provider fails like a provider without a key (then the fallback is tried)
+  if (!p || p.workspaceId !== workspaceId) return { kind: "openai", model, label: "missing" };
+  if (p.kind === "offline") return { ...OFFLINE_SPEC, label: p.label };
+  return { kind: p.kind, model, label: p.label, baseUrl: p.baseUrl, apiKeyEnvVar: p.apiKeyEnvVar };
+}
+
+async function channelOf(ctx: QueryCtx, thread: Doc<"threads">): Promise<ActivityChannel | "unknown"> {
+  if (thread.sessionId) return "web";
+  if (thread.channelUserId) {
+    const u = await ctx.db.get(thread.channelUserId);
+    if (u && isActivityChannel(u.platform)) return u.platform;
+  }
+  return "unknown";
+}
+
+/** Everything one agent run needs; null when the placeholder is gone or no longer pending. */
+export const load = internalQuery({
+  args: { assistantMessageId: v.id("messages") },
+  returns: v.union(contextValidator, v.null()),
+  handler: async (ctx, { assistantMessageId }) => {
+    const msg = await ctx.db.get(assistantMessageId);
+    if (!msg || msg.role !== "assistant" || msg.status !== "pending") return null;
+    const thread = await ctx.db.get(msg.threadId);
+    if (!thread) return null;
+    const workspaceId = thread.workspaceId;
+    const cfg = await readConfig(ctx, workspaceId);
+
+    const older = await ctx.db
+      .query("messages")
+      .withIndex("by_thread", (q) => q.eq("threadId", thread._id).lt("createdAt", msg.createdAt))
+      .order("desc")
+      .take(HISTORY_TAKE);
+    const history = older
+      .reverse()
+      .filter((m) => (m.role === "user" || m.role === "assistant") && m.status === "done")
+      .map((m) => ({ role: m.role as "user" | "assistant", text: m.text }));
+
+    const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
+    const fallback = cfg.fallbackModel ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel) : null;
+
+    const skills = [];
+    for (const id of cfg.enabledSkillIds) {
+      const s = await ctx.db.get(id);
+      if (s && s.workspaceId === workspaceId) {
+        skills.push({ name: s.name, description: s.description.slice(0, 500), inputSchema: s.inputSchema ?? null, approved: s.status === "approved" });
+      }
+    }
+    const mcpServers = [];
+    for (const id of cfg.enabledMcpServerIds) {
+      const s = await ctx.db.get(id);
+      if (!s || s.workspaceId !== workspaceId) continue;
+      const tools = await ctx.db
+        .query("mcpTools")
+        .withIndex("by_server", (q) => q.eq("serverId", id))
+        .take(MAX_TOOLS_PER_SERVER);
+      mcpServers.push({
+        serverId: id,
+        name: s.name,
+        tools: s.status === "approved" && s.enabled
+          ? tools.filter((t) => t.status === "approved").map((t) => ({ name: t.name, description: t.description.slice(0, 500), inputSchema: t.inputSchema ?? null }))
+          : [],
+      });
+    }
+    return {
+      workspaceId,
+      threadId: thread._id,
+      channel: await channelOf(ctx, thread),
+      soul: cfg.soul,
+      history,
+      primary,
+      fallback,
+      skills,
+      mcpServers,
+    };
+  },
+});
+
+const activityEntry = v.object({ kind: v.string(), meta: v.optional(v.any()) });
+
+/** Fills the placeholder and writes the run's activity entries (private; no message text). */
+export const finish = internalMutation({
+  args: {
+    assistantMessageId: v.id("messages"),
+    text: v.string(),
+    status: v.union(v.literal("done"), v.literal("error")),
+    errorCode: v.optional(v.string()),
+    activity: v.array(activityEntry),
+  },
+  returns: v.null(),
+  handler: async (ctx, a) => {
+    const msg = await ctx.db.get(a.assistantMessageId);
+    if (!msg || msg.status !== "pending") return null;
+    await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode });
+    const thread = await ctx.db.get(msg.threadId);
+    if (!thread) return null;
+    await ctx.db.patch(thread._id, { updatedAt: Math.max(Date.now(), thread.updatedAt) });
+    const channel = await channelOf(ctx, thread);
+    for (const e of a.activity.slice(0, 20)) {
+      if (!(e.kind in ACTIVITY_TEMPLATES)) continue;
+      await logActivity(ctx, {
+        workspaceId: thread.workspaceId,
+        kind: e.kind as ActivityKind,
+        channel: channel === "unknown" ? undefined : channel,
+        meta: { ...(e.meta ?? {}), threadId: thread._id },
+      });
+    }
+    return null;
+  },
+});
+
+/**
+ * A verified channel user's message: finds or creates their thread and appends the turn.
+ * The channels domain has already verified the webhook, applied the per-user limit and
+ * resolved `channelUserId`.
+ */
+export const channelTurn = internalMutation({
+  args: { workspaceId: v.id("workspaces"), channelUserId: v.id("channelUsers"), text: v.string() },
+  returns: v.union(
+    v.object({ ok: v.literal(true), assistantMessageId: v.id("messages") }),
+    v.object({ ok: v.literal(false), code: v.string(), maxChars: v.optional(v.number()) }),
+  ),
+  handler: async (ctx, { workspaceId, channelUserId, text }) => {
+    const user = await ctx.db.get(channelUserId);
+    if (!user || user.workspaceId !== workspaceId) return { ok: false as const, code: "FORBIDDEN" };
+    if (user.blocked) return { ok: false as const, code: "CHANNEL_USER_BLOCKED" };
+    const cfg = await readConfig(ctx, workspaceId);
+    const max = maxMessageChars(cfg);
+    if (charCount(text) > max) return { ok: false as const, code: "MESSAGE_TOO_LONG", maxChars: max };
+    const clean = sanitizeText(text, { maxChars: max });
+    if (!clean) return { ok: false as const, code: "ARGS_INVALID" };
+    let thread = await ctx.db
+      .query("threads")
+      .withIndex("by_channelUser", (q) => q.eq("channelUserId", channelUserId))
+      .order("desc")
+      .first();
+    if (!thread) {
+      const now = Date.now();
+      const id = await ctx.db.insert("threads", { workspaceId, channelUserId, messageCount: 0, createdAt: now, updatedAt: now });
+      thread = (await ctx.db.get(id))!;
+    }
+    const { assistantMessageId } = await appendTurn(ctx, thread, clean, { schedule: false });
+    return { ok: true as const, assistantMessageId };
+  },
+});

@@ -1,0 +1,144 @@
+/**
+ * Model dispatch: the offline provider (no key, no network) or a real provider through the AI SDK.
+ * Keys are read from the env var NAMED in the provider row, only here, only for the request
+ * header; they never enter a prompt, a log or an error. Errors become sanitized reason codes.
+ */
+import { APICallError, RetryError, generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from "ai";
+import { createOpenAI } from "@ai-sdk/openai";
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createOpenRouter } from "@openrouter/ai-sdk-provider";
+import { offlineGenerate, type ToolCall } from "../lib/offlineModel";
+import { buildPrompt, toolResultText, type HistoryMessage, type ToolOutcome } from "./prompt";
+import type { ProviderKind } from "./providerRules";
+
+export type ProviderSpec = {
+  kind: ProviderKind;
+  model: string;
+  label: string;
+  baseUrl?: string;
+  apiKeyEnvVar?: string;
+};
+
+export const OFFLINE_SPEC: ProviderSpec = { kind: "offline", model: "offline", label: "offline" };
+
+/** A tool the model may call; `toCall` turns the model's input into a checker call. */
+export type ToolDef = { modelName: string; description: string; inputSchema: unknown; toCall: (input: Record<string, unknown>) => ToolCall };
+
+export type ProviderErrorReason =
+  | "api_key_missing"
+  | "auth_failed"
+  | "rate_limited"
+  | "bad_request"
+  | "server_error"
+  | "timeout"
+  | "network"
+  | "invalid_response"
+  | "unsupported_provider"
+  | "unknown";
+
+export type ModelRun =
+  | { ok: true; text: string; toolCalls: number }
+  | { ok: false; reason: ProviderErrorReason; status?: number; toolCalls: number };
+
+export const MAX_STEPS = 4;
+export const MODEL_TIMEOUT_MS = 60_000;
+const MAX_REPLY_CHARS = 8_000;
+
+export type RunInput = {
+  soul: string;
+  history: HistoryMessage[];
+  tools: ToolDef[];
+  execute: (call: ToolCall) => Promise<ToolOutcome>;
+};
+
+export async function runModel(spec: ProviderSpec, input: RunInput): Promise<ModelRun> {
+  if (spec.kind === "offline") return await runOffline(input);
+  return await runAiSdk(spec, input);
+}
+
+async function runOffline(input: RunInput): Promise<ModelRun> {
+  const outcomes: ToolOutcome[] = [];
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const out = offlineGenerate(buildPrompt({ soul: input.soul, history: input.history, toolOutcomes: outcomes }));
+    if (out.type === "text") return { ok: true, text: out.text, toolCalls: outcomes.length };
+    for (const call of out.calls) outcomes.push(await input.execute(call));
+  }
+  return { ok: false, reason: "invalid_response", toolCalls: outcomes.length };
+}
+
+function languageModel(spec: ProviderSpec, apiKey: string) {
+  const baseURL = spec.baseUrl;
+  switch (spec.kind) {
+    case "openai":
+      return createOpenAI({ apiKey, baseURL })(spec.model);
+    case "openai-compatible":
+      return createOpenAI({ apiKey, baseURL, name: "openai-compatible" }).chat(spec.model);
+    case "anthropic":
+      return createAnthropic({ apiKey, baseURL })(spec.model);
+    case "openrouter":
+      return createOpenRouter({ apiKey, baseURL }).chat(spec.model);
+    default:
+      return null;
+  }
+}
+
+export function classifyError(err: unknown): { reason: ProviderErrorReason; status?: number } {
+  if (RetryError.isInstance(err)) return classifyError(err.lastError);
+  if (APICallError.isInstance(err)) {
+    const s = err.statusCode;
+    if (s === 401 || s === 403) return { reason: "auth_failed", status: s };
+    if (s === 429) return { reason: "rate_limited", status: s };
+    if (s !== undefined && s >= 500) return { reason: "server_error", status: s };
+    if (s !== undefined && s >= 400) return { reason: "bad_request", status: s };
+    return { reason: "network" };
+  }
+  const name = err instanceof Error ? err.name : "";
+  if (name === "AbortError" || name === "TimeoutError") return { reason: "timeout" };
+  if (/TypeValidation|JSONParse|InvalidResponse|NoContent|NoObject/i.test(name)) return { reason: "invalid_response" };
+  if (name === "TypeError") return { reason: "network" };
+  return { reason: "unknown" };
+}
+
+function toolSet(tools: ToolDef[], execute: RunInput["execute"], counter: { n: number }): ToolSet {
+  const set: ToolSet = {};
+  for (const d of tools) {
+    set[d.modelName] = tool({
+      description: d.description,
+      inputSchema: jsonSchema((d.inputSchema && typeof d.inputSchema === "object" ? d.inputSchema : { type: "object" }) as never),
+      execute: async (input: unknown) => {
+        counter.n++;
+        const obj = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+        return toolResultText(await execute(d.toCall(obj)));
+      },
+    });
+  }
+  return set;
+}
+
+async function runAiSdk(spec: ProviderSpec, input: RunInput): Promise<ModelRun> {
+  const counter = { n: 0 };
+  const apiKey = spec.apiKeyEnvVar ? process.env[spec.apiKeyEnvVar] : undefined;
+  if (!apiKey) return { ok: false, reason: "api_key_missing", toolCalls: 0 };
+  const model = languageModel(spec, apiKey);
+  if (!model) return { ok: false, reason: "unsupported_provider", toolCalls: 0 };
+  const prompt = buildPrompt({ soul: input.soul, history: input.history });
+  const messages: ModelMessage[] = prompt.messages.flatMap((m) =>
+    m.role === "user" || m.role === "assistant" ? [{ role: m.role, content: m.content }] : [],
+  );
+  try {
+    const res = await generateText({
+      model,
+      system: prompt.system,
+      messages,
+      tools: input.tools.length ? toolSet(input.tools, input.execute, counter) : undefined,
+      stopWhen: stepCountIs(MAX_STEPS),
+      maxRetries: 0, // the fallback model is the retry
+      abortSignal: AbortSignal.timeout(MODEL_TIMEOUT_MS),
+    });
+    const text = res.text.trim();
+    if (!text) return { ok: false, reason: "invalid_response", toolCalls: counter.n };
+    return { ok: true, text: text.slice(0, MAX_REPLY_CHARS), toolCalls: counter.n };
+  } catch (err) {
+    return { ok: false, ...classifyError(err), toolCalls: counter.n };
+  }
+}

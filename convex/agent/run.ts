@@ -1,0 +1,179 @@
+import { v, type Infer } from "convex/values";
+import { makeFunctionReference } from "convex/server";
+import { internalAction, type ActionCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
+import { runModel, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
+import type { ToolOutcome } from "./prompt";
+import { toolLabel, type ToolCall } from "../lib/offlineModel";
+import { logWarn } from "../lib/log";
+import type { contextValidator } from "./context";
+
+type Context = Infer<typeof contextValidator>;
+
+type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
+type Caller = { kind: "agent"; id?: string };
+
+/** The security checker (security/checker.ts): every tool call from a model goes through it. */
+export const invokeSkillRef = makeFunctionReference<
+  "action",
+  { workspaceId: Id<"workspaces">; skillName: string; input: unknown; caller: Caller },
+  CheckerResult
+>("security/checker:invokeSkill");
+export const callMcpToolRef = makeFunctionReference<
+  "action",
+  { workspaceId: Id<"workspaces">; serverId: Id<"mcpServers">; toolName: string; input: unknown; caller: Caller },
+  CheckerResult
+>("security/checker:callMcpTool");
+/** The channels domain sends the reply on the user's platform. */
+export const channelReplyRef = makeFunctionReference<"action", { channelUserId: Id<"channelUsers">; text: string }, unknown>(
+  "channels/replies:send",
+);
+
+export const UNAVAILABLE_TEXT = "Sorry, the assistant is unavailable right now. Please try again later.";
+const MAX_TOOL_CALLS = 8;
+
+type Activity = { kind: string; meta?: Record<string, unknown> };
+
+function toolName(prefix: string, ...parts: string[]): string {
+  return `${prefix}_${parts.join("__")}`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
+}
+
+/** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
+export async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; status: "done" | "error"; errorCode?: string; activity: Activity[] }> {
+  const started = Date.now();
+  const activity: Activity[] = [];
+  const caller: Caller = { kind: "agent", id: c.threadId };
+  let calls = 0;
+
+  const execute = async (call: ToolCall): Promise<ToolOutcome> => {
+    let outcome: ToolOutcome;
+    if (++calls > MAX_TOOL_CALLS) {
+      outcome = { call, ok: false, code: "RATE_LIMITED" };
+    } else if (call.kind === "skill") {
+      const skill = c.skills.find((s) => s.name === call.name);
+      outcome = skill ? await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller })) : { call, ok: false, code: "TOOL_NOT_ENABLED" };
+    } else {
+      const server = c.mcpServers.find((s) => s.name === call.server);
+      outcome = server
+        ? await checked(ctx, call, () =>
+            ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller }),
+          )
+        : { call, ok: false, code: "TOOL_NOT_ENABLED" };
+    }
+    activity.push({ kind: "agent.tool_call", meta: { tool: toolLabel(call), code: outcome.ok ? "OK" : outcome.code } });
+    return outcome;
+  };
+
+  const tools: ToolDef[] = [
+    ...c.skills
+      .filter((s) => s.approved)
+      .map((s) => ({
+        modelName: toolName("skill", s.name),
+        description: s.description,
+        inputSchema: s.inputSchema,
+        toCall: (input: Record<string, unknown>): ToolCall => ({ kind: "skill", name: s.name, input }),
+      })),
+    ...c.mcpServers.flatMap((srv) =>
+      srv.tools.map((t) => ({
+        modelName: toolName("mcp", srv.name, t.name),
+        description: t.description,
+        inputSchema: t.inputSchema,
+        toCall: (input: Record<string, unknown>): ToolCall => ({ kind: "mcp", server: srv.name, tool: t.name, input }),
+      })),
+    ),
+  ];
+
+  const attempt = async (spec: ProviderSpec): Promise<ModelRun> => {
+    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute });
+    if (!r.ok) {
+      const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status };
+      activity.push({ kind: "agent.provider_error", meta });
+      logWarn("agent.provider_error", { workspaceId: c.workspaceId, ...meta });
+    }
+    return r;
+  };
+
+  let used = c.primary;
+  let result = await attempt(c.primary);
+  let fallbackUsed = false;
+  if (!result.ok && c.fallback) {
+    activity.push({
+      kind: "agent.fallback",
+      meta: { from: { provider: c.primary.label, model: c.primary.model }, to: { provider: c.fallback.label, model: c.fallback.model }, reason: result.reason },
+    });
+    logWarn("agent.fallback_activated", { workspaceId: c.workspaceId, from: c.primary.label, to: c.fallback.label, reason: result.reason });
+    used = c.fallback;
+    fallbackUsed = true;
+    result = await attempt(c.fallback);
+  }
+
+  const meta = { provider: used.label, model: used.model, fallback: fallbackUsed, toolCalls: calls, durationMs: Date.now() - started };
+  if (result.ok) {
+    activity.push({ kind: "agent.reply", meta });
+    return { text: result.text, status: "done", activity };
+  }
+  activity.push({ kind: "agent.reply_failed", meta: { ...meta, code: "PROVIDER_ERROR" } });
+  return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity };
+}
+
+async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<CheckerResult>): Promise<ToolOutcome> {
+  void ctx;
+  try {
+    const r = await run();
+    return r.ok ? { call, ok: true, output: r.output } : { call, ok: false, code: r.code };
+  } catch (err) {
+    logWarn("agent.tool_call_failed", { tool: toolLabel(call), error: err instanceof Error ? err.name : "unknown" });
+    return { call, ok: false, code: "INTERNAL" };
+  }
+}
+
+async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Promise<{ text: string; status: "done" | "error" } | null> {
+  const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
+  if (!c) return null;
+  let out;
+  try {
+    out = await runAgent(ctx, c);
+  } catch (err) {
+    logWarn("agent.run_failed", { error: err instanceof Error ? err.name : "unknown" });
+    out = { text: UNAVAILABLE_TEXT, status: "error" as const, errorCode: "INTERNAL", activity: [{ kind: "agent.reply_failed", meta: { code: "INTERNAL" } }] };
+  }
+  await ctx.runMutation(internal.agent.context.finish, { assistantMessageId, ...out });
+  return { text: out.text, status: out.status };
+}
+
+/** Scheduled by chat.send (and voice transcripts): fills the pending assistant message. */
+export const respond = internalAction({
+  args: { assistantMessageId: v.id("messages") },
+  returns: v.null(),
+  handler: async (ctx, { assistantMessageId }) => {
+    await respondTo(ctx, assistantMessageId);
+    return null;
+  },
+});
+
+/**
+ * Channel hand-off: called by the channels domain after it verified the webhook and applied the
+ * per-user limit. Runs the agent on the channel user's thread, then schedules the platform reply.
+ */
+export const handleChannelMessage = internalAction({
+  args: { workspaceId: v.id("workspaces"), channelUserId: v.id("channelUsers"), text: v.string() },
+  returns: v.object({ ok: v.boolean(), code: v.optional(v.string()) }),
+  handler: async (ctx, args): Promise<{ ok: boolean; code?: string }> => {
+    const turn: { ok: true; assistantMessageId: Id<"messages"> } | { ok: false; code: string; maxChars?: number } =
+      await ctx.runMutation(internal.agent.context.channelTurn, args);
+    if (!turn.ok) {
+      if (turn.code === "MESSAGE_TOO_LONG") {
+        await ctx.scheduler.runAfter(0, channelReplyRef, {
+          channelUserId: args.channelUserId,
+          text: `Your message is too long (the limit is ${turn.maxChars} characters).`,
+        });
+      }
+      return { ok: false, code: turn.code };
+    }
+    const reply = await respondTo(ctx, turn.assistantMessageId);
+    if (!reply) return { ok: false, code: "INTERNAL" };
+    await ctx.scheduler.runAfter(0, channelReplyRef, { channelUserId: args.channelUserId, text: reply.text });
+    return { ok: reply.status === "done", code: reply.status === "done" ? undefined : "PROVIDER_ERROR" };
+  },
+});

@@ -1,0 +1,259 @@
+/**
+ * Inbound channel messages after the HTTP route verified and parsed them: the checker gate,
+ * channel users, blocking, per-user limits, and the hand-off to the agent.
+ */
+import { v, type Infer } from "convex/values";
+import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Doc, Id } from "../_generated/dataModel";
+import { recordSecurityEvent } from "../security/events";
+import { enforceLimit, effectiveLimit } from "../limits/enforce";
+import { hourBucket } from "../lib/time";
+import { platformValidator } from "./tables";
+import { upsertChannelUser } from "./users";
+import { MAX_MESSAGE_CHARS } from "./payloads";
+import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG } from "./vendors";
+import type { Platform } from "./platforms";
+
+/**
+ * Hard ceiling on text queued from a channel. The agent applies the workspace's own limit
+ * (default 4000 characters) and answers "too long" itself; this only bounds what is queued.
+ */
+export const MAX_INBOUND_CHARS = 32_000;
+
+/** The channel as the webhook route needs it (settings are non-secret). */
+export const lookup = internalQuery({
+  args: { channelId: v.string() },
+  returns: v.union(
+    v.null(),
+    v.object({
+      channelId: v.id("channelConfig"),
+      workspaceId: v.id("workspaces"),
+      platform: platformValidator,
+      enabled: v.boolean(),
+      settings: v.any(),
+      idSalt: v.string(),
+    }),
+  ),
+  handler: async (ctx, { channelId }) => {
+    const id = ctx.db.normalizeId("channelConfig", channelId);
+    const c = id ? await ctx.db.get(id) : null;
+    if (!c) return null;
+    return {
+      channelId: c._id,
+      workspaceId: c.workspaceId,
+      platform: c.platform,
+      enabled: c.enabled,
+      settings: c.settings ?? {},
+      idSalt: c.idSalt ?? c._id,
+    };
+  },
+});
+
+/**
+ * A webhook for a channel that does not exist (or exists under another platform). There is no
+ * checker call without a channel, so it is logged here: no payload, no channel id echo.
+ */
+export const logUnknown = internalMutation({
+  args: { workspaceId: v.optional(v.id("workspaces")), ip: v.string(), platform: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { workspaceId, ip, platform }) => {
+    await recordSecurityEvent(ctx, {
+      workspaceId,
+      code: "NOT_FOUND",
+      category: "webhook",
+      source: `ip:${ip}`,
+      detail: `unknown channel platform=${/^[a-z]{1,16}$/.test(platform) ? platform : "?"}`,
+    });
+    return null;
+  },
+});
+
+export const messageValidator = v.object({
+  platformUserId: v.string(),
+  displayName: v.optional(v.string()),
+  contact: v.optional(v.string()),
+  replyTarget: v.optional(v.string()),
+  replyTargetTtlMs: v.optional(v.number()),
+  text: v.optional(v.string()),
+  emailId: v.optional(v.string()),
+});
+
+export const acceptResult = v.union(
+  v.object({ status: v.literal("denied"), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+  v.object({ status: v.literal("duplicate") }),
+  /** admitted, but not a user message (challenge, PING, ignored event) */
+  v.object({ status: v.literal("admitted") }),
+  v.object({ status: v.literal("accepted") }),
+  v.object({ status: v.literal("blocked") }),
+  v.object({ status: v.literal("user_limited"), retryAfterMs: v.number() }),
+  v.object({ status: v.literal("too_long") }),
+);
+export type AcceptResult = Infer<typeof acceptResult>;
+
+/**
+ * How each platform learns that a user is over the per-user limit:
+ * - twilio:   429 + Retry-After. Twilio does not retry inbound message webhooks; no SMS is spent.
+ * - telegram: 200 + one "slow down" reply per window. Telegram redelivers on any non-2xx,
+ *             which would replay the flood and stall the bot's update queue.
+ * - slack:    200 + one reply per window. Slack retries non-2xx and turns off event delivery
+ *             for apps that keep failing.
+ * - discord:  200 with an ephemeral notice as the interaction response (inline, no API call);
+ *             any other answer shows "This interaction failed".
+ * - resend:   200 and dropped. Svix retries non-2xx for days; replying to a mail flood would be
+ *             backscatter to possibly forged senders.
+ * Every hit is logged by enforceLimit either way.
+ */
+export const LIMIT_SIGNAL: Record<Platform, "status" | "reply" | "inline" | "drop"> = {
+  twilio: "status",
+  telegram: "reply",
+  slack: "reply",
+  discord: "inline",
+  resend: "drop",
+};
+
+/** Checker gate plus everything an accepted message needs, in one transaction. */
+export const accept = internalMutation({
+  args: {
+    channelId: v.id("channelConfig"),
+    verified: v.boolean(),
+    payloadValid: v.boolean(),
+    deliveryId: v.optional(v.string()),
+    inputBytes: v.number(),
+    ip: v.string(),
+    message: v.optional(messageValidator),
+  },
+  returns: acceptResult,
+  handler: async (ctx, a): Promise<AcceptResult> => {
+    const admit = await ctx.runMutation(internal.security.checker.admitWebhook, {
+      channelId: a.channelId,
+      verified: a.verified,
+      payloadValid: a.payloadValid,
+      deliveryId: a.deliveryId?.slice(0, 200),
+      platformUserId: a.message?.platformUserId,
+      inputBytes: a.inputBytes,
+      ip: a.ip,
+    });
+    if (!admit.ok) return { status: "denied", code: admit.code, retryAfterMs: admit.retryAfterMs };
+    if (admit.duplicate) return { status: "duplicate" };
+    if (!a.message) return { status: "admitted" };
+
+    const channel = await ctx.db.get(a.channelId);
+    if (!channel || !channel.enabled) return { status: "denied", code: "NOT_FOUND" };
+    const now = Date.now();
+    const user = await upsertChannelUser(ctx, channel, a.message, now);
+    const source = `channelUser:${user._id}`;
+
+    if (user.blocked) {
+      // The checker logs the drop when it saw the block; log here only if it could not have.
+      if (admit.channelUserBlocked !== true) await recordSecurityEvent(ctx, {
+        workspaceId: channel.workspaceId,
+        code: "CHANNEL_USER_BLOCKED",
+        category: "webhook",
+        source,
+        detail: `platform=${channel.platform} channel=${channel._id}`,
+      });
+      return { status: "blocked" };
+    }
+
+    const limit = await enforceLimit(ctx, {
+      workspaceId: channel.workspaceId,
+      name: "channelUser",
+      key: source,
+      category: "webhook",
+      source,
+    });
+    if (!limit.ok) {
+      if (LIMIT_SIGNAL[channel.platform] === "reply") {
+        const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
+        if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {
+          await ctx.db.patch(user._id, { limitNoticeAt: now });
+          await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: NOTICE_SLOW_DOWN });
+        }
+      }
+      return { status: "user_limited", retryAfterMs: limit.retryAfterMs };
+    }
+
+    const text = a.message.text;
+    if (text !== undefined && text.length > MAX_INBOUND_CHARS) {
+      await recordSecurityEvent(ctx, {
+        workspaceId: channel.workspaceId,
+        code: "MESSAGE_TOO_LONG",
+        category: "webhook",
+        source,
+        detail: `platform=${channel.platform} chars=${text.length}`,
+      });
+      if (channel.platform !== "discord") {
+        await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: NOTICE_TOO_LONG });
+      }
+      return { status: "too_long" };
+    }
+
+    await bumpChannelSummary(ctx, channel._id, channel.workspaceId, "inbound", now);
+    if (text === undefined) {
+      // Resend: the webhook has no body; fetch it, then record and hand off.
+      if (!a.message.emailId) return { status: "admitted" };
+      await ctx.scheduler.runAfter(0, internal.channels.replies.fetchEmail, { channelUserId: user._id, emailId: a.message.emailId });
+      return { status: "accepted" };
+    }
+    await handOff(ctx, channel, user, text);
+    return { status: "accepted" };
+  },
+});
+
+/** Records a fetched e-mail body for a user already admitted by `accept`. */
+export const recordEmail = internalMutation({
+  args: { channelUserId: v.id("channelUsers"), text: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { channelUserId, text }) => {
+    const user = await ctx.db.get(channelUserId);
+    const channel = user ? await ctx.db.get(user.channelId) : null;
+    if (!user || !channel || !channel.enabled || user.blocked) return null;
+    const clean = text.trim().slice(0, MAX_MESSAGE_CHARS);
+    if (!clean) return null;
+    await handOff(ctx, channel, user, clean);
+    return null;
+  },
+});
+
+/**
+ * THE hand-off from channels to the agent, scheduled so the webhook answers at once. The agent
+ * (agent/run:handleChannelMessage) records the thread and message, applies the workspace's
+ * message-length limit and answers through channels/replies:send.
+ */
+async function handOff(
+  ctx: MutationCtx,
+  channel: Doc<"channelConfig">,
+  user: Doc<"channelUsers">,
+  text: string,
+): Promise<void> {
+  await ctx.scheduler.runAfter(0, internal.agent.run.handleChannelMessage, {
+    workspaceId: channel.workspaceId,
+    channelUserId: user._id,
+    text,
+  });
+}
+
+/** Incremental per-hour inbound/outbound counters (one row per channel and hour). */
+export async function bumpChannelSummary(
+  ctx: MutationCtx,
+  channelId: Id<"channelConfig">,
+  workspaceId: Id<"workspaces">,
+  field: "inbound" | "outbound",
+  now: number,
+): Promise<void> {
+  const bucket = hourBucket(now);
+  const row = await ctx.db
+    .query("channelMessageSummary")
+    .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId).eq("bucket", bucket))
+    .unique();
+  if (row) await ctx.db.patch(row._id, { [field]: row[field] + 1 });
+  else
+    await ctx.db.insert("channelMessageSummary", {
+      workspaceId,
+      channelId,
+      bucket,
+      inbound: field === "inbound" ? 1 : 0,
+      outbound: field === "outbound" ? 1 : 0,
+    });
+}

@@ -1,0 +1,237 @@
+"use node";
+/**
+ * Outbound vendor calls: replies (Telegram sendMessage, Slack chat.postMessage, Discord
+ * interaction follow-up, Twilio Messages via the `twilio` package, Resend /emails) and the
+ * Resend received-email fetch. Base URLs come from env (vendors.ts) so tests use local mocks.
+ * Failures are recorded with a code and HTTP status only, and retried with backoff where safe.
+ */
+import { v } from "convex/values";
+import twilio from "twilio";
+import type TwilioRequestClient from "twilio/lib/base/RequestClient";
+import { internalAction, type ActionCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
+import { readSecrets } from "../secrets/access";
+import { SECRET_NAMES, emailOf, type Platform } from "./platforms";
+import { cleanEmailText, htmlToText } from "./payloads";
+import {
+  clampReply,
+  classifyResponse,
+  discordFollowup,
+  isTelegramBotToken,
+  replySubject,
+  resendGetReceived,
+  resendSendEmail,
+  retryDelayMs,
+  slackPostMessage,
+  telegramSendMessage,
+  vendorBase,
+  type VendorOutcome,
+  type VendorRequest,
+} from "./vendors";
+
+const TIMEOUT_MS = 10_000;
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+type Attempt = VendorOutcome | { ok: false; status: number; code: string; retryAfterMs?: number; final: true };
+type Result = { outcome: Attempt; body: string };
+
+async function readCapped(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** One HTTP call: no redirects (a token must not follow one), abort timer, capped body. */
+async function call(req: VendorRequest): Promise<Result> {
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  try {
+    const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: "manual", signal });
+    const body = await readCapped(res, MAX_RESPONSE_BYTES);
+    if (body === null) return { outcome: { ok: false, status: res.status, code: "OUTPUT_TOO_LARGE", final: true }, body: "" };
+    return { outcome: classifyResponse(res.status, res.headers, body), body };
+  } catch {
+    // A timeout may have delivered the message: not retried. A refused connection is.
+    if (signal.aborted) return { outcome: { ok: false, status: 0, code: "TIMEOUT", final: true }, body: "" };
+    return { outcome: { ok: false, status: 0 }, body: "" };
+  }
+}
+
+type TwilioRequestOptions<T> = TwilioRequestClient.RequestOptions<T>;
+
+/** twilio's own RequestClient (auth, form encoding), pointed at WARDEN_TWILIO_API_BASE. */
+class BaseUrlRequestClient extends twilio.RequestClient {
+  constructor(private readonly base: string) {
+    super({ timeout: TIMEOUT_MS });
+  }
+  override request<TData>(opts: TwilioRequestOptions<TData>) {
+    const u = new URL(opts.uri);
+    if (u.hostname === "twilio.com" || u.hostname.endsWith(".twilio.com")) opts.uri = this.base + u.pathname + u.search;
+    return super.request<TData>(opts);
+  }
+}
+
+async function twilioSend(base: string, accountSid: string, authToken: string, from: string, to: string, text: string): Promise<Result> {
+  const custom = base !== "https://api.twilio.com";
+  const client = twilio(accountSid, authToken, {
+    lazyLoading: true,
+    timeout: TIMEOUT_MS,
+    ...(custom ? { httpClient: new BaseUrlRequestClient(base) } : {}),
+  });
+  try {
+    await client.messages.create({ from, to, body: clampReply("twilio", text) });
+    return { outcome: { ok: true }, body: "" };
+  } catch (err: any) {
+    // RestException carries the HTTP status; its message can quote the number, so it is not kept.
+    const status = typeof err?.status === "number" ? err.status : typeof err?.response?.status === "number" ? err.response.status : 0;
+    if (status === 0 && (err?.code === "ECONNABORTED" || err?.code === "ETIMEDOUT")) {
+      return { outcome: { ok: false, status: 0, code: "TIMEOUT", final: true }, body: "" };
+    }
+    const retryAfter = Number(err?.response?.headers?.["retry-after"]);
+    return { outcome: { ok: false, status, retryAfterMs: retryAfter > 0 ? retryAfter * 1000 : undefined }, body: "" };
+  }
+}
+
+type Target = {
+  channelId: Id<"channelConfig">;
+  workspaceId: Id<"workspaces">;
+  platform: Platform;
+  settings: Record<string, unknown>;
+  platformUserId: string;
+  contact?: string;
+  replyTarget?: string;
+  replyTargetExpired: boolean;
+};
+
+async function secret(ctx: ActionCtx, channelId: Id<"channelConfig">, name: string): Promise<string | undefined> {
+  let value: string | undefined;
+  try {
+    value = (await readSecrets(ctx, "channelSecrets", channelId, [name]))[name];
+  } catch {
+    return undefined; // refused or undecryptable: logged by the secrets domain; treated as not configured
+  }
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+const NOT_CONFIGURED: Result = { outcome: { ok: false, status: 0, code: "CHANNEL_NOT_CONFIGURED", final: true }, body: "" };
+
+async function deliver(ctx: ActionCtx, t: Target, text: string): Promise<Result> {
+  const base = vendorBase(t.platform, process.env);
+  if (!base) return NOT_CONFIGURED;
+  switch (t.platform) {
+    case "telegram": {
+      const token = await secret(ctx, t.channelId, SECRET_NAMES.telegram.send);
+      if (!token || !isTelegramBotToken(token)) return NOT_CONFIGURED;
+      return call(telegramSendMessage(base, token, t.platformUserId, text));
+    }
+    case "slack": {
+      const token = await secret(ctx, t.channelId, SECRET_NAMES.slack.send);
+      if (!token || !t.replyTarget) return NOT_CONFIGURED;
+      return call(slackPostMessage(base, token, t.replyTarget, text));
+    }
+    case "discord": {
+      const appId = t.settings.applicationId;
+      if (typeof appId !== "string" || !t.replyTarget || t.replyTargetExpired) return NOT_CONFIGURED;
+      return call(discordFollowup(base, appId, t.replyTarget, text));
+    }
+    case "twilio": {
+      const authToken = await secret(ctx, t.channelId, SECRET_NAMES.twilio.send);
+      const accountSid = t.settings.accountSid;
+      const from = t.replyTarget ?? (typeof t.settings.fromNumber === "string" ? t.settings.fromNumber : undefined);
+      if (!authToken || typeof accountSid !== "string" || !from || !t.contact) return NOT_CONFIGURED;
+      return twilioSend(base, accountSid, authToken, from, t.contact, text);
+    }
+    case "resend": {
+      const apiKey = await secret(ctx, t.channelId, SECRET_NAMES.resend.send);
+      const from = t.settings.fromAddress;
+      if (!apiKey || typeof from !== "string" || !t.contact || !emailOf(t.contact)) return NOT_CONFIGURED;
+      return call(resendSendEmail(base, apiKey, { from, to: t.contact, subject: replySubject(t.replyTarget), text }));
+    }
+  }
+}
+
+function failure(o: Attempt): { status: number; code: string; retryAfterMs?: number; final: boolean } {
+  if (o.ok) throw new Error("not a failure");
+  const code = "code" in o ? o.code : "VENDOR_ERROR";
+  return { status: o.status, code, retryAfterMs: o.retryAfterMs, final: "final" in o };
+}
+
+/** Sends `text` to a channel user through their platform. Called by the agent and for notices. */
+export const send = internalAction({
+  args: { channelUserId: v.id("channelUsers"), text: v.string(), attempt: v.optional(v.number()) },
+  returns: v.null(),
+  handler: async (ctx, { channelUserId, text, attempt = 1 }) => {
+    const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId });
+    if (!t || !text.trim()) return null;
+    const { outcome } = await deliver(ctx, t as Target, text);
+    const base = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "reply" as const };
+    if (outcome.ok) {
+      await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
+      return null;
+    }
+    const f = failure(outcome);
+    const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
+    await ctx.runMutation(internal.channels.delivery.recordResult, {
+      ...base,
+      ok: false,
+      code: f.code,
+      status: f.status || undefined,
+      willRetry: delay !== null,
+    });
+    if (delay !== null) {
+      await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { channelUserId, text, attempt: attempt + 1 });
+    }
+    return null;
+  },
+});
+
+/** Resend webhooks carry metadata only: fetch the received e-mail's text, then record it. */
+export const fetchEmail = internalAction({
+  args: { channelUserId: v.id("channelUsers"), emailId: v.string(), attempt: v.optional(v.number()) },
+  returns: v.null(),
+  handler: async (ctx, { channelUserId, emailId, attempt = 1 }) => {
+    const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId });
+    if (!t || t.platform !== "resend") return null;
+    const base = vendorBase("resend", process.env);
+    const apiKey = base ? await secret(ctx, t.channelId, SECRET_NAMES.resend.send) : undefined;
+    const result = base && apiKey ? await call(resendGetReceived(base, apiKey, emailId)) : NOT_CONFIGURED;
+    const rec = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "fetch" as const };
+    if (result.outcome.ok) {
+      let text = "";
+      try {
+        const mail = JSON.parse(result.body);
+        text = typeof mail?.text === "string" && mail.text.trim() ? mail.text : typeof mail?.html === "string" ? htmlToText(mail.html) : "";
+      } catch {
+        text = "";
+      }
+      const clean = cleanEmailText(text);
+      if (clean) await ctx.runMutation(internal.channels.inbound.recordEmail, { channelUserId, text: clean });
+      return null;
+    }
+    const f = failure(result.outcome);
+    const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
+    await ctx.runMutation(internal.channels.delivery.recordResult, {
+      ...rec,
+      ok: false,
+      code: f.code,
+      status: f.status || undefined,
+      willRetry: delay !== null,
+    });
+    if (delay !== null) {
+      await ctx.scheduler.runAfter(delay, internal.channels.replies.fetchEmail, { channelUserId, emailId, attempt: attempt + 1 });
+    }
+    return null;
+  },
+});

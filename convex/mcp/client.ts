@@ -1,0 +1,217 @@
+"use node";
+/**
+ * Talking to external MCP servers (Streamable HTTP, SDK Client) — Node actions, internal only.
+ *
+ * - `callTool` is reachable only from the security checker (security/checker:callMcpTool), after
+ *   approval, status, tool pin, input schema and limits. It re-checks approval/enabled itself.
+ * - `refreshTools` lists tools and stores them (approval, manual refresh, health cron).
+ * Every request goes through the guarded fetch (guardedFetch.node.ts): the server's own host only,
+ * addresses vetted at connect time, no redirects, byte caps while streaming, one deadline.
+ * The only credential sent is the server's own stored auth header.
+ */
+import { v, ConvexError } from "convex/values";
+import { internalAction, type ActionCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
+import { redactValue } from "../lib/redact";
+import { withMcpClient, type GuardOptions } from "./guardedFetch.node.js";
+import {
+  MAX_DESCRIPTION_CHARS,
+  MAX_TOOLS_PER_SERVER,
+  MAX_TOOL_SCHEMA_BYTES,
+  TOOL_NAME,
+  convexSafe,
+  shapeToolResult,
+  storableSchema,
+  toolHash,
+  utf8Bytes,
+  AUTH_SECRET_NAME,
+} from "./protocol";
+
+/** Cap for non-call responses (initialize, tools/list pages, ping). */
+const LIST_MAX_BYTES = 1024 * 1024;
+const MIN_TIMEOUT_MS = 100;
+const MAX_TIMEOUT_MS = 120_000;
+const LIST_TIMEOUT_MS = 20_000;
+
+type ServerInfo = {
+  workspaceId: Id<"workspaces">;
+  name: string;
+  url: string;
+  status: string;
+  enabled: boolean;
+  authHeaderName?: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+};
+
+/** The server's stored auth header, or a code when it cannot be read. */
+async function authHeader(
+  ctx: ActionCtx,
+  serverId: Id<"mcpServers">,
+  server: ServerInfo,
+): Promise<{ ok: true; header?: { name: string; value: string } } | { ok: false; code: string }> {
+  if (!server.authHeaderName) return { ok: true };
+  try {
+    const secrets = await ctx.runAction(internal.secrets.access.readMcpServerSecrets, { serverId, names: [AUTH_SECRET_NAME] });
+    const value = secrets[AUTH_SECRET_NAME];
+    if (typeof value !== "string" || value.length === 0) return { ok: false, code: "SECRET_NOT_SET" };
+    return { ok: true, header: { name: server.authHeaderName, value } };
+  } catch (e) {
+    const code = e instanceof ConvexError ? (e.data as { code?: unknown })?.code : undefined;
+    return { ok: false, code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED" };
+  }
+}
+
+function clampTimeout(ms: number): number {
+  return Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_MS, Number.isFinite(ms) ? ms : MIN_TIMEOUT_MS));
+}
+
+const callResult = v.union(
+  v.object({ ok: v.literal(true), output: v.any(), bytes: v.number() }),
+  v.object({ ok: v.literal(false), code: v.string() }),
+);
+type CallResult = { ok: true; output: unknown; bytes: number } | { ok: false; code: string };
+
+export const callTool = internalAction({
+  args: {
+    serverId: v.id("mcpServers"),
+    toolName: v.string(),
+    input: v.any(),
+    timeoutMs: v.number(),
+    maxOutputBytes: v.number(),
+  },
+  returns: callResult,
+  handler: async (ctx, a): Promise<CallResult> => {
+    const deadline = Date.now() + clampTimeout(a.timeoutMs);
+    const server = await ctx.runQuery(internal.mcp.servers.connectionInfo, { serverId: a.serverId });
+    if (!server || (server.status !== "approved" && server.status !== "disabled")) return { ok: false, code: "MCP_SERVER_NOT_APPROVED" };
+    if (server.status !== "approved" || !server.enabled) return { ok: false, code: "MCP_SERVER_DISABLED" };
+    if (!TOOL_NAME.test(a.toolName)) return { ok: false, code: "MCP_TOOL_NOT_APPROVED" };
+    const maxBytes = Math.max(1, Math.min(a.maxOutputBytes, server.maxOutputBytes));
+    const auth = await authHeader(ctx, a.serverId, server);
+    if (!auth.ok) return auth;
+
+    const args = a.input !== null && typeof a.input === "object" && !Array.isArray(a.input) ? (a.input as Record<string, unknown>) : undefined;
+    const opts: GuardOptions = { url: server.url, deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, authHeader: auth.header };
+    const r = await withMcpClient(opts, (client, guard, remaining) =>
+      client.callTool({ name: a.toolName, arguments: args }, undefined, { timeout: remaining(), signal: guard.signal }),
+    );
+    if (!r.ok) return r;
+    const shaped = shapeToolResult(r.value as { content?: unknown; structuredContent?: unknown; isError?: unknown });
+    // The server's own credential never comes back in a result, even if the server echoes it.
+    const clean = redactValue(shaped, auth.header ? [auth.header.value] : []);
+    return { ok: true, output: convexSafe(clean), bytes: r.guard.callBytes() };
+  },
+});
+
+type Listed = { name: string; description: string; inputSchema: unknown; hash: string };
+
+/** Lists every tool (paged), validates and hashes each. */
+async function listTools(
+  ctx: ActionCtx,
+  serverId: Id<"mcpServers">,
+  server: ServerInfo,
+): Promise<{ ok: true; tools: Listed[]; skipped: number; latencyMs: number } | { ok: false; code: string; latencyMs: number }> {
+  const started = Date.now();
+  const auth = await authHeader(ctx, serverId, server);
+  if (!auth.ok) return { ...auth, latencyMs: 0 };
+  const opts: GuardOptions = {
+    url: server.url,
+    deadline: started + LIST_TIMEOUT_MS,
+    callMaxBytes: LIST_MAX_BYTES,
+    otherMaxBytes: LIST_MAX_BYTES,
+    authHeader: auth.header,
+  };
+  const r = await withMcpClient(opts, async (client, guard, remaining) => {
+    const all: Array<{ name?: unknown; description?: unknown; inputSchema?: unknown }> = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10 && all.length <= MAX_TOOLS_PER_SERVER; page++) {
+      const res = await client.listTools(cursor ? { cursor } : undefined, { timeout: remaining(), signal: guard.signal });
+      all.push(...res.tools);
+      cursor = res.nextCursor;
+      if (!cursor) break;
+    }
+    return all;
+  });
+  const latencyMs = Date.now() - started;
+  if (!r.ok) return { ok: false, code: r.code, latencyMs };
+  const tools: Listed[] = [];
+  let skipped = 0;
+  for (const t of r.value.slice(0, MAX_TOOLS_PER_SERVER)) {
+    const name = typeof t.name === "string" ? t.name : "";
+    const description = typeof t.description === "string" ? t.description : "";
+    const schema = t.inputSchema ?? { type: "object" };
+    let schemaJson: string | undefined;
+    try {
+      schemaJson = JSON.stringify(schema);
+    } catch {
+      schemaJson = undefined;
+    }
+    if (!TOOL_NAME.test(name) || schemaJson === undefined || utf8Bytes(schemaJson) > MAX_TOOL_SCHEMA_BYTES) {
+      skipped++;
+      continue;
+    }
+    tools.push({
+      name,
+      // The hash covers the full text; the stored copy is cut (the model sees far less anyway).
+      description: description.slice(0, MAX_DESCRIPTION_CHARS),
+      inputSchema: storableSchema(schema),
+      hash: await toolHash(description, schema),
+    });
+  }
+  skipped += Math.max(0, r.value.length - MAX_TOOLS_PER_SERVER);
+  return { ok: true, tools, skipped, latencyMs };
+}
+
+const refreshResult = v.object({
+  ok: v.boolean(),
+  code: v.optional(v.string()),
+  latencyMs: v.number(),
+  approved: v.optional(v.number()),
+  pending: v.optional(v.number()),
+  blocked: v.optional(v.number()),
+  removed: v.optional(v.number()),
+});
+type RefreshResult = {
+  ok: boolean;
+  code?: string;
+  latencyMs: number;
+  approved?: number;
+  pending?: number;
+  blocked?: number;
+  removed?: number;
+};
+
+/** Lists and stores the tools of an approved (or disabled) server. Also the health probe. */
+export const refreshTools = internalAction({
+  args: { serverId: v.id("mcpServers") },
+  returns: refreshResult,
+  handler: async (ctx, { serverId }): Promise<RefreshResult> => {
+    const server = await ctx.runQuery(internal.mcp.servers.connectionInfo, { serverId });
+    // Pending and rejected servers are never contacted.
+    if (!server || (server.status !== "approved" && server.status !== "disabled")) {
+      return { ok: false, code: "MCP_SERVER_NOT_APPROVED", latencyMs: 0 };
+    }
+    const listed = await listTools(ctx, serverId, server);
+    if (!listed.ok) {
+      await ctx.runMutation(internal.mcp.servers.recordListFailure, { serverId, code: listed.code });
+      return { ok: false, code: listed.code, latencyMs: listed.latencyMs };
+    }
+    const stored = await ctx.runMutation(internal.mcp.servers.storeTools, {
+      serverId,
+      url: server.url,
+      tools: listed.tools,
+      skipped: listed.skipped,
+    });
+    if (!stored.stored) return { ok: false, code: "MCP_SERVER_NOT_APPROVED", latencyMs: listed.latencyMs };
+    return {
+      ok: true,
+      latencyMs: listed.latencyMs,
+      approved: stored.approved,
+      pending: stored.pending,
+      blocked: stored.blocked,
+      removed: stored.removed,
+    };
+  },
+});

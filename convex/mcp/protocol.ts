@@ -1,0 +1,269 @@
+/**
+ * Pure MCP helpers shared by the client side (external servers) and Warden's own /mcp server:
+ * names and token shapes, tool hashing, the RFC 9728 / RFC 8707 URLs, JSON-RPC inspection and
+ * tool-result shaping. No Convex imports, no Node built-ins.
+ */
+import { sha256Hex } from "../lib/tokens";
+
+export const MCP_PATH = "/mcp";
+export const PRM_PATH = "/.well-known/oauth-protected-resource";
+
+/** Registered server names (used in agent tool names, so the skill-name alphabet). */
+export const SERVER_NAME = /^[a-z][a-z0-9_-]{1,62}$/;
+/** MCP tool names (spec 2025-11-25: 1–128 of A–Z a–z 0–9 _ - .). Other names are never stored. */
+export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+/** Headers the MCP transport or HTTP framing owns; an auth header may not replace them. */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-type",
+  "content-length",
+  "accept",
+  "accept-encoding",
+  "connection",
+  "transfer-encoding",
+  "te",
+  "upgrade",
+  "cookie",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
+  "origin",
+  "user-agent",
+]);
+
+export const CLIENT_TOKEN_PREFIX = "wdn_mcp_";
+export const SESSION_ID_PREFIX = "mcps_";
+/** randomToken(prefix, 32) → prefix + 43 base64url characters. */
+const CLIENT_TOKEN = /^wdn_mcp_[A-Za-z0-9_-]{43}$/;
+const SESSION_ID = /^mcps_[A-Za-z0-9_-]{43}$/;
+/** How much of a client token is kept in clear to recognize it in lists and logs. */
+export const TOKEN_PREFIX_CHARS = 12;
+
+/** Name of the MCP server secret that holds the auth header value (secrets/manage:setMcpServerSecret). */
+export const AUTH_SECRET_NAME = "AUTH_HEADER";
+export const MAX_DESCRIPTION_CHARS = 4000;
+export const MAX_TOOL_SCHEMA_BYTES = 32 * 1024;
+export const MAX_TOOLS_PER_SERVER = 100;
+
+export function isClientTokenShape(token: string): boolean {
+  return CLIENT_TOKEN.test(token);
+}
+export function isSessionIdShape(id: string): boolean {
+  return SESSION_ID.test(id);
+}
+
+export function validAuthHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name) && !RESERVED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith("proxy-");
+}
+
+// ---------------------------------------------------------------------------------------------
+// tool hashing
+
+/** JSON with object keys sorted at every level (arrays keep their order; undefined dropped). */
+export function canonicalJson(value: unknown): string {
+  const seen = new Set<unknown>();
+  const norm = (v: unknown): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if (seen.has(v)) throw new Error("cycle");
+    seen.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map((x) => (x === undefined ? null : norm(x)));
+    else {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== undefined) o[k] = norm(x);
+      }
+      out = o;
+    }
+    seen.delete(v);
+    return out;
+  };
+  return JSON.stringify(norm(value)) ?? "null";
+}
+
+/** Pins what a model sees of a tool: sha256 of canonical JSON of {description, inputSchema}. */
+export async function toolHash(description: string, inputSchema: unknown): Promise<string> {
+  return await sha256Hex(canonicalJson({ description, inputSchema: inputSchema ?? null }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convex-storable values
+
+const MAX_FIELD_NAME = 1024;
+const MAX_DEPTH = 32;
+
+/** True when Convex can store `value` as is (no `$`-keys, ASCII field names, plain JSON). */
+export function isConvexStorable(value: unknown, depth = 0): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return true;
+  if (Array.isArray(value)) return value.length <= 8192 && value.every((x) => isConvexStorable(x, depth + 1));
+  if (typeof value !== "object") return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return false;
+  for (const [k, x] of Object.entries(value as Record<string, unknown>)) {
+    if (k.length === 0 || k.length > MAX_FIELD_NAME || k.startsWith("$")) return false;
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e) return false;
+    }
+    if (x === undefined) continue;
+    if (!isConvexStorable(x, depth + 1)) return false;
+  }
+  return true;
+}
+
+/** The value itself when Convex can carry it, else its JSON text (the checker parses stored JSON schemas). */
+export function convexSafe(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (isConvexStorable(value)) return value;
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A tool input schema as stored: without the top-level `$schema` dialect tag (validation picks
+ * its draft itself), as an object when Convex can store it, else as JSON text.
+ */
+export function storableSchema(schema: unknown): unknown {
+  if (schema && typeof schema === "object" && !Array.isArray(schema) && "$schema" in schema) {
+    const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
+    return convexSafe(rest);
+  }
+  return convexSafe(schema);
+}
+
+export function utf8Bytes(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RFC 8707 resource / RFC 9728 metadata
+
+/** This deployment's MCP resource URL (token audience): `${WARDEN_PUBLIC_BASE_URL || CONVEX_SITE_URL}/mcp`. */
+export function mcpResourceUrl(env: Record<string, string | undefined>): string | null {
+  const raw = (env.WARDEN_PUBLIC_BASE_URL ?? "").trim() || (env.CONVEX_SITE_URL ?? "").trim();
+  if (!raw) return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return null;
+  }
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password || u.search || u.hash) return null;
+  return `${u.origin}${u.pathname.replace(/\/+$/, "")}${MCP_PATH}`;
+}
+
+/** RFC 9728 §3.1: metadata URL = origin + well-known path + the resource's path. */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const u = new URL(resource);
+  const path = u.pathname === "/" ? "" : u.pathname.replace(/\/+$/, "");
+  return `${u.origin}${PRM_PATH}${path}`;
+}
+
+export function protectedResourceMetadata(resource: string) {
+  return {
+    resource,
+    authorization_servers: [] as string[],
+    bearer_methods_supported: ["header"],
+    // Per-client tokens are scoped to tool names by the owner; there are no OAuth scopes to request.
+    scopes_supported: [] as string[],
+    resource_name: "Warden MCP server",
+  };
+}
+
+export function wwwAuthenticate(resource: string): string {
+  return `Bearer error="invalid_token", resource_metadata="${protectedResourceMetadataUrl(resource)}"`;
+}
+
+/** The bearer token of an Authorization header, or null. */
+export function parseBearer(header: string | null): string | null {
+  if (!header || header.length > 512) return null;
+  const m = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+  return m ? m[1] : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON-RPC inspection (only what session handling needs; the SDK transport parses for real)
+
+export type MessageSummary = { parsed: boolean; initialize: boolean; methods: string[]; toolCalls: string[] };
+
+export function inspectMessages(body: string): MessageSummary {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { parsed: false, initialize: false, methods: [], toolCalls: [] };
+  }
+  const list = Array.isArray(raw) ? raw : [raw];
+  const methods: string[] = [];
+  const toolCalls: string[] = [];
+  for (const m of list.slice(0, 100)) {
+    if (!m || typeof m !== "object") continue;
+    const method = (m as { method?: unknown }).method;
+    if (typeof method !== "string") continue;
+    methods.push(method.slice(0, 64));
+    if (method === "tools/call") {
+      const name = (m as { params?: { name?: unknown } }).params?.name;
+      if (typeof name === "string") toolCalls.push(name.slice(0, 128));
+    }
+  }
+  return { parsed: true, initialize: methods.includes("initialize"), methods, toolCalls };
+}
+
+// ---------------------------------------------------------------------------------------------
+// tool results
+
+export type UiResource = { uri: string; mimeType: string; html: string };
+export type ShapedResult = {
+  /** MCP Apps: `text/html` resources, kept apart so SyncBoard can render them in a sandboxed iframe. */
+  ui?: UiResource[];
+  content: unknown[];
+  structuredContent?: unknown;
+  isError?: boolean;
+};
+
+function isHtmlResource(item: unknown): item is { type: "resource"; resource: { uri: string; mimeType: string; text: string } } {
+  if (!item || typeof item !== "object") return false;
+  const it = item as { type?: unknown; resource?: { uri?: unknown; mimeType?: unknown; text?: unknown } };
+  return (
+    it.type === "resource" &&
+    typeof it.resource?.uri === "string" &&
+    typeof it.resource.mimeType === "string" &&
+    /^text\/html\b/i.test(it.resource.mimeType) &&
+    typeof it.resource.text === "string"
+  );
+}
+
+/** An external tool result with its HTML UI resources moved to `ui`. */
+export function shapeToolResult(result: { content?: unknown; structuredContent?: unknown; isError?: unknown }): ShapedResult {
+  const content = Array.isArray(result.content) ? result.content : [];
+  const ui: UiResource[] = [];
+  const rest: unknown[] = [];
+  for (const item of content) {
+    if (isHtmlResource(item)) {
+      ui.push({ uri: item.resource.uri.slice(0, 512), mimeType: item.resource.mimeType.slice(0, 100), html: item.resource.text });
+    } else rest.push(item);
+  }
+  const out: ShapedResult = { ...(ui.length ? { ui } : {}), content: rest };
+  if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
+  if (result.isError === true) out.isError = true;
+  return out;
+}
+
+/** A skill's checker result as an MCP tool result. */
+export function skillResultToMcp(r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number }) {
+  if (!r.ok) {
+    const text = r.retryAfterMs !== undefined ? `${r.code} (retry after ${Math.ceil(r.retryAfterMs / 1000)}s)` : r.code;
+    return { content: [{ type: "text" as const, text }], isError: true };
+  }
+  const out = r.output;
+  const text = typeof out === "string" ? out : (JSON.stringify(out) ?? "null");
+  const structured = out !== null && typeof out === "object" && !Array.isArray(out) ? (out as Record<string, unknown>) : undefined;
+  return { content: [{ type: "text" as const, text }], ...(structured ? { structuredContent: structured } : {}) };
+}

@@ -1,0 +1,128 @@
+/**
+ * Per-client bearer tokens for Warden's own /mcp endpoint. Owners mint (the token is returned
+ * once; only its SHA-256 and a short prefix are stored), list and revoke them; all audited.
+ * Each token is scoped to a list of tool (skill) names, expires, and carries an audience: this
+ * deployment's /mcp URL (RFC 8707 resource). A token for any other audience is refused.
+ */
+import { v } from "convex/values";
+import { viewerQuery, ownerMutation } from "../access/builders";
+import { fail, getOwned } from "../access/principal";
+import { writeAudit } from "../audit/log";
+import { randomToken, sha256Hex } from "../lib/tokens";
+import { DAY } from "../lib/time";
+import { CLIENT_TOKEN_PREFIX, TOKEN_PREFIX_CHARS, mcpResourceUrl } from "./protocol";
+
+export const MAX_TOKENS_PER_WORKSPACE = 100;
+export const MAX_SCOPES = 100;
+export const MAX_EXPIRY_DAYS = 365;
+const SCOPE = /^[a-z][a-z0-9_-]{1,62}$/;
+const TOKEN_NAME = /^[\p{L}\p{N} ._-]{1,64}$/u;
+
+const tokenView = v.object({
+  _id: v.id("mcpClientTokens"),
+  name: v.string(),
+  prefix: v.string(),
+  toolScopes: v.array(v.string()),
+  audience: v.string(),
+  expiresAt: v.number(),
+  revoked: v.boolean(),
+  revokedAt: v.optional(v.number()),
+  lastUsedAt: v.optional(v.number()),
+  createdAt: v.number(),
+});
+
+export const mint = ownerMutation({
+  args: { name: v.string(), toolScopes: v.array(v.string()), expiresInDays: v.number() },
+  returns: v.object({ tokenId: v.id("mcpClientTokens"), token: v.string(), prefix: v.string(), audience: v.string(), expiresAt: v.number() }),
+  handler: async (ctx, a) => {
+    const p = ctx.principal;
+    if (!TOKEN_NAME.test(a.name)) fail("CONFIG_INVALID", { field: "name" });
+    if (a.toolScopes.length > MAX_SCOPES || !a.toolScopes.every((s) => SCOPE.test(s))) fail("CONFIG_INVALID", { field: "toolScopes" });
+    if (!Number.isInteger(a.expiresInDays) || a.expiresInDays < 1 || a.expiresInDays > MAX_EXPIRY_DAYS) {
+      fail("CONFIG_INVALID", { field: "expiresInDays" });
+    }
+    const audience = mcpResourceUrl(process.env);
+    if (!audience) fail("CONFIG_INVALID", { field: "WARDEN_PUBLIC_BASE_URL" });
+    const existing = await ctx.db
+      .query("mcpClientTokens")
+      .withIndex("by_workspace", (q) => q.eq("workspaceId", p.workspaceId))
+      .take(MAX_TOKENS_PER_WORKSPACE);
+    if (existing.length >= MAX_TOKENS_PER_WORKSPACE) fail("MCP_TOKEN_LIMIT_REACHED");
+
+    const token = randomToken(CLIENT_TOKEN_PREFIX, 32);
+    const prefix = token.slice(0, TOKEN_PREFIX_CHARS);
+    const now = Date.now();
+    const expiresAt = now + a.expiresInDays * DAY;
+    const toolScopes = [...new Set(a.toolScopes)];
+    const tokenId = await ctx.db.insert("mcpClientTokens", {
+      workspaceId: p.workspaceId,
+      name: a.name,
+      tokenHash: await sha256Hex(token),
+      prefix,
+      toolScopes,
+      audience,
+      expiresAt,
+      createdBy: p.ownerId,
+      createdAt: now,
+    });
+    await writeAudit(ctx, {
+      workspaceId: p.workspaceId,
+      actorId: p.ownerId,
+      actorLabel: p.ownerKey,
+      action: "mcp.token.mint",
+      target: `${a.name} (${prefix}…)`,
+      after: { name: a.name, prefix, scopes: toolScopes.join(",").slice(0, 200), audience, expiresAt },
+    });
+    return { tokenId, token, prefix, audience, expiresAt };
+  },
+});
+
+export const list = viewerQuery({
+  args: {},
+  returns: v.array(tokenView),
+  handler: async (ctx) => {
+    const rows = await ctx.db
+      .query("mcpClientTokens")
+      .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
+      .take(MAX_TOKENS_PER_WORKSPACE);
+    return rows.map((r) => ({
+      _id: r._id,
+      name: r.name,
+      prefix: r.prefix,
+      toolScopes: r.toolScopes,
+      audience: r.audience,
+      expiresAt: r.expiresAt,
+      revoked: r.revokedAt !== undefined,
+      revokedAt: r.revokedAt,
+      lastUsedAt: r.lastUsedAt,
+      createdAt: r.createdAt,
+    }));
+  },
+});
+
+/** Revocation takes effect on the next request; the token's open sessions are closed too. */
+export const revoke = ownerMutation({
+  args: { tokenId: v.id("mcpClientTokens") },
+  returns: v.null(),
+  handler: async (ctx, { tokenId }) => {
+    const row = await getOwned(await ctx.db.get(tokenId), ctx.principal);
+    if (row.revokedAt !== undefined) return null;
+    const now = Date.now();
+    await ctx.db.patch(tokenId, { revokedAt: now });
+    const open = await ctx.db
+      .query("mcpSessions")
+      .withIndex("by_client_closed", (q) => q.eq("clientTokenId", tokenId).eq("closedAt", undefined))
+      .take(200);
+    for (const s of open) await ctx.db.patch(s._id, { closedAt: now });
+    await writeAudit(ctx, {
+      workspaceId: ctx.principal.workspaceId,
+      actorId: ctx.principal.ownerId,
+      actorLabel: ctx.principal.ownerKey,
+      action: "mcp.token.revoke",
+      target: `${row.name} (${row.prefix}…)`,
+      before: { revoked: false },
+      after: { revoked: true, revokedAt: now },
+    });
+    return null;
+  },
+});

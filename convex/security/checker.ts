@@ -1,0 +1,710 @@
+/**
+ * The security checker: the only way to run a skill, call an external MCP tool or admit an
+ * inbound channel webhook. It has no switch — no flag, env var or config row turns it off.
+ *
+ * Skills: approval → status → input schema → per-skill limit → global limit (+ webhook-skill
+ * limit for anything that reaches the network) → egress (allowlist + address; again at connect
+ * time in the Node executor) → run with timeout → output size → redact → log.
+ * MCP tools: server approved → enabled → tool approved & unchanged → input schema → per-server
+ * limit → global limit → call → output size → redact → log.
+ * Every result, allowed or denied, is a skillInvocationLog row; denials are security events.
+ * Callers get `{ ok: false, code }` only — no messages, no stack.
+ */
+import { v, convexToJson, type Value } from "convex/values";
+import { makeFunctionReference } from "convex/server";
+import { internalAction, internalMutation, type ActionCtx, type MutationCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Doc, Id } from "../_generated/dataModel";
+import { enforceLimit, type LimitResult } from "../limits/enforce";
+import { MINUTE } from "../lib/time";
+import { validateInput, MAX_INPUT_BYTES } from "../lib/jsonSchema";
+import { preview, redactValue, utf8Length, type JsonValue } from "../lib/redact";
+import { checkEgressUrl } from "../lib/egress";
+import { renderUrlTemplate } from "../lib/urlTemplate";
+import { sha256Hex } from "../lib/tokens";
+import { reviewHash } from "../skills/hash";
+import { codeSourceHash } from "../skills/codeHash";
+import { CODE_SKILLS } from "../skills/code";
+import { parseTemplateConfig } from "../skills/templates";
+import { urlTemplateOf, OUTPUT_MAX_BYTES } from "../skills/validate";
+import type { RunOutcome } from "../skills/outcome";
+import { writeInvocationLog, PREVIEW_BYTES, type InvocationLogEntry } from "./checkerLog";
+import { recordSecurityEvent } from "./events";
+
+/** Extra time the executor gets beyond the skill's own timeout before the checker gives up on it. */
+export const EXECUTOR_GRACE_MS = 1500;
+/** Codes that mean "this request tried to leave the allowlist": always security events with the host. */
+const EGRESS_CODES = new Set(["DOMAIN_NOT_ALLOWED", "PRIVATE_ADDRESS_BLOCKED", "REDIRECT_BLOCKED"]);
+
+export const callerValidator = v.object({ kind: v.string(), id: v.optional(v.string()) });
+export const checkResultValidator = v.union(
+  v.object({ ok: v.literal(true), output: v.any() }),
+  v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+);
+export type CheckResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
+type Caller = { kind: string; id?: string };
+
+/** Written by the MCP domain (convex/mcp/client.ts); referenced by name so this file type-checks without it. */
+export const mcpCallTool = makeFunctionReference<
+  "action",
+  { serverId: Id<"mcpServers">; toolName: string; input: unknown; timeoutMs: number; maxOutputBytes: number },
+  { ok: true; output: unknown; bytes: number } | { ok: false; code: string }
+>("mcp/client:callTool");
+
+const logEntryValidator = v.object({
+  workspaceId: v.id("workspaces"),
+  targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
+  skillId: v.optional(v.id("skillRegistry")),
+  mcpServerId: v.optional(v.id("mcpServers")),
+  channelId: v.optional(v.id("channelConfig")),
+  targetName: v.string(),
+  callerKind: v.string(),
+  callerId: v.optional(v.string()),
+  code: v.string(),
+  allowed: v.boolean(),
+  durationMs: v.number(),
+  inputBytes: v.number(),
+  outputBytes: v.number(),
+  inputPreview: v.optional(v.string()),
+  outputPreview: v.optional(v.string()),
+});
+
+// ---------------------------------------------------------------------------------------------
+// shared helpers
+
+function jsonOf(value: unknown): string | null {
+  try {
+    const s = JSON.stringify(value ?? null);
+    return s === undefined ? null : s;
+  } catch {
+    return null;
+  }
+}
+
+function sourceOf(caller: Caller): string {
+  return caller.id ? `${caller.kind}:${caller.id}` : caller.kind;
+}
+
+function denial(code: string, retryAfterMs?: number): CheckResult {
+  return retryAfterMs === undefined ? { ok: false, code } : { ok: false, code, retryAfterMs };
+}
+
+/** Resolves with the promise, or with "TIMEOUT" once `ms` pass. A late rejection is swallowed. */
+async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "TIMEOUT"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  p.catch(() => undefined);
+  try {
+    return await Promise.race([
+      p,
+      new Promise<"TIMEOUT">((resolve) => {
+        timer = setTimeout(() => resolve("TIMEOUT"), ms);
+      }),
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/** Limit outcome → denial, or null when admitted. */
+function limitDenial(r: LimitResult): CheckResult | null {
+  return r.ok ? null : denial(r.code, r.retryAfterMs);
+}
+
+/** True when the skill may reach the network (webhook, network template, code skill with domains). */
+function reachesNetwork(skill: Pick<Doc<"skillRegistry">, "type" | "config" | "allowedDomains">): boolean {
+  if (skill.type === "webhook") return true;
+  if (skill.type === "code") return skill.allowedDomains.length > 0;
+  if (skill.type === "template") return parseTemplateConfig(skill.config)?.def.network === true;
+  return false;
+}
+
+/** Approved, and unchanged since approval (recomputed here, not trusted from a stored flag). */
+async function isApproved(skill: Doc<"skillRegistry">): Promise<boolean> {
+  if (skill.status !== "approved" && skill.status !== "disabled") return false;
+  if (!skill.approvedHash || skill.approvedAt === undefined) return false;
+  if ((await reviewHash(skill)) !== skill.approvedHash) return false;
+  if (skill.type === "code") {
+    // The deployed module must be the one that was reviewed (a deploy without sync is not approved).
+    const moduleName = (skill.config as { module?: unknown } | null)?.module;
+    const mod = typeof moduleName === "string" ? CODE_SKILLS[moduleName] : undefined;
+    const sourceHash = (skill.config as { sourceHash?: unknown } | null)?.sourceHash;
+    if (!mod || (await codeSourceHash(mod)) !== sourceHash) return false;
+  }
+  return true;
+}
+
+async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, detail?: string): Promise<boolean> {
+  try {
+    await ctx.runMutation(internal.security.checker.logResult, { entry, detail });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// skills
+
+const skillForRun = v.object({
+  _id: v.id("skillRegistry"),
+  name: v.string(),
+  type: v.union(v.literal("template"), v.literal("webhook"), v.literal("code"), v.literal("image")),
+  config: v.any(),
+  allowedDomains: v.array(v.string()),
+  allowHttp: v.boolean(),
+  secretNames: v.array(v.string()),
+  timeoutMs: v.number(),
+  maxOutputBytes: v.number(),
+});
+
+/** Steps 1–5 in one transaction: reads the skill, limit rows and limiter state; logs a denial itself. */
+export const precheckSkill = internalMutation({
+  args: {
+    workspaceId: v.id("workspaces"),
+    skillName: v.string(),
+    input: v.any(),
+    inputTooLarge: v.boolean(),
+    inputBytes: v.number(),
+    inputPreview: v.string(),
+    caller: callerValidator,
+    startedAt: v.number(),
+  },
+  returns: v.union(
+    v.object({ ok: v.literal(true), skill: skillForRun }),
+    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+  ),
+  handler: async (ctx, a) => {
+    const skill = await ctx.db
+      .query("skillRegistry")
+      .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", a.skillName))
+      .first();
+    const source = sourceOf(a.caller);
+    const deny = async (code: string, retryAfterMs?: number) => {
+      await writeInvocationLog(
+        ctx,
+        {
+          workspaceId: a.workspaceId,
+          targetKind: "skill",
+          skillId: skill?._id,
+          targetName: a.skillName.slice(0, 64),
+          callerKind: a.caller.kind,
+          callerId: a.caller.id,
+          code,
+          allowed: false,
+          durationMs: Date.now() - a.startedAt,
+          inputBytes: a.inputBytes,
+          outputBytes: 0,
+          inputPreview: a.inputPreview,
+        },
+        { source },
+      );
+      return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    };
+
+    // 1. approval (an unknown name is indistinguishable from an unapproved skill)
+    if (!skill || !(await isApproved(skill))) return await deny("SKILL_NOT_APPROVED");
+    // 2. status
+    if (skill.status !== "approved") return await deny("SKILL_INACTIVE");
+    // 3. input against the declared schema
+    if (a.inputTooLarge || !validateInput(skill.inputSchema, a.input)) return await deny("INPUT_INVALID");
+    // 4. per-skill limit (the skill's own rate wins over the workspace's skillPerSkill)
+    const perSkill = await enforceLimit(ctx, {
+      workspaceId: a.workspaceId,
+      name: "skillPerSkill",
+      key: `skill:${skill._id}`,
+      category: "skill",
+      source,
+      override: skill.rateLimitPerMinute !== undefined ? { rate: skill.rateLimitPerMinute, periodMs: MINUTE } : undefined,
+    });
+    const d1 = limitDenial(perSkill);
+    if (d1 && !d1.ok) return await deny(d1.code, d1.retryAfterMs);
+    // 5. global limits
+    const global = await enforceLimit(ctx, {
+      workspaceId: a.workspaceId,
+      name: "globalInvocations",
+      key: "global",
+      category: "skill",
+      source,
+    });
+    const d2 = limitDenial(global);
+    if (d2 && !d2.ok) return await deny(d2.code, d2.retryAfterMs);
+    if (reachesNetwork(skill)) {
+      const hooks = await enforceLimit(ctx, {
+        workspaceId: a.workspaceId,
+        name: "webhookSkillsGlobal",
+        key: "webhookSkills",
+        category: "skill",
+        source,
+      });
+      const d3 = limitDenial(hooks);
+      if (d3 && !d3.ok) return await deny(d3.code, d3.retryAfterMs);
+    }
+    return {
+      ok: true as const,
+      skill: {
+        _id: skill._id,
+        name: skill.name,
+        type: skill.type,
+        config: skill.config,
+        allowedDomains: skill.allowedDomains,
+        allowHttp: skill.allowHttp === true,
+        secretNames: skill.secretNames,
+        timeoutMs: skill.timeoutMs,
+        maxOutputBytes: skill.maxOutputBytes,
+      },
+    };
+  },
+});
+
+/** The result of a run (allowed or denied after the precheck), in one transaction. */
+export const logResult = internalMutation({
+  args: { entry: logEntryValidator, detail: v.optional(v.string()) },
+  returns: v.null(),
+  handler: async (ctx, { entry, detail }) => {
+    await writeInvocationLog(ctx, entry, { detail });
+    return null;
+  },
+});
+
+type Finished = { ok: true; output: unknown; bytes: number } | { ok: false; code: string; host?: string };
+
+/** A Convex value as is; anything Convex cannot carry (e.g. `$`-keys from an API) as its JSON text. */
+function deliverable(value: JsonValue): unknown {
+  try {
+    convexToJson(value as Value);
+    return value;
+  } catch {
+    return JSON.stringify(value);
+  }
+}
+
+/** Parses executor output JSON and measures it; the larger of raw response and JSON bytes counts. */
+function measured(outcome: { outputJson: string; bytes: number }): { output: unknown; bytes: number } | null {
+  try {
+    return {
+      output: JSON.parse(outcome.outputJson),
+      bytes: Math.max(outcome.bytes, utf8Length(outcome.outputJson)),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export const invokeSkill = internalAction({
+  args: { workspaceId: v.id("workspaces"), skillName: v.string(), input: v.any(), caller: callerValidator },
+  returns: checkResultValidator,
+  handler: async (ctx, a): Promise<CheckResult> => {
+    const startedAt = Date.now();
+    const inputJson = jsonOf(a.input);
+    const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
+    const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
+    const inputPreview = preview(inputTooLarge ? "[input too large]" : a.input, [], PREVIEW_BYTES);
+    const base = {
+      workspaceId: a.workspaceId,
+      targetKind: "skill" as const,
+      targetName: a.skillName.slice(0, 64),
+      callerKind: a.caller.kind,
+      callerId: a.caller.id,
+      inputBytes,
+      inputPreview,
+    };
+
+    let pre;
+    try {
+      pre = await ctx.runMutation(internal.security.checker.precheckSkill, {
+        workspaceId: a.workspaceId,
+        skillName: a.skillName,
+        input: inputTooLarge ? null : a.input,
+        inputTooLarge,
+        inputBytes,
+        inputPreview,
+        caller: a.caller,
+        startedAt,
+      });
+    } catch {
+      // The checker could not decide: deny (fail closed) and try to record it.
+      await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+      return denial("INTERNAL");
+    }
+    if (!pre.ok) return denial(pre.code, pre.retryAfterMs);
+    const skill = pre.skill;
+
+    const finish = async (outcome: Finished): Promise<CheckResult> => {
+      const entryBase = { ...base, skillId: skill._id, targetName: skill.name, durationMs: Date.now() - startedAt };
+      if (!outcome.ok) {
+        const detail = EGRESS_CODES.has(outcome.code) && outcome.host ? `skill=${skill.name} host=${outcome.host}` : undefined;
+        await logFromAction(ctx, { ...entryBase, code: outcome.code, allowed: false, outputBytes: 0 }, detail);
+        return denial(outcome.code);
+      }
+      const redacted = redactValue(outcome.output, []);
+      const logged = await logFromAction(ctx, {
+        ...entryBase,
+        code: "OK",
+        allowed: true,
+        outputBytes: outcome.bytes,
+        outputPreview: preview(redacted, [], PREVIEW_BYTES),
+      });
+      // An invocation that cannot be logged does not deliver its output.
+      return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
+    };
+
+    // 6. egress: the URL a template/webhook skill would call, against the allowlist as it is now
+    let url: string | undefined;
+    const template = urlTemplateOf(skill.type, skill.config);
+    if (template !== null) {
+      const rendered = renderUrlTemplate(template, (a.input ?? {}) as Record<string, unknown>);
+      if (!rendered.ok) return await finish({ ok: false, code: rendered.code });
+      const egress = checkEgressUrl(rendered.url, skill.allowedDomains, { allowHttp: skill.allowHttp });
+      if (!egress.ok) {
+        let host: string | undefined;
+        try {
+          host = new URL(rendered.url).hostname;
+        } catch {
+          host = undefined;
+        }
+        return await finish({ ok: false, code: egress.code, host });
+      }
+      url = egress.url.href;
+    }
+
+    // 7. run with timeout (the executor also enforces it; this is the backstop)
+    const run: Promise<RunOutcome> =
+      url !== undefined || skill.type === "webhook" || skill.type === "code"
+        ? ctx.runAction(internal.skills.executeNode.run, {
+            skillId: skill._id,
+            type: skill.type as "webhook" | "template" | "code",
+            config: skill.config,
+            input: a.input,
+            url,
+            allowedDomains: skill.allowedDomains,
+            allowHttp: skill.allowHttp,
+            secretNames: skill.secretNames,
+            timeoutMs: skill.timeoutMs,
+            maxOutputBytes: skill.maxOutputBytes,
+          })
+        : ctx.runAction(internal.skills.execute.run, {
+            workspaceId: a.workspaceId,
+            type: skill.type as "template" | "image",
+            config: skill.config,
+            input: a.input,
+            maxOutputBytes: skill.maxOutputBytes,
+          });
+    let outcome: RunOutcome | "TIMEOUT";
+    try {
+      outcome = await withDeadline(run, skill.timeoutMs + EXECUTOR_GRACE_MS);
+    } catch {
+      outcome = { ok: false, code: "SKILL_ERROR" };
+    }
+    if (outcome === "TIMEOUT") return await finish({ ok: false, code: "TIMEOUT" });
+    if (!outcome.ok) return await finish(outcome);
+
+    // 8. output size
+    const m = measured(outcome);
+    if (!m) return await finish({ ok: false, code: "SKILL_ERROR" });
+    if (m.bytes > skill.maxOutputBytes || m.bytes > OUTPUT_MAX_BYTES) return await finish({ ok: false, code: "OUTPUT_TOO_LARGE" });
+
+    // 9–10. redact (token shapes; executors already removed the skill's own secret values) and log
+    return await finish({ ok: true, output: m.output, bytes: m.bytes });
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// MCP tools
+
+export const precheckMcp = internalMutation({
+  args: {
+    workspaceId: v.id("workspaces"),
+    serverId: v.id("mcpServers"),
+    toolName: v.string(),
+    input: v.any(),
+    inputTooLarge: v.boolean(),
+    inputBytes: v.number(),
+    inputPreview: v.string(),
+    caller: callerValidator,
+    startedAt: v.number(),
+  },
+  returns: v.union(
+    v.object({
+      ok: v.literal(true),
+      targetName: v.string(),
+      timeoutMs: v.number(),
+      maxOutputBytes: v.number(),
+    }),
+    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+  ),
+  handler: async (ctx, a) => {
+    const found = await ctx.db.get(a.serverId);
+    const server = found && found.workspaceId === a.workspaceId ? found : null;
+    const toolName = a.toolName.slice(0, 128);
+    const targetName = `${server ? server.name : "?"}/${toolName}`;
+    const source = sourceOf(a.caller);
+    const deny = async (code: string, retryAfterMs?: number) => {
+      await writeInvocationLog(
+        ctx,
+        {
+          workspaceId: a.workspaceId,
+          targetKind: "mcp",
+          mcpServerId: server?._id,
+          targetName,
+          callerKind: a.caller.kind,
+          callerId: a.caller.id,
+          code,
+          allowed: false,
+          durationMs: Date.now() - a.startedAt,
+          inputBytes: a.inputBytes,
+          outputBytes: 0,
+          inputPreview: a.inputPreview,
+        },
+        { source },
+      );
+      return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    };
+
+    if (!server || (server.status !== "approved" && server.status !== "disabled")) return await deny("MCP_SERVER_NOT_APPROVED");
+    if (server.status === "disabled" || !server.enabled) return await deny("MCP_SERVER_DISABLED");
+    const tool = await ctx.db
+      .query("mcpTools")
+      .withIndex("by_server_name", (q) => q.eq("serverId", server._id).eq("name", a.toolName))
+      .first();
+    if (!tool || tool.status !== "approved" || !tool.approvedHash) return await deny("MCP_TOOL_NOT_APPROVED");
+    if (tool.hash !== tool.approvedHash) return await deny("MCP_TOOL_CHANGED");
+    if (a.inputTooLarge || !validateInput(tool.inputSchema, a.input)) return await deny("INPUT_INVALID");
+    const perServer = await enforceLimit(ctx, {
+      workspaceId: a.workspaceId,
+      name: "mcpPerServer",
+      key: `mcp:${server._id}`,
+      category: "mcp",
+      source,
+      override: server.rateLimitPerMinute !== undefined ? { rate: server.rateLimitPerMinute, periodMs: MINUTE } : undefined,
+    });
+    const d1 = limitDenial(perServer);
+    if (d1 && !d1.ok) return await deny(d1.code, d1.retryAfterMs);
+    const global = await enforceLimit(ctx, {
+      workspaceId: a.workspaceId,
+      name: "globalInvocations",
+      key: "global",
+      category: "mcp",
+      source,
+    });
+    const d2 = limitDenial(global);
+    if (d2 && !d2.ok) return await deny(d2.code, d2.retryAfterMs);
+    return {
+      ok: true as const,
+      targetName,
+      timeoutMs: server.timeoutMs,
+      maxOutputBytes: Math.min(server.maxOutputBytes, OUTPUT_MAX_BYTES),
+    };
+  },
+});
+
+export const callMcpTool = internalAction({
+  args: {
+    workspaceId: v.id("workspaces"),
+    serverId: v.id("mcpServers"),
+    toolName: v.string(),
+    input: v.any(),
+    caller: callerValidator,
+  },
+  returns: checkResultValidator,
+  handler: async (ctx, a): Promise<CheckResult> => {
+    const startedAt = Date.now();
+    const inputJson = jsonOf(a.input);
+    const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
+    const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
+    const inputPreview = preview(inputTooLarge ? "[input too large]" : a.input, [], PREVIEW_BYTES);
+    const base = {
+      workspaceId: a.workspaceId,
+      targetKind: "mcp" as const,
+      targetName: `?/${a.toolName.slice(0, 128)}`,
+      callerKind: a.caller.kind,
+      callerId: a.caller.id,
+      inputBytes,
+      inputPreview,
+    };
+    let pre;
+    try {
+      pre = await ctx.runMutation(internal.security.checker.precheckMcp, {
+        workspaceId: a.workspaceId,
+        serverId: a.serverId,
+        toolName: a.toolName,
+        input: inputTooLarge ? null : a.input,
+        inputTooLarge,
+        inputBytes,
+        inputPreview,
+        caller: a.caller,
+        startedAt,
+      });
+    } catch {
+      await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+      return denial("INTERNAL");
+    }
+    if (!pre.ok) return denial(pre.code, pre.retryAfterMs);
+
+    const entryBase = { ...base, mcpServerId: a.serverId, targetName: pre.targetName };
+    const fail = async (code: string): Promise<CheckResult> => {
+      await logFromAction(ctx, { ...entryBase, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+      return denial(code);
+    };
+
+    let res: Awaited<ReturnType<typeof runMcp>> | "TIMEOUT";
+    try {
+      res = await withDeadline(
+        runMcp(ctx, { serverId: a.serverId, toolName: a.toolName, input: a.input, timeoutMs: pre.timeoutMs, maxOutputBytes: pre.maxOutputBytes }),
+        pre.timeoutMs + EXECUTOR_GRACE_MS,
+      );
+    } catch {
+      res = { ok: false, code: "UPSTREAM_ERROR" };
+    }
+    if (res === "TIMEOUT") return await fail("TIMEOUT");
+    if (!res.ok) return await fail(res.code);
+    const outJson = jsonOf(res.output);
+    const outBytes = Math.max(res.bytes ?? 0, outJson === null ? Infinity : utf8Length(outJson));
+    if (outBytes > pre.maxOutputBytes) return await fail("OUTPUT_TOO_LARGE");
+    const redacted = redactValue(res.output, []);
+    const logged = await logFromAction(ctx, {
+      ...entryBase,
+      code: "OK",
+      allowed: true,
+      durationMs: Date.now() - startedAt,
+      outputBytes: outBytes,
+      outputPreview: preview(redacted, [], PREVIEW_BYTES),
+    });
+    return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
+  },
+});
+
+function runMcp(
+  ctx: ActionCtx,
+  args: { serverId: Id<"mcpServers">; toolName: string; input: unknown; timeoutMs: number; maxOutputBytes: number },
+) {
+  return ctx.runAction(mcpCallTool, args);
+}
+
+// ---------------------------------------------------------------------------------------------
+// inbound channel webhooks
+
+/** Stable, non-reversible id for a platform user in logs (never the raw platform id). */
+async function hashedUser(channelId: string, platformUserId: string): Promise<string> {
+  return `u_${(await sha256Hex(`${channelId}:${platformUserId}`)).slice(0, 16)}`;
+}
+
+async function webhookRejected(
+  ctx: MutationCtx,
+  channel: Doc<"channelConfig">,
+  code: string,
+  entry: Omit<InvocationLogEntry, "code" | "allowed" | "workspaceId" | "targetKind" | "targetName" | "channelId">,
+  source: string,
+): Promise<void> {
+  const targetName = `${channel.platform}/${channel.name}`;
+  await writeInvocationLog(
+    ctx,
+    { ...entry, workspaceId: channel.workspaceId, targetKind: "webhook", channelId: channel._id, targetName, code, allowed: false },
+    { source, detail: `webhook=${targetName}` },
+  );
+  await ctx.db.insert("activityLog", {
+    workspaceId: channel.workspaceId,
+    kind: "webhook.rejected",
+    summary: `Rejected ${channel.platform} webhook for channel "${channel.name.slice(0, 80)}": ${code}`,
+    visibility: "private",
+    channel: channel.platform,
+    at: Date.now(),
+  });
+}
+
+export const admitWebhook = internalMutation({
+  args: {
+    channelId: v.id("channelConfig"),
+    verified: v.boolean(),
+    payloadValid: v.boolean(),
+    deliveryId: v.optional(v.string()),
+    platformUserId: v.optional(v.string()),
+    inputBytes: v.number(),
+    ip: v.string(),
+  },
+  returns: v.union(
+    v.object({
+      ok: v.literal(true),
+      duplicate: v.boolean(),
+      workspaceId: v.id("workspaces"),
+      channelUserBlocked: v.optional(v.boolean()),
+    }),
+    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+  ),
+  handler: async (ctx, a) => {
+    const startedAt = Date.now();
+    const source = `ip:${a.ip.slice(0, 64)}`;
+    const channel = await ctx.db.get(a.channelId);
+    if (!channel) {
+      // No workspace to log against: a workspace-less security event only.
+      await recordSecurityEvent(ctx, { code: "NOT_FOUND", category: "webhook", source, detail: "unknown channel" });
+      return { ok: false as const, code: "NOT_FOUND" };
+    }
+    const callerId = a.platformUserId ? await hashedUser(channel._id, a.platformUserId) : undefined;
+    const entry = { callerKind: "channel-webhook", callerId, durationMs: 0, inputBytes: a.inputBytes, outputBytes: 0 };
+    const reject = async (code: string, visible: string = code, retryAfterMs?: number) => {
+      await webhookRejected(ctx, channel, code, { ...entry, durationMs: Date.now() - startedAt }, source);
+      return { ok: false as const, code: visible, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    };
+
+    // A disabled channel answers exactly like an unknown one.
+    if (!channel.enabled) return await reject("CHANNEL_DISABLED", "NOT_FOUND");
+    if (!a.verified) return await reject("WEBHOOK_SIGNATURE_INVALID");
+    if (!a.payloadValid) return await reject("WEBHOOK_PAYLOAD_INVALID");
+    const limit = await enforceLimit(ctx, {
+      workspaceId: channel.workspaceId,
+      name: "webhookPerChannel",
+      key: `channel:${channel._id}`,
+      category: "webhook",
+      source,
+    });
+    if (!limit.ok) return await reject(limit.code, limit.code, limit.retryAfterMs);
+
+    const targetName = `${channel.platform}/${channel.name}`;
+    const logAdmitted = async (code: string, allowed = true) =>
+      await writeInvocationLog(
+        ctx,
+        {
+          ...entry,
+          workspaceId: channel.workspaceId,
+          targetKind: "webhook",
+          channelId: channel._id,
+          targetName,
+          code,
+          allowed,
+          durationMs: Date.now() - startedAt,
+        },
+        { source, detail: `webhook=${targetName}` },
+      );
+
+    if (a.deliveryId !== undefined) {
+      const deliveryId = a.deliveryId.slice(0, 200);
+      const seen = await ctx.db
+        .query("webhookDeliveries")
+        .withIndex("by_channel_delivery", (q) => q.eq("channelId", channel._id).eq("deliveryId", deliveryId))
+        .first();
+      if (seen) {
+        await logAdmitted("DUPLICATE_DELIVERY");
+        return { ok: true as const, duplicate: true, workspaceId: channel.workspaceId };
+      }
+      await ctx.db.insert("webhookDeliveries", {
+        workspaceId: channel.workspaceId,
+        channelId: channel._id,
+        deliveryId,
+        receivedAt: Date.now(),
+      });
+    }
+
+    let channelUserBlocked: boolean | undefined;
+    if (a.platformUserId !== undefined) {
+      const user = await ctx.db
+        .query("channelUsers")
+        .withIndex("by_channel_user", (q) => q.eq("channelId", channel._id).eq("platformUserId", a.platformUserId!))
+        .first();
+      channelUserBlocked = user?.blocked === true;
+    }
+    // A blocked user's delivery is admitted (so the vendor gets its ack) but not processed.
+    if (channelUserBlocked) await logAdmitted("CHANNEL_USER_BLOCKED", false);
+    else await logAdmitted("OK");
+    return { ok: true as const, duplicate: false, workspaceId: channel.workspaceId, channelUserBlocked };
+  },
+});

@@ -1,0 +1,101 @@
+/**
+ * Writing check results: one skillInvocationLog row per result (allowed or denied), the hourly
+ * skillInvocationSummary bump, and a security event for denials. Used only by checker.ts.
+ */
+import type { MutationCtx } from "../_generated/server";
+import type { Id } from "../_generated/dataModel";
+import { hourBucket } from "../lib/time";
+import { recordSecurityEvent } from "./events";
+
+/** Previews stay at or under 1 KB including the truncation suffix. */
+export const PREVIEW_BYTES = 990;
+
+export type TargetKind = "skill" | "mcp" | "webhook";
+
+export type InvocationLogEntry = {
+  workspaceId: Id<"workspaces">;
+  targetKind: TargetKind;
+  skillId?: Id<"skillRegistry">;
+  mcpServerId?: Id<"mcpServers">;
+  channelId?: Id<"channelConfig">;
+  targetName: string;
+  callerKind: string;
+  callerId?: string;
+  code: string;
+  allowed: boolean;
+  durationMs: number;
+  inputBytes: number;
+  outputBytes: number;
+  inputPreview?: string;
+  outputPreview?: string;
+};
+
+/** Codes whose security event is already written elsewhere (enforceLimit logs its own denials). */
+const EVENT_WRITTEN_ELSEWHERE = new Set(["RATE_LIMITED", "LIMIT_UNAVAILABLE"]);
+
+function clip(s: string | undefined, n: number): string | undefined {
+  return s === undefined ? undefined : s.slice(0, n);
+}
+
+export async function writeInvocationLog(
+  ctx: MutationCtx,
+  e: InvocationLogEntry,
+  opts: { source?: string; detail?: string; securityEvent?: boolean } = {},
+): Promise<void> {
+  const at = Date.now();
+  const durationMs = Math.max(0, Math.round(e.durationMs));
+  await ctx.db.insert("skillInvocationLog", {
+    workspaceId: e.workspaceId,
+    targetKind: e.targetKind,
+    skillId: e.skillId,
+    mcpServerId: e.mcpServerId,
+    channelId: e.channelId,
+    targetName: e.targetName.slice(0, 200),
+    callerKind: e.callerKind.slice(0, 40),
+    callerId: clip(e.callerId, 100),
+    code: e.code,
+    allowed: e.allowed,
+    durationMs,
+    inputBytes: e.inputBytes,
+    outputBytes: e.outputBytes,
+    inputPreview: clip(e.inputPreview, 1024),
+    outputPreview: clip(e.outputPreview, 1024),
+    at,
+  });
+
+  const bucket = hourBucket(at);
+  const row = await ctx.db
+    .query("skillInvocationSummary")
+    .withIndex("by_workspace_kind_bucket", (q) =>
+      q.eq("workspaceId", e.workspaceId).eq("targetKind", e.targetKind).eq("bucket", bucket),
+    )
+    .first();
+  if (row) {
+    await ctx.db.patch(row._id, {
+      total: row.total + 1,
+      allowed: row.allowed + (e.allowed ? 1 : 0),
+      denied: row.denied + (e.allowed ? 0 : 1),
+      totalDurationMs: row.totalDurationMs + durationMs,
+    });
+  } else {
+    await ctx.db.insert("skillInvocationSummary", {
+      workspaceId: e.workspaceId,
+      bucket,
+      targetKind: e.targetKind,
+      total: 1,
+      allowed: e.allowed ? 1 : 0,
+      denied: e.allowed ? 0 : 1,
+      totalDurationMs: durationMs,
+    });
+  }
+
+  if (!e.allowed && opts.securityEvent !== false && !EVENT_WRITTEN_ELSEWHERE.has(e.code)) {
+    await recordSecurityEvent(ctx, {
+      workspaceId: e.workspaceId,
+      code: e.code,
+      category: e.targetKind,
+      source: opts.source ?? (e.callerId ? `${e.callerKind}:${e.callerId}` : e.callerKind),
+      detail: opts.detail ?? `${e.targetKind}=${e.targetName}`,
+    });
+  }
+}

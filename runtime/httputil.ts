@@ -1,0 +1,56 @@
+// Small helpers shared by the runtime's HTTP handlers.
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(code);
+  }
+}
+
+/** Reads a request body, refusing more than `limit` bytes (413). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function clientIp(req: IncomingMessage) {
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/** Convert a Node request's headers to a Fetch Headers object. */
+export function toHeaders(req: IncomingMessage): Headers {
+  const h = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    if (/^(connection|keep-alive|transfer-encoding|upgrade|host)$/i.test(name)) continue;
+    h.append(name, req.rawHeaders[i + 1]);
+  }
+  return h;
+}

@@ -1,0 +1,388 @@
+// startRuntime(): the embedded local Convex runtime — convex/ functions on convex-test, the Convex
+// client protocol (WebSocket + HTTP API) and SyncBoard on PORT, http.ts routes on SITE_PORT,
+// crons and the scheduler on real time, durable state under the data directory.
+import { createServer, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { jsonToConvex } from "convex/values";
+import { Backend, checkVersions, moduleMap } from "./internals.js";
+import { loadApp, type LoadedApp } from "./load.js";
+import { Persistence, type RecoveryInfo } from "./persist.js";
+import { Engine, installConsoleCapture, realConsole, uninstallConsoleCapture } from "./engine.js";
+import { AuthVerifier, parseProviders } from "./auth.js";
+import { SyncHub } from "./sync.js";
+import { ApiHandler, StorageUrls } from "./api.js";
+import { SiteHandler } from "./site.js";
+import { StaticSite } from "./static.js";
+import { CronRunner, type CronSpec } from "./crons.js";
+import { ConnectionLog, limitsFromEnv, type ConnLimits } from "./limits.js";
+import { ensureDataDir, ensureKeys } from "./keys.js";
+import { sendJson } from "./httputil.js";
+
+export type RuntimeOptions = {
+  /** The functions folder (default ./convex). Its parent is the project (node_modules, dist/). */
+  convexDir?: string;
+  /** Default: WARDEN_DATA_DIR or <project>/.data */
+  dataDir?: string;
+  /** Default PORT or 3210; 0 = ephemeral. */
+  port?: number;
+  /** Default SITE_PORT or port+1 (ephemeral when port is 0). */
+  sitePort?: number;
+  /** Default HOST or 127.0.0.1 */
+  host?: string;
+  /** Set in process.env for the runtime's lifetime (restored by stop()). */
+  env?: Record<string, string>;
+  /** Set the runtime's own env values (URLs, keys, AUTH_MODE, origins) even where process.env has one (tests). */
+  ownEnv?: boolean;
+  /** Default <project>/dist */
+  distDir?: string;
+  /** No banner and no connection events on stdout. */
+  quiet?: boolean;
+  /** Print functions' console output on the server too. */
+  echoFunctionLogs?: boolean;
+  /** Return real error messages to clients instead of "Server Error" (dev only). */
+  exposeErrors?: boolean;
+  limits?: Partial<ConnLimits>;
+  /** Snapshot after this many logged transactions (default 1000). */
+  compactEntries?: number;
+};
+
+export type Runtime = {
+  url: string;
+  siteUrl: string;
+  dataDir: string;
+  authMode: string;
+  recovery: RecoveryInfo;
+  engine: Engine;
+  hub: SyncHub;
+  persistence: Persistence;
+  crons: string[];
+  stop(): Promise<void>;
+};
+
+/** Sets env vars for the runtime's lifetime and restores the previous values. */
+class EnvScope {
+  private saved = new Map<string, string | undefined>();
+  set(key: string, value: string) {
+    if (!this.saved.has(key)) this.saved.set(key, process.env[key]);
+    process.env[key] = value;
+  }
+  setDefault(key: string, value: string) {
+    if (process.env[key] === undefined || process.env[key] === "") this.set(key, value);
+  }
+  restore() {
+    for (const [k, v] of this.saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    this.saved.clear();
+  }
+}
+
+function acquireLock(dataDir: string) {
+  const file = join(dataDir, "LOCK");
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8"));
+    let alive = false;
+    try {
+      if (pid && pid !== process.pid) {
+        process.kill(pid, 0);
+        alive = true;
+      }
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new Error(`Data directory ${dataDir} is in use by process ${pid}`);
+    if (pid === process.pid) throw new Error(`Data directory ${dataDir} is already used by a runtime in this process`);
+  }
+  writeFileSync(file, String(process.pid), { mode: 0o600 });
+  return () => {
+    try {
+      if (readFileSync(file, "utf8") === String(process.pid)) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const addr = server.address();
+      resolvePort(typeof addr === "object" && addr ? addr.port : port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
+}
+
+const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+async function bootstrapOwner(app: LoadedApp, backend: Backend, engine: Engine, dataDir: string, say: (s: string) => void) {
+  const marker = join(dataDir, "owner-bootstrap.done");
+  if (existsSync(marker) || !app.files["owners/admin"]) {
+    if (!app.files["owners/admin"]) say("note: owners/admin:bootstrapFirstOwner is not in this app; first-owner setup skipped");
+    return;
+  }
+  const admin = await backend.loadModule("owners/admin").catch(() => null);
+  const pw = app.files["lib/password"] ? await backend.loadModule("lib/password").catch(() => null) : null;
+  if (!admin?.bootstrapFirstOwner || typeof pw?.hashPassword !== "function") {
+    say("warning: owners/admin:bootstrapFirstOwner or lib/password:hashPassword missing; first-owner setup skipped");
+    return;
+  }
+  const password = randomBytes(18).toString("base64url");
+  const ownerKey = process.env.WARDEN_OWNER_KEY || "owner";
+  const passwordHash: string = await pw.hashPassword(password);
+  const result = (await engine.callSystem("owners/admin:bootstrapFirstOwner", { ownerKey, passwordHash })) as { created?: boolean } | null;
+  writeFileSync(marker, new Date().toISOString(), { mode: 0o600 });
+  if (result?.created) {
+    // Printed directly (not via `say`) so it shows even in quiet mode: it is shown this one time only.
+    realConsole.log(
+      [
+        "",
+        "  ┌─ First owner created ─────────────────────────────────────────────",
+        `  │ owner key: ${ownerKey}`,
+        `  │ password:  ${password}`,
+        "  │ Sign in to SyncBoard with these and change the password.",
+        "  │ This password is shown ONCE and is not stored in plain text anywhere.",
+        "  └───────────────────────────────────────────────────────────────────",
+        "",
+      ].join("\n"),
+    );
+  }
+}
+
+/** Applies the owners JSON (WARDEN_OWNERS_FILE, default <data>/owners.json) written by `npm run owners`. */
+async function syncOwnersFile(app: LoadedApp, engine: Engine, dataDir: string, say: (s: string) => void) {
+  const file = process.env.WARDEN_OWNERS_FILE || join(dataDir, "owners.json");
+  if (!existsSync(file) || !app.files["owners/admin"]) return;
+  try {
+    const { parseOwnersJson } = await import("../convex/lib/ownersFile");
+    const { owners } = parseOwnersJson(readFileSync(file, "utf8"));
+    const r = (await engine.callSystem("owners/admin:syncOwners", { owners })) as { created: number; updated: number; deactivated: number };
+    say(`Owners from ${file}: ${r.created} created, ${r.updated} updated, ${r.deactivated} deactivated`);
+  } catch (e) {
+    realConsole.warn(`[runtime] owners file not applied: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const t0 = Date.now();
+  const convexDir = resolve(opts.convexDir ?? "convex");
+  const projectDir = dirname(convexDir);
+  const dataDir = resolve(opts.dataDir ?? process.env.WARDEN_DATA_DIR ?? join(projectDir, ".data"));
+  const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
+  const quiet = opts.quiet ?? false;
+  const say = (s: string) => {
+    if (!quiet) realConsole.log(s);
+  };
+  const env = new EnvScope();
+  for (const [k, v] of Object.entries(opts.env ?? {})) env.set(k, v);
+
+  const cleanups: Array<() => unknown> = [() => env.restore()];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  let ready = false;
+  try {
+    ensureDataDir(dataDir);
+    cleanups.push(acquireLock(dataDir));
+    for (const w of checkVersions()) say(`warning: ${w}`);
+    const { keys } = await ensureKeys(dataDir);
+
+    // Servers first: with port 0 the URLs (and so the env the functions read) depend on the bound ports.
+    let onMain: ((req: any, res: any) => void) | null = null;
+    let onSite: ((req: any, res: any) => void) | null = null;
+    const notReady = (_req: any, res: any) => sendJson(res, 503, { status: "starting" }, { "Retry-After": "1" });
+    const main = createServer((req, res) => (onMain ?? notReady)(req, res));
+    const site = createServer((req, res) => (onSite ?? notReady)(req, res));
+    let hub: SyncHub | null = null;
+    main.on("upgrade", (req, socket, head) => {
+      if (ready && hub) hub.handleUpgrade(req, socket, head);
+      else socket.destroy();
+    });
+    const requestedPort = opts.port ?? (process.env.PORT ? Number(process.env.PORT) : 3210);
+    const port = await listen(main, requestedPort, host);
+    cleanups.push(() => closeServer(main));
+    const requestedSite = opts.sitePort ?? (process.env.SITE_PORT ? Number(process.env.SITE_PORT) : requestedPort === 0 ? 0 : requestedPort + 1);
+    const sitePort = await listen(site, requestedSite, host);
+    cleanups.push(() => closeServer(site));
+    const url = `http://${urlHost(host)}:${port}`;
+    const siteUrl = `http://${urlHost(host)}:${sitePort}`;
+
+    // Production mode refuses a missing or well-known encryption key instead of generating one.
+    if (process.env.WARDEN_ENV === "production") {
+      const { assertSecretsConfigured } = await import("../convex/secrets/guard");
+      assertSecretsConfigured(process.env);
+    }
+    const own = (k: string, v: string) => (opts.ownEnv && !(opts.env && k in opts.env) ? env.set(k, v) : env.setDefault(k, v));
+    own("SKILL_SECRET_ENCRYPTION_KEY", keys.SKILL_SECRET_ENCRYPTION_KEY);
+    own("WARDEN_AUTH_PRIVATE_JWK", JSON.stringify(keys.ownerIssuerPrivateJwk));
+    own("WARDEN_AUTH_ISSUER", siteUrl);
+    own("CONVEX_SITE_URL", siteUrl);
+    own("CONVEX_CLOUD_URL", url);
+    own("AUTH_MODE", "builtin");
+    own("WARDEN_ALLOWED_ORIGINS", [url, ...(host === "127.0.0.1" ? [`http://localhost:${port}`] : [])].join(","));
+    const authMode = process.env.AUTH_MODE!;
+
+    const allowedOrigins = new Set(
+      process.env.WARDEN_ALLOWED_ORIGINS!.split(",")
+        .map((s) => s.trim().replace(/\/+$/, ""))
+        .filter(Boolean),
+    );
+
+    installConsoleCapture(opts.echoFunctionLogs ?? false);
+    cleanups.push(() => uninstallConsoleCapture());
+    const app = await loadApp(convexDir);
+    cleanups.push(() => app.cleanup());
+
+    const storageUrls = new StorageUrls(url);
+    Backend.setStorageUrls(storageUrls);
+    const backend = await Backend.create({
+      schema: app.schema,
+      modules: moduleMap(app.files, "/convex"),
+      components: app.components.map((c, i) => ({ path: c.path, schema: c.schema, modules: moduleMap(c.files, `/components/${i}`) })),
+    });
+    cleanups.push(() => backend.setHooks(null));
+
+    const persistence = new Persistence(dataDir, backend, {
+      compactEntries: opts.compactEntries ?? (Number(process.env.WARDEN_WAL_COMPACT_ENTRIES) || undefined),
+      log: (m) => realConsole.warn(`[runtime] ${m}`),
+      onFailure: () => {
+        // Writes can no longer be made durable: stop serving rather than acknowledge them.
+        ready = false;
+        realConsole.error("[runtime] FATAL: persistence failed; refusing requests. Fix the data directory and restart.");
+        void hub?.close();
+      },
+    });
+    const recovery = await persistence.recover();
+    backend.setHooks({
+      onCommit(rec) {
+        persistence.onCommit(rec);
+        Engine.noteCommit(rec.ts);
+        hub?.markDirty(rec.tables);
+      },
+      onBlobStored: (path, id, blob) => persistence.onBlobStored(path, id, blob),
+    });
+    cleanups.push(() => persistence.close());
+
+    const engine = new Engine(backend, persistence, { exposeErrors: opts.exposeErrors ?? process.env.WARDEN_EXPOSE_ERRORS === "1" });
+    // eslint-disable-next-line prefer-const
+    let siteHandler: SiteHandler;
+    const verifier = new AuthVerifier(parseProviders(app.authConfig), (u) => (siteHandler.isLocal(u) ? siteHandler.fetchLocal(u) : null));
+    siteHandler = new SiteHandler(engine, verifier, persistence, { siteUrl, isReady: () => ready });
+    const api = new ApiHandler(engine, verifier, persistence, storageUrls, { allowedOrigins });
+    const oidcOrigins = verifier.providers.flatMap((p) => (p.kind === "oidc" ? [new URL(p.domain).origin] : []));
+    const staticSite = new StaticSite({ distDir: opts.distDir ?? join(projectDir, "dist"), url, siteUrl, authMode, extraOrigins: oidcOrigins });
+    const limits = { ...limitsFromEnv(), ...opts.limits };
+    const connLog = new ConnectionLog(join(dataDir, "connections.log"), quiet);
+    hub = new SyncHub(engine, persistence, verifier, { limits, allowedOrigins, connLog, isReady: () => ready });
+    const theHub = hub;
+    cleanups.push(async () => {
+      await theHub.close();
+      await connLog.flush();
+    });
+    onMain = (req, res) => {
+      const u = new URL(req.url ?? "/", "http://localhost");
+      if (u.pathname.startsWith("/api/")) {
+        if (!ready) return notReady(req, res);
+        return void api.handle(req, res, u);
+      }
+      staticSite.handle(req, res, u);
+    };
+    onSite = (req, res) => void siteHandler.handle(req, res);
+
+    // Crons (convex-test ignores crons.ts).
+    let cronSpecs: Record<string, CronSpec> = {};
+    if (app.files.crons) cronSpecs = ((await backend.loadModule("crons")).default?.crons ?? {}) as Record<string, CronSpec>;
+    const cronRunner = new CronRunner(
+      cronSpecs,
+      (name, args) => engine.callSystem(name, jsonToConvex(args as any) as Record<string, unknown>),
+      (m) => realConsole.warn(`[runtime] ${m}`),
+    );
+    cleanups.push(() => cronRunner.stop());
+
+    // Scheduled functions persisted by a previous run lost their timers: re-arm them (same job IDs).
+    const timers = new Set<NodeJS.Timeout>();
+    cleanups.push(() => timers.forEach(clearTimeout));
+    let rearmed = 0;
+    for (const job of backend.scheduledJobs()) {
+      if (job.state === "inProgress") await backend.failInterruptedJob(job.componentPath, job.id);
+      if (job.state !== "pending") continue;
+      rearmed++;
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          void backend
+            .runScheduledJob(job.componentPath, job.id)
+            .then(() => persistence.sync())
+            .catch((e) => realConsole.error(`[runtime] scheduled job ${job.name} failed`, e));
+        },
+        Math.max(0, Math.min(job.scheduledTime - Date.now(), 2 ** 31 - 1)),
+      );
+      timers.add(timer);
+    }
+    await persistence.sync();
+
+    await bootstrapOwner(app, backend, engine, dataDir, say).catch((e) =>
+      realConsole.warn(`[runtime] first-owner setup failed (will retry on next start): ${e instanceof Error ? e.message : e}`),
+    );
+    await syncOwnersFile(app, engine, dataDir, say);
+    if (app.files["skills/codeSync"]) {
+      await engine.callSystem("skills/codeSync:sync", {}).catch((e) =>
+        realConsole.warn(`[runtime] code-skill sync failed: ${e instanceof Error ? e.message : e}`),
+      );
+    }
+    cronRunner.start();
+    ready = true;
+
+    say(
+      [
+        `Warden runtime ready in ${Date.now() - t0} ms (single-node embedded Convex runtime; see runtime/README.md)`,
+        `  SyncBoard + Convex API  ${url}${staticSite.built ? "" : "  (SyncBoard not built)"}`,
+        `  HTTP routes (site)      ${siteUrl}   health: ${siteUrl}/health`,
+        `  Data directory          ${dataDir}  (${recovery.documents} documents restored, ${recovery.replayed} log entries replayed${rearmed ? `, ${rearmed} scheduled jobs re-armed` : ""})`,
+        `  Auth mode               ${authMode}   allowed origins: ${[...allowedOrigins].join(", ")}`,
+        `  Crons                   ${cronRunner.names().length ? cronRunner.names().join(", ") : "none"}`,
+      ].join("\n"),
+    );
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      siteUrl,
+      dataDir,
+      authMode,
+      recovery,
+      engine,
+      hub,
+      persistence,
+      crons: cronRunner.names(),
+      stop() {
+        stopping ??= (async () => {
+          ready = false;
+          // Stop producing work and close connections before the final flush + snapshot.
+          cronRunner.stop();
+          timers.forEach(clearTimeout);
+          await Promise.all([closeServer(main), closeServer(site)]);
+          await theHub.close();
+          await persistence.close();
+          await undo();
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    ready = false;
+    await undo();
+    throw e;
+  }
+}

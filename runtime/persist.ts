@@ -1,0 +1,385 @@
+// Durability for the in-memory database: a write-ahead log (one line per committed transaction,
+// CRC-checked, group-committed with fdatasync before any acknowledgement), compacted into snapshots;
+// file-storage blobs are written to their own files before acknowledgement.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync } from "node:fs";
+import { open, writeFile, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import { convexToJson, jsonToConvex } from "convex/values";
+import type { Backend, CommitRecord, ComponentWrites, State } from "./internals.js";
+
+const SNAPSHOT = "snapshot.json";
+const FORMAT = "warden-runtime-snapshot";
+const SEG_RE = /^wal-(\d{16})\.log$/;
+
+type Pending = { seq: number; seg: number; line: string };
+type Waiter = { target: number; resolve(): void; reject(e: unknown): void };
+
+function fsyncDir(dir: string) {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+const segName = (first: number) => `wal-${String(first).padStart(16, "0")}.log`;
+const encodePath = (componentPath: string) => (componentPath === "" ? "_root" : encodeURIComponent(componentPath));
+const STORAGE_ID = /^[0-9]+[A-Za-z_][A-Za-z0-9_]*$/;
+
+function line(obj: unknown) {
+  const json = JSON.stringify(obj);
+  return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
+}
+function parseLine(l: string): any | null {
+  const sp = l.indexOf(" ");
+  if (sp !== 8) return null;
+  const json = l.slice(9);
+  if (crc32(json).toString(16).padStart(8, "0") !== l.slice(0, 8)) return null;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+export type PersistOptions = {
+  compactEntries?: number;
+  compactBytes?: number;
+  log?: (msg: string) => void;
+  /** Called once when a write fails: nothing can be acknowledged any more. */
+  onFailure?: (e: unknown) => void;
+};
+export type RecoveryInfo = { snapshotSeq: number; replayed: number; documents: number; blobs: number; ms: number };
+
+export class Persistence {
+  private readonly walDir: string;
+  private readonly storageDir: string;
+  private seq = 0;
+  private durableSeq = 0;
+  private currentSeg = 1;
+  private buf: Pending[] = [];
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | null = null;
+  private handles = new Map<number, FileHandle>();
+  private pendingBlobs = new Set<Promise<void>>();
+  private sinceSnapshot = 0;
+  private walBytes = 0;
+  private compacting: Promise<void> | null = null;
+  private failed: unknown = null;
+  private closed = false;
+  private readonly compactEntries: number;
+  private readonly compactBytes: number;
+  private readonly log: (msg: string) => void;
+  private readonly onFailure: (e: unknown) => void;
+
+  constructor(
+    readonly dir: string,
+    private readonly backend: Backend,
+    opts: PersistOptions = {},
+  ) {
+    this.walDir = join(dir, "wal");
+    this.storageDir = join(dir, "storage");
+    this.compactEntries = opts.compactEntries ?? 1000;
+    this.compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
+    this.log = opts.log ?? (() => undefined);
+    this.onFailure = opts.onFailure ?? (() => undefined);
+    mkdirSync(this.walDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.storageDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Load snapshot + log into the backend, then write a fresh snapshot. Call before anything runs. */
+  async recover(): Promise<RecoveryInfo> {
+    const t0 = Date.now();
+    let snapshotSeq = 0;
+    const snapPath = join(this.dir, SNAPSHOT);
+    if (existsSync(snapPath)) {
+      const snap = JSON.parse(readFileSync(snapPath, "utf8"));
+      if (snap.format !== FORMAT || snap.version !== 1) throw new Error(`${snapPath}: unknown snapshot format`);
+      const state: State = { lastCommitTs: BigInt(snap.lastCommitTs), components: {} };
+      for (const [path, c] of Object.entries<any>(snap.components)) {
+        state.components[path] = {
+          documents: c.documents.map((d: any) => jsonToConvex(d)),
+          nextDocId: c.nextDocId,
+          lastCreationTime: c.lastCreationTime,
+        };
+      }
+      this.backend.importState(state);
+      snapshotSeq = snap.seq;
+    }
+    const entries: any[] = [];
+    const segments = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).sort();
+    for (const name of segments) {
+      const file = join(this.walDir, name);
+      const text = readFileSync(file, "utf8");
+      let offset = 0;
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i];
+        const isLast = i === lines.length - 1;
+        if (isLast && l === "") break;
+        const entry = isLast ? null : parseLine(l); // a final line without "\n" was torn
+        if (entry === null) {
+          const rest = lines.slice(i + 1).filter((x) => x !== "");
+          if (rest.length > 0) throw new Error(`${file}: corrupt log entry at byte ${offset}; refusing to start`);
+          this.log(`write-ahead log ${name}: dropped a torn final entry (never acknowledged)`);
+          truncateSync(file, offset);
+          break;
+        }
+        entries.push(entry);
+        offset += Buffer.byteLength(l) + 1;
+      }
+    }
+    entries.sort((a, b) => a.s - b.s);
+    let expected = snapshotSeq + 1;
+    let replayed = 0;
+    for (const e of entries) {
+      if (e.s <= snapshotSeq) continue;
+      if (e.s !== expected) throw new Error(`write-ahead log has a gap before entry ${e.s} (expected ${expected}); refusing to start`);
+      const comps: Record<string, ComponentWrites> = {};
+      for (const [path, c] of Object.entries<any>(e.c)) {
+        const writes: Record<string, unknown> = {};
+        for (const [id, doc] of Object.entries<any>(c.w)) writes[id] = doc === null ? null : jsonToConvex(doc);
+        comps[path] = { writes, nextDocId: c.n, lastCreationTime: c.t };
+      }
+      this.backend.applyCommit(BigInt(e.ts), comps);
+      expected++;
+      replayed++;
+    }
+    this.seq = this.durableSeq = expected - 1;
+    let blobs = 0;
+    for (const path of this.backend.componentPaths()) {
+      for (const doc of this.backend.storageDocs(path)) {
+        const file = join(this.storageDir, encodePath(path), doc._id);
+        if (existsSync(file)) {
+          this.backend.setBlob(path, doc._id, new Blob([readFileSync(file)]));
+          blobs++;
+        } else this.log(`file storage: blob for ${doc._id} is missing`);
+      }
+    }
+    const documents = Object.values(this.backend.exportState().components).reduce((n, c) => n + c.documents.length, 0);
+    this.currentSeg = this.seq + 1;
+    await this.writeSnapshot();
+    for (const name of segments) rmSync(join(this.walDir, name), { force: true });
+    return { snapshotSeq, replayed, documents, blobs, ms: Date.now() - t0 };
+  }
+
+  /** Commit hook: append synchronously (in commit order); flushed by the group-commit loop. */
+  onCommit(rec: CommitRecord) {
+    if (this.closed || Object.keys(rec.components).length === 0) return;
+    const c: Record<string, unknown> = {};
+    for (const [path, cw] of Object.entries(rec.components)) {
+      const w: Record<string, unknown> = {};
+      for (const [id, doc] of Object.entries(cw.writes)) w[id] = doc === null ? null : convexToJson(doc);
+      c[path] = { w, n: cw.nextDocId, t: cw.lastCreationTime };
+    }
+    const seq = ++this.seq;
+    this.buf.push({ seq, seg: this.currentSeg, line: line({ s: seq, ts: rec.ts.toString(), c }) });
+    this.kick();
+  }
+
+  onBlobStored(componentPath: string, storageId: string, blob: Blob) {
+    if (this.closed || !STORAGE_ID.test(storageId)) return;
+    const dir = join(this.storageDir, encodePath(componentPath));
+    const p = (async () => {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const tmp = join(dir, `${storageId}.tmp`);
+      const fh = await open(tmp, "w", 0o600);
+      try {
+        await fh.write(new Uint8Array(await blob.arrayBuffer()));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, join(dir, storageId));
+      fsyncDir(dir);
+    })();
+    const tracked = p.catch((e) => this.fail(e, "file storage write"));
+    this.pendingBlobs.add(tracked);
+    void tracked.finally(() => this.pendingBlobs.delete(tracked));
+  }
+
+  /** Resolves when everything appended so far (and every blob) is on disk. */
+  async sync(): Promise<void> {
+    const target = this.seq;
+    if (this.pendingBlobs.size) await Promise.all([...this.pendingBlobs]);
+    if (this.failed) throw new Error(`persistence failed: ${this.failed}`);
+    if (this.durableSeq >= target) return;
+    await new Promise<void>((resolve, reject) => {
+      this.waiters.push({ target, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private fail(e: unknown, what: string) {
+    if (this.failed) return;
+    this.failed = e;
+    this.log(`${what} failed: ${e}`);
+    this.onFailure(e);
+  }
+
+  get lastSeq() {
+    return this.seq;
+  }
+
+  private kick() {
+    if (this.flushing) return;
+    this.flushing = this.flushLoop()
+      .catch((e) => {
+        this.fail(e, "write-ahead log write");
+        for (const w of this.waiters.splice(0)) w.reject(e);
+      })
+      .finally(() => {
+        this.flushing = null;
+        if (this.buf.length && !this.failed) this.kick();
+        else this.maybeCompact();
+      });
+  }
+
+  private async handle(seg: number): Promise<FileHandle> {
+    let fh = this.handles.get(seg);
+    if (!fh) {
+      fh = await open(join(this.walDir, segName(seg)), "a", 0o600);
+      fsyncDir(this.walDir);
+      this.handles.set(seg, fh);
+    }
+    return fh;
+  }
+
+  private async flushLoop() {
+    while (this.buf.length) {
+      const batch = this.buf;
+      this.buf = [];
+      let i = 0;
+      while (i < batch.length) {
+        const seg = batch[i].seg;
+        let j = i;
+        while (j < batch.length && batch[j].seg === seg) j++;
+        const text = batch.slice(i, j).map((p) => p.line).join("");
+        const fh = await this.handle(seg);
+        await fh.write(text);
+        await fh.datasync();
+        this.walBytes += Buffer.byteLength(text);
+        this.sinceSnapshot += j - i;
+        this.durableSeq = batch[j - 1].seq;
+        for (const [s, h] of this.handles) {
+          if (s < seg) {
+            this.handles.delete(s);
+            await h.close();
+          }
+        }
+        i = j;
+      }
+      this.releaseWaiters();
+    }
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters() {
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.target <= this.durableSeq) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private maybeCompact() {
+    if (this.closed || this.compacting) return;
+    if (this.sinceSnapshot < this.compactEntries && this.walBytes < this.compactBytes) return;
+    void this.compact().catch((e) => this.log(`snapshot failed: ${e}`));
+  }
+
+  /** Write a snapshot of the current state and drop the log segments it covers. */
+  compact(): Promise<void> {
+    if (this.compacting) return this.compacting;
+    this.compacting = (async () => {
+      try {
+        const coveredSeg = this.currentSeg;
+        const seq = await this.writeSnapshot(); // captures state synchronously, then writes
+        this.currentSeg = Math.max(this.currentSeg, seq + 1);
+        // Lines of covered segments may still be buffered; wait until they are written.
+        await this.waitDurable(seq);
+        for (const name of readdirSync(this.walDir)) {
+          const m = SEG_RE.exec(name);
+          if (m && Number(m[1]) <= coveredSeg && Number(m[1]) < this.currentSeg) {
+            const fh = this.handles.get(Number(m[1]));
+            if (fh) {
+              this.handles.delete(Number(m[1]));
+              await fh.close();
+            }
+            await rm(join(this.walDir, name), { force: true });
+          }
+        }
+        this.pruneBlobs();
+      } finally {
+        this.compacting = null;
+      }
+    })();
+    return this.compacting;
+  }
+
+  private waitDurable(seq: number): Promise<void> {
+    if (this.durableSeq >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ target: seq, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private async writeSnapshot(): Promise<number> {
+    const state = this.backend.exportState();
+    const seq = this.seq;
+    // Later commits go to a new segment; everything up to `seq` is in the snapshot.
+    this.currentSeg = seq + 1;
+    const components: Record<string, unknown> = {};
+    for (const [path, c] of Object.entries(state.components)) {
+      components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, documents: c.documents.map((d) => convexToJson(d)) };
+    }
+    const text = JSON.stringify({ format: FORMAT, version: 1, seq, lastCommitTs: state.lastCommitTs.toString(), components });
+    const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
+    await writeFile(tmp, text, { mode: 0o600 });
+    const fh = await open(tmp, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, SNAPSHOT));
+    fsyncDir(this.dir);
+    this.sinceSnapshot = 0;
+    this.walBytes = 0;
+    return seq;
+  }
+
+  private pruneBlobs() {
+    for (const path of this.backend.componentPaths()) {
+      const dir = join(this.storageDir, encodePath(path));
+      if (!existsSync(dir)) continue;
+      const live = new Set(this.backend.storageDocs(path).map((d) => d._id));
+      for (const name of readdirSync(dir)) if (!name.endsWith(".tmp") && !live.has(name)) rmSync(join(dir, name), { force: true });
+    }
+  }
+
+  /** Flush, snapshot, close. */
+  async close() {
+    if (this.closed) return;
+    await this.sync().catch(() => undefined);
+    if (this.compacting) await this.compacting.catch(() => undefined);
+    if (!this.failed) await this.compact();
+    this.closed = true;
+    for (const fh of this.handles.values()) await fh.close();
+    this.handles.clear();
+  }
+
+  /** Synchronous best-effort snapshot for fatal paths. */
+  snapshotSync() {
+    const state = this.backend.exportState();
+    const components: Record<string, unknown> = {};
+    for (const [path, c] of Object.entries(state.components))
+      components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, documents: c.documents.map((d) => convexToJson(d)) };
+    const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
+    writeFileSync(tmp, JSON.stringify({ format: FORMAT, version: 1, seq: this.seq, lastCommitTs: state.lastCommitTs.toString(), components }), { mode: 0o600 });
+    renameSync(tmp, join(this.dir, SNAPSHOT));
+  }
+}
