@@ -20,6 +20,9 @@ export const ABUSE_CODES = new Set([
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "ORIGIN_NOT_ALLOWED",
+  "MCP_SESSION_MISMATCH",
+  "MCP_TOOL_OUT_OF_SCOPE",
+  "CHANNEL_USER_BLOCKED",
 ]);
 
 export function countsTowardAbuse(code: string): boolean {

@@ -44,3 +44,46 @@ test("the real app boots; GET /health is 503 until ready, then 200", async () =>
   expect(statuses.at(-1)).toBe(200);
   expect(statuses.indexOf(503)).toBeLessThan(statuses.indexOf(200));
 });
+
+test("production mode refuses a well-known encryption key and a missing one", async () => {
+  const { EXAMPLE_KEY } = await import("../../convex/lib/secretbox");
+  for (const key of [EXAMPLE_KEY, ""]) {
+    const dir = tempDir();
+    try {
+      await expect(
+        startRuntime({
+          convexDir: join(REPO, "convex"),
+          dataDir: dir,
+          port: 0,
+          sitePort: 0,
+          quiet: true,
+          env: { WARDEN_ENV: "production", SKILL_SECRET_ENCRYPTION_KEY: key },
+        }),
+      ).rejects.toThrow(/SKILL_SECRET_ENCRYPTION_KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test("the owners file written by the CLI is applied at start", async () => {
+  const { writeFileSync } = await import("node:fs");
+  const { hashPassword } = await import("../../convex/lib/password");
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, "owners.json"),
+    JSON.stringify({ version: 1, owners: [{ ownerKey: "file_owner", passwordHash: await hashPassword("file-owner-password"), role: "admin", active: true }] }),
+  );
+  const r = await startRuntime({ convexDir: join(REPO, "convex"), dataDir: dir, port: 0, sitePort: 0, quiet: true, ownEnv: true });
+  try {
+    const res = await fetch(`${r.siteUrl}/auth/signin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ownerKey: "file_owner", password: "file-owner-password" }),
+    });
+    expect(res.status).toBe(200);
+  } finally {
+    await r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
