@@ -67,6 +67,7 @@ const logEntryValidator = v.object({
   outputBytes: v.number(),
   inputPreview: v.optional(v.string()),
   outputPreview: v.optional(v.string()),
+  outputStorageId: v.optional(v.id("_storage")),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +132,16 @@ async function isApproved(skill: Doc<"skillRegistry">): Promise<boolean> {
     if (!mod || (await codeSourceHash(mod)) !== sourceHash) return false;
   }
   return true;
+}
+
+/** Outputs larger than this go to file storage; the log keeps the reference and a preview. */
+export const LARGE_OUTPUT_BYTES = 4 * 1024;
+
+/** Stores a (redacted) output in file storage when it is large; undefined when it fits the log. */
+async function storeLargeOutput(ctx: ActionCtx, redacted: unknown): Promise<Id<"_storage"> | undefined> {
+  const json = jsonOf(redacted);
+  if (json === null || utf8Length(json) <= LARGE_OUTPUT_BYTES) return undefined;
+  return await ctx.storage.store(new Blob([json], { type: "application/json" }));
 }
 
 async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, detail?: string): Promise<boolean> {
@@ -343,6 +354,7 @@ export const invokeSkill = internalAction({
         allowed: true,
         outputBytes: outcome.bytes,
         outputPreview: preview(redacted, [], PREVIEW_BYTES),
+        outputStorageId: await storeLargeOutput(ctx, redacted),
       });
       // An invocation that cannot be logged does not deliver its output.
       return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
@@ -568,6 +580,7 @@ export const callMcpTool = internalAction({
       durationMs: Date.now() - startedAt,
       outputBytes: outBytes,
       outputPreview: preview(redacted, [], PREVIEW_BYTES),
+      outputStorageId: await storeLargeOutput(ctx, redacted),
     });
     return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
   },

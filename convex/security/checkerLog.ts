@@ -28,6 +28,7 @@ export type InvocationLogEntry = {
   outputBytes: number;
   inputPreview?: string;
   outputPreview?: string;
+  outputStorageId?: Id<"_storage">;
 };
 
 /** Codes whose security event is already written elsewhere (enforceLimit logs its own denials). */
@@ -60,6 +61,7 @@ export async function writeInvocationLog(
     outputBytes: e.outputBytes,
     inputPreview: clip(e.inputPreview, 1024),
     outputPreview: clip(e.outputPreview, 1024),
+    outputStorageId: e.outputStorageId,
     at,
   });
 

@@ -331,3 +331,47 @@ describe("Network templates and code skills", () => {
     expect(Date.now() - started).toBeLessThan(4000);
   });
 });
+
+describe("Large outputs and document size", () => {
+  test("the largest allowed input and output: output goes to file storage, no document over 16 KB", async () => {
+    const t = checkerT();
+    const a = await admin(t);
+    const big = { items: Array.from({ length: 9000 }, (_, i) => ({ i, text: "x".repeat(80) })) };
+    handler = json(200, big);
+    await approvedSkill(a, hook({ maxOutputBytes: 1024 * 1024, inputSchema: { type: "object", properties: { city: { type: "string" }, units: { type: "string" }, note: { type: "string" } } } }));
+    // ~60 KB of input (the cap is 64 KB) and ~900 KB of output (the largest configurable cap is 1 MB)
+    const r: any = await invoke(t, a, "weather", { city: "paris", units: "metric", note: "n".repeat(60 * 1024) });
+    expect(r.ok).toBe(true);
+    const sizes = await t.run(async (ctx) => {
+      const out: { table: string; bytes: number }[] = [];
+      const tables = Object.keys((await import("../../convex/schema")).default.tables);
+      for (const table of tables) {
+        for (const doc of await ctx.db.query(table as any).take(1000)) out.push({ table, bytes: JSON.stringify(doc).length });
+      }
+      return out;
+    });
+    expect(sizes.filter((s) => s.bytes > 16 * 1024)).toEqual([]);
+    const row: any = (await logs(t)).find((l: any) => l.allowed);
+    expect(row.outputStorageId).toBeDefined();
+    const stored = await t.run(async (ctx) => (await ctx.storage.get(row.outputStorageId))!.text());
+    expect(JSON.parse(stored).items).toHaveLength(9000);
+  }, 60_000);
+
+  test("a large output is stored in file storage and the log keeps a reference + preview", async () => {
+    const t = checkerT();
+    const a = await admin(t);
+    handler = json(200, { items: Array.from({ length: 600 }, (_, i) => ({ i, text: "y".repeat(60) })) });
+    await approvedSkill(a, hook({ maxOutputBytes: 1024 * 1024 }));
+    const r: any = await invoke(t, a, "weather", { city: "paris", units: "metric" });
+    expect(r.ok).toBe(true);
+    const row: any = (await logs(t)).find((l: any) => l.allowed);
+    expect(row.outputStorageId).toBeDefined();
+    expect(row.outputPreview.length).toBeLessThanOrEqual(1024);
+    const small = checkerT();
+    const b = await admin(small);
+    handler = json(200, { ok: 1 });
+    await approvedSkill(b, hook());
+    expect(((await invoke(small, b, "weather", { city: "paris", units: "metric" })) as any).ok).toBe(true);
+    expect(((await logs(small)).find((l: any) => l.allowed) as any).outputStorageId).toBeUndefined();
+  }, 60_000);
+});
