@@ -161,7 +161,7 @@ function verifySlack(req: InboundRequest, secret: string, now: number): VerifyRe
   if (!sig.startsWith("v0=")) return fail("malformed_header");
   const provided = hexToBytesStrict(sig.slice(3), 32, true);
   if (!provided) return fail("malformed_header");
-  const expected = hmacSha256(secret, utf8("v0:" + ts + ":" + req.body));
+  const expected = hmacSha256(secret, "v0:" + ts + ":" + req.body);
   return bytesEqual(provided, expected) ? OK : fail("signature_mismatch");
 }
 
@@ -221,7 +221,7 @@ function verifySvix(req: InboundRequest, secret: string, now: number): VerifyRes
   if (Number.isNaN(ts)) return fail("bad_timestamp");
   const late = checkWindow(ts, now);
   if (late) return late;
-  const expected = hmacSha256Raw(secret, () => key, utf8(id + "." + String(ts) + "." + req.body));
+  const expected = hmacSha256Raw(secret, () => key, id + "." + String(ts) + "." + req.body);
   for (const entry of sigHeader.split(" ")) {
     const [version, sig] = entry.split(",");
     if (version !== "v1" || sig === undefined) continue;
@@ -245,7 +245,7 @@ function twilioMatches(authToken: string, url: string, paramString: string, prov
   const attempt = (candidate: string): boolean => {
     if (tried.includes(candidate)) return false;
     tried.push(candidate);
-    return bytesEqual(hmacSha1(authToken, utf8(candidate + paramString)), provided);
+    return bytesEqual(hmacSha1(authToken, candidate + paramString), provided);
   };
   if (attempt(twilioRemovePort(url)) || attempt(twilioAddPort(url))) return true;
   let normalized: string;

@@ -44,18 +44,40 @@ type Mac = _HMAC<any>;
 interface KeyedMac {
   base: Mac;
   scratch: Mac | undefined;
+  key: Uint8Array;
 }
+
+/**
+ * Node's native crypto when the runtime offers it without an import (Node ≥ 20.16:
+ * process.getBuiltinModule), so nothing Node-only is bundled; Convex's default runtime has no such
+ * function and uses @noble/hashes. Both give identical bytes (tested).
+ */
+type NativeCrypto = {
+  createHmac(alg: string, key: Uint8Array): { update(b: Uint8Array | string): { digest(): Uint8Array } };
+  createHash(alg: string): { update(b: Uint8Array): { digest(): Uint8Array } };
+};
+export const nativeCrypto: NativeCrypto | null = (() => {
+  try {
+    const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+    return typeof get === "function" ? ((get("node:crypto") as NativeCrypto | undefined) ?? null) : null;
+  } catch {
+    return null;
+  }
+})();
 
 const macCache = new Map<string, KeyedMac>();
 
 function keyedMac(alg: "sha1" | "sha256", cacheId: string, key: () => Uint8Array): KeyedMac {
-  return cacheGet(macCache, alg + "\u0000" + cacheId, () => ({
-    base: hmac.create(alg === "sha1" ? sha1 : sha256, key()),
-    scratch: undefined,
-  }));
+  return cacheGet(macCache, alg + "\u0000" + cacheId, () => {
+    const bytes = key();
+    return { base: hmac.create(alg === "sha1" ? sha1 : sha256, bytes), scratch: undefined, key: bytes };
+  });
 }
 
-function runMac(k: KeyedMac, msg: Uint8Array): Uint8Array {
+function runMac(k: KeyedMac, msg: Uint8Array | string, alg: "sha1" | "sha256"): Uint8Array {
+  // Strings are hashed as their UTF-8 bytes on both paths.
+  if (nativeCrypto) return nativeCrypto.createHmac(alg, k.key).update(msg).digest();
+  if (typeof msg === "string") msg = utf8(msg);
   // Synchronous, so one scratch state per key cannot be used by two calls at once.
   const h = k.base._cloneInto(k.scratch);
   k.scratch = h;
@@ -63,21 +85,22 @@ function runMac(k: KeyedMac, msg: Uint8Array): Uint8Array {
 }
 
 /** HMAC-SHA1 keyed with the UTF-8 bytes of `secret`. */
-export function hmacSha1(secret: string, msg: Uint8Array): Uint8Array {
-  return runMac(keyedMac("sha1", "s:" + secret, () => utf8(secret)), msg);
+export function hmacSha1(secret: string, msg: Uint8Array | string): Uint8Array {
+  return runMac(keyedMac("sha1", "s:" + secret, () => utf8(secret)), msg, "sha1");
 }
 
 /** HMAC-SHA256 keyed with the UTF-8 bytes of `secret`. */
-export function hmacSha256(secret: string, msg: Uint8Array): Uint8Array {
-  return runMac(keyedMac("sha256", "s:" + secret, () => utf8(secret)), msg);
+export function hmacSha256(secret: string, msg: Uint8Array | string): Uint8Array {
+  return runMac(keyedMac("sha256", "s:" + secret, () => utf8(secret)), msg, "sha256");
 }
 
 /** HMAC-SHA256 keyed with raw bytes; `cacheId` must identify those bytes uniquely. */
-export function hmacSha256Raw(cacheId: string, key: () => Uint8Array, msg: Uint8Array): Uint8Array {
-  return runMac(keyedMac("sha256", "r:" + cacheId, key), msg);
+export function hmacSha256Raw(cacheId: string, key: () => Uint8Array, msg: Uint8Array | string): Uint8Array {
+  return runMac(keyedMac("sha256", "r:" + cacheId, key), msg, "sha256");
 }
 
 export function sha256Bytes(msg: Uint8Array): Uint8Array {
+  if (nativeCrypto) return nativeCrypto.createHash("sha256").update(msg).digest();
   return sha256(msg);
 }
 
