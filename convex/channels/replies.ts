@@ -29,6 +29,7 @@ import {
   type VendorOutcome,
   type VendorRequest,
 } from "./vendors";
+import { readBodyCapped } from "../lib/httpSecurity";
 
 const TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -36,30 +37,12 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 type Attempt = VendorOutcome | { ok: false; status: number; code: string; retryAfterMs?: number; final: true };
 type Result = { outcome: Attempt; body: string };
 
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /** One HTTP call: no redirects (a token must not follow one), abort timer, capped body. */
 async function call(req: VendorRequest): Promise<Result> {
   const signal = AbortSignal.timeout(TIMEOUT_MS);
   try {
     const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: "manual", signal });
-    const body = await readCapped(res, MAX_RESPONSE_BYTES);
+    const body = await readBodyCapped(res, MAX_RESPONSE_BYTES);
     if (body === null) return { outcome: { ok: false, status: res.status, code: "OUTPUT_TOO_LARGE", final: true }, body: "" };
     return { outcome: classifyResponse(res.status, res.headers, body), body };
   } catch {

@@ -51,8 +51,8 @@ export function errorResponse(code: string, status: number, headers: Record<stri
   return jsonResponse({ error: code }, status, headers);
 }
 
-/** Reads the body, counting bytes as they stream; null when it passes `max`. */
-export async function readBodyCapped(req: Request, max: number): Promise<string | null> {
+/** Reads a request or response body, counting bytes as they stream; null when it passes `max`. */
+export async function readBodyCapped(req: Request | Response, max: number): Promise<string | null> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > max) return null;
   if (!req.body) return "";

@@ -4,6 +4,8 @@
  * No voice cloning or voice listing endpoints exist in Warden. Default runtime (fetch only).
  */
 
+import { readBodyCapped } from "../lib/httpSecurity";
+
 export const DEFAULT_ELEVENLABS_BASE = "https://api.elevenlabs.io";
 export const SIGNED_URL_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 16 * 1024;
@@ -23,30 +25,6 @@ export function elevenLabsBase(env: Record<string, string | undefined>): string 
   const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
   if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) return null;
   return u.origin + u.pathname.replace(/\/+$/, "");
-}
-
-async function readCapped(res: Response): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** GET {base}/v1/convai/conversation/get-signed-url?agent_id=… → only `signed_url` is kept. */
@@ -69,7 +47,7 @@ export async function fetchSignedUrl(opts: { base: string; apiKey: string; agent
     await res.body?.cancel().catch(() => {});
     return { ok: false, code: "UPSTREAM_ERROR" };
   }
-  const text = await readCapped(res);
+  const text = await readBodyCapped(res, MAX_RESPONSE_BYTES);
   if (text === null) return { ok: false, code: "UPSTREAM_ERROR" };
   let signed: unknown;
   try {
