@@ -1,0 +1,151 @@
+/** The signed-in frame: resolves the workspace and role, then sidebar + top bar + the routed page. */
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useConvexAuth } from "convex/react";
+import { api } from "../convex/_generated/api";
+import { useLoad } from "./lib/data";
+import { Link, match, usePath } from "./lib/router";
+import { SessionContext, type Role, type Session } from "./auth/role";
+import { Badge, Boundary, Button, ErrorState, Loading } from "./ui/kit";
+import { routes, NAV } from "./pages/routes";
+import { NotFound } from "./pages/NotFound";
+
+export function AuthedShell({ provider, signOut, onRejected }: { provider: "builtin" | "clerk"; signOut: () => void; onRejected: () => void }) {
+  const { isLoading, isAuthenticated } = useConvexAuth();
+  const rejected = !isLoading && !isAuthenticated;
+  useEffect(() => {
+    if (rejected) onRejected();
+  }, [rejected, onRejected]);
+  if (isLoading || rejected) {
+    return (
+      <div className="center-page">
+        <Loading label="Signing in…" />
+      </div>
+    );
+  }
+  return <Workspace provider={provider} signOut={signOut} />;
+}
+
+function Workspace({ provider, signOut }: { provider: "builtin" | "clerk"; signOut: () => void }) {
+  const current = useLoad(api.workspaces.manage.current, {});
+  if (current.status === "loading") {
+    return (
+      <div className="center-page">
+        <Loading label="Loading your workspace…" />
+      </div>
+    );
+  }
+  if (current.status === "error") {
+    return (
+      <div className="center-page">
+        <ErrorState
+          title="You can't open this workspace"
+          error={current.error}
+          action={
+            <Button variant="secondary" onClick={signOut}>
+              Sign out
+            </Button>
+          }
+        />
+      </div>
+    );
+  }
+  const session: Session = {
+    role: current.data.role as Role,
+    ownerKey: current.data.ownerKey,
+    workspaceName: current.data.name || "Workspace",
+    provider,
+    signOut,
+  };
+  return (
+    <SessionContext.Provider value={session}>
+      <Frame session={session} />
+    </SessionContext.Provider>
+  );
+}
+
+function Frame({ session }: { session: Session }) {
+  const path = usePath();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const mainRef = useRef<HTMLElement>(null);
+  const lastPath = useRef<string | null>(null);
+  useEffect(() => {
+    setMenuOpen(false);
+    // After client-side navigation, move focus to the new page's content (keyboard and screen-reader users).
+    if (lastPath.current !== null && lastPath.current !== path) mainRef.current?.focus();
+    lastPath.current = path;
+  }, [path]);
+
+  let page: ReactNode = <NotFound />;
+  for (const r of routes) {
+    const params = match(r.path, path);
+    if (params) {
+      page = r.render(params);
+      break;
+    }
+  }
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <div className="layout">
+        <aside className={`sidebar${menuOpen ? " open" : ""}`}>
+          <div className="sidebar-head">
+            <Link to="/" className="brand">
+              <img src="/favicon.svg" alt="" />
+              Warden
+            </Link>
+            <Button variant="secondary" className="menu-toggle btn-small" aria-expanded={menuOpen} aria-controls="board-nav" onClick={() => setMenuOpen(!menuOpen)}>
+              Menu
+            </Button>
+          </div>
+          <nav aria-label="SyncBoard" id="board-nav">
+            {NAV.map((g) => (
+              <div className="nav-group" key={g.title}>
+                <p className="nav-group-title">{g.title}</p>
+                <ul className="nav-list">
+                  {g.items.map((it) => {
+                    const active = it.to === "/" ? path === "/" : path === it.to || path.startsWith(it.to + "/");
+                    return (
+                      <li key={it.to}>
+                        <Link to={it.to} aria-current={active ? "page" : undefined}>
+                          {it.label}
+                        </Link>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </div>
+            ))}
+          </nav>
+        </aside>
+        <div className="content">
+          <header className="topbar">
+            <div className="topbar-who">
+              <strong>{session.workspaceName}</strong>
+              <span aria-hidden="true">·</span>
+              <span>{session.ownerKey}</span>
+              <Badge tone={session.role === "owner" ? "accent" : "neutral"}>{session.role}</Badge>
+              {session.role === "viewer" ? (
+                <Badge tone="warn" title="Viewers can look but not change anything">
+                  read-only
+                </Badge>
+              ) : null}
+            </div>
+            <div className="row">
+              <a className="btn btn-ghost" href="/chat" target="_blank" rel="noopener">
+                Open public chat
+              </a>
+              <Button variant="secondary" onClick={session.signOut}>
+                Sign out
+              </Button>
+            </div>
+          </header>
+          <main id="main" tabIndex={-1} ref={mainRef}>
+            <Boundary resetKey={path}>{page}</Boundary>
+          </main>
+        </div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,291 @@
+import { useState, type FormEvent } from "react";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { useLoad, useMutate } from "../lib/data";
+import { friendly } from "../lib/errors";
+import { relative } from "../lib/format";
+import { useCan } from "../auth/role";
+import { SecretsEditor } from "../ui/SecretsEditor";
+import { Badge, Button, Card, CopyButton, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+
+type Platform = "telegram" | "twilio" | "slack" | "discord" | "resend";
+const PLATFORM_TEXT: Record<Platform, string> = {
+  telegram: "Telegram",
+  twilio: "Twilio (SMS / WhatsApp)",
+  slack: "Slack",
+  discord: "Discord",
+  resend: "Email (Resend)",
+};
+const SETTINGS: Record<Platform, { key: string; label: string; required: boolean; placeholder: string }[]> = {
+  telegram: [{ key: "botUsername", label: "Bot username", required: false, placeholder: "my_warden_bot" }],
+  twilio: [
+    { key: "accountSid", label: "Account SID", required: true, placeholder: "AC…" },
+    { key: "fromNumber", label: "From number", required: false, placeholder: "+15551234567 or whatsapp:+1555…" },
+  ],
+  slack: [
+    { key: "appId", label: "App ID", required: false, placeholder: "A0123456" },
+    { key: "teamId", label: "Team ID", required: false, placeholder: "T0123456" },
+  ],
+  discord: [{ key: "applicationId", label: "Application ID", required: true, placeholder: "123456789012345678" }],
+  resend: [{ key: "fromAddress", label: "From address", required: true, placeholder: "Agent <agent@example.com>" }],
+};
+
+type Channel = {
+  _id: Id<"channelConfig">;
+  platform: Platform;
+  name: string;
+  enabled: boolean;
+  settings: Record<string, string>;
+  webhookUrl: string | null;
+  secretNames: string[];
+  setupSteps: string[];
+  updatedAt: number;
+};
+
+export function ChannelsPage() {
+  const list = useLoad(api.channels.manage.list, {});
+  return (
+    <>
+      <PageHeader title="Channels" description="Let people reach the agent on Telegram, Slack, Discord, SMS/WhatsApp and email. Every inbound webhook is signature-checked." />
+      <div className="stack">
+        {list.status === "loading" ? <Loading /> : null}
+        {list.status === "error" ? <ErrorState error={list.error} /> : null}
+        {list.status === "ok" && list.data.length === 0 ? (
+          <EmptyState title="No channels yet">Add a channel below. It starts disabled: set its secrets, paste the webhook URL into the vendor's console, then enable it.</EmptyState>
+        ) : null}
+        {list.status === "ok" ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} />) : null}
+        <AddChannel />
+      </div>
+    </>
+  );
+}
+
+function ChannelCard({ c }: { c: Channel }) {
+  const enable = useMutate(api.channels.manage.enable);
+  const disable = useMutate(api.channels.manage.disable);
+  const remove = useMutate(api.channels.manage.remove);
+  const canAdmin = useCan("admin");
+  const secrets = useLoad(api.secrets.manage.listChannelSecrets, canAdmin ? { channelId: c._id } : "skip");
+  const setSecret = useMutate(api.secrets.manage.setChannelSecret);
+  const delSecret = useMutate(api.secrets.manage.deleteChannelSecret);
+  const [confirm, setConfirm] = useState(false);
+  const missing = secrets.status === "ok" ? c.secretNames.filter((n) => !secrets.data.some((s) => s.name === n)) : [];
+  return (
+    <Card
+      title={
+        <>
+          {c.name} <span className="muted small">· {PLATFORM_TEXT[c.platform]}</span>
+        </>
+      }
+      actions={
+        <>
+          {c.enabled ? <Badge tone="ok">enabled</Badge> : <Badge tone="warn">disabled</Badge>}
+          {c.enabled ? (
+            <RoleButton need="admin" pending={disable.pending} onClick={() => void disable.run({ channelId: c._id })}>
+              Disable
+            </RoleButton>
+          ) : (
+            <RoleButton need="admin" variant="primary" pending={enable.pending} onClick={() => void enable.run({ channelId: c._id })}>
+              Enable
+            </RoleButton>
+          )}
+        </>
+      }
+    >
+      <InlineError error={enable.error ?? disable.error ?? remove.error} />
+      {!c.enabled ? <p className="small muted">While disabled, its webhook answers 404 and nothing reaches the agent.</p> : null}
+      {c.enabled && missing.length > 0 ? (
+        <Notice tone="warn">
+          Missing secret{missing.length > 1 ? "s" : ""}: {missing.join(", ")}. Webhooks will be refused until {missing.length > 1 ? "they are" : "it is"} set.
+        </Notice>
+      ) : null}
+      <h3>Webhook URL</h3>
+      {c.webhookUrl ? (
+        <div className="row mt1 mb2">
+          <code className="token-box grow">{c.webhookUrl}</code>
+          <CopyButton text={c.webhookUrl} label="Copy URL" />
+        </div>
+      ) : (
+        <Notice tone="warn">The server doesn't know its public address yet. Set WARDEN_PUBLIC_BASE_URL (or CONVEX_SITE_URL) on the deployment.</Notice>
+      )}
+      <h3>Setup</h3>
+      <ol className="steps mt1">
+        {c.setupSteps.map((s, i) => (
+          <li key={i}>{s}</li>
+        ))}
+      </ol>
+      <h3>Secrets</h3>
+      <SecretsEditor
+        names={c.secretNames}
+        list={secrets}
+        onSet={(name, value) => setSecret.run({ channelId: c._id, name, value })}
+        onDelete={(name) => delSecret.run({ channelId: c._id, name })}
+      />
+      <details className="mt2">
+        <summary>Settings and users</summary>
+        <SettingsForm c={c} />
+        <ChannelUsers channelId={c._id} />
+        <div className="row mt2">
+          {confirm ? (
+            <>
+              <span className="small">Delete this channel and its secrets?</span>
+              <RoleButton need="admin" variant="danger" pending={remove.pending} onClick={() => void remove.run({ channelId: c._id })}>
+                Yes, delete
+              </RoleButton>
+              <Button variant="ghost" onClick={() => setConfirm(false)}>
+                Cancel
+              </Button>
+            </>
+          ) : (
+            <RoleButton need="admin" variant="danger" onClick={() => setConfirm(true)}>
+              Delete channel
+            </RoleButton>
+          )}
+        </div>
+      </details>
+    </Card>
+  );
+}
+
+function SettingsForm({ c }: { c: Channel }) {
+  const update = useMutate(api.channels.manage.update);
+  const [values, setValues] = useState<Record<string, string>>({ ...c.settings });
+  const canEdit = useCan("admin");
+  const [saved, setSaved] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const settings: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) if (v.trim()) settings[k] = v.trim();
+    const r = await update.run({ channelId: c._id, settings });
+    setSaved(r.ok);
+  };
+  return (
+    <form onSubmit={submit} className="mt2" noValidate>
+      <div className="form-row">
+        {SETTINGS[c.platform].map((f) => (
+          <Field key={f.key} label={f.label} error={update.error?.field === f.key ? <>{friendly(update.error.code)} <code>{update.error.code}</code></> : undefined}>
+            {(p) => <Input {...p} value={values[f.key] ?? ""} placeholder={f.placeholder} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} readOnly={!canEdit} />}
+          </Field>
+        ))}
+      </div>
+      {update.error && !SETTINGS[c.platform].some((f) => f.key === update.error?.field) ? <InlineError error={update.error} /> : null}
+      <RoleButton need="admin" type="submit" pending={update.pending}>
+        Save settings
+      </RoleButton>
+      {saved ? (
+        <span className="small" role="status">
+          {" "}
+          Saved.
+        </span>
+      ) : null}
+    </form>
+  );
+}
+
+function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
+  const users = useLoad(api.channels.users.list, { channelId, limit: 50 });
+  const block = useMutate(api.channels.users.block);
+  const unblock = useMutate(api.channels.users.unblock);
+  if (users.status === "loading") return <Loading />;
+  if (users.status === "error") return <InlineError error={users.error} />;
+  if (users.data.length === 0) return <p className="small muted mt2">Nobody has written to this channel yet.</p>;
+  return (
+    <div className="table-wrap mt2">
+      <table>
+        <caption className="sr-only">People who wrote to this channel</caption>
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            <th scope="col">Last seen</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.data.map((u) => (
+            <tr key={u._id}>
+              <td className="small">{u.displayName ? <strong>{u.displayName}</strong> : null} <span className="mono muted">{u.platformUserId}</span></td>
+              <td className="small">{relative(u.lastSeenAt)}</td>
+              <td>{u.blocked ? <Badge tone="danger">blocked</Badge> : <Badge tone="ok">allowed</Badge>}</td>
+              <td>
+                {u.blocked ? (
+                  <RoleButton need="admin" className="btn-small" onClick={() => void unblock.run({ channelUserId: u._id })}>
+                    Unblock
+                  </RoleButton>
+                ) : (
+                  <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void block.run({ channelUserId: u._id })}>
+                    Block
+                  </RoleButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <InlineError error={block.error ?? unblock.error} />
+    </div>
+  );
+}
+
+function AddChannel() {
+  const create = useMutate(api.channels.manage.create);
+  const [platform, setPlatform] = useState<Platform>("telegram");
+  const [name, setName] = useState("");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const settings: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) if (v.trim()) settings[k] = v.trim();
+    const r = await create.run({ platform, name: name.trim(), settings });
+    if (r.ok) {
+      setName("");
+      setValues({});
+    }
+  };
+  const err = create.error;
+  return (
+    <Card title="Add a channel">
+      <form onSubmit={submit} noValidate>
+        <div className="form-row">
+          <Field label="Platform">
+            {(p) => (
+              <Select
+                {...p}
+                value={platform}
+                onChange={(e) => {
+                  setPlatform(e.target.value as Platform);
+                  setValues({});
+                }}
+              >
+                {(Object.keys(PLATFORM_TEXT) as Platform[]).map((k) => (
+                  <option key={k} value={k}>
+                    {PLATFORM_TEXT[k]}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <Field label="Name" error={err?.field === "name" ? "Use 1–80 characters." : undefined}>
+            {(p) => <Input {...p} value={name} onChange={(e) => setName(e.target.value)} placeholder="Support bot" />}
+          </Field>
+          {SETTINGS[platform].map((f) => (
+            <Field
+              key={f.key}
+              label={`${f.label}${f.required ? "" : " (optional)"}`}
+              error={err?.field === f.key ? <>{friendly(err.code)} <code>{err.code}</code></> : undefined}
+            >
+              {(p) => <Input {...p} value={values[f.key] ?? ""} placeholder={f.placeholder} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} />}
+            </Field>
+          ))}
+        </div>
+        <p className="small muted">Tokens and signing secrets are not settings: you set them as write-only secrets after the channel is created.</p>
+        {err && err.field !== "name" && !SETTINGS[platform].some((f) => f.key === err.field) ? <InlineError error={err} /> : null}
+        <RoleButton need="admin" type="submit" variant="primary" pending={create.pending} disabled={!name.trim()}>
+          Add channel
+        </RoleButton>
+      </form>
+    </Card>
+  );
+}

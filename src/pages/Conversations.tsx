@@ -1,0 +1,122 @@
+import { useState } from "react";
+import { usePaginatedQuery } from "convex/react";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { useMutate } from "../lib/data";
+import { dateTime, relative } from "../lib/format";
+import { Link } from "../lib/router";
+import { Badge, Button, Card, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
+
+export function ConversationsPage() {
+  const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 30 });
+  return (
+    <>
+      <PageHeader title="Conversations" description="Threads from the public chat and from channels, newest first." />
+      {status === "LoadingFirstPage" ? (
+        <Loading />
+      ) : results.length === 0 ? (
+        <EmptyState title="No conversations yet" action={<a href="/chat" target="_blank" rel="noopener">Open the public chat</a>}>
+          Conversations appear here as soon as a visitor writes on /chat or someone messages a channel.
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Thread</th>
+                <th scope="col">Source</th>
+                <th scope="col" className="num">
+                  Messages
+                </th>
+                <th scope="col">Last activity</th>
+              </tr>
+            </thead>
+            <tbody>
+              {results.map((t) => (
+                <tr key={t._id}>
+                  <td>
+                    <Link to={`/conversations/${t._id}`}>{t.title || "Untitled conversation"}</Link>
+                  </td>
+                  <td>{t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}</td>
+                  <td className="num">{t.messageCount}</td>
+                  <td className="small nowrap">{relative(t.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {status === "CanLoadMore" ? (
+        <div className="row mt2">
+          <Button onClick={() => loadMore(30)}>Load more</Button>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+export function ConversationDetail({ id }: { id: string }) {
+  const threads = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 100 });
+  const thread = threads.results.find((t) => t._id === id);
+  const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listMessages, { threadId: id as Id<"threads"> }, { initialNumItems: 50 });
+  const block = useMutate(api.chat.sessions.block);
+  const [confirm, setConfirm] = useState(false);
+  const messages = [...results].reverse();
+  return (
+    <>
+      <p className="small">
+        <Link to="/conversations">← Conversations</Link>
+      </p>
+      <PageHeader
+        title={thread?.title || "Conversation"}
+        actions={
+          thread?.sessionId ? (
+            confirm ? (
+              <div className="row">
+                <span className="small">Block this visitor's session? It can't send or read anything afterwards.</span>
+                <RoleButton need="admin" variant="danger" pending={block.pending} onClick={() => void block.run({ sessionId: thread.sessionId! }).then(() => setConfirm(false))}>
+                  Yes, block
+                </RoleButton>
+                <Button variant="ghost" onClick={() => setConfirm(false)}>
+                  Cancel
+                </Button>
+              </div>
+            ) : (
+              <RoleButton need="admin" variant="danger" onClick={() => setConfirm(true)}>
+                Block this visitor
+              </RoleButton>
+            )
+          ) : undefined
+        }
+      />
+      <InlineError error={block.error} />
+      {status === "CanLoadMore" ? (
+        <Button onClick={() => loadMore(50)} className="mb2">
+          Load earlier messages
+        </Button>
+      ) : null}
+      <Card>
+        {status === "LoadingFirstPage" ? (
+          <Loading />
+        ) : messages.length === 0 ? (
+          <EmptyState title="No messages in this thread" />
+        ) : (
+          <ul className="list-plain">
+            {messages.map((m) => (
+              <li key={m._id}>
+                <div className="row">
+                  <Badge tone={m.role === "user" ? "neutral" : "accent"}>{m.role}</Badge>
+                  {m.status !== "done" ? <Badge tone={m.status === "error" ? "danger" : "warn"}>{m.status}</Badge> : null}
+                  {m.errorCode ? <code>{m.errorCode}</code> : null}
+                  <span className="spacer" />
+                  <span className="small muted">{dateTime(m.createdAt)}</span>
+                </div>
+                <p className="mt1 mb0 pre-wrap">{m.text || <span className="muted">…</span>}</p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,211 @@
+import { useEffect, useState } from "react";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { useLoad, useMutate } from "../lib/data";
+import { useConfig } from "../lib/configContext";
+import { dateTime, num, relative } from "../lib/format";
+import { Link } from "../lib/router";
+import { useCan } from "../auth/role";
+import { ActivityChart, BarList } from "../ui/Chart";
+import { Badge, Card, EmptyState, ErrorState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
+
+function useHealth(siteUrl: string) {
+  const [state, setState] = useState<"checking" | "ok" | "down">("checking");
+  useEffect(() => {
+    let stop = false;
+    const check = async () => {
+      try {
+        const r = await fetch(`${siteUrl}/health`, { cache: "no-store", credentials: "omit" });
+        if (!stop) setState(r.ok ? "ok" : "down");
+      } catch {
+        if (!stop) setState("down");
+      }
+    };
+    void check();
+    const t = setInterval(check, 30_000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [siteUrl]);
+  return state;
+}
+
+export function Overview() {
+  const cfg = useConfig();
+  const health = useHealth(cfg.siteUrl);
+  const o = useLoad(api.logs.dashboard.overview, {});
+  const canAdmin = useCan("admin");
+  const rotation = useLoad(api.secrets.rotation.status, canAdmin ? {} : "skip");
+  const markRead = useMutate(api.logs.browse.markNotificationRead);
+
+  return (
+    <>
+      <PageHeader title="Overview" description="What your agent did in the last 24 hours, and what the security checker stopped." />
+      <div className="grid grid-4">
+        <Card className="stat">
+          <p className="stat-label">Server</p>
+          <p className="stat-value">
+            {health === "checking" ? <Badge>checking…</Badge> : health === "ok" ? <Badge tone="ok">healthy</Badge> : <Badge tone="danger">unreachable</Badge>}
+          </p>
+        </Card>
+        {o.status === "ok" ? (
+          <>
+            <Stat label="Invocations (24 h)" value={o.data.totals.invocations} />
+            <Stat label="Denied by the checker" value={o.data.totals.denied} danger={o.data.totals.denied > 0} />
+            <Stat label="Security events" value={o.data.totals.securityEvents} danger={o.data.totals.securityEvents > 0} />
+            <Stat label="Rate-limit hits" value={o.data.totals.rateLimitHits} />
+          </>
+        ) : null}
+      </div>
+      {o.status === "loading" ? <Loading /> : null}
+      {o.status === "error" ? <ErrorState error={o.error} /> : null}
+      {o.status === "ok" ? (
+        <div className="stack mt2">
+          <Card title="Invocations and denials, last 24 hours">
+            <ActivityChart hours={o.data.hours} />
+          </Card>
+          <div className="grid grid-2">
+            <Card title="Security events by code" actions={<Link to="/logs/security">All events</Link>}>
+              {Object.keys(o.data.securityByCode).length === 0 ? (
+                <EmptyState title="No security events">Denied webhooks, blocked domains and rate-limit hits show up here.</EmptyState>
+              ) : (
+                <BarList label="Security events by code" tone="danger" items={Object.entries(o.data.securityByCode).sort((a, b) => b[1] - a[1])} />
+              )}
+            </Card>
+            <Card title="Rate-limit hits" actions={<Link to="/limits">Edit limits</Link>}>
+              {Object.keys(o.data.rateLimitsByName).length === 0 ? (
+                <EmptyState title="No rate-limit hits">Every limit stayed within bounds in the last 24 hours.</EmptyState>
+              ) : (
+                <BarList label="Rate-limit hits by limit" items={Object.entries(o.data.rateLimitsByName).sort((a, b) => b[1] - a[1])} />
+              )}
+            </Card>
+          </div>
+          <div className="grid grid-2">
+            <Card title="Notifications">
+              {o.data.notifications.length === 0 ? (
+                <EmptyState title="No notifications">Warden tells you here when, for example, an MCP server is disabled after failed health checks.</EmptyState>
+              ) : (
+                <ul className="list-plain">
+                  {o.data.notifications.map((n) => (
+                    <li key={n.id}>
+                      <div className="row">
+                        {n.read ? <Badge>read</Badge> : <Badge tone={n.kind.includes("disable") ? "danger" : "accent"}>new</Badge>}
+                        <strong>{n.title}</strong>
+                        <span className="spacer" />
+                        <span className="small muted">{relative(n.createdAt)}</span>
+                      </div>
+                      <p className="small mt1 mb0">{n.body}</p>
+                      {!n.read ? (
+                        <RoleButton need="admin" variant="ghost" className="btn-small" onClick={() => void markRead.run({ notificationId: n.id as Id<"notifications"> })}>
+                          Mark as read
+                        </RoleButton>
+                      ) : null}
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <InlineError error={markRead.error} />
+            </Card>
+            <Card title="Recent failed invocations" actions={<Link to="/logs/invocations?denied=1">All denials</Link>}>
+              {o.data.recentFailedInvocations.length === 0 ? (
+                <EmptyState title="No failed invocations">Skill and MCP calls the checker refuses are listed here with their code.</EmptyState>
+              ) : (
+                <div className="table-wrap">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">Target</th>
+                        <th scope="col">Code</th>
+                        <th scope="col">When</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {o.data.recentFailedInvocations.map((f, i) => (
+                        <tr key={i}>
+                          <td>
+                            {f.target} <span className="muted small">({f.kind})</span>
+                          </td>
+                          <td>
+                            <code>{f.code}</code>
+                          </td>
+                          <td className="nowrap">{relative(f.at)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </Card>
+          </div>
+          <div className="grid grid-2">
+            <Card title="Recent security events">
+              {o.data.recentSecurityEvents.length === 0 ? (
+                <EmptyState title="All quiet">Nothing has been refused yet.</EmptyState>
+              ) : (
+                <ul className="list-plain">
+                  {o.data.recentSecurityEvents.map((e, i) => (
+                    <li key={i} className="row">
+                      <Badge tone="danger">{e.code}</Badge>
+                      <span className="small">{e.category}</span>
+                      <span className="small muted">{e.detail}</span>
+                      <span className="spacer" />
+                      <span className="small muted nowrap">{dateTime(e.at)}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Card>
+            <Card title="MCP server health" actions={<Link to="/mcp">MCP servers</Link>}>
+              {o.data.mcpHealth.length === 0 ? (
+                <EmptyState title="No MCP servers">Register an external MCP server to give the agent more tools; its health checks appear here.</EmptyState>
+              ) : (
+                <ul className="list-plain">
+                  {o.data.mcpHealth.map((s) => (
+                    <li key={s.id} className="row">
+                      <strong>{s.name}</strong>
+                      <Badge tone={s.health === "healthy" ? "ok" : s.health === "unhealthy" ? "danger" : "neutral"}>{s.health}</Badge>
+                      {!s.enabled ? <Badge tone="warn">disabled</Badge> : null}
+                      <span className="spacer" />
+                      <span className="small muted">
+                        {s.latencyMs !== null ? `${s.latencyMs} ms · ` : ""}
+                        checked {relative(s.checkedAt)}
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Card>
+          </div>
+          {rotation.status === "ok" ? (
+            <Card title="Secret encryption keys">
+              <p className="mb0">
+                Current key version <code>{rotation.data.current}</code>
+                {rotation.data.previous.length ? (
+                  <>
+                    ; previous versions still readable: <code>{rotation.data.previous.join(", ")}</code>
+                  </>
+                ) : null}
+                . {num(rotation.data.remainingOnOldVersions)} secret{rotation.data.remainingOnOldVersions === 1 ? "" : "s"} still on older keys
+                {rotation.data.unreadable > 0 ? <strong className="field-error"> · {num(rotation.data.unreadable)} unreadable (key missing)</strong> : null}.
+              </p>
+            </Card>
+          ) : rotation.status === "error" && rotation.error.code !== "FORBIDDEN" ? (
+            <Card title="Secret encryption keys">
+              <InlineError error={rotation.error} />
+            </Card>
+          ) : null}
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function Stat({ label, value, danger }: { label: string; value: number; danger?: boolean }) {
+  return (
+    <Card className={`stat${danger ? " stat-danger" : ""}`}>
+      <p className="stat-label">{label}</p>
+      <p className="stat-value">{num(value)}</p>
+    </Card>
+  );
+}

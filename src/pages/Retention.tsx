@@ -1,0 +1,86 @@
+import { useState, type FormEvent } from "react";
+import { api } from "../../convex/_generated/api";
+import { useLoad, useMutate } from "../lib/data";
+import { friendly } from "../lib/errors";
+import { useCan } from "../auth/role";
+import { Badge, Card, ErrorState, Input, Loading, PageHeader, RoleButton } from "../ui/kit";
+
+const TABLE_TEXT: Record<string, string> = {
+  activityLog: "Activity feed",
+  skillInvocationLog: "Invocation log",
+  securityEvents: "Security events",
+  auditLog: "Audit log",
+  messages: "Chat messages",
+};
+
+export function RetentionPage() {
+  const rows = useLoad(api.logs.retention.list, {});
+  return (
+    <>
+      <PageHeader title="Retention" description="How long logs are kept. A background job deletes older rows in small batches." />
+      <Card>
+        {rows.status === "loading" ? <Loading /> : null}
+        {rows.status === "error" ? <ErrorState error={rows.error} /> : null}
+        {rows.status === "ok" ? (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Data</th>
+                  <th scope="col">Keep for</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.data.map((r) => (
+                  <RetentionRow key={`${r.table}:${r.days}`} table={r.table} days={r.days} isDefault={r.isDefault} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+      </Card>
+    </>
+  );
+}
+
+function RetentionRow({ table, days, isDefault }: { table: string; days: number; isDefault: boolean }) {
+  const set = useMutate(api.logs.retention.set);
+  const [value, setValue] = useState(String(days));
+  const canEdit = useCan("admin");
+  const id = `ret-${table}`;
+  const save = (e: FormEvent) => {
+    e.preventDefault();
+    void set.run({ table, days: Number(value) });
+  };
+  return (
+    <tr>
+      <td>
+        <strong>{TABLE_TEXT[table] ?? table}</strong>
+        <div className="small muted mono">{table}</div>
+        {isDefault ? <Badge>default</Badge> : null}
+      </td>
+      <td>
+        <form id={`${id}-form`} onSubmit={save} className="row" noValidate>
+          <label htmlFor={id} className="sr-only">
+            Days to keep {TABLE_TEXT[table] ?? table}
+          </label>
+          <Input id={id} className="input num-input" inputMode="numeric" value={value} onChange={(e) => setValue(e.target.value)} readOnly={!canEdit} aria-invalid={set.error ? true : undefined} />
+          <span className="muted">days</span>
+        </form>
+        {set.error ? (
+          <p className="field-error" role="alert">
+            {set.error.code === "CONFIG_INVALID" ? "Enter a whole number of days from 1 to 3,650." : friendly(set.error.code)} <code>{set.error.code}</code>
+          </p>
+        ) : null}
+      </td>
+      <td>
+        <RoleButton need="admin" type="submit" form={`${id}-form`} variant="primary" className="btn-small" pending={set.pending} disabled={value === String(days)}>
+          Save
+        </RoleButton>
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,66 @@
+import type { ReactNode } from "react";
+import { Overview } from "./Overview";
+import { AgentPage } from "./Agent";
+import { ProvidersPage } from "./Providers";
+import { NewSkill, SkillDetail, SkillsPage } from "./Skills";
+import { McpPage, McpServerDetail } from "./Mcp";
+import { ChannelsPage } from "./Channels";
+import { LimitsPage } from "./Limits";
+import { OwnersPage } from "./Owners";
+import { ActivityPage } from "./Activity";
+import { AuditPage, InvocationsPage, SecurityEventsPage } from "./Logs";
+import { RetentionPage } from "./Retention";
+import { ConversationDetail, ConversationsPage } from "./Conversations";
+
+export const NAV: { title: string; items: { to: string; label: string }[] }[] = [
+  {
+    title: "Monitor",
+    items: [
+      { to: "/", label: "Overview" },
+      { to: "/activity", label: "Activity" },
+      { to: "/conversations", label: "Conversations" },
+      { to: "/logs/invocations", label: "Invocation log" },
+      { to: "/logs/security", label: "Security events" },
+      { to: "/logs/audit", label: "Audit log" },
+    ],
+  },
+  {
+    title: "Agent",
+    items: [
+      { to: "/agent", label: "Agent" },
+      { to: "/providers", label: "Model providers" },
+      { to: "/skills", label: "Skills" },
+      { to: "/mcp", label: "MCP servers" },
+      { to: "/channels", label: "Channels" },
+    ],
+  },
+  {
+    title: "Settings",
+    items: [
+      { to: "/limits", label: "Rate limits" },
+      { to: "/owners", label: "Owners & roles" },
+      { to: "/retention", label: "Retention" },
+    ],
+  },
+];
+
+export const routes: { path: string; render: (p: Record<string, string>) => ReactNode }[] = [
+  { path: "/", render: () => <Overview /> },
+  { path: "/agent", render: () => <AgentPage /> },
+  { path: "/providers", render: () => <ProvidersPage /> },
+  { path: "/skills", render: () => <SkillsPage /> },
+  { path: "/skills/new", render: () => <NewSkill /> },
+  { path: "/skills/:id", render: (p) => <SkillDetail id={p.id} key={p.id} /> },
+  { path: "/mcp", render: () => <McpPage /> },
+  { path: "/mcp/:id", render: (p) => <McpServerDetail id={p.id} key={p.id} /> },
+  { path: "/channels", render: () => <ChannelsPage /> },
+  { path: "/limits", render: () => <LimitsPage /> },
+  { path: "/owners", render: () => <OwnersPage /> },
+  { path: "/activity", render: () => <ActivityPage /> },
+  { path: "/conversations", render: () => <ConversationsPage /> },
+  { path: "/conversations/:id", render: (p) => <ConversationDetail id={p.id} key={p.id} /> },
+  { path: "/logs/invocations", render: () => <InvocationsPage /> },
+  { path: "/logs/security", render: () => <SecurityEventsPage /> },
+  { path: "/logs/audit", render: () => <AuditPage /> },
+  { path: "/retention", render: () => <RetentionPage /> },
+];

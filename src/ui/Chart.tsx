@@ -1,0 +1,135 @@
+/** Invocations (allowed + denied, stacked bars) and security events (line) per hour, last 24 h. */
+import { useId } from "react";
+import { hourLabel, num } from "../lib/format";
+
+export type HourPoint = { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number };
+
+const W = 720;
+const H = 220;
+const PAD = { l: 40, r: 12, t: 12, b: 28 };
+
+function niceMax(v: number): number {
+  if (v <= 4) return 4;
+  const mag = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * mag >= v) return m * mag;
+  return 10 * mag;
+}
+
+export function summarize(hours: HourPoint[]): string {
+  const inv = hours.reduce((n, h) => n + h.invocations, 0);
+  const denied = hours.reduce((n, h) => n + h.denied, 0);
+  const sec = hours.reduce((n, h) => n + h.securityEvents, 0);
+  if (inv === 0 && sec === 0) return "No invocations and no security events in the last 24 hours.";
+  const busiest = hours.reduce((a, b) => (b.invocations > a.invocations ? b : a), hours[0]);
+  const plural = (n: number, one: string, many: string) => `${num(n)} ${n === 1 ? one : many}`;
+  const parts = [`${plural(inv, "invocation", "invocations")} in the last 24 hours, ${num(denied)} of them denied`, plural(sec, "security event", "security events")];
+  if (busiest && busiest.invocations > 0) parts.push(`busiest hour ${hourLabel(busiest.bucket)} with ${plural(busiest.invocations, "invocation", "invocations")}`);
+  return parts.join("; ") + ".";
+}
+
+export function ActivityChart({ hours }: { hours: HourPoint[] }) {
+  const id = useId();
+  const max = niceMax(Math.max(1, ...hours.map((h) => Math.max(h.invocations, h.securityEvents))));
+  const plotW = W - PAD.l - PAD.r;
+  const plotH = H - PAD.t - PAD.b;
+  const slot = plotW / Math.max(1, hours.length);
+  const bw = Math.max(2, slot * 0.64);
+  const y = (v: number) => PAD.t + plotH - (v / max) * plotH;
+  const ticks = [0, max / 4, max / 2, (3 * max) / 4, max];
+  const line = hours.map((h, i) => `${i === 0 ? "M" : "L"}${(PAD.l + slot * i + slot / 2).toFixed(1)},${y(h.securityEvents).toFixed(1)}`).join(" ");
+  const summary = summarize(hours);
+  return (
+    <figure className="chart mb0" aria-labelledby={`${id}-cap`}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-title`} aria-describedby={`${id}-cap`}>
+        <title id={`${id}-title`}>Invocations, denials and security events per hour</title>
+        {ticks.map((t) => (
+          <g key={t}>
+            <line className="grid-line" x1={PAD.l} x2={W - PAD.r} y1={y(t)} y2={y(t)} />
+            <text x={PAD.l - 6} y={y(t) + 4} textAnchor="end">
+              {Number.isInteger(t) ? t : t.toFixed(1)}
+            </text>
+          </g>
+        ))}
+        {hours.map((h, i) => {
+          const x = PAD.l + slot * i + (slot - bw) / 2;
+          const allowed = Math.max(0, h.invocations - h.denied);
+          return (
+            <g key={h.bucket}>
+              {allowed > 0 ? <rect className="bar-inv" x={x} y={y(h.invocations)} width={bw} height={y(h.denied) - y(h.invocations)} rx={2} /> : null}
+              {h.denied > 0 ? <rect className="bar-denied" x={x} y={y(h.denied)} width={bw} height={PAD.t + plotH - y(h.denied)} rx={2} /> : null}
+              {i % 3 === 0 ? (
+                <text x={PAD.l + slot * i + slot / 2} y={H - 8} textAnchor="middle">
+                  {hourLabel(h.bucket)}
+                </text>
+              ) : null}
+            </g>
+          );
+        })}
+        <line className="axis" x1={PAD.l} x2={W - PAD.r} y1={PAD.t + plotH} y2={PAD.t + plotH} />
+        {hours.length > 1 ? <path className="line-sec" d={line} /> : null}
+      </svg>
+      <div className="legend" aria-hidden="true">
+        <span>Allowed invocations</span>
+        <span className="lg-denied">Denied</span>
+        <span className="lg-sec">Security events</span>
+      </div>
+      <figcaption id={`${id}-cap`} className="small muted mt1">
+        {summary}
+      </figcaption>
+      <details className="mt1">
+        <summary className="small">Show the numbers</summary>
+        <div className="table-wrap mt1">
+          <table>
+            <caption className="sr-only">Per-hour counts, last 24 hours</caption>
+            <thead>
+              <tr>
+                <th scope="col">Hour</th>
+                <th scope="col" className="num">
+                  Invocations
+                </th>
+                <th scope="col" className="num">
+                  Denied
+                </th>
+                <th scope="col" className="num">
+                  Security events
+                </th>
+                <th scope="col" className="num">
+                  Rate-limit hits
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {hours.map((h) => (
+                <tr key={h.bucket}>
+                  <td>{hourLabel(h.bucket)}</td>
+                  <td className="num">{num(h.invocations)}</td>
+                  <td className="num">{num(h.denied)}</td>
+                  <td className="num">{num(h.securityEvents)}</td>
+                  <td className="num">{num(h.rateLimitHits)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </figure>
+  );
+}
+
+/** Horizontal bars for "count by name" breakdowns. */
+export function BarList({ items, tone = "accent", label }: { items: [string, number][]; tone?: "accent" | "danger"; label: string }) {
+  const max = Math.max(1, ...items.map(([, n]) => n));
+  return (
+    <ul className="list-plain" aria-label={label}>
+      {items.map(([name, n]) => (
+        <li key={name} className="bar-row">
+          <code>{name}</code>
+          <span className="bar-track" aria-hidden="true">
+            <span className={`bar-fill${tone === "danger" ? " bar-fill-danger" : ""}`} style={{ width: `${(n / max) * 100}%`, display: "block" }} />
+          </span>
+          <span className="num">{num(n)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
