@@ -39,7 +39,8 @@ export function metaCsp(env: Record<string, string | undefined>): string {
     `img-src 'self' data: blob:${clerk ? ` ${clerk} https://img.clerk.com` : ""}`,
     "font-src 'self' data:",
     `connect-src 'self' ${connect}${clerk ? ` ${clerk}` : ""}`,
-    `frame-src ${clerk ?? "'none'"}`,
+    // MCP Apps: the site origin's /mcp-app-sandbox (unknown backend: the runtime's header pins it).
+    `frame-src ${site ?? "http: https:"}${clerk ? ` ${clerk}` : ""}`,
     "worker-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'self'",

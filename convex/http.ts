@@ -6,6 +6,7 @@ import { status } from "./auth/routes";
 import { channelRoutes } from "./channels/routes";
 import { chatRoutes } from "./chat/routes";
 import { mcpRoutes } from "./mcp/server";
+import { appSandboxRoutes } from "./mcp/appSandbox";
 
 const http = httpRouter();
 
@@ -18,6 +19,7 @@ mount(http, [
   ...channelRoutes,
   ...chatRoutes,
   ...mcpRoutes,
+  ...appSandboxRoutes,
 ]);
 
 export default http;

@@ -39,7 +39,8 @@ export function contentSecurityPolicy(o: StaticOptions): string {
     `img-src 'self' data: blob:${clerk ? ` ${extra} https://img.clerk.com` : ""}`,
     "font-src 'self' data:",
     `connect-src 'self' ${ws} ${o.url} ${o.siteUrl}${clerk ? ` ${extra}` : ""}`,
-    `frame-src ${clerk ? extra : "'none'"}`,
+    // MCP Apps run in the site origin's /mcp-app-sandbox page (its own CSP), never in this origin.
+    `frame-src ${new URL(o.siteUrl).origin}${clerk ? ` ${extra}` : ""}`,
     "worker-src 'self' blob:",
     "frame-ancestors 'none'",
     "base-uri 'self'",

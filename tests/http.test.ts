@@ -22,6 +22,15 @@ describe("HTTP basics", () => {
     expect(routes.length).toBeGreaterThan(4);
     for (const [path, method] of routes) {
       const res = await t.fetch(path, { method, body: method === "GET" || method === "OPTIONS" ? undefined : "{}" });
+      if (path === "/mcp-app-sandbox" && method === "GET") {
+        // The one framable page: its own CSP, no X-Frame-Options, the rest unchanged (tests/mcp/appSandbox.test.ts).
+        expect(res.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; script-src 'unsafe-inline';.*frame-ancestors https:\/\//);
+        expect(res.headers.get("X-Frame-Options")).toBeNull();
+        for (const h of ["Strict-Transport-Security", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Resource-Policy"]) {
+          expect(res.headers.get(h), h).toBe(SECURITY_HEADERS[h]);
+        }
+        continue;
+      }
       for (const h of Object.keys(SECURITY_HEADERS)) {
         expect(res.headers.get(h), `${method} ${path} ${h}`).toBe(SECURITY_HEADERS[h]);
       }

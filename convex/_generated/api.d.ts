@@ -80,6 +80,7 @@ import type * as logs_browse from "../logs/browse.js";
 import type * as logs_dashboard from "../logs/dashboard.js";
 import type * as logs_retention from "../logs/retention.js";
 import type * as logs_summaries from "../logs/summaries.js";
+import type * as mcp_appSandbox from "../mcp/appSandbox.js";
 import type * as mcp_client from "../mcp/client.js";
 import type * as mcp_health from "../mcp/health.js";
 import type * as mcp_protocol from "../mcp/protocol.js";
@@ -205,6 +206,7 @@ declare const fullApi: ApiFromModules<{
   "logs/dashboard": typeof logs_dashboard;
   "logs/retention": typeof logs_retention;
   "logs/summaries": typeof logs_summaries;
+  "mcp/appSandbox": typeof mcp_appSandbox;
   "mcp/client": typeof mcp_client;
   "mcp/health": typeof mcp_health;
   "mcp/protocol": typeof mcp_protocol;

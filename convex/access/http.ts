@@ -21,7 +21,12 @@ export type HttpHandler = (ctx: ActionCtx, input: HttpInput) => Promise<Response
 export function endpoint(
   access: AccessClass,
   handler: HttpHandler,
-  opts: { maxBodyBytes?: number; cors?: boolean } = {},
+  opts: {
+    maxBodyBytes?: number;
+    cors?: boolean;
+    /** Only for a page meant to be framed: its own CSP (computed per request) on 2xx answers, no X-Frame-Options. */
+    frameable?: { csp: () => string };
+  } = {},
 ) {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const fn = httpAction(async (ctx, req) => {
@@ -30,7 +35,8 @@ export function endpoint(
       const body = req.method === "GET" || req.method === "HEAD" ? "" : await readBodyCapped(req, max);
       if (body === null) return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
       const res = await handler(ctx, { req, body, ip: clientIp(req), url: new URL(req.url) });
-      return withHeaders(res, cors);
+      // Error answers stay unframeable.
+      return withHeaders(res, cors, res.ok ? opts.frameable?.csp() : undefined);
     } catch (err) {
       return withHeaders(errorToResponse(err), cors);
     }

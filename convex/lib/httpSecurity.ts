@@ -32,9 +32,17 @@ export function corsHeaders(origin: string | null, env: Record<string, string | 
   };
 }
 
-export function withHeaders(res: Response, extra: Record<string, string>): Response {
+/**
+ * `frameCsp` is for the one page meant to be framed (the MCP App sandbox): it replaces only the CSP
+ * and drops X-Frame-Options; every other security header stays.
+ */
+export function withHeaders(res: Response, extra: Record<string, string>, frameCsp?: string): Response {
   const headers = new Headers(res.headers);
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) headers.set(k, v);
+  if (frameCsp !== undefined) {
+    headers.set("Content-Security-Policy", frameCsp);
+    headers.delete("X-Frame-Options");
+  }
   for (const [k, v] of Object.entries(DEFAULT_HEADERS)) if (!headers.has(k)) headers.set(k, v);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });

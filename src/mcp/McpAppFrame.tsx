@@ -1,13 +1,18 @@
 /**
- * Shows an MCP App's HTML ONLY inside `<iframe sandbox="allow-scripts" srcdoc=…>`: no
- * allow-same-origin (the app gets an opaque origin: no cookies, storage or access to this page),
- * a CSP meta inside the document, and a message listener that accepts only messages from this
- * frame's window with origin "null". Note: a srcdoc document also inherits the page's own CSP.
+ * Shows an MCP App in `<iframe sandbox="allow-scripts" src="{siteUrl}/mcp-app-sandbox">`: a page on the
+ * backend's site origin (never this one) with its own CSP, which renders the HTML in a nested
+ * sandboxed srcdoc frame. No allow-same-origin, so the sandbox page's origin is "null": the HTML is
+ * posted once with targetOrigin "*" (it is only what the owner is viewing), and only messages whose
+ * source is this frame's window are accepted. The HTML never enters SyncBoard's own DOM.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
+import { useConfig } from "../lib/configContext";
 import { parseAppMessage, srcdocFor, type UiResource } from "./uiResource";
 
+const APP_SANDBOX_PATH = "/mcp-app-sandbox";
+
 export function McpAppFrame({ resource, title }: { resource: UiResource; title: string }) {
+  const { siteUrl } = useConfig();
   const ref = useRef<HTMLIFrameElement>(null);
   const [height, setHeight] = useState(240);
   const [notes, setNotes] = useState<string[]>([]);
@@ -24,14 +29,19 @@ export function McpAppFrame({ resource, title }: { resource: UiResource; title: 
     window.addEventListener("message", onMessage);
     return () => window.removeEventListener("message", onMessage);
   }, []);
+  // Posted once per load of the sandbox page; the page itself accepts only the first message.
+  const onLoad = () => ref.current?.contentWindow?.postMessage({ type: "warden:mcp-app", html: srcdoc }, "*");
   return (
     <div className="mcp-app-wrap">
       <iframe
+        // A new document for new HTML (the sandbox page renders only once).
+        key={srcdoc}
         ref={ref}
         className="mcp-app"
         title={title}
         sandbox="allow-scripts"
-        srcDoc={srcdoc}
+        src={`${siteUrl}${APP_SANDBOX_PATH}`}
+        onLoad={onLoad}
         referrerPolicy="no-referrer"
         allow=""
         height={height}

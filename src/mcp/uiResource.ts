@@ -1,6 +1,6 @@
 /**
  * MCP Apps: find `text/html` UI resources in a tool result. Pure; the HTML is only ever handed to
- * McpAppFrame (a sandboxed srcdoc iframe), never inserted into SyncBoard's own DOM.
+ * McpAppFrame (a sandboxed iframe on the sandbox origin (/mcp-app-sandbox)), never inserted into SyncBoard's own DOM.
  */
 export type UiResource = { uri: string; mimeType: string; html: string };
 

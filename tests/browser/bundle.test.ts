@@ -99,6 +99,8 @@ describe("CSP meta builder", () => {
     expect(metaCsp({ VITE_CLERK_PUBLISHABLE_KEY: key })).toContain("script-src 'self' https://clerk.example.com");
     expect(clerkOrigin("pk_test_" + Buffer.from("evil.com/x?$").toString("base64"))).toBeNull();
     expect(clerkOrigin("sk_test_abc")).toBeNull();
-    expect(metaCsp({})).toContain("frame-src 'none'");
+    // Frames: only the site origin's MCP App sandbox (+ Clerk); unknown backend → the runtime's header pins it.
+    expect(metaCsp({ VITE_CONVEX_URL: "https://happy-otter-123.convex.cloud" })).toContain("; frame-src https://happy-otter-123.convex.site;");
+    expect(metaCsp({})).toContain("; frame-src http: https:;");
   });
 });

@@ -449,10 +449,19 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await ctx.close();
   });
 
-  it("shows an MCP App only inside a sandboxed srcdoc iframe and checks message sources", async () => {
+  it("runs an MCP App's inline script on the site origin's sandbox page, isolated from SyncBoard", async () => {
     const { client } = await apiAs(env.rt, OWNER);
     const ws = await client.query(api.workspaces.manage.current, {});
-    const html = `<!doctype html><html><head><title>app</title></head><body><h1 id="app-title">Weather app</h1><script>parent.postMessage({type:"notify",payload:{message:"hello from the app"}},"*")</script></body></html>`;
+    // The app: runs inline script and style, reports its size, tries to read the parent page and to
+    // fetch (no-cors: without connect-src 'none' this would resolve), and reports both outcomes.
+    const script = `
+      document.body.dataset.ran = "yes";
+      var say = function (m) { parent.postMessage({ type: "notify", payload: { message: m } }, "*"); };
+      try { say("parent title: " + parent.document.title); } catch (e) { say("parent blocked"); }
+      fetch(${JSON.stringify(`${env.rt.siteUrl}/health`)}, { mode: "no-cors" }).then(
+        function () { say("fetch ok"); }, function () { say("fetch blocked"); });
+      parent.postMessage({ type: "ui-size-change", payload: { height: 360 } }, "*");`;
+    const html = `<!doctype html><html><head><title>app</title><style>h1{color:rgb(1, 2, 3)}</style></head><body><h1 id="app-title">Weather app</h1><script>${script}</script></body></html>`;
     await env.rt.engine.callSystem("security/checker:logResult", {
       entry: {
         workspaceId: ws.workspaceId,
@@ -469,30 +478,55 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
       },
     });
     await go(page, "Invocation log", "Invocation log");
+    const before = page.problems.length;
     await page.getByRole("button", { name: "Show app" }).click();
     const frameEl = page.locator("iframe.mcp-app");
     await frameEl.waitFor();
     expect(await frameEl.getAttribute("sandbox")).toBe("allow-scripts");
-    const srcdoc = (await frameEl.getAttribute("srcdoc")) ?? "";
-    expect(srcdoc).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'/);
-    // The HTML lives only in the frame, never in SyncBoard's own DOM.
+    expect(await frameEl.getAttribute("srcdoc")).toBeNull();
+    const src = (await frameEl.getAttribute("src")) ?? "";
+    expect(src).toBe(`${env.rt.siteUrl}/mcp-app-sandbox`);
+    expect(new URL(src).origin).not.toBe(new URL(page.url()).origin);
+
+    // The app ran: size message relayed (sandbox page → SyncBoard), notifications shown.
+    await expect.poll(() => frameEl.getAttribute("height"), { timeout: 10_000 }).toBe("360");
+    const notes = page.getByRole("list", { name: "Messages from the app" });
+    await expect.poll(() => notes.innerText(), { timeout: 10_000 }).toContain("fetch blocked");
+    const text = await notes.innerText();
+    expect(text).toContain("parent blocked");
+    expect(text).not.toContain("fetch ok");
+    expect(text).not.toContain("parent title");
+
+    const sandbox = page.frames().find((f) => f.parentFrame() === page.mainFrame() && f.url().endsWith("/mcp-app-sandbox"))!;
+    const app = page.frames().find((f) => f.parentFrame() === sandbox)!;
+    expect(app).toBeTruthy();
+    expect(await app.evaluate(() => document.body.dataset.ran)).toBe("yes");
+    expect(await app.evaluate(() => getComputedStyle(document.getElementById("app-title")!).color)).toBe("rgb(1, 2, 3)");
+    // Opaque origins all the way up: neither the app nor the sandbox page can reach SyncBoard.
+    expect(await app.evaluate(() => window.origin)).toBe("null");
+    expect(await sandbox.evaluate(() => window.origin)).toBe("null");
+    for (const f of [app, sandbox]) {
+      expect(await f.evaluate(() => {
+        try {
+          return String((window.top as Window).document.title);
+        } catch {
+          return "blocked";
+        }
+      })).toBe("blocked");
+    }
+    // The HTML lives only in the frames, never in SyncBoard's own DOM.
     expect(await page.evaluate(() => document.getElementById("app-title"))).toBeNull();
-    const frame = page.frames().find((f) => f !== page.mainFrame() && f.parentFrame() === page.mainFrame())!;
-    await frame.locator("#app-title").waitFor();
-    // Opaque origin: the app can't reach the page.
-    expect(await frame.evaluate(() => {
-      try {
-        return String((parent as any).document.title);
-      } catch {
-        return "blocked";
-      }
-    })).toBe("blocked");
-    expect(await frame.evaluate(() => window.origin)).toBe("null");
-    // Messages from the frame are accepted (size), messages from anyone else are ignored.
-    await frame.evaluate(() => parent.postMessage({ type: "ui-size-change", payload: { height: 420 } }, "*"));
+    expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain("Weather app");
+    // The only refusal was the app's own fetch (SyncBoard's CSP did not block the frame, script or style).
+    expect(page.problems.slice(before).filter((p) => !(p.startsWith("csp: ") && p.includes("/health") && /connect/i.test(p)))).toEqual([]);
+
+    // Messages from the frame are accepted, messages from anyone else (this page, the nested app
+    // posting to the top directly) are ignored.
+    await app.evaluate(() => parent.postMessage({ type: "ui-size-change", payload: { height: 420 } }, "*"));
     await expect.poll(() => frameEl.getAttribute("height")).toBe("420");
     await page.evaluate(() => window.postMessage({ type: "ui-size-change", payload: { height: 900 } }, "*"));
-    await page.waitForTimeout(200);
+    await app.evaluate(() => (window.top as Window).postMessage({ type: "ui-size-change", payload: { height: 800 } }, "*"));
+    await page.waitForTimeout(300);
     expect(await frameEl.getAttribute("height")).toBe("420");
     await shot(page, "32-mcp-app");
   });
