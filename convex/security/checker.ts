@@ -106,9 +106,24 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "TIMEOUT"
   }
 }
 
-/** Limit outcome → denial, or null when admitted. */
-function limitDenial(r: LimitResult): CheckResult | null {
-  return r.ok ? null : denial(r.code, r.retryAfterMs);
+/**
+ * The target's own limit (its per-minute rate, when set, wins over the workspace's named limit),
+ * then the global one; the first denial wins and only admitted calls reach the global bucket.
+ */
+async function targetThenGlobalLimit(
+  ctx: MutationCtx,
+  a: { workspaceId: Id<"workspaces">; name: "skillPerSkill" | "mcpPerServer"; key: string; category: string; source: string; ratePerMinute?: number },
+): Promise<LimitResult> {
+  const own = await enforceLimit(ctx, {
+    workspaceId: a.workspaceId,
+    name: a.name,
+    key: a.key,
+    category: a.category,
+    source: a.source,
+    override: a.ratePerMinute !== undefined ? { rate: a.ratePerMinute, periodMs: MINUTE } : undefined,
+  });
+  if (!own.ok) return own;
+  return await enforceLimit(ctx, { workspaceId: a.workspaceId, name: "globalInvocations", key: "global", category: a.category, source: a.source });
 }
 
 /** True when the skill may reach the network (webhook, network template, code skill with domains). */
@@ -218,27 +233,16 @@ export const precheckSkill = internalMutation({
     if (skill.status !== "approved") return await deny("SKILL_INACTIVE");
     // 3. input against the declared schema
     if (a.inputTooLarge || !validateInput(skill.inputSchema, a.input)) return await deny("INPUT_INVALID");
-    // 4. per-skill limit (the skill's own rate wins over the workspace's skillPerSkill)
-    const perSkill = await enforceLimit(ctx, {
+    // 4–5. per-skill limit (the skill's own rate wins over the workspace's skillPerSkill), then global
+    const limited = await targetThenGlobalLimit(ctx, {
       workspaceId: a.workspaceId,
       name: "skillPerSkill",
       key: `skill:${skill._id}`,
       category: "skill",
       source,
-      override: skill.rateLimitPerMinute !== undefined ? { rate: skill.rateLimitPerMinute, periodMs: MINUTE } : undefined,
+      ratePerMinute: skill.rateLimitPerMinute,
     });
-    const d1 = limitDenial(perSkill);
-    if (d1 && !d1.ok) return await deny(d1.code, d1.retryAfterMs);
-    // 5. global limits
-    const global = await enforceLimit(ctx, {
-      workspaceId: a.workspaceId,
-      name: "globalInvocations",
-      key: "global",
-      category: "skill",
-      source,
-    });
-    const d2 = limitDenial(global);
-    if (d2 && !d2.ok) return await deny(d2.code, d2.retryAfterMs);
+    if (!limited.ok) return await deny(limited.code, limited.retryAfterMs);
     if (reachesNetwork(skill)) {
       const hooks = await enforceLimit(ctx, {
         workspaceId: a.workspaceId,
@@ -247,8 +251,7 @@ export const precheckSkill = internalMutation({
         category: "skill",
         source,
       });
-      const d3 = limitDenial(hooks);
-      if (d3 && !d3.ok) return await deny(d3.code, d3.retryAfterMs);
+      if (!hooks.ok) return await deny(hooks.code, hooks.retryAfterMs);
     }
     return {
       ok: true as const,
@@ -481,25 +484,15 @@ export const precheckMcp = internalMutation({
     if (!tool || tool.status !== "approved" || !tool.approvedHash) return await deny("MCP_TOOL_NOT_APPROVED");
     if (tool.hash !== tool.approvedHash) return await deny("MCP_TOOL_CHANGED");
     if (a.inputTooLarge || !validateInput(tool.inputSchema, a.input)) return await deny("INPUT_INVALID");
-    const perServer = await enforceLimit(ctx, {
+    const limited = await targetThenGlobalLimit(ctx, {
       workspaceId: a.workspaceId,
       name: "mcpPerServer",
       key: `mcp:${server._id}`,
       category: "mcp",
       source,
-      override: server.rateLimitPerMinute !== undefined ? { rate: server.rateLimitPerMinute, periodMs: MINUTE } : undefined,
+      ratePerMinute: server.rateLimitPerMinute,
     });
-    const d1 = limitDenial(perServer);
-    if (d1 && !d1.ok) return await deny(d1.code, d1.retryAfterMs);
-    const global = await enforceLimit(ctx, {
-      workspaceId: a.workspaceId,
-      name: "globalInvocations",
-      key: "global",
-      category: "mcp",
-      source,
-    });
-    const d2 = limitDenial(global);
-    if (d2 && !d2.ok) return await deny(d2.code, d2.retryAfterMs);
+    if (!limited.ok) return await deny(limited.code, limited.retryAfterMs);
     return {
       ok: true as const,
       targetName,
