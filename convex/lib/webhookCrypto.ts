@@ -53,7 +53,7 @@ interface KeyedMac {
  * function and uses @noble/hashes. Both give identical bytes (tested).
  */
 type NativeCrypto = {
-  createHmac(alg: string, key: Uint8Array): { update(b: Uint8Array | string): { digest(): Uint8Array } };
+  createHmac(alg: string, key: Uint8Array): { update(b: Uint8Array | string): { digest(): Uint8Array; digest(enc: "hex"): string } };
   createHash(alg: string): { update(b: Uint8Array): { digest(): Uint8Array } };
 };
 export const nativeCrypto: NativeCrypto | null = (() => {
@@ -92,6 +92,13 @@ export function hmacSha1(secret: string, msg: Uint8Array | string): Uint8Array {
 /** HMAC-SHA256 keyed with the UTF-8 bytes of `secret`. */
 export function hmacSha256(secret: string, msg: Uint8Array | string): Uint8Array {
   return runMac(keyedMac("sha256", "s:" + secret, () => utf8(secret)), msg, "sha256");
+}
+
+/** Lowercase hex HMAC-SHA256 keyed with the UTF-8 bytes of `secret` (native hex encoding when available). */
+export function hmacSha256Hex(secret: string, msg: string): string {
+  const k = keyedMac("sha256", "s:" + secret, () => utf8(secret));
+  if (nativeCrypto) return nativeCrypto.createHmac("sha256", k.key).update(msg).digest("hex");
+  return bytesToHex(runMac(k, msg, "sha256"));
 }
 
 /** HMAC-SHA256 keyed with raw bytes; `cacheId` must identify those bytes uniquely. */

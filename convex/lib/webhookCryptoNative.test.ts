@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { hmacSha1, hmacSha256, hmacSha256Raw, nativeCrypto, sha256Bytes, utf8 } from "./webhookCrypto";
+import { bytesToHex, hmacSha1, hmacSha256, hmacSha256Hex, hmacSha256Raw, nativeCrypto, sha256Bytes, utf8 } from "./webhookCrypto";
 
 describe("webhookCrypto native path", () => {
   test("is active under Node", () => {
@@ -20,6 +20,7 @@ describe("webhookCrypto native path", () => {
         expect(new Uint8Array(hmacSha256(secret, bytes))).toEqual(hmac(sha256, utf8(secret), bytes));
         expect(new Uint8Array(hmacSha256Raw(`raw:${secret}`, () => utf8(secret), text))).toEqual(hmac(sha256, utf8(secret), utf8(text)));
         expect(new Uint8Array(sha256Bytes(bytes))).toEqual(sha256(bytes));
+        expect(hmacSha256Hex(secret, text)).toBe(bytesToHex(hmac(sha256, utf8(secret), utf8(text))));
       }),
       { numRuns: 300 },
     );
