@@ -159,6 +159,26 @@ async function storeLargeOutput(ctx: ActionCtx, redacted: unknown): Promise<Id<"
   return await ctx.storage.store(new Blob([json], { type: "application/json" }));
 }
 
+/**
+ * Steps 9–10 for an allowed call: redact, log (preview; large outputs to file storage), deliver.
+ * An invocation that cannot be logged does not deliver its output.
+ */
+async function deliverAllowed(
+  ctx: ActionCtx,
+  entry: Omit<InvocationLogEntry, "code" | "allowed" | "outputPreview" | "outputStorageId">,
+  output: unknown,
+): Promise<CheckResult> {
+  const redacted = redactValue(output, []);
+  const logged = await logFromAction(ctx, {
+    ...entry,
+    code: "OK",
+    allowed: true,
+    outputPreview: preview(redacted, [], PREVIEW_BYTES),
+    outputStorageId: await storeLargeOutput(ctx, redacted),
+  });
+  return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
+}
+
 async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, detail?: string): Promise<boolean> {
   try {
     await ctx.runMutation(internal.security.checker.logResult, { entry, detail });
@@ -350,17 +370,7 @@ export const invokeSkill = internalAction({
         await logFromAction(ctx, { ...entryBase, code: outcome.code, allowed: false, outputBytes: 0 }, detail);
         return denial(outcome.code);
       }
-      const redacted = redactValue(outcome.output, []);
-      const logged = await logFromAction(ctx, {
-        ...entryBase,
-        code: "OK",
-        allowed: true,
-        outputBytes: outcome.bytes,
-        outputPreview: preview(redacted, [], PREVIEW_BYTES),
-        outputStorageId: await storeLargeOutput(ctx, redacted),
-      });
-      // An invocation that cannot be logged does not deliver its output.
-      return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
+      return await deliverAllowed(ctx, { ...entryBase, outputBytes: outcome.bytes }, outcome.output);
     };
 
     // 6. egress: the URL a template/webhook skill would call, against the allowlist as it is now
@@ -565,17 +575,7 @@ export const callMcpTool = internalAction({
     const outJson = jsonOf(res.output);
     const outBytes = Math.max(res.bytes ?? 0, outJson === null ? Infinity : utf8Length(outJson));
     if (outBytes > pre.maxOutputBytes) return await fail("OUTPUT_TOO_LARGE");
-    const redacted = redactValue(res.output, []);
-    const logged = await logFromAction(ctx, {
-      ...entryBase,
-      code: "OK",
-      allowed: true,
-      durationMs: Date.now() - startedAt,
-      outputBytes: outBytes,
-      outputPreview: preview(redacted, [], PREVIEW_BYTES),
-      outputStorageId: await storeLargeOutput(ctx, redacted),
-    });
-    return logged ? { ok: true, output: deliverable(redacted) } : denial("INTERNAL");
+    return await deliverAllowed(ctx, { ...entryBase, durationMs: Date.now() - startedAt, outputBytes: outBytes }, res.output);
   },
 });
 
