@@ -8,7 +8,7 @@ import { endpoint, type HttpInput } from "../access/http";
 import { errorResponse, jsonResponse } from "../lib/httpSecurity";
 import { httpStatusFor } from "../lib/codes";
 import type { RouteSpec } from "../routes";
-import { verifyInbound } from "./verify";
+import { verifyInboundEager } from "./verify";
 import { parseInbound, type InboundAction } from "./payloads";
 import { SECRET_NAMES, parseWebhookPath, publicBaseUrl, type Platform } from "./platforms";
 import { readSecrets } from "../secrets/access";
@@ -111,9 +111,10 @@ async function handleWebhook(ctx: ActionCtx, { req, body, ip, url }: HttpInput):
   }
   const headers = headerRecord(req);
   const publicUrl = publicRequestUrl(process.env, url);
-  const verification = publicUrl
-    ? await verifyInbound(platform, { method: req.method, url: publicUrl, headers, body }, secret)
+  const eager = publicUrl
+    ? verifyInboundEager(platform, { method: req.method, url: publicUrl, headers, body }, secret)
     : { ok: false as const };
+  const verification = eager instanceof Promise ? await eager : eager;
 
   const parsed = verification.ok
     ? parseInbound(platform, { body, headers, settings: channel.settings, idSalt: channel.idSalt })

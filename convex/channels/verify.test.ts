@@ -9,7 +9,7 @@ import { Webhook } from "svix";
 import { verifyKey } from "discord-interactions";
 import * as ed from "@noble/ed25519";
 import vectors from "../../tests/fixtures/webhooks/vectors.json";
-import { verifyInbound, WEBHOOK_PLATFORMS, type InboundRequest, type WebhookPlatform } from "./verify";
+import { verifyInbound, verifyInboundEager, WEBHOOK_PLATFORMS, type InboundRequest, type WebhookPlatform } from "./verify";
 
 const INVALID = "WEBHOOK_SIGNATURE_INVALID";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -21,6 +21,11 @@ function req(headers: Record<string, string>, body = "", url = "https://warden.e
 
 async function reason(p: WebhookPlatform, r: InboundRequest, secret: string, now?: number) {
   const res = await verifyInbound(p, r, secret, now);
+  // The route's eager entry point must agree exactly, and settle synchronously except for Discord.
+  const eager = verifyInboundEager(p, r, secret, now);
+  const reachedSignature = res.ok || res.reason === "signature_mismatch";
+  expect(eager instanceof Promise).toBe(p === "discord" && reachedSignature);
+  expect(await eager).toEqual(res);
   if (res.ok) return "ok";
   expect(res.code).toBe(INVALID);
   return res.reason;
@@ -42,6 +47,13 @@ describe("verifyInbound: fail closed", () => {
     }
   });
 
+  it("reads own header properties only (an inherited header is absent)", async () => {
+    const inherited = Object.create({ "x-telegram-bot-api-secret-token": "s3cret" }) as Record<string, string>;
+    expect(await verifyInbound("telegram", req(inherited), "s3cret")).toMatchObject({ ok: false, reason: "missing_header" });
+    expect(await reason("telegram", req({ "X-Telegram-Bot-Api-Secret-Token": "s3cret" }), "s3cret")).toBe("ok");
+    expect(await reason("telegram", req({ "X-Telegram-Bot-Api-Secret-Token": "s3cret", "x-telegram-bot-api-secret-token": "s3cret" }), "s3cret")).toBe("duplicate_header");
+  });
+
   it("never throws and never accepts arbitrary junk", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -52,6 +64,7 @@ describe("verifyInbound: fail closed", () => {
         async (p, r, secret, now) => {
           const res = await verifyInbound(p as WebhookPlatform, r as InboundRequest, secret, now);
           expect(res.ok).toBe(false);
+          expect(await verifyInboundEager(p as WebhookPlatform, r as InboundRequest, secret, now)).toEqual(res);
         },
       ),
       { numRuns: 300 },

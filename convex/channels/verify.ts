@@ -7,23 +7,22 @@
  */
 import {
   base64ToBytesCanonical,
-  bytesEqual,
+  bytesEqualDigest,
   bytesToHex,
   ed25519Verify,
   hexToBytesStrict,
   hmacSha1,
-  hmacSha256Hex,
+  hmacSha256,
   hmacSha256Raw,
-  parseFormBody,
+  lowerHexEqualsDigest,
   secretStringEqual,
   sha256Bytes,
   stablelibBase64Decode,
   twilioAddPort,
   twilioLegacyQuerystring,
-  twilioParamString,
+  twilioFormParamString,
   twilioRemovePort,
   utf8,
-  type FormParams,
 } from "../lib/webhookCrypto";
 
 export type WebhookPlatform = "telegram" | "twilio" | "slack" | "discord" | "resend";
@@ -63,41 +62,74 @@ export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 export const WEBHOOK_PLATFORMS: readonly WebhookPlatform[] = ["telegram", "twilio", "slack", "discord", "resend"];
 
-const OK: VerifyResult = { ok: true };
+const OK: VerifyResult = Object.freeze({ ok: true });
+const OK_PROMISE: Promise<VerifyResult> = Promise.resolve(OK);
 
 function fail(reason: VerifyFailureReason): VerifyResult {
   return { ok: false, code: "WEBHOOK_SIGNATURE_INVALID", reason };
 }
 
-export async function verifyInbound(
+const verifierError = (): VerifyResult => fail("verifier_error");
+
+/** The contract: always a Promise. The route calls {@link verifyInboundEager} directly. */
+export function verifyInbound(
   platform: WebhookPlatform,
   req: InboundRequest,
   secret: string,
   nowSeconds?: number,
 ): Promise<VerifyResult> {
+  const result = verifyInboundEager(platform, req, secret, nowSeconds);
+  if (result === OK) return OK_PROMISE;
+  return result instanceof Promise ? result : Promise.resolve(result);
+}
+
+/**
+ * Same checks and results as {@link verifyInbound}, but settled synchronously for every scheme
+ * that allows it; only Discord (Ed25519 through crypto.subtle) returns a Promise. Never throws,
+ * and the Promise never rejects.
+ */
+export function verifyInboundEager(
+  platform: WebhookPlatform,
+  req: InboundRequest,
+  secret: string,
+  nowSeconds?: number,
+): VerifyResult | Promise<VerifyResult> {
   try {
-    if (typeof secret !== "string" || secret.length === 0) return fail("missing_secret");
-    if (!isInboundRequest(req)) return fail("bad_request");
-    const now = nowSeconds === undefined ? Date.now() / 1000 : nowSeconds;
-    if (typeof now !== "number" || !Number.isFinite(now)) return fail("bad_request");
-    const nowS = Math.floor(now);
-    switch (platform) {
-      case "telegram":
-        return verifyTelegram(req, secret);
-      case "twilio":
-        return verifyTwilio(req, secret);
-      case "slack":
-        return verifySlack(req, secret, nowS);
-      case "discord":
-        return await verifyDiscord(req, secret, nowS);
-      case "resend":
-        return verifySvix(req, secret, nowS);
-      default:
-        return fail("unknown_platform");
-    }
+    const result = verifyNow(platform, req, secret, nowSeconds);
+    return result instanceof Promise ? result.catch(verifierError) : result;
   } catch {
-    return fail("verifier_error");
+    return verifierError();
   }
+}
+
+function verifyNow(
+  platform: WebhookPlatform,
+  req: InboundRequest,
+  secret: string,
+  nowSeconds: number | undefined,
+): VerifyResult | Promise<VerifyResult> {
+  if (typeof secret !== "string" || secret.length === 0) return fail("missing_secret");
+  if (!isInboundRequest(req)) return fail("bad_request");
+  if (nowSeconds !== undefined && (typeof nowSeconds !== "number" || !Number.isFinite(nowSeconds))) return fail("bad_request");
+  switch (platform) {
+    case "telegram":
+      return verifyTelegram(req, secret);
+    case "twilio":
+      return verifyTwilio(req, secret);
+    case "slack":
+      return verifySlack(req, secret, nowFloor(nowSeconds));
+    case "discord":
+      return verifyDiscord(req, secret, nowFloor(nowSeconds));
+    case "resend":
+      return verifySvix(req, secret, nowFloor(nowSeconds));
+    default:
+      return fail("unknown_platform");
+  }
+}
+
+/** Whole seconds; the clock is read only by the schemes that carry a timestamp. */
+function nowFloor(nowSeconds: number | undefined): number {
+  return Math.floor(nowSeconds === undefined ? Date.now() / 1000 : nowSeconds);
 }
 
 function isInboundRequest(req: unknown): req is InboundRequest {
@@ -120,8 +152,10 @@ const DUPLICATE = null;
  */
 function header(headers: Record<string, string>, lowerName: string): string | undefined | null {
   let found: string | undefined;
-  for (const k of Object.keys(headers)) {
-    if (k.length !== lowerName.length || k.toLowerCase() !== lowerName) continue;
+  for (const k in headers) {
+    if (k.length !== lowerName.length) continue;
+    if (k !== lowerName && k.toLowerCase() !== lowerName) continue;
+    if (!Object.prototype.hasOwnProperty.call(headers, k)) continue;
     const v = headers[k];
     if (typeof v !== "string" || found !== undefined) return DUPLICATE;
     found = v;
@@ -161,17 +195,17 @@ function verifySlack(req: InboundRequest, secret: string, now: number): VerifyRe
   if (late) return late;
   if (!sig.startsWith("v0=")) return fail("malformed_header");
   const provided = sig.slice(3);
-  if (!LOWER_HEX_64.test(provided)) return fail("malformed_header");
-  const expected = hmacSha256Hex(secret, "v0:" + ts + ":" + req.body);
-  // Both sides are 64 lowercase hex chars here, so a constant-time string compare is exact.
-  return secretStringEqual(provided, expected) ? OK : fail("signature_mismatch");
+  // Same as comparing with "v0=" + lowercase hex of the MAC; the shape check below only names
+  // the reason for a refusal.
+  if (lowerHexEqualsDigest(provided, hmacSha256(secret, "v0:" + ts + ":" + req.body))) return OK;
+  return fail(LOWER_HEX_64.test(provided) ? "signature_mismatch" : "malformed_header");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Discord: Ed25519 over timestamp + body with the application's public key (hex).
 // Discord documents no timestamp window; we also refuse timestamps more than 5 minutes off.
 
-async function verifyDiscord(req: InboundRequest, publicKeyHex: string, now: number): Promise<VerifyResult> {
+function verifyDiscord(req: InboundRequest, publicKeyHex: string, now: number): VerifyResult | Promise<VerifyResult> {
   const pub = hexToBytesStrict(publicKeyHex, 32);
   if (!pub) return fail("bad_secret");
   const sigHex = header(req.headers, "x-signature-ed25519");
@@ -183,8 +217,7 @@ async function verifyDiscord(req: InboundRequest, publicKeyHex: string, now: num
   if (!DECIMAL_SECONDS.test(ts)) return fail("bad_timestamp");
   const late = checkWindow(Number(ts), now);
   if (late) return late;
-  const valid = await ed25519Verify(sig, utf8(ts + req.body), pub, publicKeyHex);
-  return valid ? OK : fail("signature_mismatch");
+  return ed25519Verify(sig, utf8(ts + req.body), pub, publicKeyHex).then((valid) => (valid ? OK : fail("signature_mismatch")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,7 +261,7 @@ function verifySvix(req: InboundRequest, secret: string, now: number): VerifyRes
     const [version, sig] = entry.split(",");
     if (version !== "v1" || sig === undefined) continue;
     const provided = base64ToBytesCanonical(sig, 32);
-    if (provided && bytesEqual(provided, expected)) return OK;
+    if (provided && bytesEqualDigest(provided, expected)) return OK;
   }
   return fail("signature_mismatch");
 }
@@ -247,7 +280,7 @@ function twilioMatches(authToken: string, url: string, paramString: string, prov
   const attempt = (candidate: string): boolean => {
     if (tried.includes(candidate)) return false;
     tried.push(candidate);
-    return bytesEqual(hmacSha1(authToken, candidate + paramString), provided);
+    return bytesEqualDigest(provided, hmacSha1(authToken, candidate + paramString));
   };
   if (attempt(twilioRemovePort(url)) || attempt(twilioAddPort(url))) return true;
   let normalized: string;
@@ -286,11 +319,11 @@ function verifyTwilio(req: InboundRequest, authToken: string): VerifyResult {
     return bodyHash.length === actual.length && secretStringEqual(bodyHash, actual) ? OK : fail("body_hash_mismatch");
   }
 
-  let params: FormParams;
+  let paramString: string;
   const ct = header(req.headers, "content-type");
   if (ct === DUPLICATE) return fail("duplicate_header");
-  if (ct !== undefined && isFormContentType(ct)) params = parseFormBody(req.body);
-  else if (req.body === "") params = {};
+  if (ct !== undefined && isFormContentType(ct)) paramString = twilioFormParamString(req.body);
+  else if (req.body === "") paramString = "";
   else return fail("unsigned_body"); // a body the signature would not cover
-  return twilioMatches(authToken, req.url, twilioParamString(params), provided) ? OK : fail("signature_mismatch");
+  return twilioMatches(authToken, req.url, paramString, provided) ? OK : fail("signature_mismatch");
 }

@@ -19,16 +19,20 @@ import {
   nodeQsStringify,
   parseFormBody,
   secretStringEqual,
+  lowerHexEqualsDigest,
+  bytesEqualDigest,
   sha256Bytes,
   stablelibBase64Decode,
   twilioAddPort,
   twilioLegacyQuerystring,
+  twilioFormParamString,
   twilioParamString,
   twilioRemovePort,
   utf8,
 } from "./webhookCrypto";
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const hex = (b: Uint8Array | string) => (typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b)).toString("hex");
+const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
 describe("HMAC / SHA-256", () => {
   it("match node:crypto on random keys and messages, across cache hits and evictions", () => {
@@ -66,6 +70,37 @@ describe("comparisons", () => {
     expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
     expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 0]))).toBe(false);
     expect(bytesEqual(new Uint8Array([]), new Uint8Array([]))).toBe(true);
+  });
+
+  it("lowerHexEqualsDigest is exactly `hex === lowercase hex of the digest`", () => {
+    const d = bin(new Uint8Array([0, 1, 0xab, 0xff]));
+    expect(lowerHexEqualsDigest("0001abff", d)).toBe(true);
+    expect(lowerHexEqualsDigest("0001ABFF", d)).toBe(false);
+    expect(lowerHexEqualsDigest("0001abfe", d)).toBe(false);
+    expect(lowerHexEqualsDigest("0001abff0", d)).toBe(false);
+    expect(lowerHexEqualsDigest("0001abf", d)).toBe(false);
+    expect(lowerHexEqualsDigest("0001ab\u0166", d)).toBe(false); // low bits of U+0166 spell "f"
+    const hexish = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEFgz\u0130\u0661"), maxLength: 10 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5 }), fc.oneof(hexish, fc.string({ maxLength: 10 })), (bytes, guess) => {
+        const truth = Buffer.from(bytes).toString("hex");
+        expect(lowerHexEqualsDigest(truth, bin(bytes))).toBe(true);
+        expect(lowerHexEqualsDigest(guess, bin(bytes))).toBe(guess === truth);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("bytesEqualDigest compares bytes with a binary-string digest", () => {
+    expect(bytesEqualDigest(new Uint8Array([1, 255]), "\u0001\u00ff")).toBe(true);
+    expect(bytesEqualDigest(new Uint8Array([1, 254]), "\u0001\u00ff")).toBe(false);
+    expect(bytesEqualDigest(new Uint8Array([1]), "\u0001\u00ff")).toBe(false);
+    expect(bytesEqualDigest(new Uint8Array([0xff]), "\u01ff")).toBe(false);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 6 }), fc.uint8Array({ maxLength: 6 }), (a, b) => {
+        expect(bytesEqualDigest(a, bin(b))).toBe(Buffer.from(a).equals(Buffer.from(b)));
+      }),
+    );
   });
 
   it("secretStringEqual is exactly string equality", () => {
@@ -189,6 +224,20 @@ describe("twilio helpers", () => {
   it("param string: sorted keys, de-duplicated sorted array values", () => {
     expect(twilioParamString({ b: "2", a: "1", c: ["z", "x", "z"] })).toBe("a1b2cxcz");
     expect(twilioParamString({})).toBe("");
+  });
+
+  it("twilioFormParamString(body) equals twilioParamString(parseFormBody(body))", () => {
+    expect(twilioFormParamString("b=2&a=1&c=z&c=x&c=z&__proto__=p&constructor")).toBe("__proto__pa1b2cxczconstructor");
+    const piece = fc.oneof(
+      fc.constantFrom("a", "b", "=", "&", "+", "%", "%2B", "%26", "%3D", "%C3%28", "__proto__", "toString", "a=1", "a=2"),
+      fc.string({ maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }).map((a) => a.join("")), (body) => {
+        expect(twilioFormParamString(body)).toBe(twilioParamString(parseFormBody(body)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("parseFormBody equals URLSearchParams on arbitrary ASCII bodies", () => {
