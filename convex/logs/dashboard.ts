@@ -1,11 +1,15 @@
 import { viewerQuery } from "../access/builders";
 import { hourBucket, HOUR } from "../lib/time";
+import { invocationRollupThrough } from "./summaries";
 
 const WINDOW_HOURS = 24;
+/** Live-tail cap: about 5 minutes at the default global limit; normally the tail is ≤ 40 s. */
+export const LIVE_TAIL_MAX = 1_000;
 
 /**
- * SyncBoard overview. Reads only summary tables and a few bounded "latest" slices, so the number
- * of documents read does not depend on how large the logs are.
+ * SyncBoard overview. Reads summary tables, the invocation log rows not yet rolled into the
+ * summary (at most LIVE_TAIL_MAX; normally well under a minute of traffic) and a few bounded
+ * "latest" slices, so the number of documents read does not depend on how large the logs are.
  */
 export const overview = viewerQuery({
   args: {},
@@ -16,6 +20,14 @@ export const overview = viewerQuery({
       .query("skillInvocationSummary")
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
       .take(WINDOW_HOURS * 4);
+    // Rows at or past the rollup watermark are in no summary yet: count them here (same snapshot).
+    const through = await invocationRollupThrough(ctx);
+    const tail = await ctx.db
+      .query("skillInvocationLog")
+      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", Math.max(through, since)))
+      .take(LIVE_TAIL_MAX + 1);
+    const liveTailTruncated = tail.length > LIVE_TAIL_MAX;
+    if (liveTailTruncated) tail.length = LIVE_TAIL_MAX;
     const securityBuckets = await ctx.db
       .query("securityEventSummary")
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
@@ -48,10 +60,11 @@ export const overview = viewerQuery({
     for (let i = 0; i < WINDOW_HOURS; i++) {
       const bucket = since + i * HOUR;
       const inv = invocationBuckets.filter((b) => b.bucket === bucket);
+      const live = tail.filter((r) => hourBucket(r.at) === bucket);
       hours.push({
         bucket,
-        invocations: inv.reduce((n, b) => n + b.total, 0),
-        denied: inv.reduce((n, b) => n + b.denied, 0),
+        invocations: inv.reduce((n, b) => n + b.total, 0) + live.length,
+        denied: inv.reduce((n, b) => n + b.denied, 0) + live.filter((r) => !r.allowed).length,
         securityEvents: securityBuckets.filter((b) => b.bucket === bucket).reduce((n, b) => n + b.count, 0),
         rateLimitHits: rateLimitBuckets.filter((b) => b.bucket === bucket).reduce((n, b) => n + b.count, 0),
       });
@@ -69,6 +82,8 @@ export const overview = viewerQuery({
         securityEvents: hours.reduce((n, h) => n + h.securityEvents, 0),
         rateLimitHits: hours.reduce((n, h) => n + h.rateLimitHits, 0),
       },
+      /** True when more than LIVE_TAIL_MAX rows await the rollup: invocation counts are then low. */
+      liveTailTruncated,
       securityByCode: byCode,
       rateLimitsByName: byLimit,
       recentSecurityEvents: recentSecurity.map((e) => ({ code: e.code, category: e.category, detail: e.detail ?? "", at: e.at })),

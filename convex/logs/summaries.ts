@@ -1,15 +1,98 @@
 import { v } from "convex/values";
-import { internalMutation } from "../_generated/server";
+import { internalMutation, type QueryCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { HOUR, hourBucket } from "../lib/time";
 
 /**
- * Reconciliation of the hourly summaries with the logs. The writers bump summaries in the same
- * transaction as the log row; this job recounts a closed hour from the log and SETS the totals,
- * so a rerun never changes them (no double counting). Runs hourly on its own schedule.
+ * Hourly summaries.
+ *
+ * skillInvocationSummary is filled by the rollup below, not by the checker: an allowed call
+ * writes only its log row (and its rate-limit buckets). The rollup adds every log row older
+ * than ROLLUP_LAG_MS to its hour and advances one watermark in the same transaction, so each row
+ * is counted exactly once; the dashboard adds the rows at or past the watermark itself (live
+ * tail), so its numbers are never stale. securityEventSummary is still bumped by its writer.
+ *
+ * Reconciliation recounts a closed hour from the log and SETS the totals, so a rerun never
+ * changes them (no double counting). Runs hourly on its own schedule.
  */
 const PAGE = 500;
+
+/** Rows younger than this stay in the live tail (a mutation started before now has committed). */
+export const ROLLUP_LAG_MS = 10_000;
+const ROLLUP_PAGE = 1_000;
+
+/** The rollup watermark: every log row with `at` below it is in skillInvocationSummary. */
+export async function invocationRollupThrough(ctx: QueryCtx): Promise<number> {
+  return (await ctx.db.query("skillInvocationRollup").first())?.through ?? 0;
+}
+
+/** Rollup step (cron every 30 s; continues itself while a backlog remains). */
+export const rollupInvocations = internalMutation({
+  args: {},
+  returns: v.object({ counted: v.number(), through: v.number(), more: v.boolean() }),
+  handler: async (ctx) => {
+    const state = await ctx.db.query("skillInvocationRollup").first();
+    const from = state?.through ?? 0;
+    const cutoff = Date.now() - ROLLUP_LAG_MS;
+    if (cutoff <= from) return { counted: 0, through: from, more: false };
+    const rows = await ctx.db
+      .query("skillInvocationLog")
+      .withIndex("by_at", (q) => q.gte("at", from).lt("at", cutoff))
+      .take(ROLLUP_PAGE + 1);
+    let through = cutoff;
+    let batch = rows;
+    const more = rows.length > ROLLUP_PAGE;
+    if (more) {
+      // Stop below the first row not taken: rows sharing its timestamp go together next step.
+      through = rows[ROLLUP_PAGE].at;
+      batch = rows.filter((r) => r.at < through);
+      if (batch.length === 0) {
+        // More than a page in one millisecond (one mutation's rows): take that millisecond whole.
+        batch = await ctx.db
+          .query("skillInvocationLog")
+          .withIndex("by_at", (q) => q.eq("at", through))
+          .take(ROLLUP_PAGE * 8);
+        through += 1;
+      }
+    }
+    const tally = new Map<string, { workspaceId: Id<"workspaces">; bucket: number; targetKind: string; total: number; allowed: number; denied: number; totalDurationMs: number }>();
+    for (const r of batch) {
+      const bucket = hourBucket(r.at);
+      const key = `${r.workspaceId}|${bucket}|${r.targetKind}`;
+      let k = tally.get(key);
+      if (!k) tally.set(key, (k = { workspaceId: r.workspaceId, bucket, targetKind: r.targetKind, total: 0, allowed: 0, denied: 0, totalDurationMs: 0 }));
+      k.total++;
+      if (r.allowed) k.allowed++;
+      else k.denied++;
+      k.totalDurationMs += r.durationMs;
+    }
+    for (const k of tally.values()) {
+      const row = await ctx.db
+        .query("skillInvocationSummary")
+        .withIndex("by_workspace_kind_bucket", (q) => q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket))
+        .first();
+      if (row) {
+        await ctx.db.patch(row._id, {
+          total: row.total + k.total,
+          allowed: row.allowed + k.allowed,
+          denied: row.denied + k.denied,
+          totalDurationMs: row.totalDurationMs + k.totalDurationMs,
+        });
+      } else {
+        await ctx.db.insert("skillInvocationSummary", k);
+      }
+    }
+    // An idle step moves the watermark only across hour boundaries (so reconcile can pass them):
+    // no write, and no dashboard refresh, every 30 s for nothing.
+    if (batch.length > 0 || hourBucket(through) !== hourBucket(from)) {
+      if (state) await ctx.db.patch(state._id, { through });
+      else await ctx.db.insert("skillInvocationRollup", { through });
+    }
+    if (more) await ctx.scheduler.runAfter(0, internal.logs.summaries.rollupInvocations, {});
+    return { counted: batch.length, through, more };
+  },
+});
 
 type Tally = Record<string, { total: number; allowed: number; denied: number; totalDurationMs: number }>;
 
@@ -23,6 +106,8 @@ export const recountInvocationHour = internalMutation({
   returns: v.object({ done: v.boolean() }),
   handler: async (ctx, { workspaceId, bucket, cursor, tally }) => {
     if (bucket % HOUR !== 0 || bucket + HOUR > Date.now()) throw new Error("only closed hour buckets can be recounted");
+    // An hour the rollup has not passed yet is still being added to; the rollup will finish it.
+    if (bucket + HOUR > (await invocationRollupThrough(ctx))) return { done: true };
     const page = await ctx.db
       .query("skillInvocationLog")
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", workspaceId).gte("at", bucket).lt("at", bucket + HOUR))

@@ -1,10 +1,10 @@
 /**
- * Writing check results: one skillInvocationLog row per result (allowed or denied), the hourly
- * skillInvocationSummary bump, and a security event for denials. Used only by checker.ts.
+ * Writing check results: one skillInvocationLog row per result (allowed or denied) and a security
+ * event for denials. Used only by checker.ts. The hourly skillInvocationSummary is maintained off
+ * this path by the rollup in logs/summaries.ts, so an allowed call writes no summary row.
  */
 import type { MutationCtx } from "../_generated/server";
 import type { Id } from "../_generated/dataModel";
-import { hourBucket } from "../lib/time";
 import { recordSecurityEvent } from "./events";
 
 /** Previews stay at or under 1 KB including the truncation suffix. */
@@ -64,32 +64,6 @@ export async function writeInvocationLog(
     outputStorageId: e.outputStorageId,
     at,
   });
-
-  const bucket = hourBucket(at);
-  const row = await ctx.db
-    .query("skillInvocationSummary")
-    .withIndex("by_workspace_kind_bucket", (q) =>
-      q.eq("workspaceId", e.workspaceId).eq("targetKind", e.targetKind).eq("bucket", bucket),
-    )
-    .first();
-  if (row) {
-    await ctx.db.patch(row._id, {
-      total: row.total + 1,
-      allowed: row.allowed + (e.allowed ? 1 : 0),
-      denied: row.denied + (e.allowed ? 0 : 1),
-      totalDurationMs: row.totalDurationMs + durationMs,
-    });
-  } else {
-    await ctx.db.insert("skillInvocationSummary", {
-      workspaceId: e.workspaceId,
-      bucket,
-      targetKind: e.targetKind,
-      total: 1,
-      allowed: e.allowed ? 1 : 0,
-      denied: e.allowed ? 0 : 1,
-      totalDurationMs: durationMs,
-    });
-  }
 
   if (!e.allowed && opts.securityEvent !== false && !EVENT_WRITTEN_ELSEWHERE.has(e.code)) {
     await recordSecurityEvent(ctx, {

@@ -82,6 +82,14 @@ export const skillTables = {
     .index("by_workspace_bucket", ["workspaceId", "bucket"])
     .index("by_workspace_kind_bucket", ["workspaceId", "targetKind", "bucket"]),
 
+  /**
+   * Singleton: every skillInvocationLog row with `at < through` is counted in
+   * skillInvocationSummary (logs/summaries.ts rollup); newer rows are the dashboard's live tail.
+   */
+  skillInvocationRollup: defineTable({
+    through: v.number(),
+  }),
+
   /** Images for image skills live in file storage; this row records what was validated. */
   skillImages: defineTable({
     workspaceId: v.id("workspaces"),

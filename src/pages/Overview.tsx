@@ -58,6 +58,11 @@ export function Overview() {
           </>
         ) : null}
       </div>
+      {o.status === "ok" && o.data.liveTailTruncated ? (
+        <p className="small muted" role="status">
+          The summary job is behind: invocation counts include only the latest 1,000 calls not yet summarised.
+        </p>
+      ) : null}
       {o.status === "loading" ? <Loading /> : null}
       {o.status === "error" ? <ErrorState error={o.error} /> : null}
       {o.status === "ok" ? (

@@ -21,9 +21,11 @@ import {
   type CT,
 } from "./helpers";
 import { readFileSync } from "node:fs";
+import { ROLLUP_LAG_MS } from "../../convex/logs/summaries";
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.useRealTimers();
 });
 
 async function statusOf(t: CT, id: Id<"skillRegistry">) {
@@ -175,9 +177,17 @@ describe("Security checker (always-on)", () => {
     ]);
     expect(rows[0]).toMatchObject({ callerKind: "agent", callerId: "thread-9", inputPreview: '{"expression":"6*7"}', outputPreview: '{"result":42}' });
     expect(rows.every((r) => r.durationMs >= 0 && r.inputBytes > 0)).toBe(true);
+    // The checker writes no summary row; the dashboard counts the not-yet-rolled rows live.
+    expect(await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10))).toHaveLength(0);
+    const live = await a.as.query(api.logs.dashboard.overview, {});
+    expect(live.totals).toMatchObject({ invocations: 5, denied: 4 });
+    // Once settled, the rollup moves them into the hourly summary; the dashboard is unchanged.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ROLLUP_LAG_MS + 1_000 });
+    await t.mutation(internal.logs.summaries.rollupInvocations, {});
     const summary = await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10));
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({ targetKind: "skill", total: 5, allowed: 1, denied: 4 });
+    expect((await a.as.query(api.logs.dashboard.overview, {})).totals).toMatchObject({ invocations: 5, denied: 4 });
   });
 
   test("denials are security events with distinct codes; allowed calls are not", async () => {

@@ -4,6 +4,8 @@ import { newT, member, type T } from "../harness";
 import { recordSecurityEvent } from "../../convex/security/events";
 import { ABUSE_THRESHOLD } from "../../convex/lib/abuse";
 import { DAY, HOUR } from "../../convex/lib/time";
+import { ROLLUP_LAG_MS } from "../../convex/logs/summaries";
+import { LIVE_TAIL_MAX } from "../../convex/logs/dashboard";
 import type { Id } from "../../convex/_generated/dataModel";
 
 afterEach(() => vi.useRealTimers());
@@ -36,16 +38,49 @@ async function overviewReads(t: T, as: any) {
   });
 }
 
+async function rollUp(t: T) {
+  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ROLLUP_LAG_MS + 1_000 });
+  for (let i = 0; i < 50; i++) {
+    const r = await t.mutation(internal.logs.summaries.rollupInvocations, {});
+    if (!r.more) break;
+  }
+}
+
 describe("dashboard reads stay bounded", () => {
   test("overview reads the same number of documents at 1k and 10k log rows", async () => {
     const t = newT();
     const a = await member(t);
     await seedLogs(t, a.workspaceId, 1_000, Date.now());
+    await rollUp(t);
     const small = await overviewReads(t, a.as);
-    await seedLogs(t, a.workspaceId, 9_000, Date.now() - 5_000);
+    await seedLogs(t, a.workspaceId, 9_000, Date.now()); // written after the first rollup, as in production
+    await rollUp(t);
     const large = await overviewReads(t, a.as);
     expect(large.documentsRead.used).toBe(small.documentsRead.used);
     expect(large.documentsRead.used).toBeLessThan(100);
+    const o = await a.as.query(api.logs.dashboard.overview, {});
+    expect(o.totals.invocations).toBe(10_000);
+    expect(o.liveTailTruncated).toBe(false);
+  }, 120_000);
+
+  test("rows the rollup has not reached are counted live, but at most LIVE_TAIL_MAX of them are read", async () => {
+    const t = newT();
+    const a = await member(t);
+    await seedLogs(t, a.workspaceId, 300, Date.now());
+    const o = await a.as.query(api.logs.dashboard.overview, {});
+    expect(o.totals.invocations).toBe(300);
+    expect(o.totals.denied).toBe(100);
+    expect(o.liveTailTruncated).toBe(false);
+    await seedLogs(t, a.workspaceId, LIVE_TAIL_MAX, Date.now() - 1_000);
+    const reads = await overviewReads(t, a.as);
+    expect(reads.documentsRead.used).toBeLessThan(LIVE_TAIL_MAX + 100);
+    const capped = await a.as.query(api.logs.dashboard.overview, {});
+    expect(capped.liveTailTruncated).toBe(true);
+    expect(capped.totals.invocations).toBe(LIVE_TAIL_MAX);
+    await rollUp(t);
+    const after = await a.as.query(api.logs.dashboard.overview, {});
+    expect(after.totals.invocations).toBe(300 + LIVE_TAIL_MAX);
+    expect(after.liveTailTruncated).toBe(false);
   }, 120_000);
 });
 
