@@ -8,7 +8,6 @@ import * as ed from "@noble/ed25519";
 import vectors from "../../tests/fixtures/webhooks/vectors.json";
 import {
   base64ToBytesCanonical,
-  bytesEqual,
   ed25519Verify,
   ed25519VerifyNoble,
   hexToBytesStrict,
@@ -65,13 +64,6 @@ describe("HMAC / SHA-256", () => {
 });
 
 describe("comparisons", () => {
-  it("bytesEqual", () => {
-    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
-    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
-    expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 0]))).toBe(false);
-    expect(bytesEqual(new Uint8Array([]), new Uint8Array([]))).toBe(true);
-  });
-
   it("lowerHexEqualsDigest is exactly `hex === lowercase hex of the digest`", () => {
     const d = bin(new Uint8Array([0, 1, 0xab, 0xff]));
     expect(lowerHexEqualsDigest("0001abff", d)).toBe(true);

@@ -66,30 +66,30 @@ export const nativeCrypto: NativeCrypto | null = (() => {
   }
 })();
 
-const macCache = new Map<string, KeyedMac>();
-
-function keyedMac(alg: "sha1" | "sha256", cacheId: string, key: () => Uint8Array): KeyedMac {
-  return cacheGet(macCache, alg + "\u0000" + cacheId, () => {
-    const bytes = key();
-    return { base: hmac.create(alg === "sha1" ? sha1 : sha256, bytes), scratch: undefined };
-  });
-}
-
 /*
  * MACs are returned as binary strings (one char 0–255 per byte): Node's digest("latin1") makes
  * no ArrayBuffer, which measured ≈1 µs cheaper per call than digest() on a 1 KB webhook.
  */
 
-// Native key objects, cached like the noble states (a KeyObject skips Node's per-call key import).
-const nativeSecretKeys = new Map<string, NativeKey>();
-const nativeRawKeys = new Map<string, NativeKey>();
+type Alg = "sha1" | "sha256";
 
-function nativeMac(native: NativeCrypto, alg: "sha1" | "sha256", key: NativeKey, msg: Uint8Array | string): string {
-  // Strings are hashed as their UTF-8 bytes, as on the noble path.
-  return native.createHmac(alg, key).update(msg).digest("latin1");
+/**
+ * Per-key material, cached: a native KeyObject (skips Node's per-call key import) or the noble
+ * keyed inner/outer state per algorithm. Secret-keyed and raw-keyed MACs use separate rings, so
+ * a secret string can never collide with a raw-key cache id.
+ */
+interface KeyRing {
+  native: Map<string, NativeKey>;
+  noble: Map<string, KeyedMac>;
 }
+const secretKeys: KeyRing = { native: new Map(), noble: new Map() };
+const rawKeys: KeyRing = { native: new Map(), noble: new Map() };
 
-function nobleMac(k: KeyedMac, msg: Uint8Array | string): string {
+function mac(alg: Alg, ring: KeyRing, cacheId: string, key: () => Uint8Array, msg: Uint8Array | string): string {
+  const native = nativeCrypto;
+  // Strings are hashed as their UTF-8 bytes on both paths.
+  if (native) return native.createHmac(alg, cacheGet(ring.native, cacheId, () => native.createSecretKey(key()))).update(msg).digest("latin1");
+  const k = cacheGet(ring.noble, alg + "\u0000" + cacheId, () => ({ base: hmac.create(alg === "sha1" ? sha1 : sha256, key()), scratch: undefined }));
   if (typeof msg === "string") msg = utf8(msg);
   // Synchronous, so one scratch state per key cannot be used by two calls at once.
   const h = k.base._cloneInto(k.scratch);
@@ -105,29 +105,17 @@ function bytesToBinary(b: Uint8Array): string {
 
 /** HMAC-SHA1 keyed with the UTF-8 bytes of `secret`, as a binary string. */
 export function hmacSha1(secret: string, msg: Uint8Array | string): string {
-  if (nativeCrypto) {
-    const native = nativeCrypto;
-    return nativeMac(native, "sha1", cacheGet(nativeSecretKeys, secret, () => native.createSecretKey(utf8(secret))), msg);
-  }
-  return nobleMac(keyedMac("sha1", "s:" + secret, () => utf8(secret)), msg);
+  return mac("sha1", secretKeys, secret, () => utf8(secret), msg);
 }
 
 /** HMAC-SHA256 keyed with the UTF-8 bytes of `secret`, as a binary string. */
 export function hmacSha256(secret: string, msg: Uint8Array | string): string {
-  if (nativeCrypto) {
-    const native = nativeCrypto;
-    return nativeMac(native, "sha256", cacheGet(nativeSecretKeys, secret, () => native.createSecretKey(utf8(secret))), msg);
-  }
-  return nobleMac(keyedMac("sha256", "s:" + secret, () => utf8(secret)), msg);
+  return mac("sha256", secretKeys, secret, () => utf8(secret), msg);
 }
 
 /** HMAC-SHA256 keyed with raw bytes, as a binary string; `cacheId` must identify those bytes uniquely. */
 export function hmacSha256Raw(cacheId: string, key: () => Uint8Array, msg: Uint8Array | string): string {
-  if (nativeCrypto) {
-    const native = nativeCrypto;
-    return nativeMac(native, "sha256", cacheGet(nativeRawKeys, cacheId, () => native.createSecretKey(key())), msg);
-  }
-  return nobleMac(keyedMac("sha256", "r:" + cacheId, key), msg);
+  return mac("sha256", rawKeys, cacheId, key, msg);
 }
 
 export function sha256Bytes(msg: Uint8Array): Uint8Array {
@@ -137,14 +125,6 @@ export function sha256Bytes(msg: Uint8Array): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 // Constant-time comparison
-
-/** Equal-length byte comparison without early exit. Lengths are public (fixed by the algorithm). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
 
 /**
  * Compares a caller-supplied string with a secret. Runs over the secret's length whatever the
