@@ -22,6 +22,18 @@ const PAGE = 500;
 export const ROLLUP_LAG_MS = 10_000;
 const ROLLUP_PAGE = 1_000;
 
+type Counts = { total: number; allowed: number; denied: number; totalDurationMs: number };
+type Tally = Record<string, Counts>;
+
+const noCounts = (): Counts => ({ total: 0, allowed: 0, denied: 0, totalDurationMs: 0 });
+
+function countRow(k: Counts, r: { allowed: boolean; durationMs: number }): void {
+  k.total++;
+  if (r.allowed) k.allowed++;
+  else k.denied++;
+  k.totalDurationMs += r.durationMs;
+}
+
 /** The rollup watermark: every log row with `at` below it is in skillInvocationSummary. */
 export async function invocationRollupThrough(ctx: QueryCtx): Promise<number> {
   return (await ctx.db.query("skillInvocationRollup").first())?.through ?? 0;
@@ -56,16 +68,13 @@ export const rollupInvocations = internalMutation({
         through += 1;
       }
     }
-    const tally = new Map<string, { workspaceId: Id<"workspaces">; bucket: number; targetKind: string; total: number; allowed: number; denied: number; totalDurationMs: number }>();
+    const tally = new Map<string, { workspaceId: Id<"workspaces">; bucket: number; targetKind: string } & Counts>();
     for (const r of batch) {
       const bucket = hourBucket(r.at);
       const key = `${r.workspaceId}|${bucket}|${r.targetKind}`;
       let k = tally.get(key);
-      if (!k) tally.set(key, (k = { workspaceId: r.workspaceId, bucket, targetKind: r.targetKind, total: 0, allowed: 0, denied: 0, totalDurationMs: 0 }));
-      k.total++;
-      if (r.allowed) k.allowed++;
-      else k.denied++;
-      k.totalDurationMs += r.durationMs;
+      if (!k) tally.set(key, (k = { workspaceId: r.workspaceId, bucket, targetKind: r.targetKind, ...noCounts() }));
+      countRow(k, r);
     }
     for (const k of tally.values()) {
       const row = await ctx.db
@@ -94,7 +103,6 @@ export const rollupInvocations = internalMutation({
   },
 });
 
-type Tally = Record<string, { total: number; allowed: number; denied: number; totalDurationMs: number }>;
 
 export const recountInvocationHour = internalMutation({
   args: {
@@ -113,13 +121,7 @@ export const recountInvocationHour = internalMutation({
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", workspaceId).gte("at", bucket).lt("at", bucket + HOUR))
       .paginate({ cursor, numItems: PAGE });
     const t: Tally = { ...(tally ?? {}) };
-    for (const r of page.page) {
-      const k = (t[r.targetKind] ??= { total: 0, allowed: 0, denied: 0, totalDurationMs: 0 });
-      k.total++;
-      if (r.allowed) k.allowed++;
-      else k.denied++;
-      k.totalDurationMs += r.durationMs;
-    }
+    for (const r of page.page) countRow((t[r.targetKind] ??= noCounts()), r);
     if (!page.isDone) {
       await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, { workspaceId, bucket, cursor: page.continueCursor, tally: t });
       return { done: false };
