@@ -188,6 +188,48 @@ async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, detail?:
   }
 }
 
+type LogBase = Pick<InvocationLogEntry, "workspaceId" | "targetKind" | "targetName" | "callerKind" | "callerId" | "inputBytes" | "inputPreview">;
+type PrecheckDenied = { ok: false; code: string; retryAfterMs?: number };
+
+/** Size, validity and log preview of a call's input; the same for skills and MCP tools. */
+function measureInput(input: unknown): { inputBytes: number; inputTooLarge: boolean; inputPreview: string } {
+  const inputJson = jsonOf(input);
+  const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
+  const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
+  return { inputBytes, inputTooLarge, inputPreview: preview(inputTooLarge ? "[input too large]" : input, [], PREVIEW_BYTES) };
+}
+
+/**
+ * Runs a precheck mutation (which logs its own denials). If it throws, the checker could not
+ * decide: deny (fail closed) and try to record it.
+ */
+async function runPrecheck<T extends { ok: true }>(
+  ctx: ActionCtx,
+  base: LogBase,
+  startedAt: number,
+  precheck: () => Promise<T | PrecheckDenied>,
+): Promise<T | PrecheckDenied> {
+  try {
+    return await precheck();
+  } catch {
+    await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+    return { ok: false, code: "INTERNAL" };
+  }
+}
+
+/** A precheck's denial: logged (with its security event) in the precheck's own transaction. */
+async function denyInPrecheck(
+  ctx: MutationCtx,
+  entry: Omit<InvocationLogEntry, "code" | "allowed" | "durationMs" | "outputBytes">,
+  startedAt: number,
+  source: string,
+  code: string,
+  retryAfterMs?: number,
+): Promise<PrecheckDenied> {
+  await writeInvocationLog(ctx, { ...entry, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 }, { source });
+  return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // skills
 
@@ -225,27 +267,17 @@ export const precheckSkill = internalMutation({
       .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", a.skillName))
       .first();
     const source = sourceOf(a.caller);
-    const deny = async (code: string, retryAfterMs?: number) => {
-      await writeInvocationLog(
-        ctx,
-        {
-          workspaceId: a.workspaceId,
-          targetKind: "skill",
-          skillId: skill?._id,
-          targetName: a.skillName.slice(0, 64),
-          callerKind: a.caller.kind,
-          callerId: a.caller.id,
-          code,
-          allowed: false,
-          durationMs: Date.now() - a.startedAt,
-          inputBytes: a.inputBytes,
-          outputBytes: 0,
-          inputPreview: a.inputPreview,
-        },
-        { source },
-      );
-      return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    const entry = {
+      workspaceId: a.workspaceId,
+      targetKind: "skill" as const,
+      skillId: skill?._id,
+      targetName: a.skillName.slice(0, 64),
+      callerKind: a.caller.kind,
+      callerId: a.caller.id,
+      inputBytes: a.inputBytes,
+      inputPreview: a.inputPreview,
     };
+    const deny = (code: string, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
     // 1. approval (an unknown name is indistinguishable from an unapproved skill)
     if (!skill || !(await isApproved(skill))) return await deny("SKILL_NOT_APPROVED");
@@ -329,38 +361,28 @@ export const invokeSkill = internalAction({
   returns: checkResultValidator,
   handler: async (ctx, a): Promise<CheckResult> => {
     const startedAt = Date.now();
-    const inputJson = jsonOf(a.input);
-    const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
-    const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
-    const inputPreview = preview(inputTooLarge ? "[input too large]" : a.input, [], PREVIEW_BYTES);
+    const measuredInput = measureInput(a.input);
     const base = {
       workspaceId: a.workspaceId,
       targetKind: "skill" as const,
       targetName: a.skillName.slice(0, 64),
       callerKind: a.caller.kind,
       callerId: a.caller.id,
-      inputBytes,
-      inputPreview,
+      inputBytes: measuredInput.inputBytes,
+      inputPreview: measuredInput.inputPreview,
     };
 
-    let pre;
-    try {
-      pre = await ctx.runMutation(internal.security.checker.precheckSkill, {
+    const pre = await runPrecheck(ctx, base, startedAt, () =>
+      ctx.runMutation(internal.security.checker.precheckSkill, {
         workspaceId: a.workspaceId,
         skillName: a.skillName,
-        input: inputTooLarge ? null : a.input,
-        inputTooLarge,
-        inputBytes,
-        inputPreview,
+        input: measuredInput.inputTooLarge ? null : a.input,
+        ...measuredInput,
         caller: a.caller,
         startedAt,
-      });
-    } catch {
-      // The checker could not decide: deny (fail closed) and try to record it.
-      await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
-      return denial("INTERNAL");
-    }
-    if (!pre.ok) return denial(pre.code, pre.retryAfterMs);
+      }),
+    );
+    if (!pre.ok) return pre;
     const skill = pre.skill;
 
     const finish = async (outcome: Finished): Promise<CheckResult> => {
@@ -463,27 +485,17 @@ export const precheckMcp = internalMutation({
     const toolName = a.toolName.slice(0, 128);
     const targetName = `${server ? server.name : "?"}/${toolName}`;
     const source = sourceOf(a.caller);
-    const deny = async (code: string, retryAfterMs?: number) => {
-      await writeInvocationLog(
-        ctx,
-        {
-          workspaceId: a.workspaceId,
-          targetKind: "mcp",
-          mcpServerId: server?._id,
-          targetName,
-          callerKind: a.caller.kind,
-          callerId: a.caller.id,
-          code,
-          allowed: false,
-          durationMs: Date.now() - a.startedAt,
-          inputBytes: a.inputBytes,
-          outputBytes: 0,
-          inputPreview: a.inputPreview,
-        },
-        { source },
-      );
-      return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    const entry = {
+      workspaceId: a.workspaceId,
+      targetKind: "mcp" as const,
+      mcpServerId: server?._id,
+      targetName,
+      callerKind: a.caller.kind,
+      callerId: a.caller.id,
+      inputBytes: a.inputBytes,
+      inputPreview: a.inputPreview,
     };
+    const deny = (code: string, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
     if (!server || (server.status !== "approved" && server.status !== "disabled")) return await deny("MCP_SERVER_NOT_APPROVED");
     if (server.status === "disabled" || !server.enabled) return await deny("MCP_SERVER_DISABLED");
@@ -523,37 +535,28 @@ export const callMcpTool = internalAction({
   returns: checkResultValidator,
   handler: async (ctx, a): Promise<CheckResult> => {
     const startedAt = Date.now();
-    const inputJson = jsonOf(a.input);
-    const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
-    const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
-    const inputPreview = preview(inputTooLarge ? "[input too large]" : a.input, [], PREVIEW_BYTES);
+    const measuredInput = measureInput(a.input);
     const base = {
       workspaceId: a.workspaceId,
       targetKind: "mcp" as const,
       targetName: `?/${a.toolName.slice(0, 128)}`,
       callerKind: a.caller.kind,
       callerId: a.caller.id,
-      inputBytes,
-      inputPreview,
+      inputBytes: measuredInput.inputBytes,
+      inputPreview: measuredInput.inputPreview,
     };
-    let pre;
-    try {
-      pre = await ctx.runMutation(internal.security.checker.precheckMcp, {
+    const pre = await runPrecheck(ctx, base, startedAt, () =>
+      ctx.runMutation(internal.security.checker.precheckMcp, {
         workspaceId: a.workspaceId,
         serverId: a.serverId,
         toolName: a.toolName,
-        input: inputTooLarge ? null : a.input,
-        inputTooLarge,
-        inputBytes,
-        inputPreview,
+        input: measuredInput.inputTooLarge ? null : a.input,
+        ...measuredInput,
         caller: a.caller,
         startedAt,
-      });
-    } catch {
-      await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
-      return denial("INTERNAL");
-    }
-    if (!pre.ok) return denial(pre.code, pre.retryAfterMs);
+      }),
+    );
+    if (!pre.ok) return pre;
 
     const entryBase = { ...base, mcpServerId: a.serverId, targetName: pre.targetName };
     const fail = async (code: string): Promise<CheckResult> => {
