@@ -103,7 +103,6 @@ export const rollupInvocations = internalMutation({
   },
 });
 
-
 export const recountInvocationHour = internalMutation({
   args: {
     workspaceId: v.id("workspaces"),

@@ -4,7 +4,7 @@ import { isPublishable } from "../../convex/agent/activityTemplates";
 import { useMutate } from "../lib/data";
 import { dateTime } from "../lib/format";
 import { useCan } from "../auth/role";
-import { Badge, Button, EmptyState, InlineError, Loading, PageHeader } from "../ui/kit";
+import { Badge, Button, DataTable, EmptyState, InlineError, Loading, PageHeader } from "../ui/kit";
 
 export function ActivityPage() {
   const { results, status, loadMore } = usePaginatedQuery(api.agent.activity.list, {}, { initialNumItems: 30 });
@@ -22,55 +22,43 @@ export function ActivityPage() {
       ) : results.length === 0 ? (
         <EmptyState title="No activity yet">Replies, tool calls and model changes appear here. Start a conversation on the public chat to see one.</EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">What happened</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Visibility</th>
+        <DataTable columns={["When", "What happened", "Kind", "Visibility"]}>
+          {results.map((a) => {
+            const publishable = isPublishable(a.kind);
+            const isPublic = a.visibility === "public";
+            return (
+              <tr key={a._id}>
+                <td className="nowrap small">{dateTime(a.at)}</td>
+                <td>{a.summary}</td>
+                <td>
+                  <code>{a.kind}</code>
+                </td>
+                <td>
+                  <div className="row">
+                    <Badge tone={isPublic ? "accent" : "neutral"}>{a.visibility}</Badge>
+                    {publishable || isPublic ? (
+                      <Button
+                        variant="ghost"
+                        className="btn-small"
+                        disabled={!isOwner}
+                        title={isOwner ? undefined : "Only owners can do this"}
+                        aria-pressed={isPublic}
+                        aria-label={`${isPublic ? "Make private" : "Make public"}: ${a.summary}`}
+                        onClick={() => void setVisibility.run({ activityId: a._id, visibility: isPublic ? "private" : "public" })}
+                      >
+                        {isPublic ? "Make private" : "Make public"}
+                      </Button>
+                    ) : (
+                      <span className="small muted" title="This kind of entry is never published">
+                        private only
+                      </span>
+                    )}
+                  </div>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {results.map((a) => {
-                const publishable = isPublishable(a.kind);
-                const isPublic = a.visibility === "public";
-                return (
-                  <tr key={a._id}>
-                    <td className="nowrap small">{dateTime(a.at)}</td>
-                    <td>{a.summary}</td>
-                    <td>
-                      <code>{a.kind}</code>
-                    </td>
-                    <td>
-                      <div className="row">
-                        <Badge tone={isPublic ? "accent" : "neutral"}>{a.visibility}</Badge>
-                        {publishable || isPublic ? (
-                          <Button
-                            variant="ghost"
-                            className="btn-small"
-                            disabled={!isOwner}
-                            title={isOwner ? undefined : "Only owners can do this"}
-                            aria-pressed={isPublic}
-                            aria-label={`${isPublic ? "Make private" : "Make public"}: ${a.summary}`}
-                            onClick={() => void setVisibility.run({ activityId: a._id, visibility: isPublic ? "private" : "public" })}
-                          >
-                            {isPublic ? "Make private" : "Make public"}
-                          </Button>
-                        ) : (
-                          <span className="small muted" title="This kind of entry is never published">
-                            private only
-                          </span>
-                        )}
-                      </div>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
       {status === "CanLoadMore" ? (
         <div className="row mt2">

@@ -5,7 +5,7 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { useMutate } from "../lib/data";
 import { dateTime, relative } from "../lib/format";
 import { Link } from "../lib/router";
-import { Badge, Button, Card, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
+import { Badge, Button, Card, DataTable, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
 
 export function ConversationsPage() {
   const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 30 });
@@ -19,32 +19,18 @@ export function ConversationsPage() {
           Conversations appear here as soon as a visitor writes on /chat or someone messages a channel.
         </EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Thread</th>
-                <th scope="col">Source</th>
-                <th scope="col" className="num">
-                  Messages
-                </th>
-                <th scope="col">Last activity</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((t) => (
-                <tr key={t._id}>
-                  <td>
-                    <Link to={`/conversations/${t._id}`}>{t.title || "Untitled conversation"}</Link>
-                  </td>
-                  <td>{t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}</td>
-                  <td className="num">{t.messageCount}</td>
-                  <td className="small nowrap">{relative(t.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Thread", "Source", { label: "Messages", numeric: true }, "Last activity"]}>
+          {results.map((t) => (
+            <tr key={t._id}>
+              <td>
+                <Link to={`/conversations/${t._id}`}>{t.title || "Untitled conversation"}</Link>
+              </td>
+              <td>{t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}</td>
+              <td className="num">{t.messageCount}</td>
+              <td className="small nowrap">{relative(t.updatedAt)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {status === "CanLoadMore" ? (
         <div className="row mt2">

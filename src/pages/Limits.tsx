@@ -4,7 +4,7 @@ import { useLoad, useMutate } from "../lib/data";
 import { friendly } from "../lib/errors";
 import { duration, num } from "../lib/format";
 import { useCan } from "../auth/role";
-import { Badge, ErrorState, Input, Loading, PageHeader, RoleButton, Select } from "../ui/kit";
+import { Badge, DataTable, ErrorState, Input, Loading, PageHeader, RoleButton, Select } from "../ui/kit";
 
 type LimitRow = { name: string; label: string; defaultRate: number; defaultPeriodMs: number; rate: number; periodMs: number; overridden: boolean };
 
@@ -30,25 +30,11 @@ export function LimitsPage() {
       {limits.status === "loading" ? <Loading /> : null}
       {limits.status === "error" ? <ErrorState error={limits.error} /> : null}
       {limits.status === "ok" ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Limit</th>
-                <th scope="col">Allowed</th>
-                <th scope="col">Default</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {limits.data.map((l) => (
-                <LimitEditor key={`${l.name}:${l.rate}:${l.periodMs}`} limit={l} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Limit", "Allowed", "Default"]} actions>
+          {limits.data.map((l) => (
+            <LimitEditor key={`${l.name}:${l.rate}:${l.periodMs}`} limit={l} />
+          ))}
+        </DataTable>
       ) : null}
     </>
   );

@@ -3,7 +3,7 @@ import { api } from "../../convex/_generated/api";
 import { CODES } from "../../convex/lib/codes";
 import { bytes, dateTime } from "../lib/format";
 import { navigate, useSearch } from "../lib/router";
-import { Badge, Button, EmptyState, Loading, PageHeader, Preview, Select } from "../ui/kit";
+import { Badge, Button, DataTable, EmptyState, Loading, PageHeader, Preview, Select } from "../ui/kit";
 import { useMemo, useState } from "react";
 import { McpAppFrame } from "../mcp/McpAppFrame";
 import { uiResourcesFromPreview } from "../mcp/uiResource";
@@ -43,28 +43,11 @@ export function InvocationsPage() {
           {deniedOnly ? "Nothing has been refused." : "When the agent or an MCP client calls a skill or tool, each call is logged here with its outcome code."}
         </EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Target</th>
-                <th scope="col">Caller</th>
-                <th scope="col">Outcome</th>
-                <th scope="col" className="num">
-                  Time
-                </th>
-                <th scope="col">Input (redacted)</th>
-                <th scope="col">Output (redacted)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((r) => (
-                <InvocationRow key={r.id} r={r} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["When", "Target", "Caller", "Outcome", { label: "Time", numeric: true }, "Input (redacted)", "Output (redacted)"]}>
+          {results.map((r) => (
+            <InvocationRow key={r.id} r={r} />
+          ))}
+        </DataTable>
       )}
       <More status={status} loadMore={loadMore} />
     </>
@@ -159,32 +142,20 @@ export function SecurityEventsPage() {
       ) : results.length === 0 ? (
         <EmptyState title={code ? `No ${code} events` : "No security events"}>{code ? "Choose another code or show all." : "Nothing has been refused yet."}</EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Code</th>
-                <th scope="col">Category</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((e) => (
-                <tr key={e.id}>
-                  <td className="nowrap small">{dateTime(e.at)}</td>
-                  <td>
-                    <Badge tone="danger">{e.code}</Badge>
-                  </td>
-                  <td className="small">{e.category}</td>
-                  <td>
-                    <Preview text={e.detail} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["When", "Code", "Category", "Detail"]}>
+          {results.map((e) => (
+            <tr key={e.id}>
+              <td className="nowrap small">{dateTime(e.at)}</td>
+              <td>
+                <Badge tone="danger">{e.code}</Badge>
+              </td>
+              <td className="small">{e.category}</td>
+              <td>
+                <Preview text={e.detail} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <More status={status} loadMore={loadMore} />
     </>
@@ -224,38 +195,24 @@ export function AuditPage() {
       ) : results.length === 0 ? (
         <EmptyState title="No audit entries">Approvals, role changes, limit edits and secret changes are recorded here.</EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Before</th>
-                <th scope="col">After</th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((a) => (
-                <tr key={a.id}>
-                  <td className="nowrap small">{dateTime(a.at)}</td>
-                  <td>{a.actor}</td>
-                  <td>
-                    <code>{a.action}</code>
-                  </td>
-                  <td className="small target">{a.target || "—"}</td>
-                  <td>
-                    <Changes value={a.before} other={a.after} />
-                  </td>
-                  <td>
-                    <Changes value={a.after} other={a.before} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["When", "Who", "Action", "Target", "Before", "After"]}>
+          {results.map((a) => (
+            <tr key={a.id}>
+              <td className="nowrap small">{dateTime(a.at)}</td>
+              <td>{a.actor}</td>
+              <td>
+                <code>{a.action}</code>
+              </td>
+              <td className="small target">{a.target || "—"}</td>
+              <td>
+                <Changes value={a.before} other={a.after} />
+              </td>
+              <td>
+                <Changes value={a.after} other={a.before} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <More status={status} loadMore={loadMore} />
     </>

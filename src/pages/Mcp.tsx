@@ -7,22 +7,7 @@ import { bytes, dateTime, relative } from "../lib/format";
 import { Link } from "../lib/router";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
-import {
-  Badge,
-  Button,
-  Card,
-  CopyButton,
-  EmptyState,
-  ErrorState,
-  Field,
-  InlineError,
-  Input,
-  KeyValue,
-  Loading,
-  Notice,
-  PageHeader,
-  RoleButton,
-} from "../ui/kit";
+import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton } from "../ui/kit";
 import { statusTone } from "./Skills";
 
 type Tool = Doc<"mcpTools">;
@@ -47,46 +32,32 @@ export function McpPage() {
             <EmptyState title="No MCP servers yet">Register a server below (Streamable HTTP, https). It stays pending until an admin approves it.</EmptyState>
           ) : null}
           {servers.status === "ok" && servers.data.length > 0 ? (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Server</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Health</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {servers.data.map((s) => (
-                    <tr key={s._id}>
-                      <td>
-                        <Link to={`/mcp/${s._id}`}>
-                          <strong>{s.name}</strong>
-                        </Link>
-                        <div className="small muted mono">{s.url}</div>
-                        {s.status === "disabled" && s.disabledReason ? <div className="small field-error">Disabled: {s.disabledReason}</div> : null}
-                      </td>
-                      <td>
-                        <Badge tone={statusTone(s.status)}>{s.status}</Badge>
-                      </td>
-                      <td>
-                        {healthBadge(s.healthStatus)}
-                        <div className="small muted">
-                          {s.healthLatencyMs !== undefined ? `${s.healthLatencyMs} ms · ` : ""}
-                          {relative(s.healthCheckedAt)}
-                        </div>
-                      </td>
-                      <td>
-                        <ServerActions server={s} compact />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable columns={["Server", "Status", "Health"]} actions>
+              {servers.data.map((s) => (
+                <tr key={s._id}>
+                  <td>
+                    <Link to={`/mcp/${s._id}`}>
+                      <strong>{s.name}</strong>
+                    </Link>
+                    <div className="small muted mono">{s.url}</div>
+                    {s.status === "disabled" && s.disabledReason ? <div className="small field-error">Disabled: {s.disabledReason}</div> : null}
+                  </td>
+                  <td>
+                    <Badge tone={statusTone(s.status)}>{s.status}</Badge>
+                  </td>
+                  <td>
+                    {healthBadge(s.healthStatus)}
+                    <div className="small muted">
+                      {s.healthLatencyMs !== undefined ? `${s.healthLatencyMs} ms · ` : ""}
+                      {relative(s.healthCheckedAt)}
+                    </div>
+                  </td>
+                  <td>
+                    <ServerActions server={s} compact />
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           ) : null}
         </Card>
         <RegisterServer />
@@ -202,53 +173,40 @@ export function McpServerDetail({ id }: { id: string }) {
           {tools.length === 0 ? (
             <EmptyState title="No tools listed yet">{s.status === "approved" ? "Tools are listed right after approval and on every health check." : "Tools are listed once the server is approved."}</EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Tool</th>
-                    <th scope="col">State</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
+            <DataTable columns={["Tool", "State"]} actions>
+              {tools.map((t) => {
+                const st = toolState(t);
+                return (
+                  <tr key={t._id}>
+                    <td>
+                      <strong className="mono">{t.name}</strong>
+                      <div className="small muted">{t.description.slice(0, 300)}</div>
+                      <details>
+                        <summary className="small">Input schema</summary>
+                        <pre className="code-block">{JSON.stringify(t.inputSchema, null, 2)}</pre>
+                      </details>
+                    </td>
+                    <td>
+                      <Badge tone={st.tone}>{st.label}</Badge>
+                    </td>
+                    <td>
+                      <div className="row">
+                        {st.label !== "approved" ? (
+                          <RoleButton need="admin" variant="primary" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "approved" })} aria-label={`${st.label.startsWith("changed") ? "Re-approve" : "Approve"} tool ${t.name}`}>
+                            {st.label.startsWith("changed") ? "Re-approve" : "Approve"}
+                          </RoleButton>
+                        ) : null}
+                        {t.status !== "denied" ? (
+                          <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "denied" })} aria-label={`Deny tool ${t.name}`}>
+                            Deny
+                          </RoleButton>
+                        ) : null}
+                      </div>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {tools.map((t) => {
-                    const st = toolState(t);
-                    return (
-                      <tr key={t._id}>
-                        <td>
-                          <strong className="mono">{t.name}</strong>
-                          <div className="small muted">{t.description.slice(0, 300)}</div>
-                          <details>
-                            <summary className="small">Input schema</summary>
-                            <pre className="code-block">{JSON.stringify(t.inputSchema, null, 2)}</pre>
-                          </details>
-                        </td>
-                        <td>
-                          <Badge tone={st.tone}>{st.label}</Badge>
-                        </td>
-                        <td>
-                          <div className="row">
-                            {st.label !== "approved" ? (
-                              <RoleButton need="admin" variant="primary" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "approved" })} aria-label={`${st.label.startsWith("changed") ? "Re-approve" : "Approve"} tool ${t.name}`}>
-                                {st.label.startsWith("changed") ? "Re-approve" : "Approve"}
-                              </RoleButton>
-                            ) : null}
-                            {t.status !== "denied" ? (
-                              <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "denied" })} aria-label={`Deny tool ${t.name}`}>
-                                Deny
-                              </RoleButton>
-                            ) : null}
-                          </div>
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </DataTable>
           )}
           <InlineError error={setTool.error} />
         </Card>
@@ -382,45 +340,29 @@ function ClientTokens() {
       {tokens.status === "error" ? <InlineError error={tokens.error} /> : null}
       {tokens.status === "ok" && tokens.data.length === 0 ? <p className="muted">No client tokens yet.</p> : null}
       {tokens.status === "ok" && tokens.data.length > 0 ? (
-        <div className="table-wrap mb2">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Token</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
+        <DataTable columns={["Name", "Token", "Scopes", "Expires", "Last used"]} actions className="mb2">
+          {tokens.data.map((t) => {
+            const expired = t.expiresAt <= Date.now();
+            return (
+              <tr key={t._id}>
+                <td>{t.name}</td>
+                <td>
+                  <code>{t.prefix}…</code>
+                </td>
+                <td className="small">{t.toolScopes.length ? t.toolScopes.join(", ") : <span className="muted">none</span>}</td>
+                <td className="small nowrap">{t.revoked ? <Badge tone="danger">revoked</Badge> : expired ? <Badge tone="warn">expired</Badge> : dateTime(t.expiresAt)}</td>
+                <td className="small">{relative(t.lastUsedAt)}</td>
+                <td>
+                  {!t.revoked ? (
+                    <RoleButton need="owner" variant="danger" className="btn-small" onClick={() => void revoke.run({ tokenId: t._id })}>
+                      Revoke
+                    </RoleButton>
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.data.map((t) => {
-                const expired = t.expiresAt <= Date.now();
-                return (
-                  <tr key={t._id}>
-                    <td>{t.name}</td>
-                    <td>
-                      <code>{t.prefix}…</code>
-                    </td>
-                    <td className="small">{t.toolScopes.length ? t.toolScopes.join(", ") : <span className="muted">none</span>}</td>
-                    <td className="small nowrap">{t.revoked ? <Badge tone="danger">revoked</Badge> : expired ? <Badge tone="warn">expired</Badge> : dateTime(t.expiresAt)}</td>
-                    <td className="small">{relative(t.lastUsedAt)}</td>
-                    <td>
-                      {!t.revoked ? (
-                        <RoleButton need="owner" variant="danger" className="btn-small" onClick={() => void revoke.run({ tokenId: t._id })}>
-                          Revoke
-                        </RoleButton>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       ) : null}
       <InlineError error={revoke.error} />
       <h3>New client token</h3>

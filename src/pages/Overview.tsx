@@ -7,7 +7,7 @@ import { dateTime, num, relative } from "../lib/format";
 import { Link } from "../lib/router";
 import { useCan } from "../auth/role";
 import { ActivityChart, BarList } from "../ui/Chart";
-import { Badge, Card, EmptyState, ErrorState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
+import { Badge, Card, DataTable, EmptyState, ErrorState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
 
 function useHealth(siteUrl: string) {
   const [state, setState] = useState<"checking" | "ok" | "down">("checking");
@@ -116,30 +116,19 @@ export function Overview() {
               {o.data.recentFailedInvocations.length === 0 ? (
                 <EmptyState title="No failed invocations">Skill and MCP calls the checker refuses are listed here with their code.</EmptyState>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Target</th>
-                        <th scope="col">Code</th>
-                        <th scope="col">When</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {o.data.recentFailedInvocations.map((f, i) => (
-                        <tr key={i}>
-                          <td>
-                            {f.target} <span className="muted small">({f.kind})</span>
-                          </td>
-                          <td>
-                            <code>{f.code}</code>
-                          </td>
-                          <td className="nowrap">{relative(f.at)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable columns={["Target", "Code", "When"]}>
+                  {o.data.recentFailedInvocations.map((f, i) => (
+                    <tr key={i}>
+                      <td>
+                        {f.target} <span className="muted small">({f.kind})</span>
+                      </td>
+                      <td>
+                        <code>{f.code}</code>
+                      </td>
+                      <td className="nowrap">{relative(f.at)}</td>
+                    </tr>
+                  ))}
+                </DataTable>
               )}
             </Card>
           </div>

@@ -3,7 +3,7 @@ import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { useAct, useLoad, useMutate } from "../lib/data";
 import { useCan, useSession, type Role } from "../auth/role";
-import { Badge, Card, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import { Badge, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 const ROLE_HELP: Record<Role, string> = {
   owner: "everything, including owners, secrets and the agent",
@@ -42,62 +42,47 @@ function OwnersList() {
         {owners.status === "error" ? <ErrorState error={owners.error} /> : null}
         {owners.status === "ok" && owners.data.length === 0 ? <EmptyState title="No members">Invite someone below.</EmptyState> : null}
         {owners.status === "ok" && owners.data.length > 0 ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Owner key</th>
-                  <th scope="col">Sign-in</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
+          <DataTable columns={["Owner key", "Sign-in", "Role", "Status"]} actions>
+            {owners.data.map((o) => {
+              const self = o.ownerKey === me.ownerKey;
+              return (
+                <tr key={o.ownerId}>
+                  <td>
+                    <strong>{o.ownerKey}</strong> {self ? <span className="muted small">(you)</span> : null}
+                  </td>
+                  <td className="small">{o.builtin ? "password" : "Clerk"}</td>
+                  <td>
+                    <label className="sr-only" htmlFor={`role-${o.ownerId}`}>
+                      Role of {o.ownerKey}
+                    </label>
+                    <Select
+                      id={`role-${o.ownerId}`}
+                      value={o.role}
+                      disabled={self}
+                      onChange={(e) => void setRole.run({ ownerId: o.ownerId as Id<"owners">, role: e.target.value as Role })}
+                    >
+                      <option value="owner">owner</option>
+                      <option value="admin">admin</option>
+                      <option value="viewer">viewer</option>
+                    </Select>
+                  </td>
+                  <td>{o.active ? <Badge tone="ok">active</Badge> : <Badge tone="danger">deactivated</Badge>}</td>
+                  <td>
+                    {self ? null : (
+                      <RoleButton
+                        need="owner"
+                        variant={o.active ? "danger" : "secondary"}
+                        className="btn-small"
+                        onClick={() => void setActive.run({ ownerId: o.ownerId as Id<"owners">, active: !o.active })}
+                      >
+                        {o.active ? "Deactivate" : "Reactivate"}
+                      </RoleButton>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {owners.data.map((o) => {
-                  const self = o.ownerKey === me.ownerKey;
-                  return (
-                    <tr key={o.ownerId}>
-                      <td>
-                        <strong>{o.ownerKey}</strong> {self ? <span className="muted small">(you)</span> : null}
-                      </td>
-                      <td className="small">{o.builtin ? "password" : "Clerk"}</td>
-                      <td>
-                        <label className="sr-only" htmlFor={`role-${o.ownerId}`}>
-                          Role of {o.ownerKey}
-                        </label>
-                        <Select
-                          id={`role-${o.ownerId}`}
-                          value={o.role}
-                          disabled={self}
-                          onChange={(e) => void setRole.run({ ownerId: o.ownerId as Id<"owners">, role: e.target.value as Role })}
-                        >
-                          <option value="owner">owner</option>
-                          <option value="admin">admin</option>
-                          <option value="viewer">viewer</option>
-                        </Select>
-                      </td>
-                      <td>{o.active ? <Badge tone="ok">active</Badge> : <Badge tone="danger">deactivated</Badge>}</td>
-                      <td>
-                        {self ? null : (
-                          <RoleButton
-                            need="owner"
-                            variant={o.active ? "danger" : "secondary"}
-                            className="btn-small"
-                            onClick={() => void setActive.run({ ownerId: o.ownerId as Id<"owners">, active: !o.active })}
-                          >
-                            {o.active ? "Deactivate" : "Reactivate"}
-                          </RoleButton>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         ) : null}
         <InlineError error={setRole.error ?? setActive.error} />
       </Card>

@@ -3,7 +3,7 @@ import { api } from "../../convex/_generated/api";
 import { useLoad, useMutate } from "../lib/data";
 import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
-import { Badge, Card, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import { Badge, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 type Kind = "offline" | "openai" | "openai-compatible" | "anthropic" | "openrouter";
 const DEFAULT_ENV: Record<Kind, string> = {
@@ -38,41 +38,25 @@ export function ProvidersPage() {
             <EmptyState title="No providers yet">The agent uses the built-in offline model until you add a provider below and select it on the Agent page.</EmptyState>
           ) : null}
           {list.status === "ok" && list.data.length > 0 ? (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Label</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Key variable</th>
-                    <th scope="col">Key set?</th>
-                    <th scope="col">Base URL</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.data.map((p) => (
-                    <tr key={p._id}>
-                      <td>
-                        <strong>{p.label}</strong>
-                        <div className="small muted">updated {relative(p.updatedAt)}</div>
-                      </td>
-                      <td>{p.kind}</td>
-                      <td>{p.apiKeyEnvVar ? <code>{p.apiKeyEnvVar}</code> : <span className="muted">none needed</span>}</td>
-                      <td>{p.keyConfigured ? <Badge tone="ok">yes</Badge> : <Badge tone="warn">not set</Badge>}</td>
-                      <td className="small">{p.baseUrl ?? "—"}</td>
-                      <td>
-                        <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void remove.run({ providerId: p._id })}>
-                          Remove
-                        </RoleButton>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable columns={["Label", "Kind", "Key variable", "Key set?", "Base URL"]} actions>
+              {list.data.map((p) => (
+                <tr key={p._id}>
+                  <td>
+                    <strong>{p.label}</strong>
+                    <div className="small muted">updated {relative(p.updatedAt)}</div>
+                  </td>
+                  <td>{p.kind}</td>
+                  <td>{p.apiKeyEnvVar ? <code>{p.apiKeyEnvVar}</code> : <span className="muted">none needed</span>}</td>
+                  <td>{p.keyConfigured ? <Badge tone="ok">yes</Badge> : <Badge tone="warn">not set</Badge>}</td>
+                  <td className="small">{p.baseUrl ?? "—"}</td>
+                  <td>
+                    <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void remove.run({ providerId: p._id })}>
+                      Remove
+                    </RoleButton>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           ) : null}
           {remove.error ? (
             <p className="inline-error" role="alert">

@@ -3,7 +3,7 @@ import { api } from "../../convex/_generated/api";
 import { useLoad, useMutate } from "../lib/data";
 import { friendly } from "../lib/errors";
 import { useCan } from "../auth/role";
-import { Badge, Card, ErrorState, Input, Loading, PageHeader, RoleButton } from "../ui/kit";
+import { Badge, Card, DataTable, ErrorState, Input, Loading, PageHeader, RoleButton } from "../ui/kit";
 
 const TABLE_TEXT: Record<string, string> = {
   activityLog: "Activity feed",
@@ -22,24 +22,11 @@ export function RetentionPage() {
         {rows.status === "loading" ? <Loading /> : null}
         {rows.status === "error" ? <ErrorState error={rows.error} /> : null}
         {rows.status === "ok" ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Data</th>
-                  <th scope="col">Keep for</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.data.map((r) => (
-                  <RetentionRow key={`${r.table}:${r.days}`} table={r.table} days={r.days} isDefault={r.isDefault} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["Data", "Keep for"]} actions>
+            {rows.data.map((r) => (
+              <RetentionRow key={`${r.table}:${r.days}`} table={r.table} days={r.days} isDefault={r.isDefault} />
+            ))}
+          </DataTable>
         ) : null}
       </Card>
     </>

@@ -8,23 +8,7 @@ import { bytes, dateTime, relative } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
-import {
-  Badge,
-  Button,
-  Card,
-  EmptyState,
-  ErrorState,
-  Field,
-  InlineError,
-  Input,
-  KeyValue,
-  Loading,
-  Notice,
-  PageHeader,
-  RoleButton,
-  Select,
-  TextArea,
-} from "../ui/kit";
+import { Badge, Button, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton, Select, TextArea } from "../ui/kit";
 
 type Skill = Doc<"skillRegistry">;
 type Status = Skill["status"];
@@ -79,43 +63,27 @@ export function SkillsPage() {
           {filter ? "Try another filter." : "Create a skill from a template (calculator, time zones, JSON APIs, RSS) or a webhook. It stays pending until an admin approves it."}
         </EmptyState>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Skill</th>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col">Domains</th>
-                <th scope="col">Updated</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {results.map((s) => (
-                <tr key={s._id}>
-                  <td>
-                    <Link to={`/skills/${s._id}`}>
-                      <strong>{s.name}</strong>
-                    </Link>
-                    <div className="small muted">{s.description.slice(0, 120)}</div>
-                  </td>
-                  <td>{s.type}</td>
-                  <td>
-                    <Badge tone={statusTone(s.status)}>{STATUS_TEXT[s.status]}</Badge>
-                  </td>
-                  <td className="small">{s.allowedDomains.length ? s.allowedDomains.join(", ") : <span className="muted">none</span>}</td>
-                  <td className="nowrap small">{relative(s.updatedAt)}</td>
-                  <td>
-                    <ReviewButtons skill={s} compact />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Skill", "Type", "Status", "Domains", "Updated"]} actions>
+          {results.map((s) => (
+            <tr key={s._id}>
+              <td>
+                <Link to={`/skills/${s._id}`}>
+                  <strong>{s.name}</strong>
+                </Link>
+                <div className="small muted">{s.description.slice(0, 120)}</div>
+              </td>
+              <td>{s.type}</td>
+              <td>
+                <Badge tone={statusTone(s.status)}>{STATUS_TEXT[s.status]}</Badge>
+              </td>
+              <td className="small">{s.allowedDomains.length ? s.allowedDomains.join(", ") : <span className="muted">none</span>}</td>
+              <td className="nowrap small">{relative(s.updatedAt)}</td>
+              <td>
+                <ReviewButtons skill={s} compact />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {status === "CanLoadMore" ? (
         <div className="row mt2">

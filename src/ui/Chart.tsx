@@ -1,6 +1,7 @@
 /** Invocations (allowed + denied, stacked bars) and security events (line) per hour, last 24 h. */
 import { useId } from "react";
 import { hourLabel, num } from "../lib/format";
+import { DataTable } from "./kit";
 
 export type HourPoint = { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number };
 
@@ -78,39 +79,17 @@ export function ActivityChart({ hours }: { hours: HourPoint[] }) {
       </figcaption>
       <details className="mt1">
         <summary className="small">Show the numbers</summary>
-        <div className="table-wrap mt1">
-          <table>
-            <caption className="sr-only">Per-hour counts, last 24 hours</caption>
-            <thead>
-              <tr>
-                <th scope="col">Hour</th>
-                <th scope="col" className="num">
-                  Invocations
-                </th>
-                <th scope="col" className="num">
-                  Denied
-                </th>
-                <th scope="col" className="num">
-                  Security events
-                </th>
-                <th scope="col" className="num">
-                  Rate-limit hits
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {hours.map((h) => (
-                <tr key={h.bucket}>
-                  <td>{hourLabel(h.bucket)}</td>
-                  <td className="num">{num(h.invocations)}</td>
-                  <td className="num">{num(h.denied)}</td>
-                  <td className="num">{num(h.securityEvents)}</td>
-                  <td className="num">{num(h.rateLimitHits)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Hour", { label: "Invocations", numeric: true }, { label: "Denied", numeric: true }, { label: "Security events", numeric: true }, { label: "Rate-limit hits", numeric: true }]} caption="Per-hour counts, last 24 hours" className="mt1">
+          {hours.map((h) => (
+            <tr key={h.bucket}>
+              <td>{hourLabel(h.bucket)}</td>
+              <td className="num">{num(h.invocations)}</td>
+              <td className="num">{num(h.denied)}</td>
+              <td className="num">{num(h.securityEvents)}</td>
+              <td className="num">{num(h.rateLimitHits)}</td>
+            </tr>
+          ))}
+        </DataTable>
       </details>
     </figure>
   );

@@ -117,6 +117,56 @@ export function Badge({ tone = "neutral", children, title }: { tone?: "neutral" 
   );
 }
 
+/** A column heading; `numeric` right-aligns it like its cells. */
+export type Column = string | { label: string; numeric: true };
+
+/**
+ * The one table layout: scrollable wrapper, optional screen-reader caption, header row, and an
+ * unlabeled (screen-reader "Actions") last column when rows end in buttons. Children are the rows.
+ */
+export function DataTable({
+  columns,
+  actions = false,
+  caption,
+  className,
+  children,
+}: {
+  columns: Column[];
+  actions?: boolean;
+  caption?: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={className ? `table-wrap ${className}` : "table-wrap"}>
+      <table>
+        {caption ? <caption className="sr-only">{caption}</caption> : null}
+        <thead>
+          <tr>
+            {columns.map((c) =>
+              typeof c === "string" ? (
+                <th key={c} scope="col">
+                  {c}
+                </th>
+              ) : (
+                <th key={c.label} scope="col" className="num">
+                  {c.label}
+                </th>
+              ),
+            )}
+            {actions ? (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
   return (
     <div className="empty">
