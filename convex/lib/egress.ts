@@ -41,6 +41,25 @@ export type EgressOptions = {
 };
 
 /** Longest input we even look at; real URLs and domains are far shorter. */
+/**
+ * Request headers a caller never sets on an outbound request: framing, hop-by-hop, Host (taken
+ * from the vetted URL) and encoding. The executor drops them; skill configs may not name them.
+ */
+export const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+  "accept-encoding",
+  "proxy-authorization",
+  "proxy-connection",
+]);
+
 const MAX_URL_LENGTH = 8192;
 const MAX_ENTRY_INPUT_LENGTH = 1024;
 

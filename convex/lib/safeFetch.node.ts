@@ -27,7 +27,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
-import { checkEgressUrl, isPublicAddress, type EgressCode } from "./egress";
+import { checkEgressUrl, isPublicAddress, TRANSPORT_HEADERS, type EgressCode } from "./egress";
 
 export type ResolvedAddress = { address: string; family: number };
 /** Resolves a hostname to all of its addresses. Injectable for tests. */
@@ -74,21 +74,6 @@ const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 const MAX_REQUEST_HEADERS = 64;
 const MAX_RESOLVED_ADDRESSES = 64;
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
-/** Caller headers we drop: framing, hop-by-hop, Host (taken from the vetted URL), encoding. */
-const DROPPED_HEADERS = new Set([
-  "host",
-  "connection",
-  "content-length",
-  "transfer-encoding",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "expect",
-  "accept-encoding",
-  "proxy-authorization",
-  "proxy-connection",
-]);
 
 const defaultResolver: Resolver = async (hostname) => {
   const all = await dnsLookup(hostname, { all: true, verbatim: true });
@@ -145,7 +130,7 @@ function prepare(init: SafeFetchInit): Prepared | null {
       return null;
     }
     const lower = name.toLowerCase();
-    if (DROPPED_HEADERS.has(lower)) continue;
+    if (TRANSPORT_HEADERS.has(lower)) continue;
     headers[lower] = value;
   }
   let body: Buffer | null = null;

@@ -4,7 +4,7 @@
  * Domains are only what the owner typed (normalized); nothing is inferred or added.
  */
 import { z } from "zod";
-import { validateAllowlistEntry, checkEgressUrl } from "../lib/egress";
+import { validateAllowlistEntry, checkEgressUrl, TRANSPORT_HEADERS } from "../lib/egress";
 import { validateUrlTemplate, renderUrlTemplate } from "../lib/urlTemplate";
 import { checkInputSchema } from "../lib/jsonSchema";
 import { isSensitiveKey } from "../lib/redact";
@@ -64,24 +64,8 @@ export type NormalizedSkill = {
 };
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
-const FORBIDDEN_HEADERS = new Set([
-  "host",
-  "connection",
-  "content-length",
-  "transfer-encoding",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "expect",
-  "proxy-authorization",
-  "proxy-connection",
-  "accept-encoding",
-  "forwarded",
-  "x-forwarded-for",
-  "x-forwarded-host",
-  "x-real-ip",
-]);
+/** Transport headers, plus the forwarding headers a skill could use to spoof a client address. */
+const FORBIDDEN_HEADERS = new Set([...TRANSPORT_HEADERS, "forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip"]);
 
 export const webhookConfigSchema = z.strictObject({
   urlTemplate: z.string().min(8).max(2048),
