@@ -8,6 +8,7 @@
  * name AUTH_HEADER); nothing here returns secrets.
  */
 import { v } from "convex/values";
+import { pick } from "convex-helpers";
 import schema from "../schema";
 import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
@@ -29,53 +30,34 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 50 * 1024;
 export const RATE_MAX = 1000;
 const MAX_URL_LENGTH = 2048;
 
-const serverView = v.object({
-  _id: v.id("mcpServers"),
-  _creationTime: v.number(),
-  name: v.string(),
-  url: v.string(),
-  status: v.union(v.literal("pending"), v.literal("approved"), v.literal("rejected"), v.literal("disabled")),
-  enabled: v.boolean(),
-  authHeaderName: v.optional(v.string()),
-  rateLimitPerMinute: v.optional(v.number()),
-  timeoutMs: v.number(),
-  maxOutputBytes: v.number(),
-  healthStatus: v.union(v.literal("unknown"), v.literal("healthy"), v.literal("unhealthy")),
-  healthLatencyMs: v.optional(v.number()),
-  healthCheckedAt: v.optional(v.number()),
-  consecutiveFailures: v.number(),
-  disabledReason: v.optional(v.string()),
-  lastErrorCode: v.optional(v.string()),
-  toolsSyncedAt: v.optional(v.number()),
-  approvedAt: v.optional(v.number()),
-  createdAt: v.number(),
-  updatedAt: v.number(),
-});
+/** The server fields SyncBoard sees (an allowlist: workspace, approver and internal flags stay out). */
+const VIEW_FIELDS = [
+  "name",
+  "url",
+  "status",
+  "enabled",
+  "authHeaderName",
+  "rateLimitPerMinute",
+  "timeoutMs",
+  "maxOutputBytes",
+  "healthStatus",
+  "healthLatencyMs",
+  "healthCheckedAt",
+  "consecutiveFailures",
+  "disabledReason",
+  "lastErrorCode",
+  "toolsSyncedAt",
+  "approvedAt",
+  "createdAt",
+  "updatedAt",
+] as const satisfies (keyof Doc<"mcpServers">)[];
+
+const serverDoc = schema.doc("mcpServers");
+const serverView = v.object({ _id: serverDoc.fields._id, _creationTime: serverDoc.fields._creationTime, ...pick(serverDoc.fields, [...VIEW_FIELDS]) });
 const toolDoc = schema.doc("mcpTools");
 
 function view(s: Doc<"mcpServers">) {
-  return {
-    _id: s._id,
-    _creationTime: s._creationTime,
-    name: s.name,
-    url: s.url,
-    status: s.status,
-    enabled: s.enabled,
-    authHeaderName: s.authHeaderName,
-    rateLimitPerMinute: s.rateLimitPerMinute,
-    timeoutMs: s.timeoutMs,
-    maxOutputBytes: s.maxOutputBytes,
-    healthStatus: s.healthStatus,
-    healthLatencyMs: s.healthLatencyMs,
-    healthCheckedAt: s.healthCheckedAt,
-    consecutiveFailures: s.consecutiveFailures,
-    disabledReason: s.disabledReason,
-    lastErrorCode: s.lastErrorCode,
-    toolsSyncedAt: s.toolsSyncedAt,
-    approvedAt: s.approvedAt,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-  };
+  return { _id: s._id, _creationTime: s._creationTime, ...pick(s, [...VIEW_FIELDS]) };
 }
 
 const summary = (s: Partial<Doc<"mcpServers">>) => ({
