@@ -1,4 +1,6 @@
 import { v } from "convex/values";
+import { omit } from "convex-helpers";
+import schema from "../schema";
 import type { Id } from "../_generated/dataModel";
 import type { MutationCtx } from "../_generated/server";
 import { viewerQuery, ownerMutation } from "../access/builders";
@@ -13,20 +15,8 @@ const MAX_NAME = 80;
 const MAX_SOUL = 8000;
 const MAX_ENABLED = 50;
 
-const configView = v.object({
-  name: v.string(),
-  soul: v.string(),
-  model: v.string(),
-  fallbackModel: v.optional(v.string()),
-  providerId: v.optional(v.id("modelProviders")),
-  fallbackProviderId: v.optional(v.id("modelProviders")),
-  enabledSkillIds: v.array(v.id("skillRegistry")),
-  enabledMcpServerIds: v.array(v.id("mcpServers")),
-  maxMessageChars: v.optional(v.number()),
-  voiceAgentId: v.optional(v.string()),
-  updatedAt: v.number(),
-  persisted: v.boolean(),
-});
+/** The stored config without its workspace (what `get` returns), plus whether it was ever saved. */
+const configView = v.object({ ...omit(schema.tables.agentConfig.validator.fields, ["workspaceId"]), persisted: v.boolean() });
 
 /** The workspace's agent config (the default one when never saved). */
 export const get = viewerQuery({
