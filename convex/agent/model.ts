@@ -1,7 +1,8 @@
 /**
  * Model dispatch: the offline provider (no key, no network) or a real provider through the AI SDK.
- * Keys are read from the env var NAMED in the provider row, only here, only for the request
- * header; they never enter a prompt, a log or an error. Errors become sanitized reason codes.
+ * Keys are read only through resolveModelKey (a declared model-key variable, bound to the request's
+ * host), only for the request header; requests go only through the guarded fetch the caller
+ * injects. Keys never enter a prompt, a log or an error. Errors become sanitized reason codes.
  */
 import { APICallError, RetryError, generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from "ai";
 import { createOpenAI } from "@ai-sdk/openai";
@@ -9,7 +10,7 @@ import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenRouter } from "@openrouter/ai-sdk-provider";
 import { offlineGenerate, type ToolCall } from "../lib/offlineModel";
 import { buildPrompt, toolResultText, type HistoryMessage, type ToolOutcome } from "./prompt";
-import type { ProviderKind } from "./providerRules";
+import { resolveModelKey, type ProviderKind } from "./providerRules";
 
 export type ProviderSpec = {
   kind: ProviderKind;
@@ -26,6 +27,9 @@ export type ToolDef = { modelName: string; description: string; inputSchema: unk
 
 export type ProviderErrorReason =
   | "api_key_missing"
+  | "key_not_allowed"
+  | "host_not_allowed"
+  | "egress_blocked"
   | "auth_failed"
   | "rate_limited"
   | "bad_request"
@@ -38,17 +42,23 @@ export type ProviderErrorReason =
 
 export type ModelRun =
   | { ok: true; text: string; toolCalls: number }
-  | { ok: false; reason: ProviderErrorReason; status?: number; toolCalls: number };
+  | { ok: false; reason: ProviderErrorReason; status?: number; egressCode?: string; toolCalls: number };
 
+export const UNAVAILABLE_TEXT = "Sorry, the assistant is unavailable right now. Please try again later.";
 export const MAX_STEPS = 4;
 export const MODEL_TIMEOUT_MS = 60_000;
 const MAX_REPLY_CHARS = 8_000;
+
+/** Builds the guarded fetch for one provider host (Node: agent/providerFetch.node.ts). */
+export type ProviderFetchFactory = (target: { host: string; port: string; deadline: number }) => typeof fetch;
 
 export type RunInput = {
   soul: string;
   history: HistoryMessage[];
   tools: ToolDef[];
   execute: (call: ToolCall) => Promise<ToolOutcome>;
+  /** Required for every non-offline provider: model requests never use the global fetch. */
+  fetchFor?: ProviderFetchFactory;
 };
 
 export async function runModel(spec: ProviderSpec, input: RunInput): Promise<ModelRun> {
@@ -66,24 +76,25 @@ async function runOffline(input: RunInput): Promise<ModelRun> {
   return { ok: false, reason: "invalid_response", toolCalls: outcomes.length };
 }
 
-function languageModel(spec: ProviderSpec, apiKey: string) {
-  const baseURL = spec.baseUrl;
+function languageModel(spec: ProviderSpec, apiKey: string, baseURL: string, fetch: typeof globalThis.fetch) {
   switch (spec.kind) {
     case "openai":
-      return createOpenAI({ apiKey, baseURL })(spec.model);
+      return createOpenAI({ apiKey, baseURL, fetch })(spec.model);
     case "openai-compatible":
-      return createOpenAI({ apiKey, baseURL, name: "openai-compatible" }).chat(spec.model);
+      return createOpenAI({ apiKey, baseURL, fetch, name: "openai-compatible" }).chat(spec.model);
     case "anthropic":
-      return createAnthropic({ apiKey, baseURL })(spec.model);
+      return createAnthropic({ apiKey, baseURL, fetch })(spec.model);
     case "openrouter":
-      return createOpenRouter({ apiKey, baseURL }).chat(spec.model);
+      return createOpenRouter({ apiKey, baseURL, fetch }).chat(spec.model);
     default:
       return null;
   }
 }
 
-export function classifyError(err: unknown): { reason: ProviderErrorReason; status?: number } {
+export function classifyError(err: unknown): { reason: ProviderErrorReason; status?: number; egressCode?: string } {
   if (RetryError.isInstance(err)) return classifyError(err.lastError);
+  const egress = egressCodeOf(err);
+  if (egress) return { reason: egress === "TIMEOUT" ? "timeout" : "egress_blocked", egressCode: egress };
   if (APICallError.isInstance(err)) {
     const s = err.statusCode;
     if (s === 401 || s === 403) return { reason: "auth_failed", status: s };
@@ -97,6 +108,13 @@ export function classifyError(err: unknown): { reason: ProviderErrorReason; stat
   if (/TypeValidation|JSONParse|InvalidResponse|NoContent|NoObject/i.test(name)) return { reason: "invalid_response" };
   if (name === "TypeError") return { reason: "network" };
   return { reason: "unknown" };
+}
+
+/** The egress code of a ProviderEgressError, also when the SDK wrapped it as a cause. */
+function egressCodeOf(err: unknown, depth = 0): string | undefined {
+  if (!(err instanceof Error) || depth > 3) return undefined;
+  if (err.name === "ProviderEgressError") return (err as Error & { code?: string }).code ?? "UPSTREAM_ERROR";
+  return egressCodeOf((err as Error & { cause?: unknown }).cause, depth + 1);
 }
 
 function toolSet(tools: ToolDef[], execute: RunInput["execute"], counter: { n: number }): ToolSet {
@@ -117,9 +135,12 @@ function toolSet(tools: ToolDef[], execute: RunInput["execute"], counter: { n: n
 
 async function runAiSdk(spec: ProviderSpec, input: RunInput): Promise<ModelRun> {
   const counter = { n: 0 };
-  const apiKey = spec.apiKeyEnvVar ? process.env[spec.apiKeyEnvVar] : undefined;
-  if (!apiKey) return { ok: false, reason: "api_key_missing", toolCalls: 0 };
-  const model = languageModel(spec, apiKey);
+  const resolved = resolveModelKey(spec, process.env);
+  if (!resolved.ok) return { ok: false, reason: resolved.reason, toolCalls: 0 };
+  if (!input.fetchFor) return { ok: false, reason: "egress_blocked", toolCalls: 0 };
+  const port = new URL(resolved.baseUrl).port;
+  const fetch = input.fetchFor({ host: resolved.host, port, deadline: Date.now() + MODEL_TIMEOUT_MS });
+  const model = languageModel(spec, resolved.key, resolved.baseUrl, fetch);
   if (!model) return { ok: false, reason: "unsupported_provider", toolCalls: 0 };
   const prompt = buildPrompt({ soul: input.soul, history: input.history });
   const messages: ModelMessage[] = prompt.messages.flatMap((m) =>

@@ -5,7 +5,7 @@ import { writeAudit } from "../audit/log";
 import { sanitizeLine } from "../lib/sanitize";
 import { providerKindValidator } from "./tables";
 import { findConfig } from "./configLib";
-import { DEFAULT_KEY_ENV, validateBaseUrl, validateEnvVarName, type ProviderKind } from "./providerRules";
+import { DEFAULT_KEY_ENV, resolveModelKey, validateBaseUrl, validateEnvVarName, type ProviderKind } from "./providerRules";
 
 const providerView = v.object({
   _id: v.id("modelProviders"),
@@ -13,7 +13,7 @@ const providerView = v.object({
   kind: providerKindValidator,
   baseUrl: v.optional(v.string()),
   apiKeyEnvVar: v.optional(v.string()),
-  /** whether that env var is set on the deployment (never its value) */
+  /** whether that declared model-key variable is set and bound to this provider's host (never its value) */
   keyConfigured: v.boolean(),
   updatedAt: v.number(),
 });
@@ -35,7 +35,7 @@ export const list = viewerQuery({
       kind: p.kind,
       baseUrl: p.baseUrl,
       apiKeyEnvVar: p.apiKeyEnvVar,
-      keyConfigured: p.kind === "offline" ? true : !!(p.apiKeyEnvVar && process.env[p.apiKeyEnvVar]),
+      keyConfigured: p.kind === "offline" ? true : resolveModelKey(p, process.env).ok,
       updatedAt: p.updatedAt,
     }));
   },

@@ -1,9 +1,11 @@
+"use node";
 import { v, type Infer } from "convex/values";
 import { makeFunctionReference } from "convex/server";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { runModel, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
+import { runModel, UNAVAILABLE_TEXT, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
+import { providerFetch } from "./providerFetch.node.js";
 import type { ToolOutcome } from "./prompt";
 import { toolLabel, type ToolCall } from "../lib/offlineModel";
 import { logWarn } from "../lib/log";
@@ -15,22 +17,21 @@ type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; 
 type Caller = { kind: "agent"; id?: string };
 
 /** The security checker (security/checker.ts): every tool call from a model goes through it. */
-export const invokeSkillRef = makeFunctionReference<
+const invokeSkillRef = makeFunctionReference<
   "action",
   { workspaceId: Id<"workspaces">; skillName: string; input: unknown; caller: Caller },
   CheckerResult
 >("security/checker:invokeSkill");
-export const callMcpToolRef = makeFunctionReference<
+const callMcpToolRef = makeFunctionReference<
   "action",
   { workspaceId: Id<"workspaces">; serverId: Id<"mcpServers">; toolName: string; input: unknown; caller: Caller },
   CheckerResult
 >("security/checker:callMcpTool");
 /** The channels domain sends the reply on the user's platform. */
-export const channelReplyRef = makeFunctionReference<"action", { channelUserId: Id<"channelUsers">; text: string }, unknown>(
+const channelReplyRef = makeFunctionReference<"action", { channelUserId: Id<"channelUsers">; text: string }, unknown>(
   "channels/replies:send",
 );
 
-export const UNAVAILABLE_TEXT = "Sorry, the assistant is unavailable right now. Please try again later.";
 const MAX_TOOL_CALLS = 8;
 
 type Activity = { kind: string; meta?: Record<string, unknown> };
@@ -40,7 +41,7 @@ function toolName(prefix: string, ...parts: string[]): string {
 }
 
 /** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
-export async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; status: "done" | "error"; errorCode?: string; activity: Activity[] }> {
+async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; status: "done" | "error"; errorCode?: string; activity: Activity[] }> {
   const started = Date.now();
   const activity: Activity[] = [];
   const caller: Caller = { kind: "agent", id: c.threadId };
@@ -85,9 +86,9 @@ export async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: stri
   ];
 
   const attempt = async (spec: ProviderSpec): Promise<ModelRun> => {
-    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute });
+    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute, fetchFor: providerFetch });
     if (!r.ok) {
-      const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status };
+      const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status, egressCode: r.egressCode };
       activity.push({ kind: "agent.provider_error", meta });
       logWarn("agent.provider_error", { workspaceId: c.workspaceId, ...meta });
     }

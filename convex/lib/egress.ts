@@ -38,6 +38,8 @@ export type EgressOptions = {
   allowHttp?: boolean;
   /** Test-only: skip the port rule. Only safeFetch sets it, and only under its loopback override. */
   testOnlyAnyPort?: boolean;
+  /** Non-default ports the operator allowed for this destination (e.g. a model host `llm.example.com:8443`). */
+  allowedPorts?: readonly string[];
 };
 
 /** Longest input we even look at; real URLs and domains are far shorter. */
@@ -288,7 +290,7 @@ export function checkEgressUrl(
   if (!normalizeAllowlist(allowlist).has(host)) return { ok: false, code: "DOMAIN_NOT_ALLOWED" };
 
   // WHATWG already elides the scheme's default port, so any non-empty port is non-default.
-  if (u.port !== "" && opts.testOnlyAnyPort !== true) {
+  if (u.port !== "" && opts.testOnlyAnyPort !== true && !(opts.allowedPorts ?? []).includes(u.port)) {
     const expected = u.protocol === "https:" ? "443" : "80";
     if (u.port !== expected) return { ok: false, code: "PORT_NOT_ALLOWED" };
   }

@@ -50,6 +50,14 @@ export type SafeFetchInit = {
    * either; a test in safeFetch.test.ts fails if a non-test file does.
    */
   testOnlyAllowLoopback?: boolean;
+  /**
+   * Operator dev setup (a local model server): a URL whose host is itself loopback (`localhost`,
+   * `127.x`, `[::1]`) may be fetched over http on any port, and only loopback answers are accepted
+   * for it. Takes effect only when `process.env.WARDEN_DEV === "1"`, which only the operator sets.
+   */
+  devAllowLoopbackHost?: boolean;
+  /** Non-default ports allowed for this request's host (operator-declared). */
+  allowedPorts?: string[];
   /** Resolver override (tests). Default: the system resolver, all addresses. */
   lookup?: Resolver;
 };
@@ -145,6 +153,28 @@ function prepare(init: SafeFetchInit): Prepared | null {
   return { method, headers, body, timeoutMs, maxBytes };
 }
 
+/** The dev loopback target (see `devAllowLoopbackHost`), or null when the normal rules apply. */
+function devLoopbackTarget(url: string, init: SafeFetchInit): { url: URL; lookup: Resolver } | null {
+  if (init.devAllowLoopbackHost !== true || process.env.WARDEN_DEV !== "1") return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.username || u.password) return null;
+  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  const literal = host.startsWith("[") ? host.slice(1, -1) : host;
+  if (!normalizedAllowlistHas(init.allowlist, host)) return null;
+  if (isLoopbackAddress(literal)) return { url: u, lookup: async () => [{ address: literal, family: net.isIP(literal) }] };
+  if (host === "localhost" || host.endsWith(".localhost")) return { url: u, lookup: init.lookup ?? defaultResolver };
+  return null;
+}
+
+function normalizedAllowlistHas(allowlist: string[], host: string): boolean {
+  return Array.isArray(allowlist) && allowlist.some((h) => typeof h === "string" && h.toLowerCase() === host);
+}
+
 /**
  * Fetch `url` under the egress rules above. Never throws; never follows redirects.
  */
@@ -158,12 +188,15 @@ export async function safeFetch(url: string, init: SafeFetchInit): Promise<SafeF
     if (!prepared) return fail("INPUT_INVALID");
     const loopbackOverride =
       init.testOnlyAllowLoopback === true && process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1";
+    const dev = devLoopbackTarget(url, init);
+    if (dev) return await run(dev.url, prepared, dev.lookup, "only", fail, elapsed);
     const checked = checkEgressUrl(url, init.allowlist, {
       allowHttp: init.allowHttp === true,
       testOnlyAnyPort: loopbackOverride,
+      allowedPorts: init.allowedPorts,
     });
     if (!checked.ok) return fail(checked.code);
-    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride, fail, elapsed);
+    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride ? "also" : "never", fail, elapsed);
   } catch {
     return fail("UPSTREAM_ERROR");
   }
@@ -173,7 +206,7 @@ function run(
   target: URL,
   p: Prepared,
   resolver: Resolver,
-  loopbackOverride: boolean,
+  loopback: "never" | "also" | "only",
   fail: (code: SafeFetchCode) => SafeFetchResult,
   elapsed: () => number,
 ): Promise<SafeFetchResult> {
@@ -202,7 +235,10 @@ function run(
       }
       for (const a of answers) {
         const address = typeof a?.address === "string" ? a.address : "";
-        const allowed = isPublicAddress(address) || (loopbackOverride && isLoopbackAddress(address));
+        const allowed =
+          loopback === "only"
+            ? isLoopbackAddress(address)
+            : isPublicAddress(address) || (loopback === "also" && isLoopbackAddress(address));
         if (!allowed) return "PRIVATE_ADDRESS_BLOCKED";
       }
       const first = answers[0].address;

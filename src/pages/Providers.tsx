@@ -15,7 +15,8 @@ const DEFAULT_ENV: Record<Kind, string> = {
 };
 const FIELD_TEXT: Record<string, string> = {
   label: "Use 1–64 characters.",
-  apiKeyEnvVar: "Enter the NAME of an environment variable (like OPENAI_API_KEY) — never the key itself.",
+  apiKeyEnvVar:
+    "Enter the NAME of a model-key variable your operator set (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, OPENAI_COMPATIBLE_API_KEY or WARDEN_MODEL_KEY_<NAME>) — never the key itself.",
   baseUrl: "Use an https URL without credentials, query or fragment.",
   inUse: "The agent uses this provider; pick another one on the Agent page first.",
   count: "This workspace has the maximum number of providers.",
@@ -28,7 +29,7 @@ export function ProvidersPage() {
     <>
       <PageHeader title="Model providers" description="Where answers come from. Warden stores only the name of the environment variable that holds each key — never the key." />
       <Notice title="Keys live on the server">
-        Set API keys as environment variables of the deployment (for example <code>npx convex env set OPENAI_API_KEY …</code>, or in the environment of <code>npm start</code>). This page only shows whether each variable is set.
+        Your operator sets API keys as environment variables of the deployment (for example <code>npx convex env set OPENAI_API_KEY …</code>, or in the environment of <code>npm start</code>) and binds each key to the hosts it may be sent to (<code>&lt;VARIABLE&gt;_HOSTS</code>; the vendor keys default to the vendor's own host). This page only shows whether each key is set and may be used with the provider's base URL.
       </Notice>
       <div className="stack">
         <Card title="Providers">
@@ -47,7 +48,7 @@ export function ProvidersPage() {
                   </td>
                   <td>{p.kind}</td>
                   <td>{p.apiKeyEnvVar ? <code>{p.apiKeyEnvVar}</code> : <span className="muted">none needed</span>}</td>
-                  <td>{p.keyConfigured ? <Badge tone="ok">yes</Badge> : <Badge tone="warn">not set</Badge>}</td>
+                  <td>{p.keyConfigured ? <Badge tone="ok">yes</Badge> : <Badge tone="warn" title="Not set, or not bound to this provider's host">not set</Badge>}</td>
                   <td className="small">{p.baseUrl ?? "—"}</td>
                   <td>
                     <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void remove.run({ providerId: p._id })}>
@@ -128,7 +129,7 @@ function AddProvider() {
         </div>
         {kind !== "offline" ? (
           <div className="form-row">
-            <Field label="Key variable name" hint="The environment variable that holds the key" error={msg("apiKeyEnvVar")}>
+            <Field label="Key variable name" hint="OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, OPENAI_COMPATIBLE_API_KEY or WARDEN_MODEL_KEY_<NAME>" error={msg("apiKeyEnvVar")}>
               {(p) => <Input {...p} className="input mono" value={envVar} onChange={(e) => setEnvVar(e.target.value)} spellCheck={false} autoComplete="off" />}
             </Field>
             <Field label="Base URL" hint={kind === "openai-compatible" ? "Required, https" : "Optional"} error={msg("baseUrl")}>

@@ -4,7 +4,7 @@ import type { Prompt } from "../../convex/lib/offlineModel";
 import { OFFLINE_PREFIX } from "../../convex/lib/offlineModel";
 import { redactPII } from "../../convex/lib/redact";
 import { DEFAULT_SOUL } from "../../convex/agent/configLib";
-import { UNAVAILABLE_TEXT } from "../../convex/agent/run";
+import { UNAVAILABLE_TEXT } from "../../convex/agent/model";
 import { expectCode, member, type T } from "../harness";
 import { messages, publicChat, session, thread, waitForReply } from "../chat/setup";
 
@@ -85,19 +85,23 @@ describe("agent config", () => {
 });
 
 describe("model providers", () => {
-  test("stores the env var NAME, reports only whether it is set", async () => {
+  test("stores the env var NAME, reports only whether it is set and bound to the provider's host", async () => {
     const { t, owner } = await publicChat();
-    const id = await owner.as.mutation(api.agent.providers.create, { label: "OpenAI", kind: "openai", apiKeyEnvVar: "WARDEN_T_OPENAI_KEY" });
+    const id = await owner.as.mutation(api.agent.providers.create, { label: "OpenAI", kind: "openai", apiKeyEnvVar: "WARDEN_MODEL_KEY_T_OPENAI" });
     const row = await t.run((ctx) => ctx.db.get(id));
-    expect(row).toMatchObject({ apiKeyEnvVar: "WARDEN_T_OPENAI_KEY", kind: "openai" });
+    expect(row).toMatchObject({ apiKeyEnvVar: "WARDEN_MODEL_KEY_T_OPENAI", kind: "openai" });
     expect((await owner.as.query(api.agent.providers.list, {}))[0].keyConfigured).toBe(false);
-    process.env.WARDEN_T_OPENAI_KEY = "sk-live-canary-abcdefghijklmnop";
+    process.env.WARDEN_MODEL_KEY_T_OPENAI = "sk-live-canary-abcdefghijklmnop";
     try {
+      // set, but not bound to api.openai.com by the operator yet
+      expect((await owner.as.query(api.agent.providers.list, {}))[0].keyConfigured).toBe(false);
+      process.env.WARDEN_MODEL_KEY_T_OPENAI_HOSTS = "api.openai.com";
       const list = await owner.as.query(api.agent.providers.list, {});
       expect(list[0].keyConfigured).toBe(true);
       expect(JSON.stringify(list)).not.toContain("canary");
     } finally {
-      delete process.env.WARDEN_T_OPENAI_KEY;
+      delete process.env.WARDEN_MODEL_KEY_T_OPENAI;
+      delete process.env.WARDEN_MODEL_KEY_T_OPENAI_HOSTS;
     }
     // OpenRouter gets its own variable by default
     const orId = await owner.as.mutation(api.agent.providers.create, { label: "OR", kind: "openrouter" });
@@ -128,11 +132,12 @@ describe("model providers", () => {
 
   test("base URL: https only; http only for loopback with WARDEN_DEV=1; no credentials, queries or private literals", async () => {
     const { owner } = await publicChat();
-    const mk = (baseUrl: string) => owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", baseUrl, apiKeyEnvVar: "LOCAL_LLM_KEY" });
-    for (const bad of ["http://llm.example.com/v1", "http://127.0.0.1:11434/v1", "https://u:p@llm.example.com", "https://llm.example.com/v1?key=abc", "https://10.0.0.5/v1", "ftp://x.example.com", "not a url"]) {
-      await expectCode(mk(bad), "CONFIG_INVALID");
+    const mk = (baseUrl: string) => owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", baseUrl, apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" });
+    const bad = ["http://llm.example.com/v1", "http://127.0.0.1:11434/v1", "https://u:p@llm.example.com", "https://llm.example.com/v1?key=abc", "https://10.0.0.5/v1", "ftp://x.example.com", "not a url"];
+    for (const url of [...bad, "https://localhost/v1", "https://localhost:8443/v1", "https://x.localhost/v1", "https://LOCALHOST./v1", "https://127.0.0.1/v1", "https://[::1]/v1", "https://8.8.8.8/v1"]) {
+      await expectCode(mk(url), "CONFIG_INVALID");
     }
-    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", apiKeyEnvVar: "LOCAL_LLM_KEY" }), "CONFIG_INVALID");
+    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" }), "CONFIG_INVALID");
     await mk("https://llm.example.com/v1");
     process.env.WARDEN_DEV = "1";
     try {
@@ -162,7 +167,8 @@ describe("model switching and fallback", () => {
     const { t, owner } = await publicChat();
     const logs: string[] = [];
     for (const m of ["log", "warn", "error", "info"] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logs.push(a.map(String).join(" ")));
-    const pid = await owner.as.mutation(api.agent.providers.create, { label: "Main", kind: "openai", apiKeyEnvVar: "WARDEN_T_MISSING_KEY" });
+    delete process.env.OPENAI_API_KEY;
+    const pid = await owner.as.mutation(api.agent.providers.create, { label: "Main", kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY" });
     await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "gpt-4o-mini", fallbackModel: "offline" });
     let act = await t.run((ctx) => ctx.db.query("activityLog").collect());
     const sw = act.find((a) => a.kind === "agent.model_switch")!;

@@ -57,16 +57,18 @@ beforeEach(() => {
   requests.length = 0;
   mode = "ok";
   process.env.WARDEN_DEV = "1";
-  process.env.MOCK_LLM_KEY = KEY;
+  process.env.WARDEN_MODEL_KEY_MOCK = KEY;
+  process.env.WARDEN_MODEL_KEY_MOCK_HOSTS = new URL(base).host;
 });
 afterEach(() => {
   delete process.env.WARDEN_DEV;
-  delete process.env.MOCK_LLM_KEY;
+  delete process.env.WARDEN_MODEL_KEY_MOCK;
+  delete process.env.WARDEN_MODEL_KEY_MOCK_HOSTS;
 });
 
 async function setup() {
   const { t, owner } = await publicChat();
-  const pid = await owner.as.mutation(api.agent.providers.create, { label: "Local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "MOCK_LLM_KEY" });
+  const pid = await owner.as.mutation(api.agent.providers.create, { label: "Local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_MOCK" });
   await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "mock-1", fallbackModel: "offline" });
   return { t, owner };
 }
