@@ -15,9 +15,8 @@ export type Verified = { identity: Identity; exp: number | null };
 /** Fetch a same-origin URL (our own site port) in-process instead of over the network. */
 export type LocalFetch = (url: string) => Promise<Response> | null;
 
-const CLAIM_TO_FIELD: Record<string, string> = {
-  sub: "subject",
-  iss: "issuer",
+// OIDC standard claims → UserIdentity fields, as Convex maps them (keybroker `UserIdentity::from_token`).
+const STANDARD_CLAIMS: Record<string, string> = {
   name: "name",
   given_name: "givenName",
   family_name: "familyName",
@@ -25,6 +24,7 @@ const CLAIM_TO_FIELD: Record<string, string> = {
   preferred_username: "preferredUsername",
   profile: "profileUrl",
   picture: "pictureUrl",
+  website: "websiteUrl",
   email: "email",
   email_verified: "emailVerified",
   gender: "gender",
@@ -36,16 +36,56 @@ const CLAIM_TO_FIELD: Record<string, string> = {
   address: "address",
   updated_at: "updatedAt",
 };
-// Registered claims that describe the token, not the user.
-const TOKEN_CLAIMS = new Set(["aud", "exp", "iat", "nbf", "jti", "azp", "sid"]);
+const BOOLEAN_CLAIMS = new Set(["email_verified", "phone_number_verified"]);
+// Claims that describe the token, not the user: never part of the identity.
+const TOKEN_CLAIMS = new Set(["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash"]);
+// Fields derived from verified claims; a custom claim can never set or replace them.
+const VERIFIED_FIELDS = new Set(["tokenIdentifier", "subject", "issuer"]);
+const OIDC_FIELDS = new Set([...VERIFIED_FIELDS, ...Object.values(STANDARD_CLAIMS)]);
 
-export function claimsToIdentity(claims: JWTPayload): Identity {
-  const out: Record<string, unknown> = {};
+function standardValue(claim: string, value: unknown): unknown {
+  if (BOOLEAN_CLAIMS.has(claim)) return typeof value === "boolean" ? value : undefined;
+  if (claim === "address") {
+    const formatted = value && typeof value === "object" ? (value as Record<string, unknown>).formatted : undefined;
+    return typeof formatted === "string" ? formatted : undefined;
+  }
+  if (claim === "updated_at") {
+    return typeof value === "number" && Number.isFinite(value) ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00") : undefined;
+  }
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Custom JWTs: nested objects become dotted keys (Convex's `extract_custom_jwt_claims`). */
+function flatten(prefix: string, value: unknown, out: Array<[string, unknown]>): void {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(`${prefix}.${k}`, v, out);
+  } else out.push([prefix, value]);
+}
+
+/**
+ * Verified claims → UserIdentity, like Convex: `sub` → subject, `iss` → issuer, tokenIdentifier =
+ * `iss|sub`; OIDC tokens also map the standard claims to camelCase fields. Every other claim is a
+ * custom field that is added only under a name nothing else holds: a custom `subject`, `issuer`,
+ * `tokenIdentifier` (or, for OIDC, a standard field name) is dropped, never applied.
+ */
+export function claimsToIdentity(claims: JWTPayload, kind: Provider["kind"] = "oidc"): Identity {
+  const iss = String(claims.iss);
+  const sub = String(claims.sub);
+  const out: Record<string, unknown> = { tokenIdentifier: `${iss}|${sub}`, subject: sub, issuer: iss };
+  const reserved = kind === "oidc" ? OIDC_FIELDS : VERIFIED_FIELDS;
+  const custom: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(claims)) {
     if (v === undefined || TOKEN_CLAIMS.has(k)) continue;
-    out[CLAIM_TO_FIELD[k] ?? k] = v;
+    if (kind === "oidc" && k in STANDARD_CLAIMS) {
+      const mapped = standardValue(k, v);
+      if (mapped !== undefined) out[STANDARD_CLAIMS[k]] = mapped;
+    } else if (kind === "customJwt") flatten(k, v, custom);
+    else custom.push([k, v]);
   }
-  out.tokenIdentifier = `${claims.iss}|${claims.sub}`;
+  for (const [k, v] of custom) {
+    if (reserved.has(k) || Object.prototype.hasOwnProperty.call(out, k) || v === undefined) continue;
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true }); // safe for "__proto__"
+  }
   return out as Identity;
 }
 
@@ -117,7 +157,7 @@ export class AuthVerifier {
       throw new AuthFailure("Could not verify token");
     }
     if (typeof payload.sub !== "string" || payload.sub === "") throw new AuthFailure("Token has no subject");
-    return { identity: claimsToIdentity(payload), exp: typeof payload.exp === "number" ? payload.exp : null };
+    return { identity: claimsToIdentity(payload, provider.kind), exp: typeof payload.exp === "number" ? payload.exp : null };
   }
 
   private async jwks(url: string, force: boolean): Promise<CachedJwks> {

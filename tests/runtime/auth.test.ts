@@ -154,6 +154,52 @@ describe("WebSocket authentication", () => {
   });
 });
 
+describe("claims → identity (custom claims never replace verified ones)", () => {
+  /** Registered claims first, forged ones after them (a mapper that copies in order would let them win). */
+  async function forgedToken(o: { sub: string; iss?: string; aud?: string; key?: CryptoKey; alg?: string; kid?: string; extra?: Record<string, unknown> }) {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { iss: o.iss ?? ISSUER, sub: o.sub, aud: o.aud ?? "fixture-app", iat: now - 5, exp: now + 600, email: "ada@example.test", ...forged, ...o.extra };
+    return await new SignJWT(payload).setProtectedHeader({ alg: o.alg ?? "ES256", kid: o.kid ?? "k1" }).sign(o.key ?? key);
+  }
+  const forged = {
+    subject: "owner-victim",
+    issuer: "https://evil.example",
+    tokenIdentifier: "https://evil.example|owner-victim",
+    org: { id: "org_1" },
+  };
+
+  test("custom JWT: a custom subject/issuer/tokenIdentifier claim is dropped; sub/iss stay", async () => {
+    const http = new ConvexHttpClient(rt.url);
+    http.setAuth(await forgedToken({ sub: "user-7" }));
+    const id = await http.query(api.messages.whoami, {});
+    expect(id).toMatchObject({ subject: "user-7", issuer: ISSUER, tokenIdentifier: `${ISSUER}|user-7`, email: "ada@example.test", "org.id": "org_1" });
+    expect(JSON.stringify(id)).not.toContain("owner-victim");
+    expect(JSON.stringify(id)).not.toContain("evil.example");
+  });
+
+  test("OIDC: standard claims map to camelCase fields; custom claims cannot set them or the verified ones", async () => {
+    const tok = await forgedToken({
+      key: oidcKey, alg: "RS256", kid: "r1", iss: oidcDomain, aud: "fixture-oidc", sub: "clerk-user",
+      extra: { given_name: "Ada", email_verified: false, emailVerified: true, givenName: "Mallory", org_id: "org_2" },
+    });
+    const http = new ConvexHttpClient(rt.url);
+    http.setAuth(tok);
+    const id = await http.query(api.messages.whoami, {});
+    expect(id).toMatchObject({
+      subject: "clerk-user", issuer: oidcDomain, tokenIdentifier: `${oidcDomain}|clerk-user`,
+      givenName: "Ada", emailVerified: false, email: "ada@example.test", org_id: "org_2", org: { id: "org_1" },
+    });
+    expect(id).not.toHaveProperty("given_name");
+    expect(JSON.stringify(id)).not.toMatch(/owner-victim|evil\.example|Mallory/);
+  });
+
+  test("the web socket sees the same verified identity", async () => {
+    const { c, seen } = await whoamiOverWs(await forgedToken({ sub: "ws-user" }));
+    expect(await waitFor(() => seen.find((v) => v !== null))).toMatchObject({ subject: "ws-user", issuer: ISSUER, tokenIdentifier: `${ISSUER}|ws-user` });
+    await c.close();
+  });
+});
+
 describe("HTTP authentication", () => {
   test("ConvexHttpClient: valid bearer → identity; invalid → 401", async () => {
     const http = new ConvexHttpClient(rt.url);
