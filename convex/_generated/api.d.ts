@@ -65,6 +65,7 @@ import type * as lib_log from "../lib/log.js";
 import type * as lib_offlineModel from "../lib/offlineModel.js";
 import type * as lib_ownerJwt from "../lib/ownerJwt.js";
 import type * as lib_ownersFile from "../lib/ownersFile.js";
+import type * as lib_pagination from "../lib/pagination.js";
 import type * as lib_password from "../lib/password.js";
 import type * as lib_redact from "../lib/redact.js";
 import type * as lib_sanitize from "../lib/sanitize.js";
@@ -191,6 +192,7 @@ declare const fullApi: ApiFromModules<{
   "lib/offlineModel": typeof lib_offlineModel;
   "lib/ownerJwt": typeof lib_ownerJwt;
   "lib/ownersFile": typeof lib_ownersFile;
+  "lib/pagination": typeof lib_pagination;
   "lib/password": typeof lib_password;
   "lib/redact": typeof lib_redact;
   "lib/sanitize": typeof lib_sanitize;

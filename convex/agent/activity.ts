@@ -9,9 +9,9 @@ import { cleanValue } from "../lib/log";
 import { truncate } from "../lib/redact";
 import { activitySummary, isActivityChannel, isPublishable, type ActivityChannel, type ActivityKind } from "./activityTemplates";
 import { DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
+import { clampPage, PUBLIC_PAGE_MAX } from "../lib/pagination";
 
 const MAX_META_BYTES = 4096;
-const PUBLIC_PAGE_MAX = 50;
 
 /**
  * Appends a private activity entry. The summary comes from the kind's template only; `meta`
@@ -65,7 +65,7 @@ export const list = viewerQuery({
       .query("activityLog")
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
       .order("desc")
-      .paginate({ ...paginationOpts, numItems: Math.min(Math.max(1, paginationOpts.numItems), 100) });
+      .paginate(clampPage(paginationOpts));
     return {
       ...res,
       page: res.page.map((r) => ({
@@ -119,10 +119,7 @@ export const publicFeed = publicQuery({
       .query("activityLog")
       .withIndex("by_workspace_visibility_at", (q) => q.eq("workspaceId", workspaceId).eq("visibility", "public"))
       .order("desc")
-      .paginate({
-        cursor: paginationOpts.cursor,
-        numItems: Math.min(Math.max(1, paginationOpts.numItems), PUBLIC_PAGE_MAX),
-      });
+      .paginate(clampPage({ cursor: paginationOpts.cursor, numItems: paginationOpts.numItems }, PUBLIC_PAGE_MAX));
     return {
       isDone: res.isDone,
       continueCursor: res.continueCursor,

@@ -3,10 +3,9 @@ import { paginationOptsValidator, paginationResultValidator } from "convex/serve
 import { viewerQuery, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
+import { clampPage } from "../lib/pagination";
 import { getOrCreateConfig, readConfig, maxMessageChars, DEFAULT_MAX_MESSAGE_CHARS, MAX_MESSAGE_CHARS_CEILING } from "../agent/configLib";
 
-const PAGE_MAX = 100;
-const clamp = (n: number) => Math.min(Math.max(1, Math.floor(n)), PAGE_MAX);
 
 /** Owner dashboards: threads of the caller's workspace (web and channels) with message counts. */
 export const listThreads = viewerQuery({
@@ -27,7 +26,7 @@ export const listThreads = viewerQuery({
       .query("threads")
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
       .order("desc")
-      .paginate({ ...paginationOpts, numItems: clamp(paginationOpts.numItems) });
+      .paginate(clampPage(paginationOpts));
     return {
       ...res,
       page: res.page.map((t) => ({
@@ -62,7 +61,7 @@ export const listMessages = viewerQuery({
       .query("messages")
       .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
       .order("desc")
-      .paginate({ ...paginationOpts, numItems: clamp(paginationOpts.numItems) });
+      .paginate(clampPage(paginationOpts));
     return {
       ...res,
       page: res.page.map((m) => ({ _id: m._id, role: m.role, text: m.text, status: m.status, errorCode: m.errorCode, createdAt: m.createdAt })),

@@ -7,11 +7,11 @@ import { fail } from "../access/principal";
 import { enforceLimit } from "../limits/enforce";
 import { charCount, sanitizeLine, sanitizeText } from "../lib/sanitize";
 import { MINUTE } from "../lib/time";
+import { clampPage } from "../lib/pagination";
 import { readConfig, maxMessageChars } from "../agent/configLib";
 import { appendTurn } from "./turns";
 
 const MAX_TITLE = 100;
-const PAGE_MAX = 100;
 
 /** A thread of the calling session; anything else (other session, bad id, missing) → FORBIDDEN, nothing leaked. */
 async function ownThread(ctx: QueryCtx & { session: Doc<"chatSessions"> }, threadId: string): Promise<Doc<"threads">> {
@@ -19,10 +19,6 @@ async function ownThread(ctx: QueryCtx & { session: Doc<"chatSessions"> }, threa
   const thread = id ? await ctx.db.get(id) : null;
   if (!thread || thread.sessionId !== ctx.session._id) fail("FORBIDDEN");
   return thread;
-}
-
-function bounded<T extends { numItems: number }>(opts: T): T {
-  return { ...opts, numItems: Math.min(Math.max(1, Math.floor(opts.numItems)), PAGE_MAX) };
 }
 
 const threadView = v.object({
@@ -72,7 +68,7 @@ export const listThreads = sessionQuery({
       .query("threads")
       .withIndex("by_session", (q) => q.eq("sessionId", ctx.session._id))
       .order("desc")
-      .paginate(bounded(paginationOpts));
+      .paginate(clampPage(paginationOpts));
     return { ...res, page: res.page.map(toThreadView) };
   },
 });
@@ -102,7 +98,7 @@ export const listMessages = sessionQuery({
       .query("messages")
       .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
       .order("desc")
-      .paginate(bounded(paginationOpts));
+      .paginate(clampPage(paginationOpts));
     return {
       ...res,
       page: res.page

@@ -1,7 +1,17 @@
+/**
+ * SyncBoard's log pages. Who reads which log (decided here, per log):
+ * - invocation log: viewers and up. Rows carry previews redacted at write time, no caller address.
+ * - security events: viewers and up. Only code, category and detail are returned; `source` (an IP
+ *   or sender id) never leaves the server.
+ * - audit log: admins and owners only. It names people, their sign-in addresses (`ip:…` targets)
+ *   and before/after values of every privileged change.
+ * Every page size goes through clampPage (at most PAGE_MAX rows per call).
+ */
 import { v } from "convex/values";
 import { paginationOptsValidator } from "convex/server";
-import { viewerQuery, adminMutation } from "../access/builders";
+import { viewerQuery, adminQuery, adminMutation } from "../access/builders";
 import { getOwned } from "../access/principal";
+import { clampPage } from "../lib/pagination";
 
 /** Invocation log, newest first; optionally only denials. Previews are already redacted at write time. */
 export const invocations = viewerQuery({
@@ -11,7 +21,7 @@ export const invocations = viewerQuery({
     const q = deniedOnly
       ? ctx.db.query("skillInvocationLog").withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
       : ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
-    const page = await q.order("desc").paginate(paginationOpts);
+    const page = await q.order("desc").paginate(clampPage(paginationOpts));
     return {
       ...page,
       page: page.page.map((r) => ({
@@ -41,7 +51,7 @@ export const securityEvents = viewerQuery({
     const q = code
       ? ctx.db.query("securityEvents").withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", code))
       : ctx.db.query("securityEvents").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
-    const page = await q.order("desc").paginate(paginationOpts);
+    const page = await q.order("desc").paginate(clampPage(paginationOpts));
     return {
       ...page,
       page: page.page.map((e) => ({ id: e._id, at: e.at, code: e.code, category: e.category, detail: e.detail ?? "" })),
@@ -50,14 +60,14 @@ export const securityEvents = viewerQuery({
 });
 
 /** Audit log, newest first (admins and owners). */
-export const audit = viewerQuery({
+export const audit = adminQuery({
   args: { paginationOpts: paginationOptsValidator },
   handler: async (ctx, { paginationOpts }) => {
     const page = await ctx.db
       .query("auditLog")
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
       .order("desc")
-      .paginate(paginationOpts);
+      .paginate(clampPage(paginationOpts));
     return {
       ...page,
       page: page.page.map((a) => ({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),

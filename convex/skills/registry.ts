@@ -11,6 +11,7 @@ import schema from "../schema";
 import type { Doc } from "../_generated/dataModel";
 import type { MutationCtx } from "../_generated/server";
 import { viewerQuery, adminMutation } from "../access/builders";
+import { clampPage } from "../lib/pagination";
 import { fail, getOwned, type Principal } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { skillStatusValidator } from "./tables";
@@ -72,7 +73,7 @@ export const list = viewerQuery({
       status === undefined
         ? ctx.db.query("skillRegistry").withIndex("by_workspace", (q) => q.eq("workspaceId", ws))
         : ctx.db.query("skillRegistry").withIndex("by_workspace_status", (q) => q.eq("workspaceId", ws).eq("status", status));
-    return await q.order("desc").paginate({ ...paginationOpts, numItems: Math.min(paginationOpts.numItems, 100) });
+    return await q.order("desc").paginate(clampPage(paginationOpts));
   },
 });
 
