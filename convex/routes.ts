@@ -1,6 +1,7 @@
-import type { HttpRouter, PublicHttpAction } from "convex/server";
+import { httpActionGeneric, type HttpRouter, type PublicHttpAction } from "convex/server";
 import { preflight } from "./access/http";
-import { accessOf } from "./access/classes";
+import { accessOf, tagAccess } from "./access/classes";
+import { errorResponse, withHeaders } from "./lib/httpSecurity";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
 
@@ -9,6 +10,25 @@ type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
  * Domains export their routes as lists of these; http.ts only mounts them.
  */
 export type RouteSpec = { path?: string; pathPrefix?: string; method: Method; handler: PublicHttpAction };
+
+const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
+
+/**
+ * The answer for anything no route matches: `{ error: NOT_FOUND }` (or METHOD_NOT_ALLOWED for a
+ * known path) with the security headers, instead of the platform's plain-text 404.
+ */
+function unrouted(specs: RouteSpec[]): PublicHttpAction {
+  const known = (path: string) => specs.some((s) => (s.path ? s.path === path : path.startsWith(s.pathPrefix!)));
+  return tagAccess(
+    httpActionGeneric(async (_ctx, req) => {
+      const path = new URL(req.url).pathname;
+      if (!known(path)) return withHeaders(errorResponse("NOT_FOUND", 404), {});
+      const allow = [...new Set(specs.filter((s) => (s.path ? s.path === path : path.startsWith(s.pathPrefix!))).map((s) => s.method))];
+      return withHeaders(errorResponse("METHOD_NOT_ALLOWED", 405), { Allow: [...allow, "OPTIONS"].join(", ") });
+    }),
+    "none",
+  );
+}
 
 export function mount(http: HttpRouter, specs: RouteSpec[]): void {
   const preflighted = new Set<string>();
@@ -22,4 +42,7 @@ export function mount(http: HttpRouter, specs: RouteSpec[]): void {
       http.route({ ...where, method: "OPTIONS", handler: preflight });
     }
   }
+  // Longest prefix wins, so "/" only catches what nothing else does.
+  const fallback = unrouted(specs);
+  for (const method of METHODS) http.route({ pathPrefix: "/", method, handler: fallback });
 }

@@ -1,5 +1,6 @@
 // Small helpers shared by the runtime's HTTP handlers.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { clientIpFrom } from "../convex/lib/clientIp.js";
 
 export class HttpError extends Error {
   constructor(
@@ -40,8 +41,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function clientIp(req: IncomingMessage) {
-  return req.socket.remoteAddress ?? "unknown";
+/** The socket's peer: what a Convex deployment reports as the request's IP. Site routes resolve proxies themselves. */
+export function peerAddress(req: IncomingMessage): string | undefined {
+  return req.socket.remoteAddress ?? undefined;
+}
+
+/**
+ * The client's IP for callers whose functions never see the headers (WebSocket, /api/*): the
+ * peer, then X-Forwarded-For only through WARDEN_TRUSTED_PROXIES (the same rule as convex/access/http).
+ */
+export function clientIp(req: IncomingMessage): string {
+  const xff = req.headers["x-forwarded-for"];
+  return clientIpFrom(peerAddress(req), Array.isArray(xff) ? xff.join(", ") : xff, process.env);
 }
 
 /** Convert a Node request's headers to a Fetch Headers object. */

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine, Durability } from "./engine.js";
 import type { AuthVerifier } from "./auth.js";
 import type { Identity } from "./internals.js";
-import { HttpError, clientIp, readBody, sendJson, toHeaders } from "./httputil.js";
+import { HttpError, peerAddress, readBody, sendJson, toHeaders } from "./httputil.js";
+import { SECURITY_HEADERS } from "../convex/lib/httpSecurity.js";
 
 const SITE_BODY_LIMIT = 20 * 1024 * 1024;
 
@@ -41,19 +42,24 @@ export class SiteHandler {
 
   async handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? "/").split("?")[0];
-    if (!this.opts.isReady()) return sendJson(res, 503, { status: "starting" }, { "Retry-After": "1" });
+    // Answers the runtime writes itself carry the same headers and `{ error }` bodies as the routes.
+    const fail = (status: number, code: string, extra: Record<string, string> = {}) => sendJson(res, status, { error: code }, { ...SECURITY_HEADERS, ...extra });
+    if (!this.opts.isReady()) return fail(503, "STARTING", { "Retry-After": "1" });
     try {
       const method = req.method ?? "GET";
       const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req, SITE_BODY_LIMIT));
       const identity = await this.identity(req);
       const ua = req.headers["user-agent"];
-      const accessor = this.engine.accessor({ identity, ip: clientIp(req), userAgent: typeof ua === "string" ? ua : undefined });
+      // The socket address travels as request metadata, a channel no header can reach.
+      const accessor = this.engine.accessor({ identity, ip: peerAddress(req), userAgent: typeof ua === "string" ? ua : undefined });
       const realUrl = this.opts.siteUrl + (req.url ?? "/");
       const abort = new AbortController();
       res.on("close", () => abort.abort());
       let response = await this.engine.backend.fetchRoute(accessor, realUrl, { method, headers: toHeaders(req), body, signal: abort.signal });
-      if (response.status === 404 && path === "/health" && method === "GET" && (await response.clone().text()).startsWith("No HttpAction routed"))
-        response = Response.json({ status: "ok" });
+      if (response.status === 404 && (await response.clone().text()).startsWith("No HttpAction routed")) {
+        if (path === "/health" && method === "GET") response = Response.json({ status: "ok" }, { headers: SECURITY_HEADERS });
+        else return fail(404, "NOT_FOUND");
+      }
       await this.durability.sync();
       const headers: Record<string, string | string[]> = {};
       response.headers.forEach((v, k) => {
@@ -76,10 +82,10 @@ export class SiteHandler {
       }
       res.end();
     } catch (e) {
-      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.code });
+      if (e instanceof HttpError) return fail(e.status, e.code);
       if (!res.headersSent) {
         console.error(`[runtime] http route ${req.method} ${path} failed:`, e);
-        return sendJson(res, 500, { error: "INTERNAL" });
+        return fail(500, "INTERNAL");
       }
       res.destroy();
     }

@@ -10,6 +10,7 @@ import { execContext, type ExecContext, type Identity } from "./internals.js";
 import { Engine, parseUdfPath, type Durability } from "./engine.js";
 import { AuthFailure, type AuthVerifier } from "./auth.js";
 import { ConnectionLog, IdentityCounter, SlidingWindow, type ConnLimits } from "./limits.js";
+import { clientIp } from "./httputil.js";
 
 export function encodeTs(ts: bigint): string {
   const b = Buffer.alloc(8);
@@ -79,7 +80,7 @@ export class SyncHub {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = clientIp(req);
     const reject = (status: number, text: string, reason: string, extra = "") => {
       this.opts.connLog.write({ event: "rejected", ip, reason, code: status });
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);

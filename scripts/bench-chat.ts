@@ -32,7 +32,7 @@ if (!process.env.VITEST) {
     );
     const sessions: { token: string; threadId: string }[] = [];
     for (let i = 0; i < N_SESSIONS; i++) {
-      const s = await t.mutation(api.chat.sessions.start, {});
+      const s = await t.mutation(internal.chat.sessions.startFromHttp, { ip: `198.51.100.${i % 250}` });
       if (!s.ok) throw new Error("session limited");
       const th = await t.mutation(api.chat.threads.createThread, { sessionToken: s.token });
       if (!th.ok) throw new Error("thread limited");
@@ -63,7 +63,7 @@ if (!process.env.VITEST) {
     if (done !== total) throw new Error(`expected ${total} replies, got ${done}`);
 
     // documents read / written per message: send + agent context query + finish mutation
-    const fresh = await t.mutation(api.chat.sessions.start, {});
+    const fresh = await t.mutation(internal.chat.sessions.startFromHttp, { ip: "192.0.2.1" });
     if (!fresh.ok) throw new Error();
     const th = await t.mutation(api.chat.threads.createThread, { sessionToken: fresh.token });
     if (!th.ok) throw new Error();

@@ -55,6 +55,7 @@ import type * as health from "../health.js";
 import type * as http from "../http.js";
 import type * as lib_abuse from "../lib/abuse.js";
 import type * as lib_authMode from "../lib/authMode.js";
+import type * as lib_clientIp from "../lib/clientIp.js";
 import type * as lib_codes from "../lib/codes.js";
 import type * as lib_egress from "../lib/egress.js";
 import type * as lib_httpSecurity from "../lib/httpSecurity.js";
@@ -182,6 +183,7 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   "lib/abuse": typeof lib_abuse;
   "lib/authMode": typeof lib_authMode;
+  "lib/clientIp": typeof lib_clientIp;
   "lib/codes": typeof lib_codes;
   "lib/egress": typeof lib_egress;
   "lib/httpSecurity": typeof lib_httpSecurity;

@@ -8,8 +8,8 @@ import {
   errorResponse,
   readBodyCapped,
   withHeaders,
-  clientIp,
 } from "../lib/httpSecurity";
+import { clientIpFrom } from "../lib/clientIp";
 
 export type HttpInput = { req: Request; body: string; ip: string; url: URL };
 export type HttpHandler = (ctx: ActionCtx, input: HttpInput) => Promise<Response>;
@@ -34,7 +34,7 @@ export function endpoint(
     try {
       const body = req.method === "GET" || req.method === "HEAD" ? "" : await readBodyCapped(req, max);
       if (body === null) return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
-      const res = await handler(ctx, { req, body, ip: clientIp(req), url: new URL(req.url) });
+      const res = await handler(ctx, { req, body, ip: await requestIp(ctx, req), url: new URL(req.url) });
       // Error answers stay unframeable.
       return withHeaders(res, cors, res.ok ? opts.frameable?.csp() : undefined);
     } catch (err) {
@@ -42,6 +42,15 @@ export function endpoint(
     }
   });
   return tagAccess(fn, access);
+}
+
+/**
+ * The caller's IP: the address the platform saw (request metadata, never a header), then
+ * X-Forwarded-For only through the proxies the operator trusts (WARDEN_TRUSTED_PROXIES).
+ */
+export async function requestIp(ctx: ActionCtx, req: Request): Promise<string> {
+  const meta = await ctx.meta.getRequestMetadata();
+  return clientIpFrom(meta.ip, req.headers.get("x-forwarded-for"), process.env);
 }
 
 export function errorToResponse(err: unknown): Response {

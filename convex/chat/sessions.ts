@@ -1,10 +1,11 @@
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
-import { publicMutation, sessionMutation, adminMutation } from "../access/builders";
+import { sessionMutation, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { enforceLimit } from "../limits/enforce";
 import { randomToken, sha256Hex } from "../lib/tokens";
+import { ipLimitKey } from "../lib/clientIp";
 import { DAY } from "../lib/time";
 import { logActivity, publicWorkspaceId } from "../agent/activity";
 
@@ -21,17 +22,21 @@ function sessionTtlMs(): number {
   return (Number.isInteger(days) && days >= 1 && days <= 365 ? days : DEFAULT_SESSION_DAYS) * DAY;
 }
 
+/** The per-source key of a client IP: a hash of the address (its /64 for IPv6), never the address. */
+export async function ipSourceKey(ip: string): Promise<string> {
+  return `ip:${(await sha256Hex(ipLimitKey(ip))).slice(0, 32)}`;
+}
+
 /**
  * Mints an anonymous session for the public workspace: 256 random bits, only the SHA-256 stored,
  * the token returned once. Rate-limit denials are returned (not thrown) so their log survives.
+ * The only way in is POST /chat/session, so every session is counted against its source.
  */
-async function mint(ctx: MutationCtx, ipKey: string | null) {
+async function mint(ctx: MutationCtx, ipKey: string) {
   const workspaceId = await publicWorkspaceId(ctx);
   if (!workspaceId) fail("NOT_FOUND");
-  if (ipKey !== null) {
-    const perIp = await enforceLimit(ctx, { workspaceId, name: "chatSessionsPerIp", key: ipKey, category: "chat", source: "chat/session" });
-    if (!perIp.ok) return { ok: false as const, code: perIp.code, retryAfterMs: perIp.retryAfterMs };
-  }
+  const perIp = await enforceLimit(ctx, { workspaceId, name: "chatSessionsPerIp", key: ipKey, category: "chat", source: "chat/session" });
+  if (!perIp.ok) return { ok: false as const, code: perIp.code, retryAfterMs: perIp.retryAfterMs };
   const global = await enforceLimit(ctx, { workspaceId, name: "chatSessionsGlobal", key: "all", category: "chat", source: "chat/session" });
   if (!global.ok) return { ok: false as const, code: global.code, retryAfterMs: global.retryAfterMs };
   const token = randomToken(SESSION_TOKEN_PREFIX, 32);
@@ -41,18 +46,11 @@ async function mint(ctx: MutationCtx, ipKey: string | null) {
   return { ok: true as const, token, expiresAt };
 }
 
-/** Start an anonymous chat session (Convex client). */
-export const start = publicMutation({
-  args: {},
-  returns: startResult,
-  handler: async (ctx) => await mint(ctx, null),
-});
-
-/** POST /chat/session: the same, with the per-IP limit (the IP is hashed before it is used as a key). */
+/** POST /chat/session (the only minter): per-IP limit, the IP hashed before it is used as a key. */
 export const startFromHttp = internalMutation({
   args: { ip: v.string() },
   returns: startResult,
-  handler: async (ctx, { ip }) => await mint(ctx, `ip:${(await sha256Hex(ip)).slice(0, 32)}`),
+  handler: async (ctx, { ip }) => await mint(ctx, await ipSourceKey(ip)),
 });
 
 /** The session ends itself (e.g. "forget me"). */

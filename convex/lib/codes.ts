@@ -52,6 +52,7 @@ export const CODES = [
   "PAYLOAD_TOO_LARGE",
   "ORIGIN_NOT_ALLOWED",
   "METHOD_NOT_ALLOWED",
+  "STARTING", // the embedded runtime is still loading (503 + Retry-After)
   "BAD_REQUEST",
   "INTERNAL",
   // secrets
@@ -92,6 +93,7 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   CHANNEL_USER_BLOCKED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  STARTING: 503,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   LIMIT_UNAVAILABLE: 503,

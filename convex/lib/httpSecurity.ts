@@ -85,11 +85,3 @@ export async function readBodyCapped(req: Request | Response, max: number): Prom
   }
   return new TextDecoder().decode(all);
 }
-
-/** Caller IP as reported by the fronting proxy; "unknown" when absent. */
-export function clientIp(req: Request): string {
-  const real = req.headers.get("x-real-ip")?.trim();
-  if (real) return real.slice(0, 64);
-  const fwd = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return fwd ? fwd.slice(0, 64) : "unknown";
-}

@@ -11,7 +11,7 @@ afterEach(() => vi.useRealTimers());
 describe("anonymous sessions", () => {
   test("token: ≥128 random bits, returned once, only its SHA-256 stored, 30-day expiry", async () => {
     const { t } = await publicChat();
-    const r = await t.mutation(api.chat.sessions.start, {});
+    const r = await t.mutation(internal.chat.sessions.startFromHttp, { ip: "192.0.2.1" });
     if (!r.ok) throw new Error("limited");
     const raw = r.token.replace(/^wcs_/, "");
     expect(raw.length * 6).toBeGreaterThanOrEqual(128);
@@ -20,7 +20,7 @@ describe("anonymous sessions", () => {
     expect(rows[0].tokenHash).toBe(await sha256Hex(r.token));
     expect(JSON.stringify(rows)).not.toContain(raw);
     expect(r.expiresAt - Date.now()).toBe(30 * 24 * 3600 * 1000);
-    const r2 = await t.mutation(api.chat.sessions.start, {});
+    const r2 = await t.mutation(internal.chat.sessions.startFromHttp, { ip: "192.0.2.1" });
     expect(r2.ok && r2.token).not.toBe(r.token);
   });
 
@@ -28,7 +28,7 @@ describe("anonymous sessions", () => {
     const { t } = await publicChat();
     process.env.WARDEN_PUBLIC_WORKSPACE = "nope";
     try {
-      await expectCode(t.mutation(api.chat.sessions.start, {}), "NOT_FOUND");
+      await expectCode(t.mutation(internal.chat.sessions.startFromHttp, { ip: "192.0.2.1" }), "NOT_FOUND");
     } finally {
       delete process.env.WARDEN_PUBLIC_WORKSPACE;
     }

@@ -11,7 +11,8 @@ const json = { "Content-Type": "application/json" };
 describe("public chat over HTTP", () => {
   test("POST /chat/session mints a token; per-IP limit → 429 with Retry-After; other IPs unaffected", async () => {
     const { t } = await publicChat();
-    const start = (ip: string) => t.fetch("/chat/session", { method: "POST", headers: { "X-Real-IP": ip } });
+    // The source is the connection's address (request metadata), as the platform reports it.
+    const start = (ip: string) => t.withRequestMetadata({ ip }).fetch("/chat/session", { method: "POST" });
     const first = await start("203.0.113.9");
     expect(first.status).toBe(201);
     const body = await first.json();
@@ -26,6 +27,54 @@ describe("public chat over HTTP", () => {
     const ev = await t.run((ctx) => ctx.db.query("securityEvents").collect());
     expect(ev.some((e) => e.detail === "limit=chatSessionsPerIp")).toBe(true);
     expect(JSON.stringify(ev)).not.toContain("203.0.113.9");
+  });
+
+  test("rotating X-Forwarded-For / X-Real-IP from one connection gets no more than the per-IP limit", async () => {
+    const { t } = await publicChat();
+    const attacker = t.withRequestMetadata({ ip: "203.0.113.66" });
+    let minted = 0;
+    for (let i = 0; i < 40; i++) {
+      const r = await attacker.fetch("/chat/session", {
+        method: "POST",
+        headers: { "X-Forwarded-For": `10.${i}.0.1, 192.0.2.${i}`, "X-Real-IP": `198.51.100.${i}`, Forwarded: `for=192.0.2.${i}` },
+      });
+      if (r.status === 201) minted++;
+      else expect(r.status).toBe(429);
+    }
+    expect(minted).toBe(20);
+    // nor does rotating the low bits of an IPv6 /64
+    const v6 = (n: number) => t.withRequestMetadata({ ip: `2001:db8:1:2::${n.toString(16)}` }).fetch("/chat/session", { method: "POST" });
+    let v6Minted = 0;
+    for (let i = 0; i < 25; i++) if ((await v6(i + 1)).status === 201) v6Minted++;
+    expect(v6Minted).toBe(20);
+    // with no connection address and no trusted proxy, everyone shares the "unknown" bucket
+    let unknown = 0;
+    for (let i = 0; i < 21; i++) if ((await t.fetch("/chat/session", { method: "POST", headers: { "X-Real-IP": `10.9.9.${i}` } })).status === 201) unknown++;
+    expect(unknown).toBe(20);
+  });
+
+  test("behind trusted proxies: the rightmost untrusted X-Forwarded-For entry is the client", async () => {
+    const { t } = await publicChat();
+    const viaProxy = (xff: string) =>
+      t.withRequestMetadata({ ip: "10.0.0.2" }).fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": xff } });
+    process.env.WARDEN_TRUSTED_PROXIES = "10.0.0.0/8";
+    try {
+      // The client prepends forged entries; the proxy appends the address it saw (203.0.113.5).
+      let minted = 0;
+      for (let i = 0; i < 25; i++) if ((await viaProxy(`198.51.100.${i}, 203.0.113.5, 10.0.0.7`)).status === 201) minted++;
+      expect(minted).toBe(20);
+      // another real client behind the same proxy has its own bucket
+      expect((await viaProxy("203.0.113.6")).status).toBe(201);
+      // a direct (untrusted) peer cannot name a client at all
+      let direct = 0;
+      for (let i = 0; i < 25; i++) {
+        const r = await t.withRequestMetadata({ ip: "192.0.2.200" }).fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": `198.51.100.${i}` } });
+        if (r.status === 201) direct++;
+      }
+      expect(direct).toBe(20);
+    } finally {
+      delete process.env.WARDEN_TRUSTED_PROXIES;
+    }
   });
 
   test("POST /chat/send: bearer session, 202, then 429 + Retry-After after 10/min; errors are codes only", async () => {

@@ -1,4 +1,4 @@
-import { api } from "../../convex/_generated/api";
+import { api, internal } from "../../convex/_generated/api";
 import { member, newT, type T } from "../harness";
 
 /** The public chat serves the workspace with slug "default" (WARDEN_PUBLIC_WORKSPACE unset). */
@@ -8,8 +8,11 @@ export async function publicChat() {
   return { t, owner };
 }
 
-export async function session(t: T): Promise<string> {
-  const r = await t.mutation(api.chat.sessions.start, {});
+let nextIp = 0;
+
+/** A session as POST /chat/session mints it, each from its own address (the per-IP limit is tested apart). */
+export async function session(t: T, ip = `198.18.${(nextIp >> 8) & 255}.${nextIp++ & 255}`): Promise<string> {
+  const r = await t.mutation(internal.chat.sessions.startFromHttp, { ip });
   if (!r.ok) throw new Error(`session start limited: ${r.code}`);
   return r.token;
 }

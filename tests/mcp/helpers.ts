@@ -38,7 +38,7 @@ export async function mint(owner: Owner, toolScopes: string[], opts: { name?: st
 }
 
 /** fetch for the SDK client that routes to convex-test's HTTP router. */
-export function tFetch(t: T, extraHeaders: Record<string, string> = {}) {
+export function tFetch(t: Pick<T, "fetch">, extraHeaders: Record<string, string> = {}) {
   return async (url: string | URL, init?: RequestInit) => {
     const u = new URL(url);
     const headers = new Headers(init?.headers);
@@ -47,7 +47,7 @@ export function tFetch(t: T, extraHeaders: Record<string, string> = {}) {
   };
 }
 
-export async function connect(t: T, token: string | null, extraHeaders: Record<string, string> = {}) {
+export async function connect(t: Pick<T, "fetch">, token: string | null, extraHeaders: Record<string, string> = {}) {
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
     fetch: tFetch(t, extraHeaders),
     requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : undefined,
@@ -59,7 +59,7 @@ export async function connect(t: T, token: string | null, extraHeaders: Record<s
 }
 
 /** A raw JSON-RPC POST to /mcp. */
-export async function post(t: T, body: unknown, headers: Record<string, string> = {}) {
+export async function post(t: Pick<T, "fetch">, body: unknown, headers: Record<string, string> = {}) {
   return await t.fetch("/mcp", {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },

@@ -137,7 +137,7 @@ describe("tools through the checker", () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc", "draft"]);
-    const { client } = await connect(t, tok.token, { "x-real-ip": "203.0.113.7" });
+    const { client } = await connect(t.withRequestMetadata({ ip: "203.0.113.7" }), tok.token);
     const { tools } = await client.listTools();
     expect(tools.map((x) => x.name)).toEqual(["calc"]);
     expect(tools[0].inputSchema).toMatchObject({ type: "object", required: ["expression"] });
@@ -219,8 +219,8 @@ describe("transport hardening", () => {
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc"]);
     const clients = [];
-    for (let i = 0; i < 5; i++) clients.push((await connect(t, tok.token, { "x-real-ip": `198.51.100.${i}` })).client);
-    const sixth = await post(t, initialize(), { authorization: `Bearer ${tok.token}`, "x-real-ip": "198.51.100.9" });
+    for (let i = 0; i < 5; i++) clients.push((await connect(t.withRequestMetadata({ ip: `198.51.100.${i}` }), tok.token)).client);
+    const sixth = await post(t.withRequestMetadata({ ip: "198.51.100.9" }), initialize(), { authorization: `Bearer ${tok.token}` });
     expect(sixth.status).toBe(429);
     expect(await sixth.json()).toEqual({ error: "MCP_SESSION_LIMIT" });
     expect(Number(sixth.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -229,13 +229,13 @@ describe("transport hardening", () => {
     for (const c of clients) expect((await c.listTools()).tools).toHaveLength(1);
     // Another client is unaffected.
     const other = await mint(owner, ["calc"], { name: "other" });
-    await (await connect(t, other.token, { "x-real-ip": "198.51.100.20" })).client.close();
+    await (await connect(t.withRequestMetadata({ ip: "198.51.100.20" }), other.token)).client.close();
     // One session idles out → a new one is admitted (and the idle one is closed).
     await t.run(async (ctx) => {
       const s = await ctx.db.query("mcpSessions").first();
       await ctx.db.patch(s!._id, { lastSeenAt: Date.now() - 11 * 60_000 });
     });
-    const again = await post(t, initialize(), { authorization: `Bearer ${tok.token}`, "x-real-ip": "198.51.100.10" });
+    const again = await post(t.withRequestMetadata({ ip: "198.51.100.10" }), initialize(), { authorization: `Bearer ${tok.token}` });
     expect(again.status).toBe(200);
     expect(again.headers.get("mcp-session-id")).toMatch(/^mcps_[A-Za-z0-9_-]{43}$/);
   });
@@ -246,7 +246,9 @@ describe("transport hardening", () => {
     const toks = [await mint(owner, ["calc"]), await mint(owner, ["calc"]), await mint(owner, ["calc"])];
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
-      const res = await post(t, initialize(), { authorization: `Bearer ${toks[Math.floor(i / 4)].token}`, "x-real-ip": "192.0.2.55" });
+      // forged forwarding headers do not make a new source
+      const forged = { "x-real-ip": `10.3.0.${i}`, "x-forwarded-for": `10.4.0.${i}` };
+      const res = await post(t.withRequestMetadata({ ip: "192.0.2.55" }), initialize(), { authorization: `Bearer ${toks[Math.floor(i / 4)].token}`, ...forged });
       statuses.push(res.status);
       if (res.status === 429) {
         expect(await res.json()).toEqual({ error: "RATE_LIMITED" });
@@ -254,7 +256,7 @@ describe("transport hardening", () => {
       }
     }
     expect(statuses).toEqual([...Array(10).fill(200), 429]);
-    const fromElsewhere = await post(t, initialize(), { authorization: `Bearer ${toks[2].token}`, "x-real-ip": "192.0.2.56" });
+    const fromElsewhere = await post(t.withRequestMetadata({ ip: "192.0.2.56" }), initialize(), { authorization: `Bearer ${toks[2].token}` });
     expect(fromElsewhere.status).toBe(200);
     const hit = (await table(t, "securityEvents")).find((e: any) => e.code === "RATE_LIMITED");
     expect(hit.detail).toBe("limit=mcpSessionsPerIp");
