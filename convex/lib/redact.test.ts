@@ -7,8 +7,11 @@ import {
   isSensitiveKey,
   preview,
   redact,
+  redactKnown,
+  redactKnownValue,
   redactPII,
   redactValue,
+  secretMatcher,
   truncate,
   utf8Length,
 } from "./redact";
@@ -107,6 +110,109 @@ describe("redact: known secrets (cases)", () => {
     const out = redact("x REDA y", ["REDA"]);
     expect(out).not.toContain("REDA");
     expect(out).toContain("[HIDDEN]");
+  });
+});
+
+// Reference encodings (Node's Buffer, independent of redact.ts's own encoder).
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+/** The characters of base64(k bytes + secret) that depend on the secret alone, for k = 0, 1, 2; and its hex. */
+function encodingsOf(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const out = [hexOf(bytes), hexOf(bytes).toUpperCase()];
+  for (let k = 0; k < 3; k++) {
+    const from = Math.ceil((8 * k) / 6);
+    const to = Math.floor((8 * (k + bytes.length)) / 6);
+    const withPrefix = cat(new Uint8Array(k), bytes);
+    out.push(b64(withPrefix).slice(from, to), b64url(withPrefix).slice(from, to));
+  }
+  return out;
+}
+const secretText = fc.oneof(
+  fc.string({ minLength: 8, maxLength: 40, unit: "binary" }),
+  fc.string({ minLength: 8, maxLength: 40, unit: fc.constantFrom(..."abcXYZ019-_+/=:. ") }),
+);
+const someBytes = fc.uint8Array({ maxLength: 40 });
+
+describe("redact: encoded secrets", () => {
+  it("base64, base64url (padded or not) and hex of prefix+secret+suffix keep no encoding of the secret", () => {
+    fc.assert(
+      fc.property(secretText, someBytes, someBytes, fc.constantFrom(" ", "=", '"', "\n"), (secret, prefix, suffix, sep) => {
+        const data = cat(prefix, new TextEncoder().encode(secret), suffix);
+        const encoded = [b64(data), b64(data).replace(/=+$/, ""), b64url(data), hexOf(data), hexOf(data).toUpperCase()];
+        const text = `start${sep}${encoded.join(sep)}${sep}end`;
+        const out = redact(text, [secret]);
+        for (const e of encodingsOf(secret)) expect(out.includes(e), e).toBe(false);
+        expect(out.startsWith("start")).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("base64: removes exactly the characters that carry secret bits, and no more", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 8, maxLength: 30, unit: "binary" }), someBytes, someBytes, (secret, prefix, suffix) => {
+        const s = new TextEncoder().encode(secret);
+        const enc = b64(cat(prefix, s, suffix));
+        const keepHead = Math.floor((8 * prefix.length) / 6);
+        const keepTail = Math.ceil((8 * (prefix.length + s.length)) / 6);
+        expect(redactKnown(enc, [secret])).toBe(enc.slice(0, keepHead) + REDACTED + enc.slice(keepTail));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("cases: padded, unpadded, URL alphabet, upper and lower hex, in a URL and behind an escaped slash", () => {
+    const secret = "s3cr3t-\u00ff-Key?>>"; // bytes that give "+" and "/" in base64
+    const bytes = new TextEncoder().encode(secret);
+    const std = b64(bytes);
+    expect(std).toMatch(/[+/]/);
+    for (const text of [
+      `Authorization: Basic ${b64(new TextEncoder().encode(`user:${secret}`))}`,
+      `{"echo":"${std}"}`,
+      `{"echo":"${std.replace(/=+$/, "")}"}`,
+      `{"echo":"${std.replace(/\//g, "\\/")}"}`,
+      `?k=${encodeURIComponent(std)}`,
+      `k=${b64url(bytes)}`,
+      `hex ${hexOf(bytes)} HEX ${hexOf(bytes).toUpperCase()}`,
+    ]) {
+      const out = redact(text, [secret]);
+      for (const e of encodingsOf(secret)) expect(out, text).not.toContain(e);
+      expect(out, text).toContain(REDACTED);
+    }
+  });
+
+  it("short secrets are not hunted in encoded form (too many chance hits); raw still is", () => {
+    expect(redact(`a ${btoa("abcd")} b abcd`, ["abcd"])).toBe(`a ${btoa("abcd")} b ${REDACTED}`);
+  });
+
+  it("a precomputed matcher gives the same result as the secret list", () => {
+    const secrets = ["alpha-secret-value", "beta/secret+value"];
+    const m = secretMatcher(secrets);
+    const text = `x ${btoa(secrets[0])} ${hexOf(new TextEncoder().encode(secrets[1]))} ${secrets[1]}`;
+    expect(redact(text, m)).toBe(redact(text, secrets));
+    expect(redactValue({ a: text }, m)).toEqual(redactValue({ a: text }, secrets));
+    expect(preview({ a: text }, m)).toBe(preview({ a: text }, secrets));
+  });
+});
+
+describe("redactKnown / redactKnownValue", () => {
+  it("remove only the known secrets: credential shapes and credential-named keys stay", () => {
+    const secret = "own-key-1234567"; // 15 bytes: no base64 padding
+    expect(redactKnown(`Bearer abcdefgh, key ${btoa(secret)}`, [secret])).toBe(`Bearer abcdefgh, key ${REDACTED}`);
+    const schema = {
+      type: "object",
+      properties: { apiKey: { type: "string", description: `send ${secret}` }, [secret]: { type: "number" } },
+      required: ["apiKey"],
+    };
+    expect(redactKnownValue(schema, [secret])).toEqual({
+      type: "object",
+      properties: { apiKey: { type: "string", description: `send ${REDACTED}` }, [REDACTED]: { type: "number" } },
+      required: ["apiKey"],
+    });
+    expect(redactKnownValue(schema, [])).toEqual(schema);
   });
 });
 

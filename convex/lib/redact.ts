@@ -111,47 +111,159 @@ function applyRules(text: string, marker: string): string {
 // ---------------------------------------------------------------------------------------------
 // known secrets
 
-/** The forms a secret takes in text: as is, JSON-escaped, URL-encoded. */
-function secretForms(secrets: readonly string[]): string[] {
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (typeof s !== "string" || s.length < MIN_SECRET_LENGTH) continue;
-    forms.add(s);
-    const json = JSON.stringify(s).slice(1, -1);
-    forms.add(json);
-    forms.add(JSON.stringify(json).slice(1, -1)); // escaped twice (JSON inside a JSON string)
-    try {
-      forms.add(encodeURIComponent(s));
-    } catch {
-      // lone surrogates cannot be URI-encoded; the raw form is still matched
-    }
+/**
+ * One text to look for. Base64 needles are the characters that depend only on the secret's own
+ * bits; `edge` is the alphabet of the neighbouring character that mixes secret bits with a
+ * neighbour's, removed with the match when present (`lead` before, `trail` after).
+ */
+type Needle = { text: string; lead: boolean; trail: boolean; edge?: RegExp };
+
+/** The needles for one set of secrets, built once and reused for every string redacted with it. */
+export type SecretMatcher = { readonly needles: readonly Needle[]; readonly marker: string };
+
+/** Encoded needles shorter than this are not matched: too many chance hits in ordinary base64/hex. */
+const MIN_ENCODED_LENGTH = 6;
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_EDGE = /[A-Za-z0-9+/]/;
+const B64URL_EDGE = /[A-Za-z0-9_-]/;
+
+function base64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const chars = Math.ceil(((Math.min(3, bytes.length - i)) * 8) / 6);
+    for (let c = 0; c < chars; c++) out += B64[(n >> (18 - 6 * c)) & 63];
   }
-  // longest first so a secret containing another is removed whole
-  return [...forms].sort((a, b) => b.length - a.length);
+  return out; // unpadded
 }
 
-function pickMarker(forms: readonly string[]): string {
-  for (const m of MARKER_CANDIDATES) if (!forms.some((f) => m.includes(f))) return m;
-  return "";
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
 }
 
 /**
- * Replaces known secret values (≥ 4 chars, also JSON-escaped and URL-encoded) and common
- * credential shapes with "[REDACTED]". Repeats until no known secret remains, so replacements
- * cannot glue fragments back into a secret; if that does not converge the whole text is withheld.
+ * Base64 of the secret at each byte alignment (0, 1, 2 bytes before it), reduced to the characters
+ * that no neighbouring byte influences, so the secret is found inside any longer base64 text,
+ * padded or not. Standard and URL alphabets.
  */
-export function redact(text: string, knownSecrets: readonly string[] = []): string {
-  if (typeof text !== "string") text = String(text);
-  const forms = secretForms(knownSecrets);
-  const marker = pickMarker(forms);
-  const leaks = (s: string) => forms.some((f) => s.includes(f));
+function base64Needles(bytes: Uint8Array): Needle[] {
+  const out: Needle[] = [];
+  for (let k = 0; k < 3; k++) {
+    const padded = new Uint8Array(k + bytes.length);
+    padded.set(bytes, k);
+    const startBit = 8 * k;
+    const endBit = 8 * (k + bytes.length);
+    const std = base64(padded).slice(Math.ceil(startBit / 6), Math.floor(endBit / 6));
+    const lead = startBit % 6 !== 0;
+    const trail = endBit % 6 !== 0;
+    const url = std.replace(/\+/g, "-").replace(/\//g, "_");
+    out.push({ text: std, lead, trail, edge: B64_EDGE });
+    if (url !== std) out.push({ text: url, lead, trail, edge: B64URL_EDGE });
+    // in a URL query or behind a JSON encoder that escapes "/"
+    const uri = std.replace(/\+/g, "%2B").replace(/\//g, "%2F");
+    if (uri !== std) out.push({ text: uri, lead: false, trail: false });
+    if (std.includes("/")) out.push({ text: std.replace(/\//g, "\\/"), lead: false, trail: false });
+  }
+  return out;
+}
+
+const utf8 = new TextEncoder();
+
+/** Every form a secret takes in text: as is, JSON-escaped (once, twice), URL-encoded, base64, base64url, hex. */
+function needlesFor(secrets: readonly string[]): Needle[] {
+  const plain = new Set<string>();
+  const byText = new Map<string, Needle>();
+  const add = (n: Needle) => {
+    const seen = byText.get(n.text);
+    // same text from two alignments: remove the neighbours either would
+    if (seen) byText.set(n.text, { ...seen, lead: seen.lead || n.lead, trail: seen.trail || n.trail, edge: seen.edge ?? n.edge });
+    else byText.set(n.text, n);
+  };
+  for (const s of secrets) {
+    if (typeof s !== "string" || s.length < MIN_SECRET_LENGTH) continue;
+    plain.add(s);
+    const json = JSON.stringify(s).slice(1, -1);
+    plain.add(json);
+    plain.add(JSON.stringify(json).slice(1, -1)); // escaped twice (JSON inside a JSON string)
+    try {
+      plain.add(encodeURIComponent(s));
+    } catch {
+      // lone surrogates cannot be URI-encoded; the raw form is still matched
+    }
+    const bytes = utf8.encode(s);
+    const encoded = [...base64Needles(bytes), { text: hex(bytes), lead: false, trail: false }];
+    encoded.push({ text: encoded[encoded.length - 1].text.toUpperCase(), lead: false, trail: false });
+    for (const n of encoded) if (n.text.length >= MIN_ENCODED_LENGTH) add(n);
+  }
+  for (const p of plain) add({ text: p, lead: false, trail: false });
+  // longest first so a secret containing another is removed whole
+  return [...byText.values()].sort((a, b) => b.text.length - a.text.length);
+}
+
+function pickMarker(needles: readonly Needle[]): string {
+  for (const m of MARKER_CANDIDATES) if (!needles.some((n) => m.includes(n.text))) return m;
+  return "";
+}
+
+const EMPTY: SecretMatcher = { needles: [], marker: REDACTED };
+
+/** Precomputes the needles of a secret set; pass the result wherever a secret list is accepted. */
+export function secretMatcher(secrets: readonly string[] | SecretMatcher = []): SecretMatcher {
+  if (!Array.isArray(secrets)) return secrets as SecretMatcher;
+  const list = secrets as readonly string[];
+  if (list.length === 0) return EMPTY;
+  const needles = needlesFor(list);
+  return { needles, marker: pickMarker(needles) };
+}
+
+function replaceNeedle(text: string, n: Needle, marker: string): string {
+  let i = text.indexOf(n.text);
+  if (i < 0) return text;
+  let out = "";
+  let copied = 0;
+  while (i >= 0) {
+    let start = i;
+    let end = i + n.text.length;
+    if (n.lead && start > copied && n.edge!.test(text[start - 1])) start--;
+    if (n.trail && end < text.length && n.edge!.test(text[end])) end++;
+    out += text.slice(copied, start) + marker;
+    copied = end;
+    i = text.indexOf(n.text, end);
+  }
+  return out + text.slice(copied);
+}
+
+const leaks = (text: string, m: SecretMatcher) => m.needles.some((n) => text.includes(n.text));
+
+function scrub(text: string, m: SecretMatcher, rules: boolean): string {
   let out = text;
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    for (const f of forms) if (out.includes(f)) out = out.split(f).join(marker);
-    out = applyRules(out, marker);
-    if (!leaks(out)) return out;
+    const before = out;
+    for (const n of m.needles) out = replaceNeedle(out, n, m.marker);
+    if (rules) out = applyRules(out, m.marker);
+    if (out === before || !leaks(out, m)) return out; // unchanged: no needle was there
   }
-  return marker;
+  return m.marker;
+}
+
+/**
+ * Replaces known secret values (≥ 4 chars; raw, JSON-escaped, URL-encoded, base64/base64url at any
+ * alignment, hex) and common credential shapes with "[REDACTED]". Repeats until no known secret
+ * remains, so replacements cannot glue fragments back into a secret; if that does not converge the
+ * whole text is withheld.
+ */
+export function redact(text: string, knownSecrets: readonly string[] | SecretMatcher = []): string {
+  if (typeof text !== "string") text = String(text);
+  return scrub(text, secretMatcher(knownSecrets), true);
+}
+
+/** Only the known secrets (every form `redact` knows), no credential-shape rules: for text that must keep its meaning, like tool schemas. */
+export function redactKnown(text: string, knownSecrets: readonly string[] | SecretMatcher): string {
+  if (typeof text !== "string") text = String(text);
+  const m = secretMatcher(knownSecrets);
+  return m.needles.length === 0 ? text : scrub(text, m, false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,19 +278,33 @@ const MAX_DEPTH = 32;
  * passed through `redact`. Cycles, functions, symbols, bigints, dates, errors and binary data are
  * turned into plain JSON values; error stacks are dropped.
  */
-export function redactValue(value: unknown, knownSecrets: readonly string[] = []): JsonValue {
+export function redactValue(value: unknown, knownSecrets: readonly string[] | SecretMatcher = []): JsonValue {
+  const m = secretMatcher(knownSecrets);
+  return walkJson(value, (s) => scrub(s, m, true), true) ?? null;
+}
+
+/**
+ * Deep copy as JSON-safe data with only the known secrets removed from every string and key
+ * (`redactKnown`); key names are not judged. For values whose shape must survive (tool schemas).
+ */
+export function redactKnownValue(value: unknown, knownSecrets: readonly string[] | SecretMatcher): JsonValue {
+  const m = secretMatcher(knownSecrets);
+  return walkJson(value, (s) => (m.needles.length === 0 ? s : scrub(s, m, false)), false) ?? null;
+}
+
+function walkJson(value: unknown, clean: (s: string) => string, blankSensitiveKeys: boolean): JsonValue | undefined {
   const seen = new WeakSet<object>();
   const walk = (v: unknown, depth: number): JsonValue | undefined => {
     if (v === null) return null;
     switch (typeof v) {
       case "string":
-        return redact(v, knownSecrets);
+        return clean(v);
       case "number":
         return Number.isFinite(v) ? v : null;
       case "boolean":
         return v;
       case "bigint":
-        return redact(v.toString(), knownSecrets);
+        return clean(v.toString());
       case "undefined":
       case "function":
       case "symbol":
@@ -207,19 +333,19 @@ export function redactValue(value: unknown, knownSecrets: readonly string[] = []
       const out: { [key: string]: JsonValue } = {};
       for (const [k, item] of entries) {
         const key = String(k);
-        if (isSensitiveKey(key) && item !== null && item !== undefined && typeof item !== "boolean") {
-          out[redact(key, knownSecrets)] = REDACTED;
+        if (blankSensitiveKeys && isSensitiveKey(key) && item !== null && item !== undefined && typeof item !== "boolean") {
+          out[clean(key)] = REDACTED;
           continue;
         }
         const walked = walk(item, depth + 1);
-        if (walked !== undefined) out[redact(key, knownSecrets)] = walked;
+        if (walked !== undefined) out[clean(key)] = walked;
       }
       return out;
     } finally {
       seen.delete(obj); // a repeated (non-cyclic) reference is fine
     }
   };
-  return walk(value, 0) ?? null;
+  return walk(value, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,9 +377,10 @@ export function truncate(text: string, maxBytes: number): string {
 }
 
 /** JSON.stringify → redact → truncate: what logs and dashboards store for a payload. */
-export function preview(value: unknown, knownSecrets: readonly string[] = [], maxBytes = 1024): string {
-  const json = JSON.stringify(redactValue(value, knownSecrets));
-  return truncate(redact(json, knownSecrets), maxBytes);
+export function preview(value: unknown, knownSecrets: readonly string[] | SecretMatcher = [], maxBytes = 1024): string {
+  const m = secretMatcher(knownSecrets);
+  const json = JSON.stringify(redactValue(value, m));
+  return truncate(redact(json, m), maxBytes);
 }
 
 // ---------------------------------------------------------------------------------------------
