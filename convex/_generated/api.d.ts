@@ -59,6 +59,7 @@ import type * as lib_clientIp from "../lib/clientIp.js";
 import type * as lib_codes from "../lib/codes.js";
 import type * as lib_egress from "../lib/egress.js";
 import type * as lib_httpSecurity from "../lib/httpSecurity.js";
+import type * as lib_idCap from "../lib/idCap.js";
 import type * as lib_imageSniff from "../lib/imageSniff.js";
 import type * as lib_jsonSchema from "../lib/jsonSchema.js";
 import type * as lib_limitsCatalog from "../lib/limitsCatalog.js";
@@ -187,6 +188,7 @@ declare const fullApi: ApiFromModules<{
   "lib/codes": typeof lib_codes;
   "lib/egress": typeof lib_egress;
   "lib/httpSecurity": typeof lib_httpSecurity;
+  "lib/idCap": typeof lib_idCap;
   "lib/imageSniff": typeof lib_imageSniff;
   "lib/jsonSchema": typeof lib_jsonSchema;
   "lib/limitsCatalog": typeof lib_limitsCatalog;

@@ -15,9 +15,22 @@ import type { Doc } from "../_generated/dataModel";
 import { resolvePrincipal, fail, type Principal, type Role } from "./principal";
 import { tagAccess, type AccessClass } from "./classes";
 import { sha256Hex } from "../lib/tokens";
+import { tooManyIds } from "../lib/idCap";
 
 function tagged<B extends (def: any) => any>(builder: B, access: AccessClass): B {
-  return ((def: any) => tagAccess(builder(def), access)) as B;
+  return ((def: any) => tagAccess(builder(capIds(def)), access)) as B;
+}
+
+/** Seed 001: an array-of-ids argument holding more than MAX_IDS_PER_ARG fails with TOO_MANY_IDS. */
+function capIds(def: any) {
+  if (typeof def !== "object" || !def?.args) return def;
+  return {
+    ...def,
+    handler: (ctx: unknown, args: unknown) => {
+      if (tooManyIds(def.args, args)) fail("TOO_MANY_IDS");
+      return def.handler(ctx, args);
+    },
+  };
 }
 
 function memberQuery(min: Role) {

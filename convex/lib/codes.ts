@@ -53,6 +53,7 @@ export const CODES = [
   "ORIGIN_NOT_ALLOWED",
   "METHOD_NOT_ALLOWED",
   "STARTING", // the embedded runtime is still loading (503 + Retry-After)
+  "TOO_MANY_IDS", // an array-of-ids argument holds more than 50 ids (seed 001)
   "BAD_REQUEST",
   "INTERNAL",
   // secrets
