@@ -68,7 +68,8 @@ export const skillTables = {
     .index("by_workspace_allowed_at", ["workspaceId", "allowed", "at"])
     .index("by_skill_at", ["skillId", "at"])
     .index("by_server_at", ["mcpServerId", "at"])
-    .index("by_at", ["at"]),
+    .index("by_at", ["at"])
+    .index("by_output", ["outputStorageId"]),
 
   skillInvocationSummary: defineTable({
     workspaceId: v.id("workspaces"),
@@ -99,5 +100,25 @@ export const skillTables = {
     createdAt: v.number(),
   })
     .index("by_workspace", ["workspaceId"])
+    .index("by_storage", ["storageId"]),
+
+  /**
+   * One row per upload URL handed out (skills/images:generateUploadUrl): who asked, for which
+   * workspace, and the SHA-256 of the file they said they would upload. `register` accepts a storage
+   * object only through an unused grant of the caller whose digest matches and that was issued
+   * before the object was stored (and no other person's grant matches as well); the grant then
+   * records the object, so it is claimed once.
+   */
+  uploadGrants: defineTable({
+    workspaceId: v.id("workspaces"),
+    ownerId: v.id("owners"),
+    /** lowercase hex SHA-256 of the file to be uploaded */
+    sha256: v.string(),
+    expiresAt: v.number(),
+    storageId: v.optional(v.id("_storage")),
+    claimedAt: v.optional(v.number()),
+  })
+    .index("by_sha_open", ["sha256", "storageId"])
+    .index("by_owner_open", ["ownerId", "storageId", "expiresAt"])
     .index("by_storage", ["storageId"]),
 };

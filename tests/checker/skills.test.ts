@@ -451,7 +451,10 @@ describe("Code-defined skills", () => {
 describe("Image skills", () => {
   const fixture = (name: string) => readFileSync(new URL(`./fixtures/images/${name}`, import.meta.url));
 
-  async function upload(t: CT, bytes: Uint8Array, type = "image/png") {
+  /** Like SyncBoard: ask for an upload URL with the file's SHA-256, then upload (stored directly here). */
+  async function upload(t: CT, a: Awaited<ReturnType<typeof admin>>, bytes: Uint8Array, type = "image/png") {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)));
+    await a.as.mutation(api.skills.images.generateUploadUrl, { sha256: Buffer.from(digest).toString("base64") });
     return await t.run(async (ctx) => await ctx.storage.store(new Blob([new Uint8Array(bytes)], { type })));
   }
 
@@ -460,7 +463,7 @@ describe("Image skills", () => {
     const a = await admin(t);
     await approvedSkill(a, { name: "img", type: "image", config: { operation: "image_info" } });
     for (const [file, format] of [["python.png", "png"], ["python.jpg", "jpeg"], ["python.gif", "gif"], ["python.webp", "webp"]] as const) {
-      const storageId = await upload(t, fixture(file));
+      const storageId = await upload(t, a, fixture(file));
       expect(await a.as.action(api.skills.images.register, { storageId })).toMatchObject({ ok: true, width: 16, height: 16 });
       expect(await invoke(t, a, "img", { storageId })).toMatchObject({ ok: true, output: { format, width: 16, height: 16 } });
     }
@@ -475,7 +478,7 @@ describe("Image skills", () => {
     const polyglot = new Uint8Array([...png, ...new TextEncoder().encode("<?php system($_GET[1]); ?>")]);
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>');
     for (const bytes of [polyglot, svg, fixture("python.bmp")]) {
-      const storageId = await upload(t, bytes, "image/png");
+      const storageId = await upload(t, a, bytes, "image/png");
       expect(await a.as.action(api.skills.images.register, { storageId })).toEqual({ ok: false, code: "IMAGE_INVALID" });
       expect(await t.run(async (ctx) => await ctx.storage.get(storageId))).toBeNull();
     }
@@ -488,12 +491,12 @@ describe("Image skills", () => {
     const b = await admin(t, "ws-b");
     await approvedSkill(a, { name: "tiny", type: "image", config: { operation: "image_info", maxImageBytes: 500 } });
     await approvedSkill(a, { name: "img", type: "image", config: { operation: "image_info" } });
-    const big = await upload(t, fixture("python.png")); // 1020 bytes
+    const big = await upload(t, a, fixture("python.png")); // 1020 bytes
     await a.as.action(api.skills.images.register, { storageId: big });
     expect(await invoke(t, a, "tiny", { storageId: big })).toEqual({ ok: false, code: "IMAGE_INVALID" });
-    const unregistered = await upload(t, fixture("python.gif"));
+    const unregistered = await upload(t, a, fixture("python.gif"));
     expect(await invoke(t, a, "img", { storageId: unregistered })).toEqual({ ok: false, code: "IMAGE_INVALID" });
-    const foreign = await upload(t, fixture("python.gif"));
+    const foreign = await upload(t, b, fixture("python.jpg"));
     await b.as.action(api.skills.images.register, { storageId: foreign });
     expect(await invoke(t, a, "img", { storageId: foreign })).toEqual({ ok: false, code: "IMAGE_INVALID" });
   });
