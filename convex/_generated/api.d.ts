@@ -107,6 +107,7 @@ import type * as secrets_store from "../secrets/store.js";
 import type * as secrets_tables from "../secrets/tables.js";
 import type * as security_checker from "../security/checker.js";
 import type * as security_checkerLog from "../security/checkerLog.js";
+import type * as security_edge from "../security/edge.js";
 import type * as security_events from "../security/events.js";
 import type * as security_tables from "../security/tables.js";
 import type * as skills_code_githubRepoInfo from "../skills/code/githubRepoInfo.js";
@@ -236,6 +237,7 @@ declare const fullApi: ApiFromModules<{
   "secrets/tables": typeof secrets_tables;
   "security/checker": typeof security_checker;
   "security/checkerLog": typeof security_checkerLog;
+  "security/edge": typeof security_edge;
   "security/events": typeof security_events;
   "security/tables": typeof security_tables;
   "skills/code/githubRepoInfo": typeof skills_code_githubRepoInfo;

@@ -2,7 +2,7 @@
  * Custom function builders. Every public function is built from one of these, so it
  * declares its access class and resolves the caller before its handler runs.
  */
-import { v } from "convex/values";
+import { ConvexError, v } from "convex/values";
 import {
   customQuery,
   customMutation,
@@ -49,8 +49,15 @@ function memberAction(min: Role) {
   return customAction(
     action,
     customCtx(async (ctx) => {
-      const principal: Principal = await ctx.runQuery(internal.access.internal.principal, { min });
-      return { principal };
+      try {
+        const principal: Principal = await ctx.runQuery(internal.access.internal.principal, { min });
+        return { principal };
+      } catch (e) {
+        // Actions are not transactions, so this denial can be recorded (a query or mutation's can't).
+        if (e instanceof ConvexError && /"code":"FORBIDDEN"|^FORBIDDEN$/.test(typeof e.data === "string" ? e.data : JSON.stringify(e.data ?? null)))
+          await ctx.runMutation(internal.security.edge.recordMemberDenial, { code: "FORBIDDEN", category: "access", detail: `action needs ${min}` });
+        throw e;
+      }
     }),
   );
 }

@@ -1,5 +1,6 @@
 import { ConvexError } from "convex/values";
 import { httpAction, type ActionCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
 import { tagAccess, type AccessClass } from "./classes";
 import { httpStatusFor, isCode } from "../lib/codes";
 import {
@@ -31,13 +32,20 @@ export function endpoint(
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const fn = httpAction(async (ctx, req) => {
     const cors = opts.cors === false ? {} : corsHeaders(req.headers.get("origin"), process.env);
+    const ip = await requestIp(ctx, req);
+    const path = new URL(req.url).pathname.slice(0, 100);
     try {
       const body = req.method === "GET" || req.method === "HEAD" ? "" : await readBodyCapped(req, max);
-      if (body === null) return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
-      const res = await handler(ctx, { req, body, ip: await requestIp(ctx, req), url: new URL(req.url) });
+      if (body === null) {
+        await ctx.runMutation(internal.security.edge.recordRequestDenial, { code: "PAYLOAD_TOO_LARGE", category: "http", ip, detail: `${req.method} ${path}` });
+        return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
+      }
+      const res = await handler(ctx, { req, body, ip, url: new URL(req.url) });
       // Error answers stay unframeable.
       return withHeaders(res, cors, res.ok ? opts.frameable?.csp() : undefined);
     } catch (err) {
+      if (errorCode(err) === "FORBIDDEN")
+        await ctx.runMutation(internal.security.edge.recordMemberDenial, { code: "FORBIDDEN", category: "http", detail: `${req.method} ${path}`, ip });
       return withHeaders(errorToResponse(err), cors);
     }
   });
@@ -51,6 +59,21 @@ export function endpoint(
 export async function requestIp(ctx: ActionCtx, req: Request): Promise<string> {
   const meta = await ctx.meta.getRequestMetadata();
   return clientIpFrom(meta.ip, req.headers.get("x-forwarded-for"), process.env);
+}
+
+/** The catalogue code a ConvexError carries (also when it crossed a runQuery/runMutation boundary). */
+export function errorCode(err: unknown): string | undefined {
+  if (!(err instanceof ConvexError)) return undefined;
+  const data = typeof err.data === "string" ? safeJson(err.data) : err.data;
+  const code = (data as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
 }
 
 export function errorToResponse(err: unknown): Response {

@@ -2,6 +2,7 @@ import { v } from "convex/values";
 import { internalMutation, internalQuery } from "../_generated/server";
 import { enforceLimit } from "../limits/enforce";
 import { recordSecurityEvent } from "../security/events";
+import { recordForPerson } from "../security/edge";
 import { writeAudit } from "../audit/log";
 
 export const credential = internalQuery({
@@ -53,7 +54,8 @@ export const recordFailure = internalMutation({
   handler: async (ctx, { ownerKey, ip, reason }) => {
     await enforceLimit(ctx, { name: "signinPerAccount", key: `acct:${ownerKey.toLowerCase()}`, category: "auth", source: `ip:${ip}` });
     await enforceLimit(ctx, { name: "signinPerIp", key: `ip:${ip}`, category: "auth", source: `ip:${ip}` });
-    await recordSecurityEvent(ctx, {
+    // Also shown in each workspace of the targeted person.
+    await recordForPerson(ctx, ownerKey, {
       code: "SIGNIN_FAILED",
       category: "auth",
       source: `ip:${ip}`,
