@@ -8,6 +8,8 @@ import { AuthedShell } from "./Shell";
 import { ConfigContext } from "./lib/configContext";
 import { Button, Card, Field, InlineError, Input, Loading, Notice } from "./ui/kit";
 import { errorInfo, formatWait, type ErrorInfo } from "./lib/errors";
+import { usePath } from "./lib/router";
+import { SetPasswordPage } from "./pages/SetPassword";
 
 const ClerkBoard = lazy(() => import("./auth/ClerkBoard"));
 
@@ -71,6 +73,9 @@ function BuiltinBoard({ client, cfg, onUseClerk }: { client: ConvexReactClient; 
   const useAuth = useMemo(() => makeUseBuiltinAuth(cfg.siteUrl), [cfg.siteUrl]);
   const signedIn = useOwnerSignedIn();
   const [ended, setEnded] = useState(false);
+  const path = usePath();
+  // An invitee's one-time link: public, outside the signed-in shell.
+  if (path === "/set-password") return <SetPasswordPage siteUrl={cfg.siteUrl} />;
   return (
     <ConvexProviderWithAuth client={client} useAuth={useAuth}>
       {signedIn ? (

@@ -68,6 +68,7 @@ export const ownerQuery = tagged(memberQuery("owner"), "owner");
 export const viewerMutation = tagged(memberMutation("viewer"), "viewer");
 export const adminMutation = tagged(memberMutation("admin"), "admin");
 export const ownerMutation = tagged(memberMutation("owner"), "owner");
+export const viewerAction = tagged(memberAction("viewer"), "viewer");
 export const adminAction = tagged(memberAction("admin"), "admin");
 export const ownerAction = tagged(memberAction("owner"), "owner");
 

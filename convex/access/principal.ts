@@ -73,6 +73,7 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
     .withIndex("by_owner_workspace", (q) => q.eq("ownerId", owner._id).eq("workspaceId", workspaceId))
     .unique();
   if (!membership) fail("FORBIDDEN");
+  if (membership.active === false) fail("MEMBERSHIP_INACTIVE");
   if (!roleAtLeast(membership.role, min)) fail("FORBIDDEN");
 
   return { ownerId: owner._id, ownerKey: owner.ownerKey, workspaceId, role: membership.role, provider };

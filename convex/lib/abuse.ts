@@ -23,6 +23,8 @@ export const ABUSE_CODES = new Set([
   "MCP_SESSION_MISMATCH",
   "MCP_TOOL_OUT_OF_SCOPE",
   "CHANNEL_USER_BLOCKED",
+  "PASSWORD_INCORRECT",
+  "CODE_INVALID",
 ]);
 
 export function countsTowardAbuse(code: string): boolean {

@@ -78,6 +78,12 @@ export const CODES = [
   "MCP_SESSION_LIMIT", // a client token already has the maximum of open /mcp sessions
   "MCP_SESSION_MISMATCH", // an /mcp session id presented with another client's token (security event; caller sees 404)
   "MCP_TOOL_OUT_OF_SCOPE", // an /mcp tool call outside the client token's tool scopes
+  // owners and memberships
+  "MEMBERSHIP_INACTIVE", // the person's membership in this workspace was deactivated by a workspace owner
+  "LAST_OWNER", // the change would leave the workspace without an active owner
+  "ALREADY_MEMBER", // invite of someone who already has a membership here (change the role or reactivate instead)
+  "PASSWORD_INCORRECT", // change-my-password: the current password does not match
+  "CODE_INVALID", // a set-password code that is unknown, used or expired
 ] as const;
 
 export type Code = (typeof CODES)[number];
@@ -89,6 +95,7 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   WEBHOOK_SIGNATURE_INVALID: 401,
   FORBIDDEN: 403,
   OWNER_INACTIVE: 403,
+  MEMBERSHIP_INACTIVE: 403,
   ORIGIN_NOT_ALLOWED: 403,
   SECRET_ACCESS_DENIED: 403,
   CHANNEL_USER_BLOCKED: 403,

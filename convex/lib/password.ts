@@ -5,6 +5,7 @@
 export const PASSWORD_ITERATIONS = 600_000;
 export const MIN_PASSWORD_ITERATIONS = 600_000;
 export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 1024;
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 
@@ -74,4 +75,9 @@ export async function verifyPassword(password: string, stored: string | undefine
   }
   const candidate = await derive(password, parsed.salt, parsed.iterations);
   return constantTimeEqual(candidate, parsed.hash);
+}
+
+/** Length policy for a password a person chooses (invite redemption, change-my-password). */
+export function passwordLengthOk(password: string): boolean {
+  return password.length >= MIN_PASSWORD_LENGTH && password.length <= MAX_PASSWORD_LENGTH;
 }

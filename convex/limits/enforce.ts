@@ -69,3 +69,21 @@ export async function enforceLimit(
   }
   return result;
 }
+
+/**
+ * Gives back up to `count` tokens taken by enforceLimit (e.g. a sign-in attempt that succeeded),
+ * never filling the bucket above its capacity.
+ */
+export async function refundLimit(
+  ctx: MutationCtx,
+  args: { workspaceId?: Id<"workspaces">; name: LimitName; key: string; count?: number },
+): Promise<void> {
+  const { rate, periodMs } = await effectiveLimit(ctx, args.workspaceId, args.name);
+  const config = { kind: "token bucket" as const, rate, period: periodMs, capacity: rate };
+  const key = `${args.workspaceId ?? "global"}:${args.key}`;
+  const state = await rateLimiter.getValue(ctx, args.name, { key, config });
+  const now = Date.now();
+  const current = Math.min(state.value + (Math.max(0, now - state.ts) * rate) / periodMs, rate);
+  const refund = Math.min(args.count ?? 1, rate - current);
+  if (refund > 1e-9) await rateLimiter.limit(ctx, args.name, { key, config, count: -refund });
+}

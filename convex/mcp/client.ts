@@ -13,19 +13,17 @@ import { v, ConvexError } from "convex/values";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { redactValue } from "../lib/redact";
+import { redactValue, secretMatcher } from "../lib/redact";
 import { withMcpClient, type GuardOptions } from "./guardedFetch.node.js";
 import {
-  MAX_DESCRIPTION_CHARS,
   MAX_TOOLS_PER_SERVER,
-  MAX_TOOL_SCHEMA_BYTES,
   TOOL_NAME,
+  authHeaderSecrets,
   convexSafe,
   shapeToolResult,
-  storableSchema,
-  toolHash,
-  utf8Bytes,
+  storedTool,
   AUTH_SECRET_NAME,
+  type StoredTool,
 } from "./protocol";
 
 /** Cap for non-call responses (initialize, tools/list pages, ping). */
@@ -100,14 +98,14 @@ export const callTool = internalAction({
     if (!r.ok) return r;
     const shaped = shapeToolResult(r.value as { content?: unknown; structuredContent?: unknown; isError?: unknown });
     // The server's own credential never comes back in a result, even if the server echoes it.
-    const clean = redactValue(shaped, auth.header ? [auth.header.value] : []);
+    const clean = redactValue(shaped, auth.header ? authHeaderSecrets(auth.header.value) : []);
     return { ok: true, output: convexSafe(clean), bytes: r.guard.callBytes() };
   },
 });
 
-type Listed = { name: string; description: string; inputSchema: unknown; hash: string };
+type Listed = StoredTool;
 
-/** Lists every tool (paged), validates and hashes each. */
+/** Lists every tool (paged); each is redacted, capped and hashed as stored (protocol.ts:storedTool). */
 async function listTools(
   ctx: ActionCtx,
   serverId: Id<"mcpServers">,
@@ -138,27 +136,12 @@ async function listTools(
   if (!r.ok) return { ok: false, code: r.code, latencyMs };
   const tools: Listed[] = [];
   let skipped = 0;
+  // The server's own credential is kept out of descriptions and schemas, as out of results.
+  const secrets = secretMatcher(auth.header ? authHeaderSecrets(auth.header.value) : []);
   for (const t of r.value.slice(0, MAX_TOOLS_PER_SERVER)) {
-    const name = typeof t.name === "string" ? t.name : "";
-    const description = typeof t.description === "string" ? t.description : "";
-    const schema = t.inputSchema ?? { type: "object" };
-    let schemaJson: string | undefined;
-    try {
-      schemaJson = JSON.stringify(schema);
-    } catch {
-      schemaJson = undefined;
-    }
-    if (!TOOL_NAME.test(name) || schemaJson === undefined || utf8Bytes(schemaJson) > MAX_TOOL_SCHEMA_BYTES) {
-      skipped++;
-      continue;
-    }
-    tools.push({
-      name,
-      // The hash covers the full text; the stored copy is cut (the model sees far less anyway).
-      description: description.slice(0, MAX_DESCRIPTION_CHARS),
-      inputSchema: storableSchema(schema),
-      hash: await toolHash(description, schema),
-    });
+    const tool = await storedTool(t, secrets);
+    if (tool) tools.push(tool);
+    else skipped++;
   }
   skipped += Math.max(0, r.value.length - MAX_TOOLS_PER_SERVER);
   return { ok: true, tools, skipped, latencyMs };

@@ -4,6 +4,7 @@
  * tool-result shaping. No Convex imports, no Node built-ins.
  */
 import { sha256Hex } from "../lib/tokens";
+import { redactKnown, redactKnownValue, secretMatcher, truncate, utf8Length, type SecretMatcher } from "../lib/redact";
 
 export const MCP_PATH = "/mcp";
 export const PRM_PATH = "/.well-known/oauth-protected-resource";
@@ -43,7 +44,9 @@ export const TOKEN_PREFIX_CHARS = 12;
 
 /** Name of the MCP server secret that holds the auth header value (secrets/manage:setMcpServerSecret). */
 export const AUTH_SECRET_NAME = "AUTH_HEADER";
-export const MAX_DESCRIPTION_CHARS = 4000;
+/** A longer tool description is stored cut to this many UTF-8 bytes plus "…[truncated N bytes]". */
+export const MAX_DESCRIPTION_BYTES = 4096;
+/** A tool whose input schema (as listed, or as stored after redaction) is larger is not stored. */
 export const MAX_TOOL_SCHEMA_BYTES = 32 * 1024;
 export const MAX_TOOLS_PER_SERVER = 100;
 
@@ -87,6 +90,66 @@ export function canonicalJson(value: unknown): string {
 /** Pins what a model sees of a tool: sha256 of canonical JSON of {description, inputSchema}. */
 export async function toolHash(description: string, inputSchema: unknown): Promise<string> {
   return await sha256Hex(canonicalJson({ description, inputSchema: inputSchema ?? null }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// listed tools as stored
+
+/**
+ * The values of a server's auth header to keep out of anything stored or shown: the whole value,
+ * the credential after an auth scheme ("Bearer x" → "x"), and for Basic the decoded "user:pass"
+ * and its password.
+ */
+export function authHeaderSecrets(value: string): string[] {
+  const out = [value];
+  const m = /^([A-Za-z][\w-]*) +(\S.*)$/.exec(value.trim());
+  if (m) {
+    out.push(m[2]);
+    if (m[1].toLowerCase() === "basic") {
+      try {
+        const decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(m[2]), (c) => c.charCodeAt(0)));
+        out.push(decoded);
+        const colon = decoded.indexOf(":");
+        if (colon >= 0) out.push(decoded.slice(colon + 1));
+      } catch {
+        // not base64 / not UTF-8: the raw credential is covered above
+      }
+    }
+  }
+  return out;
+}
+
+export type StoredTool = { name: string; description: string; inputSchema: unknown; hash: string };
+
+/**
+ * A listed tool as stored and shown to owners and the model: the server's secrets removed from the
+ * description and schema (every encoding; schema keys too), the description cut to
+ * MAX_DESCRIPTION_BYTES, the schema storable. The hash pins exactly what is stored. Null (tool not
+ * stored) for a bad name, a name carrying a secret, or a schema over MAX_TOOL_SCHEMA_BYTES before
+ * or after redaction.
+ */
+export async function storedTool(
+  listed: { name?: unknown; description?: unknown; inputSchema?: unknown },
+  secrets: SecretMatcher | readonly string[],
+): Promise<StoredTool | null> {
+  const m = secretMatcher(secrets);
+  const name = typeof listed.name === "string" ? listed.name : "";
+  if (!TOOL_NAME.test(name) || redactKnown(name, m) !== name) return null;
+  const raw = listed.inputSchema ?? { type: "object" };
+  let rawJson: string | undefined;
+  try {
+    rawJson = JSON.stringify(raw);
+  } catch {
+    rawJson = undefined;
+  }
+  if (rawJson === undefined || utf8Length(rawJson) > MAX_TOOL_SCHEMA_BYTES) return null;
+  const inputSchema = storableSchema(redactKnownValue(raw, m));
+  const storedJson = typeof inputSchema === "string" ? inputSchema : JSON.stringify(inputSchema);
+  if (utf8Length(storedJson) > MAX_TOOL_SCHEMA_BYTES) return null;
+  const text = typeof listed.description === "string" ? listed.description : "";
+  // redacted before the cut, so the cut cannot leave a fragment of a secret's encoding behind
+  const description = truncate(redactKnown(text, m), MAX_DESCRIPTION_BYTES);
+  return { name, description, inputSchema, hash: await toolHash(description, inputSchema) };
 }
 
 // ---------------------------------------------------------------------------------------------

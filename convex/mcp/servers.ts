@@ -18,7 +18,7 @@ import { fail, getOwned, type Principal } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { recordSecurityEvent } from "../security/events";
 import { checkEgressUrl, validateAllowlistEntry } from "../lib/egress";
-import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, validAuthHeaderName } from "./protocol";
+import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "./protocol";
 
 export const MAX_SERVERS_PER_WORKSPACE = 50;
 export const TIMEOUT_MIN_MS = 1_000;
@@ -375,6 +375,10 @@ export const connectionInfo = internalQuery({
 
 const listedTool = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), hash: v.string() });
 
+function sameStored(row: Pick<Doc<"mcpTools">, "description" | "inputSchema">, t: { description: string; inputSchema: unknown }): boolean {
+  return canonicalJson({ d: row.description, s: row.inputSchema ?? null }) === canonicalJson({ d: t.description, s: t.inputSchema ?? null });
+}
+
 /**
  * Stores a listing. First listing after approval: every tool approved (denied ones stay denied).
  * Otherwise: unchanged tools keep their state; an approved tool whose hash changed is blocked
@@ -420,14 +424,22 @@ export const storeTools = internalMutation({
         continue;
       }
       const patch: Partial<Doc<"mcpTools">> = {};
+      let approvedHash = row.approvedHash;
       if (row.hash !== t.hash) {
-        Object.assign(patch, { description: t.description, inputSchema: t.inputSchema, hash: t.hash, updatedAt: now });
+        if (sameStored(row, t)) {
+          // Same stored text, other hash: a pin made before hashes covered the stored (redacted,
+          // capped) text. Nothing the model sees changed, so it is re-pinned without review.
+          if (row.approvedHash === row.hash) approvedHash = t.hash;
+          Object.assign(patch, { hash: t.hash, approvedHash, updatedAt: now });
+        } else {
+          Object.assign(patch, { description: t.description, inputSchema: t.inputSchema, hash: t.hash, updatedAt: now });
+        }
       }
       let status = row.status;
       if (auto && row.status !== "denied") {
         status = "approved";
         Object.assign(patch, { status, approvedHash: t.hash, updatedAt: now });
-      } else if (row.status === "approved" && row.approvedHash !== t.hash) {
+      } else if (row.status === "approved" && approvedHash !== t.hash) {
         status = "blocked";
         Object.assign(patch, { status, updatedAt: now });
         changed.push(t.name);

@@ -2,7 +2,8 @@ import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
 import { parseOwnersJson, type OwnerEntry } from "../lib/ownersFile";
 import { roleValidator } from "../workspaces/tables";
-import { ensureWorkspace, setMembership, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
+import type { Id } from "../_generated/dataModel";
+import { ensureWorkspace, setMembership, hasActiveOwner, requireActiveOwner, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
 import { parsePasswordHash } from "../lib/password";
 import { writeAudit } from "../audit/log";
 
@@ -35,6 +36,7 @@ const ownerRecord = v.object({
 /**
  * Upserts owners from the owners JSON (file or env value, see scripts/owners.ts).
  * File-managed owners that are no longer listed are deactivated (not deleted: audit keeps pointing at them).
+ * Refused as a whole (LAST_OWNER) if it would leave a workspace that has an active owner without one.
  */
 export const syncOwners = internalMutation({
   args: { owners: v.array(ownerRecord) },
@@ -53,62 +55,87 @@ export const syncFromEnv = internalMutation({
   },
 });
 
+async function membershipsOf(ctx: MutationCtx, ownerId: Id<"owners">) {
+  return await ctx.db
+    .query("memberships")
+    .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
+    .take(50);
+}
+
 async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[]) {
-  {
-    let created = 0;
-    let updated = 0;
-    let deactivated = 0;
-    const now = Date.now();
-    for (const o of owners) {
-      if (o.passwordHash && !parsePasswordHash(o.passwordHash)) throw new Error(`owner ${o.ownerKey}: invalid password hash`);
-      const workspaceId = await ensureWorkspace(ctx, o.workspace ?? DEFAULT_WORKSPACE_SLUG);
-      const existing = await ctx.db
-        .query("owners")
-        .withIndex("by_ownerKey", (q) => q.eq("ownerKey", o.ownerKey))
-        .unique();
-      let ownerId;
-      if (existing) {
-        await ctx.db.patch(existing._id, {
-          passwordHash: o.passwordHash ?? existing.passwordHash,
-          clerkUserId: o.clerkUserId ?? existing.clerkUserId,
-          active: o.active,
-          managedByFile: true,
-          updatedAt: now,
-        });
-        ownerId = existing._id;
-        updated++;
-      } else {
-        ownerId = await ctx.db.insert("owners", {
-          ownerKey: o.ownerKey,
-          passwordHash: o.passwordHash,
-          clerkUserId: o.clerkUserId,
-          active: o.active,
-          managedByFile: true,
-          createdAt: now,
-          updatedAt: now,
-        });
-        created++;
-      }
-      await setMembership(ctx, ownerId, workspaceId, o.role);
-      await writeAudit(ctx, {
-        workspaceId,
-        actorLabel: "owners-sync",
-        action: existing ? "owner.update" : "owner.create",
-        target: o.ownerKey,
-        after: { role: o.role, active: o.active },
-      });
-    }
-    const listed = new Set(owners.map((o) => o.ownerKey));
-    const fileManaged = await ctx.db
+  let created = 0;
+  let updated = 0;
+  let deactivated = 0;
+  const now = Date.now();
+  const listed = new Set(owners.map((o) => o.ownerKey));
+  const dropped = (
+    await ctx.db
       .query("owners")
       .withIndex("by_managedByFile_active", (q) => q.eq("managedByFile", true).eq("active", true))
-      .take(1000);
-    for (const existing of fileManaged) {
-      if (!listed.has(existing.ownerKey)) {
-        await ctx.db.patch(existing._id, { active: false, updatedAt: now });
-        deactivated++;
-      }
-    }
-    return { created, updated, deactivated };
+      .take(1000)
+  ).filter((o) => !listed.has(o.ownerKey));
+
+  // Last-owner guard: every workspace this sync reaches that has an active owner now must still have one after.
+  const reached = new Set<Id<"workspaces">>();
+  for (const o of owners) {
+    const ws = await ctx.db
+      .query("workspaces")
+      .withIndex("by_slug", (q) => q.eq("slug", o.workspace ?? DEFAULT_WORKSPACE_SLUG))
+      .unique();
+    if (ws) reached.add(ws._id);
+    const person = await ctx.db
+      .query("owners")
+      .withIndex("by_ownerKey", (q) => q.eq("ownerKey", o.ownerKey))
+      .unique();
+    if (person) for (const m of await membershipsOf(ctx, person._id)) reached.add(m.workspaceId);
   }
+  for (const p of dropped) for (const m of await membershipsOf(ctx, p._id)) reached.add(m.workspaceId);
+  const guarded: Id<"workspaces">[] = [];
+  for (const w of reached) if (await hasActiveOwner(ctx, w)) guarded.push(w);
+
+  for (const o of owners) {
+    if (o.passwordHash && !parsePasswordHash(o.passwordHash)) throw new Error(`owner ${o.ownerKey}: invalid password hash`);
+    const workspaceId = await ensureWorkspace(ctx, o.workspace ?? DEFAULT_WORKSPACE_SLUG);
+    const existing = await ctx.db
+      .query("owners")
+      .withIndex("by_ownerKey", (q) => q.eq("ownerKey", o.ownerKey))
+      .unique();
+    let ownerId;
+    if (existing) {
+      await ctx.db.patch(existing._id, {
+        passwordHash: o.passwordHash ?? existing.passwordHash,
+        clerkUserId: o.clerkUserId ?? existing.clerkUserId,
+        active: o.active,
+        managedByFile: true,
+        updatedAt: now,
+      });
+      ownerId = existing._id;
+      updated++;
+    } else {
+      ownerId = await ctx.db.insert("owners", {
+        ownerKey: o.ownerKey,
+        passwordHash: o.passwordHash,
+        clerkUserId: o.clerkUserId,
+        active: o.active,
+        managedByFile: true,
+        createdAt: now,
+        updatedAt: now,
+      });
+      created++;
+    }
+    await setMembership(ctx, ownerId, workspaceId, o.role);
+    await writeAudit(ctx, {
+      workspaceId,
+      actorLabel: "owners-sync",
+      action: existing ? "owner.update" : "owner.create",
+      target: o.ownerKey,
+      after: { role: o.role, active: o.active },
+    });
+  }
+  for (const p of dropped) {
+    await ctx.db.patch(p._id, { active: false, updatedAt: now });
+    deactivated++;
+  }
+  for (const w of guarded) await requireActiveOwner(ctx, w); // throws LAST_OWNER: nothing of this sync is applied
+  return { created, updated, deactivated };
 }

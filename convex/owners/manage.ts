@@ -1,18 +1,39 @@
+/**
+ * Memberships of the caller's workspace, managed by its owners. A workspace owner changes roles and
+ * memberships here, never another person: no password, no global active flag, no other workspace.
+ */
 import { v } from "convex/values";
-import { internalMutation } from "../_generated/server";
-import { internal } from "../_generated/api";
-import { ownerQuery, ownerMutation, ownerAction } from "../access/builders";
+import type { MutationCtx } from "../_generated/server";
+import type { Doc, Id } from "../_generated/dataModel";
+import { ownerQuery, ownerMutation } from "../access/builders";
 import { fail } from "../access/principal";
 import { roleValidator } from "../workspaces/tables";
-import { setMembership } from "../workspaces/lib";
+import { requireActiveOwner } from "../workspaces/lib";
 import { writeAudit } from "../audit/log";
-import { hashPassword, MIN_PASSWORD_LENGTH } from "../lib/password";
+import {
+  newSetPasswordCode,
+  hashSetPasswordCode,
+  SET_PASSWORD_CODE_TTL_MS,
+} from "../lib/setPasswordCode";
+
+const OWNER_KEY = /^[a-zA-Z0-9_.@-]{3,64}$/;
 
 /** Members of the caller's workspace (no hashes, no Clerk ids). */
 export const list = ownerQuery({
   args: {},
   returns: v.array(
-    v.object({ ownerId: v.id("owners"), ownerKey: v.string(), role: v.string(), active: v.boolean(), builtin: v.boolean() }),
+    v.object({
+      ownerId: v.id("owners"),
+      ownerKey: v.string(),
+      role: v.string(),
+      /** the membership in this workspace */
+      active: v.boolean(),
+      /** the person's account (operator-managed) */
+      personActive: v.boolean(),
+      builtin: v.boolean(),
+      /** invited, no password set yet */
+      invitePending: v.boolean(),
+    }),
   ),
   handler: async (ctx) => {
     const ms = await ctx.db
@@ -22,19 +43,32 @@ export const list = ownerQuery({
     const out = [];
     for (const m of ms) {
       const o = await ctx.db.get(m.ownerId);
-      if (o) out.push({ ownerId: o._id, ownerKey: o.ownerKey, role: m.role, active: o.active, builtin: !!o.passwordHash });
+      if (!o) continue;
+      out.push({
+        ownerId: o._id,
+        ownerKey: o.ownerKey,
+        role: m.role,
+        active: m.active !== false,
+        personActive: o.active,
+        builtin: !!o.passwordHash,
+        invitePending: !o.passwordHash && !o.clerkUserId,
+      });
     }
     return out;
   },
 });
 
-async function memberOf(ctx: any, ownerId: any, workspaceId: any) {
+async function memberOf(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: Id<"workspaces">) {
   const m = await ctx.db
     .query("memberships")
-    .withIndex("by_owner_workspace", (q: any) => q.eq("ownerId", ownerId).eq("workspaceId", workspaceId))
+    .withIndex("by_owner_workspace", (q) => q.eq("ownerId", ownerId).eq("workspaceId", workspaceId))
     .unique();
   if (!m) fail("FORBIDDEN"); // not a member of the caller's workspace
   return m;
+}
+
+async function keyOf(ctx: MutationCtx, ownerId: Id<"owners">): Promise<string> {
+  return (await ctx.db.get(ownerId))?.ownerKey ?? String(ownerId);
 }
 
 export const setRole = ownerMutation({
@@ -44,6 +78,7 @@ export const setRole = ownerMutation({
     const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
     if (ownerId === ctx.principal.ownerId && role !== "owner") fail("FORBIDDEN"); // cannot demote yourself
     await ctx.db.patch(m._id, { role });
+    await requireActiveOwner(ctx, ctx.principal.workspaceId);
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -57,92 +92,126 @@ export const setRole = ownerMutation({
   },
 });
 
+/** Deactivates or reactivates a membership of this workspace (the person's account is untouched). */
 export const setActive = ownerMutation({
   args: { ownerId: v.id("owners"), active: v.boolean() },
   returns: v.null(),
   handler: async (ctx, { ownerId, active }) => {
-    await memberOf(ctx, ownerId, ctx.principal.workspaceId);
+    const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
     if (ownerId === ctx.principal.ownerId && !active) fail("FORBIDDEN"); // cannot lock yourself out
-    const o = await ctx.db.get(ownerId);
-    if (!o) fail("NOT_FOUND");
-    await ctx.db.patch(ownerId, { active, updatedAt: Date.now() });
+    await ctx.db.patch(m._id, { active });
+    await requireActiveOwner(ctx, ctx.principal.workspaceId);
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
       actorLabel: ctx.principal.ownerKey,
-      action: "owner.setActive",
-      target: o.ownerKey,
-      before: { active: o.active },
+      action: "membership.setActive",
+      target: await keyOf(ctx, ownerId),
+      before: { active: m.active !== false },
       after: { active },
     });
     return null;
   },
 });
 
-/** Invite (create) a built-in owner in this workspace, or reset an existing member's password. */
-export const invite = ownerAction({
-  args: { ownerKey: v.string(), password: v.string(), role: roleValidator },
+/** Removes someone's membership of this workspace (and any set-password code this workspace issued them). */
+export const remove = ownerMutation({
+  args: { ownerId: v.id("owners") },
   returns: v.null(),
-  handler: async (ctx, { ownerKey, password, role }) => {
-    if (!/^[a-zA-Z0-9_.@-]{3,64}$/.test(ownerKey)) fail("ARGS_INVALID", { field: "ownerKey" });
-    if (password.length < MIN_PASSWORD_LENGTH || password.length > 1024) fail("ARGS_INVALID", { field: "password" });
-    const passwordHash = await hashPassword(password);
-    await ctx.runMutation(internal.owners.manage.applyInvite, {
-      ownerKey,
-      passwordHash,
-      role,
+  handler: async (ctx, { ownerId }) => {
+    const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
+    if (ownerId === ctx.principal.ownerId) fail("FORBIDDEN"); // cannot remove yourself
+    await ctx.db.delete(m._id);
+    await requireActiveOwner(ctx, ctx.principal.workspaceId);
+    const codes = await ctx.db
+      .query("passwordSetCodes")
+      .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
+      .take(20);
+    for (const c of codes) if (c.workspaceId === ctx.principal.workspaceId) await ctx.db.delete(c._id);
+    await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
       actorLabel: ctx.principal.ownerKey,
+      action: "membership.remove",
+      target: await keyOf(ctx, ownerId),
+      before: { role: m.role, active: m.active !== false },
     });
     return null;
   },
 });
 
-export const applyInvite = internalMutation({
-  args: {
-    ownerKey: v.string(),
-    passwordHash: v.string(),
-    role: roleValidator,
-    workspaceId: v.id("workspaces"),
-    actorId: v.id("owners"),
-    actorLabel: v.string(),
-  },
-  returns: v.null(),
-  handler: async (ctx, a) => {
+/**
+ * A new person whose only way in is this workspace: no password, no Clerk user, not from the
+ * owners file, no membership elsewhere. Only then may this workspace issue them a set-password code.
+ */
+async function pendingOnlyHere(ctx: MutationCtx, person: Doc<"owners">, workspaceId: Id<"workspaces">): Promise<boolean> {
+  if (person.passwordHash || person.clerkUserId || person.managedByFile) return false;
+  const ms = await ctx.db
+    .query("memberships")
+    .withIndex("by_owner", (q) => q.eq("ownerId", person._id))
+    .take(2);
+  return ms.every((m) => m.workspaceId === workspaceId);
+}
+
+/** Replaces the person's set-password codes with a new one; the code itself is returned once, never stored. */
+async function issueCode(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: Id<"workspaces">, createdBy: Id<"owners">) {
+  const old = await ctx.db
+    .query("passwordSetCodes")
+    .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
+    .take(20);
+  for (const c of old) await ctx.db.delete(c._id);
+  const code = newSetPasswordCode();
+  const expiresAt = Date.now() + SET_PASSWORD_CODE_TTL_MS;
+  await ctx.db.insert("passwordSetCodes", { ownerId, workspaceId, codeHash: await hashSetPasswordCode(code), createdBy, expiresAt });
+  return { code, expiresAt };
+}
+
+/**
+ * Invite by owner key. A new person is created without a password and gets a one-time set-password
+ * code (shown once to the inviter). An existing person only gains a membership here: their password,
+ * account and other workspaces are never touched. Inviting a pending invitee again replaces their code.
+ */
+export const invite = ownerMutation({
+  args: { ownerKey: v.string(), role: roleValidator },
+  returns: v.object({
+    outcome: v.union(v.literal("created"), v.literal("added"), v.literal("codeReissued")),
+    code: v.union(v.string(), v.null()),
+    expiresAt: v.union(v.number(), v.null()),
+  }),
+  handler: async (ctx, { ownerKey, role }) => {
+    if (!OWNER_KEY.test(ownerKey)) fail("ARGS_INVALID", { field: "ownerKey" });
+    const workspaceId = ctx.principal.workspaceId;
     const now = Date.now();
-    const existing = await ctx.db
+    const audit = (action: string, after?: unknown) =>
+      writeAudit(ctx, { workspaceId, actorId: ctx.principal.ownerId, actorLabel: ctx.principal.ownerKey, action, target: ownerKey, after });
+
+    const person = await ctx.db
       .query("owners")
-      .withIndex("by_ownerKey", (q) => q.eq("ownerKey", a.ownerKey))
+      .withIndex("by_ownerKey", (q) => q.eq("ownerKey", ownerKey))
       .unique();
-    let ownerId;
-    if (existing) {
-      // Only an owner who is already a member of this workspace can be changed from here.
-      const m = await ctx.db
-        .query("memberships")
-        .withIndex("by_owner_workspace", (q) => q.eq("ownerId", existing._id).eq("workspaceId", a.workspaceId))
-        .unique();
-      if (!m) fail("FORBIDDEN");
-      await ctx.db.patch(existing._id, { passwordHash: a.passwordHash, updatedAt: now });
-      ownerId = existing._id;
-    } else {
-      ownerId = await ctx.db.insert("owners", {
-        ownerKey: a.ownerKey,
-        passwordHash: a.passwordHash,
-        active: true,
-        createdAt: now,
-        updatedAt: now,
-      });
+    if (!person) {
+      const ownerId = await ctx.db.insert("owners", { ownerKey, active: true, createdAt: now, updatedAt: now });
+      await ctx.db.insert("memberships", { ownerId, workspaceId, role, active: true, createdAt: now });
+      const issued = await issueCode(ctx, ownerId, workspaceId, ctx.principal.ownerId);
+      await requireActiveOwner(ctx, workspaceId);
+      await audit("owner.invite", { role });
+      return { outcome: "created" as const, ...issued };
     }
-    await setMembership(ctx, ownerId, a.workspaceId, a.role);
-    await writeAudit(ctx, {
-      workspaceId: a.workspaceId,
-      actorId: a.actorId,
-      actorLabel: a.actorLabel,
-      action: existing ? "owner.resetPassword" : "owner.invite",
-      target: a.ownerKey,
-      after: { role: a.role },
-    });
-    return null;
+    const m = await ctx.db
+      .query("memberships")
+      .withIndex("by_owner_workspace", (q) => q.eq("ownerId", person._id).eq("workspaceId", workspaceId))
+      .unique();
+    if (!m) {
+      await ctx.db.insert("memberships", { ownerId: person._id, workspaceId, role, active: true, createdAt: now });
+      await requireActiveOwner(ctx, workspaceId);
+      await audit("membership.add", { role });
+      return { outcome: "added" as const, code: null, expiresAt: null };
+    }
+    // Already a member: roles change through setRole only (an invite never demotes anyone).
+    if (!(await pendingOnlyHere(ctx, person, workspaceId))) fail("ALREADY_MEMBER");
+    const issued = await issueCode(ctx, person._id, workspaceId, ctx.principal.ownerId);
+    await requireActiveOwner(ctx, workspaceId);
+    await audit("owner.reinvite");
+    return { outcome: "codeReissued" as const, ...issued };
   },
 });

@@ -1,7 +1,7 @@
 import { v } from "convex/values";
 import { internalQuery } from "../_generated/server";
 
-/** Is this owner still active and a member of this workspace? (token refresh) */
+/** Is this owner still active and an active member of this workspace? (token refresh) */
 export const stillMember = internalQuery({
   args: { ownerId: v.string(), workspaceId: v.string() },
   handler: async (ctx, args) => {
@@ -14,6 +14,6 @@ export const stillMember = internalQuery({
       .query("memberships")
       .withIndex("by_owner_workspace", (q) => q.eq("ownerId", ownerId).eq("workspaceId", workspaceId))
       .unique();
-    return m ? { ownerId, workspaceId } : null;
+    return m && m.active !== false ? { ownerId, workspaceId } : null;
   },
 });

@@ -1,6 +1,6 @@
 import { v } from "convex/values";
 import { internalMutation, internalQuery } from "../_generated/server";
-import { enforceLimit } from "../limits/enforce";
+import { enforceLimit, refundLimit } from "../limits/enforce";
 import { recordSecurityEvent } from "../security/events";
 import { recordForPerson } from "../security/edge";
 import { writeAudit } from "../audit/log";
@@ -13,37 +13,50 @@ export const credential = internalQuery({
       .withIndex("by_ownerKey", (q) => q.eq("ownerKey", ownerKey))
       .unique();
     if (!owner) return null;
-    // The workspace is the requested one if the owner is a member there, else their first membership.
+    // The requested workspace if the owner is a member there, else their first active membership.
     const wanted = workspaceId ? ctx.db.normalizeId("workspaces", workspaceId) : null;
     const memberships = await ctx.db
       .query("memberships")
       .withIndex("by_owner", (q) => q.eq("ownerId", owner._id))
       .take(50);
-    const m = (wanted && memberships.find((x) => x.workspaceId === wanted)) || memberships[0];
+    const m = (wanted && memberships.find((x) => x.workspaceId === wanted)) || memberships.find((x) => x.active !== false);
     return {
       ownerId: owner._id,
       passwordHash: owner.passwordHash,
-      active: owner.active,
+      active: owner.active && m?.active !== false, // person and membership
       workspaceId: m?.workspaceId ?? null,
     };
   },
 });
 
-/** Refuses before any password work when the account or the IP is over its failure budget. */
+/** Keys of the sign-in failure budgets (owners/password.ts counts against the same ones). */
+export const accountLimitKey = (ownerKey: string) => `acct:${ownerKey.toLowerCase()}`;
+export const ipLimitKey = (ip: string) => `ip:${ip}`;
+
+/** The sign-in failure budgets an attempt is counted against. */
+function budgets(ownerKey: string, ip: string) {
+  return [
+    ["signinPerAccount", accountLimitKey(ownerKey)],
+    ["signinPerIp", ipLimitKey(ip)],
+  ] as const;
+}
+
+/**
+ * Counts the attempt against the account and IP failure budgets before any password work (so
+ * concurrent attempts cannot all pass one check); refuses when either is spent. recordSuccess refunds.
+ */
 export const precheck = internalMutation({
   args: { ownerKey: v.string(), ip: v.string() },
   returns: v.object({ ok: v.boolean(), retryAfterMs: v.number() }),
   handler: async (ctx, { ownerKey, ip }) => {
-    for (const [name, key] of [
-      ["signinPerAccount", `acct:${ownerKey.toLowerCase()}`],
-      ["signinPerIp", `ip:${ip}`],
-    ] as const) {
+    for (const [name, key] of budgets(ownerKey, ip)) {
       const r = await enforceLimit(ctx, { name, key, category: "auth", source: `ip:${ip}`, checkOnly: true });
       if (!r.ok) {
         await recordSecurityEvent(ctx, { code: "RATE_LIMITED", category: "auth", source: `ip:${ip}`, detail: `limit=${name}` });
         return { ok: false, retryAfterMs: r.retryAfterMs };
       }
     }
+    for (const [name, key] of budgets(ownerKey, ip)) await enforceLimit(ctx, { name, key, category: "auth", source: `ip:${ip}` });
     return { ok: true, retryAfterMs: 0 };
   },
 });
@@ -52,9 +65,7 @@ export const recordFailure = internalMutation({
   args: { ownerKey: v.string(), ip: v.string(), reason: v.string() },
   returns: v.null(),
   handler: async (ctx, { ownerKey, ip, reason }) => {
-    await enforceLimit(ctx, { name: "signinPerAccount", key: `acct:${ownerKey.toLowerCase()}`, category: "auth", source: `ip:${ip}` });
-    await enforceLimit(ctx, { name: "signinPerIp", key: `ip:${ip}`, category: "auth", source: `ip:${ip}` });
-    // Also shown in each workspace of the targeted person.
+    // The attempt was already counted by precheck. Also shown in each workspace of the targeted person.
     await recordForPerson(ctx, ownerKey, {
       code: "SIGNIN_FAILED",
       category: "auth",
@@ -70,6 +81,10 @@ export const recordSuccess = internalMutation({
   returns: v.null(),
   handler: async (ctx, { ownerId, workspaceId, ip, method }) => {
     const owner = await ctx.db.get(ownerId);
+    // A password sign-in that succeeded is not a failure: give back what precheck took.
+    if (method === "password" && owner) {
+      for (const [name, key] of budgets(owner.ownerKey, ip)) await refundLimit(ctx, { name, key });
+    }
     await writeAudit(ctx, {
       workspaceId,
       actorId: ownerId,

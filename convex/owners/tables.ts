@@ -19,4 +19,17 @@ export const ownerTables = {
     .index("by_ownerKey", ["ownerKey"])
     .index("by_clerkUserId", ["clerkUserId"])
     .index("by_managedByFile_active", ["managedByFile", "active"]),
+
+  /** One-time codes an invited person redeems to set their first password (SHA-256 of the code only). */
+  passwordSetCodes: defineTable({
+    ownerId: v.id("owners"),
+    /** the workspace whose owner issued it */
+    workspaceId: v.id("workspaces"),
+    codeHash: v.string(),
+    createdBy: v.id("owners"),
+    expiresAt: v.number(),
+    usedAt: v.optional(v.number()),
+  })
+    .index("by_codeHash", ["codeHash"])
+    .index("by_owner", ["ownerId"]),
 };

@@ -1,5 +1,6 @@
-import type { MutationCtx } from "../_generated/server";
+import type { MutationCtx, QueryCtx } from "../_generated/server";
 import type { Id } from "../_generated/dataModel";
+import { fail } from "../access/principal";
 
 export const DEFAULT_WORKSPACE_SLUG = "default";
 
@@ -27,4 +28,29 @@ export async function setMembership(
   } else {
     await ctx.db.insert("memberships", { ownerId, workspaceId, role, createdAt: Date.now() });
   }
+}
+
+/** Owner memberships read per check; a workspace with more owners than this is treated as having one if any is active. */
+const OWNER_SCAN = 100;
+
+/** Does the workspace have an owner whose membership and person are both active? */
+export async function hasActiveOwner(ctx: QueryCtx, workspaceId: Id<"workspaces">): Promise<boolean> {
+  const owners = await ctx.db
+    .query("memberships")
+    .withIndex("by_workspace_role", (q) => q.eq("workspaceId", workspaceId).eq("role", "owner"))
+    .take(OWNER_SCAN);
+  for (const m of owners) {
+    if (m.active === false) continue;
+    const person = await ctx.db.get(m.ownerId);
+    if (person?.active) return true;
+  }
+  return false;
+}
+
+/**
+ * Last-owner guard. Call after a mutation's membership/person writes: it fails with LAST_OWNER
+ * (rolling the whole mutation back) when the workspace is left without an active owner.
+ */
+export async function requireActiveOwner(ctx: QueryCtx, workspaceId: Id<"workspaces">): Promise<void> {
+  if (!(await hasActiveOwner(ctx, workspaceId))) fail("LAST_OWNER");
 }

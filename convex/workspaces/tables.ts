@@ -19,9 +19,12 @@ export const workspaceTables = {
     workspaceId: v.id("workspaces"),
     ownerId: v.id("owners"),
     role: roleValidator,
+    /** false: deactivated in this workspace by one of its owners (the person stays active elsewhere); absent = active. */
+    active: v.optional(v.boolean()),
     createdAt: v.number(),
   })
     .index("by_workspace", ["workspaceId"])
+    .index("by_workspace_role", ["workspaceId", "role"])
     .index("by_owner", ["ownerId"])
     .index("by_owner_workspace", ["ownerId", "workspaceId"]),
 };

@@ -99,6 +99,13 @@ export async function signIn(siteUrl: string, ownerKey: string, password: string
   ownerSession.set(t, true);
 }
 
+/** Redeems a one-time set-password code (invitees); answers the owner key to sign in with. */
+export async function setInitialPassword(siteUrl: string, code: string, password: string): Promise<string> {
+  const r = (await postJson(`${siteUrl}/auth/set-password`, { code, password })) as { ownerKey?: unknown } | null;
+  if (!r || typeof r.ownerKey !== "string") throw new CodedError({ code: "INTERNAL" });
+  return r.ownerKey;
+}
+
 export function signOut() {
   ownerSession.clear();
 }

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
-import { useAct, useLoad, useMutate } from "../lib/data";
+import { useLoad, useMutate } from "../lib/data";
+import { Link } from "../lib/router";
 import { useCan, useSession, type Role } from "../auth/role";
-import { Badge, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 const ROLE_HELP: Record<Role, string> = {
   owner: "everything, including owners, secrets and the agent",
@@ -35,9 +36,13 @@ function OwnersList() {
   const owners = useLoad(api.owners.manage.list, {});
   const setRole = useMutate(api.owners.manage.setRole);
   const setActive = useMutate(api.owners.manage.setActive);
+  const remove = useMutate(api.owners.manage.remove);
   return (
     <div className="stack">
       <Card title="Members">
+        <p className="small muted">
+          Changes here apply to this workspace only. People change their own password under <Link to="/account">Your account</Link>.
+        </p>
         {owners.status === "loading" ? <Loading /> : null}
         {owners.status === "error" ? <ErrorState error={owners.error} /> : null}
         {owners.status === "ok" && owners.data.length === 0 ? <EmptyState title="No members">Invite someone below.</EmptyState> : null}
@@ -50,7 +55,7 @@ function OwnersList() {
                   <td>
                     <strong>{o.ownerKey}</strong> {self ? <span className="muted small">(you)</span> : null}
                   </td>
-                  <td className="small">{o.builtin ? "password" : "Clerk"}</td>
+                  <td className="small">{o.invitePending ? "invite pending" : o.builtin ? "password" : "Clerk"}</td>
                   <td>
                     <label className="sr-only" htmlFor={`role-${o.ownerId}`}>
                       Role of {o.ownerKey}
@@ -66,17 +71,28 @@ function OwnersList() {
                       <option value="viewer">viewer</option>
                     </Select>
                   </td>
-                  <td>{o.active ? <Badge tone="ok">active</Badge> : <Badge tone="danger">deactivated</Badge>}</td>
+                  <td>
+                    {!o.active ? (
+                      <Badge tone="danger">deactivated</Badge>
+                    ) : !o.personActive ? (
+                      <Badge tone="warn" title="The server operator disabled this account">account disabled</Badge>
+                    ) : (
+                      <Badge tone="ok">active</Badge>
+                    )}
+                  </td>
                   <td>
                     {self ? null : (
-                      <RoleButton
-                        need="owner"
-                        variant={o.active ? "danger" : "secondary"}
-                        className="btn-small"
-                        onClick={() => void setActive.run({ ownerId: o.ownerId as Id<"owners">, active: !o.active })}
-                      >
-                        {o.active ? "Deactivate" : "Reactivate"}
-                      </RoleButton>
+                      <div className="row">
+                        <RoleButton
+                          need="owner"
+                          variant={o.active ? "danger" : "secondary"}
+                          className="btn-small"
+                          onClick={() => void setActive.run({ ownerId: o.ownerId as Id<"owners">, active: !o.active })}
+                        >
+                          {o.active ? "Deactivate" : "Reactivate"}
+                        </RoleButton>
+                        <RemoveButton ownerKey={o.ownerKey} pending={remove.pending} onRemove={() => void remove.run({ ownerId: o.ownerId as Id<"owners"> })} />
+                      </div>
                     )}
                   </td>
                 </tr>
@@ -84,42 +100,88 @@ function OwnersList() {
             })}
           </DataTable>
         ) : null}
-        <InlineError error={setRole.error ?? setActive.error} />
+        <InlineError error={setRole.error ?? setActive.error ?? remove.error} />
       </Card>
       <InviteCard />
     </div>
   );
 }
 
+/** Removes a membership after an inline confirmation (the person's account and other workspaces stay). */
+function RemoveButton({ ownerKey, pending, onRemove }: { ownerKey: string; pending: boolean; onRemove: () => void }) {
+  const [confirm, setConfirm] = useState(false);
+  if (!confirm) {
+    return (
+      <RoleButton need="owner" variant="secondary" className="btn-small" onClick={() => setConfirm(true)}>
+        Remove
+      </RoleButton>
+    );
+  }
+  return (
+    <>
+      <span className="small">Remove {ownerKey} from this workspace?</span>
+      <RoleButton need="owner" variant="danger" className="btn-small" pending={pending} onClick={onRemove}>
+        Yes, remove
+      </RoleButton>
+      <Button variant="ghost" className="btn-small" onClick={() => setConfirm(false)}>
+        Cancel
+      </Button>
+    </>
+  );
+}
+
+type Issued = { ownerKey: string; role: Role; code: string; expiresAt: number };
+
+function setPasswordLink(code: string): string {
+  return `${window.location.origin}/set-password#code=${encodeURIComponent(code)}`;
+}
+
 function InviteCard() {
-  const invite = useAct(api.owners.manage.invite);
+  const invite = useMutate(api.owners.manage.invite);
   const [ownerKey, setOwnerKey] = useState("");
-  const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [done, setDone] = useState<string | null>(null);
+  const [issued, setIssued] = useState<Issued | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setDone(null);
-    const r = await invite.run({ ownerKey: ownerKey.trim(), password, role });
+    setIssued(null);
+    const key = ownerKey.trim();
+    const r = await invite.run({ ownerKey: key, role });
     if (r.ok) {
-      setDone(`${ownerKey.trim()} can now sign in as ${role}. Share the password over a safe channel; it isn't shown again.`);
+      if (r.value.code && r.value.expiresAt) setIssued({ ownerKey: key, role, code: r.value.code, expiresAt: r.value.expiresAt });
+      else setDone(`${key} already has an account; they can now sign in to this workspace as ${role} with their own password.`);
       setOwnerKey("");
-      setPassword("");
     }
   };
   const err = invite.error;
   return (
     <Card title="Invite someone">
       <p className="small muted">
-        Creates a password sign-in for a new member (or resets the password of an existing member). Passwords are hashed with PBKDF2 on the server.
+        A new person gets a one-time set-password link (valid 24 hours) that only you see, once: send it to them over a safe channel and they choose
+        their own password. Someone who already has an account is only added to this workspace; their password is never changed from here.
       </p>
+      {issued ? (
+        <Notice tone="warn" title={`Send ${issued.ownerKey} this set-password link now — it won't be shown again`}>
+          <div className="row">
+            <code className="token-box grow" data-testid="set-password-link">
+              {setPasswordLink(issued.code)}
+            </code>
+            <CopyButton text={setPasswordLink(issued.code)} label="Copy link" />
+          </div>
+          <p className="small mt1">
+            Role: <code>{issued.role}</code>. Single use; expires {new Date(issued.expiresAt).toLocaleString()}. Warden stores only a hash of it. If it is
+            lost or expires, invite {issued.ownerKey} again for a new one.
+          </p>
+          <Button variant="secondary" onClick={() => setIssued(null)}>
+            I've sent it
+          </Button>
+        </Notice>
+      ) : null}
       <form onSubmit={submit} noValidate>
         <div className="form-row">
           <Field label="Owner key" hint="3–64 characters: letters, digits, . _ @ -" error={err?.field === "ownerKey" ? "Use 3–64 letters, digits, or . _ @ -" : undefined}>
             {(p) => <Input {...p} value={ownerKey} onChange={(e) => setOwnerKey(e.target.value)} autoComplete="off" />}
-          </Field>
-          <Field label="Initial password" hint="At least 12 characters" error={err?.field === "password" ? "The password is too short (or too long)." : undefined}>
-            {(p) => <Input {...p} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}
           </Field>
           <Field label="Role">
             {(p) => (
@@ -132,7 +194,7 @@ function InviteCard() {
           </Field>
         </div>
         {err && !err.field ? <InlineError error={err} /> : null}
-        <RoleButton need="owner" type="submit" variant="primary" pending={invite.pending} disabled={!ownerKey || !password}>
+        <RoleButton need="owner" type="submit" variant="primary" pending={invite.pending} disabled={!ownerKey}>
           Invite
         </RoleButton>
         {done ? (

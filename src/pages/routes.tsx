@@ -7,6 +7,7 @@ import { McpPage, McpServerDetail } from "./Mcp";
 import { ChannelsPage } from "./Channels";
 import { LimitsPage } from "./Limits";
 import { OwnersPage } from "./Owners";
+import { AccountPage } from "./Account";
 import { ActivityPage } from "./Activity";
 import { AuditPage, InvocationsPage, SecurityEventsPage } from "./Logs";
 import { RetentionPage } from "./Retention";
@@ -39,6 +40,7 @@ export const NAV: { title: string; items: { to: string; label: string }[] }[] = 
     items: [
       { to: "/limits", label: "Rate limits" },
       { to: "/owners", label: "Owners & roles" },
+      { to: "/account", label: "Your account" },
       { to: "/retention", label: "Retention" },
     ],
   },
@@ -56,6 +58,7 @@ export const routes: { path: string; render: (p: Record<string, string>) => Reac
   { path: "/channels", render: () => <ChannelsPage /> },
   { path: "/limits", render: () => <LimitsPage /> },
   { path: "/owners", render: () => <OwnersPage /> },
+  { path: "/account", render: () => <AccountPage /> },
   { path: "/activity", render: () => <ActivityPage /> },
   { path: "/conversations", render: () => <ConversationsPage /> },
   { path: "/conversations/:id", render: (p) => <ConversationDetail id={p.id} key={p.id} /> },

@@ -300,17 +300,53 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
   });
 
   it("manages owners, publishes an activity entry, filters logs and edits retention", async () => {
-    // Owners: invite, change role, deactivate.
+    // Owners: invite (one-time set-password link, shown once), the invitee sets her own password, change role, deactivate.
     await go(page, "Owners & roles", "Owners & roles");
-    await page.getByLabel("Owner key", { exact: true }).fill("nina");
-    await page.getByLabel("Initial password", { exact: true }).fill("short");
+    await page.getByLabel("Owner key", { exact: true }).fill("no spaces!");
     await page.getByRole("button", { name: "Invite" }).click();
-    await page.getByText("The password is too short (or too long).").waitFor();
-    await page.getByLabel("Initial password", { exact: true }).fill("a-long-enough-password-nina");
+    await page.getByText("Use 3–64 letters, digits, or . _ @ -").waitFor();
+    await page.getByLabel("Owner key", { exact: true }).fill("nina");
     await page.getByLabel("Role", { exact: true }).selectOption("admin");
     await page.getByRole("button", { name: "Invite" }).click();
+    const link = (await page.getByTestId("set-password-link").textContent()) ?? "";
+    expect(link).toMatch(/\/set-password#code=wsp_[\w-]{43}$/);
     const nina = page.locator("tr", { has: page.getByText("nina", { exact: true }) });
-    await nina.waitFor();
+    await nina.getByText("invite pending").waitFor();
+    await shot(page, "24a-owners-invite-link");
+
+    // Nina, in her own browser: the link → her own password → signed in; then she changes it under "Your account".
+    const ninaCtx = await env.browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const np = await newPage(ninaCtx);
+    await np.goto(link);
+    await np.getByRole("heading", { name: "Set your password" }).waitFor();
+    expect(np.url()).not.toContain("code=");
+    expect(serious(await axe(np))).toEqual([]);
+    await np.getByLabel("New password", { exact: true }).fill("nina-chose-this-password");
+    await np.getByLabel("Repeat new password", { exact: true }).fill("nina-chose-this-password");
+    await np.getByRole("button", { name: "Set password and sign in" }).click();
+    await np.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    await go(np, "Your account", "Your account");
+    await np.getByLabel("Current password", { exact: true }).fill("not-her-password");
+    await np.getByLabel("New password", { exact: true }).fill("nina-second-password");
+    await np.getByLabel("Repeat new password", { exact: true }).fill("nina-second-password");
+    await np.getByRole("button", { name: "Change password" }).click();
+    await np.getByText("Your current password isn't right.").waitFor();
+    await np.getByLabel("Current password", { exact: true }).fill("nina-chose-this-password");
+    await np.getByRole("button", { name: "Change password" }).click();
+    await np.getByText("Password changed.").waitFor();
+    await shot(np, "24b-account");
+    expect(serious(await axe(np))).toEqual([]);
+    expect(np.problems).toEqual([]);
+    await ninaCtx.close();
+    // The link was single use.
+    const reuse = await fetch(`${env.rt.siteUrl}/auth/set-password`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: decodeURIComponent(link.split("#code=")[1]), password: "another-long-password" }),
+    });
+    expect(reuse.status).toBe(400);
+
+    await nina.getByText("password", { exact: true }).waitFor();
     await nina.getByLabel("Role of nina").selectOption("viewer");
     await expect.poll(() => nina.getByLabel("Role of nina").inputValue()).toBe("viewer");
     await nina.getByRole("button", { name: "Deactivate" }).click();
