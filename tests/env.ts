@@ -1,5 +1,7 @@
 /** Test-only environment: every value here is fake and used by tests only. */
 export const TEST_ENV = {
+  // the only mode in which the secrets guard lets the published test key below be used
+  WARDEN_ENV: "test",
   AUTH_MODE: "builtin",
   WARDEN_AUTH_ISSUER: "https://warden.test",
   CONVEX_SITE_URL: "https://warden.test",

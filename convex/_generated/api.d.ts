@@ -62,6 +62,7 @@ import type * as lib_httpSecurity from "../lib/httpSecurity.js";
 import type * as lib_idCap from "../lib/idCap.js";
 import type * as lib_imageSniff from "../lib/imageSniff.js";
 import type * as lib_jsonSchema from "../lib/jsonSchema.js";
+import type * as lib_knownKeys from "../lib/knownKeys.js";
 import type * as lib_limitsCatalog from "../lib/limitsCatalog.js";
 import type * as lib_log from "../lib/log.js";
 import type * as lib_offlineModel from "../lib/offlineModel.js";
@@ -194,6 +195,7 @@ declare const fullApi: ApiFromModules<{
   "lib/idCap": typeof lib_idCap;
   "lib/imageSniff": typeof lib_imageSniff;
   "lib/jsonSchema": typeof lib_jsonSchema;
+  "lib/knownKeys": typeof lib_knownKeys;
   "lib/limitsCatalog": typeof lib_limitsCatalog;
   "lib/log": typeof lib_log;
   "lib/offlineModel": typeof lib_offlineModel;

@@ -12,6 +12,7 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { bytesToHex, bytesToUtf8, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { isKnownKey } from "./knownKeys";
 
 export const KEY_ENV = "SKILL_SECRET_ENCRYPTION_KEY";
 export const PREVIOUS_KEYS_ENV = "SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS";
@@ -293,9 +294,34 @@ export function assertProductionKey(env: Env = defaultEnv()): void {
     }
     if (knownBytes && bytesEqual(knownBytes, bytes)) throw insecure();
   }
+  if (isKnownKey(bytes)) throw insecure(); // written somewhere in this repository (tests, fixtures, docs)
   if (bytes.every((b) => b === bytes[0])) {
     throw new SecretboxError("SECRET_KEY_INSECURE", `${KEY_ENV} repeats a single byte; generate a fresh one with: ${generateKeyCommand}`);
   }
+}
+
+/** Only a test run (WARDEN_ENV=test, set by vitest.config.ts) may use a published key; every other deployment may not. */
+export function keyGuardEnforced(env: Env = defaultEnv()): boolean {
+  return (env.WARDEN_ENV ?? "").trim() !== "test";
+}
+
+let vetted: { current: string | undefined; previous: string | undefined } | null = null;
+
+/**
+ * The key ring every encryption and decryption uses: on any deployment but a test run it first
+ * passes assertProductionKey, so the first use of a missing, malformed or published key fails
+ * (there is no separate step to forget). Vetted once per env values.
+ */
+export function usableKeyRing(env: Env = defaultEnv()): KeyRing {
+  if (keyGuardEnforced(env)) {
+    const current = env[KEY_ENV];
+    const previous = env[PREVIOUS_KEYS_ENV];
+    if (!vetted || vetted.current !== current || vetted.previous !== previous) {
+      assertProductionKey(env);
+      vetted = { current, previous };
+    }
+  }
+  return loadKeyRing(env);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 /**
- * Production guard: refuse to run with a missing, malformed or published encryption key.
- * Used by `npx convex run secrets/guard:check` (production deploy step) and by the embedded
- * runtime when it starts in production mode.
+ * Production guard: refuse to run with a missing, malformed or published encryption key (the
+ * docs' examples and every 32-byte value in this repository, by fingerprint: lib/knownKeys.ts).
+ * It cannot be skipped: every use of the key (secrets/store.ts keyRingOrFail) runs the same check
+ * unless WARDEN_ENV=test. `npx convex run secrets/guard:check` runs it at deploy time, and the
+ * embedded runtime runs it at start in production mode.
  */
 import { v } from "convex/values";
 import { internalAction } from "../_generated/server";

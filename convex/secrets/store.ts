@@ -5,7 +5,7 @@
 import { v } from "convex/values";
 import type { Doc, Id, TableNames } from "../_generated/dataModel";
 import { fail } from "../access/principal";
-import { loadKeyRing, SecretboxError, type KeyRing, type SecretIdentity } from "../lib/secretbox";
+import { usableKeyRing, SecretboxError, type KeyRing, type SecretIdentity } from "../lib/secretbox";
 
 export const SECRET_TABLES = ["skillSecrets", "channelSecrets", "mcpServerSecrets"] as const;
 export type SecretTable = (typeof SECRET_TABLES)[number];
@@ -56,10 +56,14 @@ export function ownerIdOf(table: SecretTable, row: SecretRow): string {
   return (row as Record<string, unknown>)[KINDS[table].ownerField] as string;
 }
 
-/** The key ring from the deployment env, or SECRET_KEY_UNAVAILABLE (never the parse message). */
+/**
+ * The key ring from the deployment env, or SECRET_KEY_UNAVAILABLE (never the parse message). Outside
+ * a test run a missing, malformed or published key (docs, tests, anything in this repository) is
+ * refused here, on every secret read, write and rotation.
+ */
 export function keyRingOrFail(): KeyRing {
   try {
-    return loadKeyRing(process.env);
+    return usableKeyRing(process.env);
   } catch (e) {
     if (e instanceof SecretboxError) fail("SECRET_KEY_UNAVAILABLE");
     throw e;
