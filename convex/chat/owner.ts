@@ -3,6 +3,7 @@ import { paginationOptsValidator, paginationResultValidator } from "convex/serve
 import { viewerQuery, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
+import { sourceBlock } from "./sessions";
 import { clampPage } from "../lib/pagination";
 import { getOrCreateConfig, readConfig, maxMessageChars, DEFAULT_MAX_MESSAGE_CHARS, MAX_MESSAGE_CHARS_CEILING } from "../agent/configLib";
 
@@ -19,6 +20,9 @@ export const listThreads = viewerQuery({
       messageCount: v.number(),
       createdAt: v.number(),
       updatedAt: v.number(),
+      /** web chat only: the session is blocked; its source is blocked for new sessions until then */
+      blocked: v.optional(v.boolean()),
+      sourceBlockedUntil: v.optional(v.number()),
     }),
   ),
   handler: async (ctx, { paginationOpts }) => {
@@ -27,18 +31,25 @@ export const listThreads = viewerQuery({
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
       .order("desc")
       .paginate(clampPage(paginationOpts));
-    return {
-      ...res,
-      page: res.page.map((t) => ({
-        _id: t._id,
-        sessionId: t.sessionId,
-        channelUserId: t.channelUserId,
-        title: t.title,
-        messageCount: t.messageCount ?? 0,
-        createdAt: t.createdAt,
-        updatedAt: t.updatedAt,
-      })),
-    };
+    // One session (+ its source block) per web thread on the page: bounded by the page size.
+    const page = await Promise.all(
+      res.page.map(async (t) => {
+        const s = t.sessionId ? await ctx.db.get(t.sessionId) : null;
+        const b = s?.sourceKey ? await sourceBlock(ctx, s.workspaceId, s.sourceKey) : null;
+        return {
+          _id: t._id,
+          sessionId: t.sessionId,
+          channelUserId: t.channelUserId,
+          title: t.title,
+          messageCount: t.messageCount ?? 0,
+          createdAt: t.createdAt,
+          updatedAt: t.updatedAt,
+          ...(s ? { blocked: s.blocked === true } : {}),
+          ...(b ? { sourceBlockedUntil: b.until } : {}),
+        };
+      }),
+    );
+    return { ...res, page };
   },
 });
 

@@ -13,7 +13,7 @@ function bearer(req: Request): string | null {
 }
 
 function limitedResponse(r: { code: string; retryAfterMs: number }): Response {
-  const status = r.code === "RATE_LIMITED" ? 429 : 503;
+  const status = r.code === "RATE_LIMITED" ? 429 : r.code === "SOURCE_BLOCKED" ? 403 : 503;
   return errorResponse(r.code, status, { "Retry-After": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) });
 }
 

@@ -11,9 +11,19 @@ export const chatTables = {
     lastSeenAt: v.number(),
     revokedAt: v.optional(v.number()),
     blocked: v.optional(v.boolean()),
+    /** hashed per-IP key of the connection that minted it ("ip:…"); what a block holds against */
+    sourceKey: v.optional(v.string()),
   })
     .index("by_tokenHash", ["tokenHash"])
     .index("by_workspace", ["workspaceId"]),
+
+  /** An owner's block on a visitor's source: no new sessions from it until `until`. */
+  chatSourceBlocks: defineTable({
+    workspaceId: v.id("workspaces"),
+    sourceKey: v.string(),
+    until: v.number(),
+    createdAt: v.number(),
+  }).index("by_workspace_source", ["workspaceId", "sourceKey"]),
 
   threads: defineTable({
     workspaceId: v.id("workspaces"),

@@ -54,6 +54,7 @@ export const CODES = [
   "METHOD_NOT_ALLOWED",
   "STARTING", // the embedded runtime is still loading (503 + Retry-After)
   "TOO_MANY_IDS", // an array-of-ids argument holds more than 50 ids (seed 001)
+  "SOURCE_BLOCKED", // an owner blocked this visitor's source (hashed client IP) for a while
   "BAD_REQUEST",
   "INTERNAL",
   // secrets
@@ -102,6 +103,7 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   STARTING: 503,
+  SOURCE_BLOCKED: 403,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   LIMIT_UNAVAILABLE: 503,

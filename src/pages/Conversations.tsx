@@ -25,7 +25,10 @@ export function ConversationsPage() {
               <td>
                 <Link to={`/conversations/${t._id}`}>{t.title || "Untitled conversation"}</Link>
               </td>
-              <td>{t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}</td>
+              <td>
+                {t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}{" "}
+                {t.blocked ? <Badge tone="danger">blocked</Badge> : null}
+              </td>
               <td className="num">{t.messageCount}</td>
               <td className="small nowrap">{relative(t.updatedAt)}</td>
             </tr>
@@ -47,6 +50,7 @@ export function ConversationDetail({ id }: { id: string }) {
   const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listMessages, { threadId: id as Id<"threads"> }, { initialNumItems: 50 });
   const block = useMutate(api.chat.sessions.block);
   const [confirm, setConfirm] = useState(false);
+  const [hours, setHours] = useState(24);
   const messages = [...results].reverse();
   return (
     <>
@@ -57,10 +61,21 @@ export function ConversationDetail({ id }: { id: string }) {
         title={thread?.title || "Conversation"}
         actions={
           thread?.sessionId ? (
-            confirm ? (
+            thread.blocked ? (
+              <span className="small" role="status">
+                <Badge tone="danger">blocked</Badge>{" "}
+                {thread.sourceBlockedUntil ? `New sessions from this visitor's address are refused until ${dateTime(thread.sourceBlockedUntil)}.` : "This session is blocked."}
+              </span>
+            ) : confirm ? (
               <div className="row">
-                <span className="small">Block this visitor's session? It can't send or read anything afterwards.</span>
-                <RoleButton need="admin" variant="danger" pending={block.pending} onClick={() => void block.run({ sessionId: thread.sessionId! }).then(() => setConfirm(false))}>
+                <span className="small">Block this visitor? Their session can't send or read anything, and their address can't start a new one for</span>
+                <select aria-label="Block for" value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+                  <option value={1}>1 hour</option>
+                  <option value={24}>1 day</option>
+                  <option value={168}>7 days</option>
+                  <option value={720}>30 days</option>
+                </select>
+                <RoleButton need="admin" variant="danger" pending={block.pending} onClick={() => void block.run({ sessionId: thread.sessionId!, hours }).then(() => setConfirm(false))}>
                   Yes, block
                 </RoleButton>
                 <Button variant="ghost" onClick={() => setConfirm(false)}>
