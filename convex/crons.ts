@@ -14,4 +14,7 @@ crons.interval("invocation summary rollup", { seconds: 30 }, internal.logs.summa
 // Summary reconciliation: recounts the previous closed hour; sets totals, so reruns are harmless.
 crons.hourly("summary reconcile", { minuteUTC: 7 }, internal.logs.summaries.reconcilePreviousHour, {});
 
+// Tool approvals: undecided calls past their TTL get a refusal (convex/agency/approvals.ts).
+crons.interval("tool approval expiry", { minutes: 1 }, internal.agency.approvals.expireDue, {});
+
 export default crons;

@@ -10,6 +10,7 @@ import { channelTables } from "./channels/tables";
 import { chatTables } from "./chat/tables";
 import { agentTables } from "./agent/tables";
 import { limitTables } from "./limits/tables";
+import { agencyTables } from "./agency/tables";
 
 export default defineSchema({
   ...workspaceTables,
@@ -23,4 +24,5 @@ export default defineSchema({
   ...chatTables,
   ...agentTables,
   ...limitTables,
+  ...agencyTables,
 });

@@ -56,7 +56,7 @@ if (!process.env.VITEST) {
 
     const input = { expression: "1" };
     const pipeline = async () => {
-      const r = await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "noop", input, caller: { kind: "agent" } });
+      const r = await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "noop", input, caller: { kind: "agent", audience: "ownerSender", tainted: false } });
       if (!r.ok) throw new Error(`denied: ${r.code}`);
     };
     const direct = async () => {
@@ -97,7 +97,7 @@ if (!process.env.VITEST) {
           inputTooLarge: false,
           inputBytes: 16,
           inputPreview: "{}",
-          caller: { kind: "agent" },
+          caller: { kind: "agent", audience: "ownerSender", tainted: false },
           startedAt: Date.now(),
         });
         if (!pre.ok) throw new Error(`precheck denied: ${pre.code}`);
@@ -112,7 +112,7 @@ if (!process.env.VITEST) {
           total: { read: total.documentsRead.used, written: total.documentsWritten.used },
         };
       });
-    await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "hook", input: { q: "x" }, caller: { kind: "agent" } }); // warm its limiter rows
+    await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "hook", input: { q: "x" }, caller: { kind: "agent", audience: "ownerSender", tainted: false } }); // warm its limiter rows
     const docsLocal = await measure("noop", calc);
     const docsNetwork = await measure("hook", hook);
 

@@ -1,4 +1,4 @@
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 import { internalMutation, internalQuery } from "../_generated/server";
 import type { QueryCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
@@ -8,6 +8,10 @@ import { readConfig, maxMessageChars } from "./configLib";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
 import { appendTurn } from "../chat/turns";
 import { charCount, sanitizeText } from "../lib/sanitize";
+import { audienceOf, DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, policyFor, skillToolRef, taintedFromStart, type Audience } from "../lib/agency";
+import { grantFor } from "../agency/gate";
+import { audienceValidator, policyValidator, riskClassValidator } from "../agency/tables";
+import { reachesNetwork } from "../security/checker";
 
 const HISTORY_TAKE = 21;
 const MAX_TOOLS_PER_SERVER = 50;
@@ -20,17 +24,22 @@ const specValidator = v.object({
   apiKeyEnvVar: v.optional(v.string()),
 });
 
-const toolInfo = v.object({ name: v.string(), description: v.string(), inputSchema: v.any() });
+const toolInfo = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), policy: policyValidator, risk: riskClassValidator });
 
 export const contextValidator = v.object({
   workspaceId: v.id("workspaces"),
   threadId: v.id("threads"),
   channel: v.string(),
+  /** on whose behalf this run acts, and whether untrusted content is in its context from the start */
+  audience: audienceValidator,
+  tainted: v.boolean(),
   soul: v.string(),
   history: v.array(v.object({ role: v.union(v.literal("user"), v.literal("assistant")), text: v.string() })),
   primary: specValidator,
   fallback: v.union(specValidator, v.null()),
-  skills: v.array(v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), approved: v.boolean() })),
+  skills: v.array(
+    v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), approved: v.boolean(), policy: policyValidator, risk: riskClassValidator }),
+  ),
   mcpServers: v.array(v.object({ serverId: v.id("mcpServers"), name: v.string(), tools: v.array(toolInfo) })),
 });
 
@@ -46,6 +55,12 @@ async function specFor(
   if (!p || p.workspaceId !== workspaceId) return { kind: "openai", model, label: "missing" };
   if (p.kind === "offline") return { ...OFFLINE_SPEC, label: p.label };
   return { kind: p.kind, model, label: p.label, baseUrl: p.baseUrl, apiKeyEnvVar: p.apiKeyEnvVar };
+}
+
+async function audienceFor(ctx: QueryCtx, thread: Doc<"threads">): Promise<{ audience: Audience; tainted: boolean }> {
+  const user = thread.channelUserId ? await ctx.db.get(thread.channelUserId) : null;
+  const audience = audienceOf({ web: !user, trust: user?.trust });
+  return { audience, tainted: taintedFromStart(audience, user?.platform) };
 }
 
 async function channelOf(ctx: QueryCtx, thread: Doc<"threads">): Promise<ActivityChannel | "unknown"> {
@@ -82,11 +97,20 @@ export const load = internalQuery({
     const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
     const fallback = cfg.fallbackModel ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel) : null;
 
+    const { audience, tainted } = await audienceFor(ctx, thread);
     const skills = [];
     for (const id of cfg.enabledSkillIds) {
       const s = await ctx.db.get(id);
       if (s && s.workspaceId === workspaceId) {
-        skills.push({ name: s.name, description: s.description.slice(0, 500), inputSchema: s.inputSchema ?? null, approved: s.status === "approved" });
+        const grant = await grantFor(ctx, workspaceId, skillToolRef(s.name));
+        skills.push({
+          name: s.name,
+          description: s.description.slice(0, 500),
+          inputSchema: s.inputSchema ?? null,
+          approved: s.status === "approved",
+          policy: policyFor(grant, audience),
+          risk: grant?.riskClass ?? defaultSkillRisk(reachesNetwork(s)),
+        });
       }
     }
     const mcpServers = [];
@@ -97,18 +121,28 @@ export const load = internalQuery({
         .query("mcpTools")
         .withIndex("by_server", (q) => q.eq("serverId", id))
         .take(MAX_TOOLS_PER_SERVER);
-      mcpServers.push({
-        serverId: id,
-        name: s.name,
-        tools: s.status === "approved" && s.enabled
-          ? tools.filter((t) => t.status === "approved").map((t) => ({ name: t.name, description: t.description.slice(0, 500), inputSchema: t.inputSchema ?? null }))
-          : [],
-      });
+      const offered: Infer<typeof toolInfo>[] = [];
+      if (s.status === "approved" && s.enabled) {
+        for (const t of tools) {
+          if (t.status !== "approved") continue;
+          const grant = await grantFor(ctx, workspaceId, mcpToolRef(id, t.name));
+          offered.push({
+            name: t.name,
+            description: t.description.slice(0, 500),
+            inputSchema: t.inputSchema ?? null,
+            policy: policyFor(grant, audience),
+            risk: grant?.riskClass ?? DEFAULT_MCP_RISK,
+          });
+        }
+      }
+      mcpServers.push({ serverId: id, name: s.name, tools: offered });
     }
     return {
       workspaceId,
       threadId: thread._id,
       channel: await channelOf(ctx, thread),
+      audience,
+      tainted,
       soul: cfg.soul,
       history,
       primary,

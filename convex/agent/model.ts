@@ -45,6 +45,8 @@ export type ModelRun =
   | { ok: false; reason: ProviderErrorReason; status?: number; egressCode?: string; toolCalls: number };
 
 export const UNAVAILABLE_TEXT = "Sorry, the assistant is unavailable right now. Please try again later.";
+export const APPROVAL_PENDING_TEXT =
+  "That needs the owner's approval first. I've asked them; you'll get the answer here once they decide.";
 export const MAX_STEPS = 4;
 export const MODEL_TIMEOUT_MS = 60_000;
 const MAX_REPLY_CHARS = 8_000;

@@ -4,7 +4,7 @@ import { makeFunctionReference } from "convex/server";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { runModel, UNAVAILABLE_TEXT, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
+import { runModel, UNAVAILABLE_TEXT, APPROVAL_PENDING_TEXT, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
 import { providerFetch } from "./providerFetch.node.js";
 import type { ToolOutcome } from "./prompt";
 import { toolLabel, type ToolCall } from "../lib/offlineModel";
@@ -14,7 +14,7 @@ import type { contextValidator } from "./context";
 type Context = Infer<typeof contextValidator>;
 
 type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
-type Caller = { kind: "agent"; id?: string };
+type Caller = { kind: "agent"; id?: string; audience?: string; tainted?: boolean };
 
 /** The security checker (security/checker.ts): every tool call from a model goes through it. */
 const invokeSkillRef = makeFunctionReference<
@@ -44,31 +44,58 @@ function toolName(prefix: string, ...parts: string[]): string {
 async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; status: "done" | "error"; errorCode?: string; activity: Activity[] }> {
   const started = Date.now();
   const activity: Activity[] = [];
-  const caller: Caller = { kind: "agent", id: c.threadId };
+  // the audience and taint come from the thread (agent/context), never from the model
+  let tainted = c.tainted;
+  let approvalPending = false;
+  const callerNow = (): Caller => ({ kind: "agent", id: c.threadId, audience: c.audience, tainted });
   let calls = 0;
+
+  const notOffered = async (call: ToolCall): Promise<ToolOutcome> => {
+    await ctx.runMutation(internal.agency.offered.recordNotOffered, {
+      workspaceId: c.workspaceId,
+      threadId: c.threadId,
+      targetKind: call.kind,
+      targetName: call.kind === "skill" ? call.name : `${call.server}/${call.tool}`,
+      audience: c.audience,
+    });
+    return { call, ok: false, code: "TOOL_NOT_OFFERED" };
+  };
 
   const execute = async (call: ToolCall): Promise<ToolOutcome> => {
     let outcome: ToolOutcome;
+    let risk: string | undefined;
     if (++calls > MAX_TOOL_CALLS) {
       outcome = { call, ok: false, code: "RATE_LIMITED" };
     } else if (call.kind === "skill") {
       const skill = c.skills.find((s) => s.name === call.name);
-      outcome = skill ? await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller })) : { call, ok: false, code: "TOOL_NOT_ENABLED" };
+      risk = skill?.risk;
+      outcome = !skill
+        ? { call, ok: false, code: "TOOL_NOT_ENABLED" }
+        : skill.policy === "deny"
+          ? await notOffered(call)
+          : await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }));
     } else {
       const server = c.mcpServers.find((s) => s.name === call.server);
-      outcome = server
-        ? await checked(ctx, call, () =>
-            ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller }),
-          )
-        : { call, ok: false, code: "TOOL_NOT_ENABLED" };
+      const tool = server?.tools.find((t) => t.name === call.tool);
+      risk = tool?.risk;
+      outcome = !server
+        ? { call, ok: false, code: "TOOL_NOT_ENABLED" }
+        : tool?.policy === "deny"
+          ? await notOffered(call)
+          : await checked(ctx, call, () =>
+              ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
+            );
     }
+    if (outcome.ok && risk === "openWorld") tainted = true; // its output is untrusted content now
+    if (!outcome.ok && outcome.code === "APPROVAL_REQUIRED") approvalPending = true;
     activity.push({ kind: "agent.tool_call", meta: { tool: toolLabel(call), code: outcome.ok ? "OK" : outcome.code } });
     return outcome;
   };
 
   const tools: ToolDef[] = [
+    // offered: approved tools this audience may use (allow, or ask → the checker queues the call)
     ...c.skills
-      .filter((s) => s.approved)
+      .filter((s) => s.approved && s.policy !== "deny")
       .map((s) => ({
         modelName: toolName("skill", s.name),
         description: s.description,
@@ -76,7 +103,7 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; sta
         toCall: (input: Record<string, unknown>): ToolCall => ({ kind: "skill", name: s.name, input }),
       })),
     ...c.mcpServers.flatMap((srv) =>
-      srv.tools.map((t) => ({
+      srv.tools.filter((t) => t.policy !== "deny").map((t) => ({
         modelName: toolName("mcp", srv.name, t.name),
         description: t.description,
         inputSchema: t.inputSchema,
@@ -112,7 +139,8 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; sta
   const meta = { provider: used.label, model: used.model, fallback: fallbackUsed, toolCalls: calls, durationMs: Date.now() - started };
   if (result.ok) {
     activity.push({ kind: "agent.reply", meta });
-    return { text: result.text, status: "done", activity };
+    // the run pauses on a call that needs an owner: the answer comes when they decide
+    return { text: approvalPending ? APPROVAL_PENDING_TEXT : result.text, status: "done", activity };
   }
   activity.push({ kind: "agent.reply_failed", meta: { ...meta, code: "PROVIDER_ERROR" } });
   return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity };

@@ -14,6 +14,7 @@ import { upsertChannelUser } from "./users";
 import { MAX_MESSAGE_CHARS } from "./payloads";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG } from "./vendors";
 import type { Platform } from "./platforms";
+import { admitSender } from "../agency/pairing";
 
 /**
  * Hard ceiling on text queued from a channel. The agent applies the workspace's own limit
@@ -227,6 +228,13 @@ async function handOff(
   user: Doc<"channelUsers">,
   text: string,
 ): Promise<void> {
+  // pairing commands and the channel's policy for unknown senders come before the agent
+  const sender = await admitSender(ctx, channel, user, text);
+  if (sender.kind === "ignore") return;
+  if (sender.kind === "reply") {
+    await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: sender.text });
+    return;
+  }
   await ctx.scheduler.runAfter(0, internal.agent.run.handleChannelMessage, {
     workspaceId: channel.workspaceId,
     channelUserId: user._id,

@@ -1,5 +1,6 @@
 import { defineTable } from "convex/server";
 import { v } from "convex/values";
+import { senderPolicyValidator, senderTrustValidator } from "../agency/tables";
 
 export const platformValidator = v.union(
   v.literal("telegram"),
@@ -19,6 +20,8 @@ export const channelTables = {
     settings: v.any(),
     /** random per-channel salt for pseudonymous user ids (phone/e-mail platforms) */
     idSalt: v.optional(v.string()),
+    /** unknown senders: "open" (talk, no tools by default), "pairing" (pair first) or "allowlist" (ignored); default open */
+    senderPolicy: v.optional(senderPolicyValidator),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -34,6 +37,12 @@ export const channelTables = {
     displayName: v.optional(v.string()),
     contact: v.optional(v.string()),
     blocked: v.boolean(),
+    /** agency audience: unknown (default), paired by an owner's code, or an owner's own identity */
+    trust: v.optional(senderTrustValidator),
+    /** the person this identity belongs to (trust "owner") */
+    linkedOwnerId: v.optional(v.id("owners")),
+    /** wrong pairing codes in a row; 5 lock pairing for this sender */
+    pairFailures: v.optional(v.number()),
     /** Slack channel, Discord interaction token, Twilio "To" number or e-mail subject; never returned by a query */
     replyTarget: v.optional(v.string()),
     replyTargetExpiresAt: v.optional(v.number()),

@@ -35,3 +35,19 @@ export async function appendTurn(
   if (opts.schedule) await ctx.scheduler.runAfter(0, internal.agent.run.respond, { assistantMessageId });
   return { userMessageId, assistantMessageId };
 }
+
+/** Appends a finished assistant message (e.g. the answer to an approved or denied tool call). */
+export async function appendAssistantNote(ctx: MutationCtx, thread: Doc<"threads">, text: string): Promise<Id<"messages">> {
+  const now = Math.max(Date.now(), thread.updatedAt + 1);
+  const id = await ctx.db.insert("messages", {
+    workspaceId: thread.workspaceId,
+    threadId: thread._id,
+    role: "assistant",
+    text,
+    status: "done",
+    createdAt: now,
+  });
+  await ctx.db.patch(thread._id, { updatedAt: now, messageCount: (thread.messageCount ?? 0) + 1 });
+  if (thread.channelUserId) await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: thread.channelUserId, text });
+  return id;
+}

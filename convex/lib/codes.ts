@@ -37,6 +37,14 @@ export const CODES = [
   "SECRET_ACCESS_DENIED",
   "SECRET_DECRYPT_FAILED",
   "IMAGE_INVALID",
+  // agency (who the agent acts for)
+  "TOOL_NOT_GRANTED", // the audience's grant denies the tool (checker)
+  "TOOL_NOT_OFFERED", // the model named a tool it was not offered for this audience
+  "APPROVAL_REQUIRED", // queued for an owner's decision
+  "APPROVAL_INVALID", // a re-run carried an approval for another call
+  "APPROVAL_DECIDED",
+  "APPROVAL_EXPIRED",
+  "PAIRING_INVALID",
   // channels
   "WEBHOOK_SIGNATURE_INVALID",
   "WEBHOOK_PAYLOAD_INVALID",

@@ -2,10 +2,10 @@
  * The security checker: the only way to run a skill, call an external MCP tool or admit an
  * inbound channel webhook. It has no switch — no flag, env var or config row turns it off.
  *
- * Skills: approval → status → input schema → per-skill limit → global limit (+ webhook-skill
+ * Skills: approval → status → input schema → agency (audience grant + taint) → per-skill limit → global limit (+ webhook-skill
  * limit for anything that reaches the network) → egress (allowlist + address; again at connect
  * time in the Node executor) → run with timeout → output size → redact → log.
- * MCP tools: server approved → enabled → tool approved & unchanged → input schema → per-server
+ * MCP tools: server approved → enabled → tool approved & unchanged → input schema → agency → per-server
  * limit → global limit → call → output size → redact → log.
  * Every result, allowed or denied, is a skillInvocationLog row; denials are security events.
  * Callers get `{ ok: false, code }` only — no messages, no stack.
@@ -30,19 +30,31 @@ import { urlTemplateOf, OUTPUT_MAX_BYTES } from "../skills/validate";
 import type { RunOutcome } from "../skills/outcome";
 import { writeInvocationLog, PREVIEW_BYTES, type InvocationLogEntry } from "./checkerLog";
 import { recordSecurityEvent } from "./events";
+import { agencyGate } from "../agency/gate";
+import { DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, skillToolRef } from "../lib/agency";
 
 /** Extra time the executor gets beyond the skill's own timeout before the checker gives up on it. */
 export const EXECUTOR_GRACE_MS = 1500;
 /** Codes that mean "this request tried to leave the allowlist": always security events with the host. */
 const EGRESS_CODES = new Set(["DOMAIN_NOT_ALLOWED", "PRIVATE_ADDRESS_BLOCKED", "REDIRECT_BLOCKED"]);
 
-export const callerValidator = v.object({ kind: v.string(), id: v.optional(v.string()) });
+/**
+ * Who asks. Agent calls also carry the run's audience and taint (derived from the thread by
+ * agent/context, never from the model) and, when re-run after an owner's decision, the approval id.
+ */
+export const callerValidator = v.object({
+  kind: v.string(),
+  id: v.optional(v.string()),
+  audience: v.optional(v.string()),
+  tainted: v.optional(v.boolean()),
+  approvalId: v.optional(v.string()),
+});
 export const checkResultValidator = v.union(
   v.object({ ok: v.literal(true), output: v.any() }),
   v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
 );
 export type CheckResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
-type Caller = { kind: string; id?: string };
+type Caller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
 /** Written by the MCP domain (convex/mcp/client.ts); referenced by name so this file type-checks without it. */
 export const mcpCallTool = makeFunctionReference<
@@ -127,7 +139,7 @@ async function targetThenGlobalLimit(
 }
 
 /** True when the skill may reach the network (webhook, network template, code skill with domains). */
-function reachesNetwork(skill: Pick<Doc<"skillRegistry">, "type" | "config" | "allowedDomains">): boolean {
+export function reachesNetwork(skill: Pick<Doc<"skillRegistry">, "type" | "config" | "allowedDomains">): boolean {
   if (skill.type === "webhook") return true;
   if (skill.type === "code") return skill.allowedDomains.length > 0;
   if (skill.type === "template") return parseTemplateConfig(skill.config)?.def.network === true;
@@ -225,8 +237,9 @@ async function denyInPrecheck(
   source: string,
   code: string,
   retryAfterMs?: number,
+  securityEvent = true,
 ): Promise<PrecheckDenied> {
-  await writeInvocationLog(ctx, { ...entry, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 }, { source });
+  await writeInvocationLog(ctx, { ...entry, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 }, { source, securityEvent });
   return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }
 
@@ -285,6 +298,18 @@ export const precheckSkill = internalMutation({
     if (skill.status !== "approved") return await deny("SKILL_INACTIVE");
     // 3. input against the declared schema
     if (a.inputTooLarge || !validateInput(skill.inputSchema, a.input)) return await deny("INPUT_INVALID");
+    // agency: on whose behalf (the audience's grant and the taint rule)
+    const gate = await agencyGate(ctx, a.caller, {
+      workspaceId: a.workspaceId,
+      toolRef: skillToolRef(skill.name),
+      toolLabel: skill.name,
+      targetKind: "skill",
+      skillName: skill.name,
+      input: a.input,
+      inputPreview: a.inputPreview,
+      defaultRisk: defaultSkillRisk(reachesNetwork(skill)),
+    });
+    if (!gate.ok) return await denyInPrecheck(ctx, entry, a.startedAt, source, gate.code, undefined, gate.securityEvent);
     // 4–5. per-skill limit (the skill's own rate wins over the workspace's skillPerSkill), then global
     const limited = await targetThenGlobalLimit(ctx, {
       workspaceId: a.workspaceId,
@@ -506,6 +531,18 @@ export const precheckMcp = internalMutation({
     if (!tool || tool.status !== "approved" || !tool.approvedHash) return await deny("MCP_TOOL_NOT_APPROVED");
     if (tool.hash !== tool.approvedHash) return await deny("MCP_TOOL_CHANGED");
     if (a.inputTooLarge || !validateInput(tool.inputSchema, a.input)) return await deny("INPUT_INVALID");
+    const gate = await agencyGate(ctx, a.caller, {
+      workspaceId: a.workspaceId,
+      toolRef: mcpToolRef(server._id, tool.name),
+      toolLabel: targetName,
+      targetKind: "mcp",
+      serverId: server._id,
+      toolName: tool.name,
+      input: a.input,
+      inputPreview: a.inputPreview,
+      defaultRisk: DEFAULT_MCP_RISK,
+    });
+    if (!gate.ok) return await denyInPrecheck(ctx, entry, a.startedAt, source, gate.code, undefined, gate.securityEvent);
     const limited = await targetThenGlobalLimit(ctx, {
       workspaceId: a.workspaceId,
       name: "mcpPerServer",

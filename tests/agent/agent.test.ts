@@ -209,6 +209,8 @@ describe("tool calls go through the security checker", () => {
     const CANARY = "canary-7f3a9c1e-secret-value-0042";
     await owner.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_TOKEN", value: CANARY });
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skillId] });
+    // web visitors get no tool unless the owner grants it
+    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
 
     const reply = await say(t, '/skill word_count {"text":"one two three"}', { realTimers: true });
     expect(reply.status).toBe("done");
@@ -229,6 +231,7 @@ describe("tool calls go through the security checker", () => {
     const { t, owner } = await publicChat();
     const skillId = await approvedCodeSkill(t, owner, "word_count"); // synced as pending, not approved
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skillId] });
+    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
     expect(reply.text).toContain("error: SKILL_NOT_APPROVED");
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());

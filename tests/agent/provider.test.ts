@@ -97,6 +97,7 @@ describe("AI SDK provider (OpenAI-compatible mock)", () => {
     const CANARY = "canary-provider-path-55e1c0";
     await owner.as.mutation(api.secrets.manage.setSkillSecret, { skillId: skill!._id, name: "API_TOKEN", value: CANARY });
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skill!._id] });
+    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
     const s = await session(t);
     const th = await thread(t, s);
     await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: "count words please" });

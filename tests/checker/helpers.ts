@@ -55,7 +55,15 @@ export const calculator = (name = "calc", extra: Partial<Draft> = {}): Draft => 
   ...extra,
 });
 
-export async function invoke(t: CT, a: Admin, skillName: string, input: unknown, caller = { kind: "agent", id: "thread-1" }) {
+/** An agent run on behalf of an owner (the agency gate allows; these tests are about the checker's other steps). */
+export const OWNER_RUN = { audience: "ownerSender", tainted: false } as const;
+export async function invoke(
+  t: CT,
+  a: Admin,
+  skillName: string,
+  input: unknown,
+  caller: { kind: string; id?: string; audience?: string; tainted?: boolean } = { kind: "agent", id: "thread-1", ...OWNER_RUN },
+) {
   return await t.action(internal.security.checker.invokeSkill, { workspaceId: a.workspaceId, skillName, input, caller });
 }
 

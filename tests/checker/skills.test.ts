@@ -18,6 +18,7 @@ import {
   invoke,
   logs,
   events,
+  OWNER_RUN,
   type CT,
 } from "./helpers";
 import { readFileSync } from "node:fs";
@@ -162,7 +163,7 @@ describe("Security checker (always-on)", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, calculator("calc", { rateLimitPerMinute: 2 }));
-    await invoke(t, a, "calc", { expression: "6*7" }, { kind: "agent", id: "thread-9" });
+    await invoke(t, a, "calc", { expression: "6*7" }, { kind: "agent", id: "thread-9", ...OWNER_RUN });
     await invoke(t, a, "calc", { expression: "bad(" });
     await invoke(t, a, "calc", { expression: 1 });
     await invoke(t, a, "calc", { expression: "1" });
@@ -552,7 +553,7 @@ describe("Document budget per allowed invocation", () => {
         inputTooLarge: false,
         inputBytes: 16,
         inputPreview: "{}",
-        caller: { kind: "agent" },
+        caller: { kind: "agent", ...OWNER_RUN },
         startedAt: Date.now(),
       });
       expect(pre.ok).toBe(true);

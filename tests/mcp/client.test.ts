@@ -66,7 +66,7 @@ function call(s: Setup, toolName: string, input: unknown) {
     serverId: s.serverId,
     toolName,
     input,
-    caller: { kind: "agent", id: "thread-1" },
+    caller: { kind: "agent", id: "thread-1", audience: "ownerSender", tainted: false },
   });
 }
 

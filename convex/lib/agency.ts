@@ -1,0 +1,130 @@
+/**
+ * The agency boundary, as pure rules: on whose behalf the agent acts, and what that audience may
+ * make a tool do. The checker decides whether a tool may run at all; these rules decide for whom.
+ * No Convex imports.
+ */
+
+/** Who an agent run acts for. MCP clients are scoped by their token and are not an audience here. */
+export type Audience = "webVisitor" | "unknownSender" | "pairedSender" | "ownerSender";
+export const AUDIENCES: readonly Audience[] = ["webVisitor", "unknownSender", "pairedSender", "ownerSender"];
+
+export const AUDIENCE_LABEL: Record<Audience, string> = {
+  webVisitor: "Web visitors (/chat)",
+  unknownSender: "Unknown channel senders",
+  pairedSender: "Paired channel senders",
+  ownerSender: "Owners (linked channel identity)",
+};
+
+export type Policy = "deny" | "ask" | "allow";
+export type RiskClass = "local" | "openWorld" | "sideEffect";
+export type SenderTrust = "unknown" | "paired" | "owner";
+/** How a channel treats senders it does not know. */
+export type SenderPolicy = "open" | "pairing" | "allowlist";
+
+/** Defaults when the owner has not set a grant: nothing for strangers, ask for paired, allow for owners. */
+export const DEFAULT_POLICY: Record<Audience, Policy> = {
+  webVisitor: "deny",
+  unknownSender: "deny",
+  pairedSender: "ask",
+  ownerSender: "allow",
+};
+
+export type Grant = Partial<Record<Audience, Policy>> & { riskClass?: RiskClass };
+
+export function policyFor(grant: Grant | null | undefined, audience: Audience): Policy {
+  return grant?.[audience] ?? DEFAULT_POLICY[audience];
+}
+
+export function audienceOf(thread: { web: boolean; trust?: SenderTrust }): Audience {
+  if (thread.web) return "webVisitor";
+  if (thread.trust === "owner") return "ownerSender";
+  if (thread.trust === "paired") return "pairedSender";
+  return "unknownSender";
+}
+
+/**
+ * Untrusted content is in the run's context from the start when strangers wrote it (web visitors,
+ * unknown senders) or when it arrives by e-mail (anyone can forge a sender).
+ */
+export function taintedFromStart(audience: Audience, platform: string | undefined): boolean {
+  return audience === "webVisitor" || audience === "unknownSender" || platform === "resend";
+}
+
+export type Decision = { run: true } | { run: false; ask: true; reason: "grant_ask" | "tainted_side_effect" } | { run: false; ask: false };
+
+/**
+ * The gate for one call: the grant, then the taint rule — once untrusted content is in the
+ * context, a side-effect tool needs an owner's approval whatever its grant.
+ */
+export function decide(policy: Policy, risk: RiskClass, tainted: boolean): Decision {
+  if (policy === "deny") return { run: false, ask: false };
+  if (policy === "ask") return { run: false, ask: true, reason: "grant_ask" };
+  if (tainted && risk === "sideEffect") return { run: false, ask: true, reason: "tainted_side_effect" };
+  return { run: true };
+}
+
+/** A result of this risk class puts untrusted content into the context. */
+export function taints(risk: RiskClass): boolean {
+  return risk === "openWorld";
+}
+
+/** Default class for a skill the owner has not classified: anything that reaches the network has side effects. */
+export function defaultSkillRisk(reachesNetwork: boolean): RiskClass {
+  return reachesNetwork ? "sideEffect" : "local";
+}
+
+/**
+ * A suggestion from MCP tool annotations, shown to the owner; never applied without confirmation
+ * (a server can claim anything). Unclassified MCP tools are treated as side effects.
+ */
+export function suggestedMcpRisk(annotations: unknown): RiskClass {
+  const a = annotations && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
+  if (a.readOnlyHint === true) return a.openWorldHint === false ? "local" : "openWorld";
+  return "sideEffect";
+}
+export const DEFAULT_MCP_RISK: RiskClass = "sideEffect";
+
+export function skillToolRef(name: string): string {
+  return `skill:${name}`;
+}
+export function mcpToolRef(serverId: string, tool: string): string {
+  return `mcp:${serverId}/${tool}`;
+}
+
+/** Canonical JSON (sorted keys) so an approved input matches exactly the input that runs. */
+export function canonicalJson(value: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v as Record<string, unknown>).sort()) out[k] = norm((v as Record<string, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+  return JSON.stringify(norm(value ?? null));
+}
+
+/** Pairing codes: 10 characters of an unambiguous alphabet (≈ 50 bits), typed as `/pair CODE`. */
+export const PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+export const PAIRING_CODE_LENGTH = 10;
+export const PAIRING_TTL_MS = 15 * 60 * 1000;
+export const APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
+
+export function newPairingCode(random: (n: number) => Uint8Array): string {
+  const bytes = random(PAIRING_CODE_LENGTH * 2);
+  let out = "";
+  for (let i = 0; out.length < PAIRING_CODE_LENGTH && i < bytes.length; i++) {
+    // rejection sampling keeps the distribution uniform
+    if (bytes[i] < 256 - (256 % PAIRING_ALPHABET.length)) out += PAIRING_ALPHABET[bytes[i] % PAIRING_ALPHABET.length];
+  }
+  return out.length === PAIRING_CODE_LENGTH ? out : newPairingCode(random);
+}
+
+/** `/pair CODE` (case-insensitive, spaces and dashes ignored) → the normalized code, else null. */
+export function parsePairCommand(text: string): string | null {
+  const m = /^\s*\/pair\s+([A-Za-z0-9 -]{4,40})\s*$/.exec(text);
+  if (!m) return null;
+  const code = m[1].replace(/[\s-]/g, "").toUpperCase();
+  return code.length === PAIRING_CODE_LENGTH ? code : "";
+}
