@@ -92,9 +92,12 @@ export const decide = ownerMutation({
   },
 });
 
-async function answer(ctx: Parameters<typeof appendAssistantNote>[0], threadId: Id<"threads">, text: string) {
+async function answer(ctx: Parameters<typeof appendAssistantNote>[0], threadId: Id<"threads">, text: string, toolOutput = false) {
   const thread = await ctx.db.get(threadId);
-  if (thread) await appendAssistantNote(ctx, thread, text);
+  if (!thread) return;
+  const id = await appendAssistantNote(ctx, thread, text);
+  // a tool's output is untrusted content for the runs that still see it
+  if (toolOutput) await ctx.db.patch(thread._id, { taintedAt: (await ctx.db.get(id))!.createdAt });
 }
 
 const EXPIRE_BATCH = 100;
@@ -193,7 +196,7 @@ export const deliver = internalMutation({
     if (!row) return null;
     await ctx.db.patch(row._id, { resultCode: code });
     const text = ok ? `The owner approved ${row.toolLabel}. Result: ${output ?? ""}` : `${APPROVED_FAILED_TEXT} (${code}).`;
-    await answer(ctx, row.threadId, text);
+    await answer(ctx, row.threadId, text, ok);
     return null;
   },
 });

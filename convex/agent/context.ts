@@ -57,10 +57,9 @@ async function specFor(
   return { kind: p.kind, model, label: p.label, baseUrl: p.baseUrl, apiKeyEnvVar: p.apiKeyEnvVar };
 }
 
-async function audienceFor(ctx: QueryCtx, thread: Doc<"threads">): Promise<{ audience: Audience; tainted: boolean }> {
+async function audienceFor(ctx: QueryCtx, thread: Doc<"threads">): Promise<{ audience: Audience; platform?: string }> {
   const user = thread.channelUserId ? await ctx.db.get(thread.channelUserId) : null;
-  const audience = audienceOf({ web: !user, trust: user?.trust });
-  return { audience, tainted: taintedFromStart(audience, user?.platform) };
+  return { audience: audienceOf({ web: !user, trust: user?.trust }), platform: user?.platform };
 }
 
 async function channelOf(ctx: QueryCtx, thread: Doc<"threads">): Promise<ActivityChannel | "unknown"> {
@@ -97,7 +96,7 @@ export const load = internalQuery({
     const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
     const fallback = cfg.fallbackModel ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel) : null;
 
-    const { audience, tainted } = await audienceFor(ctx, thread);
+    const { audience, platform } = await audienceFor(ctx, thread);
     const skills = [];
     for (const id of cfg.enabledSkillIds) {
       const s = await ctx.db.get(id);
@@ -137,6 +136,13 @@ export const load = internalQuery({
       }
       mcpServers.push({ serverId: id, name: s.name, tools: offered });
     }
+    const taintedAt = thread.taintedAt;
+    const tainted = taintedFromStart({
+      audience,
+      platform,
+      mcpToolsOffered: mcpServers.some((srv) => srv.tools.some((t) => t.policy !== "deny")),
+      taintedHistory: taintedAt !== undefined && older.some((m) => m.createdAt >= taintedAt),
+    });
     return {
       workspaceId,
       threadId: thread._id,
@@ -163,6 +169,8 @@ export const finish = internalMutation({
     status: v.union(v.literal("done"), v.literal("error")),
     errorCode: v.optional(v.string()),
     activity: v.array(activityEntry),
+    /** untrusted content reached this answer: later runs that still see it are tainted */
+    tainted: v.optional(v.boolean()),
   },
   returns: v.null(),
   handler: async (ctx, a) => {
@@ -171,7 +179,10 @@ export const finish = internalMutation({
     await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode });
     const thread = await ctx.db.get(msg.threadId);
     if (!thread) return null;
-    await ctx.db.patch(thread._id, { updatedAt: Math.max(Date.now(), thread.updatedAt) });
+    await ctx.db.patch(thread._id, {
+      updatedAt: Math.max(Date.now(), thread.updatedAt),
+      ...(a.tainted ? { taintedAt: msg.createdAt } : {}),
+    });
     const channel = await channelOf(ctx, thread);
     for (const e of a.activity.slice(0, 20)) {
       if (!(e.kind in ACTIVITY_TEMPLATES)) continue;

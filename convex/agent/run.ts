@@ -8,6 +8,7 @@ import { runModel, UNAVAILABLE_TEXT, APPROVAL_PENDING_TEXT, type ModelRun, type 
 import { providerFetch } from "./providerFetch.node.js";
 import type { ToolOutcome } from "./prompt";
 import { toolLabel, type ToolCall } from "../lib/offlineModel";
+import { taints, type RiskClass } from "../lib/agency";
 import { logWarn } from "../lib/log";
 import type { contextValidator } from "./context";
 
@@ -41,7 +42,9 @@ function toolName(prefix: string, ...parts: string[]): string {
 }
 
 /** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
-async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; status: "done" | "error"; errorCode?: string; activity: Activity[] }> {
+type RunResult = { text: string; status: "done" | "error"; errorCode?: string; activity: Activity[]; tainted?: boolean };
+
+async function runAgent(ctx: ActionCtx, c: Context): Promise<RunResult> {
   const started = Date.now();
   const activity: Activity[] = [];
   // the audience and taint come from the thread (agent/context), never from the model
@@ -86,7 +89,7 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; sta
               ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
             );
     }
-    if (outcome.ok && risk === "openWorld") tainted = true; // its output is untrusted content now
+    if (outcome.ok && taints(risk as RiskClass | undefined)) tainted = true; // its output is untrusted content now
     if (!outcome.ok && outcome.code === "APPROVAL_REQUIRED") approvalPending = true;
     activity.push({ kind: "agent.tool_call", meta: { tool: toolLabel(call), code: outcome.ok ? "OK" : outcome.code } });
     return outcome;
@@ -140,10 +143,10 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<{ text: string; sta
   if (result.ok) {
     activity.push({ kind: "agent.reply", meta });
     // the run pauses on a call that needs an owner: the answer comes when they decide
-    return { text: approvalPending ? APPROVAL_PENDING_TEXT : result.text, status: "done", activity };
+    return { text: approvalPending ? APPROVAL_PENDING_TEXT : result.text, status: "done", activity, tainted };
   }
   activity.push({ kind: "agent.reply_failed", meta: { ...meta, code: "PROVIDER_ERROR" } });
-  return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity };
+  return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity, tainted };
 }
 
 async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<CheckerResult>): Promise<ToolOutcome> {

@@ -31,6 +31,8 @@ export const chatTables = {
     channelUserId: v.optional(v.id("channelUsers")),
     title: v.optional(v.string()),
     messageCount: v.optional(v.number()),
+    /** createdAt of the newest answer that carried untrusted content (agency taint rule) */
+    taintedAt: v.optional(v.number()),
     createdAt: v.number(),
     updatedAt: v.number(),
   })

@@ -44,10 +44,12 @@ export function audienceOf(thread: { web: boolean; trust?: SenderTrust }): Audie
 
 /**
  * Untrusted content is in the run's context from the start when strangers wrote it (web visitors,
- * unknown senders) or when it arrives by e-mail (anyone can forge a sender).
+ * unknown senders), when it arrives by e-mail (anyone can forge a sender), when the model is
+ * offered MCP tools (their descriptions are a third party's text), or when an earlier tainted
+ * answer is still in the history the model sees.
  */
-export function taintedFromStart(audience: Audience, platform: string | undefined): boolean {
-  return audience === "webVisitor" || audience === "unknownSender" || platform === "resend";
+export function taintedFromStart(s: { audience: Audience; platform?: string; mcpToolsOffered: boolean; taintedHistory: boolean }): boolean {
+  return s.audience === "webVisitor" || s.audience === "unknownSender" || s.platform === "resend" || s.mcpToolsOffered || s.taintedHistory;
 }
 
 export type Decision = { run: true } | { run: false; ask: true; reason: "grant_ask" | "tainted_side_effect" } | { run: false; ask: false };
@@ -63,9 +65,9 @@ export function decide(policy: Policy, risk: RiskClass, tainted: boolean): Decis
   return { run: true };
 }
 
-/** A result of this risk class puts untrusted content into the context. */
-export function taints(risk: RiskClass): boolean {
-  return risk === "openWorld";
+/** A tool result puts untrusted content into the context unless the owner classified the tool as local. */
+export function taints(risk: RiskClass | undefined): boolean {
+  return risk !== "local";
 }
 
 /** Default class for a skill the owner has not classified: anything that reaches the network has side effects. */

@@ -68,6 +68,7 @@ function setEnv(name: string, value: string | undefined) {
 beforeEach(() => {
   seen.length = 0;
   respond = "ok";
+  vi.spyOn(console, "warn").mockImplementation(() => undefined); // provider errors are expected here
 });
 afterEach(() => {
   for (const [k, v] of Object.entries(saved)) {
