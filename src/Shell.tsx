@@ -4,7 +4,7 @@ import { useConvexAuth } from "convex/react";
 import { api } from "../convex/_generated/api";
 import { useLoad } from "./lib/data";
 import { Link, match, usePath } from "./lib/router";
-import { SessionContext, type Role, type Session } from "./auth/role";
+import { SessionContext, useCan, type Role, type Session } from "./auth/role";
 import { Badge, Boundary, Button, ErrorState, Loading } from "./ui/kit";
 import { routes, NAV } from "./pages/routes";
 import { NotFound } from "./pages/NotFound";
@@ -97,6 +97,7 @@ function Frame({ session }: { session: Session }) {
             </Link>
             <Button variant="secondary" className="menu-toggle btn-small" aria-expanded={menuOpen} aria-controls="board-nav" onClick={() => setMenuOpen(!menuOpen)}>
               Menu
+              <MenuCount />
             </Button>
           </div>
           <nav aria-label="SyncBoard" id="board-nav">
@@ -108,9 +109,13 @@ function Frame({ session }: { session: Session }) {
                     const active = it.to === "/" ? path === "/" : path === it.to || path.startsWith(it.to + "/");
                     return (
                       <li key={it.to}>
-                        <Link to={it.to} aria-current={active ? "page" : undefined}>
-                          {it.label}
-                        </Link>
+                        {it.badge === "approvals" ? (
+                          <ApprovalsLink to={it.to} label={it.label} active={active} />
+                        ) : (
+                          <Link to={it.to} aria-current={active ? "page" : undefined}>
+                            {it.label}
+                          </Link>
+                        )}
                       </li>
                     );
                   })}
@@ -147,5 +152,44 @@ function Frame({ session }: { session: Session }) {
         </div>
       </div>
     </>
+  );
+}
+
+/** Pending approvals for the nav badge: admins and owners only (viewers can't read the inbox). */
+function usePendingCount(): { n: number; text: string } {
+  const canSee = useCan("admin");
+  const pending = useLoad(api.agency.board.pendingCount, canSee ? {} : "skip");
+  const n = pending.status === "ok" ? pending.data.count : 0;
+  return { n, text: pending.status === "ok" && pending.data.more ? `${n}+` : String(n) };
+}
+
+/** The Approvals nav link with the pending count (the link's name stays "Approvals"). */
+function ApprovalsLink({ to, label, active }: { to: string; label: string; active: boolean }) {
+  const { n, text } = usePendingCount();
+  return (
+    <Link to={to} aria-current={active ? "page" : undefined} aria-describedby={n > 0 ? "nav-pending-count" : undefined} className="nav-with-count">
+      {label}
+      {n > 0 ? (
+        <>
+          <span className="nav-count" aria-hidden="true" data-testid="pending-count">
+            {text}
+          </span>
+          <span id="nav-pending-count" hidden>
+            {text} waiting for a decision
+          </span>
+        </>
+      ) : null}
+    </Link>
+  );
+}
+
+/** On phones the sidebar is folded: the count shows on the Menu button too. */
+function MenuCount() {
+  const { n, text } = usePendingCount();
+  if (n === 0) return null;
+  return (
+    <span className="nav-count menu-count" aria-hidden="true">
+      {text}
+    </span>
   );
 }

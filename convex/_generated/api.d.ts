@@ -19,6 +19,7 @@ import type * as access_http from "../access/http.js";
 import type * as access_internal from "../access/internal.js";
 import type * as access_principal from "../access/principal.js";
 import type * as agency_approvals from "../agency/approvals.js";
+import type * as agency_board from "../agency/board.js";
 import type * as agency_gate from "../agency/gate.js";
 import type * as agency_grants from "../agency/grants.js";
 import type * as agency_offered from "../agency/offered.js";
@@ -159,6 +160,7 @@ declare const fullApi: ApiFromModules<{
   "access/internal": typeof access_internal;
   "access/principal": typeof access_principal;
   "agency/approvals": typeof agency_approvals;
+  "agency/board": typeof agency_board;
   "agency/gate": typeof agency_gate;
   "agency/grants": typeof agency_grants;
   "agency/offered": typeof agency_offered;

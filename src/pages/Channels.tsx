@@ -6,6 +6,7 @@ import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
+import { PairingCode, SenderPolicySelect, TrustCell, TrustActions, type SenderPolicy } from "./ChannelSenders";
 import { Badge, Button, Card, CopyButton, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 type Platform = "telegram" | "twilio" | "slack" | "discord" | "resend";
@@ -44,6 +45,8 @@ type Channel = {
 
 export function ChannelsPage() {
   const list = useLoad(api.channels.manage.list, {});
+  const policies = useLoad(api.agency.board.senderPolicies, {});
+  const policyOf = (id: Id<"channelConfig">): SenderPolicy | null => (policies.status === "ok" ? (policies.data.find((p) => p.channelId === id)?.policy ?? "open") : null);
   return (
     <>
       <PageHeader title="Channels" description="Let people reach the agent on Telegram, Slack, Discord, SMS/WhatsApp and email. Every inbound webhook is signature-checked." />
@@ -53,14 +56,14 @@ export function ChannelsPage() {
         {list.status === "ok" && list.data.length === 0 ? (
           <EmptyState title="No channels yet">Add a channel below. It starts disabled: set its secrets, paste the webhook URL into the vendor's console, then enable it.</EmptyState>
         ) : null}
-        {list.status === "ok" ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} />) : null}
+        {list.status === "ok" ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} policy={policyOf(c._id)} />) : null}
         <AddChannel />
       </div>
     </>
   );
 }
 
-function ChannelCard({ c }: { c: Channel }) {
+function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null }) {
   const enable = useMutate(api.channels.manage.enable);
   const disable = useMutate(api.channels.manage.disable);
   const remove = useMutate(api.channels.manage.remove);
@@ -114,6 +117,9 @@ function ChannelCard({ c }: { c: Channel }) {
           <li key={i}>{s}</li>
         ))}
       </ol>
+      <h3>Who may talk to the agent</h3>
+      <SenderPolicySelect channelId={c._id} policy={policy} />
+      <PairingCode channelId={c._id} channelName={c.name} />
       <h3>Secrets</h3>
       <SecretsEditor
         names={c.secretNames}
@@ -184,6 +190,8 @@ function SettingsForm({ c }: { c: Channel }) {
 
 function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
   const users = useLoad(api.channels.users.list, { channelId, limit: 50 });
+  const trust = useLoad(api.agency.board.senderTrust, { channelId });
+  const trustOf = (id: Id<"channelUsers">) => (trust.status === "ok" ? trust.data.find((t) => t.channelUserId === id) : undefined);
   const block = useMutate(api.channels.users.block);
   const unblock = useMutate(api.channels.users.unblock);
   if (users.status === "loading") return <Loading />;
@@ -197,6 +205,7 @@ function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
           <tr>
             <th scope="col">User</th>
             <th scope="col">Last seen</th>
+            <th scope="col">Trust</th>
             <th scope="col">Status</th>
             <th scope="col">
               <span className="sr-only">Actions</span>
@@ -208,17 +217,23 @@ function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
             <tr key={u._id}>
               <td className="small">{u.displayName ? <strong>{u.displayName}</strong> : null} <span className="mono muted">{u.platformUserId}</span></td>
               <td className="small">{relative(u.lastSeenAt)}</td>
+              <td>
+                <TrustCell t={trustOf(u._id)} />
+              </td>
               <td>{u.blocked ? <Badge tone="danger">blocked</Badge> : <Badge tone="ok">allowed</Badge>}</td>
               <td>
-                {u.blocked ? (
-                  <RoleButton need="admin" className="btn-small" onClick={() => void unblock.run({ channelUserId: u._id })}>
-                    Unblock
-                  </RoleButton>
-                ) : (
-                  <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void block.run({ channelUserId: u._id })}>
-                    Block
-                  </RoleButton>
-                )}
+                <div className="row nowrap-row">
+                  <TrustActions channelUserId={u._id} who={u.displayName ?? u.platformUserId} t={trustOf(u._id)} />
+                  {u.blocked ? (
+                    <RoleButton need="admin" className="btn-small" onClick={() => void unblock.run({ channelUserId: u._id })}>
+                      Unblock
+                    </RoleButton>
+                  ) : (
+                    <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void block.run({ channelUserId: u._id })}>
+                      Block
+                    </RoleButton>
+                  )}
+                </div>
               </td>
             </tr>
           ))}

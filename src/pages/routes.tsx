@@ -12,12 +12,16 @@ import { ActivityPage } from "./Activity";
 import { AuditPage, InvocationsPage, SecurityEventsPage } from "./Logs";
 import { RetentionPage } from "./Retention";
 import { ConversationDetail, ConversationsPage } from "./Conversations";
+import { ToolAccessPage } from "./ToolAccess";
+import { ApprovalsPage } from "./Approvals";
 
-export const NAV: { title: string; items: { to: string; label: string }[] }[] = [
+/** `badge: "approvals"` shows the pending-approval count next to the item. */
+export const NAV: { title: string; items: { to: string; label: string; badge?: "approvals" }[] }[] = [
   {
     title: "Monitor",
     items: [
       { to: "/", label: "Overview" },
+      { to: "/approvals", label: "Approvals", badge: "approvals" },
       { to: "/activity", label: "Activity" },
       { to: "/conversations", label: "Conversations" },
       { to: "/logs/invocations", label: "Invocation log" },
@@ -33,6 +37,7 @@ export const NAV: { title: string; items: { to: string; label: string }[] }[] = 
       { to: "/skills", label: "Skills" },
       { to: "/mcp", label: "MCP servers" },
       { to: "/channels", label: "Channels" },
+      { to: "/tool-access", label: "Tool access" },
     ],
   },
   {
@@ -56,6 +61,8 @@ export const routes: { path: string; render: (p: Record<string, string>) => Reac
   { path: "/mcp", render: () => <McpPage /> },
   { path: "/mcp/:id", render: (p) => <McpServerDetail id={p.id} key={p.id} /> },
   { path: "/channels", render: () => <ChannelsPage /> },
+  { path: "/tool-access", render: () => <ToolAccessPage /> },
+  { path: "/approvals", render: () => <ApprovalsPage /> },
   { path: "/limits", render: () => <LimitsPage /> },
   { path: "/owners", render: () => <OwnersPage /> },
   { path: "/account", render: () => <AccountPage /> },
