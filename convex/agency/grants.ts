@@ -12,6 +12,7 @@ import {
   DEFAULT_MCP_RISK,
   DEFAULT_POLICY,
   defaultSkillRisk,
+  suggestedMcpRisk,
   mcpToolRef,
   skillToolRef,
   type Audience,
@@ -36,6 +37,8 @@ const toolRow = v.object({
   explicit: v.array(audienceValidator),
   riskClass: riskClassValidator,
   riskConfirmed: v.boolean(),
+  /** from the MCP server's annotations: shown to the owner, never applied on its own */
+  suggestedRisk: v.optional(riskClassValidator),
 });
 
 /** The grant matrix: every approved skill and approved MCP tool × every audience. */
@@ -75,7 +78,7 @@ export const list = viewerQuery({
       for (const t of mcpTools) {
         if (t.status !== "approved") continue;
         const ref = mcpToolRef(srv._id, t.name);
-        tools.push(row(ref, "mcp", `${srv.name}/${t.name}`, await grantFor(ctx, ws, ref), DEFAULT_MCP_RISK));
+        tools.push({ ...row(ref, "mcp", `${srv.name}/${t.name}`, await grantFor(ctx, ws, ref), DEFAULT_MCP_RISK), suggestedRisk: suggestedMcpRisk(t.hints) });
       }
     }
     return { tools, defaults: { ...DEFAULT_POLICY } };

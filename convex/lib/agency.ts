@@ -79,9 +79,8 @@ export function defaultSkillRisk(reachesNetwork: boolean): RiskClass {
  * A suggestion from MCP tool annotations, shown to the owner; never applied without confirmation
  * (a server can claim anything). Unclassified MCP tools are treated as side effects.
  */
-export function suggestedMcpRisk(annotations: unknown): RiskClass {
-  const a = annotations && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
-  if (a.readOnlyHint === true) return a.openWorldHint === false ? "local" : "openWorld";
+export function suggestedMcpRisk(hints: { readOnly?: boolean; openWorld?: boolean } | undefined): RiskClass {
+  if (hints?.readOnly === true) return hints.openWorld === false ? "local" : "openWorld";
   return "sideEffect";
 }
 export const DEFAULT_MCP_RISK: RiskClass = "sideEffect";

@@ -119,7 +119,19 @@ export function authHeaderSecrets(value: string): string[] {
   return out;
 }
 
-export type StoredTool = { name: string; description: string; inputSchema: unknown; hash: string };
+/** MCP tool annotations, kept as booleans only: a suggestion for the owner's risk class, never trusted. */
+export type ToolHints = { readOnly?: boolean; destructive?: boolean; openWorld?: boolean };
+export type StoredTool = { name: string; description: string; inputSchema: unknown; hash: string; hints?: ToolHints };
+
+function hintsOf(annotations: unknown): ToolHints | undefined {
+  if (!annotations || typeof annotations !== "object") return undefined;
+  const a = annotations as Record<string, unknown>;
+  const out: ToolHints = {};
+  if (typeof a.readOnlyHint === "boolean") out.readOnly = a.readOnlyHint;
+  if (typeof a.destructiveHint === "boolean") out.destructive = a.destructiveHint;
+  if (typeof a.openWorldHint === "boolean") out.openWorld = a.openWorldHint;
+  return Object.keys(out).length ? out : undefined;
+}
 
 /**
  * A listed tool as stored and shown to owners and the model: the server's secrets removed from the
@@ -129,7 +141,7 @@ export type StoredTool = { name: string; description: string; inputSchema: unkno
  * or after redaction.
  */
 export async function storedTool(
-  listed: { name?: unknown; description?: unknown; inputSchema?: unknown },
+  listed: { name?: unknown; description?: unknown; inputSchema?: unknown; annotations?: unknown },
   secrets: SecretMatcher | readonly string[],
 ): Promise<StoredTool | null> {
   const m = secretMatcher(secrets);
@@ -149,7 +161,8 @@ export async function storedTool(
   const text = typeof listed.description === "string" ? listed.description : "";
   // redacted before the cut, so the cut cannot leave a fragment of a secret's encoding behind
   const description = truncate(redactKnown(text, m), MAX_DESCRIPTION_BYTES);
-  return { name, description, inputSchema, hash: await toolHash(description, inputSchema) };
+  const hints = hintsOf(listed.annotations);
+  return { name, description, inputSchema, hash: await toolHash(description, inputSchema), ...(hints ? { hints } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { viewerQuery, adminMutation, ownerMutation } from "../access/builders";
 import { fail, getOwned, type Principal } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { recordSecurityEvent } from "../security/events";
+import { toolHintsValidator } from "./tables";
 import { checkEgressUrl, validateAllowlistEntry } from "../lib/egress";
 import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "./protocol";
 
@@ -373,7 +374,7 @@ export const connectionInfo = internalQuery({
   },
 });
 
-const listedTool = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), hash: v.string() });
+const listedTool = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), hash: v.string(), hints: v.optional(toolHintsValidator) });
 
 function sameStored(row: Pick<Doc<"mcpTools">, "description" | "inputSchema">, t: { description: string; inputSchema: unknown }): boolean {
   return canonicalJson({ d: row.description, s: row.inputSchema ?? null }) === canonicalJson({ d: t.description, s: t.inputSchema ?? null });
@@ -417,6 +418,7 @@ export const storeTools = internalMutation({
           inputSchema: t.inputSchema,
           hash: t.hash,
           ...(auto ? { approvedHash: t.hash } : {}),
+          ...(t.hints ? { hints: t.hints } : {}),
           status,
           updatedAt: now,
         });
@@ -424,6 +426,8 @@ export const storeTools = internalMutation({
         continue;
       }
       const patch: Partial<Doc<"mcpTools">> = {};
+      // hints only suggest a risk class (never trusted, not pinned): kept current
+      if (canonicalJson(row.hints ?? null) !== canonicalJson(t.hints ?? null)) patch.hints = t.hints;
       let approvedHash = row.approvedHash;
       if (row.hash !== t.hash) {
         if (sameStored(row, t)) {

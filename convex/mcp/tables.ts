@@ -1,6 +1,8 @@
 import { defineTable } from "convex/server";
 import { v } from "convex/values";
 
+export const toolHintsValidator = v.object({ readOnly: v.optional(v.boolean()), destructive: v.optional(v.boolean()), openWorld: v.optional(v.boolean()) });
+
 export const mcpTables = {
   mcpServers: defineTable({
     workspaceId: v.id("workspaces"),
@@ -40,6 +42,8 @@ export const mcpTables = {
     inputSchema: v.any(),
     hash: v.string(),
     approvedHash: v.optional(v.string()),
+    /** the server's annotations (readOnly / destructive / openWorld hints): a suggestion for the risk class only */
+    hints: v.optional(toolHintsValidator),
     status: v.union(v.literal("approved"), v.literal("denied"), v.literal("blocked"), v.literal("pending")),
     updatedAt: v.number(),
   })

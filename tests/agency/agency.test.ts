@@ -13,6 +13,7 @@ import { MockVendor, drain, post, setupChannel, signTelegram, telegramUpdate } f
 import { APPROVAL_PENDING_TEXT } from "../../convex/agent/model";
 import { DENIED_TEXT, EXPIRED_TEXT } from "../../convex/agency/approvals";
 import { PAIR_FIRST_TEXT, PAIR_FAILED_TEXT, PAIR_LOCKED_TEXT, PAIRED_TEXT } from "../../convex/agency/pairing";
+import { storedTool } from "../../convex/mcp/protocol";
 import { APPROVAL_TTL_MS, canonicalJson, decide, parsePairCommand, newPairingCode, PAIRING_ALPHABET } from "../../convex/lib/agency";
 
 const mock = new MockVendor();
@@ -315,6 +316,39 @@ describe("the taint rule", () => {
   });
 });
 
+describe("MCP annotations suggest, never decide", () => {
+  test("a server's readOnly/openWorld hints are stored as a suggestion; the class stays side effect until an owner confirms", async () => {
+    const t = newT();
+    const owner = await member(t, { workspace: "default", role: "owner" });
+    const serverId = await t.run((ctx) =>
+      ctx.db.insert("mcpServers", {
+        workspaceId: owner.workspaceId, name: "docs", url: "https://mcp.example.com/mcp", status: "approved", enabled: true,
+        timeoutMs: 5000, maxOutputBytes: 10000, healthStatus: "unknown", consecutiveFailures: 0, createdAt: 0, updatedAt: 0,
+      }),
+    );
+    const tool = (name: string, hints?: Record<string, boolean>) => ({ name, description: name, inputSchema: { type: "object" }, hash: `h-${name}`, ...(hints ? { hints } : {}) });
+    await t.mutation(internal.mcp.servers.storeTools, {
+      serverId,
+      url: "https://mcp.example.com/mcp",
+      tools: [tool("search", { readOnly: true, openWorld: true }), tool("lookup", { readOnly: true, openWorld: false }), tool("send", { destructive: true }), tool("plain")],
+      skipped: 0,
+    });
+    // the owner approves the listing (the matrix shows approved tools)
+    await t.run(async (ctx) => {
+      for (const row of await ctx.db.query("mcpTools").collect()) await ctx.db.patch(row._id, { status: "approved", approvedHash: row.hash });
+    });
+    const rows = (await owner.as.query(api.agency.grants.list, {})).tools.filter((x) => x.kind === "mcp");
+    const by = Object.fromEntries(rows.map((r) => [r.label, r]));
+    expect(by["docs/search"]).toMatchObject({ suggestedRisk: "openWorld", riskClass: "sideEffect", riskConfirmed: false });
+    expect(by["docs/lookup"]).toMatchObject({ suggestedRisk: "local", riskClass: "sideEffect" });
+    expect(by["docs/send"]).toMatchObject({ suggestedRisk: "sideEffect" });
+    expect(by["docs/plain"]).toMatchObject({ suggestedRisk: "sideEffect" });
+    await owner.as.mutation(api.agency.grants.set, { toolRef: by["docs/lookup"].toolRef, riskClass: "local" });
+    const after = (await owner.as.query(api.agency.grants.list, {})).tools.find((x) => x.label === "docs/lookup");
+    expect(after).toMatchObject({ riskClass: "local", riskConfirmed: true });
+  });
+});
+
 describe("pure rules", () => {
   test("decide: grant, then taint", () => {
     expect(decide("deny", "local", false)).toEqual({ run: false, ask: false });
@@ -322,6 +356,14 @@ describe("pure rules", () => {
     expect(decide("allow", "sideEffect", true)).toMatchObject({ ask: true, reason: "tainted_side_effect" });
     expect(decide("allow", "openWorld", true)).toEqual({ run: true });
     expect(decide("allow", "sideEffect", false)).toEqual({ run: true });
+  });
+  test("listed MCP annotations become boolean hints only", async () => {
+    const a = await storedTool({ name: "t", description: "d", inputSchema: { type: "object" }, annotations: { readOnlyHint: true, openWorldHint: false, title: "T", destructiveHint: "yes" } }, []);
+    expect(a?.hints).toEqual({ readOnly: true, openWorld: false });
+    const b = await storedTool({ name: "t", description: "d", inputSchema: { type: "object" } }, []);
+    expect(b?.hints).toBeUndefined();
+    // hints are not part of the pin
+    expect(a?.hash).toBe(b?.hash);
   });
   test("pairing codes and commands", () => {
     const code = newPairingCode((k) => crypto.getRandomValues(new Uint8Array(k)));
