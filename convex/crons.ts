@@ -17,4 +17,10 @@ crons.hourly("summary reconcile", { minuteUTC: 7 }, internal.logs.summaries.reco
 // Tool approvals: undecided calls past their TTL get a refusal (convex/agency/approvals.ts).
 crons.interval("tool approval expiry", { minutes: 1 }, internal.agency.approvals.expireDue, {});
 
+// Code skills: a deployed catalogue that differs from the synced one is registered as pending (skills/codeSync.ts).
+crons.interval("code skill catalogue", { minutes: 1 }, internal.skills.codeSync.check, {});
+
+// Raw security-event values (operator opt-in, WARDEN_EVENTS_KEEP_RAW=1) are kept 7 days (security/edge.ts).
+crons.hourly("raw security event purge", { minuteUTC: 41 }, internal.security.edge.purgeRawEvents, {});
+
 export default crons;

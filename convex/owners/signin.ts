@@ -1,7 +1,8 @@
 import { v } from "convex/values";
 import { internalMutation, internalQuery } from "../_generated/server";
 import { enforceLimit, refundLimit } from "../limits/enforce";
-import { recordSecurityEvent } from "../security/events";
+import { minimizeSource } from "../lib/pseudonym";
+import { pseudonymSecret, recordSecurityEvent } from "../security/events";
 import { recordForPerson } from "../security/edge";
 import { writeAudit } from "../audit/log";
 
@@ -90,7 +91,7 @@ export const recordSuccess = internalMutation({
       actorId: ownerId,
       actorLabel: owner?.ownerKey ?? "unknown",
       action: method === "refresh" ? "auth.refresh" : "auth.signin",
-      target: `ip:${ip}`,
+      target: await minimizeSource(`ip:${ip}`, pseudonymSecret()),
     });
     return null;
   },

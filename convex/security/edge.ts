@@ -8,7 +8,8 @@ import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { providerForIssuer } from "../lib/authMode";
-import { recordSecurityEvent, type SecurityEventInput } from "./events";
+import { internal } from "../_generated/api";
+import { RAW_EVENT_TTL_MS, recordSecurityEvent, type SecurityEventInput } from "./events";
 
 /** A person can be in many workspaces; attribution copies stop here. */
 export const MAX_ATTRIBUTED_WORKSPACES = 20;
@@ -116,5 +117,22 @@ export const recent = internalQuery({
       ? ctx.db.query("securityEvents").withIndex("by_workspace_at", (x) => x.eq("workspaceId", undefined))
       : ctx.db.query("securityEvents").withIndex("by_at");
     return await q.order("desc").take(n);
+  },
+});
+
+const RAW_PURGE_BATCH = 500;
+
+/** Cron: raw event values (operator opt-in) live RAW_EVENT_TTL_MS; bounded batches that continue themselves. */
+export const purgeRawEvents = internalMutation({
+  args: {},
+  returns: v.object({ deleted: v.number() }),
+  handler: async (ctx) => {
+    const old = await ctx.db
+      .query("securityEventRaw")
+      .withIndex("by_at", (q) => q.lt("at", Date.now() - RAW_EVENT_TTL_MS))
+      .take(RAW_PURGE_BATCH);
+    for (const r of old) await ctx.db.delete(r._id);
+    if (old.length === RAW_PURGE_BATCH) await ctx.scheduler.runAfter(0, internal.security.edge.purgeRawEvents, {});
+    return { deleted: old.length };
   },
 });

@@ -2,6 +2,14 @@ import type { MutationCtx } from "../_generated/server";
 import type { Id } from "../_generated/dataModel";
 import { hourBucket } from "../lib/time";
 import { ABUSE_THRESHOLD, ABUSE_WINDOW_MS, countsTowardAbuse } from "../lib/abuse";
+import { minimizeSource, minimizeText } from "../lib/pseudonym";
+
+/** Key for the pseudonym tags (the deployment's secret key; never stored). */
+export function pseudonymSecret(): string | undefined {
+  return process.env.SKILL_SECRET_ENCRYPTION_KEY || undefined;
+}
+/** Operator opt-in: keep the raw source/detail of each event for RAW_EVENT_TTL_MS (securityEventRaw). */
+export const RAW_EVENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type SecurityEventInput = {
   workspaceId?: Id<"workspaces">;
@@ -13,17 +21,32 @@ export type SecurityEventInput = {
 
 const MAX_DETAIL = 512;
 
-/** Appends a security event and bumps the hourly summaries in the same transaction. */
+/**
+ * Appends a security event and bumps the hourly summaries in the same transaction. IP addresses and
+ * account names are stored as pseudonyms (lib/pseudonym); the raw values only where the operator
+ * opted in (WARDEN_EVENTS_KEEP_RAW=1), in their own table with a 7-day lifetime.
+ */
 export async function recordSecurityEvent(ctx: MutationCtx, e: SecurityEventInput): Promise<void> {
   const at = Date.now();
-  await ctx.db.insert("securityEvents", {
+  const secret = pseudonymSecret();
+  const rawSource = e.source?.slice(0, 200);
+  const rawDetail = e.detail?.slice(0, MAX_DETAIL);
+  e = {
+    ...e,
+    source: rawSource === undefined ? undefined : await minimizeSource(rawSource, secret),
+    detail: rawDetail === undefined ? undefined : await minimizeText(rawDetail, secret),
+  };
+  const eventId = await ctx.db.insert("securityEvents", {
     workspaceId: e.workspaceId,
     code: e.code,
     category: e.category,
-    source: e.source?.slice(0, 200),
-    detail: e.detail?.slice(0, MAX_DETAIL),
+    source: e.source,
+    detail: e.detail,
     at,
   });
+  if (process.env.WARDEN_EVENTS_KEEP_RAW === "1" && (rawSource !== e.source || rawDetail !== e.detail)) {
+    await ctx.db.insert("securityEventRaw", { eventId, source: rawSource, detail: rawDetail, at });
+  }
   const bucket = hourBucket(at);
   const existing = await ctx.db
     .query("securityEventSummary")

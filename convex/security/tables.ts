@@ -19,6 +19,14 @@ export const securityTables = {
     .index("by_source_at", ["source", "at"])
     .index("by_at", ["at"]),
 
+  /** Raw source/detail of an event, only when the operator opted in; purged after 7 days. */
+  securityEventRaw: defineTable({
+    eventId: v.id("securityEvents"),
+    source: v.optional(v.string()),
+    detail: v.optional(v.string()),
+    at: v.number(),
+  }).index("by_at", ["at"]),
+
   securityEventSummary: defineTable({
     workspaceId: v.optional(v.id("workspaces")),
     bucket: v.number(), // start of the hour, ms

@@ -1,5 +1,7 @@
 /** Inbound channel webhooks through the checker's admission gate. */
 import { describe, expect, test } from "vitest";
+import { ipPseudonym } from "../../convex/lib/pseudonym";
+import { TEST_ENV } from "../env";
 import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { checkerT, admin, logs, events, allStoredText, type Admin, type CT } from "./helpers";
@@ -39,7 +41,8 @@ describe("Inbound webhooks (checker)", () => {
     const ch = await channel(t, a);
     expect(await admit(t, ch, { verified: false, platformUserId: "42" })).toEqual({ ok: false, code: "WEBHOOK_SIGNATURE_INVALID" });
     expect((await logs(t)).map((r) => [r.code, r.allowed])).toEqual([["WEBHOOK_SIGNATURE_INVALID", false]]);
-    expect((await events(t)).map((e) => [e.code, e.category, e.source])).toEqual([["WEBHOOK_SIGNATURE_INVALID", "webhook", "ip:203.0.113.9"]]);
+    const source = `ip:${await ipPseudonym("203.0.113.9", TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY)}`; // PII-minimal (tests/edge/pii.test.ts)
+    expect((await events(t)).map((e) => [e.code, e.category, e.source])).toEqual([["WEBHOOK_SIGNATURE_INVALID", "webhook", source]]);
     const acts = await activity(t);
     expect(acts.map((x) => [x.kind, x.visibility, x.channel])).toEqual([["webhook.rejected", "private", "telegram"]]);
     expect(acts[0].summary).toContain("WEBHOOK_SIGNATURE_INVALID");

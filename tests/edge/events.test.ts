@@ -1,4 +1,6 @@
-import { describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
+import { accountPseudonym, ipPseudonym } from "../../convex/lib/pseudonym";
+import { TEST_ENV } from "../env";
 import { api, internal } from "../../convex/_generated/api";
 import { ABUSE_THRESHOLD } from "../../convex/lib/abuse";
 import { hashPassword } from "../../convex/lib/password";
@@ -6,6 +8,11 @@ import { member, newT, type T } from "../harness";
 import { post, initialize } from "../mcp/helpers";
 
 const json = { "Content-Type": "application/json" };
+const pseudonyms = new Map<string, string>();
+beforeAll(async () => {
+  for (const ip of ["203.0.113.52", "198.51.100.77"]) pseudonyms.set(ip, await ipPseudonym(ip, TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY));
+});
+const ipP = (ip: string) => pseudonyms.get(ip)!;
 const alerts = (t: T) => t.run(async (ctx) => (await ctx.db.query("securityEvents").collect()).filter((e) => e.code === "ABUSE_ALERT"));
 const page = { paginationOpts: { numItems: 50, cursor: null } };
 
@@ -28,8 +35,10 @@ describe("security events an owner and the operator can see", () => {
     await t.withRequestMetadata({ ip: "203.0.113.51" }).fetch("/auth/signin", { method: "POST", headers: json, body: JSON.stringify({ ownerKey: "nobody", password: "x".repeat(12) }) });
     expect((await post(t.withRequestMetadata({ ip: "203.0.113.52" }), initialize(), { authorization: "Bearer wmcp_not_a_real_token_at_all_000000" })).status).toBe(401);
     const ops = await t.query(internal.security.edge.recent, { limit: 50, withoutWorkspaceOnly: true });
-    expect(ops.filter((e) => e.code === "SIGNIN_FAILED").map((e) => e.detail)).toEqual([expect.stringContaining("account=nobody"), expect.stringContaining("account=bob")]);
-    expect(ops.some((e) => e.code === "UNAUTHENTICATED" && e.category === "mcp" && e.source === "ip:203.0.113.52")).toBe(true);
+    // account names and addresses as pseudonyms (tests/edge/pii.test.ts)
+    const named = async (n: string) => `account=${await accountPseudonym(n, TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY)}`;
+    expect(ops.filter((e) => e.code === "SIGNIN_FAILED").map((e) => e.detail)).toEqual([expect.stringContaining(await named("nobody")), expect.stringContaining(await named("bob"))]);
+    expect(ops.some((e) => e.code === "UNAUTHENTICATED" && e.category === "mcp" && e.source === `ip:${ipP("203.0.113.52")}`)).toBe(true);
   });
 
   test("FORBIDDEN for a signed-in member (action) is a security event in their workspace", async () => {
@@ -55,7 +64,7 @@ describe(`each abuse signal raises ABUSE_ALERT at ${ABUSE_THRESHOLD} from one so
     }
     const got = await alerts(t);
     expect(got).toHaveLength(1);
-    expect(got[0]).toMatchObject({ source: "ip:198.51.100.77" });
+    expect(got[0]).toMatchObject({ source: `ip:${ipP("198.51.100.77")}` });
     expect(got[0].detail).toContain("PAYLOAD_TOO_LARGE");
   });
 
