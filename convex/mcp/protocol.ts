@@ -293,6 +293,60 @@ export function inspectMessages(body: string): MessageSummary {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the stateless revision (2026-07-28: SEP-2575, SEP-2567)
+
+/**
+ * Revisions served without a session. From 2026-07-28 on there is no initialize and no
+ * Mcp-Session-Id: every request names its revision in the MCP-Protocol-Version header and in
+ * `params._meta` (with the client's capabilities); `server/discover` replaces the handshake.
+ */
+export const STATELESS_VERSIONS = ["2026-07-28"] as const;
+export const PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion";
+export const CLIENT_CAPABILITIES_META = "io.modelcontextprotocol/clientCapabilities";
+export const SERVER_INFO_META = "io.modelcontextprotocol/serverInfo";
+/** JSON-RPC error code of the stateless revision for a revision the server does not speak. */
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/** Revision identifiers are ISO dates: this one or later belongs to the stateless era (the SDK's own rule). */
+export function isStatelessRevision(version: string | null): version is string {
+  return version !== null && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= STATELESS_VERSIONS[0];
+}
+
+export type StatelessRequest =
+  | { ok: true; id: string | number | null; method: string; params: Record<string, unknown>; notification: boolean }
+  | { ok: false; status: number; code: number; message: string; data?: unknown; id: string | number | null };
+
+/** Parses and checks one request of the stateless revision (single message, `_meta` envelope naming `version`). */
+export function parseStatelessRequest(body: string, version: string, methodHeader: string | null): StatelessRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { ok: false, status: 400, code: -32700, message: "Parse error", id: null };
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return { ok: false, status: 400, code: -32600, message: "Invalid request", id: null };
+  const m = raw as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+  const id = typeof m.id === "string" || (typeof m.id === "number" && Number.isInteger(m.id)) ? m.id : null;
+  const notification = m.id === undefined;
+  if (m.jsonrpc !== "2.0" || typeof m.method !== "string" || (!notification && id === null)) {
+    return { ok: false, status: 400, code: -32600, message: "Invalid request", id };
+  }
+  // A proxy may route or authorize on Mcp-Method: it must name the method the body carries.
+  if (methodHeader !== null && methodHeader !== m.method) return { ok: false, status: 400, code: -32600, message: "Mcp-Method does not match the request", id };
+  const params = m.params && typeof m.params === "object" && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
+  if (notification) return { ok: true, id: null, method: m.method, params, notification };
+  if (!(STATELESS_VERSIONS as readonly string[]).includes(version)) {
+    return { ok: false, status: 400, code: UNSUPPORTED_PROTOCOL_VERSION, message: "Unsupported protocol version", data: { supported: [...STATELESS_VERSIONS], requested: version }, id };
+  }
+  const meta = params._meta as Record<string, unknown> | undefined;
+  const caps = meta?.[CLIENT_CAPABILITIES_META];
+  if (!meta || meta[PROTOCOL_VERSION_META] !== version || !caps || typeof caps !== "object" || Array.isArray(caps)) {
+    return { ok: false, status: 400, code: -32602, message: "Missing or invalid _meta envelope", id };
+  }
+  return { ok: true, id, method: m.method, params, notification };
+}
+
+// ---------------------------------------------------------------------------------------------
 // tool results
 
 export type UiResource = { uri: string; mimeType: string; html: string };

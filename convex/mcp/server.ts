@@ -1,16 +1,19 @@
 /**
- * Warden as an MCP server: `POST /mcp` (Streamable HTTP, JSON responses) and the RFC 9728
+ * Warden as an MCP server: `/mcp` (Streamable HTTP, JSON responses) and the RFC 9728
  * protected-resource metadata. Default runtime (HTTP actions cannot be "use node"); uses the SDK's
  * web-standard transport only — never server/streamableHttp.js, express or server/auth/router.js.
  *
- * Per request, in order: method (GET/DELETE → 405 `Allow: POST`: no standalone SSE stream, no
- * session DELETE) → Origin (present and not configured → 403) → body cap (endpoint(): 413) →
- * bearer token, audience, per-client limit, session (sessions.ts:admit) → a fresh stateless
- * transport + McpServer exposing the token's scoped, approved skills. Tool calls run through the
- * security checker (invokeSkill) with caller {kind: "mcp-client", id: tokenId}. The inbound token
- * is stripped from the request the transport sees and never reaches a tool or an upstream server.
+ * Per request, in order: method (GET → 405 `Allow: POST, DELETE`: no standalone SSE stream) →
+ * Origin (present and not configured → 403) → body cap (endpoint(): 413) → bearer token,
+ * audience, per-client limit, session (sessions.ts:admit) → then one of: `DELETE` ends the
+ * caller's own session; a request of the stateless revision (MCP-Protocol-Version ≥ 2026-07-28,
+ * no Mcp-Session-Id) is answered here (server/discover, ping, tools/list, tools/call); anything
+ * else goes to a fresh stateless SDK transport + low-level Server. Both eras list the token's
+ * scoped, approved skills and call them through the security checker (invokeSkill) with caller
+ * {kind: "mcp-client", id: tokenId}. The inbound token is stripped from the request the transport
+ * sees and never reaches a tool or an upstream server.
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
@@ -26,8 +29,13 @@ import type { RouteSpec } from "../routes";
 import {
   MCP_PATH,
   PRM_PATH,
+  SERVER_INFO_META,
   SESSION_ID_PREFIX,
+  STATELESS_VERSIONS,
   inspectMessages,
+  isStatelessRevision,
+  parseStatelessRequest,
+  type StatelessRequest,
   isClientTokenShape,
   isSessionIdShape,
   mcpResourceUrl,
@@ -51,40 +59,75 @@ type Admitted = {
   tools: Array<{ name: string; description: string; inputSchema: unknown }>;
 };
 
-function buildServer(ctx: ActionCtx, a: Admitted, ip: string): McpServer {
-  const mcp = new McpServer(SERVER_INFO, {
-    capabilities: { tools: {} },
-    jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
-  });
-  const scopes = new Set(a.scopes);
-  mcp.server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: a.tools.map((t) => ({
-      name: t.name,
-      description: t.description,
-      inputSchema: parseStoredSchema(t.inputSchema) as { type: "object"; [k: string]: unknown },
-    })),
+/** The token's scoped, approved skills as MCP tools (both eras). */
+function listedTools(a: Admitted) {
+  return a.tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: parseStoredSchema(t.inputSchema) as { type: "object"; [k: string]: unknown },
   }));
-  mcp.server.setRequestHandler(CallToolRequestSchema, async (req) => {
-    const name = req.params.name;
-    if (!scopes.has(name)) {
-      await ctx.runMutation(internal.mcp.sessions.logScopeDenial, {
-        workspaceId: a.workspaceId,
-        tokenId: a.tokenId,
-        prefix: a.prefix,
-        tool: name,
-        ip,
-      });
-      return skillResultToMcp({ ok: false, code: "MCP_TOOL_OUT_OF_SCOPE" });
-    }
-    const r = await ctx.runAction(internal.security.checker.invokeSkill, {
+}
+
+/** tools/call (both eras): out of scope → tool error + security event; else the checker. */
+async function callTool(ctx: ActionCtx, a: Admitted, ip: string, name: string, args: unknown) {
+  if (!a.scopes.includes(name)) {
+    await ctx.runMutation(internal.mcp.sessions.logScopeDenial, {
       workspaceId: a.workspaceId,
-      skillName: name,
-      input: req.params.arguments ?? {},
-      caller: { kind: "mcp-client", id: a.tokenId },
+      tokenId: a.tokenId,
+      prefix: a.prefix,
+      tool: name,
+      ip,
     });
-    return skillResultToMcp(r);
+    return skillResultToMcp({ ok: false, code: "MCP_TOOL_OUT_OF_SCOPE" });
+  }
+  const r = await ctx.runAction(internal.security.checker.invokeSkill, {
+    workspaceId: a.workspaceId,
+    skillName: name,
+    input: args ?? {},
+    caller: { kind: "mcp-client", id: a.tokenId },
   });
-  return mcp;
+  return skillResultToMcp(r);
+}
+
+// Only what is implemented: tools, and no list-changed notifications (nothing could carry them).
+const CAPABILITIES = { tools: {} };
+
+function buildServer(ctx: ActionCtx, a: Admitted, ip: string): Server {
+  const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listedTools(a) }));
+  server.setRequestHandler(CallToolRequestSchema, async (req) => await callTool(ctx, a, ip, req.params.name, req.params.arguments));
+  return server;
+}
+
+function rpcJson(status: number, message: Record<string, unknown>): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", ...message }), { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** One request of the stateless revision, already admitted (token, audience, per-client limit). */
+async function serveStateless(ctx: ActionCtx, a: Admitted, ip: string, r: StatelessRequest): Promise<Response> {
+  if (!r.ok) return rpcJson(r.status, { id: r.id, error: { code: r.code, message: r.message, ...(r.data ? { data: r.data } : {}) } });
+  if (r.notification) return new Response(null, { status: 202 });
+  const meta = { [SERVER_INFO_META]: SERVER_INFO };
+  const ok = (result: Record<string, unknown>) => rpcJson(200, { id: r.id, result: { resultType: "complete", ...result, _meta: meta } });
+  switch (r.method) {
+    case "server/discover":
+      return ok({ supportedVersions: [...STATELESS_VERSIONS], capabilities: CAPABILITIES, ttlMs: 0, cacheScope: "private" });
+    case "ping":
+      return ok({});
+    case "tools/list":
+      // per token: never cacheable across clients
+      return ok({ tools: listedTools(a), ttlMs: 0, cacheScope: "private" });
+    case "tools/call": {
+      const name = r.params.name;
+      const args = r.params.arguments;
+      if (typeof name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
+        return rpcJson(200, { id: r.id, error: { code: -32602, message: "Invalid params" } });
+      }
+      return ok(await callTool(ctx, a, ip, name, args));
+    }
+    default:
+      return rpcJson(200, { id: r.id, error: { code: -32601, message: "Method not found" } });
+  }
 }
 
 function refusal(r: { status: number; code: string; retryAfterMs?: number }, resource: string): Response {
@@ -96,9 +139,9 @@ function refusal(r: { status: number; code: string; retryAfterMs?: number }, res
   return errorResponse(r.code, r.status, headers);
 }
 
-/** POST /mcp (GET and DELETE answer 405). */
+/** POST and DELETE /mcp (GET answers 405). */
 export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip }) => {
-  if (req.method !== "POST") return errorResponse("METHOD_NOT_ALLOWED", 405, { Allow: "POST" });
+  if (req.method !== "POST" && req.method !== "DELETE") return errorResponse("METHOD_NOT_ALLOWED", 405, { Allow: "POST, DELETE" });
   const resource = mcpResourceUrl(process.env);
   if (!resource) return errorResponse("INTERNAL", 500);
 
@@ -115,9 +158,16 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
 
   const token = parseBearer(req.headers.get("authorization"));
   const tokenHash = token !== null && isClientTokenShape(token) ? await sha256Hex(token) : undefined;
-  const msg = inspectMessages(body);
   const presented = req.headers.get("mcp-session-id");
   const sessionIdHash = presented === null ? undefined : isSessionIdShape(presented) ? await sha256Hex(presented) : "";
+  const version = req.headers.get("mcp-protocol-version");
+  const del = req.method === "DELETE";
+  // The stateless revision has no sessions: such a request never names one.
+  const stateless = !del && presented === null && isStatelessRevision(version);
+  const msg = del || stateless ? { initialize: false, methods: [] as string[] } : inspectMessages(body);
+  // Parsed before admission, answered after it: nothing is said to an unauthenticated caller.
+  const call = stateless ? parseStatelessRequest(body, version, req.headers.get("mcp-method")) : null;
+  const wantTools = call ? call.ok && call.method === "tools/list" : msg.methods.includes("tools/list");
   const newSessionId = msg.initialize ? randomToken(SESSION_ID_PREFIX, 32) : undefined;
   const newSessionIdHash = newSessionId ? await sha256Hex(newSessionId) : undefined;
 
@@ -125,12 +175,14 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
     tokenHash,
     audience: resource,
     ip,
-    initialize: msg.initialize,
+    mode: del ? "end" : stateless ? "stateless" : msg.initialize ? "initialize" : "session",
     sessionIdHash,
     newSessionIdHash,
-    wantTools: msg.methods.includes("tools/list"),
+    wantTools,
   });
   if (!admitted.ok) return refusal(admitted, resource);
+  if (del) return new Response(null, { status: 204 });
+  if (call) return await serveStateless(ctx, admitted, ip, call);
 
   const headers = new Headers();
   for (const h of FORWARDED_HEADERS) {

@@ -5,16 +5,19 @@
  * Sessions: the SDK transport runs stateless per request (each HTTP action is a fresh isolate),
  * so Warden issues and checks `Mcp-Session-Id` itself. `initialize` opens a session — an
  * unguessable id, stored only as a hash and bound to the client token that opened it; every
- * later request must present it with that same token. A session id is never a credential: the
- * bearer token is checked first on every request. At most MAX_SESSIONS_PER_CLIENT open sessions
- * per token (open = not closed and seen within SESSION_IDLE_MS) and `mcpSessionsPerIp` new
- * sessions per minute per IP. Connections go to the private activity log; rejections are
- * security events with client, IP and time.
+ * later request (and `DELETE /mcp`, which ends it) must present it with that same token. A
+ * session id is never a credential: the bearer token is checked first on every request. At most
+ * MAX_SESSIONS_PER_CLIENT open sessions per token (open = not closed and seen within
+ * SESSION_IDLE_MS): a new one evicts the client's least recently used session (no stream is held
+ * open between requests, so every open session is idle then). `mcpSessionsPerIp` bounds new
+ * sessions per minute per IP. Requests of the stateless revision (mode "stateless") carry no
+ * session at all. Connections go to the private activity log; rejections are security events
+ * with client, IP and time.
  */
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
-import { enforceLimit } from "../limits/enforce";
+import { admitAllUsers, enforceLimit } from "../limits/enforce";
 import { recordSecurityEvent } from "../security/events";
 import { parseStoredSchema } from "../lib/jsonSchema";
 import { sha256Hex } from "../lib/tokens";
@@ -91,7 +94,8 @@ export const admit = internalMutation({
     /** this deployment's /mcp URL; the token's audience must equal it */
     audience: v.string(),
     ip: v.string(),
-    initialize: v.boolean(),
+    /** initialize: open a session; session: use one; end: DELETE it; stateless: no session (2026-07-28 revision) */
+    mode: v.union(v.literal("initialize"), v.literal("session"), v.literal("end"), v.literal("stateless")),
     /** hash of the presented Mcp-Session-Id ("" when present but malformed) */
     sessionIdHash: v.optional(v.string()),
     /** hash of the id to issue (initialize only) */
@@ -132,16 +136,14 @@ export const admit = internalMutation({
       source,
     });
     if (!perClient.ok) return refuse(perClient.code === "RATE_LIMITED" ? 429 : 503, perClient.code, perClient.retryAfterMs);
+    // 2b. the workspace's budget for all users combined (chat, channels, MCP)
+    const all = await admitAllUsers(ctx, { workspaceId: token.workspaceId, category: "mcp", source });
+    if (!all.ok) return refuse(all.code === "RATE_LIMITED" ? 429 : 503, all.code, all.retryAfterMs);
 
     // 3. sessions
-    if (a.initialize) {
+    if (a.mode === "initialize") {
       if (!a.newSessionIdHash) return refuse(500, "INTERNAL");
-      const open = await openSessions(ctx, token._id, now);
-      if (open.length >= MAX_SESSIONS_PER_CLIENT) {
-        await event("MCP_SESSION_LIMIT", `mcp: ${open.length} open sessions`);
-        const oldest = Math.min(...open.map((s) => s.lastSeenAt));
-        return refuse(429, "MCP_SESSION_LIMIT", Math.max(1000, oldest + SESSION_IDLE_MS - now));
-      }
+      // Rate-limited before anything is evicted.
       const perIp = await enforceLimit(ctx, {
         workspaceId: token.workspaceId,
         name: "mcpSessionsPerIp",
@@ -150,6 +152,20 @@ export const admit = internalMutation({
         source: `ip:${ip}`,
       });
       if (!perIp.ok) return refuse(perIp.code === "RATE_LIMITED" ? 429 : 503, perIp.code, perIp.retryAfterMs);
+      const open = await openSessions(ctx, token._id, now);
+      // At the cap: end this client's least recently used sessions (never another client's).
+      open.sort((x, y) => x.lastSeenAt - y.lastSeenAt || x.createdAt - y.createdAt);
+      for (const old of open.slice(0, Math.max(0, open.length - MAX_SESSIONS_PER_CLIENT + 1))) {
+        await ctx.db.patch(old._id, { closedAt: now });
+        await ctx.db.insert("activityLog", {
+          workspaceId: token.workspaceId,
+          kind: "mcp.session_evicted",
+          summary: "An MCP client's least recently used session was ended for a new one",
+          visibility: "private",
+          meta: { client: token.prefix, ip },
+          at: now,
+        });
+      }
       await ctx.db.insert("mcpSessions", {
         workspaceId: token.workspaceId,
         clientTokenId: token._id,
@@ -166,7 +182,7 @@ export const admit = internalMutation({
         meta: { client: token.prefix, clientName: token.name.slice(0, 64), ip },
         at: now,
       });
-    } else {
+    } else if (a.mode !== "stateless") {
       if (a.sessionIdHash === undefined) return refuse(400, "BAD_REQUEST");
       const session = a.sessionIdHash
         ? await ctx.db
@@ -176,7 +192,7 @@ export const admit = internalMutation({
         : null;
       if (session && session.clientTokenId !== token._id) {
         // Someone else's session id: indistinguishable from an unknown one for the caller.
-        await event("MCP_SESSION_MISMATCH", "mcp: session id of another client");
+        await event("MCP_SESSION_MISMATCH", a.mode === "end" ? "mcp: DELETE of another client's session" : "mcp: session id of another client");
         return refuse(404, "NOT_FOUND");
       }
       if (!session || session.closedAt !== undefined) return refuse(404, "NOT_FOUND");
@@ -184,7 +200,17 @@ export const admit = internalMutation({
         await ctx.db.patch(session._id, { closedAt: now });
         return refuse(404, "NOT_FOUND");
       }
-      if (now - session.lastSeenAt > TOUCH_MS) await ctx.db.patch(session._id, { lastSeenAt: now });
+      if (a.mode === "end") {
+        await ctx.db.patch(session._id, { closedAt: now });
+        await ctx.db.insert("activityLog", {
+          workspaceId: token.workspaceId,
+          kind: "mcp.client_disconnected",
+          summary: "An MCP client ended its session",
+          visibility: "private",
+          meta: { client: token.prefix, ip },
+          at: now,
+        });
+      } else if (now - session.lastSeenAt > TOUCH_MS) await ctx.db.patch(session._id, { lastSeenAt: now });
     }
 
     if (token.lastUsedAt === undefined || now - token.lastUsedAt > TOUCH_MS) await ctx.db.patch(token._id, { lastUsedAt: now });
