@@ -36,7 +36,7 @@ function countRow(k: Counts, r: { allowed: boolean; durationMs: number }): void 
 
 /** The rollup watermark: every log row with `at` below it is in skillInvocationSummary. */
 export async function invocationRollupThrough(ctx: QueryCtx): Promise<number> {
-  return (await ctx.db.query("skillInvocationRollup").first())?.through ?? 0;
+  return (await ctx.db.query("skillInvocationRollup").withIndex("by_creation_time").first())?.through ?? 0;
 }
 
 /** Rollup step (cron every 30 s; continues itself while a backlog remains). */
@@ -44,7 +44,7 @@ export const rollupInvocations = internalMutation({
   args: {},
   returns: v.object({ counted: v.number(), through: v.number(), more: v.boolean() }),
   handler: async (ctx) => {
-    const state = await ctx.db.query("skillInvocationRollup").first();
+    const state = await ctx.db.query("skillInvocationRollup").withIndex("by_creation_time").first();
     const from = state?.through ?? 0;
     const cutoff = Date.now() - ROLLUP_LAG_MS;
     if (cutoff <= from) return { counted: 0, through: from, more: false };
@@ -186,7 +186,7 @@ export const reconcilePreviousHour = internalMutation({
   returns: v.null(),
   handler: async (ctx, args) => {
     const bucket = args.bucket ?? hourBucket(Date.now()) - HOUR;
-    const page = await ctx.db.query("workspaces").paginate({ cursor: args.cursor ?? null, numItems: 1 });
+    const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ cursor: args.cursor ?? null, numItems: 1 });
     for (const ws of page.page) {
       const workspaceId: Id<"workspaces"> = ws._id;
       await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, { workspaceId, bucket, cursor: null, tally: {} });

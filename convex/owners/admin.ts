@@ -12,7 +12,7 @@ export const bootstrapFirstOwner = internalMutation({
   args: { ownerKey: v.string(), passwordHash: v.string() },
   returns: v.object({ created: v.boolean() }),
   handler: async (ctx, { ownerKey, passwordHash }) => {
-    const any = await ctx.db.query("owners").take(1);
+    const any = await ctx.db.query("owners").withIndex("by_creation_time").take(1);
     if (any.length > 0) return { created: false };
     if (!parsePasswordHash(passwordHash)) throw new Error("passwordHash is not a valid pbkdf2_sha256 hash");
     const now = Date.now();
