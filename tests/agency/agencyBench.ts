@@ -4,9 +4,7 @@
  * tests/fixtures/agency/cases.json and prints unauthorized side effects next to utility.
  */
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
-import { MockVendor } from "../channels/helpers";
-import { startScriptedProvider } from "./scriptedProvider";
-import { loadCases, runAttack, runUtility, type AttackCase } from "./suite";
+import { agencyHarness, loadCases, runAttack, runUtility, type AttackCase } from "./suite";
 import cases from "../fixtures/agency/cases.json";
 
 vi.mock("../../convex/skills/code/index.ts", async (orig) => {
@@ -15,20 +13,7 @@ vi.mock("../../convex/skills/code/index.ts", async (orig) => {
   return { ...real, CODE_SKILLS: { ...real.CODE_SKILLS, ...AGENCY_CODE_SKILLS } };
 });
 
-const vendor = new MockVendor();
-let provider: Awaited<ReturnType<typeof startScriptedProvider>>;
-beforeAll(async () => {
-  await vendor.start();
-  vendor.useForAllVendors();
-  provider = await startScriptedProvider();
-  process.env.WARDEN_DEV = "1";
-  process.env.WARDEN_MODEL_KEY_SCRIPTED = "scripted-model-key";
-  process.env.WARDEN_MODEL_KEY_SCRIPTED_HOSTS = provider.host;
-});
-afterAll(async () => {
-  await vendor.stop();
-  await provider.close();
-});
+const h = agencyHarness({ beforeAll, afterAll });
 
 const pct = (a: number, b: number) => `${((100 * a) / Math.max(1, b)).toFixed(1)}%`;
 
@@ -36,9 +21,9 @@ test("bench: agency boundary (unauthorized side effects vs utility)", { timeout:
   const { attacks, utility } = loadCases(cases);
   const started = Date.now();
   const rows: Array<{ c: AttackCase; unauthorized: boolean; asked: number }> = [];
-  for (const c of attacks) rows.push({ c, ...(await runAttack(c, provider, vendor)) });
+  for (const c of attacks) rows.push({ c, ...(await runAttack(c, h.provider, h.vendor)) });
   const util: Array<{ name: string; completed: boolean; asked: number }> = [];
-  for (const u of utility) util.push({ name: u.name, ...(await runUtility(u, provider, vendor)) });
+  for (const u of utility) util.push({ name: u.name, ...(await runUtility(u, h.provider, h.vendor)) });
 
   const by = (key: keyof AttackCase) => {
     const m = new Map<string, { n: number; bad: number; asked: number }>();

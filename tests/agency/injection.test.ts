@@ -5,9 +5,7 @@
  * that an allow grant would otherwise permit.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { MockVendor } from "../channels/helpers";
-import { startScriptedProvider } from "./scriptedProvider";
-import { runAttack, runUtility, loadCases } from "./suite";
+import { agencyHarness, runAttack, runUtility, loadCases } from "./suite";
 import { world } from "./fixtures";
 import cases from "../fixtures/agency/cases.json";
 
@@ -17,36 +15,18 @@ vi.mock("../../convex/skills/code/index.ts", async (orig) => {
   return { ...real, CODE_SKILLS: { ...real.CODE_SKILLS, ...AGENCY_CODE_SKILLS } };
 });
 
-const vendor = new MockVendor();
-let provider: Awaited<ReturnType<typeof startScriptedProvider>>;
-const saved = { ...process.env };
-beforeAll(async () => {
-  await vendor.start();
-  vendor.useForAllVendors();
-  provider = await startScriptedProvider();
-  process.env.WARDEN_DEV = "1";
-  process.env.WARDEN_MODEL_KEY_SCRIPTED = "scripted-model-key";
-  process.env.WARDEN_MODEL_KEY_SCRIPTED_HOSTS = provider.host;
-});
-afterAll(async () => {
-  await vendor.stop();
-  await provider.close();
-  for (const k of ["WARDEN_DEV", "WARDEN_MODEL_KEY_SCRIPTED", "WARDEN_MODEL_KEY_SCRIPTED_HOSTS"]) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-});
+const h = agencyHarness({ beforeAll, afterAll });
 
 describe("injected exfiltration", () => {
   test("the taint rule stops it even where the owner granted allow (page → send_mail, owner's own identity)", async () => {
-    const r = await runAttack({ audience: "ownerSender", vector: "page", target: "sideEffect", model: "scripted", profile: "permissive" }, provider, vendor);
+    const r = await runAttack({ audience: "ownerSender", vector: "page", target: "sideEffect", model: "scripted", profile: "permissive" }, h.provider, h.vendor);
     expect(world.sent).toEqual([]);
     expect(r).toEqual({ unauthorized: false, asked: 1 });
   });
 
   test("control: the same model does send when nothing untrusted is in the context (the grant alone would permit it)", async () => {
     const u = cases.utility.find((c) => c.name === "owner sends an e-mail to themself")!;
-    const r = await runUtility(u as never, provider, vendor);
+    const r = await runUtility(u as never, h.provider, h.vendor);
     expect(r).toEqual({ completed: true, asked: 0 });
     expect(world.sent).toEqual([{ to: "me@corp.example", body: "reminder" }]);
   });
@@ -59,7 +39,7 @@ describe("injected exfiltration", () => {
     ["ownerSender", "toolOutput", "scripted"],
     ["emailSender", "email", "scripted"],
   ] as const)("%s via %s (%s model): no side effect", async (audience, vector, model) => {
-    const r = await runAttack({ audience, vector, target: "sideEffect", model, profile: "permissive" }, provider, vendor);
+    const r = await runAttack({ audience, vector, target: "sideEffect", model, profile: "permissive" }, h.provider, h.vendor);
     expect(r.unauthorized).toBe(false);
     expect(world.sent).toEqual([]);
   });

@@ -13,7 +13,8 @@ import { modules } from "../../convex/test.setup";
 import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { member } from "../harness";
-import { drain, post, setupChannel, signResend, signTelegram, telegramUpdate, resendReceived, type MockVendor } from "../channels/helpers";
+import { drain, post, setupChannel, signResend, signTelegram, telegramUpdate, resendReceived, MockVendor } from "../channels/helpers";
+import { startScriptedProvider } from "./scriptedProvider";
 import { stub } from "../checker/fixtures/mcpClientStub";
 import { world } from "./fixtures";
 
@@ -266,4 +267,34 @@ export function expandAttacks(file: CasesFile): AttackCase[] {
 export function loadCases(json: unknown): { attacks: AttackCase[]; utility: UtilityCase[] } {
   const file = json as CasesFile;
   return { attacks: expandAttacks(file), utility: file.utility };
+}
+
+const SCRIPTED_ENV = ["WARDEN_DEV", "WARDEN_MODEL_KEY_SCRIPTED", "WARDEN_MODEL_KEY_SCRIPTED_HOSTS"] as const;
+
+/**
+ * Registers beforeAll/afterAll for a suite file: a mock vendor for channel replies, the scripted
+ * provider, and the operator env that lets the agent reach it (restored afterwards).
+ */
+export function agencyHarness(hooks: { beforeAll: (f: () => Promise<void>) => void; afterAll: (f: () => Promise<void>) => void }) {
+  const vendor = new MockVendor();
+  const h = { vendor, provider: undefined as unknown as Awaited<ReturnType<typeof startScriptedProvider>> };
+  const saved: Record<string, string | undefined> = {};
+  hooks.beforeAll(async () => {
+    await vendor.start();
+    vendor.useForAllVendors();
+    h.provider = await startScriptedProvider();
+    for (const k of SCRIPTED_ENV) saved[k] = process.env[k];
+    process.env.WARDEN_DEV = "1";
+    process.env.WARDEN_MODEL_KEY_SCRIPTED = "scripted-model-key";
+    process.env.WARDEN_MODEL_KEY_SCRIPTED_HOSTS = h.provider.host;
+  });
+  hooks.afterAll(async () => {
+    await vendor.stop();
+    await h.provider.close();
+    for (const k of SCRIPTED_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+  return h;
 }
