@@ -15,25 +15,19 @@ import { writeAudit } from "../audit/log";
 import { appendAssistantNote } from "../chat/turns";
 import { clampPage } from "../lib/pagination";
 import { audienceValidator, approvalStatusValidator } from "./tables";
+import { pick } from "convex-helpers";
+import schema from "../schema";
 
 export const DENIED_TEXT = "The owner declined that request, so I can't do it.";
 export const EXPIRED_TEXT = "That request needed the owner's approval and expired without a decision, so I can't do it.";
 export const APPROVED_FAILED_TEXT = "The owner approved that request, but it could not be completed";
 const MAX_RESULT_CHARS = 3_000;
 
-const approvalView = v.object({
-  _id: v.id("toolApprovals"),
-  toolLabel: v.string(),
-  targetKind: v.union(v.literal("skill"), v.literal("mcp")),
-  inputPreview: v.string(),
-  audience: audienceValidator,
-  reason: v.union(v.literal("grant_ask"), v.literal("tainted_side_effect")),
-  status: approvalStatusValidator,
-  createdAt: v.number(),
-  expiresAt: v.number(),
-  decidedAt: v.optional(v.number()),
-  resultCode: v.optional(v.string()),
-});
+const VIEW_FIELDS: ("toolLabel" | "targetKind" | "inputPreview" | "audience" | "reason" | "status" | "createdAt" | "expiresAt" | "decidedAt" | "resultCode")[] = [
+  "toolLabel", "targetKind", "inputPreview", "audience", "reason", "status", "createdAt", "expiresAt", "decidedAt", "resultCode",
+];
+/** What owners see of an approval: never the stored input, the thread or who decided. */
+const approvalView = v.object({ _id: v.id("toolApprovals"), ...pick(schema.tables.toolApprovals.validator.fields, VIEW_FIELDS) });
 
 /** Pending first (newest first), or decided ones with `status`. */
 export const list = adminQuery({
@@ -46,19 +40,7 @@ export const list = adminQuery({
       .order("desc")
       .paginate(clampPage(paginationOpts));
     return {
-      page: r.page.map((a) => ({
-        _id: a._id,
-        toolLabel: a.toolLabel,
-        targetKind: a.targetKind,
-        inputPreview: a.inputPreview,
-        audience: a.audience,
-        reason: a.reason,
-        status: a.status,
-        createdAt: a.createdAt,
-        expiresAt: a.expiresAt,
-        decidedAt: a.decidedAt,
-        resultCode: a.resultCode,
-      })),
+      page: r.page.map((a) => ({ ...pick(a, VIEW_FIELDS), _id: a._id })),
       isDone: r.isDone,
       continueCursor: r.continueCursor,
     };
