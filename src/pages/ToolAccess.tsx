@@ -52,8 +52,9 @@ export function ToolAccessPage() {
               refusal if it is denied or expires.
             </li>
             <li>
-              <strong>Taint rule:</strong> once untrusted content is in a conversation (a message from a web visitor or unknown sender, an email, or the result of a tool that reads
-              open-world content), every later call to a side-effect tool needs an owner's approval, even where the grant says Allow.
+              <strong>Taint rule:</strong> once untrusted content is in a conversation (a message from a web visitor or unknown sender, an email, the result of any tool
+              not classified as local, or MCP tool descriptions, which a third party wrote), every later call to a side-effect tool needs an owner's approval, even where
+              the grant says Allow.
             </li>
           </ul>
         </Card>
