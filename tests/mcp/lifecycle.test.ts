@@ -43,7 +43,7 @@ async function stateless(t: T, token: string | null, method: string, params: Rec
   });
 }
 
-function v2Client(t: T, token: string) {
+function v2Client(t: Pick<T, "fetch">, token: string) {
   const transport = new TransportV2(new URL(MCP_URL), {
     fetch: tFetch(t),
     requestInit: { headers: { authorization: `Bearer ${token}` } },
