@@ -18,6 +18,8 @@ import {
 import { utf8Length } from "../lib/redact";
 
 export const MAX_APPROVAL_INPUT_BYTES = 16 * 1024;
+/** Open approvals per thread: one requester cannot flood the owners' inbox. */
+export const MAX_PENDING_PER_THREAD = 5;
 
 export type AgencyCaller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
@@ -88,7 +90,9 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
     .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
     .order("desc")
     .take(20);
-  const same = pending.find((p) => p.status === "pending" && p.toolRef === t.toolRef && p.inputJson === inputJson);
+  const open = pending.filter((p) => p.status === "pending");
+  const same = open.find((p) => p.toolRef === t.toolRef && p.inputJson === inputJson);
+  if (!same && open.length >= MAX_PENDING_PER_THREAD) return deny("APPROVAL_QUEUE_FULL");
   if (!same) {
     const now = Date.now();
     const approvalId = await ctx.db.insert("toolApprovals", {

@@ -44,6 +44,7 @@ export const CODES = [
   "APPROVAL_INVALID", // a re-run carried an approval for another call
   "APPROVAL_DECIDED",
   "APPROVAL_EXPIRED",
+  "APPROVAL_QUEUE_FULL", // this conversation already has the maximum of calls waiting for an owner
   "PAIRING_INVALID",
   // channels
   "WEBHOOK_SIGNATURE_INVALID",

@@ -113,6 +113,7 @@ const TEXT: Record<string, string> = {
   APPROVAL_INVALID: "That approval doesn't match this request.",
   APPROVAL_DECIDED: "Someone already decided this request.",
   APPROVAL_EXPIRED: "This request expired before anyone decided it.",
+  APPROVAL_QUEUE_FULL: "Several requests are already waiting for the owner. Try again once they have decided.",
   PAIRING_INVALID: "That pairing code is not valid. Ask the owner for a new one.",
   STARTING: "The server is still starting. Try again in a moment.",
   TOO_MANY_IDS: "Too many items in one request (at most 50). Select fewer and try again.",

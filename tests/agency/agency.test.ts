@@ -244,6 +244,15 @@ describe("ask: the approval queue", () => {
     expect(audit.map((a) => a.action)).toContain("toolApproval.approve");
   });
 
+  test("one requester cannot flood the inbox: at most 5 open approvals per conversation (logged, a security event)", async () => {
+    const { t, ch } = await pairedSetup();
+    for (let i = 1; i <= 7; i++) await tg(t, ch.path, `/skill calculator {"expression":"${i}+1"}`);
+    const open = await ch.as.query(api.agency.approvals.list, { paginationOpts: { numItems: 50, cursor: null } });
+    expect(open.page).toHaveLength(5);
+    expect((await log(t)).filter((r) => r.code === "APPROVAL_QUEUE_FULL")).toHaveLength(2);
+    expect((await events(t)).filter((e) => e.code === "APPROVAL_QUEUE_FULL")).toHaveLength(2);
+  });
+
   test("denial gives a polite refusal; nothing runs", async () => {
     const { t, ch } = await pairedSetup();
     await tg(t, ch.path, CALC);
