@@ -7,7 +7,7 @@ import { internalMutation, internalQuery, type MutationCtx } from "../_generated
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
 import { recordSecurityEvent } from "../security/events";
-import { enforceLimit, effectiveLimit } from "../limits/enforce";
+import { admitAllUsers, enforceLimit, effectiveLimit } from "../limits/enforce";
 import { hourBucket } from "../lib/time";
 import { platformValidator } from "./tables";
 import { upsertChannelUser } from "./users";
@@ -93,7 +93,7 @@ export const acceptResult = v.union(
 export type AcceptResult = Infer<typeof acceptResult>;
 
 /**
- * How each platform learns that a user is over the per-user limit:
+ * How each platform learns that a user is over the per-user limit or the workspace's all-users budget:
  * - twilio:   429 + Retry-After. Twilio does not retry inbound message webhooks; no SMS is spent.
  * - telegram: 200 + one "slow down" reply per window. Telegram redelivers on any non-2xx,
  *             which would replay the flood and stall the bot's update queue.
@@ -157,7 +157,8 @@ export const accept = internalMutation({
       return { status: "blocked" };
     }
 
-    const limit = await enforceLimit(ctx, {
+    // The user's own limit first, then the workspace's budget for all users combined.
+    let limit = await enforceLimit(ctx, {
       workspaceId: channel.workspaceId,
       name: "channelUser",
       key: source,
@@ -165,6 +166,7 @@ export const accept = internalMutation({
       source,
     });
     if (!limit.ok) {
+    if (limit.ok) limit = await admitAllUsers(ctx, { workspaceId: channel.workspaceId, category: "webhook", source });
       if (LIMIT_SIGNAL[channel.platform] === "reply") {
         const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
         if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {

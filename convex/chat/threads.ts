@@ -4,7 +4,7 @@ import type { QueryCtx } from "../_generated/server";
 import type { Doc } from "../_generated/dataModel";
 import { sessionQuery, sessionMutation } from "../access/builders";
 import { fail } from "../access/principal";
-import { enforceLimit } from "../limits/enforce";
+import { admitAllUsers, enforceLimit } from "../limits/enforce";
 import { charCount, sanitizeLine, sanitizeText } from "../lib/sanitize";
 import { MINUTE } from "../lib/time";
 import { clampPage } from "../lib/pagination";
@@ -109,7 +109,7 @@ export const listMessages = sessionQuery({
 });
 
 /**
- * Send a message: length check (MESSAGE_TOO_LONG), per-session and global limits (returned as
+ * Send a message: length check (MESSAGE_TOO_LONG), per-session, all-sessions and all-users limits (returned as
  * { ok:false, code:"RATE_LIMITED", retryAfterMs } so the denial's log is kept), then the user
  * message + a pending assistant message; the agent is scheduled to fill it.
  */
@@ -132,6 +132,8 @@ export const send = sessionMutation({
     if (!perSession.ok) return { ok: false as const, code: perSession.code, retryAfterMs: perSession.retryAfterMs };
     const global = await enforceLimit(ctx, { workspaceId: s.workspaceId, name: "chatGlobal", key: "all", category: "chat", source: "chat/send" });
     if (!global.ok) return { ok: false as const, code: global.code, retryAfterMs: global.retryAfterMs };
+    const all = await admitAllUsers(ctx, { workspaceId: s.workspaceId, category: "chat", source: "chat/send" });
+    if (!all.ok) return { ok: false as const, code: all.code, retryAfterMs: all.retryAfterMs };
 
     if (s.lastSeenAt < Date.now() - MINUTE) await ctx.db.patch(s._id, { lastSeenAt: Date.now() });
     const ids = await appendTurn(ctx, thread, clean, { schedule: true });

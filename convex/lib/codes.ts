@@ -57,6 +57,7 @@ export const CODES = [
   "ACTIVITY_NOT_PUBLISHABLE", // this activity kind has no public template
   "VOICE_NOT_CONFIGURED", // no ElevenLabs key or agent id
   "VOICE_SESSION_INACTIVE", // voice session ended or its granted time is over
+  "VOICE_AGENT_UNCAPPED", // the ElevenLabs agent's max conversation duration is unset or longer than a grant
   // http
   "PAYLOAD_TOO_LARGE",
   "ORIGIN_NOT_ALLOWED",

@@ -71,6 +71,17 @@ export async function enforceLimit(
 }
 
 /**
+ * The workspace's one admission budget for all users combined (seed 002 "Global"): every web-chat
+ * message or voice transcript, every channel message and every MCP request takes one. Fails closed.
+ */
+export async function admitAllUsers(
+  ctx: MutationCtx,
+  args: { workspaceId: Id<"workspaces">; category: string; source: string },
+): Promise<LimitResult> {
+  return await enforceLimit(ctx, { workspaceId: args.workspaceId, name: "allUsersGlobal", key: "all", category: args.category, source: args.source });
+}
+
+/**
  * Gives back up to `count` tokens taken by enforceLimit (e.g. a sign-in attempt that succeeded),
  * never filling the bucket above its capacity.
  */

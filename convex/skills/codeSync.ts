@@ -3,10 +3,12 @@
  * module as "pending" in every workspace (changed = different meta or handler source), disables
  * rows whose module is gone, and leaves unchanged ones alone, so it is idempotent.
  *
- * Production: run after every deploy — `npx convex run skills/codeSync:sync`.
- * The embedded runtime runs it at start.
+ * Runs by itself: the "code skill catalogue" cron (crons.ts) calls `check` every minute, which
+ * compares the deployed catalogue's hash with the last synced one (one small row) and starts a
+ * sync only when a module was added, changed or removed, or a workspace was created since.
+ * The embedded runtime also runs `sync` at start; `npx convex run skills/codeSync:sync` still works.
  */
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
@@ -18,6 +20,7 @@ import { CODE_SKILLS } from "./code";
 import type { CodeSkillModule } from "./code/types";
 import { codeSourceHash } from "./codeHash";
 import { reviewHash } from "./hash";
+import { sha256Hex } from "../lib/tokens";
 import {
   SKILL_NAME,
   SECRET_NAME,
@@ -34,6 +37,9 @@ import {
 
 const PAGE = 25;
 const MAX_SKILLS_PER_WORKSPACE = 500;
+const STATE_KEY = "code";
+/** A paged sync that has not finished after this long is assumed dead and started again. */
+export const SYNC_STALE_MS = 10 * 60_000;
 
 type CodeRow = Pick<
   Doc<"skillRegistry">,
@@ -144,25 +150,81 @@ async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, ro
   }
 }
 
-export const sync = internalMutation({
-  args: { cursor: v.optional(v.union(v.string(), v.null())) },
-  returns: v.object({
-    workspaces: v.number(),
-    created: v.number(),
-    updated: v.number(),
-    unchanged: v.number(),
-    disabled: v.number(),
-    invalid: v.number(),
-    conflicts: v.number(),
-    continues: v.boolean(),
-  }),
-  handler: async (ctx, { cursor }) => {
-    const rows = new Map<string, CodeRow | null>();
-    for (const [name, mod] of Object.entries(CODE_SKILLS)) rows.set(name, await rowFromModule(name, mod));
-    const page = await ctx.db.query("workspaces").paginate({ numItems: PAGE, cursor: cursor ?? null });
-    const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, invalid: 0, conflicts: 0 };
-    for (const ws of page.page) await syncWorkspace(ctx, ws._id, rows, counts);
-    if (!page.isDone) await ctx.scheduler.runAfter(0, internal.skills.codeSync.sync, { cursor: page.continueCursor });
-    return { workspaces: page.page.length, ...counts, continues: !page.isDone };
+/** Hash of the deployed catalogue: every module's name and source hash (meta + handler text). */
+export async function catalogueHash(): Promise<string> {
+  const parts: string[] = [];
+  for (const name of Object.keys(CODE_SKILLS).sort()) parts.push(`${name}=${await codeSourceHash(CODE_SKILLS[name])}`);
+  return await sha256Hex(parts.join("\n"));
+}
+
+async function catalogueState(ctx: MutationCtx) {
+  return await ctx.db
+    .query("codeCatalogueState")
+    .withIndex("by_key", (q) => q.eq("key", STATE_KEY))
+    .unique();
+}
+
+async function newestWorkspaceAt(ctx: MutationCtx): Promise<number> {
+  return (await ctx.db.query("workspaces").withIndex("by_creation_time").order("desc").first())?._creationTime ?? 0;
+}
+
+/**
+ * Cron target: starts a sync when the deployed catalogue differs from the last synced one or a
+ * workspace was created since; otherwise two reads (the state row, the newest workspace), no writes.
+ */
+export const check = internalMutation({
+  args: {},
+  returns: v.object({ started: v.boolean() }),
+  handler: async (ctx) => {
+    const hash = await catalogueHash();
+    const state = await catalogueState(ctx);
+    const newest = await newestWorkspaceAt(ctx);
+    if (state && state.hash === hash && state.newestWorkspaceAt >= newest) return { started: false };
+    const now = Date.now();
+    if (state?.runningHash === hash && (state.runningSince ?? 0) > now - SYNC_STALE_MS) return { started: false };
+    if (state) await ctx.db.patch(state._id, { runningHash: hash, runningSince: now });
+    else await ctx.db.insert("codeCatalogueState", { key: STATE_KEY, hash: "", newestWorkspaceAt: 0, syncedAt: 0, runningHash: hash, runningSince: now });
+    await syncPage(ctx, null, hash);
+    return { started: true };
   },
+});
+
+const syncResult = v.object({
+  workspaces: v.number(),
+  created: v.number(),
+  updated: v.number(),
+  unchanged: v.number(),
+  disabled: v.number(),
+  invalid: v.number(),
+  conflicts: v.number(),
+  continues: v.boolean(),
+});
+
+/** One page of workspaces; schedules the next page, and records the synced catalogue after the last. */
+async function syncPage(ctx: MutationCtx, cursor: string | null, hash: string): Promise<Infer<typeof syncResult>> {
+  const rows = new Map<string, CodeRow | null>();
+  for (const [name, mod] of Object.entries(CODE_SKILLS)) rows.set(name, await rowFromModule(name, mod));
+  const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ numItems: PAGE, cursor });
+  const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, invalid: 0, conflicts: 0 };
+  for (const ws of page.page) await syncWorkspace(ctx, ws._id, rows, counts);
+  if (!page.isDone) {
+    await ctx.scheduler.runAfter(0, internal.skills.codeSync.sync, { cursor: page.continueCursor, catalogueHash: hash });
+  } else {
+    // Done: record what was synced. A deploy during a paged run leaves a different hash, so the cron syncs again.
+    const state = await catalogueState(ctx);
+    const done = { hash, newestWorkspaceAt: await newestWorkspaceAt(ctx), syncedAt: Date.now(), runningHash: undefined, runningSince: undefined };
+    if (state) await ctx.db.patch(state._id, done);
+    else await ctx.db.insert("codeCatalogueState", { key: STATE_KEY, ...done });
+  }
+  return { workspaces: page.page.length, ...counts, continues: !page.isDone };
+}
+
+export const sync = internalMutation({
+  args: {
+    cursor: v.optional(v.union(v.string(), v.null())),
+    /** the catalogue this run syncs (set on the first page, passed along) */
+    catalogueHash: v.optional(v.string()),
+  },
+  returns: syncResult,
+  handler: async (ctx, { cursor, catalogueHash: given }) => await syncPage(ctx, cursor ?? null, given ?? (await catalogueHash())),
 });

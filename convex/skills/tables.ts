@@ -92,6 +92,22 @@ export const skillTables = {
   }),
 
   /** Images for image skills live in file storage; this row records what was validated. */
+  /**
+   * Singleton (key "code"): the code-skill catalogue last synced into every workspace, so the
+   * catalogue cron (skills/codeSync:check) costs one read when nothing was deployed.
+   */
+  codeCatalogueState: defineTable({
+    key: v.string(),
+    /** hash over every deployed module's name and source hash, as of the last finished sync */
+    hash: v.string(),
+    /** _creationTime of the newest workspace that sync reached */
+    newestWorkspaceAt: v.number(),
+    syncedAt: v.number(),
+    /** a sync of this hash is under way (paged); the cron does not start another */
+    runningHash: v.optional(v.string()),
+    runningSince: v.optional(v.number()),
+  }).index("by_key", ["key"]),
+
   skillImages: defineTable({
     workspaceId: v.id("workspaces"),
     storageId: v.id("_storage"),

@@ -85,6 +85,7 @@ const TEXT: Record<string, string> = {
   ACTIVITY_NOT_PUBLISHABLE: "This kind of entry can't be made public.",
   VOICE_NOT_CONFIGURED: "Voice isn't configured on this server.",
   VOICE_SESSION_INACTIVE: "This voice session has ended.",
+  VOICE_AGENT_UNCAPPED: "Voice is off: the ElevenLabs agent's maximum conversation length must be set to 300 seconds or less.",
   PAYLOAD_TOO_LARGE: "That request is too large.",
   ORIGIN_NOT_ALLOWED: "This page's address isn't an allowed origin on the server (WARDEN_ALLOWED_ORIGINS).",
   METHOD_NOT_ALLOWED: "That request method isn't allowed.",
