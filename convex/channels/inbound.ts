@@ -165,8 +165,8 @@ export const accept = internalMutation({
       category: "webhook",
       source,
     });
-    if (!limit.ok) {
     if (limit.ok) limit = await admitAllUsers(ctx, { workspaceId: channel.workspaceId, category: "webhook", source });
+    if (!limit.ok) {
       if (LIMIT_SIGNAL[channel.platform] === "reply") {
         const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
         if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {

@@ -63,14 +63,14 @@ export const chatTables = {
     signedUrl: v.optional(v.string()),
     errorCode: v.optional(v.string()),
     status: v.union(v.literal("active"), v.literal("ended"), v.literal("denied")),
-  })
-    .index("by_session_started", ["chatSessionId", "startedAt"])
-    .index("by_workspace", ["workspaceId", "startedAt"])
-    .index("by_workspace_source_started", ["workspaceId", "sourceKey", "startedAt"]),
     /** the chat session's source (hashed client IP key); the per-source voice budget */
     sourceKey: v.optional(v.string()),
     /** ElevenLabs conversation id (server side only); used to read the real duration */
     conversationId: v.optional(v.string()),
     /** when the signed URL was handed out: from then on the whole grant counts until ElevenLabs reports less */
     urlIssuedAt: v.optional(v.number()),
+  })
+    .index("by_session_started", ["chatSessionId", "startedAt"])
+    .index("by_workspace", ["workspaceId", "startedAt"])
+    .index("by_workspace_source_started", ["workspaceId", "sourceKey", "startedAt"]),
 };

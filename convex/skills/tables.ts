@@ -91,7 +91,6 @@ export const skillTables = {
     through: v.number(),
   }),
 
-  /** Images for image skills live in file storage; this row records what was validated. */
   /**
    * Singleton (key "code"): the code-skill catalogue last synced into every workspace, so the
    * catalogue cron (skills/codeSync:check) costs one read when nothing was deployed.
@@ -108,6 +107,7 @@ export const skillTables = {
     runningSince: v.optional(v.number()),
   }).index("by_key", ["key"]),
 
+  /** Images for image skills live in file storage; this row records what was validated. */
   skillImages: defineTable({
     workspaceId: v.id("workspaces"),
     storageId: v.id("_storage"),
