@@ -8,7 +8,7 @@ import { AuthFailure, type AuthVerifier } from "./auth.js";
 import type { Durability } from "./engine.js";
 import type { Identity } from "./internals.js";
 import { encodeTs } from "./sync.js";
-import { HttpError, clientIp, readBody, sendJson } from "./httputil.js";
+import { HttpError, clientIp, readBody, requestIdOf, sendJson } from "./httputil.js";
 
 const STATUS_UDF_FAILED = 560;
 const API_BODY_LIMIT = 1024 * 1024;
@@ -128,7 +128,12 @@ export class ApiHandler {
           throw new HttpError(400, "BadArguments");
         }
         const ua = req.headers["user-agent"];
-        result = await this.engine.call(kind as Kind | "any", body.path, args, { identity, ip: clientIp(req), userAgent: typeof ua === "string" ? ua : undefined });
+        result = await this.engine.call(kind as Kind | "any", body.path, args, {
+          identity,
+          ip: clientIp(req),
+          userAgent: typeof ua === "string" ? ua : undefined,
+          requestId: requestIdOf(req),
+        });
       }
       if (result.ok) return sendJson(res, 200, { status: "success", value: convexToJson((result.value ?? null) as any), logLines: result.logLines }, cors);
       const out: Record<string, unknown> = { status: "error", errorMessage: result.errorMessage, logLines: result.logLines };
@@ -136,7 +141,7 @@ export class ApiHandler {
       return sendJson(res, STATUS_UDF_FAILED, out, cors);
     } catch (e) {
       if (e instanceof HttpError) return sendJson(res, e.status, { code: e.code }, cors);
-      console.error("[runtime] API error", e);
+      console.error(`[runtime] API error (request ${requestIdOf(req)})`, e);
       return sendJson(res, 500, { code: "InternalServerError" }, cors);
     }
   }

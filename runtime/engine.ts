@@ -6,7 +6,9 @@ import { convexToJson, type JSONValue } from "convex/values";
 import { execContext, type Accessor, type Backend, type ExecContext, type Identity } from "./internals.js";
 
 export type Kind = "query" | "mutation" | "action";
-export type Caller = { identity: Identity | null; ip?: string; userAgent?: string };
+/** `requestId`: the id of the HTTP request or WebSocket message, shown in server errors and logs. */
+export type Caller = { identity: Identity | null; ip?: string; userAgent?: string; requestId?: string };
+export type CallOutcome = "ok" | "app_error" | "server_error" | "not_found";
 export type CallSuccess = { ok: true; value: unknown; logLines: string[]; commitTs: bigint | null };
 export type CallFailure = { ok: false; errorMessage: string; errorData?: JSONValue; logLines: string[] };
 export type CallResult = CallSuccess | CallFailure;
@@ -45,7 +47,8 @@ export function installConsoleCapture(echo: boolean) {
       if (ctx?.logLines && !(ctx as { done?: boolean }).done) {
         const text = formatWithOptions({ depth: 4, colors: false }, ...args);
         ctx.logLines.push(`[${level}] ${text}`);
-        if (consoleInstalled?.echo) (original as any)[method](`[fn ${level}]`, text);
+        const rid = (ctx as { requestId?: string }).requestId;
+        if (consoleInstalled?.echo) (original as any)[method](rid ? `[fn ${level} request=${rid}]` : `[fn ${level}]`, text);
         return;
       }
       (original as any)[method](...args);
@@ -72,7 +75,7 @@ export class Engine {
   constructor(
     readonly backend: Backend,
     private readonly durability: Durability,
-    private readonly opts: { exposeErrors: boolean },
+    private readonly opts: { exposeErrors: boolean; onCall?: (kind: Kind | "unknown", outcome: CallOutcome) => void },
   ) {}
 
   accessor(caller: Caller | null): Accessor {
@@ -103,7 +106,7 @@ export class Engine {
     return kind;
   }
 
-  failure(e: unknown, logLines: string[], udfPath: string): CallFailure {
+  failure(e: unknown, logLines: string[], udfPath: string, requestId = randomBytes(8).toString("hex")): CallFailure {
     if (e instanceof NotPublicError) return { ok: false, errorMessage: e.message, logLines };
     if (isConvexError(e)) {
       let errorData: JSONValue;
@@ -114,7 +117,6 @@ export class Engine {
       }
       return { ok: false, errorMessage: e.message, errorData, logLines };
     }
-    const requestId = randomBytes(8).toString("hex");
     realConsole.error(`[runtime] ${udfPath} failed (request ${requestId}):`, e);
     const message = this.opts.exposeErrors && e instanceof Error ? `${e.name}: ${e.message}` : "Server Error";
     return { ok: false, errorMessage: `[Request ID: ${requestId}] ${message}`, logLines };
@@ -122,7 +124,7 @@ export class Engine {
 
   /** Run a client call: checks visibility/kind, captures logs, fsyncs writes before returning. */
   async call(expected: Kind | "any", udfPath: string, args: unknown, caller: Caller): Promise<CallResult> {
-    const ctx: ExecContext & { done?: boolean; commitTs?: bigint } = { logLines: [] };
+    const ctx: ExecContext & { done?: boolean; commitTs?: bigint; requestId?: string } = { logLines: [], requestId: caller.requestId };
     const logLines = ctx.logLines!;
     let kind: Kind | null = null;
     try {
@@ -136,11 +138,13 @@ export class Engine {
       const value = await execContext.run(ctx, () => run.call(a, path, args as Record<string, unknown>));
       ctx.done = true;
       if (kind !== "query") await this.durability.sync();
+      this.opts.onCall?.(kind, "ok");
       return { ok: true, value, logLines, commitTs: kind === "mutation" ? (ctx.commitTs ?? this.backend.lastCommitTs()) : null };
     } catch (e) {
       ctx.done = true;
       if (kind === "action") await this.durability.sync().catch(() => undefined);
-      return this.failure(e, logLines, udfPath);
+      this.opts.onCall?.(kind ?? "unknown", e instanceof NotPublicError ? "not_found" : isConvexError(e) ? "app_error" : "server_error");
+      return this.failure(e, logLines, udfPath, caller.requestId);
     }
   }
 

@@ -1,6 +1,26 @@
 // Small helpers shared by the runtime's HTTP handlers.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
 import { clientIpFrom } from "../convex/lib/clientIp.js";
+
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/** A fresh request id (16 hex chars). Never taken from the client, so it is safe in logs. */
+export function newRequestId(): string {
+  return randomBytes(8).toString("hex");
+}
+
+/** Gives a request its id and sends it as `X-Request-Id` on whatever answer follows. */
+export function assignRequestId(req: IncomingMessage, res?: ServerResponse): string {
+  const id = newRequestId();
+  requestIds.set(req, id);
+  res?.setHeader("X-Request-Id", id);
+  return id;
+}
+
+export function requestIdOf(req: IncomingMessage | undefined): string | undefined {
+  return req ? requestIds.get(req) : undefined;
+}
 
 export class HttpError extends Error {
   constructor(
@@ -25,11 +45,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** Sends JSON; an error answer (status ≥ 400) with an object body also carries the request's id. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
+  const requestId = requestIdOf(res.req);
+  if (status >= 400 && requestId && typeof body === "object" && body !== null && !Array.isArray(body)) body = { ...body, requestId };
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "Content-Type": "application/json; charset=utf-8",

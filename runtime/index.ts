@@ -18,7 +18,8 @@ import { StaticSite } from "./static.js";
 import { CronRunner, type CronSpec } from "./crons.js";
 import { ConnectionLog, limitsFromEnv, type ConnLimits } from "./limits.js";
 import { ensureDataDir, ensureKeys } from "./keys.js";
-import { sendJson } from "./httputil.js";
+import { assignRequestId, sendJson } from "./httputil.js";
+import { Metrics, metricsAllowed } from "./metrics.js";
 
 export type RuntimeOptions = {
   /** The functions folder (default ./convex). Its parent is the project (node_modules, dist/). */
@@ -57,6 +58,7 @@ export type Runtime = {
   engine: Engine;
   hub: SyncHub;
   persistence: Persistence;
+  metrics: Metrics;
   crons: string[];
   stop(): Promise<void>;
 };
@@ -117,12 +119,30 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+/** Stops listening and closes idle keep-alive connections; requests still running get `graceMs`. */
+function closeServer(server: Server, graceMs = 0): Promise<void> {
   return new Promise((r) => {
+    if (!server.listening) return r();
     server.close(() => r());
-    server.closeAllConnections();
+    server.closeIdleConnections();
+    if (graceMs <= 0) server.closeAllConnections();
+    else setTimeout(() => server.closeAllConnections(), graceMs).unref();
   });
 }
+
+const API_ROUTES = new Set(["/api/query", "/api/query_at_ts", "/api/mutation", "/api/action", "/api/function", "/api/query_ts", "/api/storage/upload"]);
+
+/** A bounded route label for the main port (never the raw path). */
+function mainRoute(url: string | undefined): string {
+  const path = (url ?? "/").split("?")[0];
+  if (API_ROUTES.has(path) || path === "/metrics" || path === "/warden-config.json") return path;
+  if (path.startsWith("/api/storage/")) return "/api/storage/*";
+  if (path.startsWith("/api/")) return "/api/*";
+  return "static";
+}
+
+/** How long a shutdown waits for requests already received before closing their connections. */
+const SHUTDOWN_DRAIN_MS = 2000;
 
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
@@ -202,8 +222,25 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     let onMain: ((req: any, res: any) => void) | null = null;
     let onSite: ((req: any, res: any) => void) | null = null;
     const notReady = (_req: any, res: any) => sendJson(res, 503, { status: "starting" }, { "Retry-After": "1" });
-    const main = createServer((req, res) => (onMain ?? notReady)(req, res));
-    const site = createServer((req, res) => (onSite ?? notReady)(req, res));
+    const metrics = new Metrics();
+    let routeOf: (path: string, method: string) => Promise<string | null> = async () => null;
+    // Every request gets an id (X-Request-Id, error bodies, log lines) and is counted once answered.
+    const main = createServer((req, res) => {
+      assignRequestId(req, res);
+      const t0 = performance.now();
+      res.once("close", () => metrics.httpRequest("api", mainRoute(req.url), req.method, res.statusCode, (performance.now() - t0) / 1000));
+      (onMain ?? notReady)(req, res);
+    });
+    const site = createServer((req, res) => {
+      assignRequestId(req, res);
+      const t0 = performance.now();
+      res.once("close", () => {
+        const seconds = (performance.now() - t0) / 1000;
+        const path = (req.url ?? "/").split("?")[0];
+        void routeOf(path, req.method ?? "GET").then((r) => metrics.httpRequest("site", r ?? (path === "/health" ? "/health" : "unmatched"), req.method, res.statusCode, seconds));
+      });
+      (onSite ?? notReady)(req, res);
+    });
     let hub: SyncHub | null = null;
     main.on("upgrade", (req, socket, head) => {
       if (ready && hub) hub.handleUpgrade(req, socket, head);
@@ -267,6 +304,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     backend.setHooks({
       onCommit(rec) {
         persistence.onCommit(rec);
+        metrics.commit(rec);
         Engine.noteCommit(rec.ts);
         hub?.markDirty(rec.tables);
       },
@@ -274,7 +312,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     cleanups.push(() => persistence.close());
 
-    const engine = new Engine(backend, persistence, { exposeErrors: opts.exposeErrors ?? process.env.WARDEN_EXPOSE_ERRORS === "1" });
+    routeOf = (path, method) => backend.routeOf(path, method);
+    const engine = new Engine(backend, persistence, {
+      exposeErrors: opts.exposeErrors ?? process.env.WARDEN_EXPOSE_ERRORS === "1",
+      onCall: (kind, outcome) => metrics.functionCall(kind, outcome),
+    });
     // eslint-disable-next-line prefer-const
     let siteHandler: SiteHandler;
     const verifier = new AuthVerifier(parseProviders(app.authConfig), (u) => (siteHandler.isLocal(u) ? siteHandler.fetchLocal(u) : null));
@@ -283,15 +325,44 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const oidcOrigins = verifier.providers.flatMap((p) => (p.kind === "oidc" ? [new URL(p.domain).origin] : []));
     const staticSite = new StaticSite({ distDir: opts.distDir ?? join(projectDir, "dist"), url, siteUrl, authMode, extraOrigins: oidcOrigins });
     const limits = { ...limitsFromEnv(), ...opts.limits };
-    const connLog = new ConnectionLog(join(dataDir, "connections.log"), quiet);
+    const connLog = new ConnectionLog(join(dataDir, "connections.log"), quiet, (e) => metrics.connection(e.event, e.reason));
     hub = new SyncHub(engine, persistence, verifier, { limits, allowedOrigins, connLog, isReady: () => ready });
     const theHub = hub;
     cleanups.push(async () => {
       await theHub.close();
       await connLog.flush();
     });
+    const metricsToken = process.env.WARDEN_METRICS_TOKEN || undefined;
+    const scrape = () =>
+      metrics.render([
+        { name: "warden_ready", help: "1 while the runtime serves requests.", series: [[{}, ready ? 1 : 0]] },
+        { name: "warden_uptime_seconds", help: "Seconds since the runtime started.", series: [[{}, Math.round((Date.now() - metrics.startedAt) / 1000)]] },
+        { name: "warden_ws_sessions", help: "Open WebSocket sessions.", series: [[{}, theHub.sessions.size]] },
+        { name: "warden_queue_depth", help: "Work waiting: pending scheduled functions (agent runs, deliveries, retries) and queued channel replies.", series: queueDepth() },
+        { name: "warden_documents", help: "Documents per table (root component).", series: [...backend.documentCounts()].map(([table, n]) => [{ table }, n]) },
+        { name: "process_resident_memory_bytes", help: "Resident memory of the runtime process.", series: [[{}, process.memoryUsage().rss]] },
+      ]);
+    const queueDepth = (): Array<[Record<string, string>, number]> => {
+      let scheduled = 0;
+      let running = 0;
+      for (const j of backend.scheduledJobs()) {
+        if (j.state === "pending") scheduled++;
+        else if (j.state === "inProgress") running++;
+      }
+      return [
+        [{ queue: "scheduled_functions" }, scheduled],
+        [{ queue: "scheduled_functions_running" }, running],
+        [{ queue: "channel_outbox" }, backend.documentCounts().get("channelOutbox") ?? 0],
+      ];
+    };
     onMain = (req, res) => {
       const u = new URL(req.url ?? "/", "http://localhost");
+      if (u.pathname === "/metrics") {
+        if (!metricsAllowed(req, metricsToken)) return sendJson(res, 403, { error: "FORBIDDEN" });
+        const body = scrape();
+        res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" });
+        return void res.end(req.method === "HEAD" ? undefined : body);
+      }
       if (u.pathname.startsWith("/api/")) {
         if (!ready) return notReady(req, res);
         return void api.handle(req, res, u);
@@ -365,15 +436,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       engine,
       hub,
       persistence,
+      metrics,
       crons: cronRunner.names(),
       stop() {
         stopping ??= (async () => {
           ready = false;
-          // Stop producing work and close connections before the final flush + snapshot.
+          // Stop producing work and accepting connections, let running requests finish (bounded),
+          // close the WebSockets (upgraded sockets keep server.close() waiting), then flush + snapshot.
           cronRunner.stop();
           timers.forEach(clearTimeout);
-          await Promise.all([closeServer(main), closeServer(site)]);
-          await theHub.close();
+          const servers = Promise.all([closeServer(main, SHUTDOWN_DRAIN_MS), closeServer(site, SHUTDOWN_DRAIN_MS)]);
+          await theHub.close(SHUTDOWN_DRAIN_MS);
+          await servers;
           await persistence.close();
           await undo();
         })();

@@ -56,8 +56,8 @@ interface ConvexGlobal {
 }
 
 export type ComponentWrites = { writes: Record<string, any | null>; nextDocId: number; lastCreationTime: number };
-/** One committed top-level transaction: documents written (null = deleted), per component. */
-export type CommitRecord = { ts: bigint; components: Record<string, ComponentWrites>; tables: Set<string> };
+/** One committed top-level transaction: documents written (null = deleted), per component; `inserted`: ids that are new. */
+export type CommitRecord = { ts: bigint; components: Record<string, ComponentWrites>; tables: Set<string>; inserted: Record<string, Set<string>> };
 export type ComponentState = { documents: any[]; nextDocId: number; lastCreationTime: number };
 export type State = { lastCommitTs: bigint; components: Record<string, ComponentState> };
 export type ScheduledJob = { componentPath: string; id: string; name: string; args: unknown; scheduledTime: number; state: string };
@@ -267,12 +267,14 @@ export class Backend {
     tm.commit = function (isNested: boolean) {
       if (isNested) return orig.call(this, isNested);
       const touched: Record<string, string[]> = {};
+      const inserted: Record<string, Set<string>> = {};
       for (const [path, c] of Object.entries(g.components)) {
         const top = c.db._writes[c.db._writes.length - 1];
         touched[path] = top ? Object.keys(top) : [];
+        inserted[path] = new Set(touched[path].filter((id) => !(id in c.db._documents)));
       }
       const ts = orig.call(this, isNested) as bigint;
-      const rec: CommitRecord = { ts, components: {}, tables: new Set() };
+      const rec: CommitRecord = { ts, components: {}, tables: new Set(), inserted };
       for (const [path, ids] of Object.entries(touched)) {
         if (ids.length === 0) continue;
         const db = g.components[path].db;
@@ -419,6 +421,16 @@ export class Backend {
     return Object.values(c.db._documents).filter((d) => tableNameFromId(d._id) === "_storage");
   }
 
+  /** Documents per table (ids carry their table name; no document is read). */
+  documentCounts(componentPath = ""): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const id of Object.keys(this.g.components[componentPath]?.db._documents ?? {})) {
+      const t = tableNameFromId(id);
+      if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   scheduledJobs(): ScheduledJob[] {
     const jobs: ScheduledJob[] = [];
     for (const [path, c] of Object.entries(this.g.components)) {
@@ -463,6 +475,16 @@ export class Backend {
   /** The root component's module loader (the same instances convex-test runs). */
   async loadModule(path: string): Promise<Record<string, any>> {
     return await this.g.components[""].modules(path);
+  }
+
+  /** The declared http.ts route a request matches ("/path", or "/prefix/*"), or null. */
+  async routeOf(path: string, method: string): Promise<string | null> {
+    try {
+      const found = (await this.loadModule("http")).default?.lookup?.(path, method);
+      return found ? String(found[2]) : null;
+    } catch {
+      return null;
+    }
   }
 
   /**

@@ -71,6 +71,7 @@ export type ConnEvent = {
   conn?: number;
   reason?: string;
   code?: number;
+  requestId?: string;
 };
 
 /** Writes connection events as JSON lines to stdout (unless quiet) and to a log file. */
@@ -79,8 +80,10 @@ export class ConnectionLog {
   constructor(
     private readonly file: string,
     private readonly quiet: boolean,
+    private readonly onEvent?: (e: ConnEvent) => void,
   ) {}
   write(e: ConnEvent) {
+    this.onEvent?.(e);
     const line = JSON.stringify({ time: new Date().toISOString(), ...e, subject: e.subject ?? "anonymous" });
     if (!this.quiet) process.stdout.write(`${line}\n`);
     this.chain = this.chain.then(() => appendFile(this.file, `${line}\n`, { mode: 0o600 })).catch(() => undefined);

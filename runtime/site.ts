@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine, Durability } from "./engine.js";
 import type { AuthVerifier } from "./auth.js";
 import type { Identity } from "./internals.js";
-import { HttpError, peerAddress, readBody, sendJson, toHeaders } from "./httputil.js";
+import { HttpError, peerAddress, readBody, requestIdOf, sendJson, toHeaders } from "./httputil.js";
 import { SECURITY_HEADERS } from "../convex/lib/httpSecurity.js";
 
 const SITE_BODY_LIMIT = 20 * 1024 * 1024;
@@ -84,7 +84,7 @@ export class SiteHandler {
     } catch (e) {
       if (e instanceof HttpError) return fail(e.status, e.code);
       if (!res.headersSent) {
-        console.error(`[runtime] http route ${req.method} ${path} failed:`, e);
+        console.error(`[runtime] http route ${req.method} ${path} failed (request ${requestIdOf(req)}):`, e);
         return fail(500, "INTERNAL");
       }
       res.destroy();

@@ -10,7 +10,7 @@ import { execContext, type ExecContext, type Identity } from "./internals.js";
 import { Engine, parseUdfPath, type Durability } from "./engine.js";
 import { AuthFailure, type AuthVerifier } from "./auth.js";
 import { ConnectionLog, IdentityCounter, SlidingWindow, type ConnLimits } from "./limits.js";
-import { clientIp } from "./httputil.js";
+import { clientIp, newRequestId } from "./httputil.js";
 
 export function encodeTs(ts: bigint): string {
   const b = Buffer.alloc(8);
@@ -81,9 +81,10 @@ export class SyncHub {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const ip = clientIp(req);
+    const requestId = newRequestId();
     const reject = (status: number, text: string, reason: string, extra = "") => {
-      this.opts.connLog.write({ event: "rejected", ip, reason, code: status });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
+      this.opts.connLog.write({ event: "rejected", ip, reason, code: status, requestId });
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\nX-Request-Id: ${requestId}\r\n${extra}\r\n`);
       socket.destroy();
     };
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -93,9 +94,9 @@ export class SyncHub {
     if (origin && !this.opts.allowedOrigins.has(origin)) return reject(403, "Forbidden", "origin_not_allowed");
     if (!this.ipWindow.tryAdd(ip)) return reject(429, "Too Many Requests", "ip_rate_limit", "Retry-After: 60\r\n");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const s = new Session(this, ws, this.nextConn++, ip, String(req.headers["user-agent"] ?? ""));
+      const s = new Session(this, ws, this.nextConn++, ip, String(req.headers["user-agent"] ?? ""), requestId);
       this.sessions.add(s);
-      this.opts.connLog.write({ event: "connect", ip, conn: s.id });
+      this.opts.connLog.write({ event: "connect", ip, conn: s.id, requestId });
     });
   }
 
@@ -188,9 +189,22 @@ export class SyncHub {
     return { str: JSON.stringify(mod), mod, reads: ctx.reads! };
   }
 
-  async close() {
+  /** True once close() started: new mutations and actions are no longer run. */
+  closing = false;
+
+  /**
+   * Shutdown: lets requests already received finish and their answers go out (up to `drainMs`),
+   * then closes every socket with 1001 and terminates those that do not finish the close handshake.
+   */
+  async close(drainMs = 2000) {
+    this.closing = true;
     clearInterval(this.ping);
-    for (const s of this.sessions) s.close(1001, "server shutting down");
+    const sessions = [...this.sessions];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, drainMs)));
+    await Promise.race([Promise.all(sessions.map((s) => s.drain())).then(() => this.idle()), deadline]).catch(() => undefined);
+    clearTimeout(timer);
+    await Promise.all(sessions.map((s) => s.shutdown(1000)));
     await this.idle().catch(() => undefined);
     this.wss.close();
   }
@@ -207,6 +221,7 @@ export class Session {
   private sent: Version = { querySet: 0, identity: 0, ts: 0n };
   private completed: Array<{ msg: unknown; commitTs: bigint }> = [];
   private queue: Promise<void> = Promise.resolve();
+  private inflight = new Set<Promise<void>>();
   private expiry: NodeJS.Timeout | null = null;
   private sessionId: string | null = null;
 
@@ -216,6 +231,8 @@ export class Session {
     readonly id: number,
     private readonly ip: string,
     private readonly userAgent: string,
+    /** The upgrade request's id: on every log line of this connection. */
+    private readonly requestId: string,
   ) {
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("error", (err: Error & { code?: string }) => {
@@ -226,7 +243,7 @@ export class Session {
   }
 
   private log(event: "authenticated" | "unauthenticated" | "disconnect" | "rejected", reason?: string, code?: number) {
-    this.hub.opts.connLog.write({ event, ip: this.ip, subject: (this.identity?.subject as string) ?? null, conn: this.id, reason, code });
+    this.hub.opts.connLog.write({ event, ip: this.ip, subject: (this.identity?.subject as string) ?? null, conn: this.id, reason, code, requestId: this.requestId });
   }
 
   send(msg: unknown) {
@@ -242,6 +259,25 @@ export class Session {
   close(code: number, reason: string) {
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, reason);
     this.onClose(code);
+  }
+
+  /** Resolves when every message received so far has been handled. */
+  drain(): Promise<unknown> {
+    return Promise.all([this.queue, ...this.inflight]);
+  }
+
+  /** Closes with 1001 ("going away"); a client that does not answer the close frame within `graceMs` is cut off. */
+  shutdown(graceMs: number): Promise<void> {
+    const ws = this.ws;
+    if (ws.readyState === ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => ws.terminate(), graceMs);
+      ws.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.close(1001, "server shutting down");
+    });
   }
 
   private onClose(code: number) {
@@ -284,10 +320,16 @@ export class Session {
       case "Authenticate":
         return await this.authenticate(msg);
       case "Mutation":
+        // Not run once shutdown started: unacknowledged, the client resends it after reconnecting.
+        if (this.hub.closing) return;
         return await this.mutation(msg);
-      case "Action":
-        void this.action(msg);
+      case "Action": {
+        if (this.hub.closing) return;
+        const p = this.action(msg);
+        this.inflight.add(p);
+        void p.finally(() => this.inflight.delete(p));
         return;
+      }
       case "Event":
         return;
       default:
@@ -375,7 +417,7 @@ export class Session {
       if (this.closed) return;
       if (this.setIdentity(identity, base + 1, exp)) this.log("authenticated");
     } catch (e) {
-      if (!(e instanceof AuthFailure)) console.error("[runtime] token verification error", e);
+      if (!(e instanceof AuthFailure)) console.error(`[runtime] token verification error (request ${this.requestId}, conn ${this.id})`, e);
       fail(e instanceof AuthFailure ? e.message : "Could not verify token", `auth_failed: ${e instanceof AuthFailure ? e.message : "error"}`);
     }
   }
@@ -391,8 +433,9 @@ export class Session {
     }
   }
 
+  /** Each mutation or action gets its own request id (in server-error messages and logs). */
   private caller() {
-    return { identity: this.identity, ip: this.ip, userAgent: this.userAgent };
+    return { identity: this.identity, ip: this.ip, userAgent: this.userAgent, requestId: newRequestId() };
   }
 
   private async mutation(msg: any) {

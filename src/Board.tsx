@@ -10,6 +10,7 @@ import { Button, Card, Field, InlineError, Input, Loading, Notice } from "./ui/k
 import { errorInfo, formatWait, type ErrorInfo } from "./lib/errors";
 import { usePath } from "./lib/router";
 import { SetPasswordPage } from "./pages/SetPassword";
+import { ConnectionBanner } from "./ui/ConnectionBanner";
 
 const ClerkBoard = lazy(() => import("./auth/ClerkBoard"));
 
@@ -78,6 +79,7 @@ function BuiltinBoard({ client, cfg, onUseClerk }: { client: ConvexReactClient; 
   if (path === "/set-password") return <SetPasswordPage siteUrl={cfg.siteUrl} />;
   return (
     <ConvexProviderWithAuth client={client} useAuth={useAuth}>
+      <ConnectionBanner />
       {signedIn ? (
         <AuthedShell
           provider="builtin"

@@ -5,6 +5,7 @@ import { ConvexProviderWithClerk } from "convex/react-clerk";
 import type { ConvexReactClient } from "convex/react";
 import { AuthedShell } from "../Shell";
 import { Button, Card, Loading, Notice } from "../ui/kit";
+import { ConnectionBanner } from "../ui/ConnectionBanner";
 
 const LOAD_TIMEOUT_MS = 8_000;
 
@@ -49,6 +50,7 @@ export default function ClerkBoard({ client, publishableKey, onUseBuiltin }: { c
   return (
     <ClerkProvider publishableKey={publishableKey} afterSignOutUrl="/">
       <ConvexProviderWithClerk client={client} useAuth={useAuth}>
+        <ConnectionBanner />
         <ClerkLoading>
           <SlowClerk onUseBuiltin={onUseBuiltin} />
         </ClerkLoading>

@@ -9,6 +9,7 @@ import { errorInfo, formatWait, friendly, type ErrorInfo } from "../lib/errors";
 import { Link, match, navigate, usePath } from "../lib/router";
 import { Boundary, Button, ErrorState, Loading } from "../ui/kit";
 import { useChatSession } from "./session";
+import { ConnectionBanner, useConnection } from "../ui/ConnectionBanner";
 
 export const MAX_CHARS = 4000;
 const charCount = (s: string) => [...s].length;
@@ -20,6 +21,7 @@ export default function ChatApp({ cfg }: { cfg: WardenConfig }) {
   }, []);
   return (
     <ConvexProvider client={client}>
+      <ConnectionBanner />
       <Chat siteUrl={cfg.siteUrl} />
     </ConvexProvider>
   );
@@ -345,7 +347,9 @@ function Composer({ onSend, onInvalid }: { onSend: (text: string) => Promise<Sen
   const count = charCount(text);
   const over = count > MAX_CHARS;
   const waiting = retryAt !== null && retryAt > now;
-  const canSend = !!text.trim() && !over && !pending && !waiting;
+  // While the socket is down the client would queue the message; refuse instead and say why.
+  const { down } = useConnection();
+  const canSend = !!text.trim() && !over && !pending && !waiting && !down;
 
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
@@ -379,6 +383,10 @@ function Composer({ onSend, onInvalid }: { onSend: (text: string) => Promise<Sen
       {waiting ? (
         <p className="chat-status field-error" role="alert" data-testid="rate-limit">
           You're sending messages too quickly. You can send again in {formatWait(retryAt! - now)}.
+        </p>
+      ) : down ? (
+        <p className="chat-status" data-testid="composer-offline">
+          Reconnecting… you can send again when the connection is back. Your text stays here.
         </p>
       ) : error && error.code !== "RATE_LIMITED" ? (
         <p className="chat-status field-error" role="alert">

@@ -55,7 +55,9 @@ describe("unrouted answers from the runtime", () => {
     ] as const) {
       const res = await fetch(`${rt.siteUrl}${path}`, { method, body: method === "GET" ? undefined : "{}" });
       expect(res.status, `${method} ${path}`).toBe(status);
+      // The app's own answers keep `{ error }`; the runtime adds the request id as a header.
       expect(await res.json()).toEqual({ error: code });
+      expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f]{16}$/);
       for (const [h, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(h), h).toBe(v);
     }
   });
