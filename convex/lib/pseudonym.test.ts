@@ -39,6 +39,11 @@ describe("pseudonyms for security events", () => {
     expect(glued).toMatch(/^from=ip:203\.0\.113\.0\/24~[0-9a-f]{8} seen 198\.51\.100\.0\/24~[0-9a-f]{8}\. and/);
   });
 
+  test("a destination (host=…) is not a person: kept as is", async () => {
+    expect(await minimizeText("skill=egress_probe host=169.254.169.254", KEY)).toBe("skill=egress_probe host=169.254.169.254");
+    expect(await minimizeText("host=10.0.0.1 from ip=10.0.0.2", KEY)).toMatch(/^host=10\.0\.0\.1 from ip=10\.0\.0\.0\/24~[0-9a-f]{8}$/);
+  });
+
   test("property: no IPv4 address survives in any text", async () => {
     await fc.assert(
       fc.asyncProperty(fc.ipV4(), fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), async (ip, pre, post) => {

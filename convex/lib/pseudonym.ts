@@ -55,7 +55,8 @@ export async function accountPseudonym(name: string, secret: string | undefined)
   return `…${tail}${await tag("account", name, secret)}`;
 }
 
-const IP_TOKEN = /[0-9A-Fa-f:.]{3,45}(?:%[A-Za-z0-9]+)?/g;
+/** An address-looking token; `host=…` is a destination the agent tried to reach, not a person, and stays. */
+const IP_TOKEN = /(?<![0-9A-Fa-f:.])(?<!host=)[0-9A-Fa-f:.]{3,45}(?:%[A-Za-z0-9]+)?/g;
 
 async function replaceAsync(s: string, re: RegExp, f: (m: string) => Promise<string>): Promise<string> {
   const parts: Promise<string>[] = [];
