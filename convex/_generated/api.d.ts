@@ -62,6 +62,7 @@ import type * as health from "../health.js";
 import type * as http from "../http.js";
 import type * as lib_abuse from "../lib/abuse.js";
 import type * as lib_agency from "../lib/agency.js";
+import type * as lib_auditExport from "../lib/auditExport.js";
 import type * as lib_authMode from "../lib/authMode.js";
 import type * as lib_clientIp from "../lib/clientIp.js";
 import type * as lib_codes from "../lib/codes.js";
@@ -208,6 +209,7 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   "lib/abuse": typeof lib_abuse;
   "lib/agency": typeof lib_agency;
+  "lib/auditExport": typeof lib_auditExport;
   "lib/authMode": typeof lib_authMode;
   "lib/clientIp": typeof lib_clientIp;
   "lib/codes": typeof lib_codes;

@@ -76,5 +76,6 @@ export const agencyTables = {
     usedBy: v.optional(v.id("channelUsers")),
   })
     .index("by_codeHash", ["codeHash"])
-    .index("by_channel", ["channelId", "createdAt"]),
+    .index("by_channel", ["channelId", "createdAt"])
+    .index("by_usedBy", ["usedBy"]),
 };

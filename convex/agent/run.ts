@@ -28,9 +28,9 @@ const callMcpToolRef = makeFunctionReference<
   { workspaceId: Id<"workspaces">; serverId: Id<"mcpServers">; toolName: string; input: unknown; caller: Caller },
   CheckerResult
 >("security/checker:callMcpTool");
-/** The channels domain sends the reply on the user's platform. */
-const channelReplyRef = makeFunctionReference<"action", { channelUserId: Id<"channelUsers">; text: string }, unknown>(
-  "channels/replies:send",
+/** The channels domain queues the reply and sends it on the user's platform. */
+const channelEnqueueRef = makeFunctionReference<"mutation", { channelUserId: Id<"channelUsers">; text: string }, null>(
+  "channels/delivery:enqueue",
 );
 
 const MAX_TOOL_CALLS = 8;
@@ -185,27 +185,17 @@ export const respond = internalAction({
 });
 
 /**
- * Channel hand-off: called by the channels domain after it verified the webhook and applied the
- * per-user limit. Runs the agent on the channel user's thread, then schedules the platform reply.
+ * Channel hand-off: scheduled by the channels domain after it verified the webhook, applied the
+ * per-user limit and recorded the turn (agent/context:channelTurn). Only ids are arguments; the
+ * reply is queued in the channels outbox.
  */
 export const handleChannelMessage = internalAction({
-  args: { workspaceId: v.id("workspaces"), channelUserId: v.id("channelUsers"), text: v.string() },
+  args: { channelUserId: v.id("channelUsers"), assistantMessageId: v.id("messages") },
   returns: v.object({ ok: v.boolean(), code: v.optional(v.string()) }),
-  handler: async (ctx, args): Promise<{ ok: boolean; code?: string }> => {
-    const turn: { ok: true; assistantMessageId: Id<"messages"> } | { ok: false; code: string; maxChars?: number } =
-      await ctx.runMutation(internal.agent.context.channelTurn, args);
-    if (!turn.ok) {
-      if (turn.code === "MESSAGE_TOO_LONG") {
-        await ctx.scheduler.runAfter(0, channelReplyRef, {
-          channelUserId: args.channelUserId,
-          text: `Your message is too long (the limit is ${turn.maxChars} characters).`,
-        });
-      }
-      return { ok: false, code: turn.code };
-    }
-    const reply = await respondTo(ctx, turn.assistantMessageId);
+  handler: async (ctx, { channelUserId, assistantMessageId }): Promise<{ ok: boolean; code?: string }> => {
+    const reply = await respondTo(ctx, assistantMessageId);
     if (!reply) return { ok: false, code: "INTERNAL" };
-    await ctx.scheduler.runAfter(0, channelReplyRef, { channelUserId: args.channelUserId, text: reply.text });
+    await ctx.runMutation(channelEnqueueRef, { channelUserId, text: reply.text });
     return { ok: reply.status === "done", code: reply.status === "done" ? undefined : "PROVIDER_ERROR" };
   },
 });

@@ -3,9 +3,52 @@
  * where a reply goes, and what happened to it.
  */
 import { v } from "convex/values";
-import { internalMutation, internalQuery } from "../_generated/server";
+import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
 import { platformValidator } from "./tables";
 import { bumpChannelSummary } from "./inbound";
+
+/**
+ * Queues a reply: the text goes into channelOutbox and the send is scheduled with the row's id,
+ * so no message text is kept in `_scheduled_functions`.
+ */
+export async function queueReply(ctx: MutationCtx, channelUserId: Id<"channelUsers">, text: string): Promise<void> {
+  const user = await ctx.db.get(channelUserId);
+  if (!user || !text.trim()) return;
+  const outboxId = await ctx.db.insert("channelOutbox", { workspaceId: user.workspaceId, channelUserId, text, createdAt: Date.now() });
+  await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId });
+}
+
+/** queueReply for actions (the agent's channel hand-off). */
+export const enqueue = internalMutation({
+  args: { channelUserId: v.id("channelUsers"), text: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { channelUserId, text }) => {
+    await queueReply(ctx, channelUserId, text);
+    return null;
+  },
+});
+
+/** A queued reply; null when it was sent, dropped or erased. */
+export const outboxItem = internalQuery({
+  args: { outboxId: v.id("channelOutbox") },
+  returns: v.union(v.null(), v.object({ channelUserId: v.id("channelUsers"), text: v.string() })),
+  handler: async (ctx, { outboxId }) => {
+    const row = await ctx.db.get(outboxId);
+    return row ? { channelUserId: row.channelUserId, text: row.text } : null;
+  },
+});
+
+/** Drops a queued reply (sent, finally failed, or no longer deliverable). */
+export const dropOutbox = internalMutation({
+  args: { outboxId: v.id("channelOutbox") },
+  returns: v.null(),
+  handler: async (ctx, { outboxId }) => {
+    if (await ctx.db.get(outboxId)) await ctx.db.delete(outboxId);
+    return null;
+  },
+});
 
 /** Reply destination for a channel user; null when the user or channel is gone, blocked or disabled. */
 export const target = internalQuery({
@@ -57,10 +100,13 @@ export const recordResult = internalMutation({
     attempt: v.number(),
     willRetry: v.boolean(),
     kind: v.optional(v.union(v.literal("reply"), v.literal("fetch"))),
+    /** the queued reply; deleted unless the send will be retried */
+    outboxId: v.optional(v.id("channelOutbox")),
   },
   returns: v.null(),
   handler: async (ctx, a) => {
     const now = Date.now();
+    if (a.outboxId && !a.willRetry && (await ctx.db.get(a.outboxId))) await ctx.db.delete(a.outboxId);
     if (a.ok) {
       if ((a.kind ?? "reply") === "reply") await bumpChannelSummary(ctx, a.channelId, a.workspaceId, "outbound", now);
       return null;

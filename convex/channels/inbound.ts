@@ -15,6 +15,7 @@ import { MAX_MESSAGE_CHARS } from "./payloads";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG } from "./vendors";
 import type { Platform } from "./platforms";
 import { admitSender } from "../agency/pairing";
+import { queueReply } from "./delivery";
 
 /**
  * Hard ceiling on text queued from a channel. The agent applies the workspace's own limit
@@ -171,7 +172,7 @@ export const accept = internalMutation({
         const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
         if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {
           await ctx.db.patch(user._id, { limitNoticeAt: now });
-          await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: NOTICE_SLOW_DOWN });
+          await queueReply(ctx, user._id, NOTICE_SLOW_DOWN);
         }
       }
       return { status: "user_limited", retryAfterMs: limit.retryAfterMs };
@@ -187,7 +188,7 @@ export const accept = internalMutation({
         detail: `platform=${channel.platform} chars=${text.length}`,
       });
       if (channel.platform !== "discord") {
-        await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: NOTICE_TOO_LONG });
+        await queueReply(ctx, user._id, NOTICE_TOO_LONG);
       }
       return { status: "too_long" };
     }
@@ -220,9 +221,9 @@ export const recordEmail = internalMutation({
 });
 
 /**
- * THE hand-off from channels to the agent, scheduled so the webhook answers at once. The agent
- * (agent/run:handleChannelMessage) records the thread and message, applies the workspace's
- * message-length limit and answers through channels/replies:send.
+ * THE hand-off from channels to the agent. The agent domain records the thread and message and
+ * applies the workspace's message-length limit in this transaction (agent/context:channelTurn);
+ * the run is scheduled with the message id only, so the text never sits in `_scheduled_functions`.
  */
 async function handOff(
   ctx: MutationCtx,
@@ -234,13 +235,17 @@ async function handOff(
   const sender = await admitSender(ctx, channel, user, text);
   if (sender.kind === "ignore") return;
   if (sender.kind === "reply") {
-    await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: user._id, text: sender.text });
+    await queueReply(ctx, user._id, sender.text);
+    return;
+  }
+  const turn = await ctx.runMutation(internal.agent.context.channelTurn, { workspaceId: channel.workspaceId, channelUserId: user._id, text });
+  if (!turn.ok) {
+    if (turn.code === "MESSAGE_TOO_LONG") await queueReply(ctx, user._id, `Your message is too long (the limit is ${turn.maxChars} characters).`);
     return;
   }
   await ctx.scheduler.runAfter(0, internal.agent.run.handleChannelMessage, {
-    workspaceId: channel.workspaceId,
     channelUserId: user._id,
-    text,
+    assistantMessageId: turn.assistantMessageId,
   });
 }
 

@@ -11,6 +11,7 @@ import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { platformValidator } from "./tables";
 import { SECRET_NAMES, setupSteps, validateSettings, webhookUrl, type Platform } from "./platforms";
+import { eraseDerived } from "../privacy/cascade";
 
 const channelView = v.object({
   _id: v.id("channelConfig"),
@@ -151,7 +152,7 @@ export const disable = adminMutation({
   handler: (ctx, { channelId }) => setEnabled(ctx, channelId, false),
 });
 
-/** Deletes the channel and its secrets; its users, delivery ids and summaries are purged in scheduled batches. */
+/** Deletes the channel and its secrets; its users (with their threads and messages), delivery ids, summaries and pairing codes are purged in scheduled batches. */
 export const remove = adminMutation({
   args: { channelId: v.id("channelConfig") },
   returns: v.null(),
@@ -167,35 +168,52 @@ export const remove = adminMutation({
 
 const PURGE_BATCH = 200;
 
-/** Pages through a deleted channel's rows; reschedules itself until nothing is left. */
+/**
+ * Pages through a deleted channel's rows: each user with their threads, messages and queued
+ * replies (privacy/cascade), then delivery ids, summaries and pairing codes; reschedules itself
+ * until nothing is left.
+ */
 export const purge = internalMutation({
-  args: { channelId: v.id("channelConfig") },
+  args: { channelId: v.id("channelConfig"), batchSize: v.optional(v.number()) },
   returns: v.null(),
-  handler: async (ctx, { channelId }) => {
-    let left = PURGE_BATCH;
-    const users = await ctx.db
-      .query("channelUsers")
-      .withIndex("by_channel_user", (q) => q.eq("channelId", channelId))
-      .take(left);
-    for (const u of users) await ctx.db.delete(u._id);
-    left -= users.length;
-    const deliveries = left
+  handler: async (ctx, { channelId, batchSize }) => {
+    const budget = { left: Math.max(1, Math.min(PURGE_BATCH, Math.floor(batchSize ?? PURGE_BATCH))) };
+    for (;;) {
+      if (budget.left <= 0) break;
+      const u = await ctx.db
+        .query("channelUsers")
+        .withIndex("by_channel_user", (q) => q.eq("channelId", channelId))
+        .first();
+      if (!u) break;
+      if (!(await eraseDerived(ctx, { kind: "channelUser", id: u._id }, budget))) break;
+      await ctx.db.delete(u._id);
+      budget.left--;
+    }
+    const deliveries = budget.left > 0
       ? await ctx.db
           .query("webhookDeliveries")
           .withIndex("by_channel_delivery", (q) => q.eq("channelId", channelId))
-          .take(left)
+          .take(budget.left)
       : [];
     for (const d of deliveries) await ctx.db.delete(d._id);
-    left -= deliveries.length;
-    const buckets = left
+    budget.left -= deliveries.length;
+    const buckets = budget.left > 0
       ? await ctx.db
           .query("channelMessageSummary")
           .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId))
-          .take(left)
+          .take(budget.left)
       : [];
     for (const b of buckets) await ctx.db.delete(b._id);
-    left -= buckets.length;
-    if (left === 0) await ctx.scheduler.runAfter(0, internal.channels.manage.purge, { channelId });
+    budget.left -= buckets.length;
+    const codes = budget.left > 0
+      ? await ctx.db
+          .query("pairingCodes")
+          .withIndex("by_channel", (q) => q.eq("channelId", channelId))
+          .take(budget.left)
+      : [];
+    for (const c of codes) await ctx.db.delete(c._id);
+    budget.left -= codes.length;
+    if (budget.left <= 0) await ctx.scheduler.runAfter(0, internal.channels.manage.purge, { channelId, batchSize });
     return null;
   },
 });

@@ -151,15 +151,23 @@ function failure(o: Attempt): { status: number; code: string; retryAfterMs?: num
   return { status: o.status, code, retryAfterMs: o.retryAfterMs, final: "final" in o };
 }
 
-/** Sends `text` to a channel user through their platform. Called by the agent and for notices. */
+/**
+ * Sends one queued reply (channelOutbox row) to its channel user. Only the row id is a scheduler
+ * argument; the row is dropped after success, a final failure, or when the user can't be reached.
+ */
 export const send = internalAction({
-  args: { channelUserId: v.id("channelUsers"), text: v.string(), attempt: v.optional(v.number()) },
+  args: { outboxId: v.id("channelOutbox"), attempt: v.optional(v.number()) },
   returns: v.null(),
-  handler: async (ctx, { channelUserId, text, attempt = 1 }) => {
-    const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId });
-    if (!t || !text.trim()) return null;
-    const { outcome } = await deliver(ctx, t as Target, text);
-    const base = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "reply" as const };
+  handler: async (ctx, { outboxId, attempt = 1 }) => {
+    const item = await ctx.runQuery(internal.channels.delivery.outboxItem, { outboxId });
+    if (!item) return null;
+    const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId: item.channelUserId });
+    if (!t || !item.text.trim()) {
+      await ctx.runMutation(internal.channels.delivery.dropOutbox, { outboxId });
+      return null;
+    }
+    const { outcome } = await deliver(ctx, t as Target, item.text);
+    const base = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "reply" as const, outboxId };
     if (outcome.ok) {
       await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
       return null;
@@ -174,7 +182,7 @@ export const send = internalAction({
       willRetry: delay !== null,
     });
     if (delay !== null) {
-      await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { channelUserId, text, attempt: attempt + 1 });
+      await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { outboxId, attempt: attempt + 1 });
     }
     return null;
   },

@@ -52,7 +52,8 @@ export const channelTables = {
     lastSeenAt: v.number(),
   })
     .index("by_channel_user", ["channelId", "platformUserId"])
-    .index("by_workspace", ["workspaceId"]),
+    .index("by_workspace", ["workspaceId"])
+    .index("by_workspace_lastSeen", ["workspaceId", "lastSeenAt"]),
 
   /** Dedupe of vendor deliveries (update_id, event_id, svix-id, MessageSid, interaction id). */
   webhookDeliveries: defineTable({
@@ -62,7 +63,21 @@ export const channelTables = {
     receivedAt: v.number(),
   })
     .index("by_channel_delivery", ["channelId", "deliveryId"])
-    .index("by_receivedAt", ["receivedAt"]),
+    .index("by_receivedAt", ["receivedAt"])
+    .index("by_workspace_receivedAt", ["workspaceId", "receivedAt"]),
+
+  /**
+   * Replies waiting to be sent. The scheduler gets only the row's id, so reply text never sits in
+   * `_scheduled_functions`; the row is deleted once the send succeeded or finally failed.
+   */
+  channelOutbox: defineTable({
+    workspaceId: v.id("workspaces"),
+    channelUserId: v.id("channelUsers"),
+    text: v.string(),
+    createdAt: v.number(),
+  })
+    .index("by_channelUser", ["channelUserId"])
+    .index("by_workspace_created", ["workspaceId", "createdAt"]),
 
   channelMessageSummary: defineTable({
     workspaceId: v.id("workspaces"),

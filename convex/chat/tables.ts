@@ -15,7 +15,8 @@ export const chatTables = {
     sourceKey: v.optional(v.string()),
   })
     .index("by_tokenHash", ["tokenHash"])
-    .index("by_workspace", ["workspaceId"]),
+    .index("by_workspace", ["workspaceId"])
+    .index("by_workspace_lastSeen", ["workspaceId", "lastSeenAt"]),
 
   /** An owner's block on a visitor's source: no new sessions from it until `until`. */
   chatSourceBlocks: defineTable({
@@ -48,7 +49,9 @@ export const chatTables = {
     status: v.union(v.literal("pending"), v.literal("streaming"), v.literal("done"), v.literal("error")),
     errorCode: v.optional(v.string()),
     createdAt: v.number(),
-  }).index("by_thread", ["threadId", "createdAt"]),
+  })
+    .index("by_thread", ["threadId", "createdAt"])
+    .index("by_workspace_created", ["workspaceId", "createdAt"]),
 
   voiceSessions: defineTable({
     workspaceId: v.id("workspaces"),

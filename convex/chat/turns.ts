@@ -1,6 +1,7 @@
 import type { MutationCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { internal } from "../_generated/api";
+import { queueReply } from "../channels/delivery";
 
 /**
  * Appends one exchange to a thread: the user's (already sanitized, length-checked) message and
@@ -48,6 +49,6 @@ export async function appendAssistantNote(ctx: MutationCtx, thread: Doc<"threads
     createdAt: now,
   });
   await ctx.db.patch(thread._id, { updatedAt: now, messageCount: (thread.messageCount ?? 0) + 1 });
-  if (thread.channelUserId) await ctx.scheduler.runAfter(0, internal.channels.replies.send, { channelUserId: thread.channelUserId, text });
+  if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, text);
   return id;
 }

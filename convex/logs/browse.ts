@@ -4,7 +4,7 @@
  * - security events: viewers and up. Only code, category and detail are returned; `source` (an IP
  *   or sender id) never leaves the server.
  * - audit log: admins and owners only. It names people, their sign-in addresses (`ip:…` targets)
- *   and before/after values of every privileged change.
+ *   and before/after values of every privileged change. Its export (auditExport) is admin-only too.
  * Every page size goes through clampPage (at most PAGE_MAX rows per call).
  */
 import { v } from "convex/values";
@@ -12,6 +12,7 @@ import { paginationOptsValidator } from "convex/server";
 import { viewerQuery, adminQuery, adminMutation } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { clampPage } from "../lib/pagination";
+import { CSV_HEADER, csvLine, jsonLine } from "../lib/auditExport";
 
 /** Invocation log, newest first; optionally only denials. Previews are already redacted at write time. */
 export const invocations = viewerQuery({
@@ -71,6 +72,33 @@ export const audit = adminQuery({
     return {
       ...page,
       page: page.page.map((a) => ({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),
+    };
+  },
+});
+
+/**
+ * Audit log export, oldest first, one page per call: `page` holds JSON lines or CSV lines (the
+ * CSV header only on the first page). SyncBoard concatenates pages into a file.
+ */
+export const auditExport = adminQuery({
+  args: { paginationOpts: paginationOptsValidator, format: v.optional(v.union(v.literal("jsonl"), v.literal("csv"))) },
+  returns: v.object({
+    page: v.array(v.string()),
+    isDone: v.boolean(),
+    continueCursor: v.string(),
+    header: v.union(v.string(), v.null()),
+  }),
+  handler: async (ctx, { paginationOpts, format }) => {
+    const res = await ctx.db
+      .query("auditLog")
+      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
+      .paginate(clampPage(paginationOpts));
+    const line = format === "csv" ? csvLine : jsonLine;
+    return {
+      page: res.page.map((a) => line({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),
+      isDone: res.isDone,
+      continueCursor: res.continueCursor,
+      header: format === "csv" && paginationOpts.cursor === null ? CSV_HEADER : null,
     };
   },
 });

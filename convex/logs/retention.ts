@@ -3,6 +3,7 @@ import { internalMutation, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { viewerQuery, adminMutation } from "../access/builders";
+import type { QueryCtx } from "../_generated/server";
 import { fail } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { DAY } from "../lib/time";
@@ -10,20 +11,31 @@ import { DAY } from "../lib/time";
 /** Log tables with retention, all indexed by (workspaceId, at). */
 export const RETENTION_TABLES = ["skillInvocationLog", "securityEvents", "activityLog", "auditLog"] as const;
 type RetentionTable = (typeof RETENTION_TABLES)[number];
+/**
+ * One setting for all conversation data (threads, messages, chat sessions, channel users, voice
+ * sessions, queued replies, delivery ids), purged by privacy/retention.ts.
+ */
+export const CONVERSATIONS = "conversations";
+/** Every retention setting an owner can change (Retention page). */
+export const RETENTION_SETTINGS = [...RETENTION_TABLES, CONVERSATIONS] as const;
 export const DEFAULT_RETENTION_DAYS = 30;
+/** Defaults that differ from the operational logs' 30 days: the audit log outlives them. */
+export const DEFAULT_DAYS: Record<string, number> = { auditLog: 365, [CONVERSATIONS]: 90 };
+export const defaultDays = (setting: string): number => DEFAULT_DAYS[setting] ?? DEFAULT_RETENTION_DAYS;
 /** Webhook delivery ids only need to outlive vendor retries. */
 export const DELIVERY_RETENTION_DAYS = 7;
 export const RETENTION_BATCH = 100;
 /** Pause between batches so deletion never competes with live traffic. */
 export const RETENTION_SPACING_MS = 1_000;
 
-async function retentionDays(ctx: MutationCtx, workspaceId: Id<"workspaces"> | undefined, table: string): Promise<number> {
-  if (!workspaceId) return DEFAULT_RETENTION_DAYS;
+/** The workspace's setting for a table (or "conversations"), else its default. */
+export async function retentionDays(ctx: QueryCtx, workspaceId: Id<"workspaces"> | undefined, table: string): Promise<number> {
+  if (!workspaceId) return defaultDays(table);
   const row = await ctx.db
     .query("retentionConfig")
     .withIndex("by_workspace_table", (q) => q.eq("workspaceId", workspaceId).eq("table", table))
     .unique();
-  return row?.days ?? DEFAULT_RETENTION_DAYS;
+  return row?.days ?? defaultDays(table);
 }
 
 /** Deletes one bounded batch of expired rows of one table in one workspace scope. */
@@ -84,17 +96,19 @@ export const step = internalMutation({
   },
 });
 
-/** Daily cron entry point. */
+/** Daily cron entry point: log tables here, conversation data in privacy/retention. */
 export const start = internalMutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
+    const now = Date.now();
     await ctx.scheduler.runAfter(0, internal.logs.retention.step, {
       tableIndex: 0,
       workspaceCursor: null,
       workspaceId: null,
-      now: Date.now(),
+      now,
     });
+    await ctx.scheduler.runAfter(0, internal.privacy.retention.step, { workspaceCursor: null, workspaceId: null, phase: 0, cursor: null, now });
     return null;
   },
 });
@@ -104,12 +118,12 @@ export const list = viewerQuery({
   returns: v.array(v.object({ table: v.string(), days: v.number(), isDefault: v.boolean() })),
   handler: async (ctx) => {
     const out = [];
-    for (const table of RETENTION_TABLES) {
+    for (const table of RETENTION_SETTINGS) {
       const row = await ctx.db
         .query("retentionConfig")
         .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
         .unique();
-      out.push({ table, days: row?.days ?? DEFAULT_RETENTION_DAYS, isDefault: !row });
+      out.push({ table, days: row?.days ?? defaultDays(table), isDefault: !row });
     }
     return out;
   },
@@ -119,7 +133,7 @@ export const set = adminMutation({
   args: { table: v.string(), days: v.number() },
   returns: v.null(),
   handler: async (ctx, { table, days }) => {
-    if (!(RETENTION_TABLES as readonly string[]).includes(table)) fail("CONFIG_INVALID", { field: "table" });
+    if (!(RETENTION_SETTINGS as readonly string[]).includes(table)) fail("CONFIG_INVALID", { field: "table" });
     if (!Number.isInteger(days) || days < 1 || days > 3650) fail("CONFIG_INVALID", { field: "days" });
     const row = await ctx.db
       .query("retentionConfig")
@@ -133,7 +147,7 @@ export const set = adminMutation({
       actorLabel: ctx.principal.ownerKey,
       action: "retention.set",
       target: table,
-      before: { days: row?.days ?? DEFAULT_RETENTION_DAYS },
+      before: { days: row?.days ?? defaultDays(table) },
       after: { days },
     });
     return null;

@@ -69,7 +69,8 @@ export const skillTables = {
     .index("by_skill_at", ["skillId", "at"])
     .index("by_server_at", ["mcpServerId", "at"])
     .index("by_at", ["at"])
-    .index("by_output", ["outputStorageId"]),
+    .index("by_output", ["outputStorageId"])
+    .index("by_caller", ["callerId"]),
 
   skillInvocationSummary: defineTable({
     workspaceId: v.id("workspaces"),

@@ -1,10 +1,12 @@
 import { useState } from "react";
-import { usePaginatedQuery } from "convex/react";
+import { useConvex, usePaginatedQuery } from "convex/react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { useMutate } from "../lib/data";
 import { dateTime, relative } from "../lib/format";
-import { Link } from "../lib/router";
+import { Link, navigate } from "../lib/router";
+import { allPages, saveFile } from "../lib/download";
+import { errorInfo, type ErrorInfo } from "../lib/errors";
 import { Badge, Button, Card, DataTable, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
 
 export function ConversationsPage() {
@@ -91,6 +93,8 @@ export function ConversationDetail({ id }: { id: string }) {
         }
       />
       <InlineError error={block.error} />
+      {thread?.sessionId ? <PersonActions subject={{ kind: "chatSession", id: thread.sessionId }} /> : null}
+      {thread?.channelUserId ? <PersonActions subject={{ kind: "channelUser", id: thread.channelUserId }} /> : null}
       {status === "CanLoadMore" ? (
         <Button onClick={() => loadMore(50)} className="mb2">
           Load earlier messages
@@ -119,5 +123,80 @@ export function ConversationDetail({ id }: { id: string }) {
         )}
       </Card>
     </>
+  );
+}
+
+type Subject = { kind: "chatSession"; id: Id<"chatSessions"> } | { kind: "channelUser"; id: Id<"channelUsers"> };
+
+/** Access request and erasure for the person behind a conversation (owners only). */
+function PersonActions({ subject }: { subject: Subject }) {
+  const convex = useConvex();
+  const eraseSession = useMutate(api.privacy.erasure.eraseChatSession);
+  const eraseUser = useMutate(api.privacy.erasure.eraseChannelUser);
+  const [confirm, setConfirm] = useState(false);
+  const [keepBlocked, setKeepBlocked] = useState(true);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<ErrorInfo | null>(null);
+  const who = subject.kind === "chatSession" ? "this visitor" : "this person";
+
+  const exportData = async () => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const person = await convex.query(api.privacy.export.person, { subject });
+      const threadPages = await allPages((cursor) => convex.query(api.privacy.export.threads, { subject, paginationOpts: { numItems: 50, cursor } }));
+      const threads = [];
+      for (const t of threadPages.flatMap((p) => p.page)) {
+        const pages = await allPages((cursor) => convex.query(api.privacy.export.messages, { threadId: t._id, paginationOpts: { numItems: 100, cursor } }));
+        threads.push({ ...t, messages: pages.flatMap((p) => p.page) });
+      }
+      const doc = { exportedAt: new Date().toISOString(), person, threads };
+      saveFile(`person-${subject.id}.json`, JSON.stringify(doc, null, 2), "application/json");
+    } catch (e) {
+      setExportError(errorInfo(e));
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  const erase = async () => {
+    const r =
+      subject.kind === "chatSession"
+        ? await eraseSession.run({ sessionId: subject.id })
+        : await eraseUser.run({ channelUserId: subject.id, block: keepBlocked });
+    if (r.ok) navigate("/conversations");
+  };
+
+  return (
+    <Card title="Personal data" className="mb2">
+      <div className="row">
+        <RoleButton need="owner" pending={exporting} onClick={() => void exportData()}>
+          Export {who}&apos;s data (JSON)
+        </RoleButton>
+        {confirm ? (
+          <>
+            <span className="small">
+              Erase {who} and everything derived from them (all their conversations, queued replies, approvals{subject.kind === "chatSession" ? ", voice sessions" : ", pairing"})? This can&apos;t be undone.
+            </span>
+            {subject.kind === "channelUser" ? (
+              <label className="small">
+                <input type="checkbox" checked={keepBlocked} onChange={(e) => setKeepBlocked(e.target.checked)} /> keep them blocked
+              </label>
+            ) : null}
+            <RoleButton need="owner" variant="danger" pending={eraseSession.pending || eraseUser.pending} onClick={() => void erase()}>
+              Yes, erase
+            </RoleButton>
+            <Button variant="ghost" onClick={() => setConfirm(false)}>
+              Cancel
+            </Button>
+          </>
+        ) : (
+          <RoleButton need="owner" variant="danger" onClick={() => setConfirm(true)}>
+            Erase {who}…
+          </RoleButton>
+        )}
+      </div>
+      <InlineError error={exportError ?? eraseSession.error ?? eraseUser.error} />
+    </Card>
   );
 }

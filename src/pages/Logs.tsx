@@ -1,12 +1,14 @@
-import { usePaginatedQuery } from "convex/react";
+import { useConvex, usePaginatedQuery } from "convex/react";
 import { api } from "../../convex/_generated/api";
 import { CODES } from "../../convex/lib/codes";
 import { bytes, dateTime } from "../lib/format";
 import { navigate, useSearch } from "../lib/router";
-import { Badge, Button, DataTable, EmptyState, Loading, PageHeader, Preview, Select } from "../ui/kit";
+import { Badge, Button, DataTable, EmptyState, InlineError, Loading, PageHeader, Preview, RoleButton, Select } from "../ui/kit";
 import { useMemo, useState } from "react";
 import { McpAppFrame } from "../mcp/McpAppFrame";
 import { uiResourcesFromPreview } from "../mcp/uiResource";
+import { allPages, saveFile } from "../lib/download";
+import { errorInfo, type ErrorInfo } from "../lib/errors";
 
 const PAGE = 25;
 
@@ -185,11 +187,47 @@ function Changes({ value, other }: { value: unknown; other: unknown }) {
   );
 }
 
+/** Downloads the whole audit log, page by page (admins and owners). */
+function AuditExport() {
+  const convex = useConvex();
+  const [pending, setPending] = useState<"jsonl" | "csv" | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const run = async (format: "jsonl" | "csv") => {
+    setPending(format);
+    setError(null);
+    try {
+      const pages = await allPages((cursor) => convex.query(api.logs.browse.auditExport, { format, paginationOpts: { numItems: 100, cursor } }));
+      const lines = pages.flatMap((p) => (p.header ? [p.header, ...p.page] : p.page));
+      const day = new Date().toISOString().slice(0, 10);
+      saveFile(`audit-log-${day}.${format}`, lines.join("\n") + "\n", format === "csv" ? "text/csv" : "application/x-ndjson");
+    } catch (e) {
+      setError(errorInfo(e));
+    } finally {
+      setPending(null);
+    }
+  };
+  return (
+    <div className="row">
+      <RoleButton need="admin" pending={pending === "jsonl"} disabled={pending !== null} onClick={() => void run("jsonl")}>
+        Export JSON lines
+      </RoleButton>
+      <RoleButton need="admin" pending={pending === "csv"} disabled={pending !== null} onClick={() => void run("csv")}>
+        Export CSV
+      </RoleButton>
+      <InlineError error={error} />
+    </div>
+  );
+}
+
 export function AuditPage() {
   const { results, status, loadMore } = usePaginatedQuery(api.logs.browse.audit, {}, { initialNumItems: PAGE });
   return (
     <>
-      <PageHeader title="Audit log" description="Every privileged change, who made it, and what it was before and after. Secret values are never recorded — only names." />
+      <PageHeader
+        title="Audit log"
+        description="Every privileged change, who made it, and what it was before and after. Secret values are never recorded — only names. Kept 365 days unless changed under Retention."
+        actions={<AuditExport />}
+      />
       {status === "LoadingFirstPage" ? (
         <Loading />
       ) : results.length === 0 ? (

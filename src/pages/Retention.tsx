@@ -11,13 +11,17 @@ const TABLE_TEXT: Record<string, string> = {
   securityEvents: "Security events",
   auditLog: "Audit log",
   messages: "Chat messages",
+  conversations: "Conversations: threads, messages, chat sessions, channel users, voice sessions, delivery ids",
 };
 
 export function RetentionPage() {
   const rows = useLoad(api.logs.retention.list, {});
   return (
     <>
-      <PageHeader title="Retention" description="How long logs are kept. A background job deletes older rows in small batches." />
+      <PageHeader
+        title="Retention"
+        description="How long logs and conversations are kept (defaults: logs 30 days, audit log 365, conversations 90). A daily background job deletes older rows in small batches; people idle longer than the conversation setting are removed with their threads."
+      />
       <Card>
         {rows.status === "loading" ? <Loading /> : null}
         {rows.status === "error" ? <ErrorState error={rows.error} /> : null}

@@ -25,7 +25,9 @@ describe("activity feed privacy", () => {
         displayName: "Ada Lovelace", contact: "+447700900123", blocked: false, firstSeenAt: 0, lastSeenAt: 0,
       });
     });
-    await t.action(internal.agent.run.handleChannelMessage, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hello from telegram, ada@example.com" });
+    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hello from telegram, ada@example.com" });
+    if (!turn.ok) throw new Error(turn.code);
+    await t.action(internal.agent.run.handleChannelMessage, { channelUserId: cu, assistantMessageId: turn.assistantMessageId });
 
     // before publishing: everything private, the feed is empty
     const all = await owner.as.query(api.agent.activity.list, { paginationOpts: { numItems: 50, cursor: null } });

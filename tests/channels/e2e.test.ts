@@ -9,6 +9,7 @@ import { newT, type T } from "../harness";
 import { MockVendor, RESEND_KEY, SLACK_BOT, TG_BOT, TWILIO_NUMBER, TWILIO_SID, TWILIO_TOKEN, DISCORD_APP, drain, post, setupChannel, signResend, resendReceived } from "./helpers";
 import { KITS } from "./kits";
 import type { Platform } from "../../convex/channels/platforms";
+import type { Id } from "../../convex/_generated/dataModel";
 
 const mock = new MockVendor();
 beforeAll(async () => {
@@ -30,6 +31,14 @@ async function run(platform: Platform) {
   expect(res.status).toBe(200);
   await drain(t);
   return { t, ch };
+}
+
+/** A reply row in the outbox, as channels/delivery:queueReply writes it (without scheduling the send). */
+async function queued(t: T, channelUserId: Id<"channelUsers">, text: string) {
+  return await t.run(async (ctx) => {
+    const u = (await ctx.db.get(channelUserId))!;
+    return await ctx.db.insert("channelOutbox", { workspaceId: u.workspaceId, channelUserId, text, createdAt: Date.now() });
+  });
 }
 
 async function summary(t: T) {
@@ -175,10 +184,10 @@ describe("vendor failures", () => {
     expect(mock.requests).toHaveLength(1);
     const [user] = await t.run((ctx) => ctx.db.query("channelUsers").collect());
     await t.run((ctx) => ctx.db.patch(user._id, { blocked: true }));
-    await t.action(internal.channels.replies.send, { channelUserId: user._id, text: "late reply" });
+    await t.action(internal.channels.replies.send, { outboxId: await queued(t, user._id, "late reply") });
     await t.run((ctx) => ctx.db.patch(user._id, { blocked: false }));
     await t.run((ctx) => ctx.db.patch(ch.channelId, { enabled: false }));
-    await t.action(internal.channels.replies.send, { channelUserId: user._id, text: "late reply" });
+    await t.action(internal.channels.replies.send, { outboxId: await queued(t, user._id, "late reply") });
     expect(mock.requests).toHaveLength(1);
   });
 
@@ -190,7 +199,7 @@ describe("vendor failures", () => {
     mock.reset();
     const [user] = await t.run((ctx) => ctx.db.query("channelUsers").collect());
     await t.run((ctx) => ctx.db.patch(user._id, { replyTargetExpiresAt: Date.now() - 1 }));
-    await t.action(internal.channels.replies.send, { channelUserId: user._id, text: "too late" });
+    await t.action(internal.channels.replies.send, { outboxId: await queued(t, user._id, "too late") });
     expect(mock.requests).toHaveLength(0);
     const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
     expect(log.at(-1)?.meta).toMatchObject({ code: "CHANNEL_NOT_CONFIGURED", willRetry: false });

@@ -212,11 +212,16 @@ describe("send", () => {
         displayName: "Ada Lovelace", contact: "+447700900123", blocked: false, firstSeenAt: 0, lastSeenAt: 0,
       });
     });
-    const r = await t.action(internal.agent.run.handleChannelMessage, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hi from telegram" });
+    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hi from telegram" });
+    if (!turn.ok) throw new Error(turn.code);
+    const r = await t.action(internal.agent.run.handleChannelMessage, { channelUserId: cu, assistantMessageId: turn.assistantMessageId });
     expect(r).toEqual({ ok: true });
+    // the reply is queued in the outbox; the scheduler holds only its id
     const sched = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
     const send = sched.find((s) => s.name.includes("channels/replies"));
-    expect(send?.args[0]).toEqual({ channelUserId: cu, text: `${OFFLINE_PREFIX}: you said “hi from telegram” (16 characters).` });
+    const outbox = await t.run((ctx) => ctx.db.query("channelOutbox").collect());
+    expect(outbox.map((o) => [o.channelUserId, o.text])).toEqual([[cu, `${OFFLINE_PREFIX}: you said “hi from telegram” (16 characters).`]]);
+    expect(send?.args[0]).toEqual({ outboxId: outbox[0]._id });
     const th = await t.run((ctx) => ctx.db.query("threads").withIndex("by_channelUser", (q) => q.eq("channelUserId", cu)).collect());
     expect(th).toHaveLength(1);
     const act = await t.run((ctx) => ctx.db.query("activityLog").collect());
@@ -224,8 +229,8 @@ describe("send", () => {
     expect(JSON.stringify(act)).not.toMatch(/Ada|447700900123|hi from telegram/);
     // a second message reuses the thread; a foreign workspace id is refused
     const other = await member(t, { workspace: "ws-x" });
-    expect(await t.action(internal.agent.run.handleChannelMessage, { workspaceId: other.workspaceId, channelUserId: cu, text: "x" })).toEqual({ ok: false, code: "FORBIDDEN" });
-    const long = await t.action(internal.agent.run.handleChannelMessage, { workspaceId: owner.workspaceId, channelUserId: cu, text: "a".repeat(4001) });
-    expect(long).toEqual({ ok: false, code: "MESSAGE_TOO_LONG" });
+    expect(await t.mutation(internal.agent.context.channelTurn, { workspaceId: other.workspaceId, channelUserId: cu, text: "x" })).toEqual({ ok: false, code: "FORBIDDEN" });
+    const long = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "a".repeat(4001) });
+    expect(long).toEqual({ ok: false, code: "MESSAGE_TOO_LONG", maxChars: 4000 });
   });
 });

@@ -83,12 +83,16 @@ describe("page sizes", () => {
     const found = await paginatedFunctions();
     const t = newT();
     const { owner, sessionToken, threadId } = await seed(t);
+    const sessionId = (await t.run((ctx) => ctx.db.get(threadId)))!.sessionId!;
     // Arguments besides paginationOpts; functions not listed get none. Listed ones read seeded tables
     // that hold more than a page, so they must return exactly the clamp.
     const seeded: Record<string, Record<string, unknown>> = {
       "logs/browse:invocations": {},
       "logs/browse:securityEvents": {},
       "logs/browse:audit": {},
+      "logs/browse:auditExport": { format: "csv" },
+      "privacy/export:threads": { subject: { kind: "chatSession", id: sessionId } },
+      "privacy/export:messages": { threadId },
       "skills/registry:list": {},
       "agent/activity:list": {},
       "agent/activity:publicFeed": {},
