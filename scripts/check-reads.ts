@@ -2,7 +2,10 @@
  * Static check for unbounded reads in convex/:
  *  - `.collect()` only on an index range bounded with `.eq(...)`, and never on a table that grows;
  *  - `.filter(...)` / `for await` over `ctx.db.query(...)` only after `.withIndex(...)`;
- *  - a query chain must end in take / first / unique / paginate / collect (bounded as above).
+ *  - a query chain must end in take / first / unique / paginate / collect (bounded as above);
+ *  - every query reads through an index (seed 002): a chain without `.withIndex(...)` scans the
+ *    table in creation order. The few that are meant to (a walk over every workspace) are listed
+ *    in FULL_SCAN_ALLOWED with the reason.
  */
 import ts from "typescript";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -26,6 +29,9 @@ export const GROWING_TABLES = new Set([
   "rateLimitHitSummary",
   "channelMessageSummary",
 ]);
+
+/** "file:table" → why a scan of that table without an index is intended there. */
+export const FULL_SCAN_ALLOWED: Record<string, string> = {};
 
 export type Finding = { file: string; line: number; rule: string; text: string };
 
@@ -67,6 +73,11 @@ export function checkSource(file: string, source: string): Finding[] {
       }
       if (method === "filter" && isDbQuery && !/\.withIndex\(/.test(receiver)) {
         add(node, "filter() on a query without withIndex");
+      }
+      const terminal = ["take", "first", "unique", "paginate", "collect"].includes(method);
+      const table = isDbQuery ? queryTable(receiver) : null;
+      if (terminal && table && !/\.withIndex\(|\.withSearchIndex\(/.test(receiver) && !FULL_SCAN_ALLOWED[`${file.replace(/\\/g, "/")}:${table}`]) {
+        add(node, `query on ${table} without an index: use withIndex (or list it in FULL_SCAN_ALLOWED with the reason)`);
       }
     }
     if (ts.isForOfStatement(node) && node.awaitModifier) {

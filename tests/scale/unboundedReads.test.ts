@@ -16,6 +16,19 @@ describe("no unbounded reads", () => {
     expect(findings.filter((f) => f.text.includes("skillRegistry"))).toEqual([]);
   });
 
+  test("a bounded query without an index is flagged too (seed 002: every query uses an index)", () => {
+    const src = `
+      export async function f(ctx: any) {
+        await ctx.db.query("owners").take(1);
+        await ctx.db.query("workspaces").order("desc").first();
+        await ctx.db.query("workspaces").paginate({ numItems: 10, cursor: null });
+        await ctx.db.query("owners").withIndex("by_creation_time").take(1);
+        await ctx.db.query("owners").withIndex("by_ownerKey", (q: any) => q.eq("ownerKey", "x")).unique();
+      }`;
+    const findings = checkSource("convex/x/planted.ts", src).filter((f) => f.rule.includes("without an index"));
+    expect(findings.map((f) => f.line)).toEqual([3, 4, 5]);
+  });
+
   test("convex/ has none", () => {
     const findings = checkTree(join(__dirname, "../../convex"));
     expect(findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([]);
