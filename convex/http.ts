@@ -1,7 +1,7 @@
 import { httpRouter } from "convex/server";
 import { mount } from "./routes";
 import { health } from "./health";
-import { signIn, refresh, jwks } from "./owners/routes";
+import { signIn, refresh, switchWorkspace, jwks } from "./owners/routes";
 import { setPassword } from "./owners/password";
 import { status } from "./auth/routes";
 import { channelRoutes } from "./channels/routes";
@@ -16,6 +16,7 @@ mount(http, [
   { path: "/.well-known/jwks.json", method: "GET", handler: jwks },
   { path: "/auth/signin", method: "POST", handler: signIn },
   { path: "/auth/refresh", method: "POST", handler: refresh },
+  { path: "/auth/switch", method: "POST", handler: switchWorkspace },
   { path: "/auth/set-password", method: "POST", handler: setPassword },
   { path: "/auth/status", method: "GET", handler: status },
   ...channelRoutes,

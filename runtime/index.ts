@@ -186,8 +186,8 @@ async function syncOwnersFile(app: LoadedApp, engine: Engine, dataDir: string, s
   if (!existsSync(file) || !app.files["owners/admin"]) return;
   try {
     const { parseOwnersJson } = await import("../convex/lib/ownersFile");
-    const { owners } = parseOwnersJson(readFileSync(file, "utf8"));
-    const r = (await engine.callSystem("owners/admin:syncOwners", { owners })) as { created: number; updated: number; deactivated: number };
+    const { owners, orgLinks } = parseOwnersJson(readFileSync(file, "utf8"));
+    const r = (await engine.callSystem("owners/admin:syncOwners", { owners, ...(orgLinks ? { orgLinks } : {}) })) as { created: number; updated: number; deactivated: number };
     say(`Owners from ${file}: ${r.created} created, ${r.updated} updated, ${r.deactivated} deactivated`);
   } catch (e) {
     realConsole.warn(`[runtime] owners file not applied: ${e instanceof Error ? e.message : e}`);

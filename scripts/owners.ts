@@ -1,17 +1,18 @@
 /**
  * Owner CLI: npm run owners -- list | set <ownerKey> [--role owner|admin|viewer] [--active true|false]
  *                               [--workspace slug] [--clerk-user-id id] [--password-stdin] | remove <ownerKey>
+ *                               | link-org <workspace> <org_…|none> [--jit on|off]
  * Edits the owners JSON (WARDEN_OWNERS_FILE or --file, default .data/owners.json). Passwords are read from
  * stdin or a hidden prompt, hashed with PBKDF2-SHA256, and never echoed or logged.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "../convex/lib/password";
-import { parseOwnersJson, OwnerEntry, type OwnersFile } from "../convex/lib/ownersFile";
+import { parseOwnersJson, OrgLinkEntry, OwnerEntry, type OwnersFile } from "../convex/lib/ownersFile";
 
 function usage(): never {
   console.error(
-    "usage: owners list | set <ownerKey> [--role owner|admin|viewer] [--active true|false] [--workspace slug] [--clerk-user-id id] [--password-stdin] | remove <ownerKey>  [--file path]",
+    "usage: owners list | set <ownerKey> [--role owner|admin|viewer] [--active true|false] [--workspace slug] [--clerk-user-id id] [--password-stdin] | remove <ownerKey> | link-org <workspace> <org_…|none> [--jit on|off]  [--file path]",
   );
   process.exit(2);
 }
@@ -124,6 +125,34 @@ export async function main(argv: string[]): Promise<number> {
     data.owners = existing ? data.owners.map((o) => (o.ownerKey === ownerKey ? entry.data : o)) : [...data.owners, entry.data];
     save(file, data);
     console.log(`${existing ? "updated" : "created"} ${ownerKey} (role ${entry.data.role}, active ${entry.data.active}) in ${file}`);
+    console.log("apply: restart `npm start` (embedded) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
+    return 0;
+  }
+  if (cmd === "link-org") {
+    // Operator tier: links a Clerk organization to a workspace (no org-admin proof needed); `none` unlinks.
+    const jitFlag = flag("--jit");
+    const workspace = args.shift();
+    const org = args.shift();
+    if (!workspace || !org || args.length || (jitFlag !== undefined && jitFlag !== "on" && jitFlag !== "off")) usage();
+    const entry = OrgLinkEntry.safeParse({ workspace, clerkOrgId: org === "none" ? null : org, jit: jitFlag === undefined ? undefined : jitFlag === "on" });
+    if (!entry.success) {
+      console.error(`invalid link: ${entry.error.issues[0].path.join(".")}: ${entry.error.issues[0].message}`);
+      return 1;
+    }
+    const data = load(file);
+    const links = (data.orgLinks ?? []).filter((l) => l.workspace !== workspace);
+    const taken = entry.data.clerkOrgId && links.find((l) => l.clerkOrgId === entry.data.clerkOrgId);
+    if (taken) {
+      console.error(`${entry.data.clerkOrgId} is already linked to workspace ${taken.workspace} in ${file}`);
+      return 1;
+    }
+    data.orgLinks = [...links, entry.data];
+    save(file, data);
+    console.log(
+      entry.data.clerkOrgId
+        ? `workspace ${workspace} → ${entry.data.clerkOrgId}${entry.data.jit === undefined ? "" : ` (just-in-time ${entry.data.jit ? "on" : "off"})`} in ${file}`
+        : `workspace ${workspace}: organization link removed in ${file}`,
+    );
     console.log("apply: restart `npm start` (embedded) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
     return 0;
   }

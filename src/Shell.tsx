@@ -1,13 +1,16 @@
 /** The signed-in frame: resolves the workspace and role, then sidebar + top bar + the routed page. */
-import { useEffect, useRef, useState, type ReactNode } from "react";
-import { useConvexAuth } from "convex/react";
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useAction, useConvexAuth, useMutation } from "convex/react";
 import { api } from "../convex/_generated/api";
 import { useLoad } from "./lib/data";
 import { Link, match, usePath } from "./lib/router";
 import { SessionContext, useCan, type Role, type Session } from "./auth/role";
-import { Badge, Boundary, Button, ErrorState, Loading } from "./ui/kit";
+import { Badge, Boundary, Button, ErrorState, InlineError, Loading } from "./ui/kit";
 import { routes, NAV } from "./pages/routes";
 import { NotFound } from "./pages/NotFound";
+import { switchWorkspace } from "./auth/builtin";
+import { useConfig } from "./lib/configContext";
+import { errorInfo, type ErrorInfo } from "./lib/errors";
 
 export function AuthedShell({ provider, signOut, onRejected }: { provider: "builtin" | "clerk"; signOut: () => void; onRejected: () => void }) {
   const { isLoading, isAuthenticated } = useConvexAuth();
@@ -22,7 +25,40 @@ export function AuthedShell({ provider, signOut, onRejected }: { provider: "buil
       </div>
     );
   }
-  return <Workspace provider={provider} signOut={signOut} />;
+  return <Hello provider={provider} signOut={signOut} />;
+}
+
+/**
+ * First call after sign-in: a Clerk session is recorded and audited, and a member of a linked Clerk
+ * organization with just-in-time membership gets their membership, before the workspace loads.
+ * Sign-out ends the session on the server (its token chain stops working), then locally.
+ */
+function Hello({ provider, signOut }: { provider: "builtin" | "clerk"; signOut: () => void }) {
+  const hello = useAction(api.owners.sessions.hello);
+  const endSession = useMutation(api.owners.sessions.signOut);
+  const [ready, setReady] = useState(provider === "builtin");
+  useEffect(() => {
+    if (provider !== "clerk") return;
+    let live = true;
+    hello({})
+      .catch(() => undefined) // the workspace query below shows the refusal
+      .finally(() => live && setReady(true));
+    return () => {
+      live = false;
+    };
+  }, [provider, hello]);
+  const fullSignOut = useCallback(() => {
+    const give = new Promise((r) => setTimeout(r, 3000));
+    void Promise.race([endSession({}).catch(() => undefined), give]).finally(signOut);
+  }, [endSession, signOut]);
+  if (!ready) {
+    return (
+      <div className="center-page">
+        <Loading label="Signing in…" />
+      </div>
+    );
+  }
+  return <Workspace provider={provider} signOut={fullSignOut} />;
 }
 
 function Workspace({ provider, signOut }: { provider: "builtin" | "clerk"; signOut: () => void }) {
@@ -136,6 +172,7 @@ function Frame({ session }: { session: Session }) {
                   read-only
                 </Badge>
               ) : null}
+              {session.provider === "builtin" ? <WorkspaceSwitcher /> : null}
             </div>
             <div className="row">
               <a className="btn btn-ghost" href="/chat" target="_blank" rel="noopener">
@@ -152,6 +189,51 @@ function Frame({ session }: { session: Session }) {
         </div>
       </div>
     </>
+  );
+}
+
+/**
+ * People in several workspaces switch here (built-in sign-in). The server checks the membership and
+ * answers a token for the chosen workspace; calls then take the workspace from that token only.
+ * Clerk users switch by making another organization active in Clerk.
+ */
+function WorkspaceSwitcher() {
+  const cfg = useConfig();
+  const mine = useLoad(api.workspaces.manage.mine, {});
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  if (mine.status !== "ok" || mine.data.length < 2) return null;
+  const current = mine.data.find((w) => w.current)?.workspaceId ?? "";
+  return (
+    <span className="row">
+      <label className="small" htmlFor="workspace-switcher">
+        Workspace
+      </label>
+      <select
+        id="workspace-switcher"
+        className="input"
+        value={current}
+        disabled={pending}
+        onChange={async (e) => {
+          setPending(true);
+          setError(null);
+          try {
+            await switchWorkspace(cfg.siteUrl, e.target.value);
+          } catch (err) {
+            setError(errorInfo(err));
+          } finally {
+            setPending(false);
+          }
+        }}
+      >
+        {mine.data.map((w) => (
+          <option key={w.workspaceId} value={w.workspaceId}>
+            {w.name} ({w.role})
+          </option>
+        ))}
+      </select>
+      <InlineError error={error} />
+    </span>
   );
 }
 

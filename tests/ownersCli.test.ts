@@ -64,3 +64,33 @@ describe("owner CLI round trip", () => {
     expect(() => parseOwnersJson(JSON.stringify({ version: 1, owners: [o, o] }))).toThrow(/twice/);
   });
 });
+
+describe("owner CLI: link a Clerk organization to a workspace (operator tier)", () => {
+  test("link-org writes the link, sync applies it (JIT on), a second workspace cannot take the same org, none unlinks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "owners-"));
+    const file = join(dir, "owners.json");
+    const org = "org_2xCliLinked0000000000001";
+    expect(cli(["set", "boss", "--role", "owner", "--workspace", "acme", "--password-stdin", "--file", file], "cli-password-7f3a9c\n").code).toBe(0);
+    const linked = cli(["link-org", "acme", org, "--jit", "on", "--file", file]);
+    expect(linked.code, linked.out).toBe(0);
+    expect(cli(["link-org", "beta", org, "--file", file]).code).toBe(1); // already linked to acme in the file
+    expect(cli(["link-org", "acme", "not an org", "--file", file]).code).toBe(1);
+
+    const parsed = parseOwnersJson(readFileSync(file, "utf8"));
+    expect(parsed.orgLinks).toEqual([{ workspace: "acme", clerkOrgId: org, jit: true }]);
+    const t = newT();
+    await t.mutation(internal.owners.admin.syncOwners, { owners: parsed.owners, orgLinks: parsed.orgLinks });
+    const ws = await t.run((ctx) => ctx.db.query("workspaces").withIndex("by_slug", (q) => q.eq("slug", "acme")).unique());
+    expect(ws).toMatchObject({ clerkOrgId: org, clerkOrgJit: true });
+    // Applying again changes nothing (no duplicate audit rows).
+    await t.mutation(internal.owners.admin.syncOwners, { owners: parsed.owners, orgLinks: parsed.orgLinks });
+    const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
+    expect(audit.filter((a) => a.action === "workspace.linkClerkOrg")).toHaveLength(1);
+
+    expect(cli(["link-org", "acme", "none", "--file", file]).code).toBe(0);
+    const after = parseOwnersJson(readFileSync(file, "utf8"));
+    await t.mutation(internal.owners.admin.syncOwners, { owners: after.owners, orgLinks: after.orgLinks });
+    const unlinked = await t.run((ctx) => ctx.db.get(ws!._id));
+    expect([unlinked?.clerkOrgId, unlinked?.clerkOrgJit]).toEqual([undefined, undefined]);
+  }, 120_000);
+});

@@ -109,6 +109,7 @@ import type * as owners_manage from "../owners/manage.js";
 import type * as owners_password from "../owners/password.js";
 import type * as owners_routes from "../owners/routes.js";
 import type * as owners_session from "../owners/session.js";
+import type * as owners_sessions from "../owners/sessions.js";
 import type * as owners_signin from "../owners/signin.js";
 import type * as owners_tables from "../owners/tables.js";
 import type * as privacy_cascade from "../privacy/cascade.js";
@@ -147,8 +148,10 @@ import type * as skills_templates from "../skills/templates.js";
 import type * as skills_validate from "../skills/validate.js";
 import type * as voice_elevenlabs from "../voice/elevenlabs.js";
 import type * as voice_sessions from "../voice/sessions.js";
+import type * as workspaces_jit from "../workspaces/jit.js";
 import type * as workspaces_lib from "../workspaces/lib.js";
 import type * as workspaces_manage from "../workspaces/manage.js";
+import type * as workspaces_org from "../workspaces/org.js";
 import type * as workspaces_tables from "../workspaces/tables.js";
 
 /**
@@ -256,6 +259,7 @@ declare const fullApi: ApiFromModules<{
   "owners/password": typeof owners_password;
   "owners/routes": typeof owners_routes;
   "owners/session": typeof owners_session;
+  "owners/sessions": typeof owners_sessions;
   "owners/signin": typeof owners_signin;
   "owners/tables": typeof owners_tables;
   "privacy/cascade": typeof privacy_cascade;
@@ -294,8 +298,10 @@ declare const fullApi: ApiFromModules<{
   "skills/validate": typeof skills_validate;
   "voice/elevenlabs": typeof voice_elevenlabs;
   "voice/sessions": typeof voice_sessions;
+  "workspaces/jit": typeof workspaces_jit;
   "workspaces/lib": typeof workspaces_lib;
   "workspaces/manage": typeof workspaces_manage;
+  "workspaces/org": typeof workspaces_org;
   "workspaces/tables": typeof workspaces_tables;
 }>;
 export declare const api: FilterApi<

@@ -2,17 +2,20 @@
  * Custom function builders. Every public function is built from one of these, so it
  * declares its access class and resolves the caller before its handler runs.
  */
-import { ConvexError, v } from "convex/values";
+import { v } from "convex/values";
 import {
   customQuery,
   customMutation,
   customAction,
   customCtx,
 } from "convex-helpers/server/customFunctions";
-import { query, mutation, action } from "../_generated/server";
+import { query, mutation, action, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
 import { resolvePrincipal, fail, type Principal, type Role } from "./principal";
+import { errorCode, MEMBER_DENIALS } from "./http";
+import { joinLinkedOrg } from "../workspaces/jit";
+import { recordClerkSession } from "../owners/session";
 import { tagAccess, type AccessClass } from "./classes";
 import { sha256Hex } from "../lib/tokens";
 import { tooManyIds } from "../lib/idCap";
@@ -39,25 +42,53 @@ function memberQuery(min: Role) {
     customCtx(async (ctx) => ({ principal: await resolvePrincipal(ctx, min) })),
   );
 }
+/**
+ * Mutations may write, so two things happen here: a member of a linked Clerk organization with
+ * just-in-time membership on gets their membership (workspaces/org.ts), and the first mutation of a
+ * Clerk session records it (audit `auth.signin`). A denial here cannot be recorded: the throw rolls the
+ * transaction back (actions and HTTP routes record theirs, below and in http.ts).
+ */
 function memberMutation(min: Role) {
   return customMutation(
     mutation,
-    customCtx(async (ctx) => ({ principal: await resolvePrincipal(ctx, min) })),
+    customCtx(async (ctx) => {
+      let principal: Principal;
+      try {
+        principal = await resolvePrincipal(ctx, min);
+      } catch (e) {
+        if (errorCode(e) !== "FORBIDDEN" || !(await joinLinkedOrg(ctx))) throw e;
+        principal = await resolvePrincipal(ctx, min);
+      }
+      await recordClerkSession(ctx, principal);
+      return { principal };
+    }),
   );
 }
+
+/** Actions are not transactions, so a denial of a signed-in caller is recorded before it is rethrown. */
+async function actionPrincipal(ctx: ActionCtx, min: Role): Promise<Principal> {
+  const resolve = (): Promise<Principal> => ctx.runQuery(internal.access.internal.principal, { min });
+  try {
+    try {
+      return await resolve();
+    } catch (e) {
+      if (errorCode(e) === "FORBIDDEN" && (await ctx.runMutation(internal.access.internal.joinLinkedOrg, {}))) return await resolve();
+      throw e;
+    }
+  } catch (e) {
+    const code = errorCode(e);
+    if (code && MEMBER_DENIALS.has(code)) await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "access", detail: `action needs ${min}` });
+    throw e;
+  }
+}
+
 function memberAction(min: Role) {
   return customAction(
     action,
     customCtx(async (ctx) => {
-      try {
-        const principal: Principal = await ctx.runQuery(internal.access.internal.principal, { min });
-        return { principal };
-      } catch (e) {
-        // Actions are not transactions, so this denial can be recorded (a query or mutation's can't).
-        if (e instanceof ConvexError && /"code":"FORBIDDEN"|^FORBIDDEN$/.test(typeof e.data === "string" ? e.data : JSON.stringify(e.data ?? null)))
-          await ctx.runMutation(internal.security.edge.recordMemberDenial, { code: "FORBIDDEN", category: "access", detail: `action needs ${min}` });
-        throw e;
-      }
+      const principal = await actionPrincipal(ctx, min);
+      if (principal.provider === "clerk" && !principal.sessionRecorded) await ctx.runMutation(internal.access.internal.recordSession, {});
+      return { principal };
     }),
   );
 }

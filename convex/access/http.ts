@@ -44,8 +44,9 @@ export function endpoint(
       // Error answers stay unframeable.
       return withHeaders(res, cors, res.ok ? opts.frameable?.csp() : undefined);
     } catch (err) {
-      if (errorCode(err) === "FORBIDDEN")
-        await ctx.runMutation(internal.security.edge.recordMemberDenial, { code: "FORBIDDEN", category: "http", detail: `${req.method} ${path}`, ip });
+      const code = errorCode(err);
+      if (code && MEMBER_DENIALS.has(code))
+        await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "http", detail: `${req.method} ${path}`, ip });
       return withHeaders(errorToResponse(err), cors);
     }
   });
@@ -60,6 +61,9 @@ export async function requestIp(ctx: ActionCtx, req: Request): Promise<string> {
   const meta = await ctx.meta.getRequestMetadata();
   return clientIpFrom(meta.ip, req.headers.get("x-forwarded-for"), process.env);
 }
+
+/** Refusals of a signed-in caller that are recorded as security events where no rollback prevents it. */
+export const MEMBER_DENIALS: ReadonlySet<string> = new Set(["FORBIDDEN", "OWNER_INACTIVE", "MEMBERSHIP_INACTIVE", "SESSION_ENDED"]);
 
 /** The catalogue code a ConvexError carries (also when it crossed a runQuery/runMutation boundary). */
 export function errorCode(err: unknown): string | undefined {

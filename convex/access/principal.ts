@@ -12,7 +12,34 @@ export type Principal = {
   workspaceId: Id<"workspaces">;
   role: Role;
   provider: "clerk" | "builtin";
+  /** the session the token belongs to (built-in `sid`, Clerk `sid`), when the token names one */
+  sessionId?: string;
+  /** Clerk only: false until the first mutation/action of this Clerk session records it (audit: auth.signin) */
+  sessionRecorded?: boolean;
 };
+
+type Claims = Record<string, unknown>;
+
+/**
+ * The active Clerk organization of a verified Clerk identity, in either token shape:
+ * v1 / JWT templates: `org_id`, `org_role` ("org:admin"); v2 session tokens: `o: { id, rol }` ("admin"),
+ * which a custom-JWT mapping flattens to `o.id` / `o.rol`. The role is returned without the "org:" prefix.
+ */
+export function clerkOrgOf(identity: unknown): { id: string; role: string | null } | null {
+  const c = identity as Claims;
+  const o = c.o && typeof c.o === "object" && !Array.isArray(c.o) ? (c.o as Claims) : null;
+  const id = o?.id ?? c["o.id"] ?? c.org_id;
+  if (typeof id !== "string" || !/^org_[A-Za-z0-9]{1,64}$/.test(id)) return null;
+  const rawRole = o ? o.rol : (c["o.rol"] ?? c.org_role);
+  const role = typeof rawRole === "string" ? rawRole.replace(/^org:/, "").slice(0, 64) : null;
+  return { id, role };
+}
+
+/** The session id a verified token names (`sid`: ours for built-in tokens, Clerk's session id for Clerk). */
+export function sessionIdOf(identity: unknown): string | null {
+  const sid = (identity as Claims).sid;
+  return typeof sid === "string" && sid.length >= 8 && sid.length <= 128 ? sid : null;
+}
 
 export function fail(code: string, extra?: Record<string, unknown>): never {
   throw new ConvexError({ code, ...extra });
@@ -23,8 +50,10 @@ export function roleAtLeast(role: Role, min: Role): boolean {
 }
 
 /**
- * identity → owner → workspace membership → role. Fails closed on every step.
- * The workspace comes only from verified claims (built-in `wid`, Clerk `org_id`), never from arguments.
+ * identity → owner → session → workspace membership → role. Fails closed on every step.
+ * The workspace comes only from verified claims (built-in `wid`, Clerk `org_id` / `o.id`), never from
+ * arguments. A session that was ended (sign-out, revoked, membership deactivated, password changed)
+ * refuses every call at once (SESSION_ENDED), not only its next refresh.
  */
 export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: Role): Promise<Principal> {
   const identity = await ctx.auth.getUserIdentity();
@@ -45,20 +74,36 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
   if (!owner) fail("FORBIDDEN");
   if (!owner.active) fail("OWNER_INACTIVE");
 
+  const sid = sessionIdOf(identity);
+  const session = sid
+    ? await ctx.db
+        .query("ownerSessions")
+        .withIndex("by_sid", (q) => q.eq("sid", sid))
+        .unique()
+    : null;
+  if (session && (session.endedAt !== undefined || session.ownerId !== owner._id || session.provider !== provider)) fail("SESSION_ENDED");
+  // Built-in tokens name their session; a token whose session row is gone is refused. (Tokens from before
+  // sessions existed carry no sid: accepted until they expire, ≤15 min, and never refreshed.)
+  if (provider === "builtin" && sid && !session) fail("SESSION_ENDED");
+
   let workspaceId: Id<"workspaces"> | null = null;
+  let viaOrg = false;
   if (provider === "builtin") {
-    const wid = (identity as Record<string, unknown>).wid;
+    const wid = (identity as Claims).wid;
     workspaceId = typeof wid === "string" ? ctx.db.normalizeId("workspaces", wid) : null;
   } else {
-    const orgId = (identity as Record<string, unknown>).org_id;
-    if (typeof orgId === "string") {
-      const ws = await ctx.db
-        .query("workspaces")
-        .withIndex("by_clerkOrgId", (q) => q.eq("clerkOrgId", orgId))
-        .unique();
-      workspaceId = ws?._id ?? null;
+    const org = clerkOrgOf(identity);
+    const ws = org
+      ? await ctx.db
+          .query("workspaces")
+          .withIndex("by_clerkOrgId", (q) => q.eq("clerkOrgId", org.id))
+          .unique()
+      : null;
+    if (ws) {
+      workspaceId = ws._id;
+      viaOrg = true;
     } else {
-      // No active organization: allowed only if the owner belongs to exactly one workspace.
+      // No active organization, or one no workspace is linked to: allowed only if the owner belongs to exactly one workspace.
       const ms = await ctx.db
         .query("memberships")
         .withIndex("by_owner", (q) => q.eq("ownerId", owner._id))
@@ -73,10 +118,20 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
     .withIndex("by_owner_workspace", (q) => q.eq("ownerId", owner._id).eq("workspaceId", workspaceId))
     .unique();
   if (!membership) fail("FORBIDDEN");
+  // A just-in-time membership exists because of the organization: it works only with that organization active.
+  if (membership.via === "clerkOrg" && !viaOrg) fail("FORBIDDEN");
   if (membership.active === false) fail("MEMBERSHIP_INACTIVE");
   if (!roleAtLeast(membership.role, min)) fail("FORBIDDEN");
 
-  return { ownerId: owner._id, ownerKey: owner.ownerKey, workspaceId, role: membership.role, provider };
+  return {
+    ownerId: owner._id,
+    ownerKey: owner.ownerKey,
+    workspaceId,
+    role: membership.role,
+    provider,
+    ...(sid ? { sessionId: sid } : {}),
+    ...(provider === "clerk" ? { sessionRecorded: !sid || (session !== null && session.workspaceId === workspaceId) } : {}),
+  };
 }
 
 /** Loads a workspace-owned document and checks it belongs to the caller's workspace. */

@@ -95,6 +95,12 @@ export const CODES = [
   "ALREADY_MEMBER", // invite of someone who already has a membership here (change the role or reactivate instead)
   "PASSWORD_INCORRECT", // change-my-password: the current password does not match
   "CODE_INVALID", // a set-password code that is unknown, used or expired
+  // sessions and Clerk organizations
+  "SESSION_ENDED", // the sign-in session this token belongs to was ended (sign-out, revoked, membership deactivated, password changed)
+  "ORG_NOT_ACTIVE", // linking needs a Clerk sign-in with the organization active
+  "ORG_ADMIN_REQUIRED", // linking needs the caller to be an admin of the Clerk organization
+  "ORG_ALREADY_LINKED", // that Clerk organization is linked to another workspace
+  "ORG_NOT_LINKED", // just-in-time membership needs a linked organization
 ] as const;
 
 export type Code = (typeof CODES)[number];
@@ -103,10 +109,13 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   UNAUTHENTICATED: 401,
   SIGNIN_FAILED: 401,
   SESSION_INVALID: 401,
+  SESSION_ENDED: 401,
   WEBHOOK_SIGNATURE_INVALID: 401,
   FORBIDDEN: 403,
   OWNER_INACTIVE: 403,
   MEMBERSHIP_INACTIVE: 403,
+  ORG_ADMIN_REQUIRED: 403,
+  ORG_ALREADY_LINKED: 409,
   ORIGIN_NOT_ALLOWED: 403,
   SECRET_ACCESS_DENIED: 403,
   CHANNEL_USER_BLOCKED: 403,

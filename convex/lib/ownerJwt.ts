@@ -9,7 +9,8 @@ export const OWNER_TOKEN_TTL_SECONDS = 15 * 60;
 /** A session may be refreshed for at most this long after the password sign-in. */
 export const OWNER_SESSION_MAX_SECONDS = 12 * 60 * 60;
 
-export type OwnerClaims = { sub: string; wid: string; auth_time: number };
+/** `sid`: the server-side session (owners/session.ts) every token of one sign-in carries. */
+export type OwnerClaims = { sub: string; wid: string; auth_time: number; sid?: string };
 
 export function parsePrivateJwk(raw: string | undefined): JWK {
   if (!raw) throw new Error("WARDEN_AUTH_PRIVATE_JWK is not set");
@@ -53,7 +54,7 @@ export async function signOwnerToken(
   const ttl = Math.min(opts.ttlSeconds ?? OWNER_TOKEN_TTL_SECONDS, OWNER_TOKEN_TTL_SECONDS);
   const key = await importJWK(opts.privateJwk, "ES256");
   const exp = now + ttl;
-  const token = await new SignJWT({ wid: claims.wid, auth_time: claims.auth_time })
+  const token = await new SignJWT({ wid: claims.wid, auth_time: claims.auth_time, ...(claims.sid ? { sid: claims.sid } : {}) })
     .setProtectedHeader({ alg: "ES256", kid: opts.privateJwk.kid ?? "warden-1", typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuer(opts.issuer)
@@ -75,7 +76,12 @@ export async function verifyOwnerToken(
     algorithms: ["ES256"],
     currentDate: opts.nowSeconds ? new Date(opts.nowSeconds * 1000) : undefined,
   });
-  if (typeof payload.sub !== "string" || typeof payload.wid !== "string" || typeof payload.auth_time !== "number") {
+  if (
+    typeof payload.sub !== "string" ||
+    typeof payload.wid !== "string" ||
+    typeof payload.auth_time !== "number" ||
+    (payload.sid !== undefined && typeof payload.sid !== "string")
+  ) {
     throw new Error("token claims missing");
   }
   return payload as JWTPayload & OwnerClaims;

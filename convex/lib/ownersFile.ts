@@ -18,7 +18,19 @@ export const OwnerEntry = z.object({
 });
 export type OwnerEntry = z.infer<typeof OwnerEntry>;
 
-export const OwnersFile = z.object({ version: z.literal(1), owners: z.array(OwnerEntry).max(1000) });
+/** Operator-declared Clerk organization links (`npm run owners -- link-org`); workspaces not listed keep theirs. */
+export const OrgLinkEntry = z.object({
+  workspace: z.string().regex(/^[a-z0-9-]{1,48}$/),
+  clerkOrgId: z.string().regex(/^org_[A-Za-z0-9]{1,64}$/).nullable(),
+  jit: z.boolean().optional(),
+});
+export type OrgLinkEntry = z.infer<typeof OrgLinkEntry>;
+
+export const OwnersFile = z.object({
+  version: z.literal(1),
+  owners: z.array(OwnerEntry).max(1000),
+  orgLinks: z.array(OrgLinkEntry).max(200).optional(),
+});
 export type OwnersFile = z.infer<typeof OwnersFile>;
 
 export function parseOwnersJson(text: string): OwnersFile {
@@ -37,6 +49,11 @@ export function parseOwnersJson(text: string): OwnersFile {
   for (const o of r.data.owners) {
     if (keys.has(o.ownerKey)) throw new Error(`owners JSON lists ${o.ownerKey} twice`);
     keys.add(o.ownerKey);
+  }
+  const linked = new Set<string>();
+  for (const l of r.data.orgLinks ?? []) {
+    if (linked.has(l.workspace)) throw new Error(`owners JSON links workspace ${l.workspace} twice`);
+    linked.add(l.workspace);
   }
   return r.data;
 }

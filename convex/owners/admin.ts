@@ -1,11 +1,13 @@
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
-import { parseOwnersJson, type OwnerEntry } from "../lib/ownersFile";
+import { parseOwnersJson, type OrgLinkEntry, type OwnerEntry } from "../lib/ownersFile";
 import { roleValidator } from "../workspaces/tables";
 import type { Id } from "../_generated/dataModel";
 import { ensureWorkspace, setMembership, hasActiveOwner, requireActiveOwner, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
 import { parsePasswordHash } from "../lib/password";
 import { writeAudit } from "../audit/log";
+import { endPersonSessions } from "./session";
+import { operatorLink } from "../workspaces/org";
 
 /** First start of a fresh deployment: creates the first owner only if there is none. */
 export const bootstrapFirstOwner = internalMutation({
@@ -38,10 +40,12 @@ const ownerRecord = v.object({
  * File-managed owners that are no longer listed are deactivated (not deleted: audit keeps pointing at them).
  * Refused as a whole (LAST_OWNER) if it would leave a workspace that has an active owner without one.
  */
+const orgLinkRecord = v.object({ workspace: v.string(), clerkOrgId: v.union(v.string(), v.null()), jit: v.optional(v.boolean()) });
+
 export const syncOwners = internalMutation({
-  args: { owners: v.array(ownerRecord) },
+  args: { owners: v.array(ownerRecord), orgLinks: v.optional(v.array(orgLinkRecord)) },
   returns: v.object({ created: v.number(), updated: v.number(), deactivated: v.number() }),
-  handler: async (ctx, { owners }) => applyOwners(ctx, owners),
+  handler: async (ctx, { owners, orgLinks }) => applyOwners(ctx, owners, orgLinks),
 });
 
 /** Production path: `npx convex env set WARDEN_OWNERS_JSON "$(cat owners.json)"` then run this. */
@@ -51,7 +55,8 @@ export const syncFromEnv = internalMutation({
   handler: async (ctx) => {
     const raw = process.env.WARDEN_OWNERS_JSON;
     if (!raw) throw new Error("WARDEN_OWNERS_JSON is not set");
-    return applyOwners(ctx, parseOwnersJson(raw).owners);
+    const file = parseOwnersJson(raw);
+    return applyOwners(ctx, file.owners, file.orgLinks);
   },
 });
 
@@ -62,7 +67,7 @@ async function membershipsOf(ctx: MutationCtx, ownerId: Id<"owners">) {
     .take(50);
 }
 
-async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[]) {
+async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: OrgLinkEntry[] = []) {
   let created = 0;
   let updated = 0;
   let deactivated = 0;
@@ -102,6 +107,9 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[]) {
       .unique();
     let ownerId;
     if (existing) {
+      // The operator changed this person's password or deactivated them: their sessions end.
+      const newHash = o.passwordHash !== undefined && o.passwordHash !== existing.passwordHash;
+      if (newHash || (existing.active && !o.active)) await endPersonSessions(ctx, existing._id, o.active ? "password_changed" : "person_inactive");
       await ctx.db.patch(existing._id, {
         passwordHash: o.passwordHash ?? existing.passwordHash,
         clerkUserId: o.clerkUserId ?? existing.clerkUserId,
@@ -134,8 +142,11 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[]) {
   }
   for (const p of dropped) {
     await ctx.db.patch(p._id, { active: false, updatedAt: now });
+    await endPersonSessions(ctx, p._id, "person_inactive");
     deactivated++;
   }
   for (const w of guarded) await requireActiveOwner(ctx, w); // throws LAST_OWNER: nothing of this sync is applied
+  // Clerk organization links the operator declared (an id linked elsewhere fails the whole sync: ORG_ALREADY_LINKED).
+  for (const l of orgLinks) await operatorLink(ctx, await ensureWorkspace(ctx, l.workspace), l.clerkOrgId, l.jit);
   return { created, updated, deactivated };
 }

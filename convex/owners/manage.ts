@@ -10,6 +10,7 @@ import { fail } from "../access/principal";
 import { roleValidator } from "../workspaces/tables";
 import { requireActiveOwner } from "../workspaces/lib";
 import { writeAudit } from "../audit/log";
+import { endMembershipSessions } from "./session";
 import {
   newSetPasswordCode,
   hashSetPasswordCode,
@@ -101,6 +102,8 @@ export const setActive = ownerMutation({
     if (ownerId === ctx.principal.ownerId && !active) fail("FORBIDDEN"); // cannot lock yourself out
     await ctx.db.patch(m._id, { active });
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
+    // Their sessions in this workspace end at once (their sessions elsewhere are untouched).
+    const endedSessions = active ? 0 : await endMembershipSessions(ctx, ownerId, ctx.principal.workspaceId, "membership_inactive");
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -108,7 +111,7 @@ export const setActive = ownerMutation({
       action: "membership.setActive",
       target: await keyOf(ctx, ownerId),
       before: { active: m.active !== false },
-      after: { active },
+      after: { active, endedSessions },
     });
     return null;
   },
@@ -123,6 +126,7 @@ export const remove = ownerMutation({
     if (ownerId === ctx.principal.ownerId) fail("FORBIDDEN"); // cannot remove yourself
     await ctx.db.delete(m._id);
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
+    await endMembershipSessions(ctx, ownerId, ctx.principal.workspaceId, "membership_removed");
     const codes = await ctx.db
       .query("passwordSetCodes")
       .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))

@@ -18,6 +18,7 @@ import { recordSecurityEvent } from "../security/events";
 import { writeAudit } from "../audit/log";
 import { authModeFrom } from "../lib/authMode";
 import { accountLimitKey, ipLimitKey } from "./signin";
+import { endPersonSessions } from "./session";
 import { hashPassword, verifyPassword, passwordLengthOk, MAX_PASSWORD_LENGTH } from "../lib/password";
 import { hashSetPasswordCode, looksLikeSetPasswordCode, setPasswordCodeUsable } from "../lib/setPasswordCode";
 
@@ -39,7 +40,7 @@ export const change = viewerAction({
   handler: async (ctx, { currentPassword, newPassword }) => {
     if (currentPassword.length > MAX_PASSWORD_LENGTH) fail("ARGS_INVALID", { field: "currentPassword" });
     if (!passwordLengthOk(newPassword)) fail("ARGS_INVALID", { field: "newPassword" });
-    const { ownerId, ownerKey, workspaceId } = ctx.principal;
+    const { ownerId, ownerKey, workspaceId, sessionId } = ctx.principal;
     const pre = await ctx.runMutation(internal.owners.password.beginChange, { ownerId, ownerKey });
     if (!pre.ok) fail("RATE_LIMITED", { retryAfterMs: pre.retryAfterMs });
     if (!pre.passwordHash || !(await verifyPassword(currentPassword, pre.passwordHash))) {
@@ -53,6 +54,7 @@ export const change = viewerAction({
       workspaceId,
       expectedHash: pre.passwordHash,
       passwordHash,
+      keepSessionId: sessionId,
     });
     return null;
   },
@@ -85,7 +87,10 @@ export const recordChangeFailure = internalMutation({
   },
 });
 
-/** Writes the new hash only if the one just verified is still current; refunds the attempt; audited. */
+/**
+ * Writes the new hash only if the one just verified is still current; refunds the attempt; ends every
+ * other session of the person (whoever knew the old password is signed out); audited.
+ */
 export const applyChange = internalMutation({
   args: {
     ownerId: v.id("owners"),
@@ -93,6 +98,8 @@ export const applyChange = internalMutation({
     workspaceId: v.id("workspaces"),
     expectedHash: v.string(),
     passwordHash: v.string(),
+    /** the session making the change stays signed in */
+    keepSessionId: v.optional(v.string()),
   },
   returns: v.null(),
   handler: async (ctx, a) => {
@@ -100,6 +107,7 @@ export const applyChange = internalMutation({
     if (!o || o.passwordHash !== a.expectedHash) fail("PASSWORD_INCORRECT"); // changed meanwhile
     await ctx.db.patch(a.ownerId, { passwordHash: a.passwordHash, updatedAt: Date.now() });
     await dropCodes(ctx, a.ownerId);
+    const endedSessions = await endPersonSessions(ctx, a.ownerId, "password_changed", a.keepSessionId);
     await refundLimit(ctx, { name: "signinPerAccount", key: accountLimitKey(a.ownerKey) });
     await writeAudit(ctx, {
       workspaceId: a.workspaceId,
@@ -107,6 +115,7 @@ export const applyChange = internalMutation({
       actorLabel: a.ownerKey,
       action: "owner.changePassword",
       target: a.ownerKey,
+      after: { endedSessions },
     });
     return null;
   },

@@ -32,4 +32,30 @@ export const ownerTables = {
   })
     .index("by_codeHash", ["codeHash"])
     .index("by_owner", ["ownerId"]),
+
+  /**
+   * One sign-in session of a person (person tier). Built-in: created at password sign-in, its `sid`
+   * rides in every token of the refresh chain and is checked on every call and refresh. Clerk: one row
+   * per Clerk session id (`sid` claim), created on the first mutation/action of that session.
+   * Ending a session (sign-out, the person, membership deactivation, password change) is immediate.
+   */
+  ownerSessions: defineTable({
+    ownerId: v.id("owners"),
+    /** the workspace its current token is for (changes when the person switches workspace) */
+    workspaceId: v.id("workspaces"),
+    provider: v.union(v.literal("builtin"), v.literal("clerk")),
+    /** built-in: random session id (not a credential: tokens are signed); Clerk: the Clerk session id */
+    sid: v.string(),
+    createdAt: v.number(),
+    lastSeenAt: v.number(),
+    /** built-in: auth_time + 12 h (the refresh limit); Clerk: Clerk decides, so createdAt + 30 days for listing */
+    expiresAt: v.number(),
+    /** short client description (user agent, cut) so the person recognises the session */
+    label: v.optional(v.string()),
+    endedAt: v.optional(v.number()),
+    endReason: v.optional(v.string()),
+  })
+    .index("by_sid", ["sid"])
+    .index("by_owner_ended", ["ownerId", "endedAt"])
+    .index("by_owner_workspace", ["ownerId", "workspaceId"]),
 };

@@ -8,7 +8,10 @@ export const workspaceTables = {
   workspaces: defineTable({
     name: v.string(),
     slug: v.string(),
+    /** the linked Clerk organization (owners/org.ts); its members reach this workspace with that org active */
     clerkOrgId: v.optional(v.string()),
+    /** just-in-time memberships for members of the linked organization (off unless an owner turns it on) */
+    clerkOrgJit: v.optional(v.boolean()),
     createdAt: v.number(),
   })
     .index("by_slug", ["slug"])
@@ -21,6 +24,8 @@ export const workspaceTables = {
     role: roleValidator,
     /** false: deactivated in this workspace by one of its owners (the person stays active elsewhere); absent = active. */
     active: v.optional(v.boolean()),
+    /** "clerkOrg": made just-in-time for a member of the linked organization; usable only with that org active */
+    via: v.optional(v.literal("clerkOrg")),
     createdAt: v.number(),
   })
     .index("by_workspace", ["workspaceId"])

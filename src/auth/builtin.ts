@@ -1,7 +1,9 @@
 /**
  * Built-in owner sign-in: owner key + password → a ≤15-minute ES256 JWT from POST /auth/signin,
  * kept in memory and sessionStorage (gone when the tab closes), refreshed through /auth/refresh
- * before it expires (the server caps a sign-in at 12 h). Sign-out forgets it.
+ * before it expires (the server caps a sign-in at 12 h). Sign-out ends the session on the server first
+ * (Shell calls owners/sessions:signOut), then forgets it. Switching workspace asks the server for a token
+ * naming the other workspace (POST /auth/switch; membership checked there).
  */
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { CodedError } from "../lib/errors";
@@ -108,6 +110,14 @@ export async function setInitialPassword(siteUrl: string, code: string, password
 
 export function signOut() {
   ownerSession.clear();
+}
+
+/** Moves this sign-in to another workspace the person is an active member of; Convex re-authenticates. */
+export async function switchWorkspace(siteUrl: string, workspaceId: string): Promise<void> {
+  const t = current;
+  if (!t) throw new CodedError({ code: "UNAUTHENTICATED" });
+  const next = asToken(await postJson(`${siteUrl}/auth/switch`, { workspaceId }, t.token));
+  ownerSession.set(next, true);
 }
 
 let inflight: Promise<string | null> | null = null;

@@ -1,10 +1,13 @@
-/** The signed-in person's own account: who they are here, and changing their password (current one required). */
+/**
+ * The signed-in person's own account: who they are here, their active sign-in sessions (end one, or
+ * all others), and changing their password (current one required; it ends their other sessions).
+ */
 import { useState, type FormEvent } from "react";
 import { api } from "../../convex/_generated/api";
-import { useAct } from "../lib/data";
+import { useAct, useLoad, useMutate } from "../lib/data";
 import { useSession } from "../auth/role";
 import { formatWait } from "../lib/errors";
-import { Button, Card, Field, InlineError, Input, KeyValue, Notice, PageHeader } from "../ui/kit";
+import { Badge, Button, Card, DataTable, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader } from "../ui/kit";
 
 const MIN = 12;
 
@@ -24,6 +27,9 @@ export function AccountPage() {
         />
       </Card>
       <div className="mt2">
+        <SessionsCard />
+      </div>
+      <div className="mt2">
         {me.provider === "builtin" ? (
           <ChangePasswordCard />
         ) : (
@@ -31,6 +37,67 @@ export function AccountPage() {
         )}
       </div>
     </>
+  );
+}
+
+function when(ms: number): string {
+  return new Date(ms).toLocaleString();
+}
+
+/** The person's open sessions, in every workspace; ending one stops its tokens at once (server-side). */
+function SessionsCard() {
+  const sessions = useLoad(api.owners.sessions.mine, {});
+  const end = useMutate(api.owners.sessions.end);
+  const endOthers = useMutate(api.owners.sessions.endOthers);
+  const [ended, setEnded] = useState<number | null>(null);
+  if (sessions.status === "loading") return <Loading label="Loading your sessions…" />;
+  if (sessions.status === "error") return <ErrorState error={sessions.error} title="Couldn't load your sessions" />;
+  const others = sessions.data.filter((s) => !s.current).length;
+  return (
+    <Card
+      title="Active sessions"
+      actions={
+        <Button
+          variant="secondary"
+          pending={endOthers.pending}
+          disabled={others === 0}
+          onClick={async () => {
+            const r = await endOthers.run({});
+            if (r.ok) setEnded(r.value.ended);
+          }}
+        >
+          End all other sessions
+        </Button>
+      }
+    >
+      <p className="small muted">Where you are signed in. Ending a session signs it out on the server at once; signing out here ends this one.</p>
+      <DataTable caption="Your active sessions" columns={["Signed in", "With", "Workspace", "Device", "Last active"]} actions>
+        {sessions.data.map((s) => (
+          <tr key={s.sessionId}>
+            <td>{when(s.createdAt)}</td>
+            <td>{s.provider === "builtin" ? "password" : "Clerk"}</td>
+            <td>{s.workspaceName}</td>
+            <td className="small">{s.label ?? "—"}</td>
+            <td>{when(s.lastSeenAt)}</td>
+            <td>
+              {s.current ? (
+                <Badge tone="accent">this session</Badge>
+              ) : (
+                <Button variant="secondary" className="btn-small" pending={end.pending} onClick={() => end.run({ sessionId: s.sessionId })}>
+                  End
+                </Button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <InlineError error={end.error ?? endOthers.error} />
+      {ended !== null ? (
+        <p role="status" className="small mt1">
+          Ended {ended} other session{ended === 1 ? "" : "s"}.
+        </p>
+      ) : null}
+    </Card>
   );
 }
 
@@ -81,7 +148,7 @@ function ChangePasswordCard() {
         </Button>
         {done ? (
           <p role="status" className="small mt1">
-            Password changed. Use the new one next time you sign in.
+            Password changed. Your other sessions were signed out; use the new password next time you sign in.
           </p>
         ) : null}
       </form>

@@ -27,6 +27,11 @@ export function OwnersPage() {
         </ul>
       </Card>
       <div className="mt2">{isOwner ? <OwnersList /> : <Notice>Only owners can see and manage the member list.</Notice>}</div>
+      {isOwner ? (
+        <div className="mt2">
+          <ClerkOrgCard />
+        </div>
+      ) : null}
     </>
   );
 }
@@ -203,6 +208,67 @@ function InviteCard() {
           </p>
         ) : null}
       </form>
+    </Card>
+  );
+}
+
+/**
+ * Link a Clerk organization to this workspace. The organization is the one the owner has active in
+ * their own Clerk sign-in (they must be its admin); the operator's CLI can link any (`npm run owners --
+ * link-org`). Roles stay Warden's; just-in-time membership (off by default) starts org admins as admin,
+ * everyone else as viewer.
+ */
+function ClerkOrgCard() {
+  const status = useLoad(api.workspaces.org.status, {});
+  const link = useMutate(api.workspaces.org.linkActiveOrg);
+  const unlink = useMutate(api.workspaces.org.unlinkOrg);
+  const setJit = useMutate(api.workspaces.org.setJit);
+  if (status.status === "loading") return <Loading label="Loading the organization link…" />;
+  if (status.status === "error") return <ErrorState error={status.error} title="Couldn't load the organization link" />;
+  const s = status.data;
+  const canLinkActive = s.activeOrg && s.activeOrg.id !== s.clerkOrgId && !s.activeOrg.linkedElsewhere;
+  return (
+    <Card title="Clerk organization">
+      {s.clerkOrgId ? (
+        <>
+          <p>
+            Linked to <code>{s.clerkOrgId}</code>. Members of this organization reach this workspace when it is their active organization, with the role
+            they have here.
+          </p>
+          <label className="row mt1">
+            <input type="checkbox" checked={s.jit} disabled={setJit.pending} onChange={(e) => setJit.run({ enabled: e.target.checked })} />
+            <span>
+              Just-in-time membership: organization members without a membership here get one on first sign-in (org admins as admin, everyone else as
+              viewer; never owner).
+            </span>
+          </label>
+          <div className="row mt1">
+            <Button variant="secondary" pending={unlink.pending} onClick={() => unlink.run({})}>
+              Unlink organization
+            </Button>
+          </div>
+        </>
+      ) : (
+        <p className="small muted">No Clerk organization is linked. Members sign in with their own membership only.</p>
+      )}
+      {canLinkActive ? (
+        <div className="mt1">
+          <p className="small">
+            Your active Clerk organization is <code>{s.activeOrg!.id}</code>
+            {s.activeOrg!.role ? ` (you are ${s.activeOrg!.role})` : ""}.
+          </p>
+          <Button variant="primary" pending={link.pending} onClick={() => link.run({})}>
+            {s.clerkOrgId ? "Link this organization instead" : "Link this organization"}
+          </Button>
+        </div>
+      ) : !s.activeOrg ? (
+        <p className="small muted mt1">
+          To link one, sign in with Clerk as an admin of the organization and make it active, or ask the operator (<code>npm run owners -- link-org</code>).
+        </p>
+      ) : s.activeOrg.linkedElsewhere ? (
+        <p className="small muted mt1">Your active organization is linked to another workspace.</p>
+      ) : null}
+      <InlineError error={link.error ?? unlink.error ?? setJit.error} />
     </Card>
   );
 }
