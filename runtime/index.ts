@@ -20,6 +20,7 @@ import { ConnectionLog, limitsFromEnv, type ConnLimits } from "./limits.js";
 import { ensureDataDir, ensureKeys } from "./keys.js";
 import { assignRequestId, sendJson } from "./httputil.js";
 import { Metrics, metricsAllowed } from "./metrics.js";
+import { OperatorChannel } from "./operator.js";
 
 export type RuntimeOptions = {
   /** The functions folder (default ./convex). Its parent is the project (node_modules, dist/). */
@@ -413,6 +414,18 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       );
     }
     cronRunner.start();
+    // The operator's local channel (`npm run warden`); WARDEN_OPERATOR_SOCKET=0 turns it off.
+    let operator: OperatorChannel | null = null;
+    if (process.env.WARDEN_OPERATOR_SOCKET !== "0") {
+      const channel = new OperatorChannel(dataDir, engine, (m) => realConsole.warn(`[runtime] ${m}`));
+      try {
+        await channel.start();
+        operator = channel;
+        cleanups.push(() => channel.stop());
+      } catch (e) {
+        realConsole.warn(`[runtime] operator socket ${channel.path} not available (${e instanceof Error ? e.message : e}); \`npm run warden\` will not reach this process`);
+      }
+    }
     ready = true;
 
     say(
@@ -423,6 +436,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         `  Data directory          ${dataDir}  (${recovery.documents} documents restored, ${recovery.replayed} log entries replayed${rearmed ? `, ${rearmed} scheduled jobs re-armed` : ""})`,
         `  Auth mode               ${authMode}   allowed origins: ${[...allowedOrigins].join(", ")}`,
         `  Crons                   ${cronRunner.names().length ? cronRunner.names().join(", ") : "none"}`,
+        `  Operator socket         ${operator ? `${operator.path}  (npm run warden -- help)` : "off"}`,
       ].join("\n"),
     );
 
@@ -441,6 +455,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       stop() {
         stopping ??= (async () => {
           ready = false;
+          await operator?.stop();
           // Stop producing work and accepting connections, let running requests finish (bounded),
           // close the WebSockets (upgraded sockets keep server.close() waiting), then flush + snapshot.
           cronRunner.stop();

@@ -106,6 +106,7 @@ import type * as mcp_tables from "../mcp/tables.js";
 import type * as mcp_tokens from "../mcp/tokens.js";
 import type * as owners_admin from "../owners/admin.js";
 import type * as owners_manage from "../owners/manage.js";
+import type * as owners_operator from "../owners/operator.js";
 import type * as owners_password from "../owners/password.js";
 import type * as owners_routes from "../owners/routes.js";
 import type * as owners_session from "../owners/session.js";
@@ -256,6 +257,7 @@ declare const fullApi: ApiFromModules<{
   "mcp/tokens": typeof mcp_tokens;
   "owners/admin": typeof owners_admin;
   "owners/manage": typeof owners_manage;
+  "owners/operator": typeof owners_operator;
   "owners/password": typeof owners_password;
   "owners/routes": typeof owners_routes;
   "owners/session": typeof owners_session;

@@ -46,10 +46,11 @@ const isSource = (f: string) => /\.(ts|tsx|mjs|js)$/.test(f) && !/\.test\.tsx?$/
 
 describe("production install", () => {
   it("every package the start path imports is a dependency, not a devDependency", () => {
-    // runtime/ (npm start), vite.config.ts (SyncBoard build), convex/ (the functions the runtime bundles), src/ (SyncBoard).
+    // runtime/ (npm start), vite.config.ts (SyncBoard build), the operator CLI, convex/ (the functions the runtime bundles), src/ (SyncBoard).
     const sources = [
       ...files(join(REPO, "runtime"), isSource),
       join(REPO, "vite.config.ts"),
+      join(REPO, "scripts", "warden.ts"), // `npm run warden`, the operator CLI
       ...files(join(REPO, "convex"), isSource),
       ...files(join(REPO, "src"), isSource),
     ];
