@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     data.owners = existing ? data.owners.map((o) => (o.ownerKey === ownerKey ? entry.data : o)) : [...data.owners, entry.data];
     save(file, data);
     console.log(`${existing ? "updated" : "created"} ${ownerKey} (role ${entry.data.role}, active ${entry.data.active}) in ${file}`);
-    console.log("apply: restart `npm start` (embedded) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
+    console.log("apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
     return 0;
   }
   if (cmd === "link-org") {
@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
         ? `workspace ${workspace} → ${entry.data.clerkOrgId}${entry.data.jit === undefined ? "" : ` (just-in-time ${entry.data.jit ? "on" : "off"})`} in ${file}`
         : `workspace ${workspace}: organization link removed in ${file}`,
     );
-    console.log("apply: restart `npm start` (embedded) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
+    console.log("apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
     return 0;
   }
   if (cmd === "remove") {
