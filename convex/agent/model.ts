@@ -11,6 +11,7 @@ import { createOpenRouter } from "@openrouter/ai-sdk-provider";
 import { offlineGenerate, type ToolCall } from "../lib/offlineModel";
 import { buildPrompt, toolResultText, type HistoryMessage, type ToolOutcome } from "./prompt";
 import { resolveModelKey, type ProviderKind } from "./providerRules";
+import { redactKnown } from "../lib/redact";
 
 export type ProviderSpec = {
   kind: ProviderKind;
@@ -158,7 +159,8 @@ async function runAiSdk(spec: ProviderSpec, input: RunInput): Promise<ModelRun> 
       maxRetries: 0, // the fallback model is the retry
       abortSignal: AbortSignal.timeout(MODEL_TIMEOUT_MS),
     });
-    const text = res.text.trim();
+    // a provider that echoes its own key (any encoding) never gets it into the reply
+    const text = redactKnown(res.text, [resolved.key]).trim();
     if (!text) return { ok: false, reason: "invalid_response", toolCalls: counter.n };
     return { ok: true, text: text.slice(0, MAX_REPLY_CHARS), toolCalls: counter.n };
   } catch (err) {
