@@ -1,7 +1,9 @@
 // startRuntime(): the embedded local Convex runtime — convex/ functions on convex-test, the Convex
 // client protocol (WebSocket + HTTP API) and SyncBoard on PORT, http.ts routes on SITE_PORT,
 // crons and the scheduler on real time, durable state under the data directory.
-import { createServer, type Server } from "node:http";
+import { createServer as createHttpServer, type Server, type RequestListener } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { transportFor } from "./transport.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -218,6 +220,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(acquireLock(dataDir));
     for (const w of checkVersions()) say(`warning: ${w}`);
     const { keys } = await ensureKeys(dataDir);
+    // HTTPS enforced: plain HTTP only on loopback, unless TLS is served here or a TLS proxy is in front.
+    const transport = transportFor(host, { ...process.env, ...(opts.env ?? {}) });
+    const createServer = (handler: RequestListener): Server =>
+      transport.kind === "tls" ? (createHttpsServer({ cert: transport.cert, key: transport.key }, handler) as unknown as Server) : createHttpServer(handler);
 
     // Servers first: with port 0 the URLs (and so the env the functions read) depend on the bound ports.
     let onMain: ((req: any, res: any) => void) | null = null;
@@ -253,8 +259,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const requestedSite = opts.sitePort ?? (process.env.SITE_PORT ? Number(process.env.SITE_PORT) : requestedPort === 0 ? 0 : requestedPort + 1);
     const sitePort = await listen(site, requestedSite, host);
     cleanups.push(() => closeServer(site));
-    const url = `http://${urlHost(host)}:${port}`;
-    const siteUrl = `http://${urlHost(host)}:${sitePort}`;
+    const scheme = transport.kind === "tls" ? "https" : "http";
+    const url = `${scheme}://${urlHost(host)}:${port}`;
+    const siteUrl = `${scheme}://${urlHost(host)}:${sitePort}`;
 
     // Production mode refuses a missing or well-known encryption key instead of generating one.
     if (process.env.WARDEN_ENV === "production") {
