@@ -16,10 +16,14 @@ import {
   type RiskClass,
 } from "../lib/agency";
 import { utf8Length } from "../lib/redact";
+import { queueReply } from "../channels/delivery";
 
 export const MAX_APPROVAL_INPUT_BYTES = 16 * 1024;
 /** Open approvals per thread: one requester cannot flood the owners' inbox. */
 export const MAX_PENDING_PER_THREAD = 5;
+/** Owners' own linked channel identities that hear about a new approval (no input, just the tool). */
+const MAX_OWNER_CHANNELS_NOTIFIED = 5;
+export const approvalNotice = (tool: string) => `Approval needed: the agent wants to use ${tool}. Approve or deny it in SyncBoard → Approvals.`;
 
 export type AgencyCaller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
@@ -123,6 +127,11 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
           : "A tool that needs your approval for this audience was requested. Approve or deny it in the Approvals inbox.",
       createdAt: now,
     });
+    const owners = await ctx.db
+      .query("channelUsers")
+      .withIndex("by_workspace_trust", (q) => q.eq("workspaceId", t.workspaceId).eq("trust", "owner"))
+      .take(MAX_OWNER_CHANNELS_NOTIFIED);
+    for (const o of owners) if (!o.blocked) await queueReply(ctx, o._id, approvalNotice(t.toolLabel.slice(0, 80)));
   }
   return deny("APPROVAL_REQUIRED", false);
 }

@@ -53,7 +53,8 @@ export const channelTables = {
   })
     .index("by_channel_user", ["channelId", "platformUserId"])
     .index("by_workspace", ["workspaceId"])
-    .index("by_workspace_lastSeen", ["workspaceId", "lastSeenAt"]),
+    .index("by_workspace_lastSeen", ["workspaceId", "lastSeenAt"])
+    .index("by_workspace_trust", ["workspaceId", "trust"]),
 
   /** Dedupe of vendor deliveries (update_id, event_id, svix-id, MessageSid, interaction id). */
   webhookDeliveries: defineTable({

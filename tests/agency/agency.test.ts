@@ -12,6 +12,7 @@ import { session, thread, waitForReply } from "../chat/setup";
 import { MockVendor, drain, post, setupChannel, signTelegram, telegramUpdate } from "../channels/helpers";
 import { APPROVAL_PENDING_TEXT } from "../../convex/agent/model";
 import { DENIED_TEXT, EXPIRED_TEXT } from "../../convex/agency/approvals";
+import { approvalNotice } from "../../convex/agency/gate";
 import { PAIR_FIRST_TEXT, PAIR_FAILED_TEXT, PAIR_LOCKED_TEXT, PAIRED_TEXT } from "../../convex/agency/pairing";
 import { storedTool } from "../../convex/mcp/protocol";
 import { APPROVAL_TTL_MS, canonicalJson, decide, parsePairCommand, newPairingCode, PAIRING_ALPHABET } from "../../convex/lib/agency";
@@ -251,6 +252,19 @@ describe("ask: the approval queue", () => {
     expect(open.page).toHaveLength(5);
     expect((await log(t)).filter((r) => r.code === "APPROVAL_QUEUE_FULL")).toHaveLength(2);
     expect((await events(t)).filter((e) => e.code === "APPROVAL_QUEUE_FULL")).toHaveLength(2);
+  });
+
+  test("an owner's linked channel identity hears about a new approval (tool name only, no input)", async () => {
+    const { t, ch } = await pairedSetup();
+    // the owner links their own Telegram identity (another chat id)
+    const { code } = await ch.as.mutation(api.agency.pairing.createCode, { channelId: ch.channelId, trust: "owner" });
+    await tg(t, ch.path, `/pair ${code}`, 9001);
+    mock.reset();
+    await tg(t, ch.path, CALC);
+    const byChat = mock.requests.map((r) => JSON.parse(r.body) as { chat_id: string; text: string });
+    expect(byChat.find((m) => m.chat_id === "9001")?.text).toBe(approvalNotice("calculator"));
+    expect(byChat.find((m) => m.chat_id === "4242")?.text).toBe(APPROVAL_PENDING_TEXT);
+    expect(JSON.stringify(byChat.find((m) => m.chat_id === "9001"))).not.toContain("(2+3)*7/2");
   });
 
   test("denial gives a polite refusal; nothing runs", async () => {
