@@ -16,12 +16,17 @@
  *   5. One deadline covers DNS, connect, TLS, headers and body (→ TIMEOUT, socket destroyed).
  *   6. Content-Length above the cap, or more bytes streamed than the cap → OUTPUT_TOO_LARGE;
  *      the socket is destroyed as soon as the cap is crossed.
+ *   7. No connection is reused unless the caller asks (`keepAlive`): then an idle socket is taken
+ *      only from the pool of (partition, scheme, host, port, the address vetted for THIS request),
+ *      so DNS is still resolved and vetted every time and a new answer never rides an old socket;
+ *      sockets idle at most KEEP_ALIVE_IDLE_MS; any request that fails destroys its socket.
  * Failures return a code only (never an exception, message or stack).
  *
  * Codes (besides those of egress.ts): REDIRECT_BLOCKED, TIMEOUT, OUTPUT_TOO_LARGE, INPUT_INVALID
  * (bad method/header/body/limits from the caller), UPSTREAM_ERROR (new: DNS failure, refused,
  * reset, TLS failure, malformed response).
  */
+import { createHash, randomBytes } from "node:crypto";
 import { lookup as dnsLookup } from "node:dns/promises";
 import http from "node:http";
 import https from "node:https";
@@ -60,6 +65,13 @@ export type SafeFetchInit = {
   allowedPorts?: string[];
   /** Resolver override (tests). Default: the system resolver, all addresses. */
   lookup?: Resolver;
+  /**
+   * Reuse connections (HTTP keep-alive) within `partition`, e.g. one registered server with one
+   * credential: sockets are never shared across partitions. `retryStale`: the request may be sent
+   * again once on a fresh connection if a reused one turns out closed before any response (only
+   * for requests that are safe to repeat).
+   */
+  keepAlive?: { partition: string; retryStale?: boolean };
 };
 
 export type SafeFetchCode =
@@ -114,6 +126,7 @@ type Prepared = {
   body: Buffer | null;
   timeoutMs: number;
   maxBytes: number;
+  keepAlive?: { partition: string; retryStale: boolean };
 };
 
 function prepare(init: SafeFetchInit): Prepared | null {
@@ -149,8 +162,56 @@ function prepare(init: SafeFetchInit): Prepared | null {
     headers["content-length"] = String(body.length);
   }
   headers["accept-encoding"] = "identity"; // we never decompress, so a small body stays small
-  headers["connection"] = "close";
-  return { method, headers, body, timeoutMs, maxBytes };
+  const ka = init.keepAlive;
+  if (ka !== undefined && (typeof ka !== "object" || ka === null || typeof ka.partition !== "string" || ka.partition.length === 0)) return null;
+  if (!ka) headers["connection"] = "close";
+  return { method, headers, body, timeoutMs, maxBytes, ...(ka ? { keepAlive: { partition: ka.partition, retryStale: ka.retryStale === true } } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// keep-alive pool
+
+/** An idle pooled socket is closed after this long (below common server keep-alive timeouts). */
+export const KEEP_ALIVE_IDLE_MS = 3_000;
+const POOL_MAX_AGENTS = 64;
+const POOL_MAX_SOCKETS = 8;
+const POOL_MAX_FREE = 4;
+/** Per-process salt: pool keys (which may derive from a credential) are never plain or comparable across processes. */
+const POOL_SALT = randomBytes(16);
+/** Least recently used first. A dropped agent is not destroyed: its idle sockets time out (unref'd). */
+const pool = new Map<string, http.Agent>();
+
+function poolKey(partition: string, target: URL, pinned: ResolvedAddress): string {
+  const port = target.port || (target.protocol === "https:" ? "443" : "80");
+  const id = JSON.stringify([partition, target.protocol, target.hostname, port, pinned.address, pinned.family]);
+  return createHash("sha256").update(POOL_SALT).update(id).digest("hex");
+}
+
+function pooledAgent(key: string, isHttps: boolean): http.Agent {
+  const found = pool.get(key);
+  if (found) {
+    pool.delete(key);
+    pool.set(key, found);
+    return found;
+  }
+  const opts = {
+    keepAlive: true,
+    maxSockets: POOL_MAX_SOCKETS,
+    maxFreeSockets: POOL_MAX_FREE,
+    timeout: KEEP_ALIVE_IDLE_MS, // an idle (free) socket that times out is destroyed by the agent
+    scheduling: "lifo" as const,
+  };
+  const agent = isHttps ? new https.Agent(opts) : new http.Agent(opts);
+  pool.set(key, agent);
+  while (pool.size > POOL_MAX_AGENTS) pool.delete(pool.keys().next().value as string);
+  return agent;
+}
+
+/** Tests: how many pools exist and how many idle sockets they hold. */
+export function keepAlivePoolStats(): { agents: number; idleSockets: number } {
+  let idleSockets = 0;
+  for (const a of pool.values()) for (const list of Object.values(a.freeSockets)) idleSockets += list?.length ?? 0;
+  return { agents: pool.size, idleSockets };
 }
 
 /** The dev loopback target (see `devAllowLoopbackHost`), or null when the normal rules apply. */
@@ -217,7 +278,9 @@ function run(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (req) req.destroy(); // closes the socket: stops reading, frees the connection
+      // Closes the socket: stops reading, frees the connection. Only a fully read, successful
+      // response leaves a pooled socket to its agent for reuse.
+      if (req && !(result.ok && p.keepAlive)) req.destroy();
       resolve(result);
     };
     const timer = setTimeout(() => finish(fail("TIMEOUT")), p.timeoutMs);
@@ -245,8 +308,10 @@ function run(
       return { address: first, family: net.isIP(first) };
     };
 
-    const connect = (pinned: ResolvedAddress) => {
+    const connect = (pinned: ResolvedAddress, fresh = false) => {
       const isHttps = target.protocol === "https:";
+      const pooled = p.keepAlive && !fresh ? pooledAgent(poolKey(p.keepAlive.partition, target, pinned), isHttps) : false;
+      let responded = false;
       const pinnedLookup: net.LookupFunction = (hostname, options, callback) => {
         if (hostname !== host) {
           callback(Object.assign(new Error("unexpected host"), { code: "ENOTFOUND" }), "", 0);
@@ -265,7 +330,8 @@ function run(
         path: `${target.pathname}${target.search}`,
         method: p.method,
         headers: p.headers,
-        agent: false, // no pooled socket from an earlier resolution
+        // a pooled socket only from this partition's pool for this vetted address; else a new one
+        agent: pooled,
         lookup: pinnedLookup,
         family: pinned.family,
         maxHeaderSize: 16 * 1024,
@@ -276,14 +342,27 @@ function run(
       } catch {
         return finish(fail("INPUT_INVALID"));
       }
-      req.on("error", () => finish(fail("UPSTREAM_ERROR")));
+      const thisReq = req;
+      req.on("error", () => {
+        if (settled || thisReq !== req) return;
+        // A reused socket the server had already closed: once more on a new one, if repeatable.
+        if (thisReq.reusedSocket && !responded && !fresh && p.keepAlive?.retryStale) {
+          thisReq.destroy();
+          return connect(pinned, true);
+        }
+        finish(fail("UPSTREAM_ERROR"));
+      });
       req.on("upgrade", () => finish(fail("UPSTREAM_ERROR")));
       req.on("socket", (socket) => {
-        socket.once("connect", () => {
+        const check = () => {
           if (!sameAddress(socket.remoteAddress, pinned.address)) finish(fail("PRIVATE_ADDRESS_BLOCKED"));
-        });
+        };
+        // A reused socket connected long ago: check its peer now.
+        if (socket.connecting) socket.once("connect", check);
+        else check();
       });
       req.on("response", (res) => {
+        responded = true;
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) return finish(fail("REDIRECT_BLOCKED"));
         const declared = res.headers["content-length"];

@@ -91,7 +91,7 @@ export const callTool = internalAction({
     if (!auth.ok) return auth;
 
     const args = a.input !== null && typeof a.input === "object" && !Array.isArray(a.input) ? (a.input as Record<string, unknown>) : undefined;
-    const opts: GuardOptions = { url: server.url, deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, authHeader: auth.header };
+    const opts: GuardOptions = { url: server.url, deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, authHeader: auth.header, pool: a.serverId };
     const r = await withMcpClient(opts, (client, guard, remaining) =>
       client.callTool({ name: a.toolName, arguments: args }, undefined, { timeout: remaining(), signal: guard.signal }),
     );
@@ -120,6 +120,7 @@ async function listTools(
     callMaxBytes: LIST_MAX_BYTES,
     otherMaxBytes: LIST_MAX_BYTES,
     authHeader: auth.header,
+    pool: serverId,
   };
   const r = await withMcpClient(opts, async (client, guard, remaining) => {
     const all: Array<{ name?: unknown; description?: unknown; inputSchema?: unknown }> = [];

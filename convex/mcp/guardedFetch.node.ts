@@ -13,7 +13,11 @@
  *   - only the MCP transport's own headers plus the server's stored auth header go upstream —
  *     nothing else a caller might carry (e.g. an inbound /mcp bearer token) can be forwarded;
  *   - the first refusal is remembered and aborts a per-call AbortController, so a pending
- *     request fails at once instead of waiting for its timeout.
+ *     request fails at once instead of waiting for its timeout;
+ *   - connections are kept alive (safeFetch `keepAlive`) in a pool partitioned by registered
+ *     server, URL and the exact auth header: two servers, or one server before and after its
+ *     credential changed, never share a socket. Only requests that are not tool calls may be
+ *     re-sent on a fresh socket when a reused one was already closed.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -44,6 +48,8 @@ export type GuardOptions = {
   otherMaxBytes: number;
   /** the server's stored auth header, if any */
   authHeader?: { name: string; value: string };
+  /** the registered server (its id): part of the keep-alive partition */
+  pool?: string;
 };
 
 export type Guard = {
@@ -69,6 +75,7 @@ export function createGuard(opts: GuardOptions): Guard {
   let lastCallBytes = 0;
   const target = new URL(opts.url);
   const host = target.hostname;
+  const partition = JSON.stringify([opts.pool ?? "", target.href, opts.authHeader?.name ?? "", opts.authHeader?.value ?? ""]);
   const fail = (code: string): never => {
     if (failed === undefined) failed = code;
     if (!controller.signal.aborted) controller.abort(new GuardFailure(code));
@@ -103,6 +110,7 @@ export function createGuard(opts: GuardOptions): Guard {
       allowlist: [host],
       timeoutMs: Math.min(remaining, MAX_REQUEST_MS),
       maxBytes: isCall ? opts.callMaxBytes : opts.otherMaxBytes,
+      keepAlive: { partition, retryStale: !isCall },
     });
     // The transport's own abort (client.close()) and ours both end the wait at once.
     const signals = [controller.signal, init.signal].filter((s): s is AbortSignal => !!s);

@@ -32,3 +32,8 @@ export function wrap(real: any) {
     },
   };
 }
+
+/** Turns on safeFetch's test-only loopback override for this process (tests and the bench only). */
+export function allowLoopbackInThisProcess() {
+  process.env.WARDEN_TEST_ALLOW_LOOPBACK = "1";
+}

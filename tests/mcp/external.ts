@@ -11,7 +11,8 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
-export type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string };
+/** `conn`: which TCP connection carried the request (1, 2, … in accept order). */
+export type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string; conn: number };
 export type ToolExtra = { sendNotification: (n: any) => Promise<void>; signal: AbortSignal };
 export type ToolDef = {
   description: string;
@@ -51,12 +52,14 @@ export function defaultTools(): Record<string, ToolDef> {
 export async function externalServer(state: ExternalState) {
   const requests: Seen[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
+  const connIds = new WeakMap<Socket, number>();
   const server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
       void (async () => {
-        requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw });
+        requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw, conn: connIds.get(req.socket) ?? 0 });
         if (state.redirectTo) {
           res.writeHead(302, { location: state.redirectTo });
           res.end();
@@ -107,6 +110,7 @@ export async function externalServer(state: ExternalState) {
     });
   });
   server.on("connection", (s) => {
+    connIds.set(s, ++connections);
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -117,6 +121,10 @@ export async function externalServer(state: ExternalState) {
     requests,
     /** tools/call requests seen */
     calls: () => requests.filter((r) => r.body.includes('"tools/call"')),
+    /** TCP connections accepted so far */
+    connections: () => connections,
+    /** TCP connections open right now */
+    openSockets: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
