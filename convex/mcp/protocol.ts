@@ -50,6 +50,26 @@ export const MAX_DESCRIPTION_BYTES = 4096;
 export const MAX_TOOL_SCHEMA_BYTES = 32 * 1024;
 export const MAX_TOOLS_PER_SERVER = 100;
 
+/**
+ * Gateway mode. A client-token scope naming an upstream tool: `mcp:<serverName>/<toolName>` (next
+ * to plain skill names). On Warden's /mcp the tool is exposed as `<serverName>.<toolName>`: skill
+ * and server names never contain a dot, so the name is stable and cannot collide with a skill or
+ * with another server's tool. At most 128 characters (the spec's tool-name limit).
+ */
+const UPSTREAM_SCOPE = /^mcp:([a-z][a-z0-9_-]{1,62})\/([A-Za-z0-9_.-]{1,128})$/;
+export const MAX_EXPOSED_NAME = 128;
+
+export function parseUpstreamScope(scope: string): { server: string; tool: string; exposed: string } | null {
+  const m = UPSTREAM_SCOPE.exec(scope);
+  if (!m) return null;
+  const exposed = `${m[1]}.${m[2]}`;
+  return exposed.length <= MAX_EXPOSED_NAME ? { server: m[1], tool: m[2], exposed } : null;
+}
+
+export function upstreamScope(server: string, tool: string): string {
+  return `mcp:${server}/${tool}`;
+}
+
 export function isClientTokenShape(token: string): boolean {
   return CLIENT_TOKEN.test(token);
 }
@@ -384,6 +404,32 @@ export function shapeToolResult(result: { content?: unknown; structuredContent?:
   if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
   if (result.isError === true) out.isError = true;
   return out;
+}
+
+/**
+ * An upstream tool's checker result (a shaped, redacted result, or its JSON text) as an MCP tool
+ * result for Warden's own clients; `ui` resources go back as `resource` content.
+ */
+export function upstreamResultToMcp(r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number }) {
+  if (!r.ok) return skillResultToMcp(r);
+  let out = r.output;
+  if (typeof out === "string") {
+    try {
+      out = JSON.parse(out);
+    } catch {
+      out = undefined;
+    }
+  }
+  const shaped = out && typeof out === "object" && !Array.isArray(out) ? (out as Partial<ShapedResult>) : undefined;
+  if (!shaped || !Array.isArray(shaped.content)) return skillResultToMcp({ ok: false, code: "UPSTREAM_ERROR" });
+  const ui = Array.isArray(shaped.ui) ? shaped.ui : [];
+  const content = [
+    ...(shaped.content as Array<Record<string, unknown>>),
+    ...ui.map((u) => ({ type: "resource", resource: { uri: u.uri, mimeType: u.mimeType, text: u.html } })),
+  ];
+  const sc = shaped.structuredContent;
+  const structured = sc !== null && typeof sc === "object" && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
+  return { content, ...(structured ? { structuredContent: structured } : {}), ...(shaped.isError === true ? { isError: true } : {}) };
 }
 
 /** A skill's checker result as an MCP tool result. */

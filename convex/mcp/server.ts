@@ -10,7 +10,9 @@
  * no Mcp-Session-Id) is answered here (server/discover, ping, tools/list, tools/call); anything
  * else goes to a fresh stateless SDK transport + low-level Server. Both eras list the token's
  * scoped, approved skills and call them through the security checker (invokeSkill) with caller
- * {kind: "mcp-client", id: tokenId}. The inbound token is stripped from the request the transport
+ * {kind: "mcp-client", id: tokenId}. Gateway mode: upstream MCP tools in the token's scope
+ * (`mcp:<server>/<tool>`, listed as `<server>.<tool>`) are called through the checker's
+ * callMcpTool with the same caller. The inbound token is stripped from the request the transport
  * sees and never reaches a tool or an upstream server.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -42,6 +44,8 @@ import {
   parseBearer,
   protectedResourceMetadata,
   skillResultToMcp,
+  upstreamResultToMcp,
+  parseUpstreamScope,
   wwwAuthenticate,
 } from "./protocol";
 
@@ -57,6 +61,8 @@ type Admitted = {
   scopes: string[];
   expiresAt: number;
   tools: Array<{ name: string; description: string; inputSchema: unknown }>;
+  /** upstream tools in scope, by exposed name */
+  upstream: Array<{ name: string; serverId: Id<"mcpServers">; tool: string }>;
 };
 
 /** The token's scoped, approved skills as MCP tools (both eras). */
@@ -70,7 +76,21 @@ function listedTools(a: Admitted) {
 
 /** tools/call (both eras): out of scope → tool error + security event; else the checker. */
 async function callTool(ctx: ActionCtx, a: Admitted, ip: string, name: string, args: unknown) {
-  if (!a.scopes.includes(name)) {
+  const caller = { kind: "mcp-client", id: a.tokenId };
+  const up = a.upstream.find((u) => u.name === name);
+  if (up) {
+    // the checker decides again: workspace, approval, pinned hash, limits, egress, redaction, log
+    const r = await ctx.runAction(internal.security.checker.callMcpTool, {
+      workspaceId: a.workspaceId,
+      serverId: up.serverId,
+      toolName: up.tool,
+      input: args ?? {},
+      caller,
+    });
+    return upstreamResultToMcp(r);
+  }
+  // a skill scope (an upstream scope's raw text is not a callable name)
+  if (!a.scopes.includes(name) || parseUpstreamScope(name) !== null) {
     await ctx.runMutation(internal.mcp.sessions.logScopeDenial, {
       workspaceId: a.workspaceId,
       tokenId: a.tokenId,
@@ -84,7 +104,7 @@ async function callTool(ctx: ActionCtx, a: Admitted, ip: string, name: string, a
     workspaceId: a.workspaceId,
     skillName: name,
     input: args ?? {},
-    caller: { kind: "mcp-client", id: a.tokenId },
+    caller,
   });
   return skillResultToMcp(r);
 }

@@ -13,6 +13,11 @@
  * sessions per minute per IP. Requests of the stateless revision (mode "stateless") carry no
  * session at all. Connections go to the private activity log; rejections are security events
  * with client, IP and time.
+ *
+ * Gateway mode: a token's upstream scopes (tokens.ts) come back as `upstream` (exposed name →
+ * server id bound at mint + tool) on every request; tools/list shows those whose server is this
+ * token's workspace's, approved and enabled, and whose tool is approved with an unchanged pin. A
+ * call is decided again by the checker (callMcpTool) whatever is listed.
  */
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
@@ -20,6 +25,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { admitAllUsers, enforceLimit } from "../limits/enforce";
 import { recordSecurityEvent } from "../security/events";
 import { parseStoredSchema } from "../lib/jsonSchema";
+import { parseUpstreamScope } from "./protocol";
 import { sha256Hex } from "../lib/tokens";
 import { DAY, MINUTE } from "../lib/time";
 
@@ -32,6 +38,8 @@ const PRUNE_BATCH = 200;
 const TOUCH_MS = 15_000;
 
 const toolValidator = v.object({ name: v.string(), description: v.string(), inputSchema: v.any() });
+const upstreamValidator = v.object({ name: v.string(), serverId: v.id("mcpServers"), tool: v.string() });
+type Upstream = { name: string; serverId: Id<"mcpServers">; tool: string };
 const admitted = v.object({
   ok: v.literal(true),
   workspaceId: v.id("workspaces"),
@@ -40,6 +48,7 @@ const admitted = v.object({
   scopes: v.array(v.string()),
   expiresAt: v.number(),
   tools: v.array(toolValidator),
+  upstream: v.array(upstreamValidator),
 });
 const refused = v.object({
   ok: v.literal(false),
@@ -72,9 +81,39 @@ async function openSessions(ctx: MutationCtx, tokenId: Id<"mcpClientTokens">, no
   return open;
 }
 
+/** The token's upstream scopes, by exposed name (only entries still in toolScopes and bound at mint). */
+function upstreamOf(token: Doc<"mcpClientTokens">): Upstream[] {
+  const out: Upstream[] = [];
+  for (const b of (token.upstreamScopes ?? []).slice(0, 100)) {
+    const parsed = parseUpstreamScope(b.scope);
+    if (!parsed || parsed.tool !== b.tool || !token.toolScopes.includes(b.scope)) continue;
+    out.push({ name: parsed.exposed, serverId: b.serverId, tool: b.tool });
+  }
+  return out;
+}
+
+/** Exposed upstream tools that may be listed now; their stored (redacted) description and schema. */
+async function listableUpstream(ctx: MutationCtx, token: Doc<"mcpClientTokens">, upstream: Upstream[]) {
+  const tools = [];
+  for (const u of upstream) {
+    const server = await ctx.db.get(u.serverId);
+    if (!server || server.workspaceId !== token.workspaceId || server.status !== "approved" || !server.enabled) continue;
+    const tool = await ctx.db
+      .query("mcpTools")
+      .withIndex("by_server_name", (q) => q.eq("serverId", server._id).eq("name", u.tool))
+      .first();
+    if (!tool || tool.workspaceId !== token.workspaceId || tool.status !== "approved" || !tool.approvedHash || tool.hash !== tool.approvedHash) continue;
+    const schema = parseStoredSchema(tool.inputSchema);
+    if (!schema || typeof schema !== "object" || (schema as { type?: unknown }).type !== "object") continue;
+    tools.push({ name: u.name, description: tool.description, inputSchema: tool.inputSchema });
+  }
+  return tools;
+}
+
 async function scopedTools(ctx: MutationCtx, workspaceId: Id<"workspaces">, scopes: string[]) {
   const tools = [];
   for (const name of scopes.slice(0, 100)) {
+    if (parseUpstreamScope(name)) continue;
     const skill = await ctx.db
       .query("skillRegistry")
       .withIndex("by_workspace_name", (q) => q.eq("workspaceId", workspaceId).eq("name", name))
@@ -214,6 +253,7 @@ export const admit = internalMutation({
     }
 
     if (token.lastUsedAt === undefined || now - token.lastUsedAt > TOUCH_MS) await ctx.db.patch(token._id, { lastUsedAt: now });
+    const upstream = upstreamOf(token);
     return {
       ok: true as const,
       workspaceId: token.workspaceId,
@@ -221,7 +261,10 @@ export const admit = internalMutation({
       prefix: token.prefix,
       scopes: token.toolScopes,
       expiresAt: token.expiresAt,
-      tools: a.wantTools ? await scopedTools(ctx, token.workspaceId, token.toolScopes) : [],
+      tools: a.wantTools
+        ? [...(await scopedTools(ctx, token.workspaceId, token.toolScopes)), ...(await listableUpstream(ctx, token, upstream))]
+        : [],
+      upstream,
     };
   },
 });

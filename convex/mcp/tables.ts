@@ -57,6 +57,8 @@ export const mcpTables = {
     tokenHash: v.string(),
     prefix: v.string(),
     toolScopes: v.array(v.string()),
+    /** gateway mode: each `mcp:<server>/<tool>` entry of toolScopes, bound at mint to that server's id */
+    upstreamScopes: v.optional(v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() }))),
     audience: v.string(),
     expiresAt: v.number(),
     revokedAt: v.optional(v.number()),

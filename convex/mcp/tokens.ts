@@ -1,8 +1,11 @@
 /**
  * Per-client bearer tokens for Warden's own /mcp endpoint. Owners mint (the token is returned
  * once; only its SHA-256 and a short prefix are stored), list and revoke them; all audited.
- * Each token is scoped to a list of tool (skill) names, expires, and carries an audience: this
- * deployment's /mcp URL (RFC 8707 resource). A token for any other audience is refused.
+ * Each token is scoped to a list of tool (skill) names and, in gateway mode, upstream MCP tools
+ * (`mcp:<serverName>/<toolName>`, protocol.ts; each bound at mint to that server of the owner's own
+ * workspace by id, so a server deleted and registered again under the same name is not in scope),
+ * expires, and carries an audience: this deployment's /mcp URL (RFC 8707 resource). A token for
+ * any other audience is refused.
  */
 import { v } from "convex/values";
 import { viewerQuery, ownerMutation } from "../access/builders";
@@ -10,7 +13,9 @@ import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import { DAY } from "../lib/time";
-import { CLIENT_TOKEN_PREFIX, TOKEN_PREFIX_CHARS, mcpResourceUrl } from "./protocol";
+import { MAX_SERVERS_PER_WORKSPACE } from "./servers";
+import type { Id } from "../_generated/dataModel";
+import { CLIENT_TOKEN_PREFIX, MAX_TOOLS_PER_SERVER, TOKEN_PREFIX_CHARS, mcpResourceUrl, parseUpstreamScope, upstreamScope } from "./protocol";
 
 export const MAX_TOKENS_PER_WORKSPACE = 100;
 export const MAX_SCOPES = 100;
@@ -37,7 +42,9 @@ export const mint = ownerMutation({
   handler: async (ctx, a) => {
     const p = ctx.principal;
     if (!TOKEN_NAME.test(a.name)) fail("CONFIG_INVALID", { field: "name" });
-    if (a.toolScopes.length > MAX_SCOPES || !a.toolScopes.every((s) => SCOPE.test(s))) fail("CONFIG_INVALID", { field: "toolScopes" });
+    if (a.toolScopes.length > MAX_SCOPES || !a.toolScopes.every((s) => SCOPE.test(s) || parseUpstreamScope(s) !== null)) {
+      fail("CONFIG_INVALID", { field: "toolScopes" });
+    }
     if (!Number.isInteger(a.expiresInDays) || a.expiresInDays < 1 || a.expiresInDays > MAX_EXPIRY_DAYS) {
       fail("CONFIG_INVALID", { field: "expiresInDays" });
     }
@@ -54,12 +61,25 @@ export const mint = ownerMutation({
     const now = Date.now();
     const expiresAt = now + a.expiresInDays * DAY;
     const toolScopes = [...new Set(a.toolScopes)];
+    const upstreamScopes: Array<{ scope: string; serverId: Id<"mcpServers">; tool: string }> = [];
+    for (const scope of toolScopes) {
+      const up = parseUpstreamScope(scope);
+      if (!up) continue;
+      // only a server of this workspace; its tool is checked on every use, not here
+      const server = await ctx.db
+        .query("mcpServers")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", p.workspaceId).eq("name", up.server))
+        .first();
+      if (!server) fail("CONFIG_INVALID", { field: "toolScopes" });
+      upstreamScopes.push({ scope, serverId: server._id, tool: up.tool });
+    }
     const tokenId = await ctx.db.insert("mcpClientTokens", {
       workspaceId: p.workspaceId,
       name: a.name,
       tokenHash: await sha256Hex(token),
       prefix,
       toolScopes,
+      ...(upstreamScopes.length ? { upstreamScopes } : {}),
       audience,
       expiresAt,
       createdBy: p.ownerId,
@@ -124,5 +144,32 @@ export const revoke = ownerMutation({
       after: { revoked: true, revokedAt: now },
     });
     return null;
+  },
+});
+
+/** Gateway mode: the upstream tools an owner can put in a token's scope (approved, enabled servers; approved tools). */
+export const upstreamChoices = viewerQuery({
+  args: {},
+  returns: v.array(v.object({ scope: v.string(), exposedName: v.string(), server: v.string(), tool: v.string(), description: v.string() })),
+  handler: async (ctx) => {
+    const servers = await ctx.db
+      .query("mcpServers")
+      .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
+      .take(MAX_SERVERS_PER_WORKSPACE);
+    const out = [];
+    for (const server of servers) {
+      if (server.status !== "approved" || !server.enabled) continue;
+      const tools = await ctx.db
+        .query("mcpTools")
+        .withIndex("by_server", (q) => q.eq("serverId", server._id))
+        .take(MAX_TOOLS_PER_SERVER);
+      for (const t of tools) {
+        if (t.status !== "approved" || t.hash !== t.approvedHash) continue;
+        const parsed = parseUpstreamScope(upstreamScope(server.name, t.name));
+        if (!parsed) continue; // exposed name would exceed 128 characters
+        out.push({ scope: upstreamScope(server.name, t.name), exposedName: parsed.exposed, server: server.name, tool: t.name, description: t.description.slice(0, 200) });
+      }
+    }
+    return out;
   },
 });

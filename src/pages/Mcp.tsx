@@ -293,33 +293,36 @@ function ClientTokens() {
   const tokens = useLoad(api.mcp.tokens.list, {});
   const mint = useMutate(api.mcp.tokens.mint);
   const revoke = useMutate(api.mcp.tokens.revoke);
+  const choices = useLoad(api.mcp.tokens.upstreamChoices, {});
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState("");
+  const [picked, setPicked] = useState<Set<string>>(new Set());
   const [days, setDays] = useState("30");
   const [fresh, setFresh] = useState<{ token: string; name: string; audience: string } | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const r = await mint.run({
       name: name.trim(),
-      toolScopes: scopes.split(/[\s,]+/).filter(Boolean),
+      toolScopes: [...scopes.split(/[\s,]+/).filter(Boolean), ...picked],
       expiresInDays: Number(days),
     });
     if (r.ok) {
       setFresh({ token: r.value.token, name: name.trim(), audience: r.value.audience });
       setName("");
       setScopes("");
+      setPicked(new Set());
     }
   };
   const err = mint.error;
   const fieldText: Record<string, string> = {
     name: "Use 1–64 letters, digits, spaces, . _ or -.",
-    toolScopes: "Scopes are skill names (lowercase), at most 100.",
+    toolScopes: "Scopes are skill names (lowercase) or upstream tools of this workspace's servers, at most 100.",
     expiresInDays: "Choose 1 to 365 days.",
     WARDEN_PUBLIC_BASE_URL: "Set WARDEN_PUBLIC_BASE_URL on the server first: tokens are bound to this deployment's /mcp address.",
   };
   return (
     <Card title="Client tokens for Warden's own MCP server">
-      <p className="small muted">MCP clients call Warden's /mcp endpoint with one token each. A token is scoped to the skills you list, expires, and can be revoked at any time.</p>
+      <p className="small muted">MCP clients call Warden's /mcp endpoint with one token each. A token is scoped to the skills and upstream MCP tools you pick, expires, and can be revoked at any time. Upstream tools are called through the same checks as the agent's (approval, pinned definition, limits, egress, redaction, log); a tool that changes upstream disappears from the token until you approve it again.</p>
       {fresh ? (
         <Notice tone="warn" title={`Copy the token for “${fresh.name}” now — it won't be shown again`}>
           <div className="row">
@@ -378,6 +381,29 @@ function ClientTokens() {
             {(p) => <Input {...p} className="input num-input" inputMode="numeric" value={days} onChange={(e) => setDays(e.target.value)} />}
           </Field>
         </div>
+        <fieldset data-testid="upstream-scopes">
+          <legend>Upstream MCP tools it may call</legend>
+          {choices.status === "loading" ? <Loading /> : null}
+          {choices.status === "error" ? <InlineError error={choices.error} /> : null}
+          {choices.status === "ok" && choices.data.length === 0 ? <p className="small muted mb0">No approved tools on an approved, enabled server yet.</p> : null}
+          {choices.status === "ok"
+            ? choices.data.map((c) => (
+                <label key={c.scope} className="checkbox">
+                  <input
+                    type="checkbox"
+                    checked={picked.has(c.scope)}
+                    onChange={(e) => {
+                      const next = new Set(picked);
+                      if (e.target.checked) next.add(c.scope);
+                      else next.delete(c.scope);
+                      setPicked(next);
+                    }}
+                  />
+                  <code>{c.exposedName}</code> <span className="small muted">— {c.description.slice(0, 80)}</span>
+                </label>
+              ))
+            : null}
+        </fieldset>
         {err && !["name", "toolScopes", "expiresInDays"].includes(err.field ?? "") ? (
           err.field && fieldText[err.field] ? (
             <p className="inline-error" role="alert">

@@ -264,6 +264,8 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await go(page, "MCP servers", "MCP servers");
     await page.getByLabel("Client name", { exact: true }).fill("Claude Desktop");
     await page.getByLabel("Skills it may call", { exact: true }).fill("weather_lookup");
+    // gateway mode: pick an approved upstream tool for the token's scope
+    await page.getByTestId("upstream-scopes").getByLabel(/weather\.forecast/).check();
     await page.getByRole("button", { name: "Mint token" }).click();
     const minted = page.getByTestId("minted-token");
     const token = (await minted.textContent()) ?? "";
@@ -276,6 +278,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "MCP servers" }).waitFor();
     await page.getByRole("cell", { name: "Claude Desktop" }).waitFor();
+    await page.locator("tr", { hasText: "Claude Desktop" }).getByText("weather_lookup, mcp:weather/forecast").waitFor();
     expect(await page.content()).not.toContain(token);
     await shot(page, "22-mcp");
     await audit("mcp");
