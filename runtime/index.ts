@@ -314,7 +314,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         persistence.onCommit(rec);
         metrics.commit(rec);
         Engine.noteCommit(rec.ts);
-        hub?.markDirty(rec.tables);
+        hub?.markChanged(rec);
       },
       onBlobStored: (path, id, blob) => persistence.onBlobStored(path, id, blob),
     });

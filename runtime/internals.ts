@@ -16,6 +16,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { convexTest } from "convex-test";
 import type { SchemaDefinition, GenericSchema } from "convex/server";
+import { getDocumentSize, jsonToConvex } from "convex/values";
+import { ComponentStore, MAX, MIN, compareKeys, iterateRange, rangeBounds, type Doc, type IndexDef, type ReadRange } from "./store.js";
 
 export const PINNED_VERSIONS = { convex: "1.48.0", "convex-test": "0.0.60" } as const;
 
@@ -44,6 +46,18 @@ interface DbFake {
   _nextDocId: number;
   _lastCreationTime: number;
   _writes: Array<Record<string, any>>;
+  _schema: { tables: Map<string, { indexes: Array<{ indexDescriptor: string; fields: string[] }> }> } | null;
+  _componentPath: string;
+  _nextQueryId: number;
+  _queryResults: Record<number, unknown>;
+  _resolveQuerySource(query: any): { sortedDocs: Doc[]; filterFn(d: Doc): boolean; limit: number | null; fieldPathsToSortBy: string[]; order: "asc" | "desc" };
+  _iterateDocs(table: string, cb: (d: Doc) => void): void;
+  _encodeCursor(doc: Doc, fields: string[]): string;
+  _docIsAfterCursor(doc: Doc, keys: unknown[], fields: string[], order: "asc" | "desc"): number;
+  startTransaction(): void;
+  startQuery(query: any): number;
+  queryNext(id: number): { value: Doc | null; done: boolean };
+  paginate(args: any): any;
   get(table: string | undefined, id: string): any;
   patch(table: string, id: string, value: Record<string, unknown>): void;
   insert(table: string, value: Record<string, unknown>): string;
@@ -55,7 +69,8 @@ interface ConvexGlobal {
   transactionManager: { commit(isNested: boolean): bigint | null; _lastCommitTs: bigint };
 }
 
-export type ComponentWrites = { writes: Record<string, any | null>; nextDocId: number; lastCreationTime: number };
+/** `before`: the previous committed version of each written document (null = none); not persisted. */
+export type ComponentWrites = { writes: Record<string, any | null>; nextDocId: number; lastCreationTime: number; before?: Record<string, any | null> };
 /** One committed top-level transaction: documents written (null = deleted), per component; `inserted`: ids that are new. */
 export type CommitRecord = { ts: bigint; components: Record<string, ComponentWrites>; tables: Set<string>; inserted: Record<string, Set<string>> };
 export type ComponentState = { documents: any[]; nextDocId: number; lastCreationTime: number };
@@ -69,7 +84,12 @@ export interface BackendHooks {
 
 /** Per-execution data gathered by the syscall interceptor (reads, pagination journal, logs). */
 export type ExecContext = {
+  /** Tables read as a whole (count, search, storage). */
   reads?: Set<string>;
+  /** Index intervals read (queries, pages; the interval grows as rows are pulled). */
+  ranges?: ReadRange[];
+  /** Documents read by id. */
+  docs?: Set<string>;
   journalIn?: string | null;
   journalOut?: string | null;
   logLines?: string[];
@@ -121,7 +141,10 @@ function installSyscallInterceptor() {
     [INTERCEPTOR]: true,
     get syscall() {
       return (op: string, json: string) => {
-        if (op === "1.0/queryStream") recordRead(tableOfQuery(JSON.parse(json).query));
+        if (op === "1.0/queryStream") {
+          const q = JSON.parse(json).query;
+          if (q?.source?.type === "Search") recordRead(tableOfQuery(q));
+        }
         return inner.syscall(op, json);
       };
     },
@@ -133,12 +156,26 @@ function installSyscallInterceptor() {
         switch (op) {
           case "1.0/get": {
             const a = JSON.parse(json);
-            recordRead(a.table ?? (typeof a.id === "string" ? tableNameFromId(a.id) : null));
+            const ctx = execContext.getStore();
+            if (ctx?.reads && typeof a.id === "string") (ctx.docs ??= new Set()).add(a.id);
             break;
           }
-          case "1.0/count":
+          case "1.0/count": {
             recordRead(JSON.parse(json).table);
-            break;
+            // convex-test counts by iterating a full-table query; the store knows the size.
+            countResult = null;
+            countRequested = true;
+            let p: Promise<string>;
+            try {
+              p = inner.asyncSyscall(op, json);
+            } finally {
+              countRequested = false;
+            }
+            const viaScan = await p;
+            const n = countResult;
+            countResult = null;
+            return n === null ? viaScan : JSON.stringify(n);
+          }
           case "1.0/queryPage":
             return await queryPage(inner, json);
           case "1.0/storageGetUrl": {
@@ -162,7 +199,7 @@ function installSyscallInterceptor() {
 async function queryPage(inner: any, json: string) {
   const ctx = execContext.getStore();
   const args = JSON.parse(json);
-  recordRead(tableOfQuery(args.query));
+  if (args.query?.source?.type === "Search") recordRead(tableOfQuery(args.query));
   let pinned: string | null = null;
   if (ctx?.journalIn && (args.endCursor === null || args.endCursor === undefined)) {
     try {
@@ -185,6 +222,183 @@ async function queryPage(inner: any, json: string) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Indexed reads: each DatabaseFake gets a ComponentStore (runtime/store.ts) kept in step at commit, and
+// its query entry points (startQuery/queryNext, paginate, _iterateDocs, count) read from it instead of
+// scanning and sorting every document. convex-test still validates the query and supplies the filter
+// function and limit (its _resolveQuerySource, run on an empty table), so semantics stay its own.
+
+let countRequested = false;
+let countResult: number | null = null;
+const NO_DOCS = () => undefined;
+
+type Stream = { docs: Iterator<Doc>; filterFn(d: Doc): boolean; limit: number | null; fields: string[]; order: "asc" | "desc" };
+
+function pendingOverlay(db: DbFake, table: string): Map<string, Doc | null> | null {
+  let m: Map<string, Doc | null> | null = null;
+  for (const layer of db._writes) for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) (m ??= new Map()).set(id, null);
+  if (m) for (const id of m.keys()) m.set(id, db.get(table, id));
+  return m;
+}
+
+function installIndexedReads(db: DbFake, store: ComponentStore) {
+  const origResolve = db._resolveQuerySource;
+  const origStart = db.startQuery;
+  const origNext = db.queryNext;
+  const origPaginate = db.paginate;
+  const origStartTx = db.startTransaction;
+  const lazy = new Map<number, Iterator<Doc>>();
+  const describe = (query: any) => origResolve.call(Object.create(db, { _iterateDocs: { value: NO_DOCS } }), query);
+
+  /** The ordered documents of a query's source, or null when convex-test must answer (search). */
+  const stream = (query: any, seek: unknown[] | null): Stream | null => {
+    const src = query?.source;
+    if (!src || (src.type !== "FullTableScan" && src.type !== "IndexRange")) return null;
+    const d = describe(query); // throws convex-test's own errors (unknown index, bad range)
+    const [table, indexName] = src.type === "FullTableScan" ? [src.tableName as string, "by_creation_time"] : (src.indexName as string).split(".");
+    const td = store.table(table);
+    const tree = td.tree(indexName);
+    if (!tree) return null;
+    const fields = td.indexes.get(indexName)!.fields;
+    const bounds = src.type === "FullTableScan" ? { lo: [MIN] as unknown[], hi: [MAX] as unknown[] } : rangeBounds(src.range);
+    if (seek) {
+      if (d.order === "asc" && compareKeys(seek, bounds.lo) > 0) bounds.lo = seek;
+      if (d.order === "desc" && compareKeys(seek, bounds.hi) < 0) bounds.hi = seek;
+    }
+    const ctx = execContext.getStore();
+    let read: ReadRange | null = null;
+    if (ctx?.reads) {
+      read = { componentPath: db._componentPath, table, fields, lo: d.order === "asc" ? bounds.lo : bounds.hi, hi: d.order === "asc" ? bounds.lo : bounds.hi };
+      (ctx.ranges ??= []).push(read);
+    }
+    const docs = iterateRange(tree, fields, bounds, d.order, pendingOverlay(db, table), read);
+    return { docs, filterFn: d.filterFn, limit: d.limit, fields, order: d.order };
+  };
+
+  db.startTransaction = function () {
+    // Top-level transactions are serialized: no query of an earlier one is still being read.
+    if (this._writes.length === 0) {
+      lazy.clear();
+      this._queryResults = {};
+    }
+    return origStartTx.call(this);
+  };
+
+  db.startQuery = function (query: any) {
+    if (countRequested && query?.source?.type === "FullTableScan" && query.operators?.length === 0) {
+      const table = query.source.tableName as string;
+      let n = store.count(table);
+      const overlay = pendingOverlay(this, table);
+      if (overlay) for (const [id, doc] of overlay) n += (doc ? 1 : 0) - (store.tables.get(table)?.docs.has(id) ? 1 : 0);
+      countResult = n;
+      const id = this._nextQueryId++;
+      lazy.set(id, [][Symbol.iterator]());
+      return id;
+    }
+    const s = stream(query, null);
+    if (!s) return origStart.call(this, query);
+    const id = this._nextQueryId++;
+    lazy.set(id, (function* () {
+      if (s.limit === 0) return;
+      let n = 0;
+      for (let r = s.docs.next(); !r.done; r = s.docs.next()) {
+        if (!s.filterFn(r.value)) continue;
+        yield r.value;
+        if (s.limit !== null && ++n >= s.limit) return;
+      }
+    })());
+    return id;
+  };
+
+  db.queryNext = function (queryId: number) {
+    const it = lazy.get(queryId);
+    if (!it) return origNext.call(this, queryId);
+    const r = it.next();
+    if (r.done) {
+      lazy.delete(queryId);
+      return { value: null, done: true };
+    }
+    return { value: r.value, done: false };
+  };
+
+  db._iterateDocs = function (table: string, cb: (d: Doc) => void) {
+    const ids = new Set(store.tables.get(table)?.docs.keys() ?? []);
+    for (const layer of this._writes) for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) ids.add(id);
+    for (const id of ids) {
+      const doc = this.get(table, id);
+      if (doc !== null) cb(doc);
+    }
+  };
+
+  // convex-test's paginate, reading a lazy stream that starts at the cursor instead of a sorted copy of the table.
+  db.paginate = function (args: any) {
+    const { query, cursor, endCursor, pageSize, maximumRowsRead, maximumBytesRead } = args;
+    const parseCursor = (c: string | null) => (c ? (JSON.parse(c) as Array<string | null>).map((k) => (k === null ? undefined : jsonToConvex(JSON.parse(k))) ) : null);
+    const cursorKeys = cursor !== "_end_cursor" ? parseCursor(cursor) : null;
+    const s = cursor === "_end_cursor" ? stream(query, null) : stream(query, cursorKeys);
+    if (!s) return origPaginate.call(this, args);
+    const cursorFields = s.fields;
+    const hasEndBoundary = !!endCursor && endCursor !== "_end_cursor";
+    const endCursorKeys = hasEndBoundary ? parseCursor(endCursor) : null;
+    const page: Doc[] = [];
+    let isInPage = cursor === null;
+    let continueCursor = "_end_cursor";
+    let splitCursor: string | null = null;
+    let pageStatus: string | null = null;
+    let rowsRead = 0;
+    let bytesRead = 0;
+    const readDocCursors: string[] = [];
+    if (cursor !== "_end_cursor") {
+      let cur = s.docs.next();
+      while (!cur.done) {
+        const doc = cur.value;
+        const nextR = s.docs.next();
+        const isLastDoc = !!nextR.done;
+        cur = nextR;
+        if (!isInPage) {
+          if (cursorKeys && this._docIsAfterCursor(doc, cursorKeys, cursorFields, s.order) > 0) isInPage = true;
+          else continue;
+        }
+        if (hasEndBoundary && endCursorKeys) {
+          const cmp = this._docIsAfterCursor(doc, endCursorKeys, cursorFields, s.order);
+          if (cmp >= 0) {
+            if (cmp === 0) {
+              rowsRead += 1;
+              bytesRead += getDocumentSize(doc);
+              readDocCursors.push(this._encodeCursor(doc, cursorFields));
+              if (s.filterFn(doc)) page.push(doc);
+              continueCursor = this._encodeCursor(doc, cursorFields);
+            }
+            break;
+          }
+        }
+        rowsRead += 1;
+        bytesRead += getDocumentSize(doc);
+        readDocCursors.push(this._encodeCursor(doc, cursorFields));
+        let hitLimit = false;
+        if (maximumRowsRead && rowsRead >= maximumRowsRead) hitLimit = true;
+        if (maximumBytesRead && bytesRead >= maximumBytesRead) hitLimit = true;
+        if (s.filterFn(doc)) page.push(doc);
+        if (hitLimit) {
+          pageStatus = "SplitRequired";
+          continueCursor = this._encodeCursor(doc, cursorFields);
+          break;
+        }
+        if (!endCursor && page.length >= pageSize) {
+          if (!isLastDoc) continueCursor = this._encodeCursor(doc, cursorFields);
+          break;
+        }
+      }
+    }
+    const isDone = continueCursor === "_end_cursor";
+    if (pageStatus === "SplitRequired" && readDocCursors.length >= 2) {
+      splitCursor = readDocCursors[Math.floor((readDocCursors.length - 1) / 2)];
+    } else if (pageStatus === null && rowsRead > pageSize + 1 && readDocCursors.length >= 2) {
+      pageStatus = "SplitRecommended";
+      splitCursor = readDocCursors[Math.floor((readDocCursors.length - 1) / 2)];
+    }
+    return { page, isDone, continueCursor, splitCursor, pageStatus };
+  };
+}
 
 function installedVersion(pkg: string): string {
   const req = createRequire(import.meta.url);
@@ -225,6 +439,7 @@ export class Backend {
   readonly root: Accessor;
   private readonly g: ConvexGlobal;
   private hooks: BackendHooks | null = null;
+  private readonly stores = new Map<string, ComponentStore>();
 
   private constructor(root: Accessor, g: ConvexGlobal) {
     this.root = root;
@@ -243,6 +458,7 @@ export class Backend {
     check(typeof t.withIdentity === "function" && typeof t.withRequestMetadata === "function", "withIdentity/withRequestMetadata missing");
     const g = await captureGlobal(t);
     const backend = new Backend(t as Accessor, g);
+    backend.installStores();
     backend.installCommitHook();
     installSyscallInterceptor();
     await backend.selfTest();
@@ -254,6 +470,26 @@ export class Backend {
   }
   static setStorageUrls(urls: StorageUrls | null) {
     storageUrls = urls;
+  }
+
+  private installStores() {
+    for (const [path, c] of Object.entries(this.g.components)) {
+      const db = c.db;
+      for (const m of ["_resolveQuerySource", "_iterateDocs", "_encodeCursor", "_docIsAfterCursor", "startTransaction", "startQuery", "queryNext", "paginate"] as const)
+        check(typeof db[m] === "function", `DatabaseFake(${path}).${m}()`);
+      check(typeof db._nextQueryId === "number" && typeof db._queryResults === "object", `DatabaseFake(${path}) query state`);
+      const defs = (table: string): IndexDef[] =>
+        (db._schema?.tables.get(table)?.indexes ?? []).map((i) => ({ name: i.indexDescriptor, fields: [...i.fields] }));
+      const store = new ComponentStore(defs);
+      store.load(Object.values(db._documents), tableNameFromId);
+      this.stores.set(path, store);
+      installIndexedReads(db, store);
+    }
+  }
+
+  /** The indexed store of one component (tests, metrics). */
+  store(componentPath = ""): ComponentStore | null {
+    return this.stores.get(componentPath) ?? null;
   }
 
   private installCommitHook() {
@@ -268,23 +504,30 @@ export class Backend {
       if (isNested) return orig.call(this, isNested);
       const touched: Record<string, string[]> = {};
       const inserted: Record<string, Set<string>> = {};
+      const before: Record<string, Record<string, any | null>> = {};
       for (const [path, c] of Object.entries(g.components)) {
         const top = c.db._writes[c.db._writes.length - 1];
         touched[path] = top ? Object.keys(top) : [];
         inserted[path] = new Set(touched[path].filter((id) => !(id in c.db._documents)));
+        const b: Record<string, any | null> = (before[path] = {});
+        for (const id of touched[path]) b[id] = c.db._documents[id] ?? null;
       }
       const ts = orig.call(this, isNested) as bigint;
       const rec: CommitRecord = { ts, components: {}, tables: new Set(), inserted };
       for (const [path, ids] of Object.entries(touched)) {
         if (ids.length === 0) continue;
         const db = g.components[path].db;
+        const store = self.stores.get(path);
         const writes: Record<string, any | null> = {};
         for (const id of ids) {
           writes[id] = db._documents[id] ?? null;
           const table = tableNameFromId(id);
-          if (table) rec.tables.add(table);
+          if (table) {
+            rec.tables.add(table);
+            store?.apply(table, before[path][id], writes[id]);
+          }
         }
-        rec.components[path] = { writes, nextDocId: db._nextDocId, lastCreationTime: db._lastCreationTime };
+        rec.components[path] = { writes, nextDocId: db._nextDocId, lastCreationTime: db._lastCreationTime, before: before[path] };
       }
       try {
         self.hooks?.onCommit(rec);
@@ -335,19 +578,21 @@ export class Backend {
       db.storeFile(id, new Blob([]));
       check(blobs[0] === id, "storeFile hook");
       const reads = new Set<string>();
-      const url = await execContext.run({ reads }, () =>
+      const exec: ExecContext = { reads, ranges: [] };
+      const url = await execContext.run(exec, () =>
         this.root.query(async (ctx) => {
           check((globalThis as any).Convex?.[INTERCEPTOR] === true, "syscall interceptor installed");
           await ctx.db.system.query("_scheduled_functions").take(1);
           return await ctx.storage.getUrl(id);
         }),
       );
-      check(reads.has("_scheduled_functions") && reads.has("_storage"), "read tracking through syscalls");
+      check(exec.ranges!.some((r) => r.table === "_scheduled_functions") && reads.has("_storage"), "read tracking through syscalls");
+      await this.selfTestIndexedReads(seen.length);
       check(typeof url === "string" && (storageUrls ? !url.startsWith(FAKE_URL) : url.startsWith(FAKE_URL)), "storage URL rewrite");
       const exported = this.exportState();
       check(exported.components[""].documents.some((d) => d._id === id), "state export");
       await this.root.run(async () => db.delete("_storage", id));
-      check((seen.length as number) === 2 && seen[1].components[""].writes[id] === null, "commit hook saw the delete");
+      check(seen[seen.length - 1].components[""]?.writes[id] === null, "commit hook saw the delete");
       delete db._storage[id];
       check(tableNameFromId(id) === "_storage", "ID format");
       db._nextDocId = counters.next;
@@ -355,6 +600,53 @@ export class Backend {
     } finally {
       this.hooks = saved;
     }
+  }
+
+  /** Index ranges, pages, count, read-your-writes, scheduled jobs and components against the store. */
+  private async selfTestIndexedReads(commitsBefore: number) {
+    const db = this.g.components[""].db;
+    const ids = await this.root.run(async () => [0, 1, 2].map((i) => db.insert("_storage", { sha256: `c2VsZnRlc3Q${i}`, size: i })));
+    const docs = ids.map((i) => db._documents[i]);
+    const job = await this.root.run(async () =>
+      db.insert("_scheduled_functions", { name: "selftest:none", args: [{}], scheduledTime: 0, state: { kind: "canceled" } }),
+    );
+    try {
+      const exec: ExecContext = { reads: new Set(), ranges: [] };
+      const q = (ctx: any) => ctx.db.system.query("_storage").withIndex("by_creation_time", (x: any) => x.gt("_creationTime", docs[0]._creationTime));
+      const page = (cursor: string | null) => this.root.query(async (ctx: any) => await q(ctx).paginate({ numItems: 1, cursor }));
+      const p1 = await page(null);
+      const p2 = await page(p1.continueCursor);
+      const r = await execContext.run(exec, () =>
+        this.root.query(async (ctx: any) => {
+          const desc = await q(ctx).order("desc").take(5);
+          const count = await ctx.db.system.query("_storage").count();
+          return { desc: desc.map((d: any) => d._id), p1: p1.page.map((d: any) => d._id), p2: p2.page.map((d: any) => d._id), done: p2.isDone, count };
+        }),
+      );
+      check(r.desc.join() === [ids[2], ids[1]].join(), "index range read (seek, order, limit)");
+      check(r.p1[0] === ids[1] && r.p2[0] === ids[2] && r.done === true, "queryPage through the index");
+      check(r.count === this.store("")!.count("_storage") && r.count >= 3, "count from the store");
+      check(exec.ranges!.some((x) => x.table === "_storage" && x.fields.join() === "_creationTime,_id"), "index range read set");
+      const own = await this.root.run(async (ctx: any) => {
+        const extra = db.insert("_storage", { sha256: "c2VsZnRlc3Qz", size: 3 });
+        const top = await ctx.db.system.query("_storage").order("desc").first();
+        const n = await ctx.db.system.query("_storage").count();
+        db.delete("_storage", extra);
+        return { ok: top?._id === extra, n };
+      });
+      check(own.ok && own.n === r.count + 1, "reads see the transaction's own writes");
+      check(this.scheduledJobs().some((j) => j.id === job && j.state === "canceled"), "scheduled jobs from the store");
+      for (const path of Object.keys(this.g.components)) {
+        const n = await this.root.runInComponent(path, async (ctx: any) => await ctx.db.system.query("_storage").count());
+        check(n === this.store(path)!.count("_storage"), `component "${path}" reads through its store`);
+      }
+    } finally {
+      await this.root.run(async () => {
+        for (const i of ids) db.delete("_storage", i);
+        db.delete("_scheduled_functions", job);
+      });
+    }
+    check(commitsBefore === 1, "self-test commit count");
   }
 
   lastCommitTs(): bigint {
@@ -386,6 +678,7 @@ export class Backend {
         continue;
       }
       c.db._documents = Object.fromEntries(cs.documents.map((d) => [d._id, d]));
+      this.stores.get(path)?.load(cs.documents, tableNameFromId);
       c.db._nextDocId = Math.max(c.db._nextDocId, cs.nextDocId);
       c.db._lastCreationTime = Math.max(c.db._lastCreationTime, cs.lastCreationTime);
     }
@@ -397,7 +690,10 @@ export class Backend {
     for (const [path, cw] of Object.entries(components)) {
       const c = this.g.components[path];
       if (!c) continue;
+      const store = this.stores.get(path);
       for (const [id, doc] of Object.entries(cw.writes)) {
+        const table = tableNameFromId(id);
+        if (table) store?.apply(table, c.db._documents[id] ?? null, doc);
         if (doc === null) delete c.db._documents[id];
         else c.db._documents[id] = doc;
       }
@@ -416,26 +712,20 @@ export class Backend {
   }
   /** Storage metadata documents (`_storage`) of one component. */
   storageDocs(componentPath: string): Array<{ _id: string; sha256: string; size: number }> {
-    const c = this.g.components[componentPath];
-    if (!c) return [];
-    return Object.values(c.db._documents).filter((d) => tableNameFromId(d._id) === "_storage");
+    return [...(this.stores.get(componentPath)?.tables.get("_storage")?.docs.values() ?? [])] as any[];
   }
 
   /** Documents per table (ids carry their table name; no document is read). */
   documentCounts(componentPath = ""): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const id of Object.keys(this.g.components[componentPath]?.db._documents ?? {})) {
-      const t = tableNameFromId(id);
-      if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
-    }
+    for (const [t, td] of this.stores.get(componentPath)?.tables ?? []) if (td.docs.size) counts.set(t, td.docs.size);
     return counts;
   }
 
   scheduledJobs(): ScheduledJob[] {
     const jobs: ScheduledJob[] = [];
-    for (const [path, c] of Object.entries(this.g.components)) {
-      for (const d of Object.values(c.db._documents)) {
-        if (tableNameFromId(d._id) !== "_scheduled_functions") continue;
+    for (const [path, store] of this.stores) {
+      for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? []) {
         jobs.push({ componentPath: path, id: d._id, name: d.name, args: d.args?.[0] ?? {}, scheduledTime: d.scheduledTime, state: d.state?.kind });
       }
     }

@@ -6,7 +6,8 @@ import { AsyncResource } from "node:async_hooks";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { convexToJson, jsonToConvex, type JSONValue } from "convex/values";
-import { execContext, type ExecContext, type Identity } from "./internals.js";
+import { execContext, tableNameFromId, type CommitRecord, type ExecContext, type Identity } from "./internals.js";
+import { indexKey, keyInRange, type ReadRange } from "./store.js";
 import { Engine, parseUdfPath, type Durability } from "./engine.js";
 import { AuthFailure, type AuthVerifier } from "./auth.js";
 import { ConnectionLog, IdentityCounter, SlidingWindow, type ConnLimits } from "./limits.js";
@@ -21,7 +22,21 @@ export function encodeTs(ts: bigint): string {
 type Mod =
   | { type: "QueryUpdated"; value: JSONValue; logLines: string[]; journal: string | null }
   | { type: "QueryFailed"; errorMessage: string; errorData?: JSONValue; logLines: string[]; journal: string | null };
-type Entry = { str: string; mod: Mod; reads: Set<string> };
+/** What a result depended on: whole tables, index intervals, documents by id. */
+type Entry = { str: string; mod: Mod; reads: Set<string>; ranges: ReadRange[]; docs: Set<string> };
+type Change = { componentPath: string; table: string; id: string; before: unknown; after: unknown };
+
+function affected(e: Entry, changes: Change[]): boolean {
+  for (const ch of changes) {
+    if (e.reads.has(ch.table) || e.docs.has(ch.id)) return true;
+    for (const r of e.ranges) {
+      if (r.table !== ch.table || r.componentPath !== ch.componentPath) continue;
+      if (ch.before && keyInRange(indexKey(r.fields, ch.before), r)) return true;
+      if (ch.after && keyInRange(indexKey(r.fields, ch.after), r)) return true;
+    }
+  }
+  return false;
+}
 type QueryRec = { udfPath: string; args: Record<string, unknown>; argsJson: string; journal: string | null; lastStr: string | null };
 type Plan = {
   querySet: number;
@@ -51,7 +66,7 @@ export type HubOptions = {
 export class SyncHub {
   readonly sessions = new Set<Session>();
   private cache = new Map<string, Entry>();
-  private dirty = new Set<string>();
+  private dirty: Change[] = [];
   private wanted = false;
   private running: Promise<void> | null = null;
   private readonly wss: WebSocketServer;
@@ -100,8 +115,14 @@ export class SyncHub {
     });
   }
 
-  markDirty(tables: Set<string>) {
-    for (const t of tables) this.dirty.add(t);
+  /** A committed transaction: results whose read set its writes touch are recomputed. */
+  markChanged(rec: CommitRecord) {
+    for (const [componentPath, cw] of Object.entries(rec.components)) {
+      for (const [id, after] of Object.entries(cw.writes)) {
+        const table = tableNameFromId(id);
+        if (table) this.dirty.push({ componentPath, table, id, before: cw.before?.[id] ?? null, after });
+      }
+    }
     this.request();
   }
 
@@ -139,13 +160,8 @@ export class SyncHub {
     // Synchronous: no commit can happen between invalidating and reading the commit ts.
     const invalidate = () => {
       const dirty = this.dirty;
-      this.dirty = new Set();
-      if (dirty.size) {
-        for (const [k, e] of this.cache) for (const t of e.reads) if (dirty.has(t)) {
-          this.cache.delete(k);
-          break;
-        }
-      }
+      this.dirty = [];
+      if (dirty.length) for (const [k, e] of this.cache) if (affected(e, dirty)) this.cache.delete(k);
       return backend.lastCommitTs();
     };
     let ts = invalidate();
@@ -173,7 +189,7 @@ export class SyncHub {
 
   private async compute(rec: QueryRec, identity: Identity | null): Promise<Entry> {
     this.stats.queryRuns++;
-    const ctx: ExecContext & { done?: boolean } = { reads: new Set(), journalIn: rec.journal, journalOut: null, logLines: [] };
+    const ctx: ExecContext & { done?: boolean } = { reads: new Set(), ranges: [], docs: new Set(), journalIn: rec.journal, journalOut: null, logLines: [] };
     let mod: Mod;
     try {
       await this.engine.publicKind(rec.udfPath, "query");
@@ -186,7 +202,7 @@ export class SyncHub {
       if (f.errorData !== undefined) mod.errorData = f.errorData;
     }
     ctx.done = true;
-    return { str: JSON.stringify(mod), mod, reads: ctx.reads! };
+    return { str: JSON.stringify(mod), mod, reads: ctx.reads!, ranges: ctx.ranges!, docs: ctx.docs! };
   }
 
   /** True once close() started: new mutations and actions are no longer run. */
