@@ -8,6 +8,7 @@ import { SessionContext, useCan, type Role, type Session } from "./auth/role";
 import { Badge, Boundary, Button, ErrorState, InlineError, Loading } from "./ui/kit";
 import { routes, NAV } from "./pages/routes";
 import { NotFound } from "./pages/NotFound";
+import { ThemeToggle } from "./ui/ThemeToggle";
 import { switchWorkspace } from "./auth/builtin";
 import { useConfig } from "./lib/configContext";
 import { errorInfo, type ErrorInfo } from "./lib/errors";
@@ -175,6 +176,7 @@ function Frame({ session }: { session: Session }) {
               {session.provider === "builtin" ? <WorkspaceSwitcher /> : null}
             </div>
             <div className="row">
+              <ThemeToggle />
               <a className="btn btn-ghost" href="/chat" target="_blank" rel="noopener">
                 Open public chat
               </a>

@@ -5,6 +5,9 @@ import { loadConfig, type WardenConfig } from "./lib/config";
 import { usePath } from "./lib/router";
 import { errorInfo } from "./lib/errors";
 import { ErrorState, Loading } from "./ui/kit";
+import { initTheme } from "./lib/theme";
+
+initTheme();
 
 const Board = lazy(() => import("./Board"));
 const ChatApp = lazy(() => import("./chat/ChatApp"));

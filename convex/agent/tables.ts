@@ -49,5 +49,6 @@ export const agentTables = {
   })
     .index("by_workspace_at", ["workspaceId", "at"])
     .index("by_workspace_visibility_at", ["workspaceId", "visibility", "at"])
+    .index("by_workspace_kind_at", ["workspaceId", "kind", "at"])
     .index("by_at", ["at"]),
 };

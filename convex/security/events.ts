@@ -93,6 +93,7 @@ async function detectAbuse(ctx: MutationCtx, workspaceId: Id<"workspaces"> | und
       workspaceId,
       kind: "abuse",
       title: "Repeated denials from one source",
+      source,
       body: `${source.split(":")[0]} source exceeded ${ABUSE_THRESHOLD} denials in ${ABUSE_WINDOW_MS / 60_000} minutes. Review security events and block it if needed.`,
       createdAt: at,
     });

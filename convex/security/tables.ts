@@ -17,6 +17,7 @@ export const securityTables = {
     .index("by_workspace_at", ["workspaceId", "at"])
     .index("by_workspace_code_at", ["workspaceId", "code", "at"])
     .index("by_source_at", ["source", "at"])
+    .index("by_workspace_source_at", ["workspaceId", "source", "at"])
     .index("by_at", ["at"]),
 
   /** Raw source/detail of an event, only when the operator opted in; purged after 7 days. */
@@ -51,6 +52,8 @@ export const securityTables = {
     kind: v.string(),
     title: v.string(),
     body: v.string(),
+    /** the security-event source an abuse alert is about (pseudonymous key), for SyncBoard's actions */
+    source: v.optional(v.string()),
     readAt: v.optional(v.number()),
     createdAt: v.number(),
   }).index("by_workspace_created", ["workspaceId", "createdAt"]),

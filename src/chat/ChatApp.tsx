@@ -1,5 +1,5 @@
 /** /chat: the public chat page. No sign-in; an anonymous session token bound to this browser. */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { createContext, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { ConvexProvider, useMutation, usePaginatedQuery } from "convex/react";
 import { clientFor } from "../lib/client";
 import { api } from "../../convex/_generated/api";
@@ -10,6 +10,10 @@ import { Link, match, navigate, usePath } from "../lib/router";
 import { Boundary, Button, ErrorState, Loading } from "../ui/kit";
 import { useChatSession } from "./session";
 import { ConnectionBanner, useConnection } from "../ui/ConnectionBanner";
+import { ThemeToggle } from "../ui/ThemeToggle";
+
+/** The agent's name as the owner set it (Agent page), shown in the header and the tab title. */
+const AgentName = createContext("Assistant");
 
 export const MAX_CHARS = 4000;
 const charCount = (s: string) => [...s].length;
@@ -80,6 +84,8 @@ function ChatFrame({
   // One small subscription that notices a session the server no longer accepts (expired, revoked, blocked).
   const check = useLoad(api.chat.threads.listThreads, { sessionToken: token, paginationOpts: { numItems: 1, cursor: null } });
   const invalid = check.status === "error" && check.error.code === "SESSION_INVALID";
+  const agent = useLoad(api.chat.agentInfo.get, { sessionToken: token });
+  const agentName = agent.status === "ok" ? agent.data.name : "Assistant";
   useEffect(() => {
     if (invalid) restart();
   }, [invalid, restart]);
@@ -91,16 +97,17 @@ function ChatFrame({
     );
   }
   return (
+    <AgentName.Provider value={agentName}>
     <div className={`chat${drawer ? " threads-open" : ""}`} onKeyDown={(e) => e.key === "Escape" && setDrawer(false)}>
       <a className="skip-link" href="#composer-input">
         Skip to message box
       </a>
-      <aside className="chat-threads" aria-label="Your conversations">
+      <aside className="chat-threads" id="chat-threads" aria-label="Your conversations">
         <header>
           <div className="row">
             <div className="brand">
               <img src="/favicon.svg" alt="" />
-              Chat
+              <span data-testid="agent-name">{agentName}</span>
             </div>
             <span className="spacer" />
             {drawer ? (
@@ -117,6 +124,7 @@ function ChatFrame({
           <ThreadList token={token} current={threadId} />
         </Boundary>
         <ForgetMe token={token} onDone={restart} />
+        <ThemeToggle className="btn-small" />
       </aside>
       <div className="chat-main">
         <Boundary resetKey={`${token}:${threadId}`}>
@@ -128,6 +136,7 @@ function ChatFrame({
         </Boundary>
       </div>
     </div>
+    </AgentName.Provider>
   );
 }
 
@@ -193,12 +202,21 @@ function ForgetMe({ token, onDone }: { token: string; onDone: () => void }) {
 }
 
 function TopBar({ title, onMenu }: { title: string; onMenu: () => void }) {
+  const agentName = useContext(AgentName);
+  useEffect(() => {
+    document.title = `${title} · ${agentName}`;
+  }, [title, agentName]);
   return (
     <header className="chat-top">
-      <Button variant="secondary" className="menu-toggle btn-small" onClick={onMenu} aria-label="Show conversations">
-        Chats
+      <Button variant="secondary" className="menu-toggle btn-small" onClick={onMenu} aria-controls="chat-threads">
+        Conversations
       </Button>
-      <h1>{title}</h1>
+      <div className="chat-title">
+        <h1>{title}</h1>
+        <p className="small muted mb0">
+          with <strong>{agentName}</strong>
+        </p>
+      </div>
     </header>
   );
 }

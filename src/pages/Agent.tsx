@@ -152,7 +152,7 @@ function AgentForm({ cfg }: { cfg: Config }) {
         </fieldset>
         {err && !["name", "soul", "model", "fallbackModel"].includes(err.field ?? "") ? <InlineError error={err} /> : null}
         <div className="row">
-          <RoleButton need="owner" type="submit" variant="primary" pending={update.pending}>
+          <RoleButton need="owner" hideWhenLocked type="submit" variant="primary" pending={update.pending}>
             Save agent
           </RoleButton>
           {saved ? (
@@ -191,7 +191,7 @@ function ChatSettings() {
         >
           {(p) => <Input {...p} className="input num-input" inputMode="numeric" value={v} onChange={(e) => setValue(e.target.value)} readOnly={!canEdit} />}
         </Field>
-        <RoleButton need="admin" type="submit" variant="primary" pending={set.pending} disabled={v === String(s.data.maxMessageChars)}>
+        <RoleButton need="admin" hideWhenLocked type="submit" variant="primary" pending={set.pending} disabled={v === String(s.data.maxMessageChars)}>
           Save
         </RoleButton>
       </form>

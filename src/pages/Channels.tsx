@@ -40,10 +40,25 @@ type Channel = {
   webhookUrl: string | null;
   secretNames: string[];
   setupSteps: string[];
+  health: { failing: boolean; lastFailureAt: number | null; lastFailureCode: string | null; failures: number } | null;
   updatedAt: number;
 };
 
+/** Reply delivery health: failing since the last final failure until a reply is delivered again. */
+function HealthBadge({ h }: { h: Channel["health"] }) {
+  if (!h) return null;
+  if (!h.failing) return <Badge tone="ok">delivering</Badge>;
+  const code = h.lastFailureCode ?? "VENDOR_ERROR";
+  return (
+    <Badge tone="danger" title={friendly(code)}>
+      delivery failing · {code}
+      {h.lastFailureAt ? ` · ${relative(h.lastFailureAt)}` : ""}
+    </Badge>
+  );
+}
+
 export function ChannelsPage() {
+  const canAdd = useCan("admin");
   const list = useLoad(api.channels.manage.list, {});
   const policies = useLoad(api.agency.board.senderPolicies, {});
   const policyOf = (id: Id<"channelConfig">): SenderPolicy | null => (policies.status === "ok" ? (policies.data.find((p) => p.channelId === id)?.policy ?? "open") : null);
@@ -57,7 +72,7 @@ export function ChannelsPage() {
           <EmptyState title="No channels yet">Add a channel below. It starts disabled: set its secrets, paste the webhook URL into the vendor's console, then enable it.</EmptyState>
         ) : null}
         {list.status === "ok" ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} policy={policyOf(c._id)} />) : null}
-        <AddChannel />
+        {canAdd ? <AddChannel /> : null}
       </div>
     </>
   );
@@ -83,6 +98,7 @@ function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null })
       actions={
         <>
           {c.enabled ? <Badge tone="ok">enabled</Badge> : <Badge tone="warn">disabled</Badge>}
+          <HealthBadge h={c.health} />
           {c.enabled ? (
             <RoleButton need="admin" pending={disable.pending} onClick={() => void disable.run({ channelId: c._id })}>
               Disable
@@ -175,7 +191,7 @@ function SettingsForm({ c }: { c: Channel }) {
         ))}
       </div>
       {update.error && !SETTINGS[c.platform].some((f) => f.key === update.error?.field) ? <InlineError error={update.error} /> : null}
-      <RoleButton need="admin" type="submit" pending={update.pending}>
+      <RoleButton need="admin" hideWhenLocked type="submit" pending={update.pending}>
         Save settings
       </RoleButton>
       {saved ? (

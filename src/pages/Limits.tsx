@@ -61,8 +61,9 @@ function LimitEditor({ limit }: { limit: LimitRow }) {
   return (
     <tr>
       <td>
-        <strong id={`${id}-label`}>{limit.label}</strong>
-        <div className="small muted mono">{limit.name}</div>
+        <strong id={`${id}-label`} title={limit.name}>
+          {limit.label}
+        </strong>
         {limit.overridden ? <Badge tone="accent">custom</Badge> : null}
       </td>
       <td>
@@ -127,11 +128,11 @@ function LimitEditor({ limit }: { limit: LimitRow }) {
       </td>
       <td>
         <div className="row">
-          <RoleButton need="admin" type="submit" form={`${id}-form`} variant="primary" className="btn-small" pending={set.pending} disabled={!dirty}>
+          <RoleButton need="admin" hideWhenLocked type="submit" form={`${id}-form`} variant="primary" className="btn-small" pending={set.pending} disabled={!dirty}>
             Save
           </RoleButton>
           {limit.overridden ? (
-            <RoleButton need="admin" variant="ghost" className="btn-small" pending={reset.pending} onClick={() => void reset.run({ name: limit.name })}>
+            <RoleButton need="admin" hideWhenLocked variant="ghost" className="btn-small" pending={reset.pending} onClick={() => void reset.run({ name: limit.name })}>
               Reset
             </RoleButton>
           ) : null}

@@ -3,6 +3,7 @@ import { api } from "../../convex/_generated/api";
 import { useLoad, useMutate } from "../lib/data";
 import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
+import { useCan } from "../auth/role";
 import { Badge, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 type Kind = "offline" | "openai" | "openai-compatible" | "anthropic" | "openrouter";
@@ -23,6 +24,7 @@ const FIELD_TEXT: Record<string, string> = {
 };
 
 export function ProvidersPage() {
+  const canAdd = useCan("admin");
   const list = useLoad(api.agent.providers.list, {});
   const remove = useMutate(api.agent.providers.remove);
   return (
@@ -65,7 +67,7 @@ export function ProvidersPage() {
             </p>
           ) : null}
         </Card>
-        <AddProvider />
+        {canAdd ? <AddProvider /> : null}
       </div>
     </>
   );

@@ -9,9 +9,12 @@ import { LimitsPage } from "./Limits";
 import { OwnersPage } from "./Owners";
 import { AccountPage } from "./Account";
 import { ActivityPage } from "./Activity";
-import { AuditPage, InvocationsPage, SecurityEventsPage } from "./Logs";
+import { InvocationLogPage } from "./logs/InvocationLog";
+import { SecurityLogPage } from "./logs/SecurityLog";
+import { AuditLogPage } from "./logs/AuditLog";
+import { ConversationListPage } from "./logs/ConversationList";
 import { RetentionPage } from "./Retention";
-import { ConversationDetail, ConversationsPage } from "./Conversations";
+import { ConversationDetail } from "./Conversations";
 import { ToolAccessPage } from "./ToolAccess";
 import { ApprovalsPage } from "./Approvals";
 
@@ -67,10 +70,10 @@ export const routes: { path: string; render: (p: Record<string, string>) => Reac
   { path: "/owners", render: () => <OwnersPage /> },
   { path: "/account", render: () => <AccountPage /> },
   { path: "/activity", render: () => <ActivityPage /> },
-  { path: "/conversations", render: () => <ConversationsPage /> },
+  { path: "/conversations", render: () => <ConversationListPage /> },
   { path: "/conversations/:id", render: (p) => <ConversationDetail id={p.id} key={p.id} /> },
-  { path: "/logs/invocations", render: () => <InvocationsPage /> },
-  { path: "/logs/security", render: () => <SecurityEventsPage /> },
-  { path: "/logs/audit", render: () => <AuditPage /> },
+  { path: "/logs/invocations", render: () => <InvocationLogPage /> },
+  { path: "/logs/security", render: () => <SecurityLogPage /> },
+  { path: "/logs/audit", render: () => <AuditLogPage /> },
   { path: "/retention", render: () => <RetentionPage /> },
 ];

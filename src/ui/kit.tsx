@@ -33,10 +33,14 @@ export function Button({
 
 const NEED_TEXT: Record<Role, string> = { owner: "Only owners can do this", admin: "Requires the admin or owner role", viewer: "" };
 
-/** A button that is disabled (with the reason) when the signed-in role is too low. */
-export function RoleButton({ need, ...props }: Parameters<typeof Button>[0] & { need: Role }) {
+/**
+ * A button that is disabled (with the reason) when the signed-in role is too low. `hideWhenLocked`
+ * (a form's submit) renders nothing instead: viewers see the form read-only, not a dead button.
+ */
+export function RoleButton({ need, hideWhenLocked, ...props }: Parameters<typeof Button>[0] & { need: Role; hideWhenLocked?: boolean }) {
   const can = useCan(need);
   if (can) return <Button {...props} />;
+  if (hideWhenLocked) return null;
   return <Button {...props} disabled title={NEED_TEXT[need]} aria-description={NEED_TEXT[need]} data-role-locked={need} />;
 }
 
@@ -80,12 +84,15 @@ export const Input = (p: InputHTMLAttributes<HTMLInputElement>) => <input classN
 export const Select = (p: SelectHTMLAttributes<HTMLSelectElement>) => <select className="input" {...p} />;
 export const TextArea = (p: TextareaHTMLAttributes<HTMLTextAreaElement>) => <textarea className="input" {...p} />;
 
+/** A titled section; its heading id is unique per card (useId), so each card is announced with its own title. */
 export function Card({ title, actions, children, className, id }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; id?: string }) {
+  const auto = useId();
+  const titleId = `${id ?? auto}-title`;
   return (
-    <section className={`card${className ? ` ${className}` : ""}`} aria-labelledby={title ? `${id ?? ""}card-title` : undefined} id={id}>
+    <section className={`card${className ? ` ${className}` : ""}`} aria-labelledby={title ? titleId : undefined} id={id}>
       {title || actions ? (
         <header className="card-head">
-          {title ? <h2 id={`${id ?? ""}card-title`}>{title}</h2> : <span />}
+          {title ? <h2 id={titleId}>{title}</h2> : <span />}
           {actions ? <div className="card-actions">{actions}</div> : null}
         </header>
       ) : null}

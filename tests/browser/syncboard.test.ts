@@ -159,7 +159,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await expect.poll(() => chat.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
     expect(await box.inputValue()).toBe("Third message");
     await shot(chat, "10-chat-mobile-rate-limited");
-    await chat.getByRole("button", { name: "Show conversations" }).click();
+    await chat.getByRole("button", { name: "Conversations", exact: true }).click();
     await chat.getByRole("navigation", { name: "Conversations" }).getByRole("link").first().waitFor();
     await shot(chat, "15-chat-mobile-threads");
     await chat.keyboard.press("Escape");
@@ -416,7 +416,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await go(page, "Overview", "Overview");
 
     // The rate-limit hit from /chat is on the overview and in the security events.
-    await page.getByText("chatPerSession").first().waitFor();
+    await page.getByText("Public chat messages per session").first().waitFor();
 
     // Keyboard (fresh tab): the first Tab reaches the skip link, which moves focus to the page content.
     const tab = await newPage(ownerCtx);
