@@ -3,48 +3,11 @@ import { useConvex, usePaginatedQuery } from "convex/react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { useMutate } from "../lib/data";
-import { dateTime, relative } from "../lib/format";
+import { dateTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { allPages, saveFile } from "../lib/download";
 import { errorInfo, type ErrorInfo } from "../lib/errors";
-import { Badge, Button, Card, DataTable, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
-
-export function ConversationsPage() {
-  const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 30 });
-  return (
-    <>
-      <PageHeader title="Conversations" description="Threads from the public chat and from channels, newest first." />
-      {status === "LoadingFirstPage" ? (
-        <Loading />
-      ) : results.length === 0 ? (
-        <EmptyState title="No conversations yet" action={<a href="/chat" target="_blank" rel="noopener">Open the public chat</a>}>
-          Conversations appear here as soon as a visitor writes on /chat or someone messages a channel.
-        </EmptyState>
-      ) : (
-        <DataTable columns={["Thread", "Source", { label: "Messages", numeric: true }, "Last activity"]}>
-          {results.map((t) => (
-            <tr key={t._id}>
-              <td>
-                <Link to={`/conversations/${t._id}`}>{t.title || "Untitled conversation"}</Link>
-              </td>
-              <td>
-                {t.sessionId ? <Badge>web chat</Badge> : t.channelUserId ? <Badge tone="accent">channel</Badge> : <Badge>other</Badge>}{" "}
-                {t.blocked ? <Badge tone="danger">blocked</Badge> : null}
-              </td>
-              <td className="num">{t.messageCount}</td>
-              <td className="small nowrap">{relative(t.updatedAt)}</td>
-            </tr>
-          ))}
-        </DataTable>
-      )}
-      {status === "CanLoadMore" ? (
-        <div className="row mt2">
-          <Button onClick={() => loadMore(30)}>Load more</Button>
-        </div>
-      ) : null}
-    </>
-  );
-}
+import { Badge, Button, Card, EmptyState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
 
 export function ConversationDetail({ id }: { id: string }) {
   const threads = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 100 });
