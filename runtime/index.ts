@@ -409,6 +409,16 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       );
       timers.add(timer);
     }
+    // Finished scheduled-function records are kept 7 days, like Convex (checked at start, then hourly).
+    const pruneJobs = () =>
+      backend
+        .pruneScheduledJobs(Date.now() - 7 * 24 * 3600 * 1000)
+        .then(() => persistence.sync())
+        .catch((e) => realConsole.warn(`[runtime] pruning scheduled-function records failed: ${e}`));
+    await pruneJobs();
+    const pruneTimer = setInterval(() => void pruneJobs(), 3600 * 1000);
+    pruneTimer.unref();
+    cleanups.push(() => clearInterval(pruneTimer));
     await persistence.sync();
 
     await bootstrapOwner(app, backend, engine, dataDir, say).catch((e) =>

@@ -732,6 +732,29 @@ export class Backend {
     return jobs;
   }
 
+  /**
+   * Delete finished scheduled-function records (success, failed, canceled) older than `before` (ms),
+   * like Convex does after 7 days. Returns how many were deleted.
+   */
+  async pruneScheduledJobs(before: number): Promise<number> {
+    let n = 0;
+    for (const [path, store] of this.stores) {
+      const db = this.g.components[path]?.db;
+      if (!db) continue;
+      const old: string[] = [];
+      for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? [])
+        if (["success", "failed", "canceled"].includes(d.state?.kind) && (d.completedTime ?? d.scheduledTime) < before) old.push(d._id);
+      for (let i = 0; i < old.length; i += 500) {
+        const batch = old.slice(i, i + 500);
+        await this.root.runInComponent(path, async () => {
+          for (const id of batch) if (db.get("_scheduled_functions", id)) db.delete("_scheduled_functions", id);
+        });
+        n += batch.length;
+      }
+    }
+    return n;
+  }
+
   /** Mark a job that was running when the process died as failed (at most once, like actions). */
   async failInterruptedJob(componentPath: string, id: string) {
     const db = this.g.components[componentPath].db;
@@ -840,6 +863,11 @@ async function captureGlobal(t: any): Promise<ConvexGlobal> {
   const g = found as ConvexGlobal;
   check(g.components[""]?.db && typeof g.components[""].modules === "function", "root component state");
   return g;
+}
+
+/** The installed engine versions (stamped into snapshots). */
+export function engineVersions(): { convex: string; "convex-test": string } {
+  return { convex: safeVersion("convex"), "convex-test": safeVersion("convex-test") };
 }
 
 export function checkVersions(): string[] {

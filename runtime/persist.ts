@@ -1,15 +1,19 @@
 // Durability for the in-memory database: a write-ahead log (one line per committed transaction,
 // CRC-checked, group-committed with fdatasync before any acknowledgement), compacted into snapshots;
 // file-storage blobs are written to their own files before acknowledgement.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync } from "node:fs";
-import { open, writeFile, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync } from "node:fs";
+import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { convexToJson, jsonToConvex } from "convex/values";
-import type { Backend, CommitRecord, ComponentWrites, State } from "./internals.js";
+import { engineVersions, type Backend, type CommitRecord, type ComponentWrites, type State } from "./internals.js";
 
+// Snapshot format 2: a header line, then one document per line, written in slices so a large database
+// never blocks the event loop for long (format 1, one JSON object, is still read).
 const SNAPSHOT = "snapshot.json";
 const FORMAT = "warden-runtime-snapshot";
+const SNAPSHOT_VERSION = 2;
+const SLICE_DOCS = 1000;
 const SEG_RE = /^wal-(\d{16})\.log$/;
 
 type Pending = { seq: number; seg: number; line: string };
@@ -44,7 +48,9 @@ function parseLine(l: string): any | null {
 }
 
 export type PersistOptions = {
+  /** Also compact after this many log entries (off by default: compaction follows the log's size). */
   compactEntries?: number;
+  /** Compact when the log exceeds max(this, the last snapshot's size); default 4 MB. */
   compactBytes?: number;
   log?: (msg: string) => void;
   /** Called once when a write fails: nothing can be acknowledged any more. */
@@ -65,10 +71,11 @@ export class Persistence {
   private pendingBlobs = new Set<Promise<void>>();
   private sinceSnapshot = 0;
   private walBytes = 0;
+  private snapshotBytes = 0;
   private compacting: Promise<void> | null = null;
   private failed: unknown = null;
   private closed = false;
-  private readonly compactEntries: number;
+  private readonly compactEntries: number | null;
   private readonly compactBytes: number;
   private readonly log: (msg: string) => void;
   private readonly onFailure: (e: unknown) => void;
@@ -80,29 +87,50 @@ export class Persistence {
   ) {
     this.walDir = join(dir, "wal");
     this.storageDir = join(dir, "storage");
-    this.compactEntries = opts.compactEntries ?? 1000;
-    this.compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
+    this.compactEntries = opts.compactEntries ?? null;
+    this.compactBytes = opts.compactBytes ?? 4 * 1024 * 1024;
     this.log = opts.log ?? (() => undefined);
     this.onFailure = opts.onFailure ?? (() => undefined);
     mkdirSync(this.walDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.storageDir, { recursive: true, mode: 0o700 });
   }
 
-  /** Load snapshot + log into the backend, then write a fresh snapshot. Call before anything runs. */
+  /**
+   * Load snapshot + log into the backend. Call before anything runs. Nothing is rewritten: new entries
+   * go to a new log segment and the next compaction (sized to the log) folds the old ones in.
+   */
   async recover(): Promise<RecoveryInfo> {
     const t0 = Date.now();
     let snapshotSeq = 0;
     const snapPath = join(this.dir, SNAPSHOT);
     if (existsSync(snapPath)) {
-      const snap = JSON.parse(readFileSync(snapPath, "utf8"));
-      if (snap.format !== FORMAT || snap.version !== 1) throw new Error(`${snapPath}: unknown snapshot format`);
+      const text = readFileSync(snapPath, "utf8");
+      this.snapshotBytes = Buffer.byteLength(text);
+      const nl = text.indexOf("\n");
+      const snap = JSON.parse(nl < 0 ? text : text.slice(0, nl));
+      if (snap.format !== FORMAT || (snap.version !== 1 && snap.version !== SNAPSHOT_VERSION)) throw new Error(`${snapPath}: unknown snapshot format`);
+      checkEngine(snapPath, snap.engine);
       const state: State = { lastCommitTs: BigInt(snap.lastCommitTs), components: {} };
       for (const [path, c] of Object.entries<any>(snap.components)) {
         state.components[path] = {
-          documents: c.documents.map((d: any) => jsonToConvex(d)),
+          documents: snap.version === 1 ? c.documents.map((d: any) => jsonToConvex(d)) : [],
           nextDocId: c.nextDocId,
           lastCreationTime: c.lastCreationTime,
         };
+      }
+      if (snap.version === SNAPSHOT_VERSION) {
+        let start = nl + 1;
+        while (start < text.length) {
+          let end = text.indexOf("\n", start);
+          if (end < 0) end = text.length;
+          if (end > start) {
+            const row = JSON.parse(text.slice(start, end));
+            state.components[row.p]?.documents.push(jsonToConvex(row.d));
+          }
+          start = end + 1;
+        }
+        for (const [path, c] of Object.entries<any>(snap.components))
+          if (state.components[path].documents.length !== c.count) throw new Error(`${snapPath}: component "${path}" holds ${state.components[path].documents.length} documents, header says ${c.count}; refusing to start`);
       }
       this.backend.importState(state);
       snapshotSeq = snap.seq;
@@ -157,10 +185,12 @@ export class Persistence {
         } else this.log(`file storage: blob for ${doc._id} is missing`);
       }
     }
-    const documents = Object.values(this.backend.exportState().components).reduce((n, c) => n + c.documents.length, 0);
+    let documents = 0;
+    for (const path of this.backend.componentPaths()) for (const n of this.backend.documentCounts(path).values()) documents += n;
     this.currentSeg = this.seq + 1;
-    await this.writeSnapshot();
-    for (const name of segments) rmSync(join(this.walDir, name), { force: true });
+    this.sinceSnapshot = replayed;
+    this.walBytes = segments.reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
+    this.maybeCompact();
     return { snapshotSeq, replayed, documents, blobs, ms: Date.now() - t0 };
   }
 
@@ -286,7 +316,9 @@ export class Persistence {
 
   private maybeCompact() {
     if (this.closed || this.compacting) return;
-    if (this.sinceSnapshot < this.compactEntries && this.walBytes < this.compactBytes) return;
+    const byEntries = this.compactEntries !== null && this.sinceSnapshot >= this.compactEntries;
+    // Sized to the log: a snapshot costs about as much as the log it replaces, never more often.
+    if (!byEntries && this.walBytes < Math.max(this.compactBytes, this.snapshotBytes)) return;
     void this.compact().catch((e) => this.log(`snapshot failed: ${e}`));
   }
 
@@ -327,28 +359,35 @@ export class Persistence {
     });
   }
 
+  /**
+   * The state is captured synchronously (documents are immutable objects, so this copies references),
+   * then serialized and written in slices of SLICE_DOCS documents; commits go on meanwhile.
+   */
   private async writeSnapshot(): Promise<number> {
     const state = this.backend.exportState();
     const seq = this.seq;
     // Later commits go to a new segment; everything up to `seq` is in the snapshot.
     this.currentSeg = seq + 1;
-    const components: Record<string, unknown> = {};
-    for (const [path, c] of Object.entries(state.components)) {
-      components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, documents: c.documents.map((d) => convexToJson(d)) };
-    }
-    const text = JSON.stringify({ format: FORMAT, version: 1, seq, lastCommitTs: state.lastCommitTs.toString(), components });
+    const entriesAtStart = this.sinceSnapshot;
+    const bytesAtStart = this.walBytes;
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
-    await writeFile(tmp, text, { mode: 0o600 });
-    const fh = await open(tmp, "r+");
+    const fh = await open(tmp, "w", 0o600);
+    let bytes = 0;
     try {
+      for (const chunk of snapshotChunks(state, seq)) {
+        await fh.write(chunk);
+        bytes += Buffer.byteLength(chunk);
+      }
       await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, join(this.dir, SNAPSHOT));
     fsyncDir(this.dir);
-    this.sinceSnapshot = 0;
-    this.walBytes = 0;
+    // Entries appended while the snapshot was written stay counted (they are in the new segment).
+    this.sinceSnapshot = Math.max(0, this.sinceSnapshot - entriesAtStart);
+    this.walBytes = Math.max(0, this.walBytes - bytesAtStart);
+    this.snapshotBytes = bytes;
     return seq;
   }
 
@@ -374,12 +413,41 @@ export class Persistence {
 
   /** Synchronous best-effort snapshot for fatal paths. */
   snapshotSync() {
-    const state = this.backend.exportState();
-    const components: Record<string, unknown> = {};
-    for (const [path, c] of Object.entries(state.components))
-      components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, documents: c.documents.map((d) => convexToJson(d)) };
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ format: FORMAT, version: 1, seq: this.seq, lastCommitTs: state.lastCommitTs.toString(), components }), { mode: 0o600 });
+    writeFileSync(tmp, [...snapshotChunks(this.backend.exportState(), this.seq)].join(""), { mode: 0o600 });
     renameSync(tmp, join(this.dir, SNAPSHOT));
   }
+}
+
+function* snapshotChunks(state: State, seq: number): Generator<string> {
+  const components: Record<string, unknown> = {};
+  for (const [path, c] of Object.entries(state.components))
+    components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, count: c.documents.length };
+  yield JSON.stringify({ format: FORMAT, version: SNAPSHOT_VERSION, seq, lastCommitTs: state.lastCommitTs.toString(), engine: engineVersions(), components }) + "\n";
+  for (const [path, c] of Object.entries(state.components)) {
+    const p = JSON.stringify(path);
+    for (let i = 0; i < c.documents.length; i += SLICE_DOCS) {
+      let out = "";
+      for (const d of c.documents.slice(i, i + SLICE_DOCS)) out += `{"p":${p},"d":${JSON.stringify(convexToJson(d))}}\n`;
+      yield out;
+    }
+  }
+}
+
+/**
+ * Snapshots name the convex-test/convex versions that wrote them (IDs, system-table shapes and scheduler
+ * states are theirs). Another version is refused unless WARDEN_ALLOW_ENGINE_UPGRADE=1, which loads the
+ * documents as they are; the next snapshot carries the new stamp.
+ */
+function checkEngine(file: string, stamp: Record<string, string> | undefined) {
+  if (!stamp) return; // format 1 was written by the pinned versions
+  const have = engineVersions();
+  const diff = Object.keys(have).filter((k) => stamp[k] !== (have as Record<string, string>)[k]);
+  if (diff.length === 0) return;
+  const what = diff.map((k) => `${k} ${stamp[k]} → ${(have as Record<string, string>)[k]}`).join(", ");
+  if (process.env.WARDEN_ALLOW_ENGINE_UPGRADE === "1") {
+    console.warn(`[runtime] ${file}: written by ${what}; loading it as is (WARDEN_ALLOW_ENGINE_UPGRADE=1)`);
+    return;
+  }
+  throw new Error(`${file} was written by a different engine (${what}). Pin the versions back, or start once with WARDEN_ALLOW_ENGINE_UPGRADE=1 after checking the upgrade notes in runtime/README.md.`);
 }
