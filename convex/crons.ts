@@ -17,6 +17,10 @@ crons.hourly("summary reconcile", { minuteUTC: 7 }, internal.logs.summaries.reco
 // Tool approvals: undecided calls past their TTL get a refusal (convex/agency/approvals.ts).
 crons.interval("tool approval expiry", { minutes: 1 }, internal.agency.approvals.expireDue, {});
 
+// Durable delivery: expired leases of agent runs and channel replies are retried or failed visibly (agent/runs.ts, channels/delivery.ts).
+crons.interval("agent run sweep", { seconds: 15 }, internal.agent.runs.sweepRuns, {});
+crons.interval("reply delivery sweep", { seconds: 15 }, internal.channels.delivery.sweepOutbox, {});
+
 // Code skills: a deployed catalogue that differs from the synced one is registered as pending (skills/codeSync.ts).
 crons.interval("code skill catalogue", { minutes: 1 }, internal.skills.codeSync.check, {});
 

@@ -40,6 +40,16 @@ const EXPECTED: Record<string, Job> = {
     schedule: { type: "hourly", minuteUTC: 7 },
     writes: ["skillInvocationSummary", "securityEventSummary"],
   },
+  "agent run sweep": {
+    fn: "agent/runs:sweepRuns",
+    schedule: { type: "interval", seconds: 15 },
+    writes: ["messages", "channelOutbox", "activityLog", "notifications"],
+  },
+  "reply delivery sweep": {
+    fn: "channels/delivery:sweepOutbox",
+    schedule: { type: "interval", seconds: 15 },
+    writes: ["channelOutbox", "messages", "channelConfig", "notifications"],
+  },
   "tool approval expiry": {
     fn: "agency/approvals:expireDue",
     schedule: { type: "interval", minutes: 1 },
@@ -79,6 +89,11 @@ async function seed(t: T) {
     const sessionId = await ctx.db.insert("chatSessions", { workspaceId: w, tokenHash: "h".repeat(64), createdAt: now, expiresAt: now + DAY, lastSeenAt: now });
     const threadId = await ctx.db.insert("threads", { workspaceId: w, sessionId, createdAt: now, updatedAt: now });
     await ctx.db.insert("messages", { workspaceId: w, threadId, role: "user", text: "hi", status: "done", createdAt: now });
+    // an answer stuck past its deadline, and a channel reply whose send crashed long ago (the sweepers)
+    await ctx.db.insert("messages", { workspaceId: w, threadId, role: "assistant", text: "", status: "pending", createdAt: now - 60_000, leaseUntil: now - 1, deadlineAt: now - 1 });
+    const channelId = await ctx.db.insert("channelConfig", { workspaceId: w, platform: "telegram", name: "tg", enabled: true, settings: {}, createdAt: now, updatedAt: now });
+    const channelUserId = await ctx.db.insert("channelUsers", { workspaceId: w, channelId, platform: "telegram", platformUserId: "1", blocked: false, firstSeenAt: now, lastSeenAt: now });
+    await ctx.db.insert("channelOutbox", { workspaceId: w, channelUserId, text: "late", createdAt: now - 60_000, state: "sending", attempts: 1, leaseUntil: now - 1, deadlineAt: now - 1 });
     await ctx.db.insert("toolApprovals", {
       workspaceId: w,
       threadId,
@@ -137,7 +152,7 @@ describe("crons", () => {
       expect(EXPECTED[name], `cron "${name}" is not listed in tests/crons.test.ts`).toBeDefined();
       expect({ fn: job.name, schedule: job.schedule }).toEqual({ fn: EXPECTED[name].fn, schedule: EXPECTED[name].schedule });
     }
-    for (const name of ["log retention", "mcp health", "invocation summary rollup", "summary reconcile", "tool approval expiry", "code skill catalogue"]) {
+    for (const name of ["log retention", "mcp health", "invocation summary rollup", "summary reconcile", "tool approval expiry", "code skill catalogue", "agent run sweep", "reply delivery sweep"]) {
       expect(registered[name], name).toBeDefined();
     }
     // Jobs at fixed times never share a minute.

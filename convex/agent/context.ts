@@ -7,6 +7,7 @@ import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TE
 import { readConfig, maxMessageChars } from "./configLib";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
 import { appendTurn } from "../chat/turns";
+import { queueReply } from "../channels/delivery";
 import { charCount, sanitizeText } from "../lib/sanitize";
 import { audienceOf, DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, policyFor, skillToolRef, taintedFromStart, type Audience } from "../lib/agency";
 import { grantFor } from "../agency/gate";
@@ -175,10 +176,13 @@ export const finish = internalMutation({
   returns: v.null(),
   handler: async (ctx, a) => {
     const msg = await ctx.db.get(a.assistantMessageId);
+    // only the first finish counts: a duplicate or superseded attempt changes nothing
     if (!msg || msg.status !== "pending") return null;
-    await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode });
+    await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode, leaseUntil: undefined, running: undefined });
     const thread = await ctx.db.get(msg.threadId);
     if (!thread) return null;
+    // a channel reply is queued in the same transaction as the answer, so it is queued exactly once
+    if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, a.text, { messageId: msg._id });
     await ctx.db.patch(thread._id, {
       updatedAt: Math.max(Date.now(), thread.updatedAt),
       ...(a.tainted ? { taintedAt: msg.createdAt } : {}),

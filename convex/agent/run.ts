@@ -28,10 +28,6 @@ const callMcpToolRef = makeFunctionReference<
   { workspaceId: Id<"workspaces">; serverId: Id<"mcpServers">; toolName: string; input: unknown; caller: Caller },
   CheckerResult
 >("security/checker:callMcpTool");
-/** The channels domain queues the reply and sends it on the user's platform. */
-const channelEnqueueRef = makeFunctionReference<"mutation", { channelUserId: Id<"channelUsers">; text: string }, null>(
-  "channels/delivery:enqueue",
-);
 
 const MAX_TOOL_CALLS = 8;
 
@@ -161,6 +157,8 @@ async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<Checke
 }
 
 async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Promise<{ text: string; status: "done" | "error" } | null> {
+  // the lease: a duplicate job, or one for a message that is done or past its deadline, stops here
+  if (!(await ctx.runMutation(internal.agent.runs.claimRun, { assistantMessageId }))) return null;
   const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
   if (!c) return null;
   let out;
@@ -186,16 +184,15 @@ export const respond = internalAction({
 
 /**
  * Channel hand-off: scheduled by the channels domain after it verified the webhook, applied the
- * per-user limit and recorded the turn (agent/context:channelTurn). Only ids are arguments; the
- * reply is queued in the channels outbox.
+ * per-user limit and recorded the turn (agent/context:channelTurn). Only ids are arguments;
+ * agent/context:finish queues the reply in the channels outbox in the answer's transaction.
  */
 export const handleChannelMessage = internalAction({
   args: { channelUserId: v.id("channelUsers"), assistantMessageId: v.id("messages") },
   returns: v.object({ ok: v.boolean(), code: v.optional(v.string()) }),
-  handler: async (ctx, { channelUserId, assistantMessageId }): Promise<{ ok: boolean; code?: string }> => {
+  handler: async (ctx, { assistantMessageId }): Promise<{ ok: boolean; code?: string }> => {
     const reply = await respondTo(ctx, assistantMessageId);
     if (!reply) return { ok: false, code: "INTERNAL" };
-    await ctx.runMutation(channelEnqueueRef, { channelUserId, text: reply.text });
     return { ok: reply.status === "done", code: reply.status === "done" ? undefined : "PROVIDER_ERROR" };
   },
 });

@@ -5,22 +5,64 @@
 import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
+import type { Doc, Id } from "../_generated/dataModel";
 import { platformValidator } from "./tables";
 import { bumpChannelSummary } from "./inbound";
+import { IDEMPOTENT_SEND, MAX_ATTEMPTS } from "./vendors";
+import { markUndelivered, notifyThrottled } from "../agent/outcome";
+
+/**
+ * Durable delivery (see agent/runs.ts for why the scheduler and not a workpool): a row is claimed
+ * by one send attempt at a time under a lease; the claim is the idempotency check, so a duplicate
+ * or late job finds the row gone (sent) or held and sends nothing. A crash leaves the lease to
+ * expire; the sweeper cron re-queues the row, or fails it visibly past the deadline, or when the
+ * request had already left for a vendor that cannot dedupe (DELIVERY_UNCERTAIN: never a duplicate).
+ */
+export const DELIVERY_DEADLINE_MS = 15 * 60_000;
+/** Sends that crashed mid-way count too, so this is above the vendor-error retry budget. */
+export const MAX_SEND_CLAIMS = MAX_ATTEMPTS + 2;
+const SWEEP_BATCH = 50;
+
+/** How long one attempt holds a row (also the start grace): above the 10 s vendor timeout. */
+export function leaseMs(): number {
+  const n = Number(process.env.WARDEN_DELIVERY_LEASE_MS);
+  return Number.isFinite(n) && n >= 1000 ? n : 60_000;
+}
+
+function randomKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return "warden-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
 
 /**
  * Queues a reply: the text goes into channelOutbox and the send is scheduled with the row's id,
  * so no message text is kept in `_scheduled_functions`.
  */
-export async function queueReply(ctx: MutationCtx, channelUserId: Id<"channelUsers">, text: string): Promise<void> {
+export async function queueReply(
+  ctx: MutationCtx,
+  channelUserId: Id<"channelUsers">,
+  text: string,
+  opts: { messageId?: Id<"messages"> } = {},
+): Promise<void> {
   const user = await ctx.db.get(channelUserId);
   if (!user || !text.trim()) return;
-  const outboxId = await ctx.db.insert("channelOutbox", { workspaceId: user.workspaceId, channelUserId, text, createdAt: Date.now() });
+  const now = Date.now();
+  const outboxId = await ctx.db.insert("channelOutbox", {
+    workspaceId: user.workspaceId,
+    channelUserId,
+    text,
+    createdAt: now,
+    state: "queued",
+    attempts: 0,
+    leaseUntil: now + leaseMs(),
+    deadlineAt: now + DELIVERY_DEADLINE_MS,
+    idemKey: randomKey(),
+    messageId: opts.messageId,
+  });
   await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId });
 }
 
-/** queueReply for actions (the agent's channel hand-off). */
+/** queueReply for actions. */
 export const enqueue = internalMutation({
   args: { channelUserId: v.id("channelUsers"), text: v.string() },
   returns: v.null(),
@@ -30,23 +72,117 @@ export const enqueue = internalMutation({
   },
 });
 
-/** A queued reply; null when it was sent, dropped or erased. */
-export const outboxItem = internalQuery({
+/** A final failure: row dropped, the conversation's message marked, channel health and a notification. */
+async function failOutbox(ctx: MutationCtx, row: Doc<"channelOutbox">, code: string, status?: number): Promise<void> {
+  await ctx.db.delete(row._id);
+  if (row.messageId) await markUndelivered(ctx, row.messageId, code);
+  const user = await ctx.db.get(row.channelUserId);
+  const channel = user ? await ctx.db.get(user.channelId) : null;
+  if (!channel) return;
+  const now = Date.now();
+  const h = channel.health;
+  await ctx.db.patch(channel._id, {
+    health: { failing: true, lastFailureAt: now, lastFailureCode: code, lastOkAt: h?.lastOkAt, failures: (h?.failures ?? 0) + 1 },
+  });
+  await notifyThrottled(ctx, {
+    workspaceId: channel.workspaceId,
+    kind: "delivery_failed",
+    title: `A reply on "${channel.name}" was not delivered`,
+    body: `${channel.platform} reply failed with ${code}${status ? ` (HTTP ${status})` : ""}. The conversation shows it; see Channels for the channel's health.`,
+  });
+}
+
+function deadlineOf(row: Doc<"channelOutbox">): number {
+  return row.deadlineAt ?? row.createdAt + DELIVERY_DEADLINE_MS;
+}
+
+/** Whether a row's expired lease means the vendor may already have the reply and cannot dedupe it. */
+async function uncertain(ctx: MutationCtx, row: Doc<"channelOutbox">): Promise<boolean> {
+  if (row.state !== "sending" || row.dispatchedAt === undefined) return false;
+  const user = await ctx.db.get(row.channelUserId);
+  return !user || !IDEMPOTENT_SEND.has(user.platform);
+}
+
+/**
+ * The idempotency check before a send: takes the row's lease. null when the row is gone (sent,
+ * dropped, erased), held by a live attempt, or just failed (deadline, budget, uncertain).
+ */
+export const claimSend = internalMutation({
   args: { outboxId: v.id("channelOutbox") },
-  returns: v.union(v.null(), v.object({ channelUserId: v.id("channelUsers"), text: v.string() })),
+  returns: v.union(
+    v.null(),
+    v.object({ channelUserId: v.id("channelUsers"), text: v.string(), idemKey: v.string(), attempt: v.number(), messageId: v.optional(v.id("messages")) }),
+  ),
   handler: async (ctx, { outboxId }) => {
     const row = await ctx.db.get(outboxId);
-    return row ? { channelUserId: row.channelUserId, text: row.text } : null;
+    if (!row) return null;
+    const now = Date.now();
+    if (row.state === "sending" && (row.leaseUntil ?? 0) > now) return null;
+    if (await uncertain(ctx, row)) {
+      await failOutbox(ctx, row, "DELIVERY_UNCERTAIN");
+      return null;
+    }
+    const attempts = row.attempts ?? 0;
+    if (now >= deadlineOf(row) || attempts >= MAX_SEND_CLAIMS) {
+      await failOutbox(ctx, row, "DELIVERY_EXPIRED");
+      return null;
+    }
+    await ctx.db.patch(row._id, { state: "sending", attempts: attempts + 1, leaseUntil: now + leaseMs(), dispatchedAt: undefined });
+    return { channelUserId: row.channelUserId, text: row.text, idemKey: row.idemKey ?? row._id, attempt: attempts + 1, messageId: row.messageId };
   },
 });
 
-/** Drops a queued reply (sent, finally failed, or no longer deliverable). */
+/** Marks the request as leaving now; false when this attempt no longer holds the row. */
+export const markDispatched = internalMutation({
+  args: { outboxId: v.id("channelOutbox"), attempt: v.number() },
+  returns: v.boolean(),
+  handler: async (ctx, { outboxId, attempt }) => {
+    const row = await ctx.db.get(outboxId);
+    if (!row || row.state !== "sending" || (row.attempts ?? 0) !== attempt) return false;
+    await ctx.db.patch(row._id, { dispatchedAt: Date.now() });
+    return true;
+  },
+});
+
+/** Drops a queued reply (no longer deliverable: user blocked or gone, channel disabled). */
 export const dropOutbox = internalMutation({
   args: { outboxId: v.id("channelOutbox") },
   returns: v.null(),
   handler: async (ctx, { outboxId }) => {
     if (await ctx.db.get(outboxId)) await ctx.db.delete(outboxId);
     return null;
+  },
+});
+
+/**
+ * Cron: rows whose lease ran out (a send crashed, or its job was lost) are re-scheduled by id, or
+ * fail past the deadline / budget, or as DELIVERY_UNCERTAIN when the request may have arrived.
+ */
+export const sweepOutbox = internalMutation({
+  args: {},
+  returns: v.object({ rescheduled: v.number(), failed: v.number() }),
+  handler: async (ctx) => {
+    const now = Date.now();
+    const due = await ctx.db
+      .query("channelOutbox")
+      .withIndex("by_lease", (q) => q.lt("leaseUntil", now))
+      .take(SWEEP_BATCH);
+    let rescheduled = 0;
+    let failed = 0;
+    for (const row of due) {
+      if (await uncertain(ctx, row)) {
+        await failOutbox(ctx, row, "DELIVERY_UNCERTAIN");
+        failed++;
+      } else if (now >= deadlineOf(row) || (row.attempts ?? 0) >= MAX_SEND_CLAIMS) {
+        await failOutbox(ctx, row, "DELIVERY_EXPIRED");
+        failed++;
+      } else {
+        await ctx.db.patch(row._id, { state: "queued", leaseUntil: now + leaseMs(), dispatchedAt: undefined });
+        await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId: row._id });
+        rescheduled++;
+      }
+    }
+    return { rescheduled, failed };
   },
 });
 
@@ -88,6 +224,8 @@ export const target = internalQuery({
 /**
  * Outcome of one send attempt. Successes count toward channelMessageSummary; failures go to the
  * activity log (private) with a code and HTTP status only — never the text or the recipient.
+ * For a queued reply the row changes in the same transaction: deleted when sent, re-queued with
+ * its retry scheduled, or failed visibly. A stale attempt (the row was re-claimed) changes no row.
  */
 export const recordResult = internalMutation({
   args: {
@@ -99,16 +237,36 @@ export const recordResult = internalMutation({
     status: v.optional(v.number()),
     attempt: v.number(),
     willRetry: v.boolean(),
+    /** the retry's delay, scheduled here for a queued reply */
+    retryInMs: v.optional(v.number()),
     kind: v.optional(v.union(v.literal("reply"), v.literal("fetch"))),
-    /** the queued reply; deleted unless the send will be retried */
+    /** the queued reply this attempt claimed */
     outboxId: v.optional(v.id("channelOutbox")),
   },
   returns: v.null(),
   handler: async (ctx, a) => {
     const now = Date.now();
-    if (a.outboxId && !a.willRetry && (await ctx.db.get(a.outboxId))) await ctx.db.delete(a.outboxId);
+    if (a.outboxId) {
+      const row = await ctx.db.get(a.outboxId);
+      if (row && (row.attempts ?? 0) === a.attempt) {
+        if (a.ok) await ctx.db.delete(row._id);
+        else if (a.willRetry) {
+          const delay = a.retryInMs ?? 0;
+          await ctx.db.patch(row._id, { state: "queued", leaseUntil: now + delay + leaseMs(), dispatchedAt: undefined });
+          await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { outboxId: row._id, attempt: a.attempt + 1 });
+        } else await failOutbox(ctx, row, a.code ?? "VENDOR_ERROR", a.status);
+      }
+    }
     if (a.ok) {
-      if ((a.kind ?? "reply") === "reply") await bumpChannelSummary(ctx, a.channelId, a.workspaceId, "outbound", now);
+      if ((a.kind ?? "reply") === "reply") {
+        await bumpChannelSummary(ctx, a.channelId, a.workspaceId, "outbound", now);
+        const channel = await ctx.db.get(a.channelId);
+        const h = channel?.health;
+        // a write only when the badge changes or once a minute, not on every reply
+        if (channel && (!h || h.failing || (h.lastOkAt ?? 0) < now - 60_000)) {
+          await ctx.db.patch(channel._id, { health: { ...(h ?? { failures: 0 }), failing: false, lastOkAt: now } });
+        }
+      }
       return null;
     }
     const what = a.kind === "fetch" ? "Fetching an inbound e-mail" : "A reply";

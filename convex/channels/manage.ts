@@ -23,6 +23,11 @@ const channelView = v.object({
   webhookUrl: v.union(v.string(), v.null()),
   secretNames: v.array(v.string()),
   setupSteps: v.array(v.string()),
+  /** reply delivery health; null until a reply finally failed or was delivered */
+  health: v.union(
+    v.null(),
+    v.object({ failing: v.boolean(), lastFailureAt: v.union(v.number(), v.null()), lastFailureCode: v.union(v.string(), v.null()), failures: v.number() }),
+  ),
   createdAt: v.number(),
   updatedAt: v.number(),
 });
@@ -38,6 +43,9 @@ function view(c: Doc<"channelConfig">) {
     webhookUrl: url,
     secretNames: [...SECRET_NAMES[c.platform].all],
     setupSteps: setupSteps(c.platform, url ?? "<your public base URL>/webhooks/" + c.platform + "/" + c._id),
+    health: c.health
+      ? { failing: c.health.failing, lastFailureAt: c.health.lastFailureAt ?? null, lastFailureCode: c.health.lastFailureCode ?? null, failures: c.health.failures }
+      : null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };

@@ -110,7 +110,7 @@ async function secret(ctx: ActionCtx, channelId: Id<"channelConfig">, name: stri
 
 const NOT_CONFIGURED: Result = { outcome: { ok: false, status: 0, code: "CHANNEL_NOT_CONFIGURED", final: true }, body: "" };
 
-async function deliver(ctx: ActionCtx, t: Target, text: string): Promise<Result> {
+async function deliver(ctx: ActionCtx, t: Target, text: string, idemKey: string): Promise<Result> {
   const base = vendorBase(t.platform, process.env);
   if (!base) return NOT_CONFIGURED;
   switch (t.platform) {
@@ -140,7 +140,7 @@ async function deliver(ctx: ActionCtx, t: Target, text: string): Promise<Result>
       const apiKey = await secret(ctx, t.channelId, SECRET_NAMES.resend.send);
       const from = t.settings.fromAddress;
       if (!apiKey || typeof from !== "string" || !t.contact || !emailOf(t.contact)) return NOT_CONFIGURED;
-      return call(resendSendEmail(base, apiKey, { from, to: t.contact, subject: replySubject(t.replyTarget), text }));
+      return call(resendSendEmail(base, apiKey, { from, to: t.contact, subject: replySubject(t.replyTarget), text }, idemKey));
     }
   }
 }
@@ -151,22 +151,32 @@ function failure(o: Attempt): { status: number; code: string; retryAfterMs?: num
   return { status: o.status, code, retryAfterMs: o.retryAfterMs, final: "final" in o };
 }
 
+/** Test-only crash point (WARDEN_ENV=test): kills the process after the claim, before the request leaves. */
+function crashPoint(name: string): void {
+  if ((process.env.WARDEN_ENV ?? "").trim() !== "test" || process.env.WARDEN_TEST_CRASH_AT !== name) return;
+  process.kill(process.pid, "SIGKILL");
+}
+
 /**
  * Sends one queued reply (channelOutbox row) to its channel user. Only the row id is a scheduler
- * argument; the row is dropped after success, a final failure, or when the user can't be reached.
+ * argument (`attempt` is informational). claimSend is the idempotency check: one attempt at a
+ * time holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines.
  */
 export const send = internalAction({
   args: { outboxId: v.id("channelOutbox"), attempt: v.optional(v.number()) },
   returns: v.null(),
-  handler: async (ctx, { outboxId, attempt = 1 }) => {
-    const item = await ctx.runQuery(internal.channels.delivery.outboxItem, { outboxId });
+  handler: async (ctx, { outboxId }) => {
+    const item = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
     if (!item) return null;
     const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId: item.channelUserId });
     if (!t || !item.text.trim()) {
       await ctx.runMutation(internal.channels.delivery.dropOutbox, { outboxId });
       return null;
     }
-    const { outcome } = await deliver(ctx, t as Target, item.text);
+    crashPoint("reply.beforeDispatch");
+    if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt: item.attempt }))) return null;
+    const { outcome } = await deliver(ctx, t as Target, item.text, item.idemKey);
+    const attempt = item.attempt;
     const base = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "reply" as const, outboxId };
     if (outcome.ok) {
       await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
@@ -180,10 +190,8 @@ export const send = internalAction({
       code: f.code,
       status: f.status || undefined,
       willRetry: delay !== null,
+      retryInMs: delay ?? undefined,
     });
-    if (delay !== null) {
-      await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { outboxId, attempt: attempt + 1 });
-    }
     return null;
   },
 });

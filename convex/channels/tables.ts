@@ -22,6 +22,16 @@ export const channelTables = {
     idSalt: v.optional(v.string()),
     /** unknown senders: "open" (talk, no tools by default), "pairing" (pair first) or "allowlist" (ignored); default open */
     senderPolicy: v.optional(senderPolicyValidator),
+    /** delivery health: set by channels/delivery.ts when a reply finally fails or is delivered again */
+    health: v.optional(
+      v.object({
+        failing: v.boolean(),
+        lastFailureAt: v.optional(v.number()),
+        lastFailureCode: v.optional(v.string()),
+        lastOkAt: v.optional(v.number()),
+        failures: v.number(),
+      }),
+    ),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -76,9 +86,21 @@ export const channelTables = {
     channelUserId: v.id("channelUsers"),
     text: v.string(),
     createdAt: v.number(),
+    /** durable delivery (delivery.ts): a send claims the row ("sending") under a lease */
+    state: v.optional(v.union(v.literal("queued"), v.literal("sending"))),
+    attempts: v.optional(v.number()),
+    leaseUntil: v.optional(v.number()),
+    deadlineAt: v.optional(v.number()),
+    /** set just before the vendor request leaves: after a crash the vendor may have the reply */
+    dispatchedAt: v.optional(v.number()),
+    /** sent as the vendor's idempotency key where it has one (Resend) */
+    idemKey: v.optional(v.string()),
+    /** the assistant message this reply carries; a final failure shows on it */
+    messageId: v.optional(v.id("messages")),
   })
     .index("by_channelUser", ["channelUserId"])
-    .index("by_workspace_created", ["workspaceId", "createdAt"]),
+    .index("by_workspace_created", ["workspaceId", "createdAt"])
+    .index("by_lease", ["leaseUntil"]),
 
   channelMessageSummary: defineTable({
     workspaceId: v.id("workspaces"),

@@ -86,15 +86,22 @@ export function discordFollowup(base: string, applicationId: string, interaction
   };
 }
 
+/**
+ * Vendors whose send API dedupes on a key we choose (Resend: `Idempotency-Key`, kept 24 h). Only
+ * these are re-sent when a crash leaves it unknown whether the vendor got the reply.
+ */
+export const IDEMPOTENT_SEND: ReadonlySet<Platform> = new Set<Platform>(["resend"]);
+
 export function resendSendEmail(
   base: string,
   apiKey: string,
   mail: { from: string; to: string; subject: string; text: string },
+  idempotencyKey?: string,
 ): VendorRequest {
   return {
     url: `${base}/emails`,
     method: "POST",
-    headers: { ...JSON_HEADERS, Authorization: `Bearer ${apiKey}` },
+    headers: { ...JSON_HEADERS, Authorization: `Bearer ${apiKey}`, ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}) },
     body: JSON.stringify({ from: mail.from, to: [mail.to], subject: mail.subject, text: clampReply("resend", mail.text) }),
   };
 }

@@ -49,9 +49,15 @@ export const chatTables = {
     status: v.union(v.literal("pending"), v.literal("streaming"), v.literal("done"), v.literal("error")),
     errorCode: v.optional(v.string()),
     createdAt: v.number(),
+    /** pending assistant message (agent/runs.ts): lease end, attempts so far, whether an attempt holds it, deadline */
+    leaseUntil: v.optional(v.number()),
+    attempts: v.optional(v.number()),
+    running: v.optional(v.boolean()),
+    deadlineAt: v.optional(v.number()),
   })
     .index("by_thread", ["threadId", "createdAt"])
-    .index("by_workspace_created", ["workspaceId", "createdAt"]),
+    .index("by_workspace_created", ["workspaceId", "createdAt"])
+    .index("by_status_lease", ["status", "leaseUntil"]),
 
   voiceSessions: defineTable({
     workspaceId: v.id("workspaces"),

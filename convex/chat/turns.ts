@@ -2,6 +2,7 @@ import type { MutationCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { internal } from "../_generated/api";
 import { queueReply } from "../channels/delivery";
+import { newRunFields } from "../agent/runs";
 
 /**
  * Appends one exchange to a thread: the user's (already sanitized, length-checked) message and
@@ -31,6 +32,7 @@ export async function appendTurn(
     text: "",
     status: "pending",
     createdAt: now + 1, // sorts after the user message
+    ...newRunFields(Date.now()), // a lease and a deadline: the sweeper retries or fails it (agent/runs.ts)
   });
   await ctx.db.patch(thread._id, { updatedAt: now + 1, messageCount: (thread.messageCount ?? 0) + 2 });
   if (opts.schedule) await ctx.scheduler.runAfter(0, internal.agent.run.respond, { assistantMessageId });
@@ -49,6 +51,6 @@ export async function appendAssistantNote(ctx: MutationCtx, thread: Doc<"threads
     createdAt: now,
   });
   await ctx.db.patch(thread._id, { updatedAt: now, messageCount: (thread.messageCount ?? 0) + 1 });
-  if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, text);
+  if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, text, { messageId: id });
   return id;
 }

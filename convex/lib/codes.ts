@@ -73,6 +73,9 @@ export const CODES = [
   // channel replies
   "VENDOR_ERROR", // a channel vendor API (Telegram, Slack, Discord, Twilio, Resend) refused or failed a call
   "CHANNEL_NOT_CONFIGURED", // a channel lacks the secret, setting or reply target a call needs
+  "DELIVERY_UNCERTAIN", // a send was interrupted after its request left for a vendor that cannot dedupe: failed, not re-sent
+  "DELIVERY_EXPIRED", // a queued reply passed its deadline or attempt budget (crashes included)
+  "AGENT_TIMEOUT", // an agent run did not finish before its deadline or attempt budget
   // monitoring
   "ABUSE_ALERT", // repeated denials from one source within a window (security event only)
   // checker / skills
