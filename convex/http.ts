@@ -7,6 +7,7 @@ import { status } from "./auth/routes";
 import { channelRoutes } from "./channels/routes";
 import { chatRoutes } from "./chat/routes";
 import { mcpRoutes } from "./mcp/server";
+import { oauthRoutes } from "./mcp/oauthRoutes";
 import { appSandboxRoutes } from "./mcp/appSandbox";
 
 const http = httpRouter();
@@ -22,6 +23,7 @@ mount(http, [
   ...channelRoutes,
   ...chatRoutes,
   ...mcpRoutes,
+  ...oauthRoutes,
   ...appSandboxRoutes,
 ]);
 

@@ -28,7 +28,7 @@ const EXPECTED: Record<string, Job> = {
   "mcp health": {
     fn: "mcp/health:checkAll",
     schedule: { type: "interval", minutes: 5 },
-    writes: ["mcpServers", "mcpSessions", "mcpTools", "activityLog", "notifications"],
+    writes: ["mcpServers", "mcpSessions", "mcpTools", "activityLog", "notifications", "oauthRequests", "oauthCodes", "oauthTokens"],
   },
   "invocation summary rollup": {
     fn: "logs/summaries:rollupInvocations",

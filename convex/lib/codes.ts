@@ -92,6 +92,9 @@ export const CODES = [
   "MCP_SESSION_LIMIT", // a client token already has the maximum of open /mcp sessions
   "MCP_SESSION_MISMATCH", // an /mcp session id presented with another client's token (security event; caller sees 404)
   "MCP_TOOL_OUT_OF_SCOPE", // an /mcp tool call outside the client token's tool scopes
+  "OAUTH_REQUEST_INVALID", // an OAuth consent request that is unknown, already decided or expired
+  "OAUTH_GRANT_INVALID", // a token request with a wrong PKCE verifier, redirect URI or client (security event; caller sees invalid_grant)
+  "OAUTH_GRANT_REPLAYED", // a used authorization code or rotated refresh token came back: the grant was revoked (security event)
   // owners and memberships
   "MEMBERSHIP_INACTIVE", // the person's membership in this workspace was deactivated by a workspace owner
   "LAST_OWNER", // the change would leave the workspace without an active owner

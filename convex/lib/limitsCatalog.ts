@@ -22,6 +22,8 @@ export const LIMIT_DEFAULTS = {
   signinPerAccount: { rate: 5, periodMs: 15 * MINUTE, label: "Failed sign-ins per account" },
   signinPerIp: { rate: 20, periodMs: 15 * MINUTE, label: "Failed sign-ins per IP" },
   webhookPerChannel: { rate: 600, periodMs: MINUTE, label: "Inbound webhooks per channel" },
+  oauthRegisterPerIp: { rate: 10, periodMs: HOUR, label: "OAuth client registrations per IP (deployment-wide)" },
+  oauthPerIp: { rate: 60, periodMs: MINUTE, label: "OAuth authorize, token and revoke requests per IP (deployment-wide)" },
 } as const;
 
 export type LimitName = keyof typeof LIMIT_DEFAULTS;

@@ -143,6 +143,7 @@ export const checkAll = internalAction({
   returns: checkAllResult,
   handler: async (ctx) => {
     await ctx.runMutation(internal.mcp.sessions.pruneSessions, {});
+    await ctx.runMutation(internal.mcp.oauth.pruneOAuth, {});
     const threshold = failureThreshold(process.env);
     const out = { checked: 0, healthy: 0, failed: 0, disabled: 0, emails: 0 };
     const probe = async (serverId: Id<"mcpServers">) => {

@@ -262,12 +262,13 @@ export function protectedResourceMetadataUrl(resource: string): string {
   return `${u.origin}${PRM_PATH}${path}`;
 }
 
-export function protectedResourceMetadata(resource: string) {
+/** `authorizationServer`: the built-in authorization server's issuer (lib/oauth.ts issuerUrl). */
+export function protectedResourceMetadata(resource: string, authorizationServer: string | null) {
   return {
     resource,
-    authorization_servers: [] as string[],
+    authorization_servers: authorizationServer ? [authorizationServer] : ([] as string[]),
     bearer_methods_supported: ["header"],
-    // Per-client tokens are scoped to tool names by the owner; there are no OAuth scopes to request.
+    // Tokens are scoped to tool names by the owner (token form or consent page); no OAuth scopes to request.
     scopes_supported: [] as string[],
     resource_name: "Warden MCP server",
   };

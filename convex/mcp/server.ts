@@ -27,6 +27,7 @@ import { endpoint } from "../access/http";
 import { allowedOrigins, errorResponse, jsonResponse } from "../lib/httpSecurity";
 import { parseStoredSchema } from "../lib/jsonSchema";
 import { randomToken, sha256Hex } from "../lib/tokens";
+import { isOAuthShape, issuerUrl } from "../lib/oauth";
 import type { RouteSpec } from "../routes";
 import {
   MCP_PATH,
@@ -178,6 +179,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
 
   const token = parseBearer(req.headers.get("authorization"));
   const tokenHash = token !== null && isClientTokenShape(token) ? await sha256Hex(token) : undefined;
+  const accessTokenHash = token !== null && isOAuthShape("access", token) ? await sha256Hex(token) : undefined;
   const presented = req.headers.get("mcp-session-id");
   const sessionIdHash = presented === null ? undefined : isSessionIdShape(presented) ? await sha256Hex(presented) : "";
   const version = req.headers.get("mcp-protocol-version");
@@ -193,6 +195,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
 
   const admitted = await ctx.runMutation(internal.mcp.sessions.admit, {
     tokenHash,
+    accessTokenHash,
     audience: resource,
     ip,
     mode: del ? "end" : stateless ? "stateless" : msg.initialize ? "initialize" : "session",
@@ -244,7 +247,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
 export const protectedResource = endpoint("none", async () => {
   const resource = mcpResourceUrl(process.env);
   if (!resource) return errorResponse("NOT_FOUND", 404);
-  return jsonResponse(protectedResourceMetadata(resource), 200, { "Cache-Control": "public, max-age=300" });
+  return jsonResponse(protectedResourceMetadata(resource, issuerUrl(process.env)), 200, { "Cache-Control": "public, max-age=300" });
 });
 
 export const mcpRoutes: RouteSpec[] = [

@@ -130,6 +130,8 @@ export const admit = internalMutation({
   args: {
     /** sha256 of a well-formed bearer token; absent when the header is missing or malformed */
     tokenHash: v.optional(v.string()),
+    /** sha256 of a well-formed OAuth access token (oauth.ts); it resolves to its grant's row */
+    accessTokenHash: v.optional(v.string()),
     /** this deployment's /mcp URL; the token's audience must equal it */
     audience: v.string(),
     ip: v.string(),
@@ -150,15 +152,31 @@ export const admit = internalMutation({
       return refuse(401, "UNAUTHENTICATED");
     };
 
-    // 1. the bearer token, on every request
-    if (!a.tokenHash) return await unauthenticated("missing or malformed token");
-    const token = await ctx.db
-      .query("mcpClientTokens")
-      .withIndex("by_tokenHash", (q) => q.eq("tokenHash", a.tokenHash!))
-      .unique();
-    if (!token) return await unauthenticated("unknown token");
+    // 1. the bearer token, on every request: an owner-minted client token, or an OAuth access
+    //    token standing for its grant (same row kind, so everything below applies to both)
+    let token: Doc<"mcpClientTokens"> | null = null;
+    let accessExpiresAt = Infinity;
+    if (a.accessTokenHash) {
+      const access = await ctx.db
+        .query("oauthTokens")
+        .withIndex("by_hash", (q) => q.eq("tokenHash", a.accessTokenHash!))
+        .unique();
+      if (!access || access.kind !== "access") return await unauthenticated("unknown oauth token");
+      if (access.revokedAt !== undefined) return await unauthenticated("revoked oauth token", access.workspaceId);
+      if (access.expiresAt <= now) return await unauthenticated("expired oauth token", access.workspaceId);
+      token = await ctx.db.get(access.grantId);
+      if (!token || !token.oauthClientId || token.workspaceId !== access.workspaceId) return await unauthenticated("oauth token without grant");
+      accessExpiresAt = access.expiresAt;
+    } else {
+      if (!a.tokenHash) return await unauthenticated("missing or malformed token");
+      token = await ctx.db
+        .query("mcpClientTokens")
+        .withIndex("by_tokenHash", (q) => q.eq("tokenHash", a.tokenHash!))
+        .unique();
+      if (!token) return await unauthenticated("unknown token");
+    }
     const client = `client=${token.prefix}`;
-    if (token.revokedAt !== undefined) return await unauthenticated(`revoked token ${client}`, token.workspaceId);
+    if (token.revokedAt !== undefined) return await unauthenticated(`revoked ${token.oauthClientId ? "oauth grant" : "token"} ${client}`, token.workspaceId);
     if (token.expiresAt <= now) return await unauthenticated(`expired token ${client}`, token.workspaceId);
     if (token.audience !== a.audience) return await unauthenticated(`token for another audience ${client}`, token.workspaceId);
 
@@ -260,7 +278,7 @@ export const admit = internalMutation({
       tokenId: token._id,
       prefix: token.prefix,
       scopes: token.toolScopes,
-      expiresAt: token.expiresAt,
+      expiresAt: Math.min(token.expiresAt, accessExpiresAt),
       tools: a.wantTools
         ? [...(await scopedTools(ctx, token.workspaceId, token.toolScopes)), ...(await listableUpstream(ctx, token, upstream))]
         : [],

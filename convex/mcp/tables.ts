@@ -65,9 +65,81 @@ export const mcpTables = {
     createdBy: v.optional(v.id("owners")),
     lastUsedAt: v.optional(v.number()),
     createdAt: v.number(),
+    /**
+     * OAuth grant (mcp/oauth.ts): set on rows created by an owner's consent for a registered OAuth
+     * client. Such a row is never presented as a bearer itself (its tokenHash is of a value nobody
+     * holds); its short-lived access tokens (oauthTokens) resolve to it, so /mcp applies the same
+     * scopes, limits, sessions and checker to both kinds.
+     */
+    oauthClientId: v.optional(v.id("oauthClients")),
+    /** why a grant was revoked: owner, client (RFC 7009), code_reuse, refresh_reuse */
+    revokedReason: v.optional(v.string()),
   })
     .index("by_tokenHash", ["tokenHash"])
     .index("by_workspace", ["workspaceId"]),
+
+  /** OAuth clients registered by RFC 7591 dynamic registration: public clients, no secret; deployment-wide. */
+  oauthClients: defineTable({
+    clientId: v.string(),
+    clientName: v.string(),
+    redirectUris: v.array(v.string()),
+    /** pseudonymous tag of the registering IP (never the address itself) */
+    sourceTag: v.string(),
+    createdAt: v.number(),
+    lastUsedAt: v.optional(v.number()),
+  })
+    .index("by_clientId", ["clientId"])
+    .index("by_createdAt", ["createdAt"]),
+
+  /** A pending /oauth/authorize request, waiting for an owner's decision on the consent page. */
+  oauthRequests: defineTable({
+    requestIdHash: v.string(),
+    clientRef: v.id("oauthClients"),
+    redirectUri: v.string(),
+    codeChallenge: v.string(),
+    state: v.optional(v.string()),
+    resource: v.string(),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+    decidedAt: v.optional(v.number()),
+  })
+    .index("by_hash", ["requestIdHash"])
+    .index("by_expiresAt", ["expiresAt"]),
+
+  /** Authorization codes (hashed, single use, CODE_MS). `grantId` is set once exchanged. */
+  oauthCodes: defineTable({
+    codeHash: v.string(),
+    clientRef: v.id("oauthClients"),
+    redirectUri: v.string(),
+    codeChallenge: v.string(),
+    resource: v.string(),
+    workspaceId: v.id("workspaces"),
+    ownerId: v.id("owners"),
+    toolScopes: v.array(v.string()),
+    upstreamScopes: v.optional(v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() }))),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+    usedAt: v.optional(v.number()),
+    grantId: v.optional(v.id("mcpClientTokens")),
+  })
+    .index("by_hash", ["codeHash"])
+    .index("by_expiresAt", ["expiresAt"]),
+
+  /** OAuth access and refresh tokens (hashed). A refresh token is used once: `rotatedAt` marks it spent. */
+  oauthTokens: defineTable({
+    tokenHash: v.string(),
+    kind: v.union(v.literal("access"), v.literal("refresh")),
+    grantId: v.id("mcpClientTokens"),
+    workspaceId: v.id("workspaces"),
+    clientRef: v.id("oauthClients"),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+    rotatedAt: v.optional(v.number()),
+    revokedAt: v.optional(v.number()),
+  })
+    .index("by_hash", ["tokenHash"])
+    .index("by_grant", ["grantId"])
+    .index("by_expiresAt", ["expiresAt"]),
 
   mcpSessions: defineTable({
     workspaceId: v.id("workspaces"),

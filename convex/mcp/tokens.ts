@@ -15,11 +15,14 @@ import { randomToken, sha256Hex } from "../lib/tokens";
 import { DAY } from "../lib/time";
 import { MAX_SERVERS_PER_WORKSPACE } from "./servers";
 import type { Id } from "../_generated/dataModel";
+import type { QueryCtx } from "../_generated/server";
 import { CLIENT_TOKEN_PREFIX, MAX_TOOLS_PER_SERVER, TOKEN_PREFIX_CHARS, mcpResourceUrl, parseUpstreamScope, upstreamScope } from "./protocol";
 
 export const MAX_TOKENS_PER_WORKSPACE = 100;
 export const MAX_SCOPES = 100;
 export const MAX_EXPIRY_DAYS = 365;
+/** Rows read per workspace listing: static tokens plus OAuth grants. */
+const MAX_ROWS_READ = 500;
 const SCOPE = /^[a-z][a-z0-9_-]{1,62}$/;
 const TOKEN_NAME = /^[\p{L}\p{N} ._-]{1,64}$/u;
 
@@ -36,6 +39,31 @@ const tokenView = v.object({
   createdAt: v.number(),
 });
 
+/**
+ * Checks a scope list against the caller's workspace: skill names (checked on every use) and
+ * upstream tools `mcp:<server>/<tool>`, each bound to that server of this workspace by id. Shared by
+ * owner-minted tokens and OAuth consent (oauth.ts).
+ */
+export async function resolveScopes(ctx: QueryCtx, workspaceId: Id<"workspaces">, requested: string[]) {
+  if (requested.length > MAX_SCOPES || !requested.every((s) => SCOPE.test(s) || parseUpstreamScope(s) !== null)) {
+    fail("CONFIG_INVALID", { field: "toolScopes" });
+  }
+  const toolScopes = [...new Set(requested)];
+  const upstreamScopes: Array<{ scope: string; serverId: Id<"mcpServers">; tool: string }> = [];
+  for (const scope of toolScopes) {
+    const up = parseUpstreamScope(scope);
+    if (!up) continue;
+    // only a server of this workspace; its tool is checked on every use, not here
+    const server = await ctx.db
+      .query("mcpServers")
+      .withIndex("by_workspace_name", (q) => q.eq("workspaceId", workspaceId).eq("name", up.server))
+      .first();
+    if (!server) fail("CONFIG_INVALID", { field: "toolScopes" });
+    upstreamScopes.push({ scope, serverId: server._id, tool: up.tool });
+  }
+  return { toolScopes, upstreamScopes };
+}
+
 export const mint = ownerMutation({
   args: { name: v.string(), toolScopes: v.array(v.string()), expiresInDays: v.number() },
   returns: v.object({ tokenId: v.id("mcpClientTokens"), token: v.string(), prefix: v.string(), audience: v.string(), expiresAt: v.number() }),
@@ -50,29 +78,18 @@ export const mint = ownerMutation({
     }
     const audience = mcpResourceUrl(process.env);
     if (!audience) fail("CONFIG_INVALID", { field: "WARDEN_PUBLIC_BASE_URL" });
+    // OAuth grants (oauth.ts) share the table but not this budget.
     const existing = await ctx.db
       .query("mcpClientTokens")
       .withIndex("by_workspace", (q) => q.eq("workspaceId", p.workspaceId))
-      .take(MAX_TOKENS_PER_WORKSPACE);
-    if (existing.length >= MAX_TOKENS_PER_WORKSPACE) fail("MCP_TOKEN_LIMIT_REACHED");
+      .take(MAX_ROWS_READ);
+    if (existing.filter((r) => !r.oauthClientId).length >= MAX_TOKENS_PER_WORKSPACE) fail("MCP_TOKEN_LIMIT_REACHED");
 
     const token = randomToken(CLIENT_TOKEN_PREFIX, 32);
     const prefix = token.slice(0, TOKEN_PREFIX_CHARS);
     const now = Date.now();
     const expiresAt = now + a.expiresInDays * DAY;
-    const toolScopes = [...new Set(a.toolScopes)];
-    const upstreamScopes: Array<{ scope: string; serverId: Id<"mcpServers">; tool: string }> = [];
-    for (const scope of toolScopes) {
-      const up = parseUpstreamScope(scope);
-      if (!up) continue;
-      // only a server of this workspace; its tool is checked on every use, not here
-      const server = await ctx.db
-        .query("mcpServers")
-        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", p.workspaceId).eq("name", up.server))
-        .first();
-      if (!server) fail("CONFIG_INVALID", { field: "toolScopes" });
-      upstreamScopes.push({ scope, serverId: server._id, tool: up.tool });
-    }
+    const { toolScopes, upstreamScopes } = await resolveScopes(ctx, p.workspaceId, a.toolScopes);
     const tokenId = await ctx.db.insert("mcpClientTokens", {
       workspaceId: p.workspaceId,
       name: a.name,
@@ -104,8 +121,8 @@ export const list = viewerQuery({
     const rows = await ctx.db
       .query("mcpClientTokens")
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
-      .take(MAX_TOKENS_PER_WORKSPACE);
-    return rows.map((r) => ({
+      .take(MAX_ROWS_READ);
+    return rows.filter((r) => !r.oauthClientId).map((r) => ({
       _id: r._id,
       name: r.name,
       prefix: r.prefix,
@@ -126,6 +143,7 @@ export const revoke = ownerMutation({
   returns: v.null(),
   handler: async (ctx, { tokenId }) => {
     const row = await getOwned(await ctx.db.get(tokenId), ctx.principal);
+    if (row.oauthClientId) fail("NOT_FOUND"); // OAuth grants: oauth:revokeGrantByOwner ends their token chain too
     if (row.revokedAt !== undefined) return null;
     const now = Date.now();
     await ctx.db.patch(tokenId, { revokedAt: now });
@@ -147,29 +165,40 @@ export const revoke = ownerMutation({
   },
 });
 
-/** Gateway mode: the upstream tools an owner can put in a token's scope (approved, enabled servers; approved tools). */
+/** Gateway mode: the upstream tools an owner can put in a scope (approved, enabled servers; approved tools with an unchanged pin). */
+export async function upstreamChoicesFor(ctx: QueryCtx, workspaceId: Id<"workspaces">) {
+  const servers = await ctx.db
+    .query("mcpServers")
+    .withIndex("by_workspace", (q) => q.eq("workspaceId", workspaceId))
+    .take(MAX_SERVERS_PER_WORKSPACE);
+  const out = [];
+  for (const server of servers) {
+    if (server.status !== "approved" || !server.enabled) continue;
+    const tools = await ctx.db
+      .query("mcpTools")
+      .withIndex("by_server", (q) => q.eq("serverId", server._id))
+      .take(MAX_TOOLS_PER_SERVER);
+    for (const t of tools) {
+      if (t.status !== "approved" || t.hash !== t.approvedHash) continue;
+      const parsed = parseUpstreamScope(upstreamScope(server.name, t.name));
+      if (!parsed) continue; // exposed name would exceed 128 characters
+      out.push({ scope: upstreamScope(server.name, t.name), exposedName: parsed.exposed, server: server.name, tool: t.name, description: t.description.slice(0, 200) });
+    }
+  }
+  return out;
+}
+
+/** The workspace's approved skills an owner can put in a scope (consent page). */
+export async function skillChoices(ctx: QueryCtx, workspaceId: Id<"workspaces">) {
+  const skills = await ctx.db
+    .query("skillRegistry")
+    .withIndex("by_workspace_status", (q) => q.eq("workspaceId", workspaceId).eq("status", "approved"))
+    .take(MAX_SCOPES);
+  return skills.filter((s) => SCOPE.test(s.name)).map((s) => ({ name: s.name, description: s.description.slice(0, 200) }));
+}
+
 export const upstreamChoices = viewerQuery({
   args: {},
   returns: v.array(v.object({ scope: v.string(), exposedName: v.string(), server: v.string(), tool: v.string(), description: v.string() })),
-  handler: async (ctx) => {
-    const servers = await ctx.db
-      .query("mcpServers")
-      .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
-      .take(MAX_SERVERS_PER_WORKSPACE);
-    const out = [];
-    for (const server of servers) {
-      if (server.status !== "approved" || !server.enabled) continue;
-      const tools = await ctx.db
-        .query("mcpTools")
-        .withIndex("by_server", (q) => q.eq("serverId", server._id))
-        .take(MAX_TOOLS_PER_SERVER);
-      for (const t of tools) {
-        if (t.status !== "approved" || t.hash !== t.approvedHash) continue;
-        const parsed = parseUpstreamScope(upstreamScope(server.name, t.name));
-        if (!parsed) continue; // exposed name would exceed 128 characters
-        out.push({ scope: upstreamScope(server.name, t.name), exposedName: parsed.exposed, server: server.name, tool: t.name, description: t.description.slice(0, 200) });
-      }
-    }
-    return out;
-  },
+  handler: async (ctx) => await upstreamChoicesFor(ctx, ctx.principal.workspaceId),
 });

@@ -61,6 +61,8 @@ export function McpPage() {
           ) : null}
         </Card>
         <RegisterServer />
+        <ConnectClients />
+        <OAuthClients />
         <ClientTokens />
       </div>
     </>
@@ -417,6 +419,112 @@ function ClientTokens() {
           Mint token
         </RoleButton>
       </form>
+    </Card>
+  );
+}
+
+/** Copyable configuration for the usual MCP clients (README: "Connecting MCP clients"). */
+export function connectSnippets(mcpUrl: string) {
+  return [
+    {
+      id: "claude-ai",
+      title: "claude.ai (and Claude Desktop / mobile)",
+      how: "Settings → Connectors → Add custom connector, paste the URL, then Connect: you land on this SyncBoard to approve. The URL must be reachable from the internet over https.",
+      text: mcpUrl,
+    },
+    {
+      id: "claude-code",
+      title: "Claude Code",
+      how: "Run once, then /mcp in Claude Code → warden → Authenticate (opens the consent page).",
+      text: `claude mcp add --transport http warden ${mcpUrl}`,
+    },
+    {
+      id: "vscode",
+      title: "VS Code (.vscode/mcp.json)",
+      how: "Start the server from the file or the MCP view; VS Code opens the consent page.",
+      text: JSON.stringify({ servers: { warden: { type: "http", url: mcpUrl } } }, null, 2),
+    },
+    {
+      id: "cursor",
+      title: "Cursor (~/.cursor/mcp.json)",
+      how: "With a static client token (below) in the WARDEN_MCP_TOKEN environment variable. Cursor's own OAuth callback may use a custom scheme, which Warden's registration refuses (https or loopback only).",
+      text: JSON.stringify({ mcpServers: { warden: { url: mcpUrl, headers: { Authorization: "Bearer ${env:WARDEN_MCP_TOKEN}" } } } }, null, 2),
+    },
+  ];
+}
+
+function ConnectClients() {
+  const info = useLoad(api.mcp.oauth.connectInfo, {});
+  return (
+    <Card title="Connect an MCP client">
+      <p className="small muted">
+        Clients that speak OAuth need only the URL: they register themselves, send you to a consent page here where an owner picks the tools, and get short-lived tokens bound to this
+        server. Clients that take a header use a static client token instead.
+      </p>
+      {info.status === "loading" ? <Loading /> : null}
+      {info.status === "error" ? <InlineError error={info.error} /> : null}
+      {info.status === "ok" && !info.data.mcpUrl ? <Notice tone="warn">Set WARDEN_PUBLIC_BASE_URL on the server first.</Notice> : null}
+      {info.status === "ok" && info.data.mcpUrl
+        ? connectSnippets(info.data.mcpUrl).map((s) => (
+            <div key={s.id} className="mb2" data-testid={`snippet-${s.id}`}>
+              <h3>{s.title}</h3>
+              <p className="small muted">{s.how}</p>
+              <div className="row">
+                <pre className="token-box grow mono small">{s.text}</pre>
+                <CopyButton text={s.text} label={`Copy ${s.title}`} />
+              </div>
+            </div>
+          ))
+        : null}
+    </Card>
+  );
+}
+
+const REVOKED_WHY: Record<string, string> = {
+  owner: "revoked by an owner",
+  client: "revoked by the client",
+  code_reuse: "revoked: authorization code replayed",
+  refresh_reuse: "revoked: refresh token replayed",
+};
+
+function OAuthClients() {
+  const grants = useLoad(api.mcp.oauth.listGrants, {});
+  const revoke = useMutate(api.mcp.oauth.revokeGrantByOwner);
+  return (
+    <Card title="OAuth clients">
+      <p className="small muted">MCP clients an owner approved on the consent page. Revoking ends every token of the client's grant and its open sessions at once.</p>
+      {grants.status === "loading" ? <Loading /> : null}
+      {grants.status === "error" ? <InlineError error={grants.error} /> : null}
+      {grants.status === "ok" && grants.data.length === 0 ? <p className="muted">No OAuth clients approved yet.</p> : null}
+      {grants.status === "ok" && grants.data.length > 0 ? (
+        <DataTable columns={["Client", "Scopes", "Approved", "Last used", "State"]} actions>
+          {grants.data.map((g) => (
+            <tr key={g._id}>
+              <td>
+                <strong>{g.clientName}</strong>
+                <div className="small muted mono">{g.redirectOrigins.join(", ")}</div>
+              </td>
+              <td className="small">{g.toolScopes.length ? g.toolScopes.join(", ") : <span className="muted">none</span>}</td>
+              <td className="small">
+                {dateTime(g.createdAt)}
+                {g.approvedBy ? <div className="muted">by {g.approvedBy}</div> : null}
+              </td>
+              <td className="small">{relative(g.lastUsedAt)}</td>
+              <td className="small">
+                {g.revoked ? <Badge tone="danger">{REVOKED_WHY[g.revokedReason ?? "owner"] ?? "revoked"}</Badge> : g.expiresAt <= Date.now() ? <Badge tone="warn">expired</Badge> : <Badge tone="ok">active</Badge>}
+              </td>
+              <td>
+                {!g.revoked ? (
+                  <RoleButton need="owner" variant="danger" className="btn-small" onClick={() => void revoke.run({ grantId: g._id })}>
+                    Revoke
+                  </RoleButton>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      ) : null}
+      <InlineError error={revoke.error} />
     </Card>
   );
 }

@@ -4,6 +4,7 @@ import { AgentPage } from "./Agent";
 import { ProvidersPage } from "./Providers";
 import { NewSkill, SkillDetail, SkillsPage } from "./Skills";
 import { McpPage, McpServerDetail } from "./Mcp";
+import { OAuthConsentPage } from "./OAuthConsent";
 import { ChannelsPage } from "./Channels";
 import { LimitsPage } from "./Limits";
 import { OwnersPage } from "./Owners";
@@ -63,6 +64,7 @@ export const routes: { path: string; render: (p: Record<string, string>) => Reac
   { path: "/skills/:id", render: (p) => <SkillDetail id={p.id} key={p.id} /> },
   { path: "/mcp", render: () => <McpPage /> },
   { path: "/mcp/:id", render: (p) => <McpServerDetail id={p.id} key={p.id} /> },
+  { path: "/oauth/consent", render: () => <OAuthConsentPage /> },
   { path: "/channels", render: () => <ChannelsPage /> },
   { path: "/tool-access", render: () => <ToolAccessPage /> },
   { path: "/approvals", render: () => <ApprovalsPage /> },

@@ -34,7 +34,7 @@ describe("RFC 9728 metadata", () => {
       expect(OAuthProtectedResourceMetadataSchema.parse(doc)).toBeTruthy();
       expect(doc).toEqual({
         resource: MCP_URL,
-        authorization_servers: [],
+        authorization_servers: ["https://warden.test"],
         bearer_methods_supported: ["header"],
         scopes_supported: [],
         resource_name: "Warden MCP server",
