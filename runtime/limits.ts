@@ -2,7 +2,17 @@
 // concurrent connections per identity, and a JSON-lines connection log.
 import { appendFile } from "node:fs/promises";
 
-export type ConnLimits = { maxFrameBytes: number; newPerIpPerMinute: number; concurrentPerIdentity: number };
+export type ConnLimits = {
+  maxFrameBytes: number;
+  newPerIpPerMinute: number;
+  concurrentPerIdentity: number;
+  /** messages one WebSocket connection may send per minute (seed 000 T604); over it the socket closes with 4429 */
+  messagesPerConnectionPerMinute: number;
+  /** mutations + actions one signed-in member may call per minute over all their connections */
+  callsPerMemberPerMinute: number;
+  /** strict socket auth: a token that expires or fails closes an authenticated socket with 4401 */
+  strictAuth: boolean;
+};
 
 export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): ConnLimits {
   const num = (v: string | undefined, d: number) => {
@@ -13,6 +23,9 @@ export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): ConnLimits 
     maxFrameBytes: 1024 * 1024,
     newPerIpPerMinute: num(env.WARDEN_WS_MAX_CONN_PER_MIN, 10),
     concurrentPerIdentity: num(env.WARDEN_WS_MAX_CONCURRENT_PER_IDENTITY, 5),
+    messagesPerConnectionPerMinute: num(env.WARDEN_WS_MAX_MESSAGES_PER_MIN, 600),
+    callsPerMemberPerMinute: num(env.WARDEN_WS_MAX_CALLS_PER_MEMBER_PER_MIN, 300),
+    strictAuth: env.WARDEN_WS_STRICT_AUTH === "1",
   };
 }
 

@@ -63,6 +63,14 @@ export type HubOptions = {
   isReady: () => boolean;
 };
 
+/** A token presented on the upgrade: `?token=` or `Authorization: Bearer` (seed 001). */
+export function upgradeToken(req: IncomingMessage): string | null {
+  const q = new URL(req.url ?? "/", "http://x").searchParams.get("token");
+  if (q) return q;
+  const m = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ""));
+  return m ? m[1] : null;
+}
+
 export class SyncHub {
   readonly sessions = new Set<Session>();
   private cache = new Map<string, Entry>();
@@ -72,6 +80,8 @@ export class SyncHub {
   private readonly wss: WebSocketServer;
   private readonly ipWindow: SlidingWindow;
   readonly identities: IdentityCounter;
+  /** calls per signed-in member across their connections */
+  readonly memberCalls: SlidingWindow;
   private readonly ping: NodeJS.Timeout;
   private nextConn = 1;
   // Refreshes start from commit hooks, inside convex-test's async context of the committing function
@@ -88,6 +98,7 @@ export class SyncHub {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.limits.maxFrameBytes, perMessageDeflate: false });
     this.ipWindow = new SlidingWindow(opts.limits.newPerIpPerMinute);
     this.identities = new IdentityCounter(opts.limits.concurrentPerIdentity);
+    this.memberCalls = new SlidingWindow(opts.limits.callsPerMemberPerMinute);
     this.ping = setInterval(() => {
       for (const s of this.sessions) s.send({ type: "Ping" });
     }, PING_MS);
@@ -108,11 +119,22 @@ export class SyncHub {
     const origin = req.headers.origin;
     if (origin && !this.opts.allowedOrigins.has(origin)) return reject(403, "Forbidden", "origin_not_allowed");
     if (!this.ipWindow.tryAdd(ip)) return reject(429, "Too Many Requests", "ip_rate_limit", "Retry-After: 60\r\n");
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const s = new Session(this, ws, this.nextConn++, ip, String(req.headers["user-agent"] ?? ""), requestId);
-      this.sessions.add(s);
-      this.opts.connLog.write({ event: "connect", ip, conn: s.id, requestId });
-    });
+    // Seed 001: a token may come on the upgrade (`?token=` or Authorization: Bearer); an invalid or
+    // expired one is refused with 401 before the upgrade. Without one, the Convex client's own
+    // Authenticate message (the default path) still works.
+    const token = upgradeToken(req);
+    const upgrade = (verified: { identity: Identity; exp: number | null } | null) =>
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const s = new Session(this, ws, this.nextConn++, ip, String(req.headers["user-agent"] ?? ""), requestId);
+        this.sessions.add(s);
+        this.opts.connLog.write({ event: "connect", ip, conn: s.id, requestId });
+        if (verified) s.authenticateOnConnect(verified.identity, verified.exp);
+      });
+    if (token === null) return upgrade(null);
+    this.auth.verify(token).then(
+      (v) => upgrade({ identity: v.identity, exp: v.exp ?? null }),
+      (e) => reject(401, "Unauthorized", `auth_failed: ${e instanceof AuthFailure ? e.message : "error"}`),
+    );
   }
 
   /** A committed transaction: results whose read set its writes touch are recomputed. */
@@ -240,6 +262,8 @@ export class Session {
   private inflight = new Set<Promise<void>>();
   private expiry: NodeJS.Timeout | null = null;
   private sessionId: string | null = null;
+  /** messages this connection sent in the last minute */
+  private readonly messages: SlidingWindow;
 
   constructor(
     private readonly hub: SyncHub,
@@ -250,6 +274,7 @@ export class Session {
     /** The upgrade request's id: on every log line of this connection. */
     private readonly requestId: string,
   ) {
+    this.messages = new SlidingWindow(hub.opts.limits.messagesPerConnectionPerMinute);
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("error", (err: Error & { code?: string }) => {
       const reason = err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? "frame_too_large" : `socket_error:${err.code ?? err.message}`;
@@ -311,7 +336,17 @@ export class Session {
     this.close(1008, "protocol error");
   }
 
+  /** Identity verified on the upgrade (`?token=`), before any message. */
+  authenticateOnConnect(identity: Identity, exp: number | null) {
+    if (this.setIdentity(identity, null, exp)) this.log("authenticated", "upgrade_token");
+  }
+
   private onMessage(data: Buffer, isBinary: boolean) {
+    if (!this.messages.tryAdd("conn")) {
+      this.log("rejected", "message_rate_limit");
+      this.close(4429, "message rate limit");
+      return;
+    }
     let msg: any;
     try {
       if (isBinary) throw new Error("binary");
@@ -338,9 +373,11 @@ export class Session {
       case "Mutation":
         // Not run once shutdown started: unacknowledged, the client resends it after reconnecting.
         if (this.hub.closing) return;
+        if (this.memberLimited(msg, "MutationResponse")) return;
         return await this.mutation(msg);
       case "Action": {
         if (this.hub.closing) return;
+        if (this.memberLimited(msg, "ActionResponse")) return;
         const p = this.action(msg);
         this.inflight.add(p);
         void p.finally(() => this.inflight.delete(p));
@@ -351,6 +388,14 @@ export class Session {
       default:
         throw new ProtocolError(`Unknown message type ${String(msg.type).slice(0, 40)}`);
     }
+  }
+
+  /** A signed-in member over their call rate gets RATE_LIMITED (logged); anonymous calls have their own server-side limits. */
+  private memberLimited(msg: any, type: "MutationResponse" | "ActionResponse"): boolean {
+    if (!this.identityKey || this.hub.memberCalls.tryAdd(this.identityKey)) return false;
+    this.log("rejected", "member_call_rate_limit");
+    this.send({ type, requestId: msg.requestId, success: false, result: "RATE_LIMITED", logLines: [], errorData: { code: "RATE_LIMITED", retryAfterMs: 60_000 } });
+    return true;
   }
 
   private modifyQuerySet(msg: any) {
@@ -411,6 +456,7 @@ export class Session {
   private expire(version: number) {
     if (this.closed || this.identityVersion !== version || !this.identity) return;
     this.log("unauthenticated", "token_expired");
+    if (this.hub.opts.limits.strictAuth) return this.close(4401, "token expired");
     this.send({ type: "AuthError", error: "Token expired", baseVersion: version - 1, authUpdateAttempted: false });
     this.setIdentity(null, null);
   }
@@ -419,6 +465,8 @@ export class Session {
     const base = Number.isInteger(msg.baseVersion) ? msg.baseVersion : this.identityVersion;
     const fail = (error: string, reason: string) => {
       this.log("rejected", reason);
+      // strict mode: an authenticated socket whose token fails does not drop to anonymous
+      if (this.hub.opts.limits.strictAuth && this.identity) return this.close(4401, "token rejected");
       this.send({ type: "AuthError", error, baseVersion: base, authUpdateAttempted: true });
       this.setIdentity(null, null); // queries never run with a rejected token
     };
