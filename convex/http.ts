@@ -9,6 +9,7 @@ import { chatRoutes } from "./chat/routes";
 import { mcpRoutes } from "./mcp/server";
 import { oauthRoutes } from "./mcp/oauthRoutes";
 import { appSandboxRoutes } from "./mcp/appSandbox";
+import { runnerRoutes } from "./runners/routes";
 
 const http = httpRouter();
 
@@ -25,6 +26,7 @@ mount(http, [
   ...mcpRoutes,
   ...oauthRoutes,
   ...appSandboxRoutes,
+  ...runnerRoutes,
 ]);
 
 export default http;

@@ -11,6 +11,7 @@ import { chatTables } from "./chat/tables";
 import { agentTables } from "./agent/tables";
 import { limitTables } from "./limits/tables";
 import { agencyTables } from "./agency/tables";
+import { runnerTables } from "./runners/tables";
 
 export default defineSchema({
   ...workspaceTables,
@@ -25,4 +26,5 @@ export default defineSchema({
   ...agentTables,
   ...limitTables,
   ...agencyTables,
+  ...runnerTables,
 });

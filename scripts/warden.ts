@@ -7,6 +7,7 @@ import { connect } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseOwnersJson } from "../convex/lib/ownersFile";
+import { realDeps, remoteMain } from "./warden-remote";
 
 type Call = { fn: string; args: Record<string, unknown> };
 
@@ -26,7 +27,11 @@ On a Convex deployment the same functions run with \`npx convex run\`:
   rotation status   npx convex run secrets/rotation:globalStatus
   guard check       npx convex run secrets/guard:check
 
-Data dir: WARDEN_DATA_DIR or ./.data; the runtime listens on <data dir>/operator.sock.`;
+Data dir: WARDEN_DATA_DIR or ./.data; the runtime listens on <data dir>/operator.sock.
+
+A remote deployment, with a runner token approved in SyncBoard → Runners (scripts/warden-remote.ts):
+  --remote <url> login [--name n] [--token-file f]     then: whoami, token refresh, guard check,
+  rotation start|status, skills sync, owners list      (each needs its capability on the token)`;
 
 class UsageError extends Error {}
 
@@ -106,6 +111,8 @@ function printOwners(v: { owners: Array<{ ownerKey: string; active: boolean; has
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const r = argv.indexOf("--remote");
+  if (r >= 0) return await remoteMain(argv[r + 1] ?? "", [...argv.slice(0, r), ...argv.slice(r + 2)].filter((x) => x !== "--json"), realDeps());
   if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
     console.log(HELP);
     return argv.length === 0 ? 2 : 0;

@@ -107,6 +107,14 @@ export const CODES = [
   "ORG_ADMIN_REQUIRED", // linking needs the caller to be an admin of the Clerk organization
   "ORG_ALREADY_LINKED", // that Clerk organization is linked to another workspace
   "ORG_NOT_LINKED", // just-in-time membership needs a linked organization
+  // runner (machine) tokens
+  "RUNNER_REQUEST_PENDING", // the runner's handshake waits for an owner's approval (poll again)
+  "RUNNER_REQUEST_DENIED", // an owner denied the runner's handshake
+  "RUNNER_REQUEST_INVALID", // a device or user code that is unknown, used, expired or already decided
+  "RUNNER_TOKEN_INVALID", // a runner token that is unknown, expired, replaced by a refresh, or whose grant ended
+  "CAPABILITY_REQUIRED", // the runner token's grant does not list the capability this call needs
+  "CAPABILITY_NOT_ALLOWED", // a deployment-wide capability needs an owner the operator named (WARDEN_OPERATOR_OWNERS)
+  "RUNNER_LIMIT_REACHED", // too many live runner grants in one workspace
 ] as const;
 
 export type Code = (typeof CODES)[number];
@@ -122,6 +130,9 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   MEMBERSHIP_INACTIVE: 403,
   ORG_ADMIN_REQUIRED: 403,
   ORG_ALREADY_LINKED: 409,
+  RUNNER_TOKEN_INVALID: 401,
+  CAPABILITY_REQUIRED: 403,
+  CAPABILITY_NOT_ALLOWED: 403,
   ORIGIN_NOT_ALLOWED: 403,
   SECRET_ACCESS_DENIED: 403,
   CHANNEL_USER_BLOCKED: 403,

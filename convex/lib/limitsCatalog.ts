@@ -24,6 +24,11 @@ export const LIMIT_DEFAULTS = {
   webhookPerChannel: { rate: 600, periodMs: MINUTE, label: "Inbound webhooks per channel" },
   oauthRegisterPerIp: { rate: 10, periodMs: HOUR, label: "OAuth client registrations per IP (deployment-wide)" },
   oauthPerIp: { rate: 60, periodMs: MINUTE, label: "OAuth authorize, token and revoke requests per IP (deployment-wide)" },
+  runnerStartPerIp: { rate: 10, periodMs: HOUR, label: "Runner handshakes started per IP (deployment-wide)" },
+  runnerPollPerIp: { rate: 60, periodMs: MINUTE, label: "Runner token polls per IP (deployment-wide)" },
+  runnerBadCodePerIp: { rate: 10, periodMs: HOUR, label: "Unknown runner device codes per IP (deployment-wide)" },
+  runnerCodeEntryPerOwner: { rate: 10, periodMs: 15 * MINUTE, label: "Wrong runner codes entered per owner" },
+  runnerCallsPerGrant: { rate: 60, periodMs: MINUTE, label: "Operator calls per runner token" },
 } as const;
 
 export type LimitName = keyof typeof LIMIT_DEFAULTS;

@@ -150,6 +150,15 @@ async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, ro
   }
 }
 
+/** Syncs the deployed catalogue into one workspace (a runner with `skills.sync`); idempotent. */
+export async function syncOneWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">): Promise<Counts> {
+  const rows = new Map<string, CodeRow | null>();
+  for (const [name, mod] of Object.entries(CODE_SKILLS)) rows.set(name, await rowFromModule(name, mod));
+  const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, invalid: 0, conflicts: 0 };
+  await syncWorkspace(ctx, workspaceId, rows, counts);
+  return counts;
+}
+
 /** Hash of the deployed catalogue: every module's name and source hash (meta + handler text). */
 export async function catalogueHash(): Promise<string> {
   const parts: string[] = [];

@@ -18,6 +18,7 @@ import { RetentionPage } from "./Retention";
 import { ConversationDetail } from "./Conversations";
 import { ToolAccessPage } from "./ToolAccess";
 import { ApprovalsPage } from "./Approvals";
+import { RunnersPage } from "./Runners";
 
 /** `badge: "approvals"` shows the pending-approval count next to the item. */
 export const NAV: { title: string; items: { to: string; label: string; badge?: "approvals" }[] }[] = [
@@ -50,6 +51,7 @@ export const NAV: { title: string; items: { to: string; label: string; badge?: "
       { to: "/limits", label: "Rate limits" },
       { to: "/owners", label: "Owners & roles" },
       { to: "/account", label: "Your account" },
+      { to: "/runners", label: "Runners" },
       { to: "/retention", label: "Retention" },
     ],
   },
@@ -71,6 +73,7 @@ export const routes: { path: string; render: (p: Record<string, string>) => Reac
   { path: "/limits", render: () => <LimitsPage /> },
   { path: "/owners", render: () => <OwnersPage /> },
   { path: "/account", render: () => <AccountPage /> },
+  { path: "/runners", render: () => <RunnersPage /> },
   { path: "/activity", render: () => <ActivityPage /> },
   { path: "/conversations", render: () => <ConversationListPage /> },
   { path: "/conversations/:id", render: (p) => <ConversationDetail id={p.id} key={p.id} /> },
