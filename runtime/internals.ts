@@ -108,7 +108,16 @@ export function tableNameFromId(id: string): string | null {
 /** Build convex-test's module map from `relative path (no extension) → loader`. */
 export function moduleMap(files: Record<string, ModuleLoader>, root: string): ModuleMap {
   const map: ModuleMap = {};
-  for (const [rel, loader] of Object.entries(files)) map[`${root}/${rel}.js`] = loader;
+  // convex-test calls the loader on every function call; an ESM import() of a loaded module still goes
+  // through the loader hooks (tsx: a round trip to its hooks thread), so keep the first promise.
+  for (const [rel, loader] of Object.entries(files)) {
+    let loaded: Promise<Record<string, unknown>> | null = null;
+    map[`${root}/${rel}.js`] = () => {
+      loaded ??= loader();
+      loaded.catch(() => (loaded = null));
+      return loaded;
+    };
+  }
   // convex-test locates the root from any key containing "_generated".
   map[`${root}/_generated/server.js`] ??= async () => ({});
   return map;

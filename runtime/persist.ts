@@ -124,8 +124,10 @@ export class Persistence {
           let end = text.indexOf("\n", start);
           if (end < 0) end = text.length;
           if (end > start) {
-            const row = JSON.parse(text.slice(start, end));
-            state.components[row.p]?.documents.push(jsonToConvex(row.d));
+            const l = text.slice(start, end);
+            const row = JSON.parse(l);
+            // Plain JSON is its own Convex value; only "$integer", "$bytes", "$float"… need decoding.
+            state.components[row.p]?.documents.push(l.includes('"$') ? jsonToConvex(row.d) : row.d);
           }
           start = end + 1;
         }

@@ -1,0 +1,347 @@
+/**
+ * npm run bench:runtime-scale — does the embedded runtime's cost grow with the number of documents?
+ *
+ * For each size (default 1k, 10k, 100k log rows; BENCH_SIZES=1000,10000,100000,1000000 for 1M) one
+ * child process starts the real app (convex/) on startRuntime(), signs in an owner, enables a Telegram
+ * channel, seeds N log rows (split over skillInvocationLog, securityEvents, activityLog and auditLog,
+ * 60 s apart, then rolled up like the cron does) and measures, with the real `convex` client over
+ * WebSocket and signed webhooks over HTTP:
+ *   overview / log page      ConvexHttpClient query latency (p50) of logs/dashboard:overview, logs/browse:invocations
+ *   webhook 1 / 16 clients    signed Telegram updates per second (each runs the real route: verify, dedupe, store, schedule)
+ *   ack w/ dashboard          webhook latency (p50) while a ConvexClient is subscribed to the overview and the log page
+ *   update visible            server-side insert of a log row → the subscribed log page shows it (p50)
+ *   RSS                       resident memory after the measurements
+ * plus a bare Node server started in the same child (same secret-token check + fsync'd append per request,
+ * same client loop) as the throughput reference. Then a fresh process starts the runtime on the data dir
+ * (cold start: startRuntime() until ready, and spawn → ready).
+ *
+ * The bench lifts the app's rate limits for its workspace (rateLimitConfig) so it measures the runtime,
+ * not the limiter. Loops are bounded by time and count; everything is on loopback.
+ */
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import { mkdtempSync, openSync, writeSync, fdatasyncSync, closeSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const TG_SECRET = "bench-telegram-secret-token-0123456789";
+const OWNER = { ownerKey: "bench_owner", password: "bench-owner-password-0123" };
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
+
+type Result = {
+  size: number;
+  overviewMs: number;
+  logPageMs: number;
+  webhook1: number;
+  webhook16: number;
+  bare1: number;
+  bare16: number;
+  ackWithDashboardMs: number;
+  updateVisibleMs: number;
+  rssMiB: number;
+  seedMs: number;
+  coldStartMs?: number;
+  spawnToReadyMs?: number;
+};
+
+const p50 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+/** `clients` concurrent loops for PHASE_MS (at most maxReqs in all): requests/s and latency p50. */
+async function load(send: () => Promise<void>, clients: number, maxReqs = 5000) {
+  const lat: number[] = [];
+  const end = performance.now() + PHASE_MS;
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end && started < maxReqs) {
+        started++;
+        const s = performance.now();
+        await send();
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  return { rps: lat.length / ((performance.now() - t0) / 1000), p50: p50(lat) };
+}
+
+async function timeIt(fn: () => Promise<unknown>, maxRuns = 30) {
+  const xs: number[] = [];
+  const end = performance.now() + PHASE_MS;
+  for (let i = 0; i < maxRuns && (i < 3 || performance.now() < end); i++) {
+    const s = performance.now();
+    await fn();
+    xs.push(performance.now() - s);
+  }
+  return p50(xs);
+}
+
+/** The reference: what a developer would write without the runtime (check + fsync'd append). */
+function bareServer(file: string): Promise<{ server: Server; url: string }> {
+  const fd = openSync(file, "a", 0o600);
+  const want = Buffer.from(TG_SECRET);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const got = Buffer.from(String(req.headers["x-telegram-bot-api-secret-token"] ?? ""));
+      if (got.length !== want.length || !timingSafeEqual(got, want)) {
+        res.writeHead(401).end();
+        return;
+      }
+      writeSync(fd, Buffer.concat([...chunks, Buffer.from("\n")]));
+      fdatasyncSync(fd);
+      res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+    });
+  });
+  server.on("close", () => closeSync(fd));
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as any).port}` })));
+}
+
+async function measure(size: number, dataDir: string): Promise<Result> {
+  const { startRuntime } = await import(join(REPO, "runtime", "index.ts"));
+  const { ConvexHttpClient, ConvexClient } = await import("convex/browser");
+  const { anyApi } = await import("convex/server");
+  const { hashPassword } = await import(join(REPO, "convex", "lib", "password.ts"));
+  const WebSocket = (await import("ws")).default;
+  const api = anyApi as any;
+
+  // A stand-in for api.telegram.org (the agent's replies go there).
+  const tg = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "Content-Type": "application/json" }).end('{"ok":true,"result":{"message_id":1}}'));
+  });
+  await new Promise<void>((r) => tg.listen(0, "127.0.0.1", () => r()));
+  const tgBase = `http://127.0.0.1:${(tg.address() as any).port}`;
+
+  writeFileSync(join(dataDir, "owner-bootstrap.done"), "bench");
+  const rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, env: { WARDEN_TELEGRAM_API_BASE: `${tgBase}/telegram` } });
+  await rt.engine.callSystem("owners/admin:syncOwners", { owners: [{ ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true }] });
+  const signin = await fetch(`${rt.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(OWNER) });
+  if (!signin.ok) throw new Error(`sign-in failed: ${signin.status}`);
+  const { token } = (await signin.json()) as { token: string };
+  const http = new ConvexHttpClient(rt.url);
+  http.setAuth(token);
+  const channelId = await http.mutation(api.channels.manage.create, { platform: "telegram", name: "Bench bot", settings: { botUsername: "bench_bot" } });
+  await http.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_SECRET_TOKEN", value: TG_SECRET });
+  await http.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_BOT_TOKEN", value: "123456:bench-bot-token" });
+  await http.mutation(api.channels.manage.enable, { channelId });
+
+  const root = rt.engine.backend.root;
+  const workspaceId = await root.run(async (ctx: any) => (await ctx.db.query("workspaces").first())._id);
+  await root.run(async (ctx: any) => {
+    for (const name of ["channelUser", "allUsersGlobal", "webhookPerChannel", "globalInvocations", "chatGlobal", "skillPerSkill"])
+      await ctx.db.insert("rateLimitConfig", { workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
+  });
+
+  // Seed: N log rows, 60 s apart going back from now, in batches (one transaction each).
+  const seed0 = performance.now();
+  const now = Date.now();
+  for (let done = 0; done < size; ) {
+    const n = Math.min(2000, size - done);
+    const base = done;
+    await root.run(async (ctx: any) => {
+      for (let i = 0; i < n; i++) {
+        const k = base + i;
+        const at = now - 60_000 - k * 60_000;
+        switch (k % 4) {
+          case 0:
+            await ctx.db.insert("skillInvocationLog", {
+              workspaceId, targetKind: "skill", targetName: "bench", callerKind: "agent", code: k % 8 ? "OK" : "RATE_LIMITED", allowed: k % 8 !== 0,
+              durationMs: 3, inputBytes: 10, outputBytes: 20, inputPreview: '{"q":"x"}', outputPreview: '{"ok":true}', at,
+            });
+            break;
+          case 1:
+            await ctx.db.insert("securityEvents", { workspaceId, code: "RATE_LIMITED", category: "skill", source: "ip:x", at });
+            break;
+          case 2:
+            await ctx.db.insert("activityLog", { workspaceId, kind: "chat", summary: "answered", visibility: "private", at });
+            break;
+          default:
+            await ctx.db.insert("auditLog", { workspaceId, actorLabel: "bench", action: "skill.update", at });
+        }
+      }
+    });
+    done += n;
+  }
+  for (let i = 0; i < 1000; i++) {
+    const r: any = await rt.engine.callSystem("logs/summaries:rollupInvocations", {});
+    if (!r?.more) break;
+  }
+  await rt.persistence.sync();
+  const seedMs = performance.now() - seed0;
+
+  const page = { paginationOpts: { numItems: 50, cursor: null } };
+  const overviewMs = await timeIt(() => http.query(api.logs.dashboard.overview, {}));
+  const logPageMs = await timeIt(() => http.query(api.logs.browse.invocations, page));
+
+  let update = 0;
+  const webhook = async () => {
+    const u = ++update;
+    const chat = 1000 + (u % 50);
+    const body = JSON.stringify({
+      update_id: u,
+      message: { message_id: u, date: Math.floor(Date.now() / 1000), from: { id: chat, is_bot: false, first_name: "B" }, chat: { id: chat, type: "private" }, text: `hello ${u}` },
+    });
+    const res = await fetch(`${rt.siteUrl}/webhooks/telegram/${channelId}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET },
+      body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`webhook: ${res.status}`);
+  };
+  // The reference first, before any webhook has queued agent work in the runtime.
+  const bareFile = join(dataDir, "bare.log");
+  const bare = await bareServer(bareFile);
+  const bareSend = async () => {
+    const res = await fetch(bare.url, { method: "POST", headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET }, body: JSON.stringify({ update_id: ++update, message: { text: "hello" } }) });
+    await res.arrayBuffer();
+  };
+  const b1 = await load(bareSend, 1);
+  const b16 = await load(bareSend, 16);
+  await new Promise((r) => bare.server.close(r));
+
+  // Each webhook schedules agent work; let it finish between phases (bounded) so each phase starts alike.
+  const drain = async () => {
+    const end = performance.now() + 30_000;
+    const pending = () => rt.engine.backend.scheduledJobs().filter((j: any) => j.state === "pending" || j.state === "inProgress").length;
+    while (pending() > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
+  };
+  await drain();
+  const w1 = await load(webhook, 1);
+  await drain();
+  const w16 = await load(webhook, 16);
+  await drain();
+
+  // A dashboard subscribed over WebSocket while webhooks come in.
+  const ws = new ConvexClient(rt.url, { webSocketConstructor: WebSocket as any, unsavedChangesWarning: false });
+  ws.setAuth(async () => token);
+  let latestPage: any[] = [];
+  let overviews = 0;
+  const u1 = ws.onUpdate(api.logs.dashboard.overview, {}, () => overviews++);
+  const u2 = ws.onUpdate(api.logs.browse.invocations, page, (r: any) => (latestPage = r.page));
+  const t0 = performance.now();
+  while ((overviews === 0 || latestPage.length === 0) && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
+  const ack = await load(webhook, 1);
+  await drain();
+
+  // Update visible: a log row written on the server until the subscribed page shows it.
+  const vis: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const s = performance.now();
+    const id = await root.run(async (ctx: any) =>
+      ctx.db.insert("skillInvocationLog", {
+        workspaceId, targetKind: "skill", targetName: "bench", callerKind: "agent", code: "OK", allowed: true,
+        durationMs: 3, inputBytes: 10, outputBytes: 20, inputPreview: "{}", outputPreview: "{}", at: Date.now(),
+      }),
+    );
+    while (!latestPage.some((r: any) => (r.id ?? r._id) === id) && performance.now() - s < 30_000) await new Promise((r) => setImmediate(r));
+    vis.push(performance.now() - s);
+  }
+  u1();
+  u2();
+  await ws.close();
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
+  await rt.stop();
+  tg.close();
+  return {
+    size, overviewMs, logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
+    ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs,
+  };
+}
+
+async function cold(dataDir: string) {
+  const t0 = performance.now();
+  const { startRuntime } = await import(join(REPO, "runtime", "index.ts"));
+  const s = performance.now();
+  const rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true });
+  const startMs = performance.now() - s;
+  const r = { startMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms };
+  console.error(`[bench] cold start: ${JSON.stringify(r)}`);
+  await rt.stop();
+  return r;
+}
+
+function child(args: string[]): Promise<{ out: any; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, ["--import", "tsx", SELF, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    p.stdout.on("data", (d) => (text += d));
+    p.on("exit", (code) => {
+      const line = text.split("\n").find((l) => l.startsWith("RESULT "));
+      if (code !== 0 || !line) return reject(new Error(`child ${args.join(" ")} exited ${code}:\n${text.slice(-2000)}`));
+      resolve({ out: JSON.parse(line.slice(7)), wallMs: performance.now() - t0 });
+    });
+  });
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+if (mode === "measure") {
+  console.log("RESULT " + JSON.stringify(await measure(Number(rest[0]), rest[1])));
+  process.exit(0);
+} else if (mode === "cold") {
+  console.log("RESULT " + JSON.stringify(await cold(rest[0])));
+  process.exit(0);
+} else {
+  const sizes = (process.env.BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
+  const results: Result[] = [];
+  for (const size of sizes) {
+    const dataDir = mkdtempSync(join(tmpdir(), "warden-scale-"));
+    try {
+      const m = (await child(["measure", String(size), dataDir])).out as Result;
+      const c = await child(["cold", dataDir]);
+      m.coldStartMs = c.out.startMs;
+      m.spawnToReadyMs = c.wallMs;
+      results.push(m);
+      console.error(`[bench] ${size} rows done: ${JSON.stringify(m)}`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const base = results[0];
+  const rows: Array<[string, (r: Result) => number, "lat" | "thr", string]> = [
+    ["overview p50 (ms)", (r) => r.overviewMs, "lat", "ms"],
+    ["log page p50 (ms)", (r) => r.logPageMs, "lat", "ms"],
+    ["webhooks/s, 1 client", (r) => r.webhook1, "thr", "/s"],
+    ["webhooks/s, 16 clients", (r) => r.webhook16, "thr", "/s"],
+    ["ack p50 w/ dashboard (ms)", (r) => r.ackWithDashboardMs, "lat", "ms"],
+    ["update visible p50 (ms)", (r) => r.updateVisibleMs, "lat", "ms"],
+    ["cold start (ms)", (r) => r.coldStartMs ?? NaN, "lat", "ms"],
+    ["spawn → ready (ms)", (r) => r.spawnToReadyMs ?? NaN, "lat", "ms"],
+    ["RSS (MiB)", (r) => r.rssMiB, "lat", "MiB"],
+    ["bare server/s, 1 client", (r) => r.bare1, "thr", "/s"],
+    ["bare server/s, 16 clients", (r) => r.bare16, "thr", "/s"],
+  ];
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  console.log(`\nEmbedded runtime vs log rows (ratio to ${base.size.toLocaleString("en")}; latency: higher is worse, throughput: lower is worse)\n`);
+  console.log(`${"".padEnd(28)}${results.map((r) => `${r.size.toLocaleString("en")} rows`.padStart(20)).join("")}`);
+  for (const [name, get, kind] of rows) {
+    const cells = results.map((r) => {
+      const v = get(r);
+      const ratio = kind === "lat" ? v / get(base) : get(base) / v;
+      return `${f(v)} (${ratio.toFixed(2)}×)`.padStart(20);
+    });
+    console.log(`${name.padEnd(28)}${cells.join("")}`);
+  }
+  console.log("\nTargets");
+  const last = results[results.length - 1];
+  const check = (what: string, ok: boolean, detail: string) => console.log(`  ${ok ? "met   " : "MISSED"}  ${what}: ${detail}`);
+  for (const [name, get, kind] of rows.slice(0, 6)) {
+    const ratio = kind === "lat" ? get(last) / get(base) : get(base) / get(last);
+    check(`${name} at ${last.size.toLocaleString("en")} within 1.25× of ${base.size.toLocaleString("en")}`, ratio <= 1.25, `${ratio.toFixed(2)}×`);
+  }
+  for (const r of results) check(`16 clients ≥ 3× 1 client (${r.size.toLocaleString("en")})`, r.webhook16 >= 3 * r.webhook1, `${(r.webhook16 / r.webhook1).toFixed(2)}×`);
+  for (const r of results)
+    check(`within 10× of the bare server (${r.size.toLocaleString("en")}, 1 / 16 clients)`, r.bare1 / r.webhook1 <= 10 && r.bare16 / r.webhook16 <= 10, `${(r.bare1 / r.webhook1).toFixed(1)}× / ${(r.bare16 / r.webhook16).toFixed(1)}× slower`);
+  check(`cold start at ${last.size.toLocaleString("en")} under 1 s`, (last.coldStartMs ?? Infinity) < 1000, `${f(last.coldStartMs ?? NaN)} ms`);
+  console.log(`\nload: ${(await import("node:os")).loadavg().map((x) => x.toFixed(2)).join(" ")} (1/5/15 min), ${(await import("node:os")).cpus().length} cores`);
+}
