@@ -177,7 +177,7 @@ export const finish = internalMutation({
   handler: async (ctx, a) => {
     const msg = await ctx.db.get(a.assistantMessageId);
     // only the first finish counts: a duplicate or superseded attempt changes nothing
-    if (!msg || msg.status !== "pending") return null;
+    if (!msg || (msg.status !== "pending" && msg.status !== "streaming")) return null;
     await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode, leaseUntil: undefined, running: undefined });
     const thread = await ctx.db.get(msg.threadId);
     if (!thread) return null;

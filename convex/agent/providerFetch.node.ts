@@ -6,8 +6,12 @@
  * skills and MCP — only the provider's own host (whose key binding was checked), addresses vetted
  * at connect time, no redirects, one deadline, a byte cap. A refusal throws ProviderEgressError,
  * which model.ts reports as `egress_blocked` with the code (never the URL or the key).
+ *
+ * The body is streamed (safeFetchStream), so a reply can be shown while it is generated: the
+ * deadline and the byte cap keep counting until the last byte, and a body cut off by either one
+ * errors with ProviderEgressError (TIMEOUT / OUTPUT_TOO_LARGE) as the SDK reads it.
  */
-import { safeFetch, type Resolver } from "../lib/safeFetch.node.js";
+import { safeFetchStream, SafeFetchStreamError, type Resolver } from "../lib/safeFetch.node.js";
 
 export const PROVIDER_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_REQUEST_MS = 120_000;
@@ -23,6 +27,23 @@ function flattenHeaders(h: RequestInit["headers"]): Record<string, string> {
   const out: Record<string, string> = {};
   if (h) new Headers(h).forEach((value, key) => (out[key.toLowerCase()] = value));
   return out;
+}
+
+/** The same bytes; a body cut off by the guard errors with ProviderEgressError(code). */
+function egressErrors(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      } catch (err) {
+        c.error(new ProviderEgressError(err instanceof SafeFetchStreamError ? err.code : "UPSTREAM_ERROR"));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /** A fetch that reaches only `host` (from the key binding) until `deadline` (ms since epoch). */
@@ -41,7 +62,7 @@ export function providerFetch(opts: { host: string; port: string; deadline: numb
     const remaining = opts.deadline - Date.now();
     if (remaining <= 0) throw new ProviderEgressError("TIMEOUT");
     const method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
-    const r = await safeFetch(target.href, {
+    const r = await safeFetchStream(target.href, {
       method,
       headers: { ...(input instanceof Request ? flattenHeaders(input.headers) : {}), ...flattenHeaders(init.headers) },
       ...(typeof init.body === "string" ? { body: init.body } : {}),
@@ -59,7 +80,11 @@ export function providerFetch(opts: { host: string; port: string; deadline: numb
       if (value) headers.set(name, value);
     }
     const noBody = r.status === 204 || r.status === 205 || r.status === 304;
-    return new Response(noBody ? null : r.body, { status: r.status, headers });
+    if (noBody) {
+      await r.body.cancel();
+      return new Response(null, { status: r.status, headers });
+    }
+    return new Response(egressErrors(r.body), { status: r.status, headers });
   };
   return guarded as typeof fetch;
 }

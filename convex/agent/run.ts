@@ -6,6 +6,7 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { runModel, UNAVAILABLE_TEXT, APPROVAL_PENDING_TEXT, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
 import { providerFetch } from "./providerFetch.node.js";
+import { partialWriter, type PartialWriter } from "./partialWriter";
 import type { ToolOutcome } from "./prompt";
 import { toolLabel, type ToolCall } from "../lib/offlineModel";
 import { taints, type RiskClass } from "../lib/agency";
@@ -40,7 +41,7 @@ function toolName(prefix: string, ...parts: string[]): string {
 /** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
 type RunResult = { text: string; status: "done" | "error"; errorCode?: string; activity: Activity[]; tainted?: boolean };
 
-async function runAgent(ctx: ActionCtx, c: Context): Promise<RunResult> {
+async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Promise<RunResult> {
   const started = Date.now();
   const activity: Activity[] = [];
   // the audience and taint come from the thread (agent/context), never from the model
@@ -112,7 +113,7 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<RunResult> {
   ];
 
   const attempt = async (spec: ProviderSpec): Promise<ModelRun> => {
-    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute, fetchFor: providerFetch });
+    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute, fetchFor: providerFetch, onPartial: stream?.push });
     if (!r.ok) {
       const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status, egressCode: r.egressCode };
       activity.push({ kind: "agent.provider_error", meta });
@@ -135,7 +136,15 @@ async function runAgent(ctx: ActionCtx, c: Context): Promise<RunResult> {
     result = await attempt(c.fallback);
   }
 
-  const meta = { provider: used.label, model: used.model, fallback: fallbackUsed, toolCalls: calls, durationMs: Date.now() - started };
+  await stream?.close(); // no partial write after this: finish writes the answer
+  const meta = {
+    provider: used.label,
+    model: used.model,
+    fallback: fallbackUsed,
+    toolCalls: calls,
+    durationMs: Date.now() - started,
+    ...(stream ? { partialWrites: stream.writes } : {}),
+  };
   if (result.ok) {
     activity.push({ kind: "agent.reply", meta });
     // the run pauses on a call that needs an owner: the answer comes when they decide
@@ -161,10 +170,16 @@ async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Pr
   if (!(await ctx.runMutation(internal.agent.runs.claimRun, { assistantMessageId }))) return null;
   const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
   if (!c) return null;
+  // a web visitor watches the answer arrive; a channel gets the whole reply at the end
+  const stream =
+    c.channel === "web"
+      ? partialWriter((text) => ctx.runMutation(internal.agent.stream.partial, { assistantMessageId, text }))
+      : undefined;
   let out;
   try {
-    out = await runAgent(ctx, c);
+    out = await runAgent(ctx, c, stream);
   } catch (err) {
+    await stream?.close();
     logWarn("agent.run_failed", { error: err instanceof Error ? err.name : "unknown" });
     out = { text: UNAVAILABLE_TEXT, status: "error" as const, errorCode: "INTERNAL", activity: [{ kind: "agent.reply_failed", meta: { code: "INTERNAL" } }] };
   }

@@ -81,6 +81,15 @@ export const sweepRuns = internalMutation({
       .query("messages")
       .withIndex("by_status_lease", (q) => q.eq("status", "pending").lt("leaseUntil", now))
       .take(SWEEP_BATCH);
+    // a run that crashed while its answer was streaming (agent/stream) holds its lease the same way
+    if (due.length < SWEEP_BATCH) {
+      due.push(
+        ...(await ctx.db
+          .query("messages")
+          .withIndex("by_status_lease", (q) => q.eq("status", "streaming").lt("leaseUntil", now))
+          .take(SWEEP_BATCH - due.length)),
+      );
+    }
     let rescheduled = 0;
     let failed = 0;
     for (const msg of due) {
@@ -91,7 +100,8 @@ export const sweepRuns = internalMutation({
         failed++;
         continue;
       }
-      await ctx.db.patch(msg._id, { running: false, leaseUntil: now + RUN_START_GRACE_MS });
+      // a half-streamed answer is dropped: the next attempt starts it again
+      await ctx.db.patch(msg._id, { running: false, leaseUntil: now + RUN_START_GRACE_MS, ...(msg.status === "streaming" ? { status: "pending" as const, text: "" } : {}) });
       await ctx.scheduler.runAfter(0, internal.agent.run.respond, { assistantMessageId: msg._id });
       rescheduled++;
     }

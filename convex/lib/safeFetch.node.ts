@@ -86,6 +86,23 @@ export type SafeFetchResult =
   | { ok: true; status: number; headers: Record<string, string>; body: string; bytes: number; durationMs: number }
   | { ok: false; code: SafeFetchCode; durationMs: number };
 
+/**
+ * `safeFetchStream`: resolves once the response headers passed the checks; the body arrives as a
+ * stream under the same rules: the deadline still covers the whole body, the byte cap is counted
+ * while streaming, and either one errors the stream with a SafeFetchStreamError (socket destroyed).
+ */
+export type SafeFetchStreamResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: ReadableStream<Uint8Array>; durationMs: number }
+  | { ok: false; code: SafeFetchCode; durationMs: number };
+
+/** How a streamed body ends early: the code only (TIMEOUT, OUTPUT_TOO_LARGE, UPSTREAM_ERROR). */
+export class SafeFetchStreamError extends Error {
+  constructor(readonly code: SafeFetchCode) {
+    super(code);
+    this.name = "SafeFetchStreamError";
+  }
+}
+
 export const SAFE_FETCH_DEFAULT_TIMEOUT_MS = 10_000;
 export const SAFE_FETCH_DEFAULT_MAX_BYTES = 50 * 1024;
 const MAX_TIMEOUT_MS = 120_000;
@@ -240,6 +257,21 @@ function normalizedAllowlistHas(allowlist: string[], host: string): boolean {
  * Fetch `url` under the egress rules above. Never throws; never follows redirects.
  */
 export async function safeFetch(url: string, init: SafeFetchInit): Promise<SafeFetchResult> {
+  return (await fetchImpl(url, init, false)) as SafeFetchResult;
+}
+
+/**
+ * Like `safeFetch`, but the body is a stream (model replies as they are generated): every check
+ * above holds, and the deadline and byte cap keep applying until the last byte. Never throws;
+ * the stream errors with a SafeFetchStreamError. Cancelling the stream closes the socket.
+ */
+export async function safeFetchStream(url: string, init: SafeFetchInit): Promise<SafeFetchStreamResult> {
+  return (await fetchImpl(url, init, true)) as SafeFetchStreamResult;
+}
+
+type AnyResult = SafeFetchResult | SafeFetchStreamResult;
+
+async function fetchImpl(url: string, init: SafeFetchInit, stream: boolean): Promise<AnyResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const fail = (code: SafeFetchCode): SafeFetchResult => ({ ok: false, code, durationMs: elapsed() });
@@ -250,14 +282,14 @@ export async function safeFetch(url: string, init: SafeFetchInit): Promise<SafeF
     const loopbackOverride =
       init.testOnlyAllowLoopback === true && process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1";
     const dev = devLoopbackTarget(url, init);
-    if (dev) return await run(dev.url, prepared, dev.lookup, "only", fail, elapsed);
+    if (dev) return await run(dev.url, prepared, dev.lookup, "only", fail, elapsed, stream);
     const checked = checkEgressUrl(url, init.allowlist, {
       allowHttp: init.allowHttp === true,
       testOnlyAnyPort: loopbackOverride,
       allowedPorts: init.allowedPorts,
     });
     if (!checked.ok) return fail(checked.code);
-    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride ? "also" : "never", fail, elapsed);
+    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride ? "also" : "never", fail, elapsed, stream);
   } catch {
     return fail("UPSTREAM_ERROR");
   }
@@ -270,11 +302,24 @@ function run(
   loopback: "never" | "also" | "only",
   fail: (code: SafeFetchCode) => SafeFetchResult,
   elapsed: () => number,
-): Promise<SafeFetchResult> {
-  return new Promise<SafeFetchResult>((resolve) => {
+  stream = false,
+): Promise<AnyResult> {
+  return new Promise<AnyResult>((resolve) => {
     let settled = false;
     let req: http.ClientRequest | null = null;
+    // streaming: once the headers resolved the promise, the body's end (or failure) goes here
+    let body: ReadableStreamDefaultController<Uint8Array> | null = null;
+    let bodyDone = false;
+    const endBody = (code?: SafeFetchCode) => {
+      if (bodyDone) return;
+      bodyDone = true;
+      clearTimeout(timer);
+      if (code || !p.keepAlive) req?.destroy();
+      if (code) body!.error(new SafeFetchStreamError(code));
+      else body!.close();
+    };
     const finish = (result: SafeFetchResult) => {
+      if (body) return result.ok ? endBody() : endBody(result.code);
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -344,7 +389,7 @@ function run(
       }
       const thisReq = req;
       req.on("error", () => {
-        if (settled || thisReq !== req) return;
+        if ((settled && !body) || thisReq !== req) return; // a streamed body still hears about it
         // A reused socket the server had already closed: once more on a new one, if repeatable.
         if (thisReq.reusedSocket && !responded && !fresh && p.keepAlive?.retryStale) {
           thisReq.destroy();
@@ -371,15 +416,44 @@ function run(
         }
         const chunks: Buffer[] = [];
         let bytes = 0;
+        if (stream) {
+          const out = new ReadableStream<Uint8Array>(
+            {
+              start: (c) => {
+                body = c;
+              },
+              pull: () => {
+                res.resume();
+              },
+              cancel: () => {
+                // the reader gave up: close the socket, nothing more is read
+                bodyDone = true;
+                clearTimeout(timer);
+                req?.destroy();
+              },
+            },
+            { highWaterMark: 64 * 1024, size: (c) => c.byteLength },
+          );
+          // resolved now; the timer keeps running until the body ends
+          settled = true;
+          resolve({ ok: true, status, headers: collectHeaders(res.headers), body: out, durationMs: elapsed() });
+        }
         res.on("data", (chunk: Buffer) => {
           bytes += chunk.length;
           if (bytes > p.maxBytes) return finish(fail("OUTPUT_TOO_LARGE"));
-          chunks.push(chunk);
+          if (!body) return void chunks.push(chunk);
+          if (bodyDone) return;
+          body.enqueue(new Uint8Array(chunk));
+          if ((body.desiredSize ?? 1) <= 0) res.pause(); // backpressure: pull() resumes
         });
         res.on("error", () => finish(fail("UPSTREAM_ERROR")));
         res.on("aborted", () => finish(fail("UPSTREAM_ERROR")));
+        res.on("close", () => {
+          if (body && !res.complete) finish(fail("UPSTREAM_ERROR"));
+        });
         res.on("end", () => {
           if (!res.complete) return finish(fail("UPSTREAM_ERROR"));
+          if (body) return endBody();
           finish({
             ok: true,
             status,

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { replyChat } from "../agent/chatMock";
 
 const INSTRUCTION = /CALL ([A-Za-z0-9_-]{1,64}) (\{[^\n]*?\})(?=\s|$|"|\\)/g;
 
@@ -53,17 +54,7 @@ export async function startScriptedProvider() {
       const message = call
         ? { role: "assistant", content: null, tool_calls: [{ id: `call_${++n}`, type: "function", function: { name: call.name, arguments: call.args } }] }
         : { role: "assistant", content: `Done. ${lastTool ? textOf(lastTool.content).slice(0, 300) : "No tool used."}` };
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "chatcmpl-scripted",
-          object: "chat.completion",
-          created: 1,
-          model: "scripted",
-          choices: [{ index: 0, message, finish_reason: call ? "tool_calls" : "stop" }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
-      );
+      void replyChat(res, body, message, call ? "tool_calls" : "stop");
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

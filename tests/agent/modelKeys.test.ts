@@ -15,6 +15,7 @@ import { providerFetch } from "../../convex/agent/providerFetch.node";
 import { TEST_ENV } from "../env";
 import { expectCode, type T } from "../harness";
 import { publicChat, session, thread, waitForReply } from "../chat/setup";
+import { replyChat } from "./chatMock";
 
 type Seen = { url: string; headers: Record<string, unknown>; body: string };
 const seen: Seen[] = [];
@@ -39,17 +40,7 @@ beforeAll(async () => {
         res.end(JSON.stringify({ pad: "x".repeat(5 * 1024 * 1024) }));
         return;
       }
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "c1",
-          object: "chat.completion",
-          created: 1,
-          model: "m",
-          choices: [{ index: 0, message: { role: "assistant", content: "hello from the listener" }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
-      );
+      void replyChat(res, raw ? JSON.parse(raw) : {}, { content: "hello from the listener" }, "stop");
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

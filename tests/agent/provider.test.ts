@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { api, internal } from "../../convex/_generated/api";
 import { publicChat, session, thread, waitForReply } from "../chat/setup";
+import { replyChat } from "./chatMock";
 
 // A mock OpenAI-compatible endpoint on 127.0.0.1: the real AI SDK path, offline.
 const KEY = "mock-llm-key-canary-93ab";
@@ -11,17 +12,6 @@ let server: Server;
 let base = "";
 let mode: "ok" | "fail" = "ok";
 const requests: { auth: string | undefined; body: any }[] = [];
-
-function completion(message: Record<string, unknown>, finish: string) {
-  return {
-    id: "chatcmpl-1",
-    object: "chat.completion",
-    created: 1,
-    model: "mock-1",
-    choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finish }],
-    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-  };
-}
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -37,16 +27,15 @@ beforeAll(async () => {
       }
       const msgs: any[] = body.messages;
       const toolMsg = msgs.find((m) => m.role === "tool");
-      let out;
-      if (toolMsg) out = completion({ content: `Tool said: ${toolMsg.content}` }, "stop");
+      if (toolMsg) void replyChat(res, body, { content: `Tool said: ${toolMsg.content}` }, "stop");
       else if (body.tools?.length)
-        out = completion(
+        void replyChat(
+          res,
+          body,
           { content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: body.tools[0].function.name, arguments: '{"text":"a b c d"}' } }] },
           "tool_calls",
         );
-      else out = completion({ content: `Mock reply to: ${msgs.at(-1).content}` }, "stop");
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(out));
+      else void replyChat(res, body, { content: `Mock reply to: ${msgs.at(-1).content}` }, "stop");
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -36,7 +36,7 @@ export async function waitForReply(t: T, sessionToken: string, threadId: string,
     await t.finishInProgressScheduledFunctions();
     const msgs = await messages(t, sessionToken, threadId);
     const last = msgs[msgs.length - 1];
-    if (last && last.status !== "pending") return last;
+    if (last && last.status !== "pending" && last.status !== "streaming") return last;
     if (Date.now() > until) throw new Error("reply did not arrive");
   }
 }

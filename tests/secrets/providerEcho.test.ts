@@ -14,6 +14,7 @@ import schema from "../../convex/schema";
 import { member, newT, type T } from "../harness";
 import { session, thread, waitForReply, messages } from "../chat/setup";
 import { MockVendor, drain, post, setupChannel, signTelegram, telegramUpdate, TG_BOT } from "../channels/helpers";
+import { replyChat } from "../agent/chatMock";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 function encodingsOf(secret: string): string[] {
@@ -55,17 +56,7 @@ beforeAll(async () => {
       providerSeen.push({ auth: req.headers.authorization, body: raw });
       const key = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
       const content = `Your key: ${key} / ${bytes(key).toString("base64")} / ${bytes(`x${key}`).toString("base64url")} / 0x${bytes(key).toString("hex").toUpperCase()}`;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "c1",
-          object: "chat.completion",
-          created: 1,
-          model: "m",
-          choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
-      );
+      void replyChat(res, raw ? JSON.parse(raw) : {}, { content }, "stop");
     });
   });
   await new Promise<void>((r) => provider.listen(0, "127.0.0.1", r));
