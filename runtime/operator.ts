@@ -20,6 +20,7 @@ export const OPERATOR_FUNCTIONS = [
   "owners/operator:list",
   "owners/admin:syncOwners",
   "owners/admin:syncFromEnv",
+  "owners/migrate:linkClerkUsers",
 ] as const;
 
 const MAX_REQUEST_BYTES = 1024 * 1024;

@@ -2,6 +2,7 @@
  * Owner CLI: npm run owners -- list | set <ownerKey> [--role owner|admin|viewer] [--active true|false]
  *                               [--workspace slug] [--clerk-user-id id] [--password-stdin] | remove <ownerKey>
  *                               | link-org <workspace> <org_…|none> [--jit on|off]
+ *                               | migrate-clerk [--clerk-export users.json] [--apply] [--convex]   (set --email <address> on owners first)
  * Edits the owners JSON (WARDEN_OWNERS_FILE or --file, default .data/owners.json). Passwords are read from
  * stdin or a hidden prompt, hashed with PBKDF2-SHA256, and never echoed or logged.
  */
@@ -12,7 +13,7 @@ import { parseOwnersJson, OrgLinkEntry, OwnerEntry, type OwnersFile } from "../c
 
 function usage(): never {
   console.error(
-    "usage: owners list | set <ownerKey> [--role owner|admin|viewer] [--active true|false] [--workspace slug] [--clerk-user-id id] [--password-stdin] | remove <ownerKey> | link-org <workspace> <org_…|none> [--jit on|off]  [--file path]",
+    "usage: owners list | set <ownerKey> [--role owner|admin|viewer] [--active true|false] [--workspace slug] [--clerk-user-id id] [--email address] [--password-stdin] | remove <ownerKey> | link-org <workspace> <org_…|none> [--jit on|off] | migrate-clerk [--clerk-export users.json] [--apply] [--convex]  [--file path]",
   );
   process.exit(2);
 }
@@ -94,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     const active = flag("--active");
     const workspace = flag("--workspace");
     const clerkUserId = flag("--clerk-user-id");
+    const email = flag("--email");
     const pwStdin = bool("--password-stdin");
     const noPassword = bool("--no-password");
     const ownerKey = args.shift();
@@ -114,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
       ownerKey,
       passwordHash,
       clerkUserId: clerkUserId ?? existing?.clerkUserId,
+      email: email ?? existing?.email,
       role: role ?? existing?.role ?? "admin",
       active: active === undefined ? (existing?.active ?? true) : active === "true",
       workspace: workspace ?? existing?.workspace,
@@ -155,6 +158,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     console.log("apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
     return 0;
+  }
+  if (cmd === "migrate-clerk") {
+    const { migrateClerk, defaultDeps } = await import("./owners-migrate");
+    return await migrateClerk(args, defaultDeps(args.includes("--convex")));
   }
   if (cmd === "remove") {
     const ownerKey = args.shift();

@@ -12,6 +12,8 @@ export const OwnerEntry = z.object({
     .refine((h) => parsePasswordHash(h) !== null, "not a pbkdf2_sha256 hash with >= 600000 iterations")
     .optional(),
   clerkUserId: z.string().min(1).max(128).optional(),
+  /** operator-vouched address; `owners migrate-clerk` links the Clerk user with this verified email */
+  email: z.string().trim().toLowerCase().email().max(254).optional(),
   role: z.enum(["owner", "admin", "viewer"]),
   active: z.boolean(),
   workspace: z.string().regex(/^[a-z0-9-]{1,48}$/).optional(),

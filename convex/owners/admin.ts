@@ -30,6 +30,7 @@ const ownerRecord = v.object({
   ownerKey: v.string(),
   passwordHash: v.optional(v.string()),
   clerkUserId: v.optional(v.string()),
+  email: v.optional(v.string()),
   role: roleValidator,
   active: v.boolean(),
   workspace: v.optional(v.string()),
@@ -113,6 +114,7 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
       await ctx.db.patch(existing._id, {
         passwordHash: o.passwordHash ?? existing.passwordHash,
         clerkUserId: o.clerkUserId ?? existing.clerkUserId,
+        email: o.email?.trim().toLowerCase() ?? existing.email,
         active: o.active,
         managedByFile: true,
         updatedAt: now,
@@ -124,6 +126,7 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
         ownerKey: o.ownerKey,
         passwordHash: o.passwordHash,
         clerkUserId: o.clerkUserId,
+        email: o.email?.trim().toLowerCase(),
         active: o.active,
         managedByFile: true,
         createdAt: now,

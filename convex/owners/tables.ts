@@ -6,6 +6,7 @@ export const ownerTables = {
   owners: defineTable({
     ownerKey: v.string(), // login name, e.g. "owner_primary"
     displayName: v.optional(v.string()),
+    /** lower-case; set only by the operator (owners file), used by `owners migrate-clerk` */
     email: v.optional(v.string()),
     /** "pbkdf2_sha256$<iterations>$<salt b64>$<hash b64>"; absent for Clerk-only owners. */
     passwordHash: v.optional(v.string()),
@@ -18,6 +19,7 @@ export const ownerTables = {
   })
     .index("by_ownerKey", ["ownerKey"])
     .index("by_clerkUserId", ["clerkUserId"])
+    .index("by_email", ["email"])
     .index("by_managedByFile_active", ["managedByFile", "active"]),
 
   /** One-time codes an invited person redeems to set their first password (SHA-256 of the code only). */
