@@ -1,7 +1,8 @@
 /**
  * A model that names a tool it was not offered for this audience (prompt injection, or a model
- * that ignores its tool list): logged as an invocation denial and a security event, and never
- * sent to the checker.
+ * that ignores its tool list), or a tool the agent config does not enable at all: logged as an
+ * invocation denial and a security event (TOOL_NOT_OFFERED / TOOL_NOT_ENABLED), and never sent
+ * to the checker — so every denied call the agent makes is in the invocation log.
  */
 import { v } from "convex/values";
 import { internalMutation } from "../_generated/server";
@@ -14,6 +15,7 @@ export const recordNotOffered = internalMutation({
     targetKind: v.union(v.literal("skill"), v.literal("mcp")),
     targetName: v.string(),
     audience: v.string(),
+    code: v.optional(v.union(v.literal("TOOL_NOT_OFFERED"), v.literal("TOOL_NOT_ENABLED"))),
   },
   returns: v.null(),
   handler: async (ctx, a) => {
@@ -25,7 +27,7 @@ export const recordNotOffered = internalMutation({
         targetName: a.targetName.slice(0, 200),
         callerKind: "agent",
         callerId: a.threadId,
-        code: "TOOL_NOT_OFFERED",
+        code: a.code ?? "TOOL_NOT_OFFERED",
         allowed: false,
         durationMs: 0,
         inputBytes: 0,

@@ -50,15 +50,16 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
   const callerNow = (): Caller => ({ kind: "agent", id: c.threadId, audience: c.audience, tainted });
   let calls = 0;
 
-  const notOffered = async (call: ToolCall): Promise<ToolOutcome> => {
+  const notOffered = async (call: ToolCall, code: "TOOL_NOT_OFFERED" | "TOOL_NOT_ENABLED" = "TOOL_NOT_OFFERED"): Promise<ToolOutcome> => {
     await ctx.runMutation(internal.agency.offered.recordNotOffered, {
       workspaceId: c.workspaceId,
       threadId: c.threadId,
       targetKind: call.kind,
       targetName: call.kind === "skill" ? call.name : `${call.server}/${call.tool}`,
       audience: c.audience,
+      code,
     });
-    return { call, ok: false, code: "TOOL_NOT_OFFERED" };
+    return { call, ok: false, code };
   };
 
   const execute = async (call: ToolCall): Promise<ToolOutcome> => {
@@ -70,7 +71,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
       const skill = c.skills.find((s) => s.name === call.name);
       risk = skill?.risk;
       outcome = !skill
-        ? { call, ok: false, code: "TOOL_NOT_ENABLED" }
+        ? await notOffered(call, "TOOL_NOT_ENABLED")
         : skill.policy === "deny"
           ? await notOffered(call)
           : await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }));
@@ -79,7 +80,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
       const tool = server?.tools.find((t) => t.name === call.tool);
       risk = tool?.risk;
       outcome = !server
-        ? { call, ok: false, code: "TOOL_NOT_ENABLED" }
+        ? await notOffered(call, "TOOL_NOT_ENABLED")
         : tool?.policy === "deny"
           ? await notOffered(call)
           : await checked(ctx, call, () =>

@@ -244,7 +244,10 @@ describe("tool calls go through the security checker", () => {
     await owner.as.mutation(api.skills.registry.approve, { skillId });
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
     expect(reply.text).toContain("error: TOOL_NOT_ENABLED");
-    expect(await t.run((ctx) => ctx.db.query("skillInvocationLog").collect())).toHaveLength(0);
+    // never reaches the checker, but the denial is in the invocation log and the security events (issue 21 item 4)
+    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    expect(log.map((r) => [r.code, r.allowed, r.callerKind])).toEqual([["TOOL_NOT_ENABLED", false, "agent"]]);
+    expect((await t.run((ctx) => ctx.db.query("securityEvents").collect())).map((e) => e.code)).toEqual(["TOOL_NOT_ENABLED"]);
   });
 
   test("/mcp server/tool goes through callMcpTool (unapproved tool → MCP_TOOL_NOT_APPROVED, logged)", async () => {
