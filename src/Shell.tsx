@@ -9,6 +9,7 @@ import { Badge, Boundary, Button, ErrorState, InlineError, Loading } from "./ui/
 import { routes, NAV } from "./pages/routes";
 import { NotFound } from "./pages/NotFound";
 import { ThemeToggle } from "./ui/ThemeToggle";
+import { Toaster } from "./ui/Toast";
 import { switchWorkspace } from "./auth/builtin";
 import { useConfig } from "./lib/configContext";
 import { errorInfo, type ErrorInfo } from "./lib/errors";
@@ -148,6 +149,8 @@ function Frame({ session }: { session: Session }) {
                       <li key={it.to}>
                         {it.badge === "approvals" ? (
                           <ApprovalsLink to={it.to} label={it.label} active={active} />
+                        ) : it.to === "/" ? (
+                          <OverviewLink to={it.to} label={it.label} active={active} />
                         ) : (
                           <Link to={it.to} aria-current={active ? "page" : undefined}>
                             {it.label}
@@ -190,6 +193,7 @@ function Frame({ session }: { session: Session }) {
           </main>
         </div>
       </div>
+      <Toaster />
     </>
   );
 }
@@ -260,6 +264,28 @@ function ApprovalsLink({ to, label, active }: { to: string; label: string; activ
           </span>
           <span id="nav-pending-count" hidden>
             {text} waiting for a decision
+          </span>
+        </>
+      ) : null}
+    </Link>
+  );
+}
+
+/** Unread notifications (they live on the overview): bounded count from logs/explore:unreadCount. */
+function OverviewLink({ to, label, active }: { to: string; label: string; active: boolean }) {
+  const unread = useLoad(api.logs.explore.unreadCount, {});
+  const n = unread.status === "ok" ? unread.data.count : 0;
+  const text = unread.status === "ok" && unread.data.more ? `${n}+` : String(n);
+  return (
+    <Link to={to} aria-current={active ? "page" : undefined} aria-describedby={n > 0 ? "nav-unread-count" : undefined} className="nav-with-count">
+      {label}
+      {n > 0 ? (
+        <>
+          <span className="nav-count" aria-hidden="true" data-testid="unread-count">
+            {text}
+          </span>
+          <span id="nav-unread-count" hidden>
+            {text} unread {n === 1 ? "notification" : "notifications"}
           </span>
         </>
       ) : null}

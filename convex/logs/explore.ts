@@ -446,3 +446,21 @@ export const notifications = viewerQuery({
     );
   },
 });
+
+/** Reads at most this many of the newest notifications to count the unread ones (the nav badge). */
+export const UNREAD_SCAN = 50;
+
+/** Unread notifications for the navigation badge: bounded (the newest UNREAD_SCAN), `more` when it may be higher. */
+export const unreadCount = viewerQuery({
+  args: {},
+  returns: v.object({ count: v.number(), more: v.boolean() }),
+  handler: async (ctx) => {
+    const rows = await ctx.db
+      .query("notifications")
+      .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
+      .order("desc")
+      .take(UNREAD_SCAN);
+    const count = rows.filter((n) => n.readAt === undefined).length;
+    return { count, more: rows.length === UNREAD_SCAN && count === UNREAD_SCAN };
+  },
+});

@@ -4,6 +4,11 @@
  * before it expires (the server caps a sign-in at 12 h). Sign-out ends the session on the server first
  * (Shell calls owners/sessions:signOut), then forgets it. Switching workspace asks the server for a token
  * naming the other workspace (POST /auth/switch; membership checked there).
+ *
+ * Tabs of the same browser share the sign-in over a same-origin BroadcastChannel: a new tab asks,
+ * a signed-in tab answers with its current short-lived token (the same ≤15-minute token, refreshed
+ * by each tab on its own within the server's 12 h cap: nothing lives longer, nothing goes to
+ * localStorage), and signing out in one tab signs out every tab.
  */
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { CodedError } from "../lib/errors";
@@ -96,9 +101,52 @@ function asToken(v: unknown): OwnerToken {
   return { token: t.token, expiresAt: t.expiresAt };
 }
 
+// ---------------------------------------------------------------------------------------------
+// other tabs
+
+type TabMessage = { type: "ask" } | { type: "token"; token: string; expiresAt: number } | { type: "signout" };
+const TAB_CHANNEL = "warden.ownerAuth";
+/** A token this close to expiry is not handed to another tab (it would have to refresh at once). */
+const HANDOVER_MIN_MS = 10_000;
+const tabs: BroadcastChannel | null = (() => {
+  try {
+    return typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(TAB_CHANNEL);
+  } catch {
+    return null;
+  }
+})();
+
+function tell(m: TabMessage) {
+  try {
+    tabs?.postMessage(m);
+  } catch {
+    // channel closed: this tab only
+  }
+}
+
+function shareCurrent() {
+  const t = current;
+  if (t && t.expiresAt - Date.now() > HANDOVER_MIN_MS) tell({ type: "token", token: t.token, expiresAt: t.expiresAt });
+}
+
+if (tabs) {
+  tabs.onmessage = (e: MessageEvent) => {
+    const m = e.data as TabMessage | null;
+    if (!m || typeof m !== "object") return;
+    if (m.type === "ask") shareCurrent();
+    else if (m.type === "token") {
+      // only a signed-out tab takes a token; one already signed in keeps its own
+      if (current || typeof m.token !== "string" || typeof m.expiresAt !== "number" || m.expiresAt - Date.now() <= HANDOVER_MIN_MS) return;
+      ownerSession.set({ token: m.token, expiresAt: m.expiresAt }, true);
+    } else if (m.type === "signout") ownerSession.clear();
+  };
+  if (!current) tell({ type: "ask" });
+}
+
 export async function signIn(siteUrl: string, ownerKey: string, password: string): Promise<void> {
   const t = asToken(await postJson(`${siteUrl}/auth/signin`, { ownerKey, password }));
   ownerSession.set(t, true);
+  shareCurrent(); // signed-out tabs of this browser sign in too
 }
 
 /** Redeems a one-time set-password code (invitees); answers the owner key to sign in with. */
@@ -108,8 +156,10 @@ export async function setInitialPassword(siteUrl: string, code: string, password
   return r.ownerKey;
 }
 
+/** Signs this tab out and tells the other tabs (the server session is already ended by the caller). */
 export function signOut() {
   ownerSession.clear();
+  tell({ type: "signout" });
 }
 
 /** Moves this sign-in to another workspace the person is an active member of; Convex re-authenticates. */

@@ -3,6 +3,7 @@ import { useCallback, useMemo, useState } from "react";
 import { useAction, useMutation, useQueries } from "convex/react";
 import { getFunctionName, type FunctionArgs, type FunctionReference, type FunctionReturnType } from "convex/server";
 import { errorInfo, type ErrorInfo } from "./errors";
+import { toast } from "../ui/Toast";
 
 export type Loadable<T> = { status: "loading" } | { status: "error"; error: ErrorInfo } | { status: "ok"; data: T };
 
@@ -20,7 +21,10 @@ export function useLoad<Q extends FunctionReference<"query">>(query: Q, args: Fu
 
 export type RunResult<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
-function useRunner<A, T>(call: (args: A) => Promise<T>) {
+/** A value like `{ ok: false, code }`: the server said no without throwing. */
+const refused = (v: unknown) => !!v && typeof v === "object" && (v as { ok?: unknown }).ok === false;
+
+function useRunner<A, T>(call: (args: A) => Promise<T>, success?: string | false) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const run = useCallback(
@@ -28,7 +32,9 @@ function useRunner<A, T>(call: (args: A) => Promise<T>) {
       setPending(true);
       setError(null);
       try {
-        return { ok: true, value: await call(args) };
+        const value = await call(args);
+        if (success && !refused(value)) toast(success);
+        return { ok: true, value };
       } catch (e) {
         const info = errorInfo(e);
         setError(info);
@@ -37,14 +43,18 @@ function useRunner<A, T>(call: (args: A) => Promise<T>) {
         setPending(false);
       }
     },
-    [call],
+    [call, success],
   );
   return { run, pending, error, clear: useCallback(() => setError(null), []) };
 }
 
-export function useMutate<M extends FunctionReference<"mutation">>(fn: M) {
+/** A mutation with loading/error state; a change that went through shows a toast ("Saved." unless told otherwise; false for none). */
+export function useMutate<M extends FunctionReference<"mutation">>(fn: M, opts: { toast?: string | false } = {}) {
   const m = useMutation(fn);
-  return useRunner<FunctionArgs<M>, FunctionReturnType<M>>(m as unknown as (a: FunctionArgs<M>) => Promise<FunctionReturnType<M>>);
+  return useRunner<FunctionArgs<M>, FunctionReturnType<M>>(
+    m as unknown as (a: FunctionArgs<M>) => Promise<FunctionReturnType<M>>,
+    opts.toast === undefined ? "Saved." : opts.toast,
+  );
 }
 
 export function useAct<A extends FunctionReference<"action">>(fn: A) {

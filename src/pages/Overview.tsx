@@ -57,7 +57,7 @@ export function Overview() {
   const bucketLink = (bucket: number, bucketMs: number) => `/logs/invocations?range=custom&from=${encodeURIComponent(toLocalInput(bucket))}&to=${encodeURIComponent(toLocalInput(bucket + bucketMs - 60_000))}`;
   const canAdmin = useCan("admin");
   const rotation = useLoad(api.secrets.rotation.status, canAdmin ? {} : "skip");
-  const markRead = useMutate(api.logs.browse.markNotificationRead);
+  const markRead = useMutate(api.logs.browse.markNotificationRead, { toast: "Marked as read." });
 
   return (
     <>
