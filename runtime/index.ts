@@ -23,6 +23,7 @@ import { ensureDataDir, ensureKeys } from "./keys.js";
 import { assignRequestId, sendJson } from "./httputil.js";
 import { Metrics, metricsAllowed } from "./metrics.js";
 import { OperatorChannel } from "./operator.js";
+import { onlineBackup } from "./backup.js";
 
 export type RuntimeOptions = {
   /** The functions folder (default ./convex). Its parent is the project (node_modules, dist/). */
@@ -434,7 +435,14 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // The operator's local channel (`npm run warden`); WARDEN_OPERATOR_SOCKET=0 turns it off.
     let operator: OperatorChannel | null = null;
     if (process.env.WARDEN_OPERATOR_SOCKET !== "0") {
-      const channel = new OperatorChannel(dataDir, engine, (m) => realConsole.warn(`[runtime] ${m}`));
+      const channel = new OperatorChannel(dataDir, engine, (m) => realConsole.warn(`[runtime] ${m}`), {
+        // `npm run warden -- backup <dir>`: a consistent point-in-time copy while requests go on.
+        "runtime:backup": async (args) => {
+          if (typeof args.dir !== "string") throw new Error("runtime:backup needs { dir }");
+          const m = await onlineBackup(args.dir, { dataDir, backend, persistence }, { includeKeys: args.includeKeys === true });
+          return { dir: resolve(args.dir), ...m, files: m.files.length };
+        },
+      });
       try {
         await channel.start();
         operator = channel;

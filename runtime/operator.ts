@@ -23,6 +23,9 @@ export const OPERATOR_FUNCTIONS = [
   "owners/migrate:linkClerkUsers",
 ] as const;
 
+/** Commands of the runtime itself (not Convex functions), e.g. `runtime:backup` (`npm run warden -- backup`). */
+export type RuntimeCommands = Record<string, (args: Record<string, unknown>) => Promise<unknown>>;
+
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const IDLE_MS = 30_000;
 
@@ -36,6 +39,7 @@ export class OperatorChannel {
     dataDir: string,
     private readonly engine: Engine,
     private readonly log: (m: string) => void,
+    private readonly commands: RuntimeCommands = {},
   ) {
     this.path = join(dataDir, OPERATOR_SOCKET);
     this.auditFile = join(dataDir, "operator.log");
@@ -82,6 +86,12 @@ export class OperatorChannel {
     try {
       const req = JSON.parse(line) as { fn?: unknown; args?: unknown };
       fn = typeof req.fn === "string" ? req.fn.slice(0, 100) : "";
+      const command = Object.hasOwn(this.commands, fn) ? this.commands[fn] : null;
+      if (command) {
+        const value = await command((req.args ?? {}) as Record<string, unknown>);
+        await this.audit({ requestId, fn, ok: true });
+        return this.reply(socket, { ok: true, value, requestId });
+      }
       if (!(OPERATOR_FUNCTIONS as readonly string[]).includes(fn)) {
         await this.audit({ requestId, fn, ok: false, error: "OPERATOR_FUNCTION_NOT_ALLOWED" });
         return this.reply(socket, { ok: false, error: "OPERATOR_FUNCTION_NOT_ALLOWED", allowed: OPERATOR_FUNCTIONS, requestId });

@@ -421,7 +421,8 @@ export class Persistence {
   }
 }
 
-function* snapshotChunks(state: State, seq: number): Generator<string> {
+/** The snapshot file's content for `state` at log position `seq` (also used by online backups). */
+export function* snapshotChunks(state: State, seq: number): Generator<string> {
   const components: Record<string, unknown> = {};
   for (const [path, c] of Object.entries(state.components))
     components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, count: c.documents.length };

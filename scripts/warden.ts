@@ -5,6 +5,7 @@
  */
 import { connect } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
+import { BackupError, lockHolder, offlineBackup, restoreBackup, type BackupManifest } from "../runtime/backup";
 import { join, resolve } from "node:path";
 import { parseOwnersJson } from "../convex/lib/ownersFile";
 import { realDeps, remoteMain } from "./warden-remote";
@@ -19,6 +20,10 @@ const HELP = `usage: npm run warden -- <command>
   rotation status                   how many secrets are still on older key versions
   guard check                       fail unless the encryption key is set and not a published one
   run <module:function> [json]      any function of the operator allowlist
+  backup <dir> [--include-keys]     consistent copy of the data dir (online through the running runtime,
+                                    else offline with the data dir locked); keys left out unless asked
+  restore <backup> [--data-dir d] [--keys file | --no-keys] [--force] [--allow-engine-upgrade]
+                                    verify checksums and restore into a stopped (unlocked) data dir
 
 On a Convex deployment the same functions run with \`npx convex run\`:
   owners list       npx convex run owners/operator:list
@@ -26,6 +31,8 @@ On a Convex deployment the same functions run with \`npx convex run\`:
   rotation start    npx convex run secrets/rotation:start
   rotation status   npx convex run secrets/rotation:globalStatus
   guard check       npx convex run secrets/guard:check
+  backup            npx convex export --path backup.zip   (add --include-file-storage for files)
+  restore           npx convex import --replace-all backup.zip
 
 Data dir: WARDEN_DATA_DIR or ./.data; the runtime listens on <data dir>/operator.sock.
 
@@ -110,6 +117,62 @@ function printOwners(v: { owners: Array<{ ownerKey: string; active: boolean; has
   if (v.more) console.log("(more owners than shown)");
 }
 
+function summary(m: BackupManifest & { dir?: string }, dir: string, files: number) {
+  const docs = Object.entries(m.documents)
+    .map(([p, t]) => `${p === "" ? "app" : p}: ${Object.values(t).reduce((a, b) => a + b, 0)} documents`)
+    .join(", ");
+  console.log(`Backup (${m.mode}) written to ${dir}: ${docs}${m.walEntries ? ` + ${m.walEntries} log entries` : ""}, ${m.blobs} stored files, ${files} files checksummed, log position ${m.seq}.`);
+  if (m.keys.included) console.log("WARNING: this backup contains keys.json (the secret-encryption and signing keys). Store it like the keys themselves.");
+  else console.log(`Keys are NOT in this backup. Restoring needs the keys file (fingerprint ${m.keys.fingerprint ?? "unknown"}): keep a copy of keys.json somewhere else (see README, key custody).`);
+}
+
+/** `backup <dir>`: through the running runtime when there is one, else offline (the data dir locked meanwhile). */
+async function backupCmd(args: string[], dataDir: string): Promise<number> {
+  const target = args.find((a) => !a.startsWith("--"));
+  if (!target) throw new UsageError("usage: backup <dir> [--include-keys]");
+  const dir = resolve(target);
+  const includeKeys = args.includes("--include-keys");
+  const socketPath = join(dataDir, "operator.sock");
+  if (lockHolder(dataDir) !== null) {
+    if (!existsSync(socketPath)) {
+      console.error(`A runtime holds ${dataDir} but its operator socket is off (WARDEN_OPERATOR_SOCKET=0); enable it, or stop the runtime for an offline backup.`);
+      return 3;
+    }
+    const res = await send(socketPath, { fn: "runtime:backup", args: { dir, includeKeys } });
+    if (!res?.ok) {
+      console.error(`backup failed: ${res?.message ?? res?.error ?? "unknown error"} (request ${res?.requestId})`);
+      return 1;
+    }
+    summary(res.value, dir, res.value.files);
+    return 0;
+  }
+  const m = await offlineBackup(dataDir, dir, { includeKeys });
+  summary(m, dir, m.files.length);
+  return 0;
+}
+
+function restoreCmd(args: string[], dataDir: string): number {
+  const positional = args.filter((a, i) => !a.startsWith("--") && !["--data-dir", "--keys"].includes(args[i - 1]));
+  if (positional.length !== 1) throw new UsageError("usage: restore <backup> [--data-dir d] [--keys file | --no-keys] [--force] [--allow-engine-upgrade]");
+  const keysFile = flag(args, "--keys");
+  if (keysFile && args.includes("--no-keys")) throw new UsageError("--keys and --no-keys exclude each other");
+  const target = resolve(flag(args, "--data-dir") ?? dataDir);
+  const r = restoreBackup(positional[0], target, {
+    keysFile,
+    noKeys: args.includes("--no-keys"),
+    force: args.includes("--force"),
+    allowEngineUpgrade: args.includes("--allow-engine-upgrade"),
+  });
+  const m = r.manifest;
+  console.log(`Restored the ${m.mode} backup of ${m.createdAt} (log position ${m.seq}, ${m.files.length} files verified) into ${r.dataDir}.`);
+  if (r.movedAside) console.log(`The previous contents were moved to ${r.movedAside}.`);
+  if (r.keys === "none") console.log("No keys were restored: supply SKILL_SECRET_ENCRYPTION_KEY / WARDEN_AUTH_PRIVATE_JWK, or the runtime generates new keys and stored secrets will not decrypt.");
+  else console.log(`Keys: ${r.keys === "supplied" ? "installed from the file given" : "restored from the backup"} as ${join(r.dataDir, "keys.json")} (0600).`);
+  if (r.keys !== "none" && process.env.WARDEN_KEYS_FILE) console.log(`Note: WARDEN_KEYS_FILE=${process.env.WARDEN_KEYS_FILE} is set, so the runtime reads its keys there, not from the restored keys.json.`);
+  console.log(`Start it with WARDEN_DATA_DIR=${r.dataDir} npm start.`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const r = argv.indexOf("--remote");
   if (r >= 0) return await remoteMain(argv[r + 1] ?? "", [...argv.slice(0, r), ...argv.slice(r + 2)].filter((x) => x !== "--json"), realDeps());
@@ -119,6 +182,22 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = argv.includes("--json");
   const dataDir = resolve(process.env.WARDEN_DATA_DIR ?? ".data");
+  if (argv[0] === "backup" || argv[0] === "restore") {
+    try {
+      return argv[0] === "backup" ? await backupCmd(argv.slice(1), dataDir) : restoreCmd(argv.slice(1), dataDir);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        console.error(e.message);
+        return 2;
+      }
+      if (e instanceof BackupError) {
+        console.error(`${argv[0]} refused (${e.code}): ${e.message}`);
+        return e.code === "IN_USE" ? 3 : 1;
+      }
+      console.error(`${argv[0]} failed: ${e instanceof Error ? e.message : e}`);
+      return 1;
+    }
+  }
   let call: Call;
   try {
     call = parse(argv.filter((a) => a !== "--json"), dataDir);
