@@ -28,6 +28,8 @@ export const KNOWN_KEY_FINGERPRINTS: readonly string[] = Object.freeze([
   "a15eb5d7776c392f9d085a37c1d7493d",
   "b15a049005bdc8b05c243ffa48dc4d17",
   "cfe203bad9ed16dd39f9c1ff0bd56766",
+  "d66f1b59beca5d8889421304e32c726f",
+  "eb03bb16f3ab4b51328484626a6173b8",
   "f87d180c34b1748046607c1eab28336d",
   // fingerprints:end
 ]);
