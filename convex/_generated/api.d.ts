@@ -113,6 +113,7 @@ import type * as mcp_health from "../mcp/health.js";
 import type * as mcp_oauth from "../mcp/oauth.js";
 import type * as mcp_oauthRoutes from "../mcp/oauthRoutes.js";
 import type * as mcp_protocol from "../mcp/protocol.js";
+import type * as mcp_review from "../mcp/review.js";
 import type * as mcp_server from "../mcp/server.js";
 import type * as mcp_servers from "../mcp/servers.js";
 import type * as mcp_sessions from "../mcp/sessions.js";
@@ -164,15 +165,19 @@ import type * as skills_lib_feed from "../skills/lib/feed.js";
 import type * as skills_lib_jsonPointer from "../skills/lib/jsonPointer.js";
 import type * as skills_outcome from "../skills/outcome.js";
 import type * as skills_registry from "../skills/registry.js";
+import type * as skills_review from "../skills/review.js";
 import type * as skills_tables from "../skills/tables.js";
 import type * as skills_templates from "../skills/templates.js";
+import type * as skills_test from "../skills/test.js";
 import type * as skills_validate from "../skills/validate.js";
 import type * as voice_elevenlabs from "../voice/elevenlabs.js";
 import type * as voice_sessions from "../voice/sessions.js";
+import type * as workspaces_checklist from "../workspaces/checklist.js";
 import type * as workspaces_jit from "../workspaces/jit.js";
 import type * as workspaces_lib from "../workspaces/lib.js";
 import type * as workspaces_manage from "../workspaces/manage.js";
 import type * as workspaces_org from "../workspaces/org.js";
+import type * as workspaces_policy from "../workspaces/policy.js";
 import type * as workspaces_tables from "../workspaces/tables.js";
 
 /**
@@ -284,6 +289,7 @@ declare const fullApi: ApiFromModules<{
   "mcp/oauth": typeof mcp_oauth;
   "mcp/oauthRoutes": typeof mcp_oauthRoutes;
   "mcp/protocol": typeof mcp_protocol;
+  "mcp/review": typeof mcp_review;
   "mcp/server": typeof mcp_server;
   "mcp/servers": typeof mcp_servers;
   "mcp/sessions": typeof mcp_sessions;
@@ -335,15 +341,19 @@ declare const fullApi: ApiFromModules<{
   "skills/lib/jsonPointer": typeof skills_lib_jsonPointer;
   "skills/outcome": typeof skills_outcome;
   "skills/registry": typeof skills_registry;
+  "skills/review": typeof skills_review;
   "skills/tables": typeof skills_tables;
   "skills/templates": typeof skills_templates;
+  "skills/test": typeof skills_test;
   "skills/validate": typeof skills_validate;
   "voice/elevenlabs": typeof voice_elevenlabs;
   "voice/sessions": typeof voice_sessions;
+  "workspaces/checklist": typeof workspaces_checklist;
   "workspaces/jit": typeof workspaces_jit;
   "workspaces/lib": typeof workspaces_lib;
   "workspaces/manage": typeof workspaces_manage;
   "workspaces/org": typeof workspaces_org;
+  "workspaces/policy": typeof workspaces_policy;
   "workspaces/tables": typeof workspaces_tables;
 }>;
 export declare const api: FilterApi<

@@ -10,7 +10,7 @@ import { viewerQuery, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { platformValidator } from "./tables";
-import { SECRET_NAMES, setupSteps, validateSettings, webhookUrl, type Platform } from "./platforms";
+import { SECRET_NAMES, publicBaseUrl, publicUrlProblem, setupSteps, validateSettings, webhookUrl, type Platform } from "./platforms";
 import { eraseDerived } from "../privacy/cascade";
 
 const channelView = v.object({
@@ -21,6 +21,8 @@ const channelView = v.object({
   settings: v.any(),
   /** null when neither WARDEN_PUBLIC_BASE_URL nor CONVEX_SITE_URL is configured */
   webhookUrl: v.union(v.string(), v.null()),
+  /** why vendors could not reach the public base URL (loopback, private, local-name, not-https); null when it looks reachable */
+  publicUrlProblem: v.union(v.null(), v.literal("loopback"), v.literal("private"), v.literal("local-name"), v.literal("not-https")),
   secretNames: v.array(v.string()),
   setupSteps: v.array(v.string()),
   /** reply delivery health; null until a reply finally failed or was delivered */
@@ -41,6 +43,7 @@ function view(c: Doc<"channelConfig">) {
     enabled: c.enabled,
     settings: c.settings,
     webhookUrl: url,
+    publicUrlProblem: publicUrlProblem(publicBaseUrl(process.env)),
     secretNames: [...SECRET_NAMES[c.platform].all],
     setupSteps: setupSteps(c.platform, url ?? "<your public base URL>/webhooks/" + c.platform + "/" + c._id),
     health: c.health

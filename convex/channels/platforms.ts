@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { WebhookPlatform } from "./verify";
+import { isPublicAddress } from "../lib/egress";
 
 export type Platform = WebhookPlatform;
 export const PLATFORMS: readonly Platform[] = ["telegram", "twilio", "slack", "discord", "resend"];
@@ -95,6 +96,30 @@ export function publicBaseUrl(env: Record<string, string | undefined>): string |
   } catch {
     return null;
   }
+}
+
+/**
+ * Why vendors could not reach this base URL from the internet, or null when it looks reachable:
+ * "loopback" (localhost, 127.0.0.0/8, ::1, *.localhost), "private" (RFC 1918, link-local, ULA and
+ * other non-public addresses), "local-name" (a single-label or .local/.internal/.lan/.home.arpa
+ * name), "not-https" (vendors such as Telegram and Slack only call https).
+ */
+export type PublicUrlProblem = "loopback" | "private" | "local-name" | "not-https";
+export function publicUrlProblem(base: string | null): PublicUrlProblem | null {
+  if (!base) return null;
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    return null;
+  }
+  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0") return "loopback";
+  const isIp = /^[0-9.]+$/.test(host) || host.includes(":");
+  if (isIp && !isPublicAddress(host)) return "private";
+  if (!isIp && (!host.includes(".") || /\.(local|internal|lan|home\.arpa|intranet|corp)$/.test(host))) return "local-name";
+  if (u.protocol !== "https:") return "not-https";
+  return null;
 }
 
 export function webhookPath(platform: Platform, channelId: string): string {

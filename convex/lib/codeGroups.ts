@@ -10,7 +10,7 @@ export const CODE_GROUPS = {
   },
   approval: {
     label: "Approval and config",
-    codes: ["SKILL_NOT_APPROVED", "SKILL_INACTIVE", "MCP_SERVER_NOT_APPROVED", "MCP_SERVER_DISABLED", "MCP_TOOL_NOT_APPROVED", "MCP_TOOL_CHANGED", "CONFIG_INVALID", "TOOL_NOT_ENABLED"],
+    codes: ["SKILL_NOT_APPROVED", "SKILL_INACTIVE", "MCP_SERVER_NOT_APPROVED", "MCP_SERVER_DISABLED", "MCP_TOOL_NOT_APPROVED", "MCP_TOOL_CHANGED", "CONFIG_INVALID", "TOOL_NOT_ENABLED", "TWO_PERSON_RULE"],
   },
   agency: {
     label: "Agency (who the agent acts for)",

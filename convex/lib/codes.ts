@@ -115,6 +115,8 @@ export const CODES = [
   "CAPABILITY_REQUIRED", // the runner token's grant does not list the capability this call needs
   "CAPABILITY_NOT_ALLOWED", // a deployment-wide capability needs an owner the operator named (WARDEN_OPERATOR_OWNERS)
   "RUNNER_LIMIT_REACHED", // too many live runner grants in one workspace
+  // review
+  "TWO_PERSON_RULE", // the workspace's two-person rule: the person who made a change cannot approve it
 ] as const;
 
 export type Code = (typeof CODES)[number];
@@ -133,6 +135,7 @@ const HTTP_STATUS: Partial<Record<Code, number>> = {
   RUNNER_TOKEN_INVALID: 401,
   CAPABILITY_REQUIRED: 403,
   CAPABILITY_NOT_ALLOWED: 403,
+  TWO_PERSON_RULE: 403,
   ORIGIN_NOT_ALLOWED: 403,
   SECRET_ACCESS_DENIED: 403,
   CHANNEL_USER_BLOCKED: 403,

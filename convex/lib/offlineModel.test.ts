@@ -44,6 +44,7 @@ describe("offline model", () => {
     });
     expect(r).toEqual({ type: "text", text: `${OFFLINE_PREFIX}: skill a → ok: {"t":1}` });
     const e = offlineGenerate({ system: "s", messages: [{ role: "tool", toolName: "skill a", content: "error: SKILL_NOT_APPROVED" }] });
-    expect(e.type === "text" && e.text.includes("SKILL_NOT_APPROVED")).toBe(true);
+    // the visitor reads a sentence, never the code
+    expect(e).toEqual({ type: "text", text: `${OFFLINE_PREFIX}: skill a → not done. That tool isn't available right now.` });
   });
 });

@@ -5,8 +5,10 @@
  *   /skill <name> <json object>          → a skill call (through the security checker)
  *   /mcp <server>/<tool> <json object>   → an MCP tool call (through the security checker)
  *
- * After a tool call it summarizes the tool result (or its error code). Pure; no Convex imports.
+ * After a tool call it summarizes the tool result, or for a refusal the visitor's sentence for its
+ * code (lib/visitorText) — what the visitor reads never shows `error: CODE`. Pure; no Convex imports.
  */
+import { visitorSentence } from "./visitorText";
 
 export const OFFLINE_PREFIX = "Offline model (not a language model)";
 
@@ -78,7 +80,8 @@ export function offlineGenerate(prompt: Prompt): ModelStep {
     for (let i = msgs.length - 1; i >= 0; i--) {
       const m = msgs[i];
       if (m.role !== "tool") break;
-      results.unshift(`${m.toolName} → ${oneLine(m.content, 400)}`);
+      const refused = /^error: ([A-Z][A-Z0-9_]{1,63})$/.exec(m.content.trim());
+      results.unshift(`${m.toolName} → ${refused ? `not done. ${visitorSentence(refused[1])}` : oneLine(m.content, 400)}`);
     }
     return { type: "text", text: `${OFFLINE_PREFIX}: ${results.join("; ")}` };
   }

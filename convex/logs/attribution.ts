@@ -188,6 +188,11 @@ export class Resolver {
         return (await this.token(callerId, key)) ?? { kind: "mcp-token", label: "MCP client (token deleted)", key };
       case "owner":
         return (await this.owner(callerId, key)) ?? { kind: "owner", label: "Owner", key };
+      case "owner-test": {
+        // SyncBoard's "Test this skill" panel (skills/test.ts)
+        const o = await this.owner(callerId, key);
+        return { kind: "owner-test", label: `Test by ${o?.label ?? "an owner"}`, key };
+      }
       case "channel-webhook": {
         const ch = await this.channelName(channelId);
         return { kind: "channel", label: ch ? `${ch} webhook` : "Channel webhook", key, link: "/channels" };

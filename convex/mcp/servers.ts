@@ -20,6 +20,7 @@ import { recordSecurityEvent } from "../security/events";
 import { toolHintsValidator } from "./tables";
 import { checkEgressUrl, validateAllowlistEntry } from "../lib/egress";
 import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "./protocol";
+import { isSelfApproval, recordSelfApproval } from "../workspaces/policy";
 
 export const MAX_SERVERS_PER_WORKSPACE = 50;
 export const TIMEOUT_MIN_MS = 1_000;
@@ -179,6 +180,7 @@ export const register = adminMutation({
       ...doc,
       healthStatus: "unknown" as const,
       consecutiveFailures: 0,
+      registeredBy: p.ownerId,
       createdAt: now,
       updatedAt: now,
     };
@@ -214,14 +216,19 @@ export const update = adminMutation({
   },
 });
 
+/** With the workspace's two-person rule on, whoever registered the server cannot approve it (refusal returned and recorded, see workspaces/policy). */
 export const approve = adminMutation({
   args: { serverId: v.id("mcpServers") },
-  returns: v.null(),
+  returns: v.union(v.null(), v.object({ refused: v.literal("TWO_PERSON_RULE") })),
   handler: async (ctx, { serverId }) => {
     const server = await ownedServer(ctx, serverId);
     if (server.status === "approved") return null;
     // A disabled server comes back only through `enable` (an owner action).
     if (server.status === "disabled") fail("MCP_SERVER_DISABLED");
+    if (await isSelfApproval(ctx, ctx.principal, server.registeredBy)) {
+      await recordSelfApproval(ctx, ctx.principal, "mcp.server.approve", server.name, "mcp");
+      return { refused: "TWO_PERSON_RULE" as const };
+    }
     const now = Date.now();
     await ctx.db.patch(serverId, {
       status: "approved",

@@ -20,6 +20,8 @@ export const mcpTables = {
     consecutiveFailures: v.number(),
     disabledReason: v.optional(v.string()),
     approvedBy: v.optional(v.id("owners")),
+    /** who registered it (the two-person rule keeps them from approving it themselves) */
+    registeredBy: v.optional(v.id("owners")),
     createdAt: v.number(),
     updatedAt: v.number(),
     /** Set on approval: the next successful tool listing approves every tool it finds (not denied ones). */

@@ -124,6 +124,7 @@ async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, ro
         approvedBy: undefined,
         approvedAt: undefined,
         approvedHash: undefined,
+        lastEditedBy: undefined, // changed by a deploy, not by a person in the workspace
         updatedAt: now,
       });
       await writeAudit(ctx, {

@@ -18,6 +18,8 @@ import { skillStatusValidator } from "./tables";
 import { reviewHash } from "./hash";
 import { codeSourceHash } from "./codeHash";
 import { CODE_SKILLS } from "./code";
+import { isSelfApproval, recordSelfApproval } from "../workspaces/policy";
+import { saveApprovedSource } from "./review";
 import {
   validateDraft,
   validateAllowlistDomains,
@@ -111,6 +113,7 @@ export const create = adminMutation({
       workspaceId: ctx.principal.workspaceId,
       status: "pending",
       configHash,
+      lastEditedBy: ctx.principal.ownerId,
       createdAt: now,
       updatedAt: now,
     });
@@ -231,6 +234,8 @@ export const update = adminMutation({
       approvedBy,
       approvedAt,
       approvedHash,
+      // A narrowing keeps the approval, and the person who last widened it stays its editor.
+      lastEditedBy: action === "skill.domainsNarrowed" || newHash === skill.configHash ? skill.lastEditedBy : ctx.principal.ownerId,
       createdAt: skill.createdAt,
       updatedAt: Date.now(),
     });
@@ -239,26 +244,38 @@ export const update = adminMutation({
   },
 });
 
+/**
+ * Approve what the reviewer saw. With the workspace's two-person rule on, the person who created or
+ * last changed the skill cannot approve it: the refusal is returned (not thrown, so its audit row and
+ * security event stay) as `{ refused: "TWO_PERSON_RULE" }`.
+ */
 export const approve = adminMutation({
   args: { skillId: v.id("skillRegistry") },
-  returns: v.null(),
+  returns: v.union(v.null(), v.object({ refused: v.literal("TWO_PERSON_RULE") })),
   handler: async (ctx, { skillId }) => {
     const skill = await getOwned(await ctx.db.get(skillId), ctx.principal);
+    let mod: (typeof CODE_SKILLS)[string] | undefined;
     if (skill.type === "code") {
       // Approve only what is deployed: a code change not yet synced cannot be approved.
       const cfg = skill.config as { module?: string; sourceHash?: string };
-      const mod = cfg.module ? CODE_SKILLS[cfg.module] : undefined;
+      mod = cfg.module ? CODE_SKILLS[cfg.module] : undefined;
       if (!mod || (await codeSourceHash(mod)) !== cfg.sourceHash) fail("CONFIG_INVALID");
     }
+    if (await isSelfApproval(ctx, ctx.principal, skill.lastEditedBy)) {
+      await recordSelfApproval(ctx, ctx.principal, "skill.approve", skill.name, "skill");
+      return { refused: "TWO_PERSON_RULE" as const };
+    }
     const hash = await reviewHash(skill);
+    const now = Date.now();
     await ctx.db.patch(skill._id, {
       status: "approved",
       configHash: hash,
       approvedHash: hash,
       approvedBy: ctx.principal.ownerId,
-      approvedAt: Date.now(),
-      updatedAt: Date.now(),
+      approvedAt: now,
+      updatedAt: now,
     });
+    if (mod) await saveApprovedSource(ctx, skill, mod, ctx.principal.ownerId, now);
     await audit(ctx, ctx.principal, "skill.approve", skill, summary(skill), { ...summary(skill), status: "approved" });
     return null;
   },

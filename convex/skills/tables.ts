@@ -37,6 +37,8 @@ export const skillTables = {
     approvedAt: v.optional(v.number()),
     /** configHash at approval; the checker recomputes the hash on every call and compares */
     approvedHash: v.optional(v.string()),
+    /** the person who created or last changed what a reviewer judges; absent for a deploy (code skills) */
+    lastEditedBy: v.optional(v.id("owners")),
     createdAt: v.number(),
     updatedAt: v.number(),
   })
@@ -110,6 +112,20 @@ export const skillTables = {
     runningHash: v.optional(v.string()),
     runningSince: v.optional(v.number()),
   }).index("by_key", ["key"]),
+
+  /**
+   * The source of a code skill as it was when an admin last approved it (one row per skill), so the
+   * next review can show what changed since (skills/review.ts).
+   */
+  skillApprovedSources: defineTable({
+    workspaceId: v.id("workspaces"),
+    skillId: v.id("skillRegistry"),
+    sourceHash: v.string(),
+    /** meta + handler text as deployed, capped at 64 KB */
+    source: v.string(),
+    approvedBy: v.optional(v.id("owners")),
+    approvedAt: v.number(),
+  }).index("by_skill", ["skillId"]),
 
   /** Images for image skills live in file storage; this row records what was validated. */
   skillImages: defineTable({

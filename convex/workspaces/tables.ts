@@ -12,6 +12,8 @@ export const workspaceTables = {
     clerkOrgId: v.optional(v.string()),
     /** just-in-time memberships for members of the linked organization (off unless an owner turns it on) */
     clerkOrgJit: v.optional(v.boolean()),
+    /** two-person rule: whoever last changed a skill (or registered an MCP server) cannot approve it (workspaces/policy.ts) */
+    twoPersonRule: v.optional(v.boolean()),
     createdAt: v.number(),
   })
     .index("by_slug", ["slug"])

@@ -5,7 +5,7 @@ import { clientFor } from "../lib/client";
 import { api } from "../../convex/_generated/api";
 import type { WardenConfig } from "../lib/config";
 import { useLoad } from "../lib/data";
-import { errorInfo, formatWait, friendly, type ErrorInfo } from "../lib/errors";
+import { errorInfo, formatWait, visitorText, type ErrorInfo } from "../lib/errors";
 import { Link, match, navigate, usePath } from "../lib/router";
 import { Boundary, Button, ErrorState, Loading } from "../ui/kit";
 import { useChatSession } from "./session";
@@ -328,7 +328,7 @@ function Messages({ token, threadId }: { token: string; threadId: string }) {
         if (m.status === "error")
           return (
             <div key={m._id} className="msg msg-assistant msg-error" data-status="error">
-              {m.text || friendly(m.errorCode ?? "INTERNAL")}
+              {m.text || visitorText(m.errorCode ?? "INTERNAL")}
             </div>
           );
         return (
@@ -408,7 +408,7 @@ function Composer({ onSend, onInvalid }: { onSend: (text: string) => Promise<Sen
         </p>
       ) : error && error.code !== "RATE_LIMITED" ? (
         <p className="chat-status field-error" role="alert">
-          {error.code === "MESSAGE_TOO_LONG" && error.maxChars ? `Messages can be at most ${error.maxChars.toLocaleString("en-US")} characters.` : friendly(error.code)}
+          {error.code === "MESSAGE_TOO_LONG" && error.maxChars ? `Messages can be at most ${error.maxChars.toLocaleString("en-US")} characters.` : visitorText(error.code)}
         </p>
       ) : null}
       <label htmlFor="composer-input" className="sr-only">

@@ -1,5 +1,7 @@
 /** Server error codes → what the person in front of the screen should read. */
 import { ConvexError } from "convex/values";
+import { visitorSentence } from "../../convex/lib/visitorText";
+import { codeGroupOf } from "../../convex/lib/codeGroups";
 
 export type ErrorInfo = {
   code: string;
@@ -126,6 +128,7 @@ const TEXT: Record<string, string> = {
   CAPABILITY_REQUIRED: "This runner's token does not include that capability.",
   CAPABILITY_NOT_ALLOWED: "Deployment-wide capabilities can be granted only by an owner the operator named in WARDEN_OPERATOR_OWNERS.",
   RUNNER_LIMIT_REACHED: "This workspace has the maximum of live runners. Revoke one first.",
+  TWO_PERSON_RULE: "The two-person rule is on: the person who made this change can't approve it. Ask another admin or owner.",
   TOOL_NOT_GRANTED: "The owner hasn't allowed that tool for this kind of visitor.",
   TOOL_NOT_OFFERED: "That tool isn't available in this conversation.",
   APPROVAL_REQUIRED: "That needs the owner's approval first; the answer comes once they decide.",
@@ -144,6 +147,85 @@ const TEXT: Record<string, string> = {
 
 export function friendly(code: string): string {
   return TEXT[code] ?? `The server refused this (${code}).`;
+}
+
+/** For visitors (/chat, channel replies): a plain sentence that never shows the code. */
+export function visitorText(code: string): string {
+  return visitorSentence(code);
+}
+
+export type Explanation = { meaning: string; todo: string };
+
+/** What a code means to an owner and what to do about it: by code group, with per-code overrides. */
+const EXPLAIN_GROUP: Record<string, Explanation> = {
+  ok: { meaning: "The checker allowed the call and it ran.", todo: "Nothing to do." },
+  access: {
+    meaning: "The caller couldn't prove who they are, or isn't allowed here (signed out, inactive, blocked, or a foreign origin).",
+    todo: "If this was you, sign in again. If it repeats from one source, follow the source link and block it.",
+  },
+  approval: {
+    meaning: "The skill or MCP server isn't approved, is disabled, or changed since its approval.",
+    todo: "Open it, review what changed and approve it — or leave it off if it shouldn't run.",
+  },
+  agency: {
+    meaning: "The tool is approved, but the grant for this audience (web visitors, unknown or paired senders) didn't allow this call.",
+    todo: "Check Tool access: give the audience allow or ask, or keep it denied. Decide waiting calls under Approvals.",
+  },
+  egress: {
+    meaning: "The call tried to reach a host that isn't on the allowlist, a private or internal address, or a redirect — and was stopped before connecting.",
+    todo: "If the host is legitimate, add its exact name to the skill's allowed domains (it then needs a new review). Otherwise this may be an injection attempt: check the conversation.",
+  },
+  limits: {
+    meaning: "A rate limit or budget was reached, so the call was refused before it ran.",
+    todo: "If the traffic is legitimate, raise the limit under Rate limits; if not, block the source.",
+  },
+  input: {
+    meaning: "The input or output didn't fit: schema mismatch, too long, too slow or too large, or the remote service failed.",
+    todo: "Compare the input preview with the skill's input schema, or raise the timeout or output cap on the skill if the service is just slow or verbose.",
+  },
+  webhook: {
+    meaning: "An inbound webhook wasn't signed with this channel's secret, or its body didn't parse.",
+    todo: "Check the channel's verify secret matches the vendor's console; repeated failures from one source may be a forgery attempt.",
+  },
+  secrets: {
+    meaning: "A secret couldn't be read: another skill's secret, or it can't be decrypted with the server's keys.",
+    todo: "Set the secret again on the skill, channel or MCP server that owns it.",
+  },
+  mcp: {
+    meaning: "An MCP client stepped outside its token: another client's session or a tool not in its scopes.",
+    todo: "Review the client token's scopes; revoke it if you don't recognise the calls.",
+  },
+  other: { meaning: "The server refused or failed this request.", todo: "Check the code below and the server log if it keeps happening." },
+};
+const EXPLAIN_CODE: Record<string, Partial<Explanation>> = {
+  INPUT_INVALID: {
+    meaning: "The input didn't match the skill's input schema (a required field missing, a wrong type, an unknown field, or too long), so the skill never ran.",
+    todo: "Compare the input preview with the input schema on the skill's page and try it in “Test this skill”.",
+  },
+  TIMEOUT: { todo: "Raise the timeout on the skill or MCP server if the remote is just slow; otherwise check the remote service." },
+  OUTPUT_TOO_LARGE: { todo: "Raise “Max output” on the skill or server, or narrow what the remote returns (e.g. a JSON pointer)." },
+  UPSTREAM_ERROR: { meaning: "The remote service answered with an error status or an unreadable body.", todo: "Check the remote service and any API key secret the skill sends." },
+  RATE_LIMITED: { todo: "Raise the named limit under Rate limits if this is legitimate traffic; block the source if not." },
+  LIMIT_UNAVAILABLE: { meaning: "The limiter couldn't be evaluated, so the call was refused (limits fail closed).", todo: "Usually transient; if it repeats, check the server log." },
+  SKILL_NOT_APPROVED: { meaning: "The skill isn't approved (or doesn't exist): nothing runs until an admin approves it." },
+  TOOL_NOT_ENABLED: { meaning: "The agent named a skill or MCP server its configuration doesn't enable.", todo: "Enable it on the Agent page if the agent should use it." },
+  TOOL_NOT_OFFERED: { meaning: "The agent named a tool it wasn't offered in this conversation (its audience has no grant for it)." },
+  MCP_TOOL_CHANGED: { meaning: "The MCP server changed this tool's description or schema since it was approved, so it's blocked.", todo: "Open the server, compare the tool and approve it again if the change is fine." },
+  PROVIDER_ERROR: { meaning: "The model provider failed or refused to answer (key, quota, network).", todo: "Check Model providers: the key variable is set on the server and the provider is reachable." },
+  TWO_PERSON_RULE: { meaning: "The two-person rule is on and the approver is the person who made the change.", todo: "Ask another admin or owner to review and approve it." },
+  WEBHOOK_SIGNATURE_INVALID: { todo: "Make sure the channel's verify secret is exactly the one in the vendor's console (regenerate both if unsure)." },
+  PRIVATE_ADDRESS_BLOCKED: { meaning: "The host resolved to a private, loopback or internal address; outbound calls may only reach the public internet." },
+  ABUSE_ALERT: { meaning: "One source was refused many times in a short window.", todo: "Follow the source link and block it, or revoke its token." },
+  SECRET_NOT_SET: { meaning: "A secret the skill's configuration references has no value yet.", todo: "Set it in the skill's Secrets card." },
+  CHANNEL_NOT_CONFIGURED: { todo: "Open Channels and set the missing secret or setting." },
+  VENDOR_ERROR: { todo: "Check the channel's send token and the vendor's status; the channel's health badge shows the last failure." },
+};
+
+/** An owner-facing explanation of a code (SyncBoard logs and detail pages). */
+export function explain(code: string): Explanation {
+  const base = EXPLAIN_GROUP[codeGroupOf(code)] ?? EXPLAIN_GROUP.other;
+  const own = EXPLAIN_CODE[code] ?? {};
+  return { meaning: own.meaning ?? (codeGroupOf(code) === "other" && TEXT[code] ? TEXT[code] : base.meaning), todo: own.todo ?? base.todo };
 }
 
 /** "42 s", "3 min", "2 h" — for retry hints. */

@@ -6,8 +6,9 @@ import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
+import { ChannelSetup } from "./ChannelSetup";
 import { PairingCode, SenderPolicySelect, TrustCell, TrustActions, type SenderPolicy } from "./ChannelSenders";
-import { Badge, Button, Card, CopyButton, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import { Badge, Button, Card, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 type Platform = "telegram" | "twilio" | "slack" | "discord" | "resend";
 const PLATFORM_TEXT: Record<Platform, string> = {
@@ -38,6 +39,7 @@ type Channel = {
   enabled: boolean;
   settings: Record<string, string>;
   webhookUrl: string | null;
+  publicUrlProblem: "loopback" | "private" | "local-name" | "not-https" | null;
   secretNames: string[];
   setupSteps: string[];
   health: { failing: boolean; lastFailureAt: number | null; lastFailureCode: string | null; failures: number } | null;
@@ -118,21 +120,7 @@ function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null })
           Missing secret{missing.length > 1 ? "s" : ""}: {missing.join(", ")}. Webhooks will be refused until {missing.length > 1 ? "they are" : "it is"} set.
         </Notice>
       ) : null}
-      <h3>Webhook URL</h3>
-      {c.webhookUrl ? (
-        <div className="row mt1 mb2">
-          <code className="token-box grow">{c.webhookUrl}</code>
-          <CopyButton text={c.webhookUrl} label="Copy URL" />
-        </div>
-      ) : (
-        <Notice tone="warn">The server doesn't know its public address yet. Set WARDEN_PUBLIC_BASE_URL (or CONVEX_SITE_URL) on the deployment.</Notice>
-      )}
-      <h3>Setup</h3>
-      <ol className="steps mt1">
-        {c.setupSteps.map((s, i) => (
-          <li key={i}>{s}</li>
-        ))}
-      </ol>
+      <ChannelSetup c={c} />
       <h3>Who may talk to the agent</h3>
       <SenderPolicySelect channelId={c._id} policy={policy} />
       <PairingCode channelId={c._id} channelName={c.name} />

@@ -9,6 +9,8 @@ import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
 import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton } from "../ui/kit";
 import { statusTone } from "./Skills";
+import { McpApproveButton, RejectButton } from "../ui/ApprovalGate";
+import { CodeExplained } from "../ui/Explain";
 
 type Tool = Doc<"mcpTools">;
 
@@ -72,7 +74,6 @@ export function McpPage() {
 type ServerView = { _id: Id<"mcpServers">; name: string; status: string; enabled: boolean; disabledReason?: string };
 
 function ServerActions({ server: s, compact }: { server: ServerView; compact?: boolean }) {
-  const approve = useMutate(api.mcp.servers.approve);
   const reject = useMutate(api.mcp.servers.reject);
   const disable = useMutate(api.mcp.servers.disable);
   const enable = useMutate(api.mcp.servers.enable);
@@ -81,15 +82,9 @@ function ServerActions({ server: s, compact }: { server: ServerView; compact?: b
   return (
     <div>
       <div className={compact ? "row nowrap-row" : "row"}>
-        {s.status === "pending" || s.status === "rejected" ? (
-          <RoleButton need="admin" variant="primary" className={cls} pending={approve.pending} onClick={() => void approve.run({ serverId: s._id })} aria-label={`Approve ${s.name}`}>
-            Approve
-          </RoleButton>
-        ) : null}
+        {s.status === "pending" || s.status === "rejected" ? <McpApproveButton server={s} className={cls} /> : null}
         {s.status === "pending" ? (
-          <RoleButton need="admin" variant="danger" className={cls} pending={reject.pending} onClick={() => void reject.run({ serverId: s._id })} aria-label={`Reject ${s.name}`}>
-            Reject
-          </RoleButton>
+          <RejectButton name={s.name} className={cls} pending={reject.pending} what="Warden won't contact a rejected server. An admin can still approve it later." onConfirm={() => reject.run({ serverId: s._id })} />
         ) : null}
         {s.status === "approved" ? (
           <RoleButton need="admin" variant="danger" className={cls} pending={disable.pending} onClick={() => void disable.run({ serverId: s._id })}>
@@ -107,7 +102,7 @@ function ServerActions({ server: s, compact }: { server: ServerView; compact?: b
           </RoleButton>
         ) : null}
       </div>
-      <InlineError error={approve.error ?? reject.error ?? disable.error ?? enable.error ?? refresh.error} />
+      <InlineError error={reject.error ?? disable.error ?? enable.error ?? refresh.error} />
     </div>
   );
 }
@@ -163,7 +158,7 @@ export function McpServerDetail({ id }: { id: string }) {
               ["Status", <Badge tone={statusTone(s.status)}>{s.status}</Badge>],
               ["Health", <>{healthBadge(s.healthStatus)} {s.consecutiveFailures > 0 ? <span className="small muted">{s.consecutiveFailures} failed check(s) in a row</span> : null}</>],
               ["Last check", s.healthCheckedAt ? `${dateTime(s.healthCheckedAt)}${s.healthLatencyMs !== undefined ? ` · ${s.healthLatencyMs} ms` : ""}` : "not checked yet"],
-              ["Last error", s.lastErrorCode ? <code>{s.lastErrorCode}</code> : "—"],
+              ["Last error", s.lastErrorCode ? <CodeExplained code={s.lastErrorCode} /> : "—"],
               ["Rate limit", s.rateLimitPerMinute ? `${s.rateLimitPerMinute} calls per minute` : "workspace default (mcpPerServer)"],
               ["Timeout", `${s.timeoutMs} ms`],
               ["Max output", bytes(s.maxOutputBytes)],

@@ -7,6 +7,7 @@ import { dateTime, num, relative } from "../lib/format";
 import { Link, useSearch } from "../lib/router";
 import { useCan } from "../auth/role";
 import { ActivityChart, BarList } from "../ui/Chart";
+import { FirstRunChecklist } from "./FirstRun";
 import { Badge, Card, DataTable, EmptyState, ErrorState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
 import { LIMIT_DEFAULTS } from "../../convex/lib/limitsCatalog";
 import { CodeBadge, FilterBar, RANGES, SourceAction, Who, rangeParams, toLocalInput, useRange } from "../ui/LogFilters";
@@ -62,6 +63,7 @@ export function Overview() {
   return (
     <>
       <PageHeader title="Overview" description={`What your agent did in ${span}, and what the security checker stopped. Every number opens the log behind it.`} />
+      <FirstRunChecklist />
       <FilterBar filters={[]} searchable={false} defaultRange={DEFAULT_RANGE} />
       <div className="grid grid-4">
         <Card className="stat">

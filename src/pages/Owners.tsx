@@ -4,6 +4,7 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { useLoad, useMutate } from "../lib/data";
 import { Link } from "../lib/router";
 import { useCan, useSession, type Role } from "../auth/role";
+import { TwoPersonRuleCard } from "../ui/ApprovalGate";
 import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
 const ROLE_HELP: Record<Role, string> = {
@@ -26,6 +27,11 @@ export function OwnersPage() {
           ))}
         </ul>
       </Card>
+      <div className="mt2">
+        <Card title="Two-person rule">
+          <TwoPersonRuleCard />
+        </Card>
+      </div>
       <div className="mt2">{isOwner ? <OwnersList /> : <Notice>Only owners can see and manage the member list.</Notice>}</div>
       {isOwner ? (
         <div className="mt2">

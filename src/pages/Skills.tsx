@@ -8,6 +8,8 @@ import { bytes, dateTime, relative } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
+import { RejectButton, SkillApproveButton } from "../ui/ApprovalGate";
+import { TestSkillPanel } from "./SkillTest";
 import { Badge, Button, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton, Select, TextArea } from "../ui/kit";
 
 type Skill = Doc<"skillRegistry">;
@@ -95,23 +97,22 @@ export function SkillsPage() {
 }
 
 function ReviewButtons({ skill, compact }: { skill: Skill; compact?: boolean }) {
-  const approve = useMutate(api.skills.registry.approve);
-  const reject = useMutate(api.skills.registry.reject);
+  const reject = useMutate(api.skills.registry.reject, { toast: `${skill.name} rejected.` });
   const disable = useMutate(api.skills.registry.disable);
-  const err = approve.error ?? reject.error ?? disable.error;
+  const err = reject.error ?? disable.error;
   const cls = compact ? "btn-small" : undefined;
   return (
     <div>
       <div className={compact ? "row nowrap-row" : "row"}>
-        {skill.status !== "approved" ? (
-          <RoleButton need="admin" variant="primary" className={cls} pending={approve.pending} onClick={() => void approve.run({ skillId: skill._id })} aria-label={`Approve ${skill.name}`}>
-            Approve
-          </RoleButton>
-        ) : null}
+        {skill.status !== "approved" ? <SkillApproveButton skill={skill} className={cls} /> : null}
         {skill.status === "pending" ? (
-          <RoleButton need="admin" variant="danger" className={cls} pending={reject.pending} onClick={() => void reject.run({ skillId: skill._id })} aria-label={`Reject ${skill.name}`}>
-            Reject
-          </RoleButton>
+          <RejectButton
+            name={skill.name}
+            className={cls}
+            pending={reject.pending}
+            what="A rejected skill can't run. It stays in the list, and an admin can still review and approve it later."
+            onConfirm={() => reject.run({ skillId: skill._id })}
+          />
         ) : null}
         {skill.status === "approved" && !compact ? (
           <RoleButton need="admin" variant="danger" pending={disable.pending} onClick={() => void disable.run({ skillId: skill._id })}>
@@ -172,6 +173,7 @@ export function SkillDetail({ id }: { id: string }) {
           <h3 className="mt2">Input schema</h3>
           <pre className="code-block mt1">{JSON.stringify(s.inputSchema, null, 2)}</pre>
         </Card>
+        <TestSkillPanel skill={s} />
         <DomainsCard skill={s} />
         <ConfigCard skill={s} key={s.configHash} />
         <Card title="Secrets">

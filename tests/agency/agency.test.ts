@@ -75,7 +75,8 @@ describe("defaults: no public audience can make a tool run", () => {
     const owner = await member(t, { workspace: "default", role: "owner" });
     await calculatorSkill(t, owner);
     const reply = await webSay(t, CALC);
-    expect(reply.text).toContain("TOOL_NOT_OFFERED");
+    expect(reply.text).toContain("That tool isn't available in this conversation."); // the code is in the log, not the reply
+    expect(reply.text).not.toContain("TOOL_NOT_OFFERED");
     expect(reply.text).not.toContain("17.5");
     const rows = await log(t);
     expect(rows).toHaveLength(1);
@@ -88,7 +89,7 @@ describe("defaults: no public audience can make a tool run", () => {
     const ch = await setupChannel(t, "telegram");
     await calculatorSkill(t, ch);
     await tg(t, ch.path, CALC);
-    expect(sent()[0]).toContain("TOOL_NOT_OFFERED");
+    expect(sent()[0]).toContain("That tool isn't available in this conversation.");
     expect((await log(t)).filter((r) => r.targetKind === "skill").map((r) => r.code)).toEqual(["TOOL_NOT_OFFERED"]);
   });
 
@@ -136,7 +137,7 @@ describe("owner grants", () => {
     await calculatorSkill(t, owner);
     await calculatorSkill(t, other);
     await other.as.mutation(api.agency.grants.set, { toolRef: "skill:calculator", audience: "webVisitor", policy: "allow" });
-    expect((await webSay(t, CALC)).text).toContain("TOOL_NOT_OFFERED");
+    expect((await webSay(t, CALC)).text).toContain("That tool isn't available in this conversation.");
   });
 });
 

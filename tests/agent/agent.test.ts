@@ -233,7 +233,8 @@ describe("tool calls go through the security checker", () => {
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skillId] });
     await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
-    expect(reply.text).toContain("error: SKILL_NOT_APPROVED");
+    expect(reply.text).toContain("skill word_count → not done. That tool isn't available right now."); // the log has the code
+    expect(reply.text).not.toContain("SKILL_NOT_APPROVED");
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
     expect(log[0]).toMatchObject({ code: "SKILL_NOT_APPROVED", allowed: false, callerKind: "agent" });
   });
@@ -243,7 +244,7 @@ describe("tool calls go through the security checker", () => {
     const skillId = await approvedCodeSkill(t, owner, "word_count");
     await owner.as.mutation(api.skills.registry.approve, { skillId });
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
-    expect(reply.text).toContain("error: TOOL_NOT_ENABLED");
+    expect(reply.text).toContain("not done. That tool isn't available in this conversation.");
     // never reaches the checker, but the denial is in the invocation log and the security events (issue 21 item 4)
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
     expect(log.map((r) => [r.code, r.allowed, r.callerKind])).toEqual([["TOOL_NOT_ENABLED", false, "agent"]]);
@@ -260,7 +261,7 @@ describe("tool calls go through the security checker", () => {
     );
     await owner.as.mutation(api.agent.config.update, { enabledMcpServerIds: [serverId] });
     const reply = await say(t, '/mcp docs/search {"q":"x"}', { realTimers: true });
-    expect(reply.text).toContain("mcp docs/search → error: MCP_TOOL_NOT_APPROVED");
+    expect(reply.text).toContain("mcp docs/search → not done. That tool isn't available right now.");
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
     expect(log[0]).toMatchObject({ targetKind: "mcp", code: "MCP_TOOL_NOT_APPROVED", callerKind: "agent" });
   });

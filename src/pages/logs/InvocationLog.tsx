@@ -4,6 +4,7 @@ import { bytes, dateTime } from "../../lib/format";
 import { navigate, usePath, useSearch } from "../../lib/router";
 import { Button, DataTable, EmptyState, Loading, PageHeader, Preview } from "../../ui/kit";
 import { McpAppFrame } from "../../mcp/McpAppFrame";
+import { ExplainCode } from "../../ui/Explain";
 import { uiResourcesFromPreview } from "../../mcp/uiResource";
 import { CODE_GROUP_FILTER, CodeBadge, ExportButtons, FilterBar, More, SourceAction, useLogArgs, useLogPages, Who, type WhoInfo } from "../../ui/LogFilters";
 
@@ -108,6 +109,7 @@ function InvocationRow({ r }: { r: Invocation }) {
         </td>
         <td>
           <CodeBadge code={r.code} ok={r.allowed} />
+          <ExplainCode code={r.code} />
         </td>
         <td className="num small nowrap">{r.durationMs} ms</td>
         <td>

@@ -4,6 +4,7 @@ import { useSearch } from "../../lib/router";
 import { DataTable, EmptyState, Loading, PageHeader, Preview } from "../../ui/kit";
 import { CODE_GROUP_FILTER, CodeBadge, ExportButtons, FilterBar, More, SourceAction, useLogArgs, useLogPages, Who, type WhoInfo } from "../../ui/LogFilters";
 import { Link } from "../../lib/router";
+import { ExplainCode } from "../../ui/Explain";
 
 type Event = { id: string; at: number; code: string; codeGroup: string; category: string; detail: string; source: WhoInfo };
 
@@ -63,6 +64,7 @@ export function SecurityLogPage() {
               <td className="nowrap small">{dateTime(e.at)}</td>
               <td>
                 <CodeBadge code={e.code} />
+                <ExplainCode code={e.code} />
               </td>
               <td className="small">{CATEGORIES.find(([c]) => c === e.category)?.[1] ?? e.category}</td>
               <td className="small">

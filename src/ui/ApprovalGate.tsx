@@ -1,0 +1,311 @@
+/**
+ * Approval as a gate: approving a skill or an MCP server opens a confirmation that shows what it
+ * will allow (domains, secrets by name, limits; a code skill's source or its diff since the last
+ * approval), the workspace's two-person rule and who made the change. The server decides; a
+ * refused self-approval comes back as `{ refused: "TWO_PERSON_RULE" }` and is shown here.
+ * Rejecting asks for a confirmation too.
+ */
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { useLoad, useMutate } from "../lib/data";
+import { friendly, type ErrorInfo } from "../lib/errors";
+import { bytes, dateTime } from "../lib/format";
+import { lineDiff } from "../lib/lineDiff";
+import { useCan } from "../auth/role";
+import { Button, InlineError, KeyValue, Loading, Notice, RoleButton } from "./kit";
+import { toast } from "./Toast";
+import "./gate.css";
+
+/** A modal dialog (native <dialog>: focus trapped, Escape closes, focus returns to the opener). */
+function Modal({ open, onClose, title, children, id }: { open: boolean; onClose: () => void; title: string; children: ReactNode; id: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} className="gate-dialog" aria-labelledby={`${id}-title`} onClose={onClose} onCancel={onClose}>
+      {open ? (
+        <>
+          <h2 id={`${id}-title`} className="gate-title">
+            {title}
+          </h2>
+          {children}
+        </>
+      ) : null}
+    </dialog>
+  );
+}
+
+function List({ items, empty, label }: { items: string[]; empty: string; label: string }) {
+  if (items.length === 0) return <span className="muted">{empty}</span>;
+  return (
+    <ul className="chips" aria-label={label}>
+      {items.map((x) => (
+        <li key={x} className="chip mono">
+          {x}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function TwoPerson({ on, editor, self, kind }: { on: boolean; editor: string | null; self: boolean; kind: string }) {
+  if (!on) return null;
+  if (self)
+    return (
+      <Notice tone="danger" title="Two-person rule: you can't approve your own change">
+        You {kind === "server" ? "registered this server" : "made the latest change to this skill"}. Another admin or owner has to review and approve it; the server refuses it from you.
+      </Notice>
+    );
+  return (
+    <Notice tone="info" title="Two-person rule is on">
+      {editor ? (
+        <>
+          {kind === "server" ? "Registered" : "Last changed"} by <strong>{editor}</strong>. You are the second person reviewing it.
+        </>
+      ) : (
+        <>Changed by a deploy, not by a person in this workspace: any admin may approve it.</>
+      )}
+    </Notice>
+  );
+}
+
+function SourceDiff({ source, approvedSource, approvedAt }: { source: string | null; approvedSource: string | null; approvedAt: number | null }) {
+  if (source === null) return <Notice tone="danger">The module isn't in this deployment, so it can't run or be approved.</Notice>;
+  if (approvedSource === null)
+    return (
+      <>
+        <h3 className="mt2">Source (first approval)</h3>
+        <p className="small muted">No earlier approval was stored for this skill, so here is the whole source as deployed.</p>
+        <pre className="code-block gate-source" tabIndex={0} aria-label="Source as deployed">
+          {source}
+        </pre>
+      </>
+    );
+  const diff = lineDiff(approvedSource, source);
+  const changed = diff.filter((l) => l.op !== " ").length;
+  return (
+    <>
+      <h3 className="mt2">Changes since the last approval{approvedAt ? ` (${dateTime(approvedAt)})` : ""}</h3>
+      {changed === 0 ? (
+        <p className="small muted">The source is unchanged since the last approval.</p>
+      ) : (
+        <p className="small muted">
+          {diff.filter((l) => l.op === "+").length} line(s) added, {diff.filter((l) => l.op === "-").length} removed.
+        </p>
+      )}
+      <pre className="code-block gate-source gate-diff" tabIndex={0} aria-label="Source diff since the last approval">
+        {diff.map((l, i) => (
+          <span key={i} className={l.op === "+" ? "diff-add" : l.op === "-" ? "diff-del" : undefined}>
+            {l.op === "+" ? <span className="sr-only">added: </span> : l.op === "-" ? <span className="sr-only">removed: </span> : null}
+            {`${l.op} ${l.text}\n`}
+          </span>
+        ))}
+      </pre>
+    </>
+  );
+}
+
+function refusal(v: unknown): ErrorInfo | null {
+  return v && typeof v === "object" && "refused" in v ? { code: String((v as { refused: string }).refused) } : null;
+}
+
+export function SkillApproveButton({ skill, className }: { skill: { _id: Id<"skillRegistry">; name: string }; className?: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`Approve ${skill.name}`} aria-haspopup="dialog">
+        Approve
+      </RoleButton>
+      <Modal open={open} onClose={() => setOpen(false)} title={`Approve ${skill.name}?`} id={`approve-${skill._id}`}>
+        {open ? <SkillApproveBody skillId={skill._id} onDone={() => setOpen(false)} /> : null}
+      </Modal>
+    </>
+  );
+}
+
+function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; onDone: () => void }) {
+  const info = useLoad(api.skills.review.reviewInfo, { skillId });
+  const approve = useMutate(api.skills.registry.approve, { toast: false });
+  const [refused, setRefused] = useState<ErrorInfo | null>(null);
+  if (info.status === "loading") return <Loading />;
+  if (info.status === "error") return <InlineError error={info.error} />;
+  const s = info.data;
+  const confirm = async () => {
+    setRefused(null);
+    const r = await approve.run({ skillId });
+    if (!r.ok) return;
+    const no = refusal(r.value);
+    if (no) setRefused(no);
+    else {
+      toast(`${s.name} approved.`);
+      onDone();
+    }
+  };
+  return (
+    <div className="gate-body">
+      <p>Approving lets the agent and MCP clients call this skill, always through the security checker, within exactly these permissions:</p>
+      <KeyValue
+        items={[
+          ["May contact", <List items={s.allowedDomains} empty="No network access" label="Domains it may contact" />],
+          ["Scheme", s.allowHttp ? "https and plain http" : "https only"],
+          ...(s.urlTemplate ? ([["URL", <code className="wrap-anywhere">{s.urlTemplate}</code>]] as [ReactNode, ReactNode][]) : []),
+          ["Secrets it can read", <List items={s.secretNames} empty="None" label="Secrets it can read" />],
+          ["Rate limit", `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`],
+          ["Timeout", `${s.timeoutMs.toLocaleString("en-US")} ms`],
+          ["Max output", bytes(s.maxOutputBytes)],
+        ]}
+      />
+      {s.code ? <SourceDiff source={s.code.source} approvedSource={s.code.approvedSource} approvedAt={s.code.approvedAt} /> : null}
+      {s.code && s.code.source !== null && !s.code.deployed ? <Notice tone="warn">The registry hasn't caught up with this deploy yet; approval is refused until the next catalogue sync (within a minute).</Notice> : null}
+      <TwoPerson on={s.twoPersonRule} editor={s.lastEditor} self={s.selfApproval} kind="skill" />
+      {refused ? (
+        <p className="inline-error" role="alert">
+          {friendly(refused.code)} <code>{refused.code}</code>
+        </p>
+      ) : null}
+      <InlineError error={approve.error} />
+      <div className="row gate-actions">
+        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm()}>
+          Approve and allow
+        </Button>
+        <Button variant="ghost" onClick={onDone}>
+          Cancel
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+export function McpApproveButton({ server, className }: { server: { _id: Id<"mcpServers">; name: string }; className?: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`Approve ${server.name}`} aria-haspopup="dialog">
+        Approve
+      </RoleButton>
+      <Modal open={open} onClose={() => setOpen(false)} title={`Approve MCP server ${server.name}?`} id={`approve-${server._id}`}>
+        {open ? <McpApproveBody serverId={server._id} onDone={() => setOpen(false)} /> : null}
+      </Modal>
+    </>
+  );
+}
+
+function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDone: () => void }) {
+  const info = useLoad(api.mcp.review.approvalInfo, { serverId });
+  const approve = useMutate(api.mcp.servers.approve, { toast: false });
+  const [refused, setRefused] = useState<ErrorInfo | null>(null);
+  if (info.status === "loading") return <Loading />;
+  if (info.status === "error") return <InlineError error={info.error} />;
+  const s = info.data;
+  const confirm = async () => {
+    setRefused(null);
+    const r = await approve.run({ serverId });
+    if (!r.ok) return;
+    const no = refusal(r.value);
+    if (no) setRefused(no);
+    else {
+      toast(`${s.name} approved.`);
+      onDone();
+    }
+  };
+  return (
+    <div className="gate-body">
+      <p>Approving lets Warden contact this server, list its tools and call them for the agent and MCP clients, through the security checker:</p>
+      <KeyValue
+        items={[
+          ["Will contact", <code className="wrap-anywhere">{s.url}</code>],
+          ["Sends", s.authHeaderName ? <>header <code>{s.authHeaderName}</code> from the secret AUTH_HEADER {s.authSecretSet ? "(set)" : <strong>(not set yet)</strong>}</> : "no credentials"],
+          ["Rate limit", `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`],
+          ["Timeout", `${s.timeoutMs.toLocaleString("en-US")} ms`],
+          ["Max output", bytes(s.maxOutputBytes)],
+        ]}
+      />
+      <Notice tone="warn" title="Tools">
+        The first listing after approval approves every tool the server offers; deny the ones you don't want on the server's page. A tool that later changes its description or schema is blocked until you approve it again.
+      </Notice>
+      <TwoPerson on={s.twoPersonRule} editor={s.registeredBy} self={s.selfApproval} kind="server" />
+      {refused ? (
+        <p className="inline-error" role="alert">
+          {friendly(refused.code)} <code>{refused.code}</code>
+        </p>
+      ) : null}
+      <InlineError error={approve.error} />
+      <div className="row gate-actions">
+        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm()}>
+          Approve and connect
+        </Button>
+        <Button variant="ghost" onClick={onDone}>
+          Cancel
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+/** Reject with a confirmation. */
+export function RejectButton({ name, what, className, pending, onConfirm }: { name: string; what: string; className?: string; pending?: boolean; onConfirm: () => Promise<unknown> }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <RoleButton need="admin" variant="danger" className={className} onClick={() => setOpen(true)} aria-label={`Reject ${name}`} aria-haspopup="dialog">
+        Reject
+      </RoleButton>
+      <Modal open={open} onClose={() => setOpen(false)} title={`Reject ${name}?`} id={`reject-${name}`}>
+        <div className="gate-body">
+          <p>{what}</p>
+          <div className="row gate-actions">
+            <Button
+              variant="danger"
+              pending={pending}
+              onClick={() =>
+                void onConfirm().then(() => {
+                  setOpen(false);
+                })
+              }
+            >
+              Reject
+            </Button>
+            <Button variant="ghost" onClick={() => setOpen(false)}>
+              Cancel
+            </Button>
+          </div>
+        </div>
+      </Modal>
+    </>
+  );
+}
+
+/** Owners turn the two-person rule on or off (Owners & roles). */
+export function TwoPersonRuleCard() {
+  const policy = useLoad(api.workspaces.policy.get, {});
+  const set = useMutate(api.workspaces.policy.setTwoPersonRule, { toast: false });
+  const canOwner = useCan("owner");
+  if (policy.status !== "ok") return policy.status === "error" ? <InlineError error={policy.error} /> : <Loading />;
+  const on = policy.data.twoPersonRule;
+  return (
+    <div>
+      <p className="small muted">
+        With the two-person rule on, whoever created or last changed a skill — or registered an MCP server — can't approve it; another admin or owner has to. The server enforces it and the audit log records every refused attempt. Changes made by a deploy (code skills) can be approved by any admin.
+      </p>
+      <label className="row gate-toggle">
+        <input
+          type="checkbox"
+          checked={on}
+          disabled={!canOwner || set.pending}
+          onChange={(e) => void set.run({ on: e.target.checked }).then((r) => r.ok && toast(e.target.checked ? "Two-person rule on." : "Two-person rule off."))}
+        />
+        <span>Require a second person to approve skills and MCP servers</span>
+      </label>
+      {!canOwner ? <p className="small muted">Only owners can change this.</p> : null}
+      {on && policy.data.approvers < 2 ? (
+        <Notice tone="warn">This workspace has only one active admin or owner, so nobody can approve their own changes. Invite a second admin first.</Notice>
+      ) : null}
+      <InlineError error={set.error} />
+    </div>
+  );
+}
