@@ -91,6 +91,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByRole("heading", { level: 1, name: "weather_lookup" }).waitFor();
     await page.getByText("Waiting for review").waitFor();
     await page.getByRole("button", { name: "Approve weather_lookup" }).click();
+    await page.getByRole("dialog", { name: "Approve weather_lookup?" }).getByRole("button", { name: "Approve and allow" }).click(); // the confirmation (issue 21 item 6)
     await page.getByText("approved", { exact: true }).first().waitFor();
     await expect.poll(() => page.getByText("Waiting for review").count()).toBe(0);
   });
@@ -124,6 +125,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await audit("skill-detail");
     // Approve again for the later viewer check to have an approved + a pending skill.
     await page.getByRole("button", { name: "Approve weather_lookup" }).click();
+    await page.getByRole("dialog", { name: "Approve weather_lookup?" }).getByRole("button", { name: "Approve and allow" }).click(); // the confirmation (issue 21 item 6)
     await page.getByText("Waiting for review").waitFor({ state: "detached" });
   });
 
@@ -240,6 +242,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByLabel("URL", { exact: true }).fill("https://mcp.example.com/mcp");
     await page.getByRole("button", { name: "Register server" }).click();
     await page.getByRole("button", { name: "Approve weather" }).click();
+    await page.getByRole("dialog", { name: "Approve MCP server weather?" }).getByRole("button", { name: "Approve and connect" }).click();
     await page.getByRole("link", { name: "weather" }).click();
     await page.getByRole("heading", { level: 1, name: "weather" }).waitFor();
     const serverId = decodeURIComponent(page.url().split("/mcp/")[1]);
