@@ -8,6 +8,7 @@ import { channelRoutes } from "./channels/routes";
 import { chatRoutes } from "./chat/routes";
 import { mcpRoutes } from "./mcp/server";
 import { oauthRoutes } from "./mcp/oauthRoutes";
+import { upstreamAuthRoutes } from "./mcp/upstreamAuthRoutes";
 import { appSandboxRoutes } from "./mcp/appSandbox";
 import { runnerRoutes } from "./runners/routes";
 
@@ -25,6 +26,7 @@ mount(http, [
   ...chatRoutes,
   ...mcpRoutes,
   ...oauthRoutes,
+  ...upstreamAuthRoutes,
   ...appSandboxRoutes,
   ...runnerRoutes,
 ]);

@@ -6,6 +6,7 @@ import { securityTables } from "./security/tables";
 import { skillTables } from "./skills/tables";
 import { secretTables } from "./secrets/tables";
 import { mcpTables } from "./mcp/tables";
+import { upstreamAuthTables } from "./mcp/upstreamAuthTables";
 import { channelTables } from "./channels/tables";
 import { chatTables } from "./chat/tables";
 import { agentTables } from "./agent/tables";
@@ -21,6 +22,7 @@ export default defineSchema({
   ...skillTables,
   ...secretTables,
   ...mcpTables,
+  ...upstreamAuthTables,
   ...channelTables,
   ...chatTables,
   ...agentTables,

@@ -24,7 +24,10 @@ export const CODE_GROUPS = {
   input: { label: "Input and output", codes: ["INPUT_INVALID", "ARGS_INVALID", "OUTPUT_TOO_LARGE", "MESSAGE_TOO_LONG", "IMAGE_INVALID", "TIMEOUT", "UPSTREAM_ERROR", "PROVIDER_ERROR"] },
   webhook: { label: "Webhooks", codes: ["WEBHOOK_SIGNATURE_INVALID", "WEBHOOK_PAYLOAD_INVALID"] },
   secrets: { label: "Secrets", codes: ["SECRET_ACCESS_DENIED", "SECRET_DECRYPT_FAILED"] },
-  mcp: { label: "MCP sessions", codes: ["MCP_SESSION_MISMATCH", "MCP_TOOL_OUT_OF_SCOPE"] },
+  mcp: {
+    label: "MCP sessions",
+    codes: ["MCP_SESSION_MISMATCH", "MCP_TOOL_OUT_OF_SCOPE", "MCP_OAUTH_REQUIRED", "MCP_OAUTH_REVOKED", "MCP_OAUTH_STATE_INVALID", "MCP_OAUTH_DISCOVERY_FAILED", "MCP_OAUTH_CLIENT_REQUIRED", "MCP_OAUTH_EXCHANGE_FAILED", "MCP_OAUTH_DENIED", "UPSTREAM_UNAUTHORIZED"],
+  },
 } as const;
 
 export type CodeGroup = keyof typeof CODE_GROUPS | "other";

@@ -34,6 +34,15 @@ export const CODES = [
   "MCP_SERVER_DISABLED",
   "MCP_TOOL_NOT_APPROVED",
   "MCP_TOOL_CHANGED",
+  // OAuth to upstream MCP servers (mcp/upstreamOAuth.ts)
+  "MCP_OAUTH_REQUIRED", // the server uses OAuth and is not connected (an owner presses Connect)
+  "MCP_OAUTH_REVOKED", // the upstream AS refused to renew the grant: server disabled until connected again
+  "MCP_OAUTH_STATE_INVALID", // an authorization came back with an unknown, spent, expired or re-bound state
+  "MCP_OAUTH_DISCOVERY_FAILED", // no usable protected-resource / authorization-server metadata
+  "MCP_OAUTH_CLIENT_REQUIRED", // the AS offers no dynamic registration: a pre-registered client id is needed
+  "MCP_OAUTH_EXCHANGE_FAILED", // the AS refused the authorization code
+  "MCP_OAUTH_DENIED", // the person declined at the AS
+  "UPSTREAM_UNAUTHORIZED", // an OAuth MCP server answered 401 (refreshed and retried once)
   "SECRET_ACCESS_DENIED",
   "SECRET_DECRYPT_FAILED",
   "IMAGE_INVALID",

@@ -15,6 +15,7 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { redactValue, secretMatcher } from "../lib/redact";
 import { withMcpClient, type GuardOptions } from "./guardedFetch.node.js";
+import { upstreamBearer } from "./upstreamOAuth";
 import {
   MAX_TOOLS_PER_SERVER,
   TOOL_NAME,
@@ -43,12 +44,23 @@ type ServerInfo = {
   maxOutputBytes: number;
 };
 
-/** The server's stored auth header, or a code when it cannot be read. */
+type Auth = { ok: true; header?: { name: string; value: string }; oauthVersion?: number } | { ok: false; code: string };
+
+/**
+ * The server's credential: for an OAuth server (upstreamOAuth.ts) its access token as a Bearer
+ * (refreshed first when expired; `rejectedVersion` after a 401), else its stored auth header.
+ */
 async function authHeader(
   ctx: ActionCtx,
   serverId: Id<"mcpServers">,
   server: ServerInfo,
-): Promise<{ ok: true; header?: { name: string; value: string } } | { ok: false; code: string }> {
+  rejectedVersion?: number,
+): Promise<Auth> {
+  const bearer = await upstreamBearer(ctx, serverId, { rejectedVersion });
+  if (bearer) {
+    if (!bearer.ok) return bearer;
+    return { ok: true, header: { name: "authorization", value: `Bearer ${bearer.token}` }, oauthVersion: bearer.version };
+  }
   if (!server.authHeaderName) return { ok: true };
   try {
     const secrets = await ctx.runAction(internal.secrets.access.readMcpServerSecrets, { serverId, names: [AUTH_SECRET_NAME] });
@@ -59,6 +71,12 @@ async function authHeader(
     const code = e instanceof ConvexError ? (e.data as { code?: unknown })?.code : undefined;
     return { ok: false, code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED" };
   }
+}
+
+const UNAUTHORIZED = "UPSTREAM_UNAUTHORIZED";
+
+function guardOptions(url: string, auth: Auth & { ok: true }): Pick<GuardOptions, "url" | "authHeader" | "unauthorizedCode"> {
+  return { url, authHeader: auth.header, ...(auth.oauthVersion !== undefined ? { unauthorizedCode: UNAUTHORIZED } : {}) };
 }
 
 function clampTimeout(ms: number): number {
@@ -87,14 +105,22 @@ export const callTool = internalAction({
     if (server.status !== "approved" || !server.enabled) return { ok: false, code: "MCP_SERVER_DISABLED" };
     if (!TOOL_NAME.test(a.toolName)) return { ok: false, code: "MCP_TOOL_NOT_APPROVED" };
     const maxBytes = Math.max(1, Math.min(a.maxOutputBytes, server.maxOutputBytes));
-    const auth = await authHeader(ctx, a.serverId, server);
+    let auth = await authHeader(ctx, a.serverId, server);
     if (!auth.ok) return auth;
 
     const args = a.input !== null && typeof a.input === "object" && !Array.isArray(a.input) ? (a.input as Record<string, unknown>) : undefined;
-    const opts: GuardOptions = { url: server.url, deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, authHeader: auth.header, pool: a.serverId };
-    const r = await withMcpClient(opts, (client, guard, remaining) =>
-      client.callTool({ name: a.toolName, arguments: args }, undefined, { timeout: remaining(), signal: guard.signal }),
-    );
+    const attempt = (h: Auth & { ok: true }) =>
+      withMcpClient(
+        { ...guardOptions(server.url, h), deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, pool: a.serverId },
+        (client, guard, remaining) => client.callTool({ name: a.toolName, arguments: args }, undefined, { timeout: remaining(), signal: guard.signal }),
+      );
+    let r = await attempt(auth);
+    // An OAuth server refused the token (a 401 is answered before any tool runs): refresh, retry once.
+    if (!r.ok && r.code === UNAUTHORIZED && auth.oauthVersion !== undefined) {
+      auth = await authHeader(ctx, a.serverId, server, auth.oauthVersion);
+      if (!auth.ok) return auth;
+      r = await attempt(auth);
+    }
     if (!r.ok) return r;
     const shaped = shapeToolResult(r.value as { content?: unknown; structuredContent?: unknown; isError?: unknown });
     // The server's own credential never comes back in a result, even if the server echoes it.
@@ -112,17 +138,15 @@ async function listTools(
   server: ServerInfo,
 ): Promise<{ ok: true; tools: Listed[]; skipped: number; latencyMs: number } | { ok: false; code: string; latencyMs: number }> {
   const started = Date.now();
-  const auth = await authHeader(ctx, serverId, server);
+  let auth = await authHeader(ctx, serverId, server);
   if (!auth.ok) return { ...auth, latencyMs: 0 };
-  const opts: GuardOptions = {
-    url: server.url,
+  const run = (h: Auth & { ok: true }) => withMcpClient({
+    ...guardOptions(server.url, h),
     deadline: started + LIST_TIMEOUT_MS,
     callMaxBytes: LIST_MAX_BYTES,
     otherMaxBytes: LIST_MAX_BYTES,
-    authHeader: auth.header,
     pool: serverId,
-  };
-  const r = await withMcpClient(opts, async (client, guard, remaining) => {
+  }, async (client, guard, remaining) => {
     const all: Array<{ name?: unknown; description?: unknown; inputSchema?: unknown }> = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10 && all.length <= MAX_TOOLS_PER_SERVER; page++) {
@@ -133,6 +157,12 @@ async function listTools(
     }
     return all;
   });
+  let r = await run(auth);
+  if (!r.ok && r.code === UNAUTHORIZED && auth.oauthVersion !== undefined) {
+    auth = await authHeader(ctx, serverId, server, auth.oauthVersion);
+    if (!auth.ok) return { ...auth, latencyMs: Date.now() - started };
+    r = await run(auth);
+  }
   const latencyMs = Date.now() - started;
   if (!r.ok) return { ok: false, code: r.code, latencyMs };
   const tools: Listed[] = [];

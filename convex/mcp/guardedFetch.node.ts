@@ -50,6 +50,8 @@ export type GuardOptions = {
   authHeader?: { name: string; value: string };
   /** the registered server (its id): part of the keep-alive partition */
   pool?: string;
+  /** OAuth servers: a 401 answer fails the call with this code (the caller refreshes and retries once) */
+  unauthorizedCode?: string;
 };
 
 export type Guard = {
@@ -123,6 +125,7 @@ export function createGuard(opts: GuardOptions): Guard {
     const r = await Promise.race([pending, aborted]);
     if (r === "ABORTED") return fail(failed ?? "UPSTREAM_ERROR");
     if (!r.ok) return fail(r.code);
+    if (r.status === 401 && opts.unauthorizedCode) return fail(opts.unauthorizedCode);
     if (isCall) lastCallBytes = r.bytes;
     const out = new Headers();
     const ct = r.headers["content-type"];

@@ -306,6 +306,7 @@ export const remove = adminMutation({
     for (const t of tools) await ctx.db.delete(t._id);
     await ctx.db.delete(serverId);
     await ctx.scheduler.runAfter(0, internal.secrets.manage.purgeOwnerSecrets, { table: "mcpServerSecrets", ownerId: serverId });
+    await ctx.scheduler.runAfter(0, internal.mcp.upstreamAuth.purgeServer, { serverId });
     await audit(ctx, ctx.principal, "mcp.server.delete", server.name, summary(server), undefined);
     return null;
   },

@@ -11,6 +11,7 @@ import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Fie
 import { statusTone } from "./Skills";
 import { McpApproveButton, RejectButton } from "../ui/ApprovalGate";
 import { CodeExplained } from "../ui/Explain";
+import { OAuthReturnNotice, UpstreamOAuthCard } from "./McpOAuth";
 
 type Tool = Doc<"mcpTools">;
 
@@ -27,6 +28,7 @@ export function McpPage() {
         description="External MCP servers give the agent more tools. A server is never contacted until an admin approves it, and a tool that changes is blocked until approved again."
       />
       <div className="stack">
+        <OAuthReturnNotice />
         <Card title="External servers">
           {servers.status === "loading" ? <Loading /> : null}
           {servers.status === "error" ? <ErrorState error={servers.error} /> : null}
@@ -221,9 +223,10 @@ export function McpServerDetail({ id }: { id: string }) {
               />
             </>
           ) : (
-            <p className="muted mb0">This server is called without an auth header.</p>
+            <p className="muted mb0">This server is called without an auth header{canAdmin ? " (or with OAuth, below)" : ""}.</p>
           )}
         </Card>
+        {canAdmin ? <UpstreamOAuthCard serverId={s._id} /> : null}
         <div className="row">
           {confirm ? (
             <>
