@@ -36,14 +36,14 @@ afterEach(async () => {
 type Owner = Awaited<ReturnType<typeof member>>;
 let n = 0;
 
-async function upstream() {
+async function upstream(opts: { advertise?: (asHost: string) => string[] } = {}) {
   const i = ++n;
   const asHost = `as${i}.oauth-test.com`;
   const mcpHost = `mcp${i}.oauth-test.com`;
   const issuer = `https://${asHost}/`;
   const url = `https://${mcpHost}/mcp`;
   const as = await authServer(issuer);
-  const mcp = await protectedMcpServer({ url, issuer, provider: as.provider });
+  const mcp = await protectedMcpServer({ url, issuer, provider: as.provider, advertise: opts.advertise?.(asHost) });
   open.push(as, mcp);
   egress.ports.set(asHost, as.port);
   egress.ports.set(mcpHost, mcp.port);
@@ -297,6 +297,44 @@ describe("upstream OAuth", () => {
     expect((await callback(t, backA2)).location).toContain("code=MCP_OAUTH_STATE_INVALID");
     const events = await t.run(async (ctx) => await ctx.db.query("securityEvents").take(200));
     expect(events.filter((e: any) => e.code === "MCP_OAUTH_STATE_INVALID").length).toBeGreaterThanOrEqual(4);
+  });
+
+  test("a pre-registered client id is used as is (no registration)", async () => {
+    const up = await upstream();
+    up.as.provider.clients.set("warden-pre", {
+      client_id: "warden-pre",
+      redirect_uris: ["https://warden.test/oauth/upstream/callback"],
+      token_endpoint_auth_method: "none",
+    } as any);
+    const t = newT();
+    const owner = await member(t, { role: "owner" });
+    const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "ext", url: up.url });
+    await owner.as.mutation(api.mcp.upstreamAuth.configure, { serverId, clientId: "warden-pre", scope: "mcp:tools" });
+    await owner.as.mutation(api.mcp.servers.approve, { serverId });
+    await t.finishAllScheduledFunctions(() => {});
+    const r = await connectAll(t, owner, up, serverId);
+    expect(new URL(r.authorizationUrl).searchParams.get("client_id")).toBe("warden-pre");
+    expect(new URL(r.authorizationUrl).searchParams.get("scope")).toBe("mcp:tools");
+    expect(r.location).toContain("oauth=connected");
+    expect(up.as.requests.some((x) => x.url === "/register")).toBe(false);
+    expect(await call(t, owner, serverId, "pre")).toMatchObject({ ok: true });
+  });
+
+  test("an authorization server that is not https, or not a public host, is refused before any request", async () => {
+    for (const advertise of [(h: string) => [`http://${h}/`], () => ["https://127.0.0.1/"], () => ["https://169.254.169.254/"]]) {
+      egress.fetched.length = 0;
+      const up = await upstream({ advertise });
+      const t = newT();
+      const owner = await member(t, { role: "owner" });
+      const serverId = await registered(t, owner, up);
+      await expectCode(owner.as.action(api.mcp.upstreamOAuth.connect, { serverId }), "MCP_OAUTH_DISCOVERY_FAILED");
+      // nothing but https ever reached the egress guard, and an address literal went to the real
+      // guard (no test mapping), which refuses it; the AS saw nothing
+      const others = egress.fetched.filter((f) => new URL(f.url).hostname !== up.mcpHost);
+      expect(others.every((f) => f.url.startsWith("https://") && !egress.ports.has(new URL(f.url).hostname))).toBe(true);
+      expect(up.as.requests).toHaveLength(0);
+      expect(await owner.as.query(api.mcp.upstreamAuth.status, { serverId })).toMatchObject({ status: "not_connected", clientRegistered: false });
+    }
   });
 
   test("a viewer cannot connect; a pending server is never contacted", async () => {

@@ -127,7 +127,7 @@ export async function authServer(issuer: string) {
   return { provider, requests, port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-export async function protectedMcpServer(opts: { url: string; issuer: string; provider: TestAuthProvider }) {
+export async function protectedMcpServer(opts: { url: string; issuer: string; provider: TestAuthProvider; advertise?: string[] }) {
   const requests: Seen[] = [];
   const mcpUrl = new URL(opts.url);
   const prmPath = `/.well-known/oauth-protected-resource${mcpUrl.pathname}`;
@@ -140,7 +140,7 @@ export async function protectedMcpServer(opts: { url: string; issuer: string; pr
         requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw });
         if (req.method === "GET" && req.url === prmPath) {
           res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ resource: opts.url, authorization_servers: [opts.issuer], scopes_supported: ["mcp:tools"] }));
+          res.end(JSON.stringify({ resource: opts.url, authorization_servers: opts.advertise ?? [opts.issuer], scopes_supported: ["mcp:tools"] }));
           return;
         }
         if (req.url !== mcpUrl.pathname) {
