@@ -154,6 +154,9 @@ export const checkAll = internalAction({
         r = { ok: false, code: "INTERNAL", latencyMs: 0 };
       }
       if (!r.ok && r.code === "MCP_SERVER_NOT_APPROVED") return; // changed under us; not a health signal
+      // An OAuth server waiting for an owner's Connect (or whose grant was just revoked, which already
+      // disabled it) is not unhealthy: probing it sends nothing, so it is not counted.
+      if (!r.ok && (r.code === "MCP_OAUTH_REQUIRED" || r.code === "MCP_OAUTH_REVOKED")) return;
       out.checked++;
       if (r.ok) out.healthy++;
       else out.failed++;

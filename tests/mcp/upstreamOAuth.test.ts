@@ -337,6 +337,16 @@ describe("upstream OAuth", () => {
     }
   });
 
+  test("the health check does not count an OAuth server waiting for Connect as failing", async () => {
+    const up = await upstream();
+    const t = newT();
+    const owner = await member(t, { role: "owner" });
+    const serverId = await registered(t, owner, up);
+    for (let i = 0; i < 4; i++) await t.action(internal.mcp.health.checkAll, {});
+    expect((await owner.as.query(api.mcp.servers.get, { serverId })).server).toMatchObject({ status: "approved", enabled: true, consecutiveFailures: 0 });
+    expect(up.mcp.requests).toHaveLength(0);
+  });
+
   test("a viewer cannot connect; a pending server is never contacted", async () => {
     const up = await upstream();
     const t = newT();
