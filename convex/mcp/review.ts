@@ -9,6 +9,7 @@ import { viewerQuery } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { effectiveLimit } from "../limits/enforce";
 import { twoPersonRuleOn } from "../workspaces/policy";
+import { findSecret } from "../secrets/store";
 
 export const approvalInfo = viewerQuery({
   args: { serverId: v.id("mcpServers") },
@@ -36,10 +37,8 @@ export const approvalInfo = viewerQuery({
       const l = await effectiveLimit(ctx, ws, "mcpPerServer");
       rate = { perMinute: Math.round((l.rate * 60_000) / l.periodMs), source: "workspace" };
     }
-    const secret = await ctx.db
-      .query("mcpServerSecrets")
-      .withIndex("by_server_name", (q) => q.eq("serverId", s._id).eq("name", "AUTH_HEADER"))
-      .first();
+    // presence only, through the secrets domain (never the value)
+    const secret = await findSecret(ctx.db, "mcpServerSecrets", s._id, "AUTH_HEADER");
     const by = s.registeredBy ? await ctx.db.get(s.registeredBy) : null;
     let host = "";
     try {

@@ -22,7 +22,7 @@ import { adminMutation, viewerQuery } from "../access/builders";
 import { fail, getOwned, type Principal } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { recordSecurityEvent } from "../security/events";
-import { findSecret, listSecrets, MAX_SECRETS_PER_OWNER } from "../secrets/store";
+import { findSecret, putMcpServerSecret } from "../secrets/store";
 import { enforceLimit } from "../limits/enforce";
 
 /** Where the owner's browser comes back from the upstream authorization server (site port). */
@@ -55,22 +55,7 @@ async function audit(ctx: MutationCtx, p: Principal, action: string, target: str
   await writeAudit(ctx, { workspaceId: p.workspaceId, actorId: p.ownerId, actorLabel: p.ownerKey, action, target, before, after });
 }
 
-async function putSecret(
-  ctx: MutationCtx,
-  server: Doc<"mcpServers">,
-  name: string,
-  value: { ciphertext: string; keyVersion: string; last4: string },
-) {
-  const existing = await findSecret(ctx.db, "mcpServerSecrets", server._id, name);
-  const now = Date.now();
-  if (existing) {
-    await ctx.db.patch(existing._id as Id<"mcpServerSecrets">, { ...value, updatedAt: now });
-    return;
-  }
-  const all = await listSecrets(ctx.db, "mcpServerSecrets", server._id);
-  if (all.length >= MAX_SECRETS_PER_OWNER) fail("SECRET_LIMIT_REACHED");
-  await ctx.db.insert("mcpServerSecrets", { workspaceId: server.workspaceId, serverId: server._id, name, ...value, createdAt: now, updatedAt: now });
-}
+const putSecret = putMcpServerSecret;
 
 async function deleteTokens(ctx: MutationCtx, serverId: Id<"mcpServers">) {
   for (const name of TOKEN_NAMES) {

@@ -41,9 +41,9 @@ import { safeFetch } from "../lib/safeFetch.node.js";
 import { checkEgressUrl } from "../lib/egress";
 import { issuerUrl } from "../lib/oauth";
 import { randomToken, sha256Hex } from "../lib/tokens";
-import { decryptSecret, encryptSecret, SecretboxError } from "../lib/secretbox";
+import { encryptSecret, SecretboxError } from "../lib/secretbox";
 import { readSecrets } from "../secrets/access";
-import { identityOf, keyRingOrFail } from "../secrets/store";
+import { identityOf, keyRingOrFail, openSealed } from "../secrets/store";
 import { CALLBACK_PATH, OAUTH_SECRET } from "./upstreamAuth";
 
 const AS_MAX_BYTES = 64 * 1024;
@@ -291,10 +291,9 @@ export const exchangeCode = internalAction({
     if (!c.ok) return { ok: false, code: c.code };
     let codeVerifier: string;
     try {
-      codeVerifier = decryptSecret(
+      codeVerifier = openSealed(
         { ciphertext: c.verifier.ciphertext, keyVersion: c.verifier.keyVersion },
         { table: STATE_IDENTITY_TABLE, ownerId: c.serverId, name: await sha256Hex(a.state) },
-        keyRingOrFail(),
       );
     } catch (e) {
       if (e instanceof SecretboxError || e instanceof ConvexError) return { ok: false, code: "SECRET_DECRYPT_FAILED" };

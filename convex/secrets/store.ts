@@ -5,7 +5,8 @@
 import { v } from "convex/values";
 import type { Doc, Id, TableNames } from "../_generated/dataModel";
 import { fail } from "../access/principal";
-import { usableKeyRing, SecretboxError, type KeyRing, type SecretIdentity } from "../lib/secretbox";
+import { decryptSecret, usableKeyRing, SecretboxError, type KeyRing, type SecretIdentity } from "../lib/secretbox";
+import type { MutationCtx } from "../_generated/server";
 
 export const SECRET_TABLES = ["skillSecrets", "channelSecrets", "mcpServerSecrets"] as const;
 export type SecretTable = (typeof SECRET_TABLES)[number];
@@ -94,4 +95,30 @@ export async function getOwnerDoc(
 ): Promise<{ _id: string; workspaceId: Id<"workspaces"> } | null> {
   const id = db.normalizeId(KINDS[table].ownerTable, ownerId);
   return id ? await db.get(id) : null;
+}
+
+/**
+ * Upserts one sealed MCP server secret (written by the MCP domain's OAuth flow). Only this domain
+ * inserts into the secret tables; the caller passes an already sealed value.
+ */
+export async function putMcpServerSecret(
+  ctx: MutationCtx,
+  server: { _id: Id<"mcpServers">; workspaceId: Id<"workspaces"> },
+  name: string,
+  value: { ciphertext: string; keyVersion: string; last4: string },
+): Promise<void> {
+  const existing = await findSecret(ctx.db, "mcpServerSecrets", server._id, name);
+  const now = Date.now();
+  if (existing) {
+    await ctx.db.patch(existing._id as Id<"mcpServerSecrets">, { ...value, updatedAt: now });
+    return;
+  }
+  const all = await listSecrets(ctx.db, "mcpServerSecrets", server._id);
+  if (all.length >= MAX_SECRETS_PER_OWNER) fail("SECRET_LIMIT_REACHED");
+  await ctx.db.insert("mcpServerSecrets", { workspaceId: server.workspaceId, serverId: server._id, name, ...value, createdAt: now, updatedAt: now });
+}
+
+/** Opens a short-lived value sealed with the key ring under `identity` (e.g. an OAuth PKCE verifier). */
+export function openSealed(sealed: { ciphertext: string; keyVersion: string }, identity: SecretIdentity): string {
+  return decryptSecret(sealed, identity, keyRingOrFail());
 }

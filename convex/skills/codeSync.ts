@@ -238,3 +238,8 @@ export const sync = internalMutation({
   returns: syncResult,
   handler: async (ctx, { cursor, catalogueHash: given }) => await syncPage(ctx, cursor ?? null, given ?? (await catalogueHash())),
 });
+
+/** The deployed module behind a code skill (for review: its source is shown, never run). */
+export function deployedCodeSkill(moduleName: string): CodeSkillModule | undefined {
+  return Object.prototype.hasOwnProperty.call(CODE_SKILLS, moduleName) ? CODE_SKILLS[moduleName] : undefined;
+}

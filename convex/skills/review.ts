@@ -11,7 +11,7 @@ import { viewerQuery } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { effectiveLimit } from "../limits/enforce";
 import { twoPersonRuleOn } from "../workspaces/policy";
-import { CODE_SKILLS } from "./code";
+import { deployedCodeSkill } from "./codeSync";
 import type { CodeSkillModule } from "./code/types";
 import { codeSourceHash } from "./codeHash";
 
@@ -91,7 +91,7 @@ export const reviewInfo = viewerQuery({
     let code = null;
     if (s.type === "code") {
       const moduleName = typeof cfg.module === "string" ? cfg.module : "";
-      const mod = CODE_SKILLS[moduleName];
+      const mod = deployedCodeSkill(moduleName);
       const snap = await ctx.db
         .query("skillApprovedSources")
         .withIndex("by_skill", (q) => q.eq("skillId", s._id))
