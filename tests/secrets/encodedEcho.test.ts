@@ -15,6 +15,7 @@ import { localServer, type Handler } from "../checker/localServer";
 import { egress } from "../checker/egressMock";
 import { member } from "../harness";
 import { messages, session, thread, waitForReply } from "../chat/setup";
+import { bytes, found } from "./encodings";
 
 vi.mock("../../convex/lib/safeFetch.node", async (orig) => (await import("../checker/egressMock")).wrap(await orig()));
 const seen = vi.hoisted(() => [] as Prompt[]);
@@ -29,20 +30,6 @@ vi.mock("../../convex/lib/offlineModel", async (importOriginal) => {
   };
 });
 
-const bytes = (s: string) => Buffer.from(s, "utf8");
-/** Every encoding of `secret` a reader could decode: raw, base64/base64url interiors at 3 alignments, hex. */
-function encodingsOf(secret: string): string[] {
-  const b = bytes(secret);
-  const out = [secret, b.toString("hex"), b.toString("hex").toUpperCase()];
-  for (let k = 0; k < 3; k++) {
-    const from = Math.ceil((8 * k) / 6);
-    const to = Math.floor((8 * (k + b.length)) / 6);
-    const padded = Buffer.concat([Buffer.alloc(k), b]);
-    out.push(padded.toString("base64").slice(from, to), padded.toString("base64url").slice(from, to));
-  }
-  return out;
-}
-const found = (text: string, secret: string) => encodingsOf(secret).filter((e) => text.includes(e));
 
 /** Short enough (15 bytes) that no generic shape rule (≥ 40-char base64 run, ≥ 32-char hex run) catches its encodings. */
 const canary = () => `cn${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}>?~+x`;

@@ -15,20 +15,8 @@ import { member, newT, type T } from "../harness";
 import { session, thread, waitForReply, messages } from "../chat/setup";
 import { MockVendor, drain, post, setupChannel, signTelegram, telegramUpdate, TG_BOT } from "../channels/helpers";
 import { replyChat } from "../agent/chatMock";
+import { bytes, found } from "./encodings";
 
-const bytes = (s: string) => Buffer.from(s, "utf8");
-function encodingsOf(secret: string): string[] {
-  const b = bytes(secret);
-  const out = [secret, b.toString("hex"), b.toString("hex").toUpperCase()];
-  for (let k = 0; k < 3; k++) {
-    const from = Math.ceil((8 * k) / 6);
-    const to = Math.floor((8 * (k + b.length)) / 6);
-    const padded = Buffer.concat([Buffer.alloc(k), b]);
-    out.push(padded.toString("base64").slice(from, to), padded.toString("base64url").slice(from, to));
-  }
-  return out;
-}
-const found = (text: string, secret: string) => encodingsOf(secret).filter((e) => text.includes(e));
 
 async function dump(t: T): Promise<string> {
   return await t.run(async (ctx) => {
