@@ -15,7 +15,7 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { redactValue, secretMatcher } from "../lib/redact";
 import { withMcpClient, type GuardOptions } from "./guardedFetch.node.js";
-import { upstreamBearer } from "./upstreamOAuth";
+import { upstreamBearer } from "./upstreamOAuthLib.node.js";
 import {
   MAX_TOOLS_PER_SERVER,
   TOOL_NAME,
