@@ -114,6 +114,23 @@ function refusal(v: unknown): ErrorInfo | null {
   return v && typeof v === "object" && "refused" in v ? { code: String((v as { refused: string }).refused) } : null;
 }
 
+/** The confirm step of an approval: a refusal (two-person rule) is shown; success toasts and closes. */
+function useApproveConfirm(run: () => Promise<{ ok: true; value: unknown } | { ok: false }>, onDone: () => void) {
+  const [refused, setRefused] = useState<ErrorInfo | null>(null);
+  const confirm = async (name: string) => {
+    setRefused(null);
+    const r = await run();
+    if (!r.ok) return;
+    const no = refusal(r.value);
+    if (no) setRefused(no);
+    else {
+      toast(`${name} approved.`);
+      onDone();
+    }
+  };
+  return { refused, confirm };
+}
+
 export function SkillApproveButton({ skill, className }: { skill: { _id: Id<"skillRegistry">; name: string }; className?: string }) {
   const [open, setOpen] = useState(false);
   return (
@@ -131,21 +148,10 @@ export function SkillApproveButton({ skill, className }: { skill: { _id: Id<"ski
 function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; onDone: () => void }) {
   const info = useLoad(api.skills.review.reviewInfo, { skillId });
   const approve = useMutate(api.skills.registry.approve, { toast: false });
-  const [refused, setRefused] = useState<ErrorInfo | null>(null);
+  const { refused, confirm } = useApproveConfirm(() => approve.run({ skillId }), onDone);
   if (info.status === "loading") return <Loading />;
   if (info.status === "error") return <InlineError error={info.error} />;
   const s = info.data;
-  const confirm = async () => {
-    setRefused(null);
-    const r = await approve.run({ skillId });
-    if (!r.ok) return;
-    const no = refusal(r.value);
-    if (no) setRefused(no);
-    else {
-      toast(`${s.name} approved.`);
-      onDone();
-    }
-  };
   return (
     <div className="gate-body">
       <p>Approving lets the agent and MCP clients call this skill, always through the security checker, within exactly these permissions:</p>
@@ -170,7 +176,7 @@ function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; o
       ) : null}
       <InlineError error={approve.error} />
       <div className="row gate-actions">
-        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm()}>
+        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm(s.name)}>
           Approve and allow
         </Button>
         <Button variant="ghost" onClick={onDone}>
@@ -198,21 +204,10 @@ export function McpApproveButton({ server, className }: { server: { _id: Id<"mcp
 function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDone: () => void }) {
   const info = useLoad(api.mcp.review.approvalInfo, { serverId });
   const approve = useMutate(api.mcp.servers.approve, { toast: false });
-  const [refused, setRefused] = useState<ErrorInfo | null>(null);
+  const { refused, confirm } = useApproveConfirm(() => approve.run({ serverId }), onDone);
   if (info.status === "loading") return <Loading />;
   if (info.status === "error") return <InlineError error={info.error} />;
   const s = info.data;
-  const confirm = async () => {
-    setRefused(null);
-    const r = await approve.run({ serverId });
-    if (!r.ok) return;
-    const no = refusal(r.value);
-    if (no) setRefused(no);
-    else {
-      toast(`${s.name} approved.`);
-      onDone();
-    }
-  };
   return (
     <div className="gate-body">
       <p>Approving lets Warden contact this server, list its tools and call them for the agent and MCP clients, through the security checker:</p>
@@ -236,7 +231,7 @@ function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDo
       ) : null}
       <InlineError error={approve.error} />
       <div className="row gate-actions">
-        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm()}>
+        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm(s.name)}>
           Approve and connect
         </Button>
         <Button variant="ghost" onClick={onDone}>
