@@ -7,19 +7,27 @@ import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { cleanValue } from "../lib/log";
 import { truncate } from "../lib/redact";
-import { activitySummary, isActivityChannel, isPublishable, type ActivityChannel, type ActivityKind } from "./activityTemplates";
+import {
+  activitySummary,
+  isActivityChannel,
+  isPublishable,
+  type ActivityChannel,
+  type ActivityFacts,
+  type ActivityKind,
+} from "./activityTemplates";
 import { DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
 import { clampPage, PUBLIC_PAGE_MAX } from "../lib/pagination";
 
 const MAX_META_BYTES = 4096;
 
 /**
- * Appends a private activity entry. The summary comes from the kind's template only; `meta`
- * (ids, codes, model names, counts — never message text) is redacted and PII-masked.
+ * The one writer of `activityLog`. Appends a private entry whose summary comes from the kind's
+ * template (plus catalogue facts) only; `meta` (ids, codes, model names, counts — never message
+ * text) is redacted and PII-masked.
  */
 export async function logActivity(
   ctx: MutationCtx,
-  e: { workspaceId: Id<"workspaces">; kind: ActivityKind; channel?: ActivityChannel; meta?: Record<string, unknown> },
+  e: { workspaceId: Id<"workspaces">; kind: ActivityKind; channel?: ActivityChannel; meta?: Record<string, unknown> } & ActivityFacts,
 ): Promise<Id<"activityLog">> {
   let meta = e.meta ? cleanValue(e.meta) : undefined;
   if (meta !== undefined && JSON.stringify(meta).length > MAX_META_BYTES) {
@@ -28,7 +36,7 @@ export async function logActivity(
   return await ctx.db.insert("activityLog", {
     workspaceId: e.workspaceId,
     kind: e.kind,
-    summary: activitySummary(e.kind, e.channel),
+    summary: activitySummary(e.kind, e.channel, { code: e.code, status: e.status, retrying: e.retrying }),
     visibility: "private",
     channel: e.channel,
     meta,

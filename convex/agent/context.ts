@@ -4,11 +4,9 @@ import type { QueryCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { logActivity } from "./activity";
 import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TEMPLATES } from "./activityTemplates";
-import { readConfig, maxMessageChars } from "./configLib";
+import { readConfig } from "./configLib";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
-import { appendTurn } from "../chat/turns";
 import { queueReply } from "../channels/delivery";
-import { charCount, sanitizeText } from "../lib/sanitize";
 import { audienceOf, DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, policyFor, skillToolRef, taintedFromStart, type Audience } from "../lib/agency";
 import { grantFor } from "../agency/gate";
 import { audienceValidator, policyValidator, riskClassValidator } from "../agency/tables";
@@ -198,40 +196,5 @@ export const finish = internalMutation({
       });
     }
     return null;
-  },
-});
-
-/**
- * A verified channel user's message: finds or creates their thread and appends the turn.
- * The channels domain has already verified the webhook, applied the per-user limit and
- * resolved `channelUserId`.
- */
-export const channelTurn = internalMutation({
-  args: { workspaceId: v.id("workspaces"), channelUserId: v.id("channelUsers"), text: v.string() },
-  returns: v.union(
-    v.object({ ok: v.literal(true), assistantMessageId: v.id("messages") }),
-    v.object({ ok: v.literal(false), code: v.string(), maxChars: v.optional(v.number()) }),
-  ),
-  handler: async (ctx, { workspaceId, channelUserId, text }) => {
-    const user = await ctx.db.get(channelUserId);
-    if (!user || user.workspaceId !== workspaceId) return { ok: false as const, code: "FORBIDDEN" };
-    if (user.blocked) return { ok: false as const, code: "CHANNEL_USER_BLOCKED" };
-    const cfg = await readConfig(ctx, workspaceId);
-    const max = maxMessageChars(cfg);
-    if (charCount(text) > max) return { ok: false as const, code: "MESSAGE_TOO_LONG", maxChars: max };
-    const clean = sanitizeText(text, { maxChars: max });
-    if (!clean) return { ok: false as const, code: "ARGS_INVALID" };
-    let thread = await ctx.db
-      .query("threads")
-      .withIndex("by_channelUser", (q) => q.eq("channelUserId", channelUserId))
-      .order("desc")
-      .first();
-    if (!thread) {
-      const now = Date.now();
-      const id = await ctx.db.insert("threads", { workspaceId, channelUserId, messageCount: 0, createdAt: now, updatedAt: now });
-      thread = (await ctx.db.get(id))!;
-    }
-    const { assistantMessageId } = await appendTurn(ctx, thread, clean, { schedule: false });
-    return { ok: true as const, assistantMessageId };
   },
 });

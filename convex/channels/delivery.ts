@@ -10,6 +10,7 @@ import { platformValidator } from "./tables";
 import { bumpChannelSummary } from "./inbound";
 import { IDEMPOTENT_SEND, MAX_ATTEMPTS } from "./vendors";
 import { markUndelivered, notifyThrottled } from "../agent/outcome";
+import { logActivity } from "../agent/activity";
 
 /**
  * Durable delivery (see agent/runs.ts for why the scheduler and not a workpool): a row is claimed
@@ -269,16 +270,15 @@ export const recordResult = internalMutation({
       }
       return null;
     }
-    const what = a.kind === "fetch" ? "Fetching an inbound e-mail" : "A reply";
-    const status = a.status ? ` (HTTP ${a.status})` : "";
-    await ctx.db.insert("activityLog", {
+    const code = a.code ?? "VENDOR_ERROR";
+    await logActivity(ctx, {
       workspaceId: a.workspaceId,
       kind: "channel.vendor_error",
-      summary: `${what} on ${a.platform} failed: ${a.code ?? "VENDOR_ERROR"}${status}${a.willRetry ? ", retrying" : ""}`,
-      visibility: "private",
       channel: a.platform,
-      meta: { channelId: a.channelId, code: a.code ?? "VENDOR_ERROR", status: a.status, attempt: a.attempt, willRetry: a.willRetry },
-      at: now,
+      code,
+      status: a.status,
+      retrying: a.willRetry,
+      meta: { channelId: a.channelId, call: a.kind ?? "reply", code, status: a.status, attempt: a.attempt, willRetry: a.willRetry },
     });
     return null;
   },

@@ -13,9 +13,12 @@ import { platformValidator } from "./tables";
 import { upsertChannelUser } from "./users";
 import { MAX_MESSAGE_CHARS } from "./payloads";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG } from "./vendors";
-import type { Platform } from "./platforms";
 import { admitSender } from "../agency/pairing";
 import { queueReply } from "./delivery";
+import { admitWebhook } from "../security/checkerWebhook";
+import { appendChannelTurn } from "../chat/turns";
+import { loadCiphertexts, loadedSecretsValidator } from "../secrets/access";
+import { SECRET_NAMES, type Platform } from "./platforms";
 
 /**
  * Hard ceiling on text queued from a channel. The agent applies the workspace's own limit
@@ -23,9 +26,13 @@ import { queueReply } from "./delivery";
  */
 export const MAX_INBOUND_CHARS = 32_000;
 
-/** The channel as the webhook route needs it (settings are non-secret). */
-export const lookup = internalQuery({
-  args: { channelId: v.string() },
+/**
+ * Step 1 of an inbound delivery (prepare → verify → admit → turn): the channel as the webhook
+ * route needs it (settings are non-secret) plus the ciphertext of its verification secret, in one
+ * read of the channel row. The secret is read only for an enabled channel of the right platform.
+ */
+export const prepare = internalQuery({
+  args: { channelId: v.string(), platform: v.string() },
   returns: v.union(
     v.null(),
     v.object({
@@ -35,12 +42,14 @@ export const lookup = internalQuery({
       enabled: v.boolean(),
       settings: v.any(),
       idSalt: v.string(),
+      verifySecret: v.optional(loadedSecretsValidator),
     }),
   ),
-  handler: async (ctx, { channelId }) => {
-    const id = ctx.db.normalizeId("channelConfig", channelId);
+  handler: async (ctx, a) => {
+    const id = ctx.db.normalizeId("channelConfig", a.channelId);
     const c = id ? await ctx.db.get(id) : null;
     if (!c) return null;
+    const readable = c.enabled && c.platform === a.platform;
     return {
       channelId: c._id,
       workspaceId: c.workspaceId,
@@ -48,6 +57,7 @@ export const lookup = internalQuery({
       enabled: c.enabled,
       settings: c.settings ?? {},
       idSalt: c.idSalt ?? c._id,
+      ...(readable ? { verifySecret: await loadCiphertexts(ctx.db, "channelSecrets", c, [SECRET_NAMES[c.platform].verify]) } : {}),
     };
   },
 });
@@ -114,7 +124,10 @@ export const LIMIT_SIGNAL: Record<Platform, "status" | "reply" | "inline" | "dro
   resend: "drop",
 };
 
-/** Checker gate plus everything an accepted message needs, in one transaction. */
+/**
+ * Steps 3–4 (admit → turn) in one transaction: the checker decides and logs, then dedupe, the
+ * sender, blocking, per-sender and all-users limits, and the chat turn the agent run answers.
+ */
 export const accept = internalMutation({
   args: {
     channelId: v.id("channelConfig"),
@@ -127,21 +140,18 @@ export const accept = internalMutation({
   },
   returns: acceptResult,
   handler: async (ctx, a): Promise<AcceptResult> => {
-    const admit = await ctx.runMutation(internal.security.checker.admitWebhook, {
-      channelId: a.channelId,
+    const channel = await ctx.db.get(a.channelId);
+    const admit = await admitWebhook(ctx, channel, {
       verified: a.verified,
       payloadValid: a.payloadValid,
-      deliveryId: a.deliveryId?.slice(0, 200),
+      deliveryId: a.deliveryId,
       platformUserId: a.message?.platformUserId,
       inputBytes: a.inputBytes,
       ip: a.ip,
     });
     if (!admit.ok) return { status: "denied", code: admit.code, retryAfterMs: admit.retryAfterMs };
     if (admit.duplicate) return { status: "duplicate" };
-    if (!a.message) return { status: "admitted" };
-
-    const channel = await ctx.db.get(a.channelId);
-    if (!channel || !channel.enabled) return { status: "denied", code: "NOT_FOUND" };
+    if (!a.message || !channel) return { status: "admitted" };
     const now = Date.now();
     const user = await upsertChannelUser(ctx, channel, a.message, now);
     const source = `channelUser:${user._id}`;
@@ -222,7 +232,7 @@ export const recordEmail = internalMutation({
 
 /**
  * THE hand-off from channels to the agent. The agent domain records the thread and message and
- * applies the workspace's message-length limit in this transaction (agent/context:channelTurn);
+ * applies the workspace's message-length limit in this transaction (chat/turns:appendChannelTurn);
  * the run is scheduled with the message id only, so the text never sits in `_scheduled_functions`.
  */
 async function handOff(
@@ -238,7 +248,7 @@ async function handOff(
     await queueReply(ctx, user._id, sender.text);
     return;
   }
-  const turn = await ctx.runMutation(internal.agent.context.channelTurn, { workspaceId: channel.workspaceId, channelUserId: user._id, text });
+  const turn = await appendChannelTurn(ctx, { workspaceId: channel.workspaceId, channelUserId: user._id, text });
   if (!turn.ok) {
     if (turn.code === "MESSAGE_TOO_LONG") await queueReply(ctx, user._id, `Your message is too long (the limit is ${turn.maxChars} characters).`);
     return;

@@ -1,6 +1,7 @@
 /**
- * POST /webhooks/{platform}/{channelId}: verify → parse → security checker → answer the way
- * each vendor expects. Unknown and disabled channels get the same 404 with no hint.
+ * POST /webhooks/{platform}/{channelId}: prepare (one query: channel + secret ciphertext) →
+ * verify and parse here → admit and record the turn (one mutation, the checker inside) → answer
+ * the way each vendor expects. Unknown and disabled channels get the same 404 with no hint.
  */
 import type { ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
@@ -11,7 +12,7 @@ import type { RouteSpec } from "../routes";
 import { verifyInboundEager } from "./verify";
 import { parseInbound, type InboundAction } from "./payloads";
 import { SECRET_NAMES, parseWebhookPath, publicBaseUrl, type Platform } from "./platforms";
-import { readSecrets } from "../secrets/access";
+import { openSecrets } from "../secrets/access";
 import { LIMIT_SIGNAL, type AcceptResult } from "./inbound";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG, NOTICE_UNAVAILABLE } from "./vendors";
 
@@ -84,7 +85,7 @@ async function handleWebhook(ctx: ActionCtx, { req, body, ip, url }: HttpInput):
     return notFound();
   }
   const { platform } = path;
-  const channel = await ctx.runQuery(internal.channels.inbound.lookup, { channelId: path.channelId });
+  const channel = await ctx.runQuery(internal.channels.inbound.prepare, { channelId: path.channelId, platform });
   if (!channel || channel.platform !== platform) {
     await ctx.runMutation(internal.channels.inbound.logUnknown, { ip, platform, workspaceId: channel?.workspaceId });
     return notFound();
@@ -105,7 +106,7 @@ async function handleWebhook(ctx: ActionCtx, { req, body, ip, url }: HttpInput):
   const secretName = SECRET_NAMES[platform].verify;
   let secret = "";
   try {
-    secret = (await readSecrets(ctx, "channelSecrets", channel.channelId, [secretName]))[secretName] ?? "";
+    if (channel.verifySecret) secret = (await openSecrets(ctx, "channelSecrets", channel.channelId, channel.verifySecret))[secretName] ?? "";
   } catch {
     // Unreadable secret (key trouble, logged by the secrets domain): nothing can verify → 401.
   }

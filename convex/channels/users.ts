@@ -3,7 +3,7 @@
  * numbers and e-mail addresses live only in `contact` (for replying) and never leave this table.
  */
 import { v } from "convex/values";
-import type { MutationCtx } from "../_generated/server";
+import type { MutationCtx, QueryCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { viewerQuery, adminMutation } from "../access/builders";
 import { getOwned } from "../access/principal";
@@ -18,6 +18,18 @@ export type SeenUser = {
   replyTargetTtlMs?: number;
 };
 
+/** The channel user with this verified platform id, if one wrote before. */
+export async function findChannelUser(
+  ctx: QueryCtx,
+  channelId: Id<"channelConfig">,
+  platformUserId: string,
+): Promise<Doc<"channelUsers"> | null> {
+  return await ctx.db
+    .query("channelUsers")
+    .withIndex("by_channel_user", (q) => q.eq("channelId", channelId).eq("platformUserId", platformUserId))
+    .unique();
+}
+
 /** Finds or creates the channel user for a verified id and refreshes what replies need. */
 export async function upsertChannelUser(
   ctx: MutationCtx,
@@ -25,10 +37,7 @@ export async function upsertChannelUser(
   seen: SeenUser,
   now: number,
 ): Promise<Doc<"channelUsers">> {
-  const existing = await ctx.db
-    .query("channelUsers")
-    .withIndex("by_channel_user", (q) => q.eq("channelId", channel._id).eq("platformUserId", seen.platformUserId))
-    .unique();
+  const existing = await findChannelUser(ctx, channel._id, seen.platformUserId);
   const reply = {
     ...(seen.displayName !== undefined ? { displayName: seen.displayName } : {}),
     ...(seen.contact !== undefined ? { contact: seen.contact } : {}),

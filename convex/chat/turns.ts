@@ -3,6 +3,45 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { internal } from "../_generated/api";
 import { queueReply } from "../channels/delivery";
 import { newRunFields } from "../agent/runs";
+import { readConfig, maxMessageChars } from "../agent/configLib";
+import { charCount, sanitizeText } from "../lib/sanitize";
+import type { Code } from "../lib/codes";
+
+export type ChannelTurn =
+  | { ok: true; assistantMessageId: Id<"messages"> }
+  | { ok: false; code: Code; maxChars?: number };
+
+/**
+ * A verified channel user's message: finds or creates their thread and appends the turn (the
+ * same `appendTurn` as web chat), applying the workspace's message-length limit. The channels
+ * domain has already verified the webhook, applied the per-user limit and resolved the user.
+ * The run is not scheduled here; the caller schedules it with the message id only.
+ */
+export async function appendChannelTurn(
+  ctx: MutationCtx,
+  { workspaceId, channelUserId, text }: { workspaceId: Id<"workspaces">; channelUserId: Id<"channelUsers">; text: string },
+): Promise<ChannelTurn> {
+  const user = await ctx.db.get(channelUserId);
+  if (!user || user.workspaceId !== workspaceId) return { ok: false, code: "FORBIDDEN" };
+  if (user.blocked) return { ok: false, code: "CHANNEL_USER_BLOCKED" };
+  const cfg = await readConfig(ctx, workspaceId);
+  const max = maxMessageChars(cfg);
+  if (charCount(text) > max) return { ok: false, code: "MESSAGE_TOO_LONG", maxChars: max };
+  const clean = sanitizeText(text, { maxChars: max });
+  if (!clean) return { ok: false, code: "ARGS_INVALID" };
+  let thread = await ctx.db
+    .query("threads")
+    .withIndex("by_channelUser", (q) => q.eq("channelUserId", channelUserId))
+    .order("desc")
+    .first();
+  if (!thread) {
+    const now = Date.now();
+    const id = await ctx.db.insert("threads", { workspaceId, channelUserId, messageCount: 0, createdAt: now, updatedAt: now });
+    thread = (await ctx.db.get(id))!;
+  }
+  const { assistantMessageId } = await appendTurn(ctx, thread, clean, { schedule: false });
+  return { ok: true, assistantMessageId };
+}
 
 /**
  * Appends one exchange to a thread: the user's (already sanitized, length-checked) message and

@@ -12,6 +12,7 @@ import { internalAction, internalMutation, internalQuery } from "../_generated/s
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { recordSecurityEvent } from "../security/events";
+import { logActivity } from "../agent/activity";
 import { resendSendEmail, vendorBase } from "../channels/vendors";
 
 export const DEFAULT_FAILURE_THRESHOLD = 3;
@@ -75,13 +76,11 @@ export const recordHealth = internalMutation({
 
     const reason = `health: ${failures} consecutive failures (${code})`;
     await ctx.db.patch(server._id, { enabled: false, status: "disabled", disabledReason: reason, updatedAt: now });
-    await ctx.db.insert("activityLog", {
+    await logActivity(ctx, {
       workspaceId: server.workspaceId,
       kind: "mcp.server_auto_disabled",
-      summary: "An MCP server was disabled after failed health checks",
-      visibility: "private",
+      code,
       meta: { serverId: server._id, server: server.name, failures, code },
-      at: now,
     });
     await recordSecurityEvent(ctx, {
       workspaceId: server.workspaceId,

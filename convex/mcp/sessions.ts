@@ -28,6 +28,7 @@ import { parseStoredSchema } from "../lib/jsonSchema";
 import { parseUpstreamScope } from "./protocol";
 import { sha256Hex } from "../lib/tokens";
 import { DAY, MINUTE } from "../lib/time";
+import { logActivity } from "../agent/activity";
 
 export const MAX_SESSIONS_PER_CLIENT = 5;
 export const SESSION_IDLE_MS = 10 * MINUTE;
@@ -214,14 +215,7 @@ export const admit = internalMutation({
       open.sort((x, y) => x.lastSeenAt - y.lastSeenAt || x.createdAt - y.createdAt);
       for (const old of open.slice(0, Math.max(0, open.length - MAX_SESSIONS_PER_CLIENT + 1))) {
         await ctx.db.patch(old._id, { closedAt: now });
-        await ctx.db.insert("activityLog", {
-          workspaceId: token.workspaceId,
-          kind: "mcp.session_evicted",
-          summary: "An MCP client's least recently used session was ended for a new one",
-          visibility: "private",
-          meta: { client: token.prefix, ip },
-          at: now,
-        });
+        await logActivity(ctx, { workspaceId: token.workspaceId, kind: "mcp.session_evicted", meta: { client: token.prefix, ip } });
       }
       await ctx.db.insert("mcpSessions", {
         workspaceId: token.workspaceId,
@@ -231,13 +225,10 @@ export const admit = internalMutation({
         createdAt: now,
         lastSeenAt: now,
       });
-      await ctx.db.insert("activityLog", {
+      await logActivity(ctx, {
         workspaceId: token.workspaceId,
         kind: "mcp.client_connected",
-        summary: "An MCP client opened a session",
-        visibility: "private",
         meta: { client: token.prefix, clientName: token.name.slice(0, 64), ip },
-        at: now,
       });
     } else if (a.mode !== "stateless") {
       if (a.sessionIdHash === undefined) return refuse(400, "BAD_REQUEST");
@@ -259,14 +250,7 @@ export const admit = internalMutation({
       }
       if (a.mode === "end") {
         await ctx.db.patch(session._id, { closedAt: now });
-        await ctx.db.insert("activityLog", {
-          workspaceId: token.workspaceId,
-          kind: "mcp.client_disconnected",
-          summary: "An MCP client ended its session",
-          visibility: "private",
-          meta: { client: token.prefix, ip },
-          at: now,
-        });
+        await logActivity(ctx, { workspaceId: token.workspaceId, kind: "mcp.client_disconnected", meta: { client: token.prefix, ip } });
       } else if (now - session.lastSeenAt > TOUCH_MS) await ctx.db.patch(session._id, { lastSeenAt: now });
     }
 

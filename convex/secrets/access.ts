@@ -7,8 +7,9 @@
  * security event. Decryption runs in an action, after the query has answered, so plaintext is
  * never part of a (cached, reactive) query result.
  */
-import { v } from "convex/values";
-import { internalAction, internalMutation, internalQuery, type ActionCtx } from "../_generated/server";
+import { v, type Infer } from "convex/values";
+import { internalAction, internalMutation, internalQuery, type ActionCtx, type QueryCtx } from "../_generated/server";
+import type { Id } from "../_generated/dataModel";
 import { internal } from "../_generated/api";
 import { fail } from "../access/principal";
 import { recordSecurityEvent } from "../security/events";
@@ -37,33 +38,48 @@ const granted = v.object({
   rows: v.array(v.object({ name: v.string(), ciphertext: v.string(), keyVersion: v.string() })),
 });
 
+export const loadedSecretsValidator = v.union(granted, denial);
+/** Ciphertexts a read may open, or why it may not (never plaintext). */
+export type LoadedSecrets = Infer<typeof loadedSecretsValidator>;
+
+/**
+ * Applies the access rules to `owner` (already read by the caller, e.g. a channel's prepare query)
+ * and returns ciphertexts. Open them with `openSecrets` in an action.
+ */
+export async function loadCiphertexts(
+  db: QueryCtx["db"],
+  table: SecretTable,
+  owner: { _id: string; workspaceId: Id<"workspaces">; secretNames?: string[] } | null,
+  names: string[],
+): Promise<LoadedSecrets> {
+  const valid = [...new Set(names.filter(isValidName))];
+  if (!owner) return { ok: false as const, reason: "owner_not_found", names: valid.slice(0, 20) };
+  const workspaceId = owner.workspaceId;
+  if (names.some((n) => !isValidName(n))) {
+    return { ok: false as const, workspaceId, reason: "invalid_name", names: valid.slice(0, 20) };
+  }
+  if (valid.length > MAX_SECRETS_PER_OWNER) return { ok: false as const, workspaceId, reason: "too_many", names: [] };
+  if (table === "skillSecrets") {
+    const declared = new Set<string>(owner.secretNames ?? []);
+    const undeclared = valid.filter((n) => !declared.has(n));
+    if (undeclared.length > 0) return { ok: false as const, workspaceId, reason: "undeclared", names: undeclared.slice(0, 20) };
+  }
+  const rows = [];
+  for (const name of valid) {
+    const row = await findSecret(db, table, owner._id, name);
+    if (!row) continue; // declared but not set: absent from the result
+    if (row.workspaceId !== workspaceId) return { ok: false as const, workspaceId, reason: "workspace_mismatch", names: [name] };
+    rows.push({ name: row.name, ciphertext: row.ciphertext, keyVersion: row.keyVersion });
+  }
+  return { ok: true as const, workspaceId, rows };
+}
+
 /** Applies the access rules and returns ciphertexts (never plaintext). Internal only. */
 export const loadForRead = internalQuery({
   args: { table: secretTableValidator, ownerId: v.string(), names: v.array(v.string()) },
-  returns: v.union(granted, denial),
-  handler: async (ctx, { table, ownerId, names }) => {
-    const owner = await getOwnerDoc(ctx.db, table, ownerId);
-    const valid = [...new Set(names.filter(isValidName))];
-    if (!owner) return { ok: false as const, reason: "owner_not_found", names: valid.slice(0, 20) };
-    const workspaceId = owner.workspaceId;
-    if (names.some((n) => !isValidName(n))) {
-      return { ok: false as const, workspaceId, reason: "invalid_name", names: valid.slice(0, 20) };
-    }
-    if (valid.length > MAX_SECRETS_PER_OWNER) return { ok: false as const, workspaceId, reason: "too_many", names: [] };
-    if (table === "skillSecrets") {
-      const declared = new Set<string>((owner as any).secretNames ?? []);
-      const undeclared = valid.filter((n) => !declared.has(n));
-      if (undeclared.length > 0) return { ok: false as const, workspaceId, reason: "undeclared", names: undeclared.slice(0, 20) };
-    }
-    const rows = [];
-    for (const name of valid) {
-      const row = await findSecret(ctx.db, table, owner._id, name);
-      if (!row) continue; // declared but not set: absent from the result
-      if (row.workspaceId !== workspaceId) return { ok: false as const, workspaceId, reason: "workspace_mismatch", names: [name] };
-      rows.push({ name: row.name, ciphertext: row.ciphertext, keyVersion: row.keyVersion });
-    }
-    return { ok: true as const, workspaceId, rows };
-  },
+  returns: loadedSecretsValidator,
+  handler: async (ctx, { table, ownerId, names }) =>
+    await loadCiphertexts(ctx.db, table, await getOwnerDoc(ctx.db, table, ownerId), names),
 });
 
 /** Security event for a refused or failed read; names only, never values. */
@@ -102,7 +118,19 @@ export async function readSecrets(
   ownerId: string,
   names: string[],
 ): Promise<Record<string, string>> {
-  const res = await ctx.runQuery(internal.secrets.access.loadForRead, { table, ownerId, names });
+  return await openSecrets(ctx, table, ownerId, await ctx.runQuery(internal.secrets.access.loadForRead, { table, ownerId, names }));
+}
+
+/**
+ * Decrypts what `loadCiphertexts` granted (in an action, so plaintext never sits in a query
+ * result); a refusal or a failed decryption is logged and thrown as its code.
+ */
+export async function openSecrets(
+  ctx: RunCtx,
+  table: SecretTable,
+  ownerId: string,
+  res: LoadedSecrets,
+): Promise<Record<string, string>> {
   if (!res.ok) {
     await ctx.runMutation(internal.secrets.access.logDenial, {
       table,

@@ -21,7 +21,6 @@ import { validateInput, MAX_INPUT_BYTES } from "../lib/jsonSchema";
 import { preview, redactValue, utf8Length, type JsonValue } from "../lib/redact";
 import { checkEgressUrl } from "../lib/egress";
 import { renderUrlTemplate } from "../lib/urlTemplate";
-import { sha256Hex } from "../lib/tokens";
 import { reviewHash } from "../skills/hash";
 import { codeSourceHash } from "../skills/codeHash";
 import { CODE_SKILLS } from "../skills/code";
@@ -29,7 +28,6 @@ import { parseTemplateConfig } from "../skills/templates";
 import { urlTemplateOf, OUTPUT_MAX_BYTES } from "../skills/validate";
 import type { RunOutcome } from "../skills/outcome";
 import { writeInvocationLog, PREVIEW_BYTES, type InvocationLogEntry } from "./checkerLog";
-import { recordSecurityEvent } from "./events";
 import { agencyGate } from "../agency/gate";
 import { DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, skillToolRef } from "../lib/agency";
 
@@ -626,131 +624,3 @@ function runMcp(
   return ctx.runAction(mcpCallTool, args);
 }
 
-// ---------------------------------------------------------------------------------------------
-// inbound channel webhooks
-
-/** Stable, non-reversible id for a platform user in logs (never the raw platform id). */
-async function hashedUser(channelId: string, platformUserId: string): Promise<string> {
-  return `u_${(await sha256Hex(`${channelId}:${platformUserId}`)).slice(0, 16)}`;
-}
-
-async function webhookRejected(
-  ctx: MutationCtx,
-  channel: Doc<"channelConfig">,
-  code: string,
-  entry: Omit<InvocationLogEntry, "code" | "allowed" | "workspaceId" | "targetKind" | "targetName" | "channelId">,
-  source: string,
-): Promise<void> {
-  const targetName = `${channel.platform}/${channel.name}`;
-  await writeInvocationLog(
-    ctx,
-    { ...entry, workspaceId: channel.workspaceId, targetKind: "webhook", channelId: channel._id, targetName, code, allowed: false },
-    { source, detail: `webhook=${targetName}` },
-  );
-  await ctx.db.insert("activityLog", {
-    workspaceId: channel.workspaceId,
-    kind: "webhook.rejected",
-    summary: `Rejected ${channel.platform} webhook for channel "${channel.name.slice(0, 80)}": ${code}`,
-    visibility: "private",
-    channel: channel.platform,
-    at: Date.now(),
-  });
-}
-
-export const admitWebhook = internalMutation({
-  args: {
-    channelId: v.id("channelConfig"),
-    verified: v.boolean(),
-    payloadValid: v.boolean(),
-    deliveryId: v.optional(v.string()),
-    platformUserId: v.optional(v.string()),
-    inputBytes: v.number(),
-    ip: v.string(),
-  },
-  returns: v.union(
-    v.object({
-      ok: v.literal(true),
-      duplicate: v.boolean(),
-      workspaceId: v.id("workspaces"),
-      channelUserBlocked: v.optional(v.boolean()),
-    }),
-    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
-  ),
-  handler: async (ctx, a) => {
-    const startedAt = Date.now();
-    const source = `ip:${a.ip.slice(0, 64)}`;
-    const channel = await ctx.db.get(a.channelId);
-    if (!channel) {
-      // No workspace to log against: a workspace-less security event only.
-      await recordSecurityEvent(ctx, { code: "NOT_FOUND", category: "webhook", source, detail: "unknown channel" });
-      return { ok: false as const, code: "NOT_FOUND" };
-    }
-    const callerId = a.platformUserId ? await hashedUser(channel._id, a.platformUserId) : undefined;
-    const entry = { callerKind: "channel-webhook", callerId, durationMs: 0, inputBytes: a.inputBytes, outputBytes: 0 };
-    const reject = async (code: string, visible: string = code, retryAfterMs?: number) => {
-      await webhookRejected(ctx, channel, code, { ...entry, durationMs: Date.now() - startedAt }, source);
-      return { ok: false as const, code: visible, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-    };
-
-    // A disabled channel answers exactly like an unknown one.
-    if (!channel.enabled) return await reject("CHANNEL_DISABLED", "NOT_FOUND");
-    if (!a.verified) return await reject("WEBHOOK_SIGNATURE_INVALID");
-    if (!a.payloadValid) return await reject("WEBHOOK_PAYLOAD_INVALID");
-    const limit = await enforceLimit(ctx, {
-      workspaceId: channel.workspaceId,
-      name: "webhookPerChannel",
-      key: `channel:${channel._id}`,
-      category: "webhook",
-      source,
-    });
-    if (!limit.ok) return await reject(limit.code, limit.code, limit.retryAfterMs);
-
-    const targetName = `${channel.platform}/${channel.name}`;
-    const logAdmitted = async (code: string, allowed = true) =>
-      await writeInvocationLog(
-        ctx,
-        {
-          ...entry,
-          workspaceId: channel.workspaceId,
-          targetKind: "webhook",
-          channelId: channel._id,
-          targetName,
-          code,
-          allowed,
-          durationMs: Date.now() - startedAt,
-        },
-        { source, detail: `webhook=${targetName}` },
-      );
-
-    if (a.deliveryId !== undefined) {
-      const deliveryId = a.deliveryId.slice(0, 200);
-      const seen = await ctx.db
-        .query("webhookDeliveries")
-        .withIndex("by_channel_delivery", (q) => q.eq("channelId", channel._id).eq("deliveryId", deliveryId))
-        .first();
-      if (seen) {
-        await logAdmitted("DUPLICATE_DELIVERY");
-        return { ok: true as const, duplicate: true, workspaceId: channel.workspaceId };
-      }
-      await ctx.db.insert("webhookDeliveries", {
-        workspaceId: channel.workspaceId,
-        channelId: channel._id,
-        deliveryId,
-        receivedAt: Date.now(),
-      });
-    }
-
-    let channelUserBlocked: boolean | undefined;
-    if (a.platformUserId !== undefined) {
-      const user = await ctx.db
-        .query("channelUsers")
-        .withIndex("by_channel_user", (q) => q.eq("channelId", channel._id).eq("platformUserId", a.platformUserId!))
-        .first();
-      channelUserBlocked = user?.blocked === true;
-    }
-    // A blocked user's delivery is admitted (so the vendor gets its ack) but not processed.
-    if (channelUserBlocked) await logAdmitted("CHANNEL_USER_BLOCKED", false);
-    else await logAdmitted("OK");
-    return { ok: true as const, duplicate: false, workspaceId: channel.workspaceId, channelUserBlocked };
-  },
-});

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api";
+import { appendChannelTurn } from "../../convex/chat/turns";
 import { expectCode, member } from "../harness";
 import { publicChat, session, thread } from "../chat/setup";
 import { ACTIVITY_TEMPLATES } from "../../convex/agent/activityTemplates";
@@ -25,7 +26,7 @@ describe("activity feed privacy", () => {
         displayName: "Ada Lovelace", contact: "+447700900123", blocked: false, firstSeenAt: 0, lastSeenAt: 0,
       });
     });
-    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hello from telegram, ada@example.com" });
+    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hello from telegram, ada@example.com" }));
     if (!turn.ok) throw new Error(turn.code);
     await t.action(internal.agent.run.handleChannelMessage, { channelUserId: cu, assistantMessageId: turn.assistantMessageId });
 

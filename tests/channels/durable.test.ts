@@ -6,6 +6,7 @@
  * deadline. Crashes are simulated by claiming work and never finishing it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { appendChannelTurn } from "../../convex/chat/turns";
 import { api, internal } from "../../convex/_generated/api";
 import type { Doc, Id } from "../../convex/_generated/dataModel";
 import { newT, type T } from "../harness";
@@ -166,7 +167,7 @@ describe("channel replies", () => {
 describe("agent runs", () => {
   test("a run that crashed after its claim is re-scheduled when the lease expires, and its reply is queued once", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" });
+    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }));
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     expect(await msg(t, id)).toMatchObject({ status: "pending", attempts: 0 });
@@ -187,7 +188,7 @@ describe("agent runs", () => {
 
   test("a pending message never outlives its deadline: AGENT_TIMEOUT on the conversation, a notice to the channel user, a notification", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: user.workspaceId, channelUserId: user._id, text: "stuck" });
+    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "stuck" }));
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     await t.run((ctx) => ctx.db.patch(id, { running: true, attempts: 1, leaseUntil: Date.now() - 1, deadlineAt: Date.now() - 1 }));
@@ -203,7 +204,7 @@ describe("agent runs", () => {
 
   test("the attempt budget ends retries of a run that keeps crashing", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: user.workspaceId, channelUserId: user._id, text: "crashy" });
+    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "crashy" }));
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     for (let i = 0; i < 3; i++) {

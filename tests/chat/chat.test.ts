@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api";
+import { appendChannelTurn } from "../../convex/chat/turns";
 import { expectCode, member } from "../harness";
 import { sha256Hex } from "../../convex/lib/tokens";
 import { OFFLINE_PREFIX } from "../../convex/lib/offlineModel";
@@ -212,7 +213,7 @@ describe("send", () => {
         displayName: "Ada Lovelace", contact: "+447700900123", blocked: false, firstSeenAt: 0, lastSeenAt: 0,
       });
     });
-    const turn = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hi from telegram" });
+    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: owner.workspaceId, channelUserId: cu, text: "hi from telegram" }));
     if (!turn.ok) throw new Error(turn.code);
     const r = await t.action(internal.agent.run.handleChannelMessage, { channelUserId: cu, assistantMessageId: turn.assistantMessageId });
     expect(r).toEqual({ ok: true });
@@ -229,8 +230,8 @@ describe("send", () => {
     expect(JSON.stringify(act)).not.toMatch(/Ada|447700900123|hi from telegram/);
     // a second message reuses the thread; a foreign workspace id is refused
     const other = await member(t, { workspace: "ws-x" });
-    expect(await t.mutation(internal.agent.context.channelTurn, { workspaceId: other.workspaceId, channelUserId: cu, text: "x" })).toEqual({ ok: false, code: "FORBIDDEN" });
-    const long = await t.mutation(internal.agent.context.channelTurn, { workspaceId: owner.workspaceId, channelUserId: cu, text: "a".repeat(4001) });
+    expect(await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: other.workspaceId, channelUserId: cu, text: "x" }))).toEqual({ ok: false, code: "FORBIDDEN" });
+    const long = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: owner.workspaceId, channelUserId: cu, text: "a".repeat(4001) }));
     expect(long).toEqual({ ok: false, code: "MESSAGE_TOO_LONG", maxChars: 4000 });
   });
 });

@@ -115,11 +115,14 @@ describe("inbound webhooks go through the checker", () => {
     const routes = refs(/endpoint\(\s*["']channel-webhook["']/);
     for (const route of routes) {
       const graph = [...reachable(route)];
-      const defines = graph.filter((r) => /security[./]checker[.:]admitWebhook|internal\.security\.checker\.admitWebhook/.test(byRel.get(r)!.text));
-      const calls = graph.filter((r) => /runMutation\(\s*(admitWebhook|internal\.security\.checker\.admitWebhook)\b/.test(byRel.get(r)!.text));
+      // the checker's webhook entry is a plain function, called inside the admitting mutation
+      const defines = graph.filter((r) => /from\s+["'][./]*security\/checkerWebhook["']/.test(byRel.get(r)!.text));
+      const calls = graph.filter((r) => /await admitWebhook\(\s*ctx\b/.test(code(byRel.get(r)!.text)));
       expect(defines.length, `${route} reaches no admitWebhook reference`).toBeGreaterThan(0);
       expect(calls.length, `${route} never runs admitWebhook`).toBeGreaterThan(0);
     }
+    // and admission is its only exported entry, with no runMutation hop in between
+    expect(refs(/export async function admitWebhook\(/)).toEqual(["convex/security/checkerWebhook.ts"]);
     if (routes.length === 0) expect(existsSync(join(convexDir, "channels", "routes.ts"))).toBe(false);
   });
 });
@@ -127,7 +130,7 @@ describe("inbound webhooks go through the checker", () => {
 describe("the checker cannot be disabled", () => {
   test("its entry points are internal functions; nothing public lives in convex/security/checker*", async () => {
     const mod: Record<string, any> = await import("../../convex/security/checker");
-    for (const name of ["invokeSkill", "callMcpTool", "admitWebhook", "precheckSkill", "precheckMcp", "logResult"]) {
+    for (const name of ["invokeSkill", "callMcpTool", "precheckSkill", "precheckMcp", "logResult"]) {
       expect(mod[name]?.isInternal, name).toBe(true);
       expect(mod[name]?.isPublic, name).toBeFalsy();
     }

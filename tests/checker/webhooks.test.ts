@@ -2,8 +2,9 @@
 import { describe, expect, test } from "vitest";
 import { ipPseudonym } from "../../convex/lib/pseudonym";
 import { TEST_ENV } from "../env";
-import { api, internal } from "../../convex/_generated/api";
+import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
+import { admitWebhook } from "../../convex/security/checkerWebhook";
 import { checkerT, admin, logs, events, allStoredText, type Admin, type CT } from "./helpers";
 
 async function channel(t: CT, a: Admin, enabled = true) {
@@ -13,14 +14,15 @@ async function channel(t: CT, a: Admin, enabled = true) {
 }
 
 const admit = (t: CT, channelId: Id<"channelConfig">, o: Partial<{ verified: boolean; payloadValid: boolean; deliveryId: string; platformUserId: string }> = {}) =>
-  t.mutation(internal.security.checker.admitWebhook, {
-    channelId,
-    verified: true,
-    payloadValid: true,
-    inputBytes: 321,
-    ip: "203.0.113.9",
-    ...o,
-  });
+  t.run(async (ctx) =>
+    admitWebhook(ctx, await ctx.db.get(channelId), {
+      verified: true,
+      payloadValid: true,
+      inputBytes: 321,
+      ip: "203.0.113.9",
+      ...o,
+    }),
+  );
 
 const activity = (t: CT) => t.run(async (ctx) => ctx.db.query("activityLog").take(100));
 
