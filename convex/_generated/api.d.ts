@@ -97,6 +97,7 @@ import type * as lib_setPasswordCode from "../lib/setPasswordCode.js";
 import type * as lib_sourceLabel from "../lib/sourceLabel.js";
 import type * as lib_time from "../lib/time.js";
 import type * as lib_tokens from "../lib/tokens.js";
+import type * as lib_trace from "../lib/trace.js";
 import type * as lib_urlTemplate from "../lib/urlTemplate.js";
 import type * as lib_visitorText from "../lib/visitorText.js";
 import type * as lib_webhookCrypto from "../lib/webhookCrypto.js";
@@ -280,6 +281,7 @@ declare const fullApi: ApiFromModules<{
   "lib/sourceLabel": typeof lib_sourceLabel;
   "lib/time": typeof lib_time;
   "lib/tokens": typeof lib_tokens;
+  "lib/trace": typeof lib_trace;
   "lib/urlTemplate": typeof lib_urlTemplate;
   "lib/visitorText": typeof lib_visitorText;
   "lib/webhookCrypto": typeof lib_webhookCrypto;

@@ -11,6 +11,7 @@ import type { ToolOutcome } from "./prompt";
 import { toolLabel, type ToolCall } from "../lib/offlineModel";
 import { taints, type RiskClass } from "../lib/agency";
 import { logWarn } from "../lib/log";
+import { exportTrace, newTrace, NOOP_TRACE, SpanKind, traceSetting, type Attrs, type Span } from "../lib/trace";
 import type { contextValidator } from "./context";
 
 type Context = Infer<typeof contextValidator>;
@@ -41,8 +42,9 @@ function toolName(prefix: string, ...parts: string[]): string {
 /** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
 type RunResult = { text: string; status: "done" | "error"; errorCode?: string; activity: Activity[]; tainted?: boolean };
 
-async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Promise<RunResult> {
+async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runSpan?: Span): Promise<RunResult> {
   const started = Date.now();
+  let modelSpan = runSpan; // tool calls nest under the model call that made them
   const activity: Activity[] = [];
   // the audience and taint come from the thread (agent/context), never from the model
   let tainted = c.tainted;
@@ -65,6 +67,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
   const execute = async (call: ToolCall): Promise<ToolOutcome> => {
     let outcome: ToolOutcome;
     let risk: string | undefined;
+    const span = modelSpan?.child("warden.checker", toolAttrs(c, call));
     if (++calls > MAX_TOOL_CALLS) {
       outcome = { call, ok: false, code: "RATE_LIMITED" };
     } else if (call.kind === "skill") {
@@ -74,7 +77,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
         ? await notOffered(call, "TOOL_NOT_ENABLED")
         : skill.policy === "deny"
           ? await notOffered(call)
-          : await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }));
+          : await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }), span);
     } else {
       const server = c.mcpServers.find((s) => s.name === call.server);
       const tool = server?.tools.find((t) => t.name === call.tool);
@@ -85,11 +88,13 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
           ? await notOffered(call)
           : await checked(ctx, call, () =>
               ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
+              span,
             );
     }
     if (outcome.ok && taints(risk as RiskClass | undefined)) tainted = true; // its output is untrusted content now
     if (!outcome.ok && outcome.code === "APPROVAL_REQUIRED") approvalPending = true;
     activity.push({ kind: "agent.tool_call", meta: { tool: toolLabel(call), code: outcome.ok ? "OK" : outcome.code } });
+    span?.set({ "warden.checker.code": outcome.ok ? "OK" : outcome.code, "warden.checker.allowed": outcome.ok }).end(outcome.ok ? undefined : outcome.code);
     return outcome;
   };
 
@@ -113,8 +118,12 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
     ),
   ];
 
-  const attempt = async (spec: ProviderSpec): Promise<ModelRun> => {
+  const attempt = async (spec: ProviderSpec, role: "primary" | "fallback" = "primary"): Promise<ModelRun> => {
+    modelSpan = runSpan?.child("warden.agent.model", { "gen_ai.system": spec.kind, "gen_ai.request.model": spec.model, "warden.model.role": role }, SpanKind.CLIENT);
     const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute, fetchFor: providerFetch, onPartial: stream?.push });
+    modelSpan
+      ?.set({ "warden.model.outcome": r.ok ? "ok" : r.reason, "warden.tool_calls": r.toolCalls, ...(r.ok ? {} : { "http.response.status_code": r.status, "warden.egress_code": r.egressCode }) })
+      .end(r.ok ? undefined : "PROVIDER_ERROR");
     if (!r.ok) {
       const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status, egressCode: r.egressCode };
       activity.push({ kind: "agent.provider_error", meta });
@@ -134,7 +143,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
     logWarn("agent.fallback_activated", { workspaceId: c.workspaceId, from: c.primary.label, to: c.fallback.label, reason: result.reason });
     used = c.fallback;
     fallbackUsed = true;
-    result = await attempt(c.fallback);
+    result = await attempt(c.fallback, "fallback");
   }
 
   await stream?.close(); // no partial write after this: finish writes the answer
@@ -155,15 +164,27 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter): Pro
   return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity, tainted };
 }
 
-async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<CheckerResult>): Promise<ToolOutcome> {
+async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<CheckerResult>, parent?: Span): Promise<ToolOutcome> {
   void ctx;
+  parent?.set({ "warden.checker.stage": "checker" });
+  // the call into security/checker: its steps and, when it allows the call, the tool itself
+  const span = parent?.child("warden.tool", { "warden.tool.kind": call.kind }, SpanKind.CLIENT);
   try {
     const r = await run();
+    span?.set(r.ok ? { "warden.checker.code": "OK" } : { "warden.checker.code": r.code, "warden.retry_after_ms": r.retryAfterMs }).end(r.ok ? undefined : r.code);
     return r.ok ? { call, ok: true, output: r.output } : { call, ok: false, code: r.code };
   } catch (err) {
     logWarn("agent.tool_call_failed", { tool: toolLabel(call), error: err instanceof Error ? err.name : "unknown" });
+    span?.end("INTERNAL");
     return { call, ok: false, code: "INTERNAL" };
   }
+}
+
+/** Span attributes of one tool call: names only when the owner's configuration has them, never the model's words. */
+function toolAttrs(c: Context, call: ToolCall): Attrs {
+  if (call.kind === "skill") return { "warden.tool.kind": "skill", "warden.skill.name": c.skills.find((s) => s.name === call.name)?.name, "warden.checker.stage": "run" };
+  const server = c.mcpServers.find((s) => s.name === call.server);
+  return { "warden.tool.kind": "mcp", "warden.mcp.server": server?.name, "warden.mcp.tool": server?.tools.find((t) => t.name === call.tool)?.name, "warden.checker.stage": "run" };
 }
 
 async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Promise<{ text: string; status: "done" | "error" } | null> {
@@ -171,6 +192,18 @@ async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Pr
   if (!(await ctx.runMutation(internal.agent.runs.claimRun, { assistantMessageId }))) return null;
   const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
   if (!c) return null;
+  // optional OpenTelemetry trace (lib/trace): off unless the operator set an OTLP endpoint
+  const tracing = traceSetting(process.env);
+  if (!tracing.on && tracing.reason === "invalid") logWarn("trace.config_invalid", {});
+  const trace = tracing.on ? newTrace() : NOOP_TRACE;
+  const runSpan = trace.root("warden.agent.run", {
+    "warden.workspace_id": c.workspaceId,
+    "warden.thread_id": c.threadId,
+    "warden.run_id": assistantMessageId,
+    "warden.channel": c.channel,
+    "warden.audience": c.audience,
+    "warden.tainted": c.tainted,
+  }, SpanKind.SERVER);
   // a web visitor watches the answer arrive; a channel gets the whole reply at the end
   const stream =
     c.channel === "web"
@@ -178,13 +211,28 @@ async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Pr
       : undefined;
   let out;
   try {
-    out = await runAgent(ctx, c, stream);
+    out = await runAgent(ctx, c, stream, runSpan);
   } catch (err) {
     await stream?.close();
     logWarn("agent.run_failed", { error: err instanceof Error ? err.name : "unknown" });
     out = { text: UNAVAILABLE_TEXT, status: "error" as const, errorCode: "INTERNAL", activity: [{ kind: "agent.reply_failed", meta: { code: "INTERNAL" } }] };
   }
-  await ctx.runMutation(internal.agent.context.finish, { assistantMessageId, ...out });
+  try {
+    await ctx.runMutation(internal.agent.context.finish, { assistantMessageId, ...out });
+  } finally {
+    // after the answer is stored: the export (bounded by its timeout, never throwing) delays no reply
+    const reply = out.activity.find((a) => a.kind === "agent.reply" || a.kind === "agent.reply_failed")?.meta;
+    runSpan
+      .set({
+        "warden.status": out.status,
+        "warden.error_code": out.errorCode,
+        "warden.tool_calls": reply?.toolCalls as number | undefined,
+        "warden.fallback": reply?.fallback as boolean | undefined,
+        "warden.approval_pending": out.status === "done" && out.text === APPROVAL_PENDING_TEXT,
+      })
+      .end(out.status === "done" ? undefined : (out.errorCode ?? "INTERNAL"));
+    if (tracing.on) await exportTrace(trace, tracing.config);
+  }
   return { text: out.text, status: out.status };
 }
 
