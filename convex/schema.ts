@@ -13,6 +13,9 @@ import { agentTables } from "./agent/tables";
 import { limitTables } from "./limits/tables";
 import { agencyTables } from "./agency/tables";
 import { runnerTables } from "./runners/tables";
+import { voiceTables } from "./voice/tables";
+import { notificationTables } from "./notifications/tables";
+import { logTables } from "./logs/tables";
 
 export default defineSchema({
   ...workspaceTables,
@@ -29,4 +32,7 @@ export default defineSchema({
   ...limitTables,
   ...agencyTables,
   ...runnerTables,
+  ...voiceTables,
+  ...notificationTables,
+  ...logTables,
 });

@@ -17,6 +17,7 @@ import {
 } from "../lib/agency";
 import { utf8Length } from "../lib/redact";
 import { queueReply } from "../channels/delivery";
+import { notify } from "../notifications/notify";
 
 export const MAX_APPROVAL_INPUT_BYTES = 16 * 1024;
 /** Open approvals per thread: one requester cannot flood the owners' inbox. */
@@ -117,7 +118,7 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
       expiresAt: now + APPROVAL_TTL_MS,
     });
     void approvalId; // expiry: the "tool approval expiry" cron (agency/approvals:expireDue)
-    await ctx.db.insert("notifications", {
+    await notify(ctx, {
       workspaceId: t.workspaceId,
       kind: "tool_approval",
       title: `Approval needed: ${t.toolLabel.slice(0, 80)}`,
@@ -125,8 +126,7 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
         decision.reason === "tainted_side_effect"
           ? "A tool with side effects was requested after untrusted content entered the conversation. Approve or deny it in the Approvals inbox."
           : "A tool that needs your approval for this audience was requested. Approve or deny it in the Approvals inbox.",
-      createdAt: now,
-    });
+    }, now);
     const owners = await ctx.db
       .query("channelUsers")
       .withIndex("by_workspace_trust", (q) => q.eq("workspaceId", t.workspaceId).eq("trust", "owner"))

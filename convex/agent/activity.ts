@@ -15,7 +15,7 @@ import {
   type ActivityFacts,
   type ActivityKind,
 } from "./activityTemplates";
-import { DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
+import { DEFAULT_WORKSPACE_SLUG, workspaceBySlug } from "../workspaces/lib";
 import { clampPage, PUBLIC_PAGE_MAX } from "../lib/pagination";
 
 const MAX_META_BYTES = 4096;
@@ -47,11 +47,7 @@ export async function logActivity(
 /** The workspace whose public chat and public feed are served (env WARDEN_PUBLIC_WORKSPACE). */
 export async function publicWorkspaceId(ctx: QueryCtx): Promise<Id<"workspaces"> | null> {
   const slug = (process.env.WARDEN_PUBLIC_WORKSPACE ?? "").trim() || DEFAULT_WORKSPACE_SLUG;
-  const ws = await ctx.db
-    .query("workspaces")
-    .withIndex("by_slug", (q) => q.eq("slug", slug))
-    .unique();
-  return ws?._id ?? null;
+  return (await workspaceBySlug(ctx, slug))?._id ?? null;
 }
 
 const ownerEntry = v.object({

@@ -17,7 +17,7 @@ import type { Doc } from "../_generated/dataModel";
 import { logActivity } from "./activity";
 import { UNAVAILABLE_TEXT } from "./model";
 import { queueReply } from "../channels/delivery";
-import { notifyThrottled } from "./outcome";
+import { notifyThrottled } from "../notifications/notify";
 
 /** Before the first claim, a run must start within this; then each attempt holds the message this long. */
 export const RUN_START_GRACE_MS = 60_000;

@@ -9,7 +9,8 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { platformValidator } from "./tables";
 import { bumpChannelSummary } from "./inbound";
 import { IDEMPOTENT_SEND, MAX_ATTEMPTS } from "./vendors";
-import { markUndelivered, notifyThrottled } from "../agent/outcome";
+import { markUndelivered } from "../agent/outcome";
+import { notifyThrottled } from "../notifications/notify";
 import { logActivity } from "../agent/activity";
 
 /**

@@ -10,12 +10,4 @@ export const limitTables = {
     periodMs: v.number(),
     updatedAt: v.number(),
   }).index("by_workspace_name", ["workspaceId", "name"]),
-
-  /** Per-workspace retention (days) per log table. */
-  retentionConfig: defineTable({
-    workspaceId: v.id("workspaces"),
-    table: v.string(),
-    days: v.number(),
-    updatedAt: v.number(),
-  }).index("by_workspace_table", ["workspaceId", "table"]),
 };

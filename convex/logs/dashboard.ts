@@ -1,6 +1,7 @@
 import { viewerQuery } from "../access/builders";
 import { hourBucket, HOUR } from "../lib/time";
 import { invocationRollupThrough } from "./summaries";
+import { latestNotifications } from "../notifications/notify";
 
 const WINDOW_HOURS = 24;
 /** Live-tail cap: about 5 minutes at the default global limit; normally the tail is ≤ 40 s. */
@@ -46,11 +47,7 @@ export const overview = viewerQuery({
       .withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
       .order("desc")
       .take(8);
-    const notifications = await ctx.db
-      .query("notifications")
-      .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ws))
-      .order("desc")
-      .take(10);
+    const notifications = await latestNotifications(ctx, ws, 10);
     const servers = await ctx.db
       .query("mcpServers")
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ws))

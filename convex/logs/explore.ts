@@ -22,6 +22,7 @@ import { hourBucket, HOUR } from "../lib/time";
 import { invocationRollupThrough } from "./summaries";
 import { LIVE_TAIL_MAX } from "./dashboard";
 import { Resolver, sourceWhoValidator, whoValidator, type Who } from "./attribution";
+import { latestNotifications } from "../notifications/notify";
 
 const range = { from: v.optional(v.number()), to: v.optional(v.number()) };
 const MAX_SEARCH = 200;
@@ -427,11 +428,7 @@ export const notifications = viewerQuery({
   returns: v.array(notificationRow),
   handler: async (ctx) => {
     const ws = ctx.principal.workspaceId;
-    const rows = await ctx.db
-      .query("notifications")
-      .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ws))
-      .order("desc")
-      .take(10);
+    const rows = await latestNotifications(ctx, ws, 10);
     const who = new Resolver(ctx, ws);
     return await Promise.all(
       rows.map(async (n) => ({
@@ -455,11 +452,7 @@ export const unreadCount = viewerQuery({
   args: {},
   returns: v.object({ count: v.number(), more: v.boolean() }),
   handler: async (ctx) => {
-    const rows = await ctx.db
-      .query("notifications")
-      .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
-      .order("desc")
-      .take(UNREAD_SCAN);
+    const rows = await latestNotifications(ctx, ctx.principal.workspaceId, UNREAD_SCAN);
     const count = rows.filter((n) => n.readAt === undefined).length;
     return { count, more: rows.length === UNREAD_SCAN && count === UNREAD_SCAN };
   },

@@ -7,6 +7,7 @@ import type { QueryCtx } from "../_generated/server";
 import { fail } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { DAY } from "../lib/time";
+import { workspacePage } from "../workspaces/lib";
 
 /** Log tables with retention, all indexed by (workspaceId, at). */
 export const RETENTION_TABLES = ["skillInvocationLog", "securityEvents", "activityLog", "auditLog"] as const;
@@ -78,7 +79,7 @@ export const step = internalMutation({
     const table = RETENTION_TABLES[args.tableIndex];
     let { workspaceId, workspaceCursor } = args;
     if (workspaceId === null) {
-      const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ cursor: workspaceCursor, numItems: 1 });
+      const page = await workspacePage(ctx, workspaceCursor, 1);
       if (page.page.length === 0) {
         workspaceId = "global";
       } else {

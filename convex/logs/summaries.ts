@@ -3,6 +3,7 @@ import { internalMutation, type QueryCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { HOUR, hourBucket } from "../lib/time";
+import { workspacePage } from "../workspaces/lib";
 
 /**
  * Hourly summaries.
@@ -186,7 +187,7 @@ export const reconcilePreviousHour = internalMutation({
   returns: v.null(),
   handler: async (ctx, args) => {
     const bucket = args.bucket ?? hourBucket(Date.now()) - HOUR;
-    const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ cursor: args.cursor ?? null, numItems: 1 });
+    const page = await workspacePage(ctx, args.cursor ?? null, 1);
     for (const ws of page.page) {
       const workspaceId: Id<"workspaces"> = ws._id;
       await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, { workspaceId, bucket, cursor: null, tally: {} });

@@ -14,6 +14,7 @@ import type { Id } from "../_generated/dataModel";
 import { recordSecurityEvent } from "../security/events";
 import { logActivity } from "../agent/activity";
 import { resendSendEmail, vendorBase } from "../channels/vendors";
+import { notify } from "../notifications/notify";
 
 export const DEFAULT_FAILURE_THRESHOLD = 3;
 const PAGE_SIZE = 50;
@@ -89,13 +90,12 @@ export const recordHealth = internalMutation({
       source: `mcpServer:${server._id}`,
       detail: `server=${server.name} ${reason}`,
     });
-    await ctx.db.insert("notifications", {
+    await notify(ctx, {
       workspaceId: server.workspaceId,
       kind: "mcp_health",
       title: `MCP server "${server.name}" was disabled`,
       body: `It failed ${failures} health checks in a row (last: ${code}). No tool of it can be called until an owner re-enables it.`,
-      createdAt: now,
-    });
+    }, now);
     return { disabled: true, workspaceId: server.workspaceId, name: server.name, failures };
   },
 });

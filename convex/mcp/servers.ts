@@ -21,6 +21,7 @@ import { toolHintsValidator } from "./tables";
 import { checkEgressUrl, validateAllowlistEntry } from "../lib/egress";
 import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "./protocol";
 import { isSelfApproval, recordSelfApproval } from "../workspaces/policy";
+import { notify } from "../notifications/notify";
 
 export const MAX_SERVERS_PER_WORKSPACE = 50;
 export const TIMEOUT_MIN_MS = 1_000;
@@ -475,13 +476,12 @@ export const storeTools = internalMutation({
       });
     }
     if (changed.length > 0) {
-      await ctx.db.insert("notifications", {
+      await notify(ctx, {
         workspaceId: server.workspaceId,
         kind: "mcp_tool_changed",
         title: `MCP server "${server.name}" changed ${changed.length} tool(s)`,
         body: `Blocked until re-approved: ${changed.slice(0, 10).join(", ")}${changed.length > 10 ? ", …" : ""}. Review the new description and schema before approving.`,
-        createdAt: now,
-      });
+      }, now);
     }
     await ctx.db.patch(server._id, {
       toolsSyncedAt: now,

@@ -24,6 +24,7 @@ import { writeAudit } from "../audit/log";
 import { recordSecurityEvent } from "../security/events";
 import { findSecret, putMcpServerSecret } from "../secrets/store";
 import { enforceLimit } from "../limits/enforce";
+import { notify } from "../notifications/notify";
 
 /** Where the owner's browser comes back from the upstream authorization server (site port). */
 export const CALLBACK_PATH = "/oauth/upstream/callback";
@@ -472,13 +473,12 @@ export const markRevoked = internalMutation({
       source: `mcpServer:${serverId}`,
       detail: `server=${server.name}`,
     });
-    await ctx.db.insert("notifications", {
+    await notify(ctx, {
       workspaceId: server.workspaceId,
       kind: "mcp_oauth_revoked",
       title: `MCP server "${server.name}" lost its OAuth authorization`,
       body: "The upstream authorization server refused to renew Warden's access (the grant was revoked or expired). The server is disabled. Connect it again, then enable it.",
-      createdAt: now,
-    });
+    }, now);
     await writeAudit(ctx, {
       workspaceId: server.workspaceId,
       actorLabel: "system",

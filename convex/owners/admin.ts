@@ -3,7 +3,7 @@ import { internalMutation, type MutationCtx } from "../_generated/server";
 import { parseOwnersJson, type OrgLinkEntry, type OwnerEntry } from "../lib/ownersFile";
 import { roleValidator } from "../workspaces/tables";
 import type { Id } from "../_generated/dataModel";
-import { ensureWorkspace, setMembership, hasActiveOwner, requireActiveOwner, DEFAULT_WORKSPACE_SLUG } from "../workspaces/lib";
+import { ensureWorkspace, setMembership, hasActiveOwner, requireActiveOwner, DEFAULT_WORKSPACE_SLUG, workspaceBySlug } from "../workspaces/lib";
 import { parsePasswordHash } from "../lib/password";
 import { writeAudit } from "../audit/log";
 import { endPersonSessions } from "./session";
@@ -84,10 +84,7 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
   // Last-owner guard: every workspace this sync reaches that has an active owner now must still have one after.
   const reached = new Set<Id<"workspaces">>();
   for (const o of owners) {
-    const ws = await ctx.db
-      .query("workspaces")
-      .withIndex("by_slug", (q) => q.eq("slug", o.workspace ?? DEFAULT_WORKSPACE_SLUG))
-      .unique();
+    const ws = await workspaceBySlug(ctx, o.workspace ?? DEFAULT_WORKSPACE_SLUG);
     if (ws) reached.add(ws._id);
     const person = await ctx.db
       .query("owners")

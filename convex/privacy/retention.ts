@@ -11,6 +11,7 @@ import type { Id } from "../_generated/dataModel";
 import { CONVERSATIONS, DELIVERY_RETENTION_DAYS, RETENTION_SPACING_MS, retentionDays } from "../logs/retention";
 import { DAY } from "../lib/time";
 import { deleteThread, eraseDerived, finishSubject, type Budget } from "./cascade";
+import { workspacePage } from "../workspaces/lib";
 
 export const CONVERSATION_BATCH = 100;
 
@@ -129,7 +130,7 @@ export const step = internalMutation({
     const size = Math.max(1, Math.min(CONVERSATION_BATCH * 5, Math.floor(args.batchSize ?? CONVERSATION_BATCH)));
     let { workspaceId, workspaceCursor } = args;
     if (workspaceId === null) {
-      const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ cursor: workspaceCursor, numItems: 1 });
+      const page = await workspacePage(ctx, workspaceCursor, 1);
       if (page.page.length === 0) return { deleted: 0, done: true };
       workspaceId = page.page[0]._id;
       workspaceCursor = page.continueCursor;

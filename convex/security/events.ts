@@ -3,6 +3,7 @@ import type { Id } from "../_generated/dataModel";
 import { hourBucket } from "../lib/time";
 import { ABUSE_THRESHOLD, ABUSE_WINDOW_MS, countsTowardAbuse } from "../lib/abuse";
 import { minimizeSource, minimizeText } from "../lib/pseudonym";
+import { notify } from "../notifications/notify";
 
 /** Key for the pseudonym tags (the deployment's secret key; never stored). */
 export function pseudonymSecret(): string | undefined {
@@ -89,14 +90,13 @@ async function detectAbuse(ctx: MutationCtx, workspaceId: Id<"workspaces"> | und
   if (sum) await ctx.db.patch(sum._id, { count: sum.count + 1 });
   else await ctx.db.insert("securityEventSummary", { workspaceId, code: "ABUSE_ALERT", bucket, count: 1 });
   if (workspaceId) {
-    await ctx.db.insert("notifications", {
+    await notify(ctx, {
       workspaceId,
       kind: "abuse",
       title: "Repeated denials from one source",
       source,
       body: `${source.split(":")[0]} source exceeded ${ABUSE_THRESHOLD} denials in ${ABUSE_WINDOW_MS / 60_000} minutes. Review security events and block it if needed.`,
-      createdAt: at,
-    });
+    }, at);
   }
 }
 

@@ -21,6 +21,7 @@ import type { CodeSkillModule } from "./code/types";
 import { codeSourceHash } from "./codeHash";
 import { reviewHash } from "./hash";
 import { sha256Hex } from "../lib/tokens";
+import { newestWorkspaceAt, workspacePage } from "../workspaces/lib";
 import {
   SKILL_NAME,
   SECRET_NAME,
@@ -174,10 +175,6 @@ async function catalogueState(ctx: MutationCtx) {
     .unique();
 }
 
-async function newestWorkspaceAt(ctx: MutationCtx): Promise<number> {
-  return (await ctx.db.query("workspaces").withIndex("by_creation_time").order("desc").first())?._creationTime ?? 0;
-}
-
 /**
  * Cron target: starts a sync when the deployed catalogue differs from the last synced one or a
  * workspace was created since; otherwise two reads (the state row, the newest workspace), no writes.
@@ -214,7 +211,7 @@ const syncResult = v.object({
 async function syncPage(ctx: MutationCtx, cursor: string | null, hash: string): Promise<Infer<typeof syncResult>> {
   const rows = new Map<string, CodeRow | null>();
   for (const [name, mod] of Object.entries(CODE_SKILLS)) rows.set(name, await rowFromModule(name, mod));
-  const page = await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ numItems: PAGE, cursor });
+  const page = await workspacePage(ctx, cursor, PAGE);
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, invalid: 0, conflicts: 0 };
   for (const ws of page.page) await syncWorkspace(ctx, ws._id, rows, counts);
   if (!page.isDone) {

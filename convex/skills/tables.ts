@@ -46,57 +46,6 @@ export const skillTables = {
     .index("by_workspace_name", ["workspaceId", "name"])
     .index("by_workspace_status", ["workspaceId", "status"]),
 
-  /** One row per check result, allowed or denied. Previews are redacted and truncated. */
-  skillInvocationLog: defineTable({
-    workspaceId: v.id("workspaces"),
-    targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
-    skillId: v.optional(v.id("skillRegistry")),
-    mcpServerId: v.optional(v.id("mcpServers")),
-    channelId: v.optional(v.id("channelConfig")),
-    targetName: v.string(), // skill name, "server/tool", or "platform/channel"
-    callerKind: v.string(), // "agent" | "mcp-client" | "owner" | "channel-webhook" | ...
-    callerId: v.optional(v.string()),
-    code: v.string(), // "OK" or a catalogue code
-    allowed: v.boolean(),
-    durationMs: v.number(),
-    inputBytes: v.number(),
-    outputBytes: v.number(),
-    inputPreview: v.optional(v.string()),
-    outputPreview: v.optional(v.string()),
-    outputStorageId: v.optional(v.id("_storage")),
-    at: v.number(),
-  })
-    .index("by_workspace_at", ["workspaceId", "at"])
-    .index("by_workspace_allowed_at", ["workspaceId", "allowed", "at"])
-    .index("by_workspace_code_at", ["workspaceId", "code", "at"])
-    .index("by_workspace_target_at", ["workspaceId", "targetName", "at"])
-    .index("by_workspace_caller_at", ["workspaceId", "callerKind", "callerId", "at"])
-    .index("by_skill_at", ["skillId", "at"])
-    .index("by_server_at", ["mcpServerId", "at"])
-    .index("by_at", ["at"])
-    .index("by_output", ["outputStorageId"])
-    .index("by_caller", ["callerId"]),
-
-  skillInvocationSummary: defineTable({
-    workspaceId: v.id("workspaces"),
-    bucket: v.number(), // start of the hour, ms
-    targetKind: v.string(),
-    total: v.number(),
-    allowed: v.number(),
-    denied: v.number(),
-    totalDurationMs: v.number(),
-  })
-    .index("by_workspace_bucket", ["workspaceId", "bucket"])
-    .index("by_workspace_kind_bucket", ["workspaceId", "targetKind", "bucket"]),
-
-  /**
-   * Singleton: every skillInvocationLog row with `at < through` is counted in
-   * skillInvocationSummary (logs/summaries.ts rollup); newer rows are the dashboard's live tail.
-   */
-  skillInvocationRollup: defineTable({
-    through: v.number(),
-  }),
-
   /**
    * Singleton (key "code"): the code-skill catalogue last synced into every workspace, so the
    * catalogue cron (skills/codeSync:check) costs one read when nothing was deployed.

@@ -1,8 +1,25 @@
 import type { MutationCtx, QueryCtx } from "../_generated/server";
-import type { Id } from "../_generated/dataModel";
+import type { Doc, Id } from "../_generated/dataModel";
 import { fail } from "../access/principal";
 
 export const DEFAULT_WORKSPACE_SLUG = "default";
+
+/** One page of all workspaces in creation order (the crons' walks). */
+export async function workspacePage(ctx: QueryCtx, cursor: string | null, numItems: number) {
+  return await ctx.db.query("workspaces").withIndex("by_creation_time").paginate({ cursor, numItems });
+}
+
+/** Creation time of the newest workspace (0 when there is none). */
+export async function newestWorkspaceAt(ctx: QueryCtx): Promise<number> {
+  return (await ctx.db.query("workspaces").withIndex("by_creation_time").order("desc").first())?._creationTime ?? 0;
+}
+
+export async function workspaceBySlug(ctx: QueryCtx, slug: string): Promise<Doc<"workspaces"> | null> {
+  return await ctx.db
+    .query("workspaces")
+    .withIndex("by_slug", (q) => q.eq("slug", slug))
+    .unique();
+}
 
 export async function ensureWorkspace(ctx: MutationCtx, slug: string, name?: string): Promise<Id<"workspaces">> {
   const existing = await ctx.db
