@@ -59,6 +59,8 @@ export type Runtime = {
   dataDir: string;
   authMode: string;
   recovery: RecoveryInfo;
+  /** Milliseconds spent in each start-up step, in order (sums to about the whole start). */
+  startup: Record<string, number>;
   engine: Engine;
   hub: SyncHub;
   persistence: Persistence;
@@ -200,6 +202,13 @@ async function syncOwnersFile(app: LoadedApp, engine: Engine, dataDir: string, s
 
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const t0 = Date.now();
+  const startup: Record<string, number> = {};
+  let lastMark = performance.now();
+  const mark = (step: string) => {
+    const now = performance.now();
+    startup[step] = Math.round((now - lastMark) * 10) / 10;
+    lastMark = now;
+  };
   const convexDir = resolve(opts.convexDir ?? "convex");
   const projectDir = dirname(convexDir);
   const dataDir = resolve(opts.dataDir ?? process.env.WARDEN_DATA_DIR ?? join(projectDir, ".data"));
@@ -263,6 +272,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const scheme = transport.kind === "tls" ? "https" : "http";
     const url = `${scheme}://${urlHost(host)}:${port}`;
     const siteUrl = `${scheme}://${urlHost(host)}:${sitePort}`;
+    mark("keys+listen");
 
     // Production mode refuses a missing or well-known encryption key instead of generating one.
     if (process.env.WARDEN_ENV === "production") {
@@ -289,6 +299,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(() => uninstallConsoleCapture());
     const app = await loadApp(convexDir);
     cleanups.push(() => app.cleanup());
+    mark("bundle");
 
     const storageUrls = new StorageUrls(url);
     Backend.setStorageUrls(storageUrls);
@@ -298,6 +309,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       components: app.components.map((c, i) => ({ path: c.path, schema: c.schema, modules: moduleMap(c.files, `/components/${i}`) })),
     });
     cleanups.push(() => backend.setHooks(null));
+    mark("engine+selftest");
 
     const persistence = new Persistence(dataDir, backend, {
       compactEntries: opts.compactEntries ?? (Number(process.env.WARDEN_WAL_COMPACT_ENTRIES) || undefined),
@@ -310,6 +322,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       },
     });
     const recovery = await persistence.recover();
+    mark("recovery");
     backend.setHooks({
       onCommit(rec) {
         persistence.onCommit(rec);
@@ -416,11 +429,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         .pruneScheduledJobs(Date.now() - 7 * 24 * 3600 * 1000)
         .then(() => persistence.sync())
         .catch((e) => realConsole.warn(`[runtime] pruning scheduled-function records failed: ${e}`));
+    mark("servers+crons");
     await pruneJobs();
     const pruneTimer = setInterval(() => void pruneJobs(), 3600 * 1000);
     pruneTimer.unref();
     cleanups.push(() => clearInterval(pruneTimer));
     await persistence.sync();
+    mark("scheduler");
 
     await bootstrapOwner(app, backend, engine, dataDir, say).catch((e) =>
       realConsole.warn(`[runtime] first-owner setup failed (will retry on next start): ${e instanceof Error ? e.message : e}`),
@@ -431,6 +446,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         realConsole.warn(`[runtime] code-skill sync failed: ${e instanceof Error ? e.message : e}`),
       );
     }
+    mark("owners+skills");
     cronRunner.start();
     // The operator's local channel (`npm run warden`); WARDEN_OPERATOR_SOCKET=0 turns it off.
     let operator: OperatorChannel | null = null;
@@ -451,6 +467,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         realConsole.warn(`[runtime] operator socket ${channel.path} not available (${e instanceof Error ? e.message : e}); \`npm run warden\` will not reach this process`);
       }
     }
+    mark("operator");
     ready = true;
 
     say(
@@ -472,6 +489,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dataDir,
       authMode,
       recovery,
+      startup,
       engine,
       hub,
       persistence,

@@ -2,14 +2,18 @@
 // CRC-checked, group-committed with fdatasync before any acknowledgement), compacted into snapshots;
 // file-storage blobs are written to their own files before acknowledgement.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { convexToJson, jsonToConvex } from "convex/values";
 import { engineVersions, type Backend, type CommitRecord, type ComponentWrites, type State } from "./internals.js";
 
-// Snapshot format 2: a header line, then one document per line, written in slices so a large database
-// never blocks the event loop for long (format 1, one JSON object, is still read).
+// Snapshot format 2: a header line, then one document per line ({"p":path,"i":id,"d":doc}; files from
+// before the "i" field are read too), grouped by table. Compaction runs in a worker thread
+// (snapshotWorker.js) that merges the previous snapshot with the log at the text level, so the main
+// thread never serializes the database; its header lists each table's section ({p, t, n, b}) so start-up
+// can seek to a table. Format 1 (one JSON object) is still read.
 const SNAPSHOT = "snapshot.json";
 const FORMAT = "warden-runtime-snapshot";
 const SNAPSHOT_VERSION = 2;
@@ -70,6 +74,7 @@ export class Persistence {
   private handles = new Map<number, FileHandle>();
   private pendingBlobs = new Set<Promise<void>>();
   private sinceSnapshot = 0;
+  private snapshotSeq = 0;
   private walBytes = 0;
   private snapshotBytes = 0;
   private compacting: Promise<void> | null = null;
@@ -136,6 +141,7 @@ export class Persistence {
       }
       this.backend.importState(state);
       snapshotSeq = snap.seq;
+      this.snapshotSeq = snap.seq;
     }
     const entries: any[] = [];
     const segments = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).sort();
@@ -324,27 +330,34 @@ export class Persistence {
     void this.compact().catch((e) => this.log(`snapshot failed: ${e}`));
   }
 
-  /** Write a snapshot of the current state and drop the log segments it covers. */
+  /**
+   * Write a snapshot at the current log position and drop the log segments it covers. The merge (previous
+   * snapshot + log entries) runs in a worker thread; later commits go to a new segment meanwhile.
+   */
   compact(): Promise<void> {
     if (this.compacting) return this.compacting;
     this.compacting = (async () => {
       try {
-        const coveredSeg = this.currentSeg;
-        const seq = await this.writeSnapshot(); // captures state synchronously, then writes
+        const seq = this.seq;
+        if (seq === this.snapshotSeq && existsSync(join(this.dir, SNAPSHOT))) return;
+        // Later commits go to a new segment; every segment below it holds entries ≤ seq only.
         this.currentSeg = Math.max(this.currentSeg, seq + 1);
-        // Lines of covered segments may still be buffered; wait until they are written.
         await this.waitDurable(seq);
-        for (const name of readdirSync(this.walDir)) {
-          const m = SEG_RE.exec(name);
-          if (m && Number(m[1]) <= coveredSeg && Number(m[1]) < this.currentSeg) {
-            const fh = this.handles.get(Number(m[1]));
-            if (fh) {
-              this.handles.delete(Number(m[1]));
-              await fh.close();
-            }
-            await rm(join(this.walDir, name), { force: true });
+        const covered = readdirSync(this.walDir).filter((n) => SEG_RE.test(n) && Number(SEG_RE.exec(n)![1]) < seq + 1).sort();
+        for (const name of covered) {
+          const fh = this.handles.get(Number(SEG_RE.exec(name)![1]));
+          if (fh) {
+            this.handles.delete(Number(SEG_RE.exec(name)![1]));
+            await fh.close();
           }
         }
+        const r = await runMerge({ dir: this.dir, seq, segments: covered, header: snapshotHeaderBase() });
+        this.snapshotSeq = seq;
+        this.snapshotBytes = r.bytes;
+        for (const name of covered) await rm(join(this.walDir, name), { force: true });
+        // What the log still holds: the segments after the snapshot.
+        this.walBytes = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
+        this.sinceSnapshot = Math.max(0, this.durableSeq - seq);
         this.pruneBlobs();
       } finally {
         this.compacting = null;
@@ -359,38 +372,6 @@ export class Persistence {
       this.waiters.push({ target: seq, resolve, reject });
       this.kick();
     });
-  }
-
-  /**
-   * The state is captured synchronously (documents are immutable objects, so this copies references),
-   * then serialized and written in slices of SLICE_DOCS documents; commits go on meanwhile.
-   */
-  private async writeSnapshot(): Promise<number> {
-    const state = this.backend.exportState();
-    const seq = this.seq;
-    // Later commits go to a new segment; everything up to `seq` is in the snapshot.
-    this.currentSeg = seq + 1;
-    const entriesAtStart = this.sinceSnapshot;
-    const bytesAtStart = this.walBytes;
-    const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
-    const fh = await open(tmp, "w", 0o600);
-    let bytes = 0;
-    try {
-      for (const chunk of snapshotChunks(state, seq)) {
-        await fh.write(chunk);
-        bytes += Buffer.byteLength(chunk);
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, SNAPSHOT));
-    fsyncDir(this.dir);
-    // Entries appended while the snapshot was written stay counted (they are in the new segment).
-    this.sinceSnapshot = Math.max(0, this.sinceSnapshot - entriesAtStart);
-    this.walBytes = Math.max(0, this.walBytes - bytesAtStart);
-    this.snapshotBytes = bytes;
-    return seq;
   }
 
   private pruneBlobs() {
@@ -418,23 +399,65 @@ export class Persistence {
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
     writeFileSync(tmp, [...snapshotChunks(this.backend.exportState(), this.seq)].join(""), { mode: 0o600 });
     renameSync(tmp, join(this.dir, SNAPSHOT));
+    this.snapshotSeq = this.seq;
   }
 }
 
-/** The snapshot file's content for `state` at log position `seq` (also used by online backups). */
+const snapshotHeaderBase = () => ({ format: FORMAT, version: SNAPSHOT_VERSION, engine: engineVersions() });
+
+/** One document's snapshot line. */
+export function snapshotLine(componentPath: string, doc: { _id: string }): string {
+  return `{"p":${JSON.stringify(componentPath)},"i":${JSON.stringify(doc._id)},"d":${JSON.stringify(convexToJson(doc as any))}}\n`;
+}
+
+/**
+ * The snapshot file's content for `state` at log position `seq` (online backups, the fatal-path snapshot),
+ * serialized in slices on the calling thread; documents are grouped by table, without a section list
+ * (start-up then reads the whole file; the next compaction adds it).
+ */
 export function* snapshotChunks(state: State, seq: number): Generator<string> {
   const components: Record<string, unknown> = {};
   for (const [path, c] of Object.entries(state.components))
     components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, count: c.documents.length };
-  yield JSON.stringify({ format: FORMAT, version: SNAPSHOT_VERSION, seq, lastCommitTs: state.lastCommitTs.toString(), engine: engineVersions(), components }) + "\n";
+  yield JSON.stringify({ ...snapshotHeaderBase(), seq, lastCommitTs: state.lastCommitTs.toString(), components }) + "\n";
   for (const [path, c] of Object.entries(state.components)) {
-    const p = JSON.stringify(path);
-    for (let i = 0; i < c.documents.length; i += SLICE_DOCS) {
-      let out = "";
-      for (const d of c.documents.slice(i, i + SLICE_DOCS)) out += `{"p":${p},"d":${JSON.stringify(convexToJson(d))}}\n`;
-      yield out;
+    const byTable = new Map<string, any[]>();
+    for (const d of c.documents) {
+      const t = d._id.replace(/^[0-9]+/, "");
+      let list = byTable.get(t);
+      if (!list) byTable.set(t, (list = []));
+      list.push(d);
+    }
+    for (const docs of byTable.values()) {
+      for (let i = 0; i < docs.length; i += SLICE_DOCS) {
+        let out = "";
+        for (const d of docs.slice(i, i + SLICE_DOCS)) out += snapshotLine(path, d);
+        yield out;
+      }
     }
   }
+}
+
+type MergeResult = { bytes: number; documents: number; entries: number };
+
+/** Runs snapshotWorker.js's merge in a worker thread. */
+function runMerge(task: { dir: string; seq: number; segments: string[]; header: Record<string, unknown> }): Promise<MergeResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL("./snapshotWorker.js", import.meta.url), { workerData: { task: "merge", ...task }, execArgv: [] });
+    let settled = false;
+    w.once("message", (m: { ok: boolean; error?: string } & MergeResult) => {
+      settled = true;
+      if (m.ok) resolve(m);
+      else reject(new Error(`snapshot merge failed: ${m.error}`));
+    });
+    w.once("error", (e) => {
+      settled = true;
+      reject(e);
+    });
+    w.once("exit", (code) => {
+      if (!settled) reject(new Error(`snapshot worker exited with code ${code}`));
+    });
+  });
 }
 
 /**

@@ -4,8 +4,8 @@
  * For each size (default 1k, 10k, 100k log rows; BENCH_SIZES=1000,10000,100000,1000000 for 1M) one
  * child process starts the real app (convex/) on startRuntime(), signs in an owner, enables a Telegram
  * channel, seeds N log rows (split over skillInvocationLog, securityEvents, activityLog and auditLog,
- * 60 s apart, then rolled up like the cron does) and measures, with the real `convex` client over
- * WebSocket and signed webhooks over HTTP:
+ * 60 s apart, then rolled up like the cron does; then waits for the compaction the seed triggered) and
+ * measures, with the real `convex` client over WebSocket and signed webhooks over HTTP:
  *   overview / log page      ConvexHttpClient query latency (p50) of logs/dashboard:overview, logs/browse:invocations
  *   webhook 1 / 16 clients    signed Telegram updates per second (each runs the real route: verify, dedupe, store, schedule)
  *   ack w/ dashboard          webhook latency (p50) while a ConvexClient is subscribed to the overview and the log page
@@ -14,6 +14,9 @@
  * plus a bare Node server started in the same child (same secret-token check + fsync'd append per request,
  * same client loop) as the throughput reference. Then a fresh process starts the runtime on the data dir
  * (cold start: startRuntime() until ready, and spawn → ready).
+ *
+ * BENCH_PROFILE=<dir> writes a CPU profile of each phase (<size>-<phase>.cpuprofile, and the cold start's
+ * <size>-cold.cpuprofile); BENCH_KEEP_DATA=1 keeps each size's data dir (its path is printed).
  *
  * The bench lifts the app's rate limits for its workspace (rateLimitConfig) so it measures the runtime,
  * not the limiter. Loops are bounded by time and count; everything is on loopback.
@@ -31,6 +34,27 @@ const SELF = fileURLToPath(import.meta.url);
 const TG_SECRET = "bench-telegram-secret-token-0123456789";
 const OWNER = { ownerKey: "bench_owner", password: "bench-owner-password-0123" };
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
+const PROFILE_DIR = process.env.BENCH_PROFILE || null;
+
+/** Runs `fn`; with BENCH_PROFILE set, records a CPU profile of it (in-process inspector, 200 µs sampling). */
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return await fn();
+  const { Session } = await import("node:inspector/promises");
+  const { mkdirSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 
 type Result = {
   size: number;
@@ -44,6 +68,7 @@ type Result = {
   updateVisibleMs: number;
   rssMiB: number;
   seedMs: number;
+  compactMs: number;
   coldStartMs?: number;
   spawnToReadyMs?: number;
 };
@@ -72,7 +97,7 @@ async function load(send: () => Promise<void>, clients: number, maxReqs = 5000) 
   return { rps: lat.length / ((performance.now() - t0) / 1000), p50: p50(lat) };
 }
 
-async function timeIt(fn: () => Promise<unknown>, maxRuns = 30) {
+async function timeIt(fn: () => Promise<unknown>, maxRuns = 100) {
   const xs: number[] = [];
   const end = performance.now() + PHASE_MS;
   for (let i = 0; i < maxRuns && (i < 3 || performance.now() < end); i++) {
@@ -177,10 +202,16 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   }
   await rt.persistence.sync();
   const seedMs = performance.now() - seed0;
+  // The seed is weeks of writes in seconds: let the compaction it triggers (a worker thread merging the
+  // log into the snapshot, sized to the log) finish, as a deployment would have long before, then start
+  // every measurement from the same state.
+  const c0 = performance.now();
+  await rt.persistence.compact();
+  const compactMs = performance.now() - c0;
 
   const page = { paginationOpts: { numItems: 50, cursor: null } };
-  const overviewMs = await timeIt(() => http.query(api.logs.dashboard.overview, {}));
-  const logPageMs = await timeIt(() => http.query(api.logs.browse.invocations, page));
+  const overviewMs = await phase(`${size}-overview`, () => timeIt(() => http.query(api.logs.dashboard.overview, {})));
+  const logPageMs = await phase(`${size}-logpage`, () => timeIt(() => http.query(api.logs.browse.invocations, page)));
 
   let update = 0;
   const webhook = async () => {
@@ -216,9 +247,9 @@ async function measure(size: number, dataDir: string): Promise<Result> {
     while (pending() > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
   };
   await drain();
-  const w1 = await load(webhook, 1);
+  const w1 = await phase(`${size}-webhook1`, () => load(webhook, 1));
   await drain();
-  const w16 = await load(webhook, 16);
+  const w16 = await phase(`${size}-webhook16`, () => load(webhook, 16));
   await drain();
 
   // A dashboard subscribed over WebSocket while webhooks come in.
@@ -230,7 +261,7 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   const u2 = ws.onUpdate(api.logs.browse.invocations, page, (r: any) => (latestPage = r.page));
   const t0 = performance.now();
   while ((overviews === 0 || latestPage.length === 0) && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
-  const ack = await load(webhook, 1);
+  const ack = await phase(`${size}-ack`, () => load(webhook, 1));
   await drain();
 
   // Update visible: a log row written on the server until the subscribed page shows it.
@@ -254,17 +285,17 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   tg.close();
   return {
     size, overviewMs, logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
-    ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs,
+    ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs, compactMs,
   };
 }
 
-async function cold(dataDir: string) {
+async function cold(dataDir: string, size: number) {
   const t0 = performance.now();
   const { startRuntime } = await import(join(REPO, "runtime", "index.ts"));
   const s = performance.now();
-  const rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true });
+  const rt: any = await phase(`${size}-cold`, () => startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true }));
   const startMs = performance.now() - s;
-  const r = { startMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms };
+  const r = { startMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms, steps: rt.startup };
   console.error(`[bench] cold start: ${JSON.stringify(r)}`);
   await rt.stop();
   return r;
@@ -289,7 +320,7 @@ if (mode === "measure") {
   console.log("RESULT " + JSON.stringify(await measure(Number(rest[0]), rest[1])));
   process.exit(0);
 } else if (mode === "cold") {
-  console.log("RESULT " + JSON.stringify(await cold(rest[0])));
+  console.log("RESULT " + JSON.stringify(await cold(rest[0], Number(rest[1]))));
   process.exit(0);
 } else {
   const sizes = (process.env.BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
@@ -298,13 +329,14 @@ if (mode === "measure") {
     const dataDir = mkdtempSync(join(tmpdir(), "warden-scale-"));
     try {
       const m = (await child(["measure", String(size), dataDir])).out as Result;
-      const c = await child(["cold", dataDir]);
+      const c = await child(["cold", dataDir, String(size)]);
       m.coldStartMs = c.out.startMs;
       m.spawnToReadyMs = c.wallMs;
       results.push(m);
       console.error(`[bench] ${size} rows done: ${JSON.stringify(m)}`);
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.BENCH_KEEP_DATA === "1") console.error(`[bench] ${size} rows: data kept in ${dataDir}`);
+      else rmSync(dataDir, { recursive: true, force: true });
     }
   }
   const base = results[0];
