@@ -13,7 +13,7 @@ import { query, mutation, action, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
 import { resolvePrincipal, fail, type Principal, type Role } from "./principal";
-import { errorCode, MEMBER_DENIALS } from "./http";
+import { errorCode, isMemberDenial } from "./http";
 import { joinLinkedOrg } from "../workspaces/jit";
 import { recordClerkSession } from "../owners/session";
 import { tagAccess, type AccessClass } from "./classes";
@@ -77,7 +77,7 @@ async function actionPrincipal(ctx: ActionCtx, min: Role): Promise<Principal> {
     }
   } catch (e) {
     const code = errorCode(e);
-    if (code && MEMBER_DENIALS.has(code)) await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "access", detail: `action needs ${min}` });
+    if (isMemberDenial(code)) await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "access", detail: `action needs ${min}` });
     throw e;
   }
 }

@@ -2,7 +2,7 @@ import { ConvexError } from "convex/values";
 import { httpAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import { tagAccess, type AccessClass } from "./classes";
-import { httpStatusFor, isCode } from "../lib/codes";
+import { httpStatusFor, isCode, type Code } from "../lib/codes";
 import {
   DEFAULT_MAX_BODY_BYTES,
   corsHeaders,
@@ -45,7 +45,7 @@ export function endpoint(
       return withHeaders(res, cors, res.ok ? opts.frameable?.csp() : undefined);
     } catch (err) {
       const code = errorCode(err);
-      if (code && MEMBER_DENIALS.has(code))
+      if (isMemberDenial(code))
         await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "http", detail: `${req.method} ${path}`, ip });
       return withHeaders(errorToResponse(err), cors);
     }
@@ -63,7 +63,11 @@ export async function requestIp(ctx: ActionCtx, req: Request): Promise<string> {
 }
 
 /** Refusals of a signed-in caller that are recorded as security events where no rollback prevents it. */
-export const MEMBER_DENIALS: ReadonlySet<string> = new Set(["FORBIDDEN", "OWNER_INACTIVE", "MEMBERSHIP_INACTIVE", "SESSION_ENDED"]);
+const MEMBER_DENIAL_CODES: ReadonlySet<Code> = new Set<Code>(["FORBIDDEN", "OWNER_INACTIVE", "MEMBERSHIP_INACTIVE", "SESSION_ENDED"]);
+/** A code that means "a signed-in member was refused" (recorded as an edge event). */
+export function isMemberDenial(code: string | undefined): code is Code {
+  return isCode(code) && MEMBER_DENIAL_CODES.has(code);
+}
 
 /** The catalogue code a ConvexError carries (also when it crossed a runQuery/runMutation boundary). */
 export function errorCode(err: unknown): string | undefined {

@@ -2,6 +2,7 @@ import { ConvexError } from "convex/values";
 import type { QueryCtx } from "../_generated/server";
 import type { Id, Doc } from "../_generated/dataModel";
 import { providerForIssuer } from "../lib/authMode";
+import type { Code } from "../lib/codes";
 
 export type Role = "owner" | "admin" | "viewer";
 const RANK: Record<Role, number> = { viewer: 1, admin: 2, owner: 3 };
@@ -41,7 +42,8 @@ export function sessionIdOf(identity: unknown): string | null {
   return typeof sid === "string" && sid.length >= 8 && sid.length <= 128 ? sid : null;
 }
 
-export function fail(code: string, extra?: Record<string, unknown>): never {
+/** Throws a caller-visible error; `code` must be in the catalogue (a typo fails tsc). */
+export function fail(code: Code, extra?: Record<string, unknown>): never {
   throw new ConvexError({ code, ...extra });
 }
 

@@ -18,6 +18,7 @@ import {
 import { utf8Length } from "../lib/redact";
 import { queueReply } from "../channels/delivery";
 import { notify } from "../notifications/notify";
+import type { Code } from "../lib/codes";
 
 export const MAX_APPROVAL_INPUT_BYTES = 16 * 1024;
 /** Open approvals per thread: one requester cannot flood the owners' inbox. */
@@ -48,7 +49,7 @@ export type GateTarget = {
   defaultRisk: RiskClass;
 };
 
-export type GateResult = { ok: true } | { ok: false; code: string; securityEvent: boolean };
+export type GateResult = { ok: true } | { ok: false; code: Code; securityEvent: boolean };
 
 function isAudience(a: unknown): a is Audience {
   return typeof a === "string" && (AUDIENCES as readonly string[]).includes(a);
@@ -57,7 +58,7 @@ function isAudience(a: unknown): a is Audience {
 /** Only agent calls pass this gate; other callers (MCP clients, scoped by token) are not audiences. */
 export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: GateTarget): Promise<GateResult> {
   if (caller.kind !== "agent") return { ok: true };
-  const deny = (code: string, securityEvent = true): GateResult => ({ ok: false, code, securityEvent });
+  const deny = (code: Code, securityEvent = true): GateResult => ({ ok: false, code, securityEvent });
   if (!isAudience(caller.audience)) return deny("TOOL_NOT_GRANTED");
   const threadId = caller.id ? ctx.db.normalizeId("threads", caller.id) : null;
   const thread = threadId ? await ctx.db.get(threadId) : null;

@@ -19,6 +19,7 @@ import { admitWebhook } from "../security/checkerWebhook";
 import { appendChannelTurn } from "../chat/turns";
 import { loadCiphertexts, loadedSecretsValidator } from "../secrets/access";
 import { SECRET_NAMES, type Platform } from "./platforms";
+import { codeValidator } from "../lib/codes";
 
 /**
  * Hard ceiling on text queued from a channel. The agent applies the workspace's own limit
@@ -92,7 +93,7 @@ export const messageValidator = v.object({
 });
 
 export const acceptResult = v.union(
-  v.object({ status: v.literal("denied"), code: v.string(), retryAfterMs: v.optional(v.number()) }),
+  v.object({ status: v.literal("denied"), code: codeValidator, retryAfterMs: v.optional(v.number()) }),
   v.object({ status: v.literal("duplicate") }),
   /** admitted, but not a user message (challenge, PING, ignored event) */
   v.object({ status: v.literal("admitted") }),

@@ -1,3 +1,5 @@
+import { v } from "convex/values";
+
 /**
  * The error-code catalogue. Every caller-visible error carries exactly one of these.
  * Extend it; never reuse a code for another meaning.
@@ -130,6 +132,9 @@ export const CODES = [
 
 export type Code = (typeof CODES)[number];
 
+/** Validator for a catalogue code (function arguments and results that carry one). */
+export const codeValidator = v.union(...CODES.map((c) => v.literal(c)));
+
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   UNAUTHENTICATED: 401,
   SIGNIN_FAILED: 401,
@@ -169,4 +174,9 @@ export function httpStatusFor(code: string): number {
 
 export function isCode(code: unknown): code is Code {
   return typeof code === "string" && (CODES as readonly string[]).includes(code);
+}
+
+/** A code that crossed a boundary typed as string (an executor, an upstream): itself if catalogued, else `fallback`. */
+export function asCode(code: unknown, fallback: Code): Code {
+  return isCode(code) ? code : fallback;
 }

@@ -44,6 +44,7 @@ import {
 } from "../lib/oauth";
 import { TOKEN_PREFIX_CHARS, mcpResourceUrl } from "./protocol";
 import { resolveScopes, skillChoices, upstreamChoicesFor } from "./tokens";
+import type { Code } from "../lib/codes";
 
 const MAX_GRANTS_LISTED = 200;
 const PRUNE_BATCH = 200;
@@ -78,7 +79,7 @@ async function clientByPublicId(ctx: MutationCtx, clientId: string) {
     .unique();
 }
 
-async function event(ctx: MutationCtx, code: string, detail: string, ip: string, workspaceId?: Id<"workspaces">) {
+async function event(ctx: MutationCtx, code: Code, detail: string, ip: string, workspaceId?: Id<"workspaces">) {
   await recordSecurityEvent(ctx, { workspaceId, code, category: "oauth", source: `ip:${ip.slice(0, 64)}`, detail: `oauth: ${detail}; ip=${ip.slice(0, 64)}` });
 }
 

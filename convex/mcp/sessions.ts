@@ -29,6 +29,7 @@ import { parseUpstreamScope } from "./protocol";
 import { sha256Hex } from "../lib/tokens";
 import { DAY, MINUTE } from "../lib/time";
 import { logActivity } from "../agent/activity";
+import { codeValidator, type Code } from "../lib/codes";
 
 export const MAX_SESSIONS_PER_CLIENT = 5;
 export const SESSION_IDLE_MS = 10 * MINUTE;
@@ -182,7 +183,7 @@ export const admit = internalMutation({
     if (token.audience !== a.audience) return await unauthenticated(`token for another audience ${client}`, token.workspaceId);
 
     const source = `mcpClient:${token._id}`;
-    const event = async (code: string, detail: string) =>
+    const event = async (code: Code, detail: string) =>
       await recordSecurityEvent(ctx, { workspaceId: token.workspaceId, code, category: "mcp", source, detail: `${detail}; ${client} ip=${ip}` });
 
     // 2. per-client rate limit (every request)
@@ -287,7 +288,7 @@ export const discardSession = internalMutation({
 
 /** Rejections before any token is looked at (e.g. a foreign Origin). */
 export const logRejection = internalMutation({
-  args: { code: v.string(), ip: v.string(), detail: v.string() },
+  args: { code: codeValidator, ip: v.string(), detail: v.string() },
   returns: v.null(),
   handler: async (ctx, a) => {
     const ip = a.ip.slice(0, 64);

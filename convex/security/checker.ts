@@ -29,6 +29,7 @@ import { urlTemplateOf, OUTPUT_MAX_BYTES } from "../skills/validate";
 import type { RunOutcome } from "../skills/outcome";
 import { writeInvocationLog, PREVIEW_BYTES, type InvocationLogEntry } from "./checkerLog";
 import { agencyGate } from "../agency/gate";
+import { asCode, codeValidator, type Code } from "../lib/codes";
 import { DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, skillToolRef } from "../lib/agency";
 
 /** Extra time the executor gets beyond the skill's own timeout before the checker gives up on it. */
@@ -51,7 +52,7 @@ export const checkResultValidator = v.union(
   v.object({ ok: v.literal(true), output: v.any() }),
   v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.optional(v.number()) }),
 );
-export type CheckResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
+export type CheckResult = { ok: true; output: unknown } | { ok: false; code: Code; retryAfterMs?: number };
 type Caller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
 /** Written by the MCP domain (convex/mcp/client.ts); referenced by name so this file type-checks without it. */
@@ -70,7 +71,7 @@ const logEntryValidator = v.object({
   targetName: v.string(),
   callerKind: v.string(),
   callerId: v.optional(v.string()),
-  code: v.string(),
+  code: v.union(codeValidator, v.literal("OK")),
   allowed: v.boolean(),
   durationMs: v.number(),
   inputBytes: v.number(),
@@ -96,7 +97,7 @@ function sourceOf(caller: Caller): string {
   return caller.id ? `${caller.kind}:${caller.id}` : caller.kind;
 }
 
-function denial(code: string, retryAfterMs?: number): CheckResult {
+function denial(code: Code, retryAfterMs?: number): CheckResult {
   return retryAfterMs === undefined ? { ok: false, code } : { ok: false, code, retryAfterMs };
 }
 
@@ -199,7 +200,7 @@ async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, detail?:
 }
 
 type LogBase = Pick<InvocationLogEntry, "workspaceId" | "targetKind" | "targetName" | "callerKind" | "callerId" | "inputBytes" | "inputPreview">;
-type PrecheckDenied = { ok: false; code: string; retryAfterMs?: number };
+type PrecheckDenied = { ok: false; code: Code; retryAfterMs?: number };
 
 /** Size, validity and log preview of a call's input; the same for skills and MCP tools. */
 function measureInput(input: unknown): { inputBytes: number; inputTooLarge: boolean; inputPreview: string } {
@@ -233,7 +234,7 @@ async function denyInPrecheck(
   entry: Omit<InvocationLogEntry, "code" | "allowed" | "durationMs" | "outputBytes">,
   startedAt: number,
   source: string,
-  code: string,
+  code: Code,
   retryAfterMs?: number,
   securityEvent = true,
 ): Promise<PrecheckDenied> {
@@ -288,7 +289,7 @@ export const precheckSkill = internalMutation({
       inputBytes: a.inputBytes,
       inputPreview: a.inputPreview,
     };
-    const deny = (code: string, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
+    const deny = (code: Code, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
     // 1. approval (an unknown name is indistinguishable from an unapproved skill)
     if (!skill || !(await isApproved(skill))) return await deny("SKILL_NOT_APPROVED");
@@ -355,7 +356,7 @@ export const logResult = internalMutation({
   },
 });
 
-type Finished = { ok: true; output: unknown; bytes: number } | { ok: false; code: string; host?: string };
+type Finished = { ok: true; output: unknown; bytes: number } | { ok: false; code: Code; host?: string };
 
 /** A Convex value as is; anything Convex cannot carry (e.g. `$`-keys from an API) as its JSON text. */
 function deliverable(value: JsonValue): unknown {
@@ -466,7 +467,7 @@ export const invokeSkill = internalAction({
       outcome = { ok: false, code: "SKILL_ERROR" };
     }
     if (outcome === "TIMEOUT") return await finish({ ok: false, code: "TIMEOUT" });
-    if (!outcome.ok) return await finish(outcome);
+    if (!outcome.ok) return await finish({ ...outcome, code: asCode(outcome.code, "SKILL_ERROR") });
 
     // 8. output size
     const m = measured(outcome);
@@ -518,7 +519,7 @@ export const precheckMcp = internalMutation({
       inputBytes: a.inputBytes,
       inputPreview: a.inputPreview,
     };
-    const deny = (code: string, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
+    const deny = (code: Code, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
     if (!server || (server.status !== "approved" && server.status !== "disabled")) return await deny("MCP_SERVER_NOT_APPROVED");
     if (server.status === "disabled" || !server.enabled) return await deny("MCP_SERVER_DISABLED");
@@ -594,7 +595,7 @@ export const callMcpTool = internalAction({
     if (!pre.ok) return pre;
 
     const entryBase = { ...base, mcpServerId: a.serverId, targetName: pre.targetName };
-    const fail = async (code: string): Promise<CheckResult> => {
+    const fail = async (code: Code): Promise<CheckResult> => {
       await logFromAction(ctx, { ...entryBase, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
       return denial(code);
     };
@@ -609,7 +610,7 @@ export const callMcpTool = internalAction({
       res = { ok: false, code: "UPSTREAM_ERROR" };
     }
     if (res === "TIMEOUT") return await fail("TIMEOUT");
-    if (!res.ok) return await fail(res.code);
+    if (!res.ok) return await fail(asCode(res.code, "UPSTREAM_ERROR"));
     const outJson = jsonOf(res.output);
     const outBytes = Math.max(res.bytes ?? 0, outJson === null ? Infinity : utf8Length(outJson));
     if (outBytes > pre.maxOutputBytes) return await fail("OUTPUT_TOO_LARGE");

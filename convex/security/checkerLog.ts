@@ -6,6 +6,7 @@
 import type { MutationCtx } from "../_generated/server";
 import type { Id } from "../_generated/dataModel";
 import { recordSecurityEvent } from "./events";
+import type { Code } from "../lib/codes";
 
 /** Previews stay at or under 1 KB including the truncation suffix. */
 export const PREVIEW_BYTES = 990;
@@ -21,7 +22,8 @@ export type InvocationLogEntry = {
   targetName: string;
   callerKind: string;
   callerId?: string;
-  code: string;
+  /** "OK" or a catalogue code */
+  code: Code | "OK";
   allowed: boolean;
   durationMs: number;
   inputBytes: number;
@@ -65,7 +67,7 @@ export async function writeInvocationLog(
     at,
   });
 
-  if (!e.allowed && opts.securityEvent !== false && !EVENT_WRITTEN_ELSEWHERE.has(e.code)) {
+  if (!e.allowed && e.code !== "OK" && opts.securityEvent !== false && !EVENT_WRITTEN_ELSEWHERE.has(e.code)) {
     await recordSecurityEvent(ctx, {
       workspaceId: e.workspaceId,
       code: e.code,

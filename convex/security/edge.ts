@@ -10,6 +10,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { providerForIssuer } from "../lib/authMode";
 import { internal } from "../_generated/api";
 import { RAW_EVENT_TTL_MS, recordSecurityEvent, type SecurityEventInput } from "./events";
+import { codeValidator } from "../lib/codes";
 
 /** A person can be in many workspaces; attribution copies stop here. */
 export const MAX_ATTRIBUTED_WORKSPACES = 20;
@@ -42,7 +43,7 @@ export async function recordForPerson(ctx: MutationCtx, ownerKey: string, e: Omi
 
 /** Oversized bodies and other refusals before any principal is known. */
 export const recordRequestDenial = internalMutation({
-  args: { code: v.string(), category: v.string(), ip: v.string(), detail: v.string() },
+  args: { code: codeValidator, category: v.string(), ip: v.string(), detail: v.string() },
   returns: v.null(),
   handler: async (ctx, a) => {
     const ip = a.ip.slice(0, 64);
@@ -56,7 +57,7 @@ export const recordRequestDenial = internalMutation({
  * workspace their token names when they are a member of it, else to the deployment view only.
  */
 export const recordMemberDenial = internalMutation({
-  args: { code: v.string(), category: v.string(), detail: v.string(), ip: v.optional(v.string()) },
+  args: { code: codeValidator, category: v.string(), detail: v.string(), ip: v.optional(v.string()) },
   returns: v.null(),
   handler: async (ctx, a) => {
     const identity = await ctx.auth.getUserIdentity();

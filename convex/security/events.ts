@@ -4,6 +4,7 @@ import { hourBucket } from "../lib/time";
 import { ABUSE_THRESHOLD, ABUSE_WINDOW_MS, countsTowardAbuse } from "../lib/abuse";
 import { minimizeSource, minimizeText } from "../lib/pseudonym";
 import { notify } from "../notifications/notify";
+import type { Code } from "../lib/codes";
 
 /** Key for the pseudonym tags (the deployment's secret key; never stored). */
 export function pseudonymSecret(): string | undefined {
@@ -14,7 +15,7 @@ export const RAW_EVENT_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type SecurityEventInput = {
   workspaceId?: Id<"workspaces">;
-  code: string;
+  code: Code;
   category: string;
   source?: string;
   detail?: string;
