@@ -165,3 +165,10 @@ describe("domain ownership of tables", () => {
     expect(writers("skillInvocationLog")).toEqual(["security/checkerLog.ts"]);
   });
 });
+
+describe("function references", () => {
+  test("convex/ calls functions through internal.* / api.*, never by a string path", () => {
+    const byName = files.filter((f) => /makeFunctionReference|anyApi|["'][\w/]+:\w+["']\s*(as\b|\))/.test(code(f.text))).map((f) => f.rel);
+    expect(byName).toEqual([]);
+  });
+});

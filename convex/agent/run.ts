@@ -1,6 +1,5 @@
 "use node";
 import { v, type Infer } from "convex/values";
-import { makeFunctionReference } from "convex/server";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
@@ -18,18 +17,6 @@ type Context = Infer<typeof contextValidator>;
 
 type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
 type Caller = { kind: "agent"; id?: string; audience?: string; tainted?: boolean };
-
-/** The security checker (security/checker.ts): every tool call from a model goes through it. */
-const invokeSkillRef = makeFunctionReference<
-  "action",
-  { workspaceId: Id<"workspaces">; skillName: string; input: unknown; caller: Caller },
-  CheckerResult
->("security/checker:invokeSkill");
-const callMcpToolRef = makeFunctionReference<
-  "action",
-  { workspaceId: Id<"workspaces">; serverId: Id<"mcpServers">; toolName: string; input: unknown; caller: Caller },
-  CheckerResult
->("security/checker:callMcpTool");
 
 const MAX_TOOL_CALLS = 8;
 
@@ -77,7 +64,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
         ? await notOffered(call, "TOOL_NOT_ENABLED")
         : skill.policy === "deny"
           ? await notOffered(call)
-          : await checked(ctx, call, () => ctx.runAction(invokeSkillRef, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }), span);
+          : await checked(ctx, call, () => ctx.runAction(internal.security.checker.invokeSkill, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }), span);
     } else {
       const server = c.mcpServers.find((s) => s.name === call.server);
       const tool = server?.tools.find((t) => t.name === call.tool);
@@ -87,7 +74,7 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
         : tool?.policy === "deny"
           ? await notOffered(call)
           : await checked(ctx, call, () =>
-              ctx.runAction(callMcpToolRef, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
+              ctx.runAction(internal.security.checker.callMcpTool, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
               span,
             );
     }

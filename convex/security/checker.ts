@@ -11,7 +11,6 @@
  * Callers get `{ ok: false, code }` only — no messages, no stack.
  */
 import { v, convexToJson, type Value } from "convex/values";
-import { makeFunctionReference } from "convex/server";
 import { internalAction, internalMutation, type ActionCtx, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
@@ -54,13 +53,6 @@ export const checkResultValidator = v.union(
 );
 export type CheckResult = { ok: true; output: unknown } | { ok: false; code: Code; retryAfterMs?: number };
 type Caller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
-
-/** Written by the MCP domain (convex/mcp/client.ts); referenced by name so this file type-checks without it. */
-export const mcpCallTool = makeFunctionReference<
-  "action",
-  { serverId: Id<"mcpServers">; toolName: string; input: unknown; timeoutMs: number; maxOutputBytes: number },
-  { ok: true; output: unknown; bytes: number } | { ok: false; code: string }
->("mcp/client:callTool");
 
 const logEntryValidator = v.object({
   workspaceId: v.id("workspaces"),
@@ -622,6 +614,6 @@ function runMcp(
   ctx: ActionCtx,
   args: { serverId: Id<"mcpServers">; toolName: string; input: unknown; timeoutMs: number; maxOutputBytes: number },
 ) {
-  return ctx.runAction(mcpCallTool, args);
+  return ctx.runAction(internal.mcp.client.callTool, args);
 }
 
