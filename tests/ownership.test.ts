@@ -172,3 +172,18 @@ describe("function references", () => {
     expect(byName).toEqual([]);
   });
 });
+
+describe("function contracts", () => {
+  test("every registered function declares `returns:`", () => {
+    const missing: string[] = [];
+    for (const f of files) {
+      const text = code(f.text);
+      for (const m of text.matchAll(/export const (\w+) = (\w+)\(\{/g)) {
+        if (!/(Query|Mutation|Action|query|mutation|action)$/.test(m[2]) || m[2] === "httpAction") continue;
+        const end = text.indexOf("\n});", m.index);
+        if (!/\n\s{2}returns:/.test(text.slice(m.index, end))) missing.push(`${f.rel}:${m[1]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});

@@ -7,6 +7,15 @@ import { recordClerkSession } from "../owners/session";
 /** Used by action builders: actions have no db, so membership is resolved in a query. */
 export const principal = internalQuery({
   args: { min: v.union(v.literal("owner"), v.literal("admin"), v.literal("viewer")) },
+  returns: v.object({
+    ownerId: v.id("owners"),
+    ownerKey: v.string(),
+    workspaceId: v.id("workspaces"),
+    role: v.union(v.literal("owner"), v.literal("admin"), v.literal("viewer")),
+    provider: v.union(v.literal("clerk"), v.literal("builtin")),
+    sessionId: v.optional(v.string()),
+    sessionRecorded: v.optional(v.boolean()),
+  }),
   handler: async (ctx, { min }) => resolvePrincipal(ctx, min),
 });
 

@@ -8,15 +8,42 @@
  * Every page size goes through clampPage (at most PAGE_MAX rows per call).
  */
 import { v } from "convex/values";
-import { paginationOptsValidator } from "convex/server";
+import { paginationOptsValidator, paginationResultValidator } from "convex/server";
 import { viewerQuery, adminQuery, adminMutation } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { clampPage } from "../lib/pagination";
 import { CSV_HEADER, csvLine, jsonLine } from "../lib/auditExport";
 
+const invocationRow = v.object({
+  id: v.id("skillInvocationLog"),
+  at: v.number(),
+  targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
+  targetName: v.string(),
+  callerKind: v.string(),
+  code: v.string(),
+  allowed: v.boolean(),
+  durationMs: v.number(),
+  inputBytes: v.number(),
+  outputBytes: v.number(),
+  inputPreview: v.string(),
+  outputPreview: v.string(),
+  hasStoredOutput: v.boolean(),
+});
+const securityEventRow = v.object({ id: v.id("securityEvents"), at: v.number(), code: v.string(), category: v.string(), detail: v.string() });
+const auditRow = v.object({
+  id: v.id("auditLog"),
+  at: v.number(),
+  actor: v.string(),
+  action: v.string(),
+  target: v.string(),
+  before: v.any(), // the changed object's fields as they were (any JSON)
+  after: v.any(),
+});
+
 /** Invocation log, newest first; optionally only denials. Previews are already redacted at write time. */
 export const invocations = viewerQuery({
   args: { paginationOpts: paginationOptsValidator, deniedOnly: v.optional(v.boolean()) },
+  returns: paginationResultValidator(invocationRow),
   handler: async (ctx, { paginationOpts, deniedOnly }) => {
     const ws = ctx.principal.workspaceId;
     const q = deniedOnly
@@ -47,6 +74,7 @@ export const invocations = viewerQuery({
 /** Security events, newest first; optionally one code. */
 export const securityEvents = viewerQuery({
   args: { paginationOpts: paginationOptsValidator, code: v.optional(v.string()) },
+  returns: paginationResultValidator(securityEventRow),
   handler: async (ctx, { paginationOpts, code }) => {
     const ws = ctx.principal.workspaceId;
     const q = code
@@ -63,6 +91,7 @@ export const securityEvents = viewerQuery({
 /** Audit log, newest first (admins and owners). */
 export const audit = adminQuery({
   args: { paginationOpts: paginationOptsValidator },
+  returns: paginationResultValidator(auditRow),
   handler: async (ctx, { paginationOpts }) => {
     const page = await ctx.db
       .query("auditLog")

@@ -1,3 +1,4 @@
+import { v } from "convex/values";
 import { viewerQuery } from "../access/builders";
 import { hourBucket, HOUR } from "../lib/time";
 import { invocationRollupThrough } from "./summaries";
@@ -12,8 +13,35 @@ export const LIVE_TAIL_MAX = 1_000;
  * summary (at most LIVE_TAIL_MAX; normally well under a minute of traffic) and a few bounded
  * "latest" slices, so the number of documents read does not depend on how large the logs are.
  */
+const overviewResult = v.object({
+  hours: v.array(
+    v.object({ bucket: v.number(), invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() }),
+  ),
+  totals: v.object({ invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() }),
+  liveTailTruncated: v.boolean(),
+  securityByCode: v.record(v.string(), v.number()),
+  rateLimitsByName: v.record(v.string(), v.number()),
+  recentSecurityEvents: v.array(v.object({ code: v.string(), category: v.string(), detail: v.string(), at: v.number() })),
+  recentFailedInvocations: v.array(v.object({ target: v.string(), kind: v.string(), code: v.string(), at: v.number() })),
+  notifications: v.array(
+    v.object({ id: v.id("notifications"), kind: v.string(), title: v.string(), body: v.string(), read: v.boolean(), createdAt: v.number() }),
+  ),
+  mcpHealth: v.array(
+    v.object({
+      id: v.id("mcpServers"),
+      name: v.string(),
+      status: v.string(),
+      enabled: v.boolean(),
+      health: v.string(),
+      latencyMs: v.union(v.number(), v.null()),
+      checkedAt: v.union(v.number(), v.null()),
+    }),
+  ),
+});
+
 export const overview = viewerQuery({
   args: {},
+  returns: overviewResult,
   handler: async (ctx) => {
     const ws = ctx.principal.workspaceId;
     const since = hourBucket(Date.now()) - (WINDOW_HOURS - 1) * HOUR;

@@ -238,6 +238,7 @@ export const recordDenial = internalMutation({
 /** Is this owner still active and an active member of this workspace? (kept for callers without a session) */
 export const stillMember = internalQuery({
   args: { ownerId: v.string(), workspaceId: v.string() },
+  returns: v.union(v.null(), v.object({ ownerId: v.id("owners"), workspaceId: v.id("workspaces") })),
   handler: async (ctx, args) => {
     const ownerId = ctx.db.normalizeId("owners", args.ownerId);
     const workspaceId = ctx.db.normalizeId("workspaces", args.workspaceId);

@@ -8,6 +8,15 @@ import { writeAudit } from "../audit/log";
 
 export const credential = internalQuery({
   args: { ownerKey: v.string(), workspaceId: v.optional(v.string()) },
+  returns: v.union(
+    v.null(),
+    v.object({
+      ownerId: v.id("owners"),
+      passwordHash: v.optional(v.string()),
+      active: v.boolean(),
+      workspaceId: v.union(v.id("workspaces"), v.null()),
+    }),
+  ),
   handler: async (ctx, { ownerKey, workspaceId }) => {
     const owner = await ctx.db
       .query("owners")
