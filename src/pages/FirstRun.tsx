@@ -18,7 +18,7 @@ export function FirstRunChecklist() {
   if (c.status !== "ok" || c.data.done) return null;
   const left = c.data.steps.filter((s) => !s.done).length;
   return (
-    <Card title="Finish setting up" id="first-run">
+    <Card title="Finish setting up" id="first-run" className="mb2">
       <p className="small muted">
         {left} of {c.data.steps.length} steps left. This list disappears once all are done.
       </p>

@@ -67,7 +67,7 @@ function LimitEditor({ limit }: { limit: LimitRow }) {
         {limit.overridden ? <Badge tone="accent">custom</Badge> : null}
       </td>
       <td>
-        <form onSubmit={save} className="row" aria-labelledby={`${id}-label`} id={`${id}-form`} noValidate>
+        <form onSubmit={save} className="row limit-form" aria-labelledby={`${id}-label`} id={`${id}-form`} noValidate>
           <label className="sr-only" htmlFor={`${id}-rate`}>
             {limit.label}: number allowed
           </label>
