@@ -230,9 +230,8 @@ describe("Security checker (always-on)", () => {
   });
 
   test("the checker itself has no off switch: no env var, flag or config row is read", () => {
-    const src = readFileSync(new URL("../../convex/security/checker.ts", import.meta.url), "utf8");
-    const log = readFileSync(new URL("../../convex/security/checkerLog.ts", import.meta.url), "utf8");
-    for (const text of [src, log]) {
+    const checkerFiles = ["checker", "checkerPipeline", "checkerSkill", "checkerMcp", "checkerWebhook", "checkerLog"];
+    for (const text of checkerFiles.map((f) => readFileSync(new URL(`../../convex/security/${f}.ts`, import.meta.url), "utf8"))) {
       expect(text).not.toMatch(/process\.env/);
       expect(text).not.toMatch(/query\("(agentConfig|workspaces|retentionConfig|notifications)"\)/);
       expect(text).not.toMatch(/\b(disabled?Checker|checkerEnabled|skipChecks?|bypass)\b/i);
