@@ -61,6 +61,8 @@ export type Runtime = {
   recovery: RecoveryInfo;
   /** Milliseconds spent in each start-up step, in order (sums to about the whole start). */
   startup: Record<string, number>;
+  /** Resolves when the tables start-up left on disk are in memory (loaded between requests after ready). */
+  loaded: Promise<void>;
   engine: Engine;
   hub: SyncHub;
   persistence: Persistence;
@@ -469,6 +471,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     }
     mark("operator");
     ready = true;
+    // Large tables stayed on disk at start: load them between requests now (a request that needs one
+    // first loads it itself).
+    let stopped = false;
+    cleanups.push(() => (stopped = true));
+    const loaded = new Promise<void>((r) => setImmediate(r))
+      .then(() => backend.loadDeferred({ stop: () => stopped }))
+      .catch((e) => realConsole.warn(`[runtime] loading tables failed: ${e instanceof Error ? e.message : e}`));
 
     say(
       [
@@ -490,6 +499,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       authMode,
       recovery,
       startup,
+      loaded,
       engine,
       hub,
       persistence,
@@ -498,6 +508,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       stop() {
         stopping ??= (async () => {
           ready = false;
+          stopped = true;
           await operator?.stop();
           // Stop producing work and accepting connections, let running requests finish (bounded),
           // close the WebSockets (upgraded sockets keep server.close() waiting), then flush + snapshot.

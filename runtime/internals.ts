@@ -73,7 +73,13 @@ interface ConvexGlobal {
 export type ComponentWrites = { writes: Record<string, any | null>; nextDocId: number; lastCreationTime: number; before?: Record<string, any | null> };
 /** One committed top-level transaction: documents written (null = deleted), per component; `inserted`: ids that are new. */
 export type CommitRecord = { ts: bigint; components: Record<string, ComponentWrites>; tables: Set<string>; inserted: Record<string, Set<string>> };
-export type ComponentState = { documents: any[]; nextDocId: number; lastCreationTime: number };
+/** `deferred`: tables still on disk (recovery), loaded on first use or in the background. */
+export type ComponentState = {
+  documents: any[];
+  nextDocId: number;
+  lastCreationTime: number;
+  deferred?: Array<{ table: string; count: number; docs: Iterable<any> }>;
+};
 export type State = { lastCommitTs: bigint; components: Record<string, ComponentState> };
 export type ScheduledJob = { componentPath: string; id: string; name: string; args: unknown; scheduledTime: number; state: string };
 
@@ -255,6 +261,16 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
   const origNext = db.queryNext;
   const origPaginate = db.paginate;
   const origStartTx = db.startTransaction;
+  const origGet = db.get;
+  // Every read of one document (get, patch, replace, delete, getFile) goes through get: load its table first.
+  db.get = function (table: string | undefined, id: string) {
+    if (store.deferred.size && typeof id === "string") {
+      const t = table ?? tableNameFromId(id);
+      // A document this transaction wrote (e.g. convex-test reading back an insert) needs no load.
+      if (t && store.deferred.has(t) && !this._writes.some((layer) => id in layer)) store.ensure(t);
+    }
+    return origGet.call(this, table, id);
+  };
   const lazy = new Map<number, Iterator<Doc>>();
   const describe = (query: any) => origResolve.call(Object.create(db, { _iterateDocs: { value: NO_DOCS } }), query);
 
@@ -264,6 +280,7 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
     if (!src || (src.type !== "FullTableScan" && src.type !== "IndexRange")) return null;
     const d = describe(query); // throws convex-test's own errors (unknown index, bad range)
     const [table, indexName] = src.type === "FullTableScan" ? [src.tableName as string, "by_creation_time"] : (src.indexName as string).split(".");
+    store.ensure(table);
     const td = store.table(table);
     const tree = td.tree(indexName);
     if (!tree) return null;
@@ -330,6 +347,7 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
   };
 
   db._iterateDocs = function (table: string, cb: (d: Doc) => void) {
+    store.ensure(table);
     const ids = new Set(store.tables.get(table)?.docs.keys() ?? []);
     for (const layer of this._writes) for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) ids.add(id);
     for (const id of ids) {
@@ -491,6 +509,10 @@ export class Backend {
         (db._schema?.tables.get(table)?.indexes ?? []).map((i) => ({ name: i.indexDescriptor, fields: [...i.fields] }));
       const store = new ComponentStore(defs);
       store.load(Object.values(db._documents), tableNameFromId);
+      store.sink = (id, doc) => {
+        if (doc) db._documents[id] = doc;
+        else delete db._documents[id];
+      };
       this.stores.set(path, store);
       installIndexedReads(db, store);
     }
@@ -658,6 +680,38 @@ export class Backend {
     check(commitsBefore === 1, "self-test commit count");
   }
 
+  /** Tables still on disk (start-up defers large ones). */
+  deferredTables(): number {
+    let n = 0;
+    for (const s of this.stores.values()) n += s.deferred.size;
+    return n;
+  }
+
+  /** Bring every deferred table into memory now. */
+  loadAll() {
+    for (const s of this.stores.values()) s.ensureAll();
+  }
+
+  /**
+   * Load deferred tables between requests: parse `sliceDocs` documents per turn of the event loop, then
+   * install the table in one step. A request that needs a table first loads it itself.
+   */
+  async loadDeferred(opts: { sliceDocs?: number; stop?: () => boolean } = {}): Promise<void> {
+    const slice = opts.sliceDocs ?? 2000;
+    const turn = () => new Promise((r) => setImmediate(r));
+    for (const store of this.stores.values()) {
+      for (const table of [...store.deferred.keys()]) {
+        while (store.deferred.has(table) && !store.step(table, slice)) {
+          if (opts.stop?.()) return;
+          await turn();
+        }
+        if (opts.stop?.()) return;
+        store.ensure(table);
+        await turn();
+      }
+    }
+  }
+
   lastCommitTs(): bigint {
     return this.g.transactionManager._lastCommitTs;
   }
@@ -667,6 +721,7 @@ export class Backend {
   }
 
   exportState(): State {
+    this.loadAll();
     const components: Record<string, ComponentState> = {};
     for (const [path, c] of Object.entries(this.g.components)) {
       components[path] = {
@@ -686,8 +741,11 @@ export class Backend {
         console.warn(`[runtime] persisted component "${path}" is no longer installed; its data is kept on disk only`);
         continue;
       }
-      c.db._documents = Object.fromEntries(cs.documents.map((d) => [d._id, d]));
+      const docs: Record<string, any> = {};
+      for (const d of cs.documents) docs[d._id] = d;
+      c.db._documents = docs;
       this.stores.get(path)?.load(cs.documents, tableNameFromId);
+      for (const t of cs.deferred ?? []) this.stores.get(path)?.defer(t.table, t.count, t.docs, cs.nextDocId);
       c.db._nextDocId = Math.max(c.db._nextDocId, cs.nextDocId);
       c.db._lastCreationTime = Math.max(c.db._lastCreationTime, cs.lastCreationTime);
     }
@@ -702,6 +760,7 @@ export class Backend {
       const store = this.stores.get(path);
       for (const [id, doc] of Object.entries(cw.writes)) {
         const table = tableNameFromId(id);
+        if (table && store?.stash(table, id, doc)) continue; // its table is still on disk: applied when it loads
         if (table) store?.apply(table, c.db._documents[id] ?? null, doc);
         if (doc === null) delete c.db._documents[id];
         else c.db._documents[id] = doc;
@@ -721,19 +780,25 @@ export class Backend {
   }
   /** Storage metadata documents (`_storage`) of one component. */
   storageDocs(componentPath: string): Array<{ _id: string; sha256: string; size: number }> {
+    this.stores.get(componentPath)?.ensure("_storage");
     return [...(this.stores.get(componentPath)?.tables.get("_storage")?.docs.values() ?? [])] as any[];
   }
 
   /** Documents per table (ids carry their table name; no document is read). */
   documentCounts(componentPath = ""): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const [t, td] of this.stores.get(componentPath)?.tables ?? []) if (td.docs.size) counts.set(t, td.docs.size);
+    const store = this.stores.get(componentPath);
+    for (const t of new Set([...(store?.tables.keys() ?? []), ...(store?.deferred.keys() ?? [])])) {
+      const n = store!.documentCount(t);
+      if (n) counts.set(t, n);
+    }
     return counts;
   }
 
   scheduledJobs(): ScheduledJob[] {
     const jobs: ScheduledJob[] = [];
     for (const [path, store] of this.stores) {
+      store.ensure("_scheduled_functions");
       for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? []) {
         jobs.push({ componentPath: path, id: d._id, name: d.name, args: d.args?.[0] ?? {}, scheduledTime: d.scheduledTime, state: d.state?.kind });
       }
@@ -751,6 +816,7 @@ export class Backend {
       const db = this.g.components[path]?.db;
       if (!db) continue;
       const old: string[] = [];
+      store.ensure("_scheduled_functions");
       for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? [])
         if (["success", "failed", "canceled"].includes(d.state?.kind) && (d.completedTime ?? d.scheduledTime) < before) old.push(d._id);
       for (let i = 0; i < old.length; i += 500) {

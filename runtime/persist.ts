@@ -1,7 +1,7 @@
 // Durability for the in-memory database: a write-ahead log (one line per committed transaction,
 // CRC-checked, group-committed with fdatasync before any acknowledgement), compacted into snapshots;
 // file-storage blobs are written to their own files before acknowledgement.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync, fstatSync, readSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,6 +35,54 @@ const segName = (first: number) => `wal-${String(first).padStart(16, "0")}.log`;
 const encodePath = (componentPath: string) => (componentPath === "" ? "_root" : encodeURIComponent(componentPath));
 const STORAGE_ID = /^[0-9]+[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Sections up to this size (and system tables) are read at start; larger tables load when first used. */
+const EAGER_SECTION_BYTES = 256 * 1024;
+
+function readRange(fd: number, pos: number, len: number): Buffer {
+  const buf = Buffer.allocUnsafe(len);
+  for (let off = 0; off < len; ) {
+    const n = readSync(fd, buf, off, len - off, pos + off);
+    if (n === 0) throw new Error("snapshot file is shorter than its header says");
+    off += n;
+  }
+  return buf;
+}
+
+/** The header line and where the documents start. */
+function readHeaderLine(fd: number, size: number): { head: any; bodyStart: number } {
+  const parts: Buffer[] = [];
+  for (let pos = 0; pos < size; ) {
+    const chunk = readRange(fd, pos, Math.min(1 << 16, size - pos));
+    const nl = chunk.indexOf(10);
+    if (nl >= 0) {
+      parts.push(chunk.subarray(0, nl));
+      return { head: JSON.parse(Buffer.concat(parts).toString("utf8")), bodyStart: pos + nl + 1 };
+    }
+    parts.push(chunk);
+    pos += chunk.length;
+  }
+  return { head: JSON.parse(Buffer.concat(parts).toString("utf8")), bodyStart: size };
+}
+
+/** Snapshot lines ({"p", "i"?, "d"}) in a buffer → [component path, document]. */
+function* snapshotRows(buf: Buffer): Generator<[string, any]> {
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    if (end > start) {
+      const l = buf.toString("utf8", start, end);
+      const row = JSON.parse(l);
+      // Plain JSON is its own Convex value; only "$integer", "$bytes", "$float"… need decoding.
+      yield [row.p, l.includes('"$') ? jsonToConvex(row.d) : row.d];
+    }
+    start = end + 1;
+  }
+}
+function* docLines(buf: Buffer): Generator<any> {
+  for (const [, d] of snapshotRows(buf)) yield d;
+}
+
 function line(obj: unknown) {
   const json = JSON.stringify(obj);
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
@@ -57,10 +105,13 @@ export type PersistOptions = {
   /** Compact when the log exceeds max(this, the last snapshot's size); default 4 MB. */
   compactBytes?: number;
   log?: (msg: string) => void;
+  /** Snapshot sections up to this size (and system tables) are read at start, larger ones deferred; default 256 KiB. */
+  eagerSectionBytes?: number;
   /** Called once when a write fails: nothing can be acknowledged any more. */
   onFailure?: (e: unknown) => void;
 };
-export type RecoveryInfo = { snapshotSeq: number; replayed: number; documents: number; blobs: number; ms: number };
+/** `deferredTables`: large tables left on disk at start (they load on first use or in the background). */
+export type RecoveryInfo = { snapshotSeq: number; replayed: number; documents: number; blobs: number; ms: number; deferredTables: number };
 
 export class Persistence {
   private readonly walDir: string;
@@ -75,6 +126,8 @@ export class Persistence {
   private pendingBlobs = new Set<Promise<void>>();
   private sinceSnapshot = 0;
   private snapshotSeq = 0;
+  /** Closes the snapshot file kept open for tables not loaded yet. */
+  private closeSnapshotFd: () => void = () => undefined;
   private walBytes = 0;
   private snapshotBytes = 0;
   private compacting: Promise<void> | null = null;
@@ -82,6 +135,7 @@ export class Persistence {
   private closed = false;
   private readonly compactEntries: number | null;
   private readonly compactBytes: number;
+  private readonly eagerSectionBytes: number;
   private readonly log: (msg: string) => void;
   private readonly onFailure: (e: unknown) => void;
 
@@ -94,6 +148,7 @@ export class Persistence {
     this.storageDir = join(dir, "storage");
     this.compactEntries = opts.compactEntries ?? null;
     this.compactBytes = opts.compactBytes ?? 4 * 1024 * 1024;
+    this.eagerSectionBytes = opts.eagerSectionBytes ?? EAGER_SECTION_BYTES;
     this.log = opts.log ?? (() => undefined);
     this.onFailure = opts.onFailure ?? (() => undefined);
     mkdirSync(this.walDir, { recursive: true, mode: 0o700 });
@@ -109,37 +164,8 @@ export class Persistence {
     let snapshotSeq = 0;
     const snapPath = join(this.dir, SNAPSHOT);
     if (existsSync(snapPath)) {
-      const text = readFileSync(snapPath, "utf8");
-      this.snapshotBytes = Buffer.byteLength(text);
-      const nl = text.indexOf("\n");
-      const snap = JSON.parse(nl < 0 ? text : text.slice(0, nl));
-      if (snap.format !== FORMAT || (snap.version !== 1 && snap.version !== SNAPSHOT_VERSION)) throw new Error(`${snapPath}: unknown snapshot format`);
-      checkEngine(snapPath, snap.engine);
-      const state: State = { lastCommitTs: BigInt(snap.lastCommitTs), components: {} };
-      for (const [path, c] of Object.entries<any>(snap.components)) {
-        state.components[path] = {
-          documents: snap.version === 1 ? c.documents.map((d: any) => jsonToConvex(d)) : [],
-          nextDocId: c.nextDocId,
-          lastCreationTime: c.lastCreationTime,
-        };
-      }
-      if (snap.version === SNAPSHOT_VERSION) {
-        let start = nl + 1;
-        while (start < text.length) {
-          let end = text.indexOf("\n", start);
-          if (end < 0) end = text.length;
-          if (end > start) {
-            const l = text.slice(start, end);
-            const row = JSON.parse(l);
-            // Plain JSON is its own Convex value; only "$integer", "$bytes", "$float"… need decoding.
-            state.components[row.p]?.documents.push(l.includes('"$') ? jsonToConvex(row.d) : row.d);
-          }
-          start = end + 1;
-        }
-        for (const [path, c] of Object.entries<any>(snap.components))
-          if (state.components[path].documents.length !== c.count) throw new Error(`${snapPath}: component "${path}" holds ${state.components[path].documents.length} documents, header says ${c.count}; refusing to start`);
-      }
-      this.backend.importState(state);
+      const snap = this.readSnapshot(snapPath);
+      this.backend.importState(snap.state);
       snapshotSeq = snap.seq;
       this.snapshotSeq = snap.seq;
     }
@@ -199,7 +225,84 @@ export class Persistence {
     this.sinceSnapshot = replayed;
     this.walBytes = segments.reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
     this.maybeCompact();
-    return { snapshotSeq, replayed, documents, blobs, ms: Date.now() - t0 };
+    return { snapshotSeq, replayed, documents, blobs, ms: Date.now() - t0, deferredTables: this.backend.deferredTables() };
+  }
+
+  /**
+   * Reads the snapshot. With a section list, large tables are left on disk (deferred): they load when a
+   * function first reads them, or in the background after start (Backend.loadDeferred), so start-up reads
+   * only the header and the small tables whatever the size of the database.
+   */
+  private readSnapshot(snapPath: string): { state: State; seq: number } {
+    const fd = openSync(snapPath, "r");
+    let lazy = 0;
+    let ok = false;
+    try {
+      const size = fstatSync(fd).size;
+      this.snapshotBytes = size;
+      const { head: snap, bodyStart } = readHeaderLine(fd, size);
+      if (snap.format !== FORMAT || (snap.version !== 1 && snap.version !== SNAPSHOT_VERSION)) throw new Error(`${snapPath}: unknown snapshot format`);
+      checkEngine(snapPath, snap.engine);
+      const state: State = { lastCommitTs: BigInt(snap.lastCommitTs), components: {} };
+      for (const [path, c] of Object.entries<any>(snap.components)) {
+        state.components[path] = {
+          documents: snap.version === 1 ? c.documents.map((d: any) => jsonToConvex(d)) : [],
+          nextDocId: c.nextDocId,
+          lastCreationTime: c.lastCreationTime,
+          deferred: [],
+        };
+      }
+      if (snap.version === 1) {
+        ok = true;
+        return { state, seq: snap.seq };
+      }
+      const refuse = (why: string) => new Error(`${snapPath}: ${why}; refusing to start`);
+      const loaded = new Map<string, number>();
+      if (Array.isArray(snap.sections)) {
+        const sections = snap.sections as Array<{ p: string; t: string; n: number; b: number }>;
+        if (bodyStart + sections.reduce((n, s) => n + s.b, 0) !== size) throw refuse("sections do not add up to the file size");
+        for (const s of sections) loaded.set(s.p, (loaded.get(s.p) ?? 0) + s.n);
+        for (const [path, c] of Object.entries<any>(snap.components))
+          if ((loaded.get(path) ?? 0) !== c.count) throw refuse(`component "${path}" holds ${loaded.get(path) ?? 0} documents, header says ${c.count}`);
+        let pos = bodyStart;
+        for (const s of sections) {
+          const comp = state.components[s.p];
+          if (!comp) throw refuse(`section for unknown component "${s.p}"`);
+          if (s.b <= this.eagerSectionBytes || s.t.startsWith("_")) {
+            const before = comp.documents.length;
+            for (const d of docLines(readRange(fd, pos, s.b))) comp.documents.push(d);
+            if (comp.documents.length - before !== s.n) throw refuse(`table ${s.t} holds ${comp.documents.length - before} documents, header says ${s.n}`);
+          } else {
+            lazy++;
+            comp.deferred!.push({ table: s.t, count: s.n, docs: this.lazySection(fd, snapPath, s, pos, () => --lazy === 0 && closeSync(fd)) });
+          }
+          pos += s.b;
+        }
+      } else {
+        // No section list (older files, backups): read every line now.
+        for (const [p, d] of snapshotRows(readRange(fd, bodyStart, size - bodyStart))) state.components[p]?.documents.push(d);
+        for (const [path, c] of Object.entries<any>(snap.components))
+          if (state.components[path].documents.length !== c.count) throw refuse(`component "${path}" holds ${state.components[path].documents.length} documents, header says ${c.count}`);
+      }
+      if (lazy) this.closeSnapshotFd = () => lazy > 0 && ((lazy = 0), closeSync(fd));
+      ok = true;
+      return { state, seq: snap.seq };
+    } finally {
+      if (lazy === 0 || !ok) closeSync(fd);
+    }
+  }
+
+  /** A deferred table's documents: read from the open snapshot (it may be replaced on disk meanwhile). */
+  private *lazySection(fd: number, file: string, s: { p: string; t: string; n: number; b: number }, pos: number, done: () => void): Generator<any> {
+    if (this.closed) throw new Error(`table ${s.t} was not loaded before the runtime stopped`);
+    const buf = readRange(fd, pos, s.b);
+    done();
+    let n = 0;
+    for (const d of docLines(buf)) {
+      n++;
+      yield d;
+    }
+    if (n !== s.n) this.log(`${file}: table ${s.t} held ${n} documents, its section header says ${s.n}`);
   }
 
   /** Commit hook: append synchronously (in commit order); flushed by the group-commit loop. */
@@ -390,6 +493,7 @@ export class Persistence {
     if (this.compacting) await this.compacting.catch(() => undefined);
     if (!this.failed) await this.compact();
     this.closed = true;
+    this.closeSnapshotFd();
     for (const fh of this.handles.values()) await fh.close();
     this.handles.clear();
   }

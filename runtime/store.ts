@@ -100,10 +100,84 @@ export class TableData {
   }
 }
 
+/**
+ * A table whose snapshot section is not in memory yet (start-up defers large tables): `docs` reads and
+ * parses the section when pulled; `stash` holds logged writes replayed before it loads (id → document or
+ * null); `delta` is what they change in the document count.
+ */
+type Deferred = { count: number; docs: Iterator<Doc>; staged: Doc[]; stash: Map<string, Doc | null>; delta: number; firstNewCounter: number };
+
+const idCounter = (id: string) => Number(/^[0-9]+/.exec(id)?.[0] ?? NaN);
+
 /** The documents of one component (one convex-test DatabaseFake), by table and index. */
 export class ComponentStore {
   readonly tables = new Map<string, TableData>();
+  /** Tables still on disk; they load on first use (ensure) or in the background (step). */
+  readonly deferred = new Map<string, Deferred>();
+  /** Keeps convex-test's own document map in step when a deferred table loads. */
+  sink: ((id: string, doc: Doc | null) => void) | null = null;
   constructor(private readonly indexDefs: (table: string) => IndexDef[]) {}
+
+  /**
+   * Register a table whose `count` documents come from `docs` when first needed. `firstNewCounter`: the
+   * component's next ID counter when the section was written (IDs at or above it are not in it).
+   */
+  defer(table: string, count: number, docs: Iterable<Doc>, firstNewCounter: number) {
+    this.deferred.set(table, { count, docs: docs[Symbol.iterator](), staged: [], stash: new Map(), delta: 0, firstNewCounter });
+  }
+
+  /** A logged write replayed at start-up: kept for a deferred table (true), or to be applied now (false). */
+  stash(table: string, id: string, doc: Doc | null): boolean {
+    const d = this.deferred.get(table);
+    if (!d) return false;
+    const existed = d.stash.has(id) ? d.stash.get(id) !== null : !(idCounter(id) >= d.firstNewCounter);
+    d.delta += (doc ? 1 : 0) - (existed ? 1 : 0);
+    d.stash.set(id, doc);
+    return true;
+  }
+
+  /** Parse up to `n` more documents of a deferred table; true once all are parsed (or it is loaded). */
+  step(table: string, n: number): boolean {
+    const d = this.deferred.get(table);
+    if (!d) return true;
+    for (let i = 0; i < n; i++) {
+      const r = d.docs.next();
+      if (r.done) return true;
+      d.staged.push(r.value);
+    }
+    return false;
+  }
+
+  /** Bring a deferred table into memory (no-op when it is loaded). */
+  ensure(table: string) {
+    const d = this.deferred.get(table);
+    if (!d) return;
+    while (!this.step(table, 1 << 30));
+    this.deferred.delete(table);
+    const td = this.table(table);
+    // Documents committed since start-up (inserts: new IDs) are newer than the section's.
+    for (const doc of d.staged) {
+      if (td.docs.has(doc._id)) continue;
+      td.docs.set(doc._id, doc);
+      this.sink?.(doc._id, doc);
+    }
+    for (const [id, doc] of d.stash) {
+      if (doc) td.docs.set(id, doc);
+      else td.docs.delete(id);
+      this.sink?.(id, doc);
+    }
+    for (const ix of td.indexes.values()) ix.tree = null;
+  }
+
+  ensureAll() {
+    for (const t of [...this.deferred.keys()]) this.ensure(t);
+  }
+
+  /** Documents in a table, loaded or not (no load). */
+  documentCount(table: string): number {
+    const d = this.deferred.get(table);
+    return (this.tables.get(table)?.docs.size ?? 0) + (d ? d.count + d.delta : 0);
+  }
 
   table(name: string): TableData {
     let t = this.tables.get(name);
@@ -123,6 +197,7 @@ export class ComponentStore {
   /** Replace all contents (recovery); index trees are rebuilt lazily on first use. */
   load(docs: Iterable<Doc>, tableOf: (id: string) => string | null) {
     this.tables.clear();
+    this.deferred.clear();
     for (const d of docs) {
       const t = tableOf(d._id);
       if (t) this.table(t).docs.set(d._id, d);
@@ -130,6 +205,7 @@ export class ComponentStore {
   }
 
   count(table: string): number {
+    this.ensure(table);
     return this.tables.get(table)?.docs.size ?? 0;
   }
 }

@@ -2,7 +2,8 @@
 // Compaction in a worker thread: the snapshot it writes (previous snapshot + log entries, merged as text)
 // holds exactly the live state — after random inserts, patches and deletes across tables, compactions
 // started while writes go on, a snapshot of the older form (no "i", no sections), a crash image and a
-// clean stop — and its section list matches the file.
+// clean stop — and its section list matches the file. Start-up leaves large tables on disk: they load on
+// first use (with the log entries replayed into them) or in the background, and answer like the rest.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,9 +23,9 @@ afterAll(() => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function open(dir: string) {
+async function open(dir: string, eagerSectionBytes?: number) {
   const backend = await Backend.create({ schema: app.schema, modules: moduleMap(app.files, "/convex"), components: [] });
-  const p = new Persistence(dir, backend, { compactBytes: 1 << 30 }); // compactions only when the test asks
+  const p = new Persistence(dir, backend, { compactBytes: 1 << 30, eagerSectionBytes }); // compactions only when the test asks
   const info = await p.recover();
   backend.setHooks({ onCommit: (r) => p.onCommit(r), onBlobStored: (path, id, b) => p.onBlobStored(path, id, b) });
   return { backend, p, info };
@@ -140,4 +141,55 @@ test("worker compaction writes exactly the live state (random writes, concurrent
   const e = await open(dir);
   expect(live(e.backend)).toEqual(want);
   await e.p.close();
+}, 120_000);
+
+test("large tables stay on disk at start; first use, replayed log entries, live writes and the background load agree", async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const rand = rng(7);
+  const ids: string[] = [];
+  const a = await open(dir);
+  await randomWrites(a.backend, 200, rand, ids);
+  await a.p.sync();
+  await a.p.compact();
+  // Log entries after the snapshot touch old and new documents of both tables (replayed into deferred tables).
+  await randomWrites(a.backend, 80, rand, ids);
+  await a.p.sync();
+  const want = live(a.backend);
+  const wantCounts = Object.fromEntries(a.backend.documentCounts());
+  const [image, image2, image3] = [tempDir(), tempDir(), tempDir()];
+  dirs.push(image, image2, image3);
+  for (const d of [image, image2, image3]) cpSync(dir, d, { recursive: true });
+
+  // Every user table deferred (section size limit 0); system tables are always read.
+  const b = await open(image, 0);
+  expect(b.info.deferredTables).toBe(2);
+  expect(b.backend.deferredTables()).toBe(2);
+  expect(Object.fromEntries(b.backend.documentCounts())).toEqual(wantCounts); // counted without loading
+  expect(b.backend.deferredTables()).toBe(2);
+  // A live insert into a table still on disk, then reads through an index, get and count.
+  const fresh = (await b.backend.root.mutationFromPath({ udfPath: "messages:send", componentPath: "" }, { author: "a1", body: "fresh" })) as string;
+  expect(b.backend.deferredTables()).toBe(2);
+  const byAuthor = (await b.backend.root.queryFromPath({ udfPath: "messages:byAuthor", componentPath: "" }, { author: "a1" })) as any[];
+  expect(b.backend.deferredTables()).toBe(1); // messages loaded on first use
+  const wantA1 = Object.values(want).filter((d: any) => d._id.endsWith("messages") && d.author === "a1");
+  expect(byAuthor.map((d) => d._id)).toEqual([...wantA1.map((d: any) => d._id), fresh]);
+  const someCounter = Object.keys(want).find((id) => id.endsWith("counters"))!;
+  expect(await b.backend.root.run(async (ctx: any) => await ctx.db.get(someCounter))).toEqual(want[someCounter]);
+  expect(b.backend.deferredTables()).toBe(0); // counters loaded by the get
+  expect(live(b.backend)).toEqual({ ...want, [fresh]: expect.objectContaining({ body: "fresh" }) });
+
+  // The background loader brings everything in; results equal an eager start.
+  const c = await open(image2, 0);
+  expect(c.backend.deferredTables()).toBe(2);
+  await c.backend.loadDeferred({ sliceDocs: 7 });
+  expect(c.backend.deferredTables()).toBe(0);
+  const d = await open(image3);
+  expect(d.backend.deferredTables()).toBe(0);
+  expect(live(c.backend)).toEqual(live(d.backend));
+  expect(live(d.backend)).toEqual(want);
+  await b.p.close();
+  await c.p.close();
+  await d.p.close();
+  await a.p.close();
 }, 120_000);
