@@ -8,7 +8,7 @@ import { Link } from "../lib/router";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
 import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton } from "../ui/kit";
-import { statusTone } from "./Skills";
+import { statusTone } from "./skills";
 import { McpApproveButton, RejectButton } from "../ui/ApprovalGate";
 import { CodeExplained } from "../ui/Explain";
 import { OAuthReturnNotice, UpstreamOAuthCard } from "./McpOAuth";

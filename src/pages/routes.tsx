@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import { Overview } from "./Overview";
 import { AgentPage } from "./Agent";
 import { ProvidersPage } from "./Providers";
-import { NewSkill, SkillDetail, SkillsPage } from "./Skills";
+import { NewSkill, SkillDetail, SkillsPage } from "./skills";
 import { McpPage, McpServerDetail } from "./Mcp";
 import { OAuthConsentPage } from "./OAuthConsent";
 import { ChannelsPage } from "./Channels";

@@ -4,15 +4,15 @@
  * other check and the rate limits do) and sees the invocation-log row the checker wrote.
  */
 import { useState, type FormEvent } from "react";
-import { api } from "../../convex/_generated/api";
-import type { Doc } from "../../convex/_generated/dataModel";
-import { useAct } from "../lib/data";
-import { friendly } from "../lib/errors";
-import { bytes, dateTime } from "../lib/format";
-import { Link } from "../lib/router";
-import { useCan } from "../auth/role";
-import { ExplainCode } from "../ui/Explain";
-import { Badge, Card, Field, InlineError, KeyValue, RoleButton, TextArea } from "../ui/kit";
+import { api } from "../../../convex/_generated/api";
+import type { Doc } from "../../../convex/_generated/dataModel";
+import { useAct } from "../../lib/data";
+import { friendly } from "../../lib/errors";
+import { bytes, dateTime } from "../../lib/format";
+import { Link } from "../../lib/router";
+import { useCan } from "../../auth/role";
+import { ExplainCode } from "../../ui/Explain";
+import { Badge, Card, Field, InlineError, KeyValue, RoleButton, TextArea } from "../../ui/kit";
 
 /** A sample input from the schema: each property's example/default, else a placeholder of its type. */
 export function sampleInput(schema: unknown): string {
