@@ -9,7 +9,7 @@
 // each instance's state in its own AsyncLocalStorage context, and only one side runs during a slice.
 // No stated target: the ratio is the protocol + persistence overhead, reported as measured.
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
@@ -167,7 +167,9 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  console.log(`\nEmbedded runtime benchmark (fixture app, counters:increment; WAL fsync on every ack; node ${process.version})`);
+  console.log(
+    `\nEmbedded runtime benchmark (fixture app, counters:increment; WAL fsync on every ack; node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`,
+  );
   console.log(`${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per client count; in-process ÷ runtime = median pair (min–max)`);
   console.log("clients | mutations/s | mutation p50 / p99 ms | subscription update p50 / p99 ms | in-process mutations/s, p50 / p99 ms | in-process ÷ runtime");
   console.log("--------|-------------|-----------------------|-----------------------------------|--------------------------------------|---------------------");

@@ -18,6 +18,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createCipheriv, createDecipheriv, randomBytes as nodeRandomBytes } from "node:crypto";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { comparePairs, ops, table, type PairResult } from "./bench/pairs";
 import { MAX_SLOWDOWN, SECRET_BYTES, aad, key, ours, oursRaw, rawMsg, secret } from "./bench/secrets-common";
@@ -84,7 +85,7 @@ async function main() {
     ["default runtime", "bare AEAD: noble vs Web Crypto AES-256-GCM, 1 at a time", dr.raw, false],
   ];
   const ratio = (r: PairResult) => `${r.ratio.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
-  console.log(`secrets benchmark: encrypt+decrypt of ${SECRET_BYTES}-byte secrets (node ${process.version})`);
+  console.log(`secrets benchmark: encrypt+decrypt of ${SECRET_BYTES}-byte secrets (node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`);
   console.log(`${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per row; ratio = median pair (min–max); target ours/ref ≥ ${minRatio.toFixed(2)} (≤ ${MAX_SLOWDOWN}× slower)\n`);
   console.log(
     table(
