@@ -13,6 +13,7 @@ import { MAX_INPUT_BYTES } from "../lib/jsonSchema";
 import { preview, redactValue, utf8Length, type JsonValue } from "../lib/redact";
 import { writeInvocationLog, PREVIEW_BYTES, type InvocationLogEntry } from "./checkerLog";
 import { codeValidator, type Code } from "../lib/codes";
+import { invocationLogFields } from "./tables";
 
 /** Extra time the executor gets beyond the skill's own timeout before the checker gives up on it. */
 export const EXECUTOR_GRACE_MS = 1500;
@@ -37,24 +38,9 @@ export const checkResultValidator = v.union(
 export type CheckResult = { ok: true; output: unknown } | { ok: false; code: Code; retryAfterMs?: number };
 export type Caller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
-export const logEntryValidator = v.object({
-  workspaceId: v.id("workspaces"),
-  targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
-  skillId: v.optional(v.id("skillRegistry")),
-  mcpServerId: v.optional(v.id("mcpServers")),
-  channelId: v.optional(v.id("channelConfig")),
-  targetName: v.string(),
-  callerKind: v.string(),
-  callerId: v.optional(v.string()),
-  code: v.union(codeValidator, v.literal("OK")),
-  allowed: v.boolean(),
-  durationMs: v.number(),
-  inputBytes: v.number(),
-  outputBytes: v.number(),
-  inputPreview: v.optional(v.string()),
-  outputPreview: v.optional(v.string()),
-  outputStorageId: v.optional(v.id("_storage")),
-});
+/** An invocation-log row as the checker hands it to logResult: the table's fields less `at`, with a typed code. */
+const { at: _at, code: _code, ...entryFields } = invocationLogFields;
+export const logEntryValidator = v.object({ ...entryFields, code: v.union(codeValidator, v.literal("OK")) });
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers

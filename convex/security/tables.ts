@@ -1,30 +1,33 @@
 import { defineTable } from "convex/server";
 import { v } from "convex/values";
 
+/** An invocation-log row's fields; the checker's log-entry validator is derived from them. */
+export const invocationLogFields = {
+  workspaceId: v.id("workspaces"),
+  targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
+  skillId: v.optional(v.id("skillRegistry")),
+  mcpServerId: v.optional(v.id("mcpServers")),
+  channelId: v.optional(v.id("channelConfig")),
+  targetName: v.string(), // skill name, "server/tool", or "platform/channel"
+  callerKind: v.string(), // "agent" | "mcp-client" | "owner" | "channel-webhook" | ...
+  callerId: v.optional(v.string()),
+  code: v.string(), // "OK" or a catalogue code
+  allowed: v.boolean(),
+  durationMs: v.number(),
+  inputBytes: v.number(),
+  outputBytes: v.number(),
+  inputPreview: v.optional(v.string()),
+  outputPreview: v.optional(v.string()),
+  outputStorageId: v.optional(v.id("_storage")),
+  at: v.number(),
+};
+
 export const securityTables = {
   /**
    * The checker's invocation log: one row per check result (skill, MCP tool or webhook), allowed
    * or denied. Written only by checkerLog.ts. Previews are redacted and truncated.
    */
-  skillInvocationLog: defineTable({
-    workspaceId: v.id("workspaces"),
-    targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
-    skillId: v.optional(v.id("skillRegistry")),
-    mcpServerId: v.optional(v.id("mcpServers")),
-    channelId: v.optional(v.id("channelConfig")),
-    targetName: v.string(), // skill name, "server/tool", or "platform/channel"
-    callerKind: v.string(), // "agent" | "mcp-client" | "owner" | "channel-webhook" | ...
-    callerId: v.optional(v.string()),
-    code: v.string(), // "OK" or a catalogue code
-    allowed: v.boolean(),
-    durationMs: v.number(),
-    inputBytes: v.number(),
-    outputBytes: v.number(),
-    inputPreview: v.optional(v.string()),
-    outputPreview: v.optional(v.string()),
-    outputStorageId: v.optional(v.id("_storage")),
-    at: v.number(),
-  })
+  skillInvocationLog: defineTable(invocationLogFields)
     .index("by_workspace_at", ["workspaceId", "at"])
     .index("by_workspace_allowed_at", ["workspaceId", "allowed", "at"])
     .index("by_workspace_code_at", ["workspaceId", "code", "at"])
