@@ -9,7 +9,7 @@ import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
 import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader, RoleButton } from "../ui/kit";
 import { statusTone } from "./skills";
-import { McpApproveButton, RejectButton } from "../ui/ApprovalGate";
+import { McpApproveButton, McpToolApproveButton, RejectButton } from "../ui/ApprovalGate";
 import { CodeExplained } from "../ui/Explain";
 import { OAuthReturnNotice, UpstreamOAuthCard } from "./McpOAuth";
 
@@ -190,11 +190,7 @@ export function McpServerDetail({ id }: { id: string }) {
                     </td>
                     <td>
                       <div className="row">
-                        {st.label !== "approved" ? (
-                          <RoleButton need="admin" variant="primary" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "approved" })} aria-label={`${st.label.startsWith("changed") ? "Re-approve" : "Approve"} tool ${t.name}`}>
-                            {st.label.startsWith("changed") ? "Re-approve" : "Approve"}
-                          </RoleButton>
-                        ) : null}
+                        {st.label !== "approved" ? <McpToolApproveButton tool={t} serverName={s.name} changed={st.label.startsWith("changed")} className="btn-small" /> : null}
                         {t.status !== "denied" ? (
                           <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void setTool.run({ toolId: t._id, status: "denied" })} aria-label={`Deny tool ${t.name}`}>
                             Deny

@@ -242,6 +242,66 @@ function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDo
   );
 }
 
+/**
+ * Approving one MCP tool (or re-approving a changed one): the dialog shows what the agent and MCP
+ * clients may then call — the tool's current description and input schema, which its approval pins.
+ */
+export function McpToolApproveButton({
+  tool,
+  serverName,
+  changed,
+  className,
+}: {
+  tool: { _id: Id<"mcpTools">; name: string; description: string; inputSchema: unknown };
+  serverName: string;
+  changed: boolean;
+  className?: string;
+}) {
+  const [open, setOpen] = useState(false);
+  const setTool = useMutate(api.mcp.servers.setToolStatus, { toast: false });
+  const verb = changed ? "Re-approve" : "Approve";
+  const approve = async () => {
+    const r = await setTool.run({ toolId: tool._id, status: "approved" });
+    if (!r.ok) return;
+    toast(`${serverName}/${tool.name} approved.`);
+    setOpen(false);
+  };
+  return (
+    <>
+      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`${verb} tool ${tool.name}`} aria-haspopup="dialog">
+        {verb}
+      </RoleButton>
+      <Modal open={open} onClose={() => setOpen(false)} title={`${verb} tool ${tool.name}?`} id={`approve-tool-${tool._id}`}>
+        <div className="gate-body">
+          {changed ? (
+            <Notice tone="warn" title="This tool changed since it was approved">
+              Its description or input schema is not the one you approved. Read both before approving again; until then the tool cannot be called.
+            </Notice>
+          ) : null}
+          <p>
+            Approving lets the agent and MCP clients call <code>{tool.name}</code> on <strong>{serverName}</strong>, through the security checker (the server's rate limit,
+            timeout and output cap; the audience's grants). This description and schema are pinned: if the server changes them, the tool is blocked again.
+          </p>
+          <KeyValue items={[["Description", <span className="wrap-anywhere">{tool.description.slice(0, 2000) || "(none)"}</span>]]} />
+          <details open>
+            <summary className="small">Input schema</summary>
+            <pre className="code-block">{JSON.stringify(tool.inputSchema, null, 2)}</pre>
+          </details>
+          <InlineError error={setTool.error} />
+          <div className="row gate-actions">
+            <Button variant="primary" pending={setTool.pending} onClick={() => void approve()}>
+              {verb} tool
+            </Button>
+            <Button variant="ghost" onClick={() => setOpen(false)}>
+              Cancel
+            </Button>
+          </div>
+        </div>
+      </Modal>
+    </>
+  );
+}
+
 /** Reject with a confirmation. */
 export function RejectButton({ name, what, className, pending, onConfirm }: { name: string; what: string; className?: string; pending?: boolean; onConfirm: () => Promise<unknown> }) {
   const [open, setOpen] = useState(false);

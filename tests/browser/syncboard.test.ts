@@ -262,6 +262,12 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await shot(page, "22-mcp-server-changed-tool");
     await audit("mcp-server");
     await alerts.getByRole("button", { name: "Re-approve tool alerts" }).click();
+    // the gate shows what will be pinned: the changed notice and the new schema, before anything is approved
+    const gate = page.getByRole("dialog", { name: "Re-approve tool alerts?" });
+    await gate.getByText("This tool changed since it was approved").waitFor();
+    expect(await gate.locator("pre").textContent()).toContain('"region"');
+    expect(await alerts.getByText("changed – re-approve").count()).toBe(1);
+    await gate.getByRole("button", { name: "Re-approve tool" }).click();
     await alerts.getByText("approved", { exact: true }).waitFor();
 
     await go(page, "MCP servers", "MCP servers");
