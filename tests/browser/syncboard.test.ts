@@ -267,6 +267,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await gate.getByText("This tool changed since it was approved").waitFor();
     expect(await gate.locator("pre").textContent()).toContain('"region"');
     expect(await alerts.getByText("changed – re-approve").count()).toBe(1);
+    await shot(page, "22b-mcp-tool-gate");
     await gate.getByRole("button", { name: "Re-approve tool" }).click();
     await alerts.getByText("approved", { exact: true }).waitFor();
 
