@@ -24,6 +24,7 @@
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { timingSafeEqual } from "node:crypto";
+import { performance as nodePerformance } from "node:perf_hooks";
 import { mkdtempSync, openSync, writeSync, fdatasyncSync, closeSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +70,8 @@ type Result = {
   rssMiB: number;
   seedMs: number;
   compactMs: number;
+  /** per webhook phase: CPU ms per webhook (whole process), event-loop utilization, log fsyncs per webhook, log entries per fsync */
+  webhookDetail: Record<"1" | "16", { cpuMsPerReq: number; elu: number; fsyncsPerReq: number; entriesPerFsync: number }>;
   coldStartMs?: number;
   /** after ready: a 50-row read of the largest log table (loads it if still on disk) */
   firstReadMs?: number;
@@ -82,9 +85,14 @@ const p50 = (xs: number[]) => {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
 
-/** `clients` concurrent loops for PHASE_MS (at most maxReqs in all): requests/s and latency p50. */
+/**
+ * `clients` concurrent loops for PHASE_MS (at most maxReqs in all): requests/s and latency p50, plus the
+ * process's CPU time per request and the main thread's event-loop utilization (how busy it was).
+ */
 async function load(send: () => Promise<void>, clients: number, maxReqs = 5000) {
   const lat: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const elu0 = nodePerformance.eventLoopUtilization();
   const end = performance.now() + PHASE_MS;
   let started = 0;
   const t0 = performance.now();
@@ -98,7 +106,14 @@ async function load(send: () => Promise<void>, clients: number, maxReqs = 5000) 
       }
     }),
   );
-  return { rps: lat.length / ((performance.now() - t0) / 1000), p50: p50(lat) };
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rps: lat.length / ((performance.now() - t0) / 1000),
+    p50: p50(lat),
+    cpuMsPerReq: (cpu.user + cpu.system) / 1000 / lat.length,
+    elu: nodePerformance.eventLoopUtilization(elu0).utilization,
+    n: lat.length,
+  };
 }
 
 async function timeIt(fn: () => Promise<unknown>, maxRuns = 100) {
@@ -251,9 +266,13 @@ async function measure(size: number, dataDir: string): Promise<Result> {
     while (pending() > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
   };
   await drain();
+  const fs0 = { ...rt.persistence.stats };
   const w1 = await phase(`${size}-webhook1`, () => load(webhook, 1));
+  const fs1 = { ...rt.persistence.stats };
   await drain();
+  const fs2 = { ...rt.persistence.stats };
   const w16 = await phase(`${size}-webhook16`, () => load(webhook, 16));
+  const fs3 = { ...rt.persistence.stats };
   await drain();
 
   // A dashboard subscribed over WebSocket while webhooks come in.
@@ -290,6 +309,10 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   return {
     size, overviewMs, logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
     ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs, compactMs,
+    webhookDetail: {
+      "1": { cpuMsPerReq: w1.cpuMsPerReq, elu: w1.elu, fsyncsPerReq: (fs1.fsyncs - fs0.fsyncs) / w1.n, entriesPerFsync: (fs1.entries - fs0.entries) / Math.max(1, fs1.fsyncs - fs0.fsyncs) },
+      "16": { cpuMsPerReq: w16.cpuMsPerReq, elu: w16.elu, fsyncsPerReq: (fs3.fsyncs - fs2.fsyncs) / w16.n, entriesPerFsync: (fs3.entries - fs2.entries) / Math.max(1, fs3.fsyncs - fs2.fsyncs) },
+    },
   };
 }
 
@@ -368,6 +391,11 @@ if (mode === "measure") {
     ["  then 1st big-table read (ms)", (r) => r.firstReadMs ?? NaN, "lat", "ms"],
     ["  then all tables loaded (ms)", (r) => r.loadedMs ?? NaN, "lat", "ms"],
     ["RSS (MiB)", (r) => r.rssMiB, "lat", "MiB"],
+    ["  CPU ms/webhook, 1 client", (r) => r.webhookDetail["1"].cpuMsPerReq, "lat", "ms"],
+    ["  CPU ms/webhook, 16 clients", (r) => r.webhookDetail["16"].cpuMsPerReq, "lat", "ms"],
+    ["  main thread busy, 1 client (%)", (r) => r.webhookDetail["1"].elu * 100, "lat", "%"],
+    ["  fsyncs/webhook, 1 client", (r) => r.webhookDetail["1"].fsyncsPerReq, "lat", ""],
+    ["  fsyncs/webhook, 16 clients", (r) => r.webhookDetail["16"].fsyncsPerReq, "lat", ""],
     ["bare server/s, 1 client", (r) => r.bare1, "thr", "/s"],
     ["bare server/s, 16 clients", (r) => r.bare16, "thr", "/s"],
   ];
