@@ -18,7 +18,7 @@ import { queueReply } from "./delivery";
 import { admitWebhook } from "../security/checkerWebhook";
 import { appendChannelTurn } from "../chat/turns";
 import { loadCiphertexts, loadedSecretsValidator } from "../secrets/access";
-import { SECRET_NAMES, type Platform } from "./platforms";
+import { ADAPTERS, LIMIT_SIGNAL, SECRET_NAMES } from "./platforms/index";
 import { codeValidator } from "../lib/codes";
 
 /**
@@ -105,27 +105,6 @@ export const acceptResult = v.union(
 export type AcceptResult = Infer<typeof acceptResult>;
 
 /**
- * How each platform learns that a user is over the per-user limit or the workspace's all-users budget:
- * - twilio:   429 + Retry-After. Twilio does not retry inbound message webhooks; no SMS is spent.
- * - telegram: 200 + one "slow down" reply per window. Telegram redelivers on any non-2xx,
- *             which would replay the flood and stall the bot's update queue.
- * - slack:    200 + one reply per window. Slack retries non-2xx and turns off event delivery
- *             for apps that keep failing.
- * - discord:  200 with an ephemeral notice as the interaction response (inline, no API call);
- *             any other answer shows "This interaction failed".
- * - resend:   200 and dropped. Svix retries non-2xx for days; replying to a mail flood would be
- *             backscatter to possibly forged senders.
- * Every hit is logged by enforceLimit either way.
- */
-export const LIMIT_SIGNAL: Record<Platform, "status" | "reply" | "inline" | "drop"> = {
-  twilio: "status",
-  telegram: "reply",
-  slack: "reply",
-  discord: "inline",
-  resend: "drop",
-};
-
-/**
  * Steps 3–4 (admit → turn) in one transaction: the checker decides and logs, then dedupe, the
  * sender, blocking, per-sender and all-users limits, and the chat turn the agent run answers.
  */
@@ -179,6 +158,8 @@ export const accept = internalMutation({
     });
     if (limit.ok) limit = await admitAllUsers(ctx, { workspaceId: channel.workspaceId, category: "webhook", source });
     if (!limit.ok) {
+      // How the sender learns it is the adapter's limitSignal (platforms/<vendor>.ts says why);
+      // routes.ts answers the webhook accordingly, and "reply" vendors get one notice per window.
       if (LIMIT_SIGNAL[channel.platform] === "reply") {
         const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
         if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {
@@ -198,7 +179,8 @@ export const accept = internalMutation({
         source,
         detail: `platform=${channel.platform} chars=${text.length}`,
       });
-      if (channel.platform !== "discord") {
+      // Vendors that show notices inline get it as the webhook answer (routes.ts) instead.
+      if (!ADAPTERS[channel.platform].inlineNotice) {
         await queueReply(ctx, user._id, NOTICE_TOO_LONG);
       }
       return { status: "too_long" };

@@ -12,23 +12,10 @@ import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { readSecrets } from "../secrets/access";
-import { SECRET_NAMES, emailOf, type Platform } from "./platforms";
-import { cleanEmailText, htmlToText } from "./payloads";
-import {
-  clampReply,
-  classifyResponse,
-  discordFollowup,
-  isTelegramBotToken,
-  replySubject,
-  resendGetReceived,
-  resendSendEmail,
-  retryDelayMs,
-  slackPostMessage,
-  telegramSendMessage,
-  vendorBase,
-  type VendorOutcome,
-  type VendorRequest,
-} from "./vendors";
+import { ADAPTERS, SECRET_NAMES, type Platform } from "./platforms/index";
+import type { ReplyPlan } from "./platforms/types";
+import { cleanEmailText, htmlToText, resendGetReceived } from "./platforms/resend";
+import { classifyResponse, retryDelayMs, vendorBase, type VendorOutcome, type VendorRequest } from "./vendors";
 import { readBodyCapped } from "../lib/httpSecurity";
 
 const TIMEOUT_MS = 10_000;
@@ -66,7 +53,8 @@ class BaseUrlRequestClient extends twilio.RequestClient {
   }
 }
 
-async function twilioSend(base: string, accountSid: string, authToken: string, from: string, to: string, text: string): Promise<Result> {
+/** A Twilio message (`ReplyPlan` kind "twilio"; the adapter already cut the text). */
+async function twilioSend(base: string, { accountSid, authToken, from, to, text }: Extract<ReplyPlan, { kind: "twilio" }>): Promise<Result> {
   const custom = base !== "https://api.twilio.com";
   const client = twilio(accountSid, authToken, {
     lazyLoading: true,
@@ -74,7 +62,7 @@ async function twilioSend(base: string, accountSid: string, authToken: string, f
     ...(custom ? { httpClient: new BaseUrlRequestClient(base) } : {}),
   });
   try {
-    await client.messages.create({ from, to, body: clampReply("twilio", text) });
+    await client.messages.create({ from, to, body: text });
     return { outcome: { ok: true }, body: "" };
   } catch (err: any) {
     // RestException carries the HTTP status; its message can quote the number, so it is not kept.
@@ -113,36 +101,11 @@ const NOT_CONFIGURED: Result = { outcome: { ok: false, status: 0, code: "CHANNEL
 async function deliver(ctx: ActionCtx, t: Target, text: string, idemKey: string): Promise<Result> {
   const base = vendorBase(t.platform, process.env);
   if (!base) return NOT_CONFIGURED;
-  switch (t.platform) {
-    case "telegram": {
-      const token = await secret(ctx, t.channelId, SECRET_NAMES.telegram.send);
-      if (!token || !isTelegramBotToken(token)) return NOT_CONFIGURED;
-      return call(telegramSendMessage(base, token, t.platformUserId, text));
-    }
-    case "slack": {
-      const token = await secret(ctx, t.channelId, SECRET_NAMES.slack.send);
-      if (!token || !t.replyTarget) return NOT_CONFIGURED;
-      return call(slackPostMessage(base, token, t.replyTarget, text));
-    }
-    case "discord": {
-      const appId = t.settings.applicationId;
-      if (typeof appId !== "string" || !t.replyTarget || t.replyTargetExpired) return NOT_CONFIGURED;
-      return call(discordFollowup(base, appId, t.replyTarget, text));
-    }
-    case "twilio": {
-      const authToken = await secret(ctx, t.channelId, SECRET_NAMES.twilio.send);
-      const accountSid = t.settings.accountSid;
-      const from = t.replyTarget ?? (typeof t.settings.fromNumber === "string" ? t.settings.fromNumber : undefined);
-      if (!authToken || typeof accountSid !== "string" || !from || !t.contact) return NOT_CONFIGURED;
-      return twilioSend(base, accountSid, authToken, from, t.contact, text);
-    }
-    case "resend": {
-      const apiKey = await secret(ctx, t.channelId, SECRET_NAMES.resend.send);
-      const from = t.settings.fromAddress;
-      if (!apiKey || typeof from !== "string" || !t.contact || !emailOf(t.contact)) return NOT_CONFIGURED;
-      return call(resendSendEmail(base, apiKey, { from, to: t.contact, subject: replySubject(t.replyTarget), text }, idemKey));
-    }
-  }
+  const adapter = ADAPTERS[t.platform];
+  const sendSecret = adapter.reply.usesSecret ? await secret(ctx, t.channelId, adapter.secrets.send) : undefined;
+  const plan = adapter.reply.build({ base, secret: sendSecret, target: t, text, idemKey });
+  if (!plan) return NOT_CONFIGURED;
+  return plan.kind === "http" ? call(plan.request) : twilioSend(base, plan);
 }
 
 function failure(o: Attempt): { status: number; code: string; retryAfterMs?: number; final: boolean } {

@@ -11,9 +11,11 @@ import { httpStatusFor } from "../lib/codes";
 import type { RouteSpec } from "../routes";
 import { verifyInboundEager } from "./verify";
 import { parseInbound, type InboundAction } from "./payloads";
-import { SECRET_NAMES, parseWebhookPath, publicBaseUrl, type Platform } from "./platforms";
+import { parseWebhookPath, publicBaseUrl } from "./platforms";
+import { ADAPTERS, type Platform } from "./platforms/index";
+import type { WebhookAnswer } from "./platforms/types";
 import { openSecrets } from "../secrets/access";
-import { LIMIT_SIGNAL, type AcceptResult } from "./inbound";
+import type { AcceptResult } from "./inbound";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG, NOTICE_UNAVAILABLE } from "./vendors";
 
 const notFound = () => errorResponse("NOT_FOUND", 404);
@@ -32,17 +34,15 @@ export function publicRequestUrl(env: Record<string, string | undefined>, url: U
   return base ? base + url.pathname + url.search : null;
 }
 
-function ack(platform: Platform): Response {
-  if (platform === "twilio") {
-    return new Response("<Response/>", { status: 200, headers: { "Content-Type": "text/xml; charset=utf-8" } });
-  }
-  if (platform === "discord") return jsonResponse({ type: 5 }); // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
-  return jsonResponse({ ok: true });
+function answer(a: WebhookAnswer): Response {
+  if ("json" in a) return jsonResponse(a.json);
+  return new Response(a.text, { status: 200, headers: { "Content-Type": a.contentType } });
 }
 
-/** Discord: an ephemeral message as the interaction response. */
-function discordNotice(content: string): Response {
-  return jsonResponse({ type: 4, data: { content, flags: 64 } });
+/** The notice as the webhook answer where the vendor shows it inline; otherwise the plain ack. */
+function noticeOrAck(platform: Platform, content: string): Response {
+  const adapter = ADAPTERS[platform];
+  return answer(adapter.inlineNotice ? adapter.inlineNotice(content) : adapter.ack(undefined));
 }
 
 function denied(code: string, retryAfterMs?: number): Response {
@@ -61,19 +61,16 @@ export function render(platform: Platform, action: InboundAction | undefined, r:
     case "admitted":
     case "accepted":
       // Control messages get their answer only here, i.e. after verification and the checker.
-      if (action?.kind === "challenge") return jsonResponse({ challenge: action.challenge });
-      if (action?.kind === "ping") return jsonResponse({ type: 1 });
-      if (platform === "discord" && action?.kind === "ignore") return discordNotice(NOTICE_UNAVAILABLE);
-      return ack(platform);
+      return answer(ADAPTERS[platform].ack(action));
     case "blocked":
-      return platform === "discord" ? discordNotice(NOTICE_UNAVAILABLE) : ack(platform);
+      return noticeOrAck(platform, NOTICE_UNAVAILABLE);
     case "too_long":
-      return platform === "discord" ? discordNotice(NOTICE_TOO_LONG) : ack(platform);
+      return noticeOrAck(platform, NOTICE_TOO_LONG);
     case "user_limited": {
-      const signal = LIMIT_SIGNAL[platform];
+      const signal = ADAPTERS[platform].limitSignal;
       if (signal === "status") return denied("RATE_LIMITED", r.retryAfterMs);
-      if (signal === "inline") return discordNotice(NOTICE_SLOW_DOWN);
-      return ack(platform);
+      if (signal === "inline") return noticeOrAck(platform, NOTICE_SLOW_DOWN);
+      return answer(ADAPTERS[platform].ack(undefined));
     }
   }
 }
@@ -103,7 +100,7 @@ async function handleWebhook(ctx: ActionCtx, { req, body, ip, url }: HttpInput):
     return r.status === "denied" ? denied(r.code, r.retryAfterMs) : notFound();
   }
 
-  const secretName = SECRET_NAMES[platform].verify;
+  const secretName = ADAPTERS[platform].secrets.verify;
   let secret = "";
   try {
     if (channel.verifySecret) secret = (await openSecrets(ctx, "channelSecrets", channel.channelId, channel.verifySecret))[secretName] ?? "";

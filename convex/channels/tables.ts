@@ -1,13 +1,12 @@
 import { defineTable } from "convex/server";
-import { v } from "convex/values";
+import { v, type VLiteral } from "convex/values";
 import { senderPolicyValidator, senderTrustValidator } from "../agency/tables";
+import { PLATFORMS, type Platform } from "./platforms/index";
 
+type PlatformLiteral = VLiteral<Platform, "required">;
+/** One literal per platform in the registry (platforms/index.ts). */
 export const platformValidator = v.union(
-  v.literal("telegram"),
-  v.literal("twilio"),
-  v.literal("slack"),
-  v.literal("discord"),
-  v.literal("resend"),
+  ...(PLATFORMS.map((p) => v.literal(p)) as [PlatformLiteral, PlatformLiteral, ...PlatformLiteral[]]),
 );
 
 export const channelTables = {

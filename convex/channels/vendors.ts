@@ -2,15 +2,14 @@
  * Outbound vendor calls as plain data (pure; no Convex imports): base URLs, request shapes,
  * result classification and the retry policy. The Node action in replies.ts performs them.
  */
-import type { Platform } from "./platforms";
+import { ADAPTERS, type Platform } from "./platforms/index";
+import { clampTo } from "./platforms/kit";
 
-export const VENDOR_BASE_ENV: Record<Platform, { env: string; fallback: string }> = {
-  telegram: { env: "WARDEN_TELEGRAM_API_BASE", fallback: "https://api.telegram.org" },
-  slack: { env: "WARDEN_SLACK_API_BASE", fallback: "https://slack.com/api" },
-  discord: { env: "WARDEN_DISCORD_API_BASE", fallback: "https://discord.com/api/v10" },
-  twilio: { env: "WARDEN_TWILIO_API_BASE", fallback: "https://api.twilio.com" },
-  resend: { env: "WARDEN_RESEND_API_BASE", fallback: "https://api.resend.com" },
-};
+export type { VendorRequest } from "./platforms/types";
+export { IDEMPOTENT_SEND } from "./platforms/index";
+export { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG, NOTICE_UNAVAILABLE } from "./platforms/kit";
+// Used by the MCP domain's owner e-mail alerts.
+export { resendSendEmail } from "./platforms/resend";
 
 /**
  * The vendor API base: the env override if set, else the vendor. Overrides must be https, or
@@ -18,7 +17,7 @@ export const VENDOR_BASE_ENV: Record<Platform, { env: string; fallback: string }
  * bot tokens in clear text.
  */
 export function vendorBase(platform: Platform, env: Record<string, string | undefined>): string | null {
-  const { env: name, fallback } = VENDOR_BASE_ENV[platform];
+  const { env: name, fallback } = ADAPTERS[platform].vendorBase;
   const raw = (env[name] ?? "").trim();
   if (!raw) return fallback;
   let u: URL;
@@ -33,92 +32,8 @@ export function vendorBase(platform: Platform, env: Record<string, string | unde
   return raw.replace(/\/+$/, "");
 }
 
-/** Longest reply each platform accepts in one message (characters). */
-export const MAX_REPLY_CHARS: Record<Platform, number> = {
-  telegram: 4096,
-  slack: 4000,
-  discord: 2000,
-  twilio: 1600,
-  resend: 20000,
-};
-
 export function clampReply(platform: Platform, text: string): string {
-  const max = MAX_REPLY_CHARS[platform];
-  const chars = Array.from(text);
-  return chars.length <= max ? text : chars.slice(0, max - 1).join("") + "…";
-}
-
-export type VendorRequest = { url: string; method: "GET" | "POST"; headers: Record<string, string>; body?: string };
-
-const JSON_HEADERS = { "Content-Type": "application/json; charset=utf-8", Accept: "application/json" };
-
-/** Bot API tokens look like "123456:AA…"; checked so a token cannot alter the request path. */
-export function isTelegramBotToken(token: string): boolean {
-  return /^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$/.test(token);
-}
-
-export function telegramSendMessage(base: string, botToken: string, chatId: string, text: string): VendorRequest {
-  if (!isTelegramBotToken(botToken)) throw new Error("CHANNEL_NOT_CONFIGURED");
-  return {
-    url: `${base}/bot${botToken}/sendMessage`,
-    method: "POST",
-    headers: JSON_HEADERS,
-    body: JSON.stringify({ chat_id: chatId, text: clampReply("telegram", text) }),
-  };
-}
-
-export function slackPostMessage(base: string, botToken: string, channel: string, text: string): VendorRequest {
-  return {
-    url: `${base}/chat.postMessage`,
-    method: "POST",
-    headers: { ...JSON_HEADERS, Authorization: `Bearer ${botToken}` },
-    body: JSON.stringify({ channel, text: clampReply("slack", text) }),
-  };
-}
-
-/** Follow-up to a deferred interaction; after a type-5 response it replaces the "thinking…" message. */
-export function discordFollowup(base: string, applicationId: string, interactionToken: string, text: string): VendorRequest {
-  return {
-    url: `${base}/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(interactionToken)}`,
-    method: "POST",
-    headers: JSON_HEADERS,
-    body: JSON.stringify({ content: clampReply("discord", text), allowed_mentions: { parse: [] } }),
-  };
-}
-
-/**
- * Vendors whose send API dedupes on a key we choose (Resend: `Idempotency-Key`, kept 24 h). Only
- * these are re-sent when a crash leaves it unknown whether the vendor got the reply.
- */
-export const IDEMPOTENT_SEND: ReadonlySet<Platform> = new Set<Platform>(["resend"]);
-
-export function resendSendEmail(
-  base: string,
-  apiKey: string,
-  mail: { from: string; to: string; subject: string; text: string },
-  idempotencyKey?: string,
-): VendorRequest {
-  return {
-    url: `${base}/emails`,
-    method: "POST",
-    headers: { ...JSON_HEADERS, Authorization: `Bearer ${apiKey}`, ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}) },
-    body: JSON.stringify({ from: mail.from, to: [mail.to], subject: mail.subject, text: clampReply("resend", mail.text) }),
-  };
-}
-
-/** Resend's webhook has metadata only; the body comes from the Received emails API. */
-export function resendGetReceived(base: string, apiKey: string, emailId: string): VendorRequest {
-  return {
-    url: `${base}/emails/receiving/${encodeURIComponent(emailId)}`,
-    method: "GET",
-    headers: { Accept: "application/json", Authorization: `Bearer ${apiKey}` },
-  };
-}
-
-export function replySubject(subject: string | undefined): string {
-  const s = (subject ?? "").trim();
-  if (!s) return "Re: your message";
-  return /^re:/i.test(s) ? s : `Re: ${s}`;
+  return clampTo(ADAPTERS[platform].reply.maxChars, text);
 }
 
 export type VendorOutcome = { ok: true } | { ok: false; status: number; retryAfterMs?: number };
@@ -160,7 +75,3 @@ export function retryDelayMs(status: number, attempt: number, retryAfterMs?: num
   const backoff = BASE_DELAY_MS * 2 ** (attempt - 1);
   return Math.min(MAX_DELAY_MS, Math.max(backoff, retryAfterMs ?? 0));
 }
-
-export const NOTICE_SLOW_DOWN = "You're sending messages faster than I can answer. Please wait a minute and try again.";
-export const NOTICE_TOO_LONG = "That message is too long for me. Please send something shorter.";
-export const NOTICE_UNAVAILABLE = "This assistant is not available.";

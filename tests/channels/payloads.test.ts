@@ -1,15 +1,15 @@
 /** Pure channel logic: payload schemas, settings, paths, vendor requests and the retry policy. */
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
-import { parseInbound, pseudonym, cleanEmailText, htmlToText, type ParseInput } from "../../convex/channels/payloads";
+import { parseInbound, pseudonym, type ParseInput } from "../../convex/channels/payloads";
+import { cleanEmailText, htmlToText, replySubject } from "../../convex/channels/platforms/resend";
+import { telegramSendMessage } from "../../convex/channels/platforms/telegram";
+import { discordFollowup } from "../../convex/channels/platforms/discord";
 import { PLATFORMS, emailOf, parseWebhookPath, publicBaseUrl, validateSettings, webhookUrl, setupSteps } from "../../convex/channels/platforms";
 import {
   classifyResponse,
   clampReply,
-  discordFollowup,
   retryDelayMs,
-  replySubject,
-  telegramSendMessage,
   vendorBase,
 } from "../../convex/channels/vendors";
 
