@@ -3,6 +3,7 @@
 // file-storage blobs are written to their own files before acknowledgement.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync, fstatSync, readSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { getHeapStatistics } from "node:v8";
 import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -551,7 +552,13 @@ type MergeResult = { bytes: number; documents: number; entries: number };
 /** Runs snapshotWorker.js's merge in a worker thread. */
 function runMerge(task: { dir: string; seq: number; segments: string[]; header: Record<string, unknown> }): Promise<MergeResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL("./snapshotWorker.js", import.meta.url), { workerData: { task: "merge", ...task }, execArgv: [] });
+    // The merge holds the latest version of every changed document: give it the main thread's heap limit.
+    const heapMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+    const w = new Worker(new URL("./snapshotWorker.js", import.meta.url), {
+      workerData: { task: "merge", ...task },
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    });
     let settled = false;
     w.once("message", (m: { ok: boolean; error?: string } & MergeResult) => {
       settled = true;

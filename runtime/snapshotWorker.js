@@ -117,26 +117,13 @@ function parseLogLine(l) {
 export function mergeSnapshot({ dir, seq, segments, header }) {
   const snapFile = join(dir, "snapshot.json");
   const base = readSnapshot(snapFile);
-  const entries = [];
-  for (const name of segments) {
-    const file = join(dir, "wal", name);
-    if (!existsSync(file)) continue;
-    for (const l of lines(readFileSync(file))) {
-      const e = parseLogLine(l);
-      if (e === null) throw new Error(`${file}: corrupt log entry`);
-      if (e.s > base.seq && e.s <= seq) entries.push(e);
-    }
-  }
-  entries.sort((a, b) => a.s - b.s);
-  for (let i = 0; i < entries.length; i++)
-    if (entries[i].s !== base.seq + 1 + i) throw new Error(`log entry ${base.seq + 1 + i} missing (have ${entries[i].s})`);
-  if (base.seq + entries.length !== seq) throw new Error(`log ends at ${base.seq + entries.length}, snapshot wanted at ${seq}`);
-
-  // Last write per document, grouped by component and table.
+  // Last write per document, grouped by component and table; entries are applied as they are read
+  // (segments and the lines in them are in log order), so only the latest version of each is kept.
   const oldNext = new Map([...base.comps].map(([p, c]) => [p, c.nextDocId]));
   const changes = new Map(); // path → table → id → json | null
   let lastCommitTs = base.lastCommitTs;
-  for (const e of entries) {
+  let expected = base.seq + 1;
+  const apply = (e) => {
     const ts = BigInt(e.ts);
     if (ts > lastCommitTs) lastCommitTs = ts;
     for (const [path, c] of Object.entries(e.c)) {
@@ -153,8 +140,20 @@ export function mergeSnapshot({ dir, seq, segments, header }) {
         m.set(id, doc === null ? null : JSON.stringify(doc));
       }
     }
+  };
+  for (const name of [...segments].sort()) {
+    const file = join(dir, "wal", name);
+    if (!existsSync(file)) continue;
+    for (const l of lines(readFileSync(file))) {
+      const e = parseLogLine(l);
+      if (e === null) throw new Error(`${file}: corrupt log entry`);
+      if (e.s <= base.seq || e.s > seq) continue;
+      if (e.s !== expected) throw new Error(`log entry ${expected} missing (found ${e.s})`);
+      apply(e);
+      expected++;
+    }
   }
-
+  if (expected - 1 !== seq) throw new Error(`log ends at ${expected - 1}, snapshot wanted at ${seq}`);
   // Build each table's section: untouched bytes are copied, new documents appended; a table whose
   // existing documents changed is rewritten line by line.
   const sections = [];
@@ -240,7 +239,7 @@ export function mergeSnapshot({ dir, seq, segments, header }) {
   } finally {
     closeSync(dfd);
   }
-  return { bytes, documents, entries: entries.length };
+  return { bytes, documents, entries: seq - base.seq };
 }
 
 if (parentPort && workerData?.task === "merge") {

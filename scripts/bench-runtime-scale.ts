@@ -338,10 +338,12 @@ async function cold(dataDir: string, size: number) {
   return r;
 }
 
-function child(args: string[]): Promise<{ out: any; wallMs: number }> {
+function child(args: string[], size: number): Promise<{ out: any; wallMs: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, ["--import", "tsx", SELF, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    // A million documents (plus index trees) need more than Node's default heap limit.
+    const heap = size >= 500_000 ? ["--max-old-space-size=16384"] : [];
+    const p = spawn(process.execPath, [...heap, "--import", "tsx", SELF, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
     let text = "";
     p.stdout.on("data", (d) => (text += d));
     p.on("exit", (code) => {
@@ -365,8 +367,8 @@ if (mode === "measure") {
   for (const size of sizes) {
     const dataDir = mkdtempSync(join(tmpdir(), "warden-scale-"));
     try {
-      const m = (await child(["measure", String(size), dataDir])).out as Result;
-      const c = await child(["cold", dataDir, String(size)]);
+      const m = (await child(["measure", String(size), dataDir], size)).out as Result;
+      const c = await child(["cold", dataDir, String(size)], size);
       m.coldStartMs = c.out.startMs;
       m.firstReadMs = c.out.firstReadMs;
       m.loadedMs = c.out.loadedMs;
