@@ -6,8 +6,8 @@ const crons = cronJobs();
 
 // Log retention: bounded, self-continuing batches (convex/logs/retention.ts).
 crons.daily("log retention", { hourUTC: 3, minuteUTC: 17 }, internal.logs.retention.start, {});
-// MCP server health: probe every enabled server, auto-disable after N failures (convex/mcp/health.ts).
-crons.interval("mcp health", { minutes: 5 }, internal.mcp.health.checkAll, {});
+// MCP server health: probe every enabled server, auto-disable after N failures (convex/mcp/outbound/health.ts).
+crons.interval("mcp health", { minutes: 5 }, internal.mcp.outbound.health.checkAll, {});
 
 // Invocation summaries: roll settled skillInvocationLog rows into the hourly summary (logs/summaries.ts).
 crons.interval("invocation summary rollup", { seconds: 30 }, internal.logs.summaries.rollupInvocations, {});

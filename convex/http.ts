@@ -6,10 +6,10 @@ import { setPassword } from "./owners/password";
 import { status } from "./auth/routes";
 import { channelRoutes } from "./channels/routes";
 import { chatRoutes } from "./chat/routes";
-import { mcpRoutes } from "./mcp/server";
-import { oauthRoutes } from "./mcp/oauthRoutes";
-import { upstreamAuthRoutes } from "./mcp/upstreamAuthRoutes";
-import { appSandboxRoutes } from "./mcp/appSandbox";
+import { mcpRoutes } from "./mcp/inbound/server";
+import { oauthRoutes } from "./mcp/inbound/oauthRoutes";
+import { upstreamAuthRoutes } from "./mcp/outbound/upstreamAuthRoutes";
+import { appSandboxRoutes } from "./mcp/inbound/appSandbox";
 import { runnerRoutes } from "./runners/routes";
 
 const http = httpRouter();

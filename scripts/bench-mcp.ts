@@ -97,8 +97,8 @@ if (!process.env.VITEST) {
         await ctx.db.insert("rateLimitConfig", { workspaceId: owner.workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
       }
     });
-    const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "bench", url: "https://bench.mcp-test.com/mcp" });
-    await owner.as.mutation(api.mcp.servers.approve, { serverId });
+    const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "bench", url: "https://bench.mcp-test.com/mcp" });
+    await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
     await t.finishAllScheduledFunctions(() => {});
 
     const upstream = async () => {

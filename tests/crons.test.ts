@@ -26,7 +26,7 @@ const EXPECTED: Record<string, Job> = {
     writes: ["skillInvocationLog", "securityEvents", "activityLog", "auditLog", "webhookDeliveries"],
   },
   "mcp health": {
-    fn: "mcp/health:checkAll",
+    fn: "mcp/outbound/health:checkAll",
     schedule: { type: "interval", minutes: 5 },
     writes: ["mcpServers", "mcpSessions", "mcpTools", "activityLog", "notifications", "oauthRequests", "oauthCodes", "oauthTokens"],
   },
@@ -140,7 +140,7 @@ function changedTables(before: Snap, after: Snap): string[] {
 async function runJob(t: T, name: string) {
   const job = registered[name];
   const [mod, fn] = job.name.split(":");
-  const ref = (internal as any)[mod.split("/")[0]][mod.split("/")[1]][fn];
+  const ref = mod.split("/").reduce((o: any, part) => o[part], internal as any)[fn];
   if (name === "mcp health") await t.action(ref, job.args[0] as never);
   else await t.mutation(ref, job.args[0] as never);
   await t.finishAllScheduledFunctions(vi.runAllTimers);

@@ -36,7 +36,7 @@ export const CODES = [
   "MCP_SERVER_DISABLED",
   "MCP_TOOL_NOT_APPROVED",
   "MCP_TOOL_CHANGED",
-  // OAuth to upstream MCP servers (mcp/upstreamOAuth.ts)
+  // OAuth to upstream MCP servers (mcp/outbound/upstreamOAuth.ts)
   "MCP_OAUTH_REQUIRED", // the server uses OAuth and is not connected (an owner presses Connect)
   "MCP_OAUTH_REVOKED", // the upstream AS refused to renew the grant: server disabled until connected again
   "MCP_OAUTH_STATE_INVALID", // an authorization came back with an unknown, spent, expired or re-bound state

@@ -1,5 +1,5 @@
 /**
- * Pure OAuth 2.1 helpers for Warden's built-in authorization server (convex/mcp/oauth*.ts):
+ * Pure OAuth 2.1 helpers for Warden's built-in authorization server (convex/mcp/inbound/oauth*.ts):
  * PKCE S256 (RFC 7636; `plain` is never accepted), constant-time comparison, redirect URI rules,
  * token shapes and the RFC 8414 metadata document. No Convex imports, no Node built-ins.
  */

@@ -68,7 +68,7 @@ export const mcpTables = {
     lastUsedAt: v.optional(v.number()),
     createdAt: v.number(),
     /**
-     * OAuth grant (mcp/oauth.ts): set on rows created by an owner's consent for a registered OAuth
+     * OAuth grant (mcp/inbound/oauth.ts): set on rows created by an owner's consent for a registered OAuth
      * client. Such a row is never presented as a bearer itself (its tokenHash is of a value nobody
      * holds); its short-lived access tokens (oauthTokens) resolve to it, so /mcp applies the same
      * scopes, limits, sessions and checker to both kinds.

@@ -2,7 +2,7 @@ import { defineTable } from "convex/server";
 import { v } from "convex/values";
 
 /**
- * OAuth to upstream MCP servers (mcp/upstreamAuth.ts, mcp/upstreamOAuth.ts). No token, client
+ * OAuth to upstream MCP servers (mcp/outbound/upstreamAuth.ts, mcp/outbound/upstreamOAuth.ts). No token, client
  * secret or PKCE verifier is stored here in clear: tokens and a client secret are mcpServerSecrets
  * rows (OAUTH_ACCESS_TOKEN, OAUTH_REFRESH_TOKEN, OAUTH_CLIENT_SECRET, encrypted with the key
  * ring); a state row keeps only the hash of its state and the verifier sealed.

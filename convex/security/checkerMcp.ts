@@ -169,5 +169,5 @@ function runMcp(
   ctx: ActionCtx,
   args: { serverId: Id<"mcpServers">; toolName: string; input: unknown; timeoutMs: number; maxOutputBytes: number },
 ) {
-  return ctx.runAction(internal.mcp.client.callTool, args);
+  return ctx.runAction(internal.mcp.outbound.client.callTool, args);
 }

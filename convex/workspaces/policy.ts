@@ -3,7 +3,7 @@
  * or last changed what a reviewer judges (a skill's config, domains, secrets, limits; an MCP server
  * registration) cannot approve it — someone else with admin rights must. Only a workspace owner
  * turns the rule on or off; both are audited. The approve mutations enforce it (skills/registry,
- * mcp/servers) and record every refusal (audit `*.approve.refused` + security event TWO_PERSON_RULE).
+ * mcp/outbound/servers) and record every refusal (audit `*.approve.refused` + security event TWO_PERSON_RULE).
  *
  * Changes without a person behind them — a deploy registering or changing a code skill, an upstream
  * MCP server changing a tool — have no "editor" inside the workspace, so any admin may approve them.

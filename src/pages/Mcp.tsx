@@ -20,7 +20,7 @@ function healthBadge(h: string) {
 }
 
 export function McpPage() {
-  const servers = useLoad(api.mcp.servers.list, {});
+  const servers = useLoad(api.mcp.outbound.servers.list, {});
   return (
     <>
       <PageHeader
@@ -76,10 +76,10 @@ export function McpPage() {
 type ServerView = { _id: Id<"mcpServers">; name: string; status: string; enabled: boolean; disabledReason?: string };
 
 function ServerActions({ server: s, compact }: { server: ServerView; compact?: boolean }) {
-  const reject = useMutate(api.mcp.servers.reject);
-  const disable = useMutate(api.mcp.servers.disable);
-  const enable = useMutate(api.mcp.servers.enable);
-  const refresh = useMutate(api.mcp.servers.refresh);
+  const reject = useMutate(api.mcp.outbound.servers.reject);
+  const disable = useMutate(api.mcp.outbound.servers.disable);
+  const enable = useMutate(api.mcp.outbound.servers.enable);
+  const refresh = useMutate(api.mcp.outbound.servers.refresh);
   const cls = compact ? "btn-small" : undefined;
   return (
     <div>
@@ -117,9 +117,9 @@ function toolState(t: Tool): { label: string; tone: "ok" | "warn" | "danger" | "
 }
 
 export function McpServerDetail({ id }: { id: string }) {
-  const data = useLoad(api.mcp.servers.get, { serverId: id as Id<"mcpServers"> });
-  const setTool = useMutate(api.mcp.servers.setToolStatus);
-  const remove = useMutate(api.mcp.servers.remove);
+  const data = useLoad(api.mcp.outbound.servers.get, { serverId: id as Id<"mcpServers"> });
+  const setTool = useMutate(api.mcp.outbound.servers.setToolStatus);
+  const remove = useMutate(api.mcp.outbound.servers.remove);
   const canAdmin = useCan("admin");
   const secrets = useLoad(api.secrets.manage.listMcpServerSecrets, canAdmin ? { serverId: id as Id<"mcpServers"> } : "skip");
   const setSecret = useMutate(api.secrets.manage.setMcpServerSecret);
@@ -247,7 +247,7 @@ export function McpServerDetail({ id }: { id: string }) {
 }
 
 function RegisterServer() {
-  const register = useMutate(api.mcp.servers.register);
+  const register = useMutate(api.mcp.outbound.servers.register);
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [authHeaderName, setAuthHeaderName] = useState("");
@@ -286,10 +286,10 @@ function RegisterServer() {
 }
 
 function ClientTokens() {
-  const tokens = useLoad(api.mcp.tokens.list, {});
-  const mint = useMutate(api.mcp.tokens.mint);
-  const revoke = useMutate(api.mcp.tokens.revoke);
-  const choices = useLoad(api.mcp.tokens.upstreamChoices, {});
+  const tokens = useLoad(api.mcp.inbound.tokens.list, {});
+  const mint = useMutate(api.mcp.inbound.tokens.mint);
+  const revoke = useMutate(api.mcp.inbound.tokens.revoke);
+  const choices = useLoad(api.mcp.inbound.tokens.upstreamChoices, {});
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState("");
   const [picked, setPicked] = useState<Set<string>>(new Set());
@@ -448,7 +448,7 @@ export function connectSnippets(mcpUrl: string) {
 }
 
 function ConnectClients() {
-  const info = useLoad(api.mcp.oauth.connectInfo, {});
+  const info = useLoad(api.mcp.inbound.oauth.connectInfo, {});
   return (
     <Card title="Connect an MCP client">
       <p className="small muted">
@@ -482,8 +482,8 @@ const REVOKED_WHY: Record<string, string> = {
 };
 
 function OAuthClients() {
-  const grants = useLoad(api.mcp.oauth.listGrants, {});
-  const revoke = useMutate(api.mcp.oauth.revokeGrantByOwner);
+  const grants = useLoad(api.mcp.inbound.oauth.listGrants, {});
+  const revoke = useMutate(api.mcp.inbound.oauth.revokeGrantByOwner);
   return (
     <Card title="OAuth clients">
       <p className="small muted">MCP clients an owner approved on the consent page. Revoking ends every token of the client's grant and its open sessions at once.</p>

@@ -1,5 +1,5 @@
 /**
- * SyncBoard: OAuth to an upstream MCP server (convex/mcp/upstreamAuth.ts, upstreamOAuth.ts).
+ * SyncBoard: OAuth to an upstream MCP server (convex/mcp/outbound/upstreamAuth.ts, upstreamOAuth.ts).
  * Shows status, issuer and expiry only — tokens are never sent to the browser. Connect asks the
  * server for the authorization server's page (PKCE, state bound to this owner, server and
  * workspace) and sends the browser there; it comes back through /oauth/upstream/callback to
@@ -25,10 +25,10 @@ export function OAuthReturnNotice() {
 }
 
 export function UpstreamOAuthCard({ serverId }: { serverId: Id<"mcpServers"> }) {
-  const status = useLoad(api.mcp.upstreamAuth.status, { serverId });
-  const configure = useMutate(api.mcp.upstreamAuth.configure);
-  const disconnect = useMutate(api.mcp.upstreamAuth.disconnect);
-  const connect = useAct(api.mcp.upstreamOAuth.connect);
+  const status = useLoad(api.mcp.outbound.upstreamAuth.status, { serverId });
+  const configure = useMutate(api.mcp.outbound.upstreamAuth.configure);
+  const disconnect = useMutate(api.mcp.outbound.upstreamAuth.disconnect);
+  const connect = useAct(api.mcp.outbound.upstreamOAuth.connect);
   const [clientId, setClientId] = useState("");
   const [scope, setScope] = useState("");
   if (status.status !== "ok") return null;

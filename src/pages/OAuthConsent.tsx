@@ -21,9 +21,9 @@ const INVALID_TEXT: Record<string, string> = {
 export function OAuthConsentPage() {
   const requestId = useSearch().get("request") ?? "";
   const isOwner = useCan("owner");
-  const view = useLoad(api.mcp.oauth.consentRequest, requestId && isOwner ? { requestId } : "skip");
-  const approve = useMutate(api.mcp.oauth.approve);
-  const deny = useMutate(api.mcp.oauth.deny);
+  const view = useLoad(api.mcp.inbound.oauth.consentRequest, requestId && isOwner ? { requestId } : "skip");
+  const approve = useMutate(api.mcp.inbound.oauth.approve);
+  const deny = useMutate(api.mcp.inbound.oauth.deny);
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [leaving, setLeaving] = useState(false);
 

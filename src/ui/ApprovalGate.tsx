@@ -202,8 +202,8 @@ export function McpApproveButton({ server, className }: { server: { _id: Id<"mcp
 }
 
 function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDone: () => void }) {
-  const info = useLoad(api.mcp.review.approvalInfo, { serverId });
-  const approve = useMutate(api.mcp.servers.approve, { toast: false });
+  const info = useLoad(api.mcp.outbound.review.approvalInfo, { serverId });
+  const approve = useMutate(api.mcp.outbound.servers.approve, { toast: false });
   const { refused, confirm } = useApproveConfirm(() => approve.run({ serverId }), onDone);
   if (info.status === "loading") return <Loading />;
   if (info.status === "error") return <InlineError error={info.error} />;
@@ -258,7 +258,7 @@ export function McpToolApproveButton({
   className?: string;
 }) {
   const [open, setOpen] = useState(false);
-  const setTool = useMutate(api.mcp.servers.setToolStatus, { toast: false });
+  const setTool = useMutate(api.mcp.outbound.servers.setToolStatus, { toast: false });
   const verb = changed ? "Re-approve" : "Approve";
   const approve = async () => {
     const r = await setTool.run({ toolId: tool._id, status: "approved" });

@@ -345,7 +345,7 @@ export function SourceAction({ who }: { who: WhoInfo }) {
   const [confirm, setConfirm] = useState(false);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [pending, setPending] = useState(false);
-  const revoke = useMutation(api.mcp.tokens.revoke);
+  const revoke = useMutation(api.mcp.inbound.tokens.revoke);
   const blockSender = useMutation(api.channels.users.block);
   const blockSession = useMutation(api.chat.sessions.block);
   const a = who.action;

@@ -351,7 +351,7 @@ describe("MCP annotations suggest, never decide", () => {
       }),
     );
     const tool = (name: string, hints?: Record<string, boolean>) => ({ name, description: name, inputSchema: { type: "object" }, hash: `h-${name}`, ...(hints ? { hints } : {}) });
-    await t.mutation(internal.mcp.servers.storeTools, {
+    await t.mutation(internal.mcp.outbound.servers.storeTools, {
       serverId,
       url: "https://mcp.example.com/mcp",
       tools: [tool("search", { readOnly: true, openWorld: true }), tool("lookup", { readOnly: true, openWorld: false }), tool("send", { destructive: true }), tool("plain")],

@@ -76,7 +76,7 @@ async function world0(opts: { model: ModelKind; provider: { baseUrl: string }; a
   world.reset();
   stub.calls.length = 0;
   vendor.reset();
-  const t = convexTest(schema, { ...modules, "./mcp/client.ts": () => import("../checker/fixtures/mcpClientStub") });
+  const t = convexTest(schema, { ...modules, "./mcp/outbound/client.ts": () => import("../checker/fixtures/mcpClientStub") });
   rateLimiterTest.register(t);
   const owner = await member(t as never, { workspace: "default", role: "owner" });
 

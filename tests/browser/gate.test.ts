@@ -48,7 +48,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: approval gate, setup, test panel, exp
       allowedDomains: ["api.example.com"],
     });
     channelId = await owner.mutation(api.channels.manage.create, { platform: "telegram", name: "Support bot", settings: {} });
-    serverId = await adam.mutation(api.mcp.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
+    serverId = await adam.mutation(api.mcp.outbound.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
     ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
     ctx.setDefaultTimeout(15_000);
     await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.rt.url });
@@ -166,7 +166,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: approval gate, setup, test panel, exp
     await dialog.getByRole("button", { name: "Approve and connect" }).click();
     await dialog.waitFor({ state: "hidden" });
     // the health check fails (nothing listens there): the detail page explains the last error
-    await env.rt.engine.callSystem("mcp/health:recordHealth", { serverId, ok: false, latencyMs: 120, code: "UPSTREAM_ERROR", threshold: 3 });
+    await env.rt.engine.callSystem("mcp/outbound/health:recordHealth", { serverId, ok: false, latencyMs: 120, code: "UPSTREAM_ERROR", threshold: 3 });
     await nav(page, `/mcp/${serverId}`, "weather");
     await page.getByText(/UPSTREAM_ERROR — The remote service answered with an error/).waitFor();
     await shot(page, "i21g-mcp-detail-light-1440");

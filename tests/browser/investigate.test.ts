@@ -35,7 +35,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: investigate, follow, attribute; theme
       config: { template: "calculator" },
       allowedDomains: [],
     });
-    tokenId = (await client.mutation(api.mcp.tokens.mint, { name: "reporting-bot", toolScopes: [], expiresInDays: 30 })).tokenId;
+    tokenId = (await client.mutation(api.mcp.inbound.tokens.mint, { name: "reporting-bot", toolScopes: [], expiresInDays: 30 })).tokenId;
     const entry = (allowed: boolean, code: string, callerKind: string, callerId?: string) => ({
       workspaceId: ws.workspaceId,
       targetKind: "skill" as const,
@@ -159,7 +159,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: investigate, follow, attribute; theme
     await note.getByRole("button", { name: "Yes, revoke token" }).click();
     await note.getByText("token revoked").waitFor();
     const { client } = await apiAs(env.rt, OWNER);
-    const toks = await client.query(api.mcp.tokens.list, {});
+    const toks = await client.query(api.mcp.inbound.tokens.list, {});
     expect(JSON.stringify(toks)).toContain("revoked");
     await go(page, "Audit log", "Audit log");
     await page.getByLabel("Action").fill("mcp.token");

@@ -252,10 +252,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
       { name: "forecast", description: "Weather forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } } }, hash: "h-forecast-1" },
       { name: "alerts", description: "Weather alerts", inputSchema: alertsSchema, hash: h },
     ];
-    await env.rt.engine.callSystem("mcp/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-1", { type: "object" }), skipped: 0 });
+    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-1", { type: "object" }), skipped: 0 });
     await expect.poll(() => page.locator("tr", { hasText: "alerts" }).getByText("approved", { exact: true }).count()).toBe(1);
     const changed = { type: "object", properties: { region: { type: "string" } } };
-    await env.rt.engine.callSystem("mcp/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-2", changed), skipped: 0 });
+    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-2", changed), skipped: 0 });
     const alerts = page.locator("tr", { hasText: "Weather alerts" });
     await alerts.getByText("changed – re-approve").waitFor();
     await page.getByText("Tools changed since approval").waitFor();

@@ -112,9 +112,9 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard tour: every page, both themes, desktop
       config: { template: "time_in_zone" },
       allowedDomains: [],
     } as never); // left waiting for review
-    const serverId = await client.mutation(api.mcp.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
-    await client.mutation(api.mcp.servers.approve, { serverId });
-    await env.rt.engine.callSystem("mcp/servers:storeTools", {
+    const serverId = await client.mutation(api.mcp.outbound.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
+    await client.mutation(api.mcp.outbound.servers.approve, { serverId });
+    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", {
       serverId,
       url: "https://mcp.example.com/mcp",
       tools: [
@@ -123,7 +123,7 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard tour: every page, both themes, desktop
       ],
       skipped: 0,
     });
-    const { tokenId } = await client.mutation(api.mcp.tokens.mint, { name: "reporting-bot", toolScopes: ["calculator"], expiresInDays: 30 });
+    const { tokenId } = await client.mutation(api.mcp.inbound.tokens.mint, { name: "reporting-bot", toolScopes: ["calculator"], expiresInDays: 30 });
     await client.mutation(api.channels.manage.create, { platform: "telegram", name: "Support bot", settings: { botUsername: "warden_support_bot" } });
     await client.mutation(api.agent.providers.create, { label: "OpenAI", kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY" });
     inviteCode = (await client.mutation(api.owners.manage.invite, { ownerKey: "nina", role: "admin" })).code ?? "";

@@ -94,9 +94,9 @@ describe("skill execution is reachable only through the checker", () => {
 
 describe("MCP tool calls go through the checker", () => {
   test("the MCP client's callTool is internal and referenced only by the checker", () => {
-    const callers = refs(/mcp[./]client[.:]callTool\b/).filter((r) => r !== "convex/mcp/client.ts");
+    const callers = refs(/mcp[./]outbound[./]client[.:]callTool\b/).filter((r) => r !== "convex/mcp/outbound/client.ts");
     expect(callers).toEqual(["convex/security/checkerMcp.ts"]);
-    const client = byRel.get("convex/mcp/client.ts");
+    const client = byRel.get("convex/mcp/outbound/client.ts");
     if (client) {
       expect(client.text).toMatch(/export const callTool = internalAction\(/);
       expect(client.text).toMatch(/^"use node";/);

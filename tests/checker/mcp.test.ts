@@ -5,7 +5,7 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { checkerT, admin, approvedSkill, calculator, invoke, logs, events, type Admin, type CT } from "./helpers";
 import { stub } from "./fixtures/mcpClientStub";
 
-const mcpT = () => checkerT({ "./mcp/client.ts": () => import("./fixtures/mcpClientStub") });
+const mcpT = () => checkerT({ "./mcp/outbound/client.ts": () => import("./fixtures/mcpClientStub") });
 
 const SCHEMA = { type: "object", properties: { q: { type: "string", maxLength: 20 } }, required: ["q"], additionalProperties: false };
 

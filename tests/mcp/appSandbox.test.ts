@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { newT } from "../harness";
 import { TEST_ENV } from "../env";
 import { SECURITY_HEADERS } from "../../convex/lib/httpSecurity";
-import { appSandboxCsp, appSandboxHtml, sandboxOrigins } from "../../convex/mcp/appSandbox";
+import { appSandboxCsp, appSandboxHtml, sandboxOrigins } from "../../convex/mcp/inbound/appSandbox";
 
 const EXPECTED_CSP = `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'; frame-ancestors ${TEST_ENV.WARDEN_ALLOWED_ORIGINS}; base-uri 'none'; form-action 'none'`;
 

@@ -128,7 +128,7 @@ describe("MCP conformance suite (server scenarios) against /mcp of the embedded 
     // Every scenario opens a session from 127.0.0.1: the operator's per-IP and per-client limits for this workspace.
     await owner.mutation(api.limits.manage.set, { name: "mcpSessionsPerIp", rate: 1000, periodMs: 60_000 });
     await owner.mutation(api.limits.manage.set, { name: "mcpPerClient", rate: 5000, periodMs: 60_000 });
-    token = (await owner.mutation(api.mcp.tokens.mint, { name: "conformance", toolScopes: ["calc"], expiresInDays: 1 })).token;
+    token = (await owner.mutation(api.mcp.inbound.tokens.mint, { name: "conformance", toolScopes: ["calc"], expiresInDays: 1 })).token;
   }, 60_000);
 
   afterAll(async () => {

@@ -30,7 +30,7 @@ export async function workspaceWithSkills(t: T, workspace = "ws-a") {
 }
 
 export async function mint(owner: Owner, toolScopes: string[], opts: { name?: string; expiresInDays?: number } = {}) {
-  return await owner.as.mutation(api.mcp.tokens.mint, {
+  return await owner.as.mutation(api.mcp.inbound.tokens.mint, {
     name: opts.name ?? "test client",
     toolScopes,
     expiresInDays: opts.expiresInDays ?? 30,

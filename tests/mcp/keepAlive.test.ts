@@ -47,8 +47,8 @@ async function setup(state: Partial<ExternalState> = {}, opts: { timeoutMs?: num
   const t = newT();
   const owner = await member(t, { role: "owner" });
   const url = `https://${host}/mcp`;
-  const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "ext", url, ...opts });
-  await owner.as.mutation(api.mcp.servers.approve, { serverId });
+  const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url, ...opts });
+  await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
   await t.finishAllScheduledFunctions(() => {});
   return { t, owner, ext, state: full, serverId, url };
 }
@@ -107,9 +107,9 @@ describe("guarantees on a warm pool", () => {
   test("two servers on one URL with different credentials, and one credential rotated, never share a socket", async () => {
     const s = await setup();
     const mk = async (name: string, key: string) => {
-      const id = await s.owner.as.mutation(api.mcp.servers.register, { name, url: s.url, authHeaderName: "X-Api-Key" });
+      const id = await s.owner.as.mutation(api.mcp.outbound.servers.register, { name, url: s.url, authHeaderName: "X-Api-Key" });
       await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: id, name: "AUTH_HEADER", value: key });
-      await s.owner.as.mutation(api.mcp.servers.approve, { serverId: id });
+      await s.owner.as.mutation(api.mcp.outbound.servers.approve, { serverId: id });
       await s.t.finishAllScheduledFunctions(() => {});
       return id;
     };
@@ -148,9 +148,9 @@ describe("guarantees on a warm pool", () => {
   test("a timed-out request leaves no socket behind (its late answer can never be read as the next one's)", async () => {
     const s = await setup({}, { timeoutMs: 1000 });
     s.state.tools.slow = { description: "Slow.", schema: {}, run: async () => (await sleep(1800), { content: [{ type: "text", text: "LATE" }] }) };
-    await s.t.action(internal.mcp.client.refreshTools, { serverId: s.serverId });
-    const slow = (await s.owner.as.query(api.mcp.servers.get, { serverId: s.serverId })).tools.find((x) => x.name === "slow")!;
-    await s.owner.as.mutation(api.mcp.servers.setToolStatus, { toolId: slow._id, status: "approved" });
+    await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId });
+    const slow = (await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).tools.find((x) => x.name === "slow")!;
+    await s.owner.as.mutation(api.mcp.outbound.servers.setToolStatus, { toolId: slow._id, status: "approved" });
     expect(await call(s, s.serverId, "slow", {})).toEqual({ ok: false, code: "TIMEOUT" });
     await sleep(1000); // the late answer is written now
     const r = await call(s, s.serverId, "echo", { text: "next" });

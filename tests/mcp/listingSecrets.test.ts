@@ -77,7 +77,7 @@ async function setup(tools: (header: () => string) => ExternalState["tools"]) {
   const t = newT();
   const owner = await member(t, { role: "owner" });
   const viewer = await member(t, { role: "viewer" });
-  const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "ext", url: `https://${host}/mcp`, authHeaderName: "Authorization" });
+  const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url: `https://${host}/mcp`, authHeaderName: "Authorization" });
   return { t, owner, viewer, ext, state, serverId };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -86,7 +86,7 @@ async function setSecret(s: Setup, value: string) {
   await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: s.serverId, name: "AUTH_HEADER", value });
 }
 async function approve(s: Setup) {
-  await s.owner.as.mutation(api.mcp.servers.approve, { serverId: s.serverId });
+  await s.owner.as.mutation(api.mcp.outbound.servers.approve, { serverId: s.serverId });
   await s.t.finishAllScheduledFunctions(() => {});
 }
 async function rows(t: T, serverId: Id<"mcpServers">) {
@@ -113,7 +113,7 @@ describe("tool listings never store or show the server's own credential", () => 
     // the pin is the hash of exactly what is stored
     for (const r of stored) expect(r.hash).toBe(await toolHash(r.description, r.inputSchema));
 
-    const view = await s.viewer.as.query(api.mcp.servers.get, { serverId: s.serverId });
+    const view = await s.viewer.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId });
     expect(view.tools.map((x: { name: string }) => x.name).sort()).toEqual(["add", "echo", "leaky"]);
     expect(leaksOf(JSON.stringify(view), [value, token])).toEqual([]);
     // nothing else written during the listing carries it either
@@ -139,7 +139,7 @@ describe("tool listings never store or show the server's own credential", () => 
     const before = await rows(s.t, s.serverId);
     const next = secretValue();
     await setSecret(s, next);
-    expect(await s.t.action(internal.mcp.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
     const after = await rows(s.t, s.serverId);
     expect(after.map((r) => [r.name, r.hash, r.status])).toEqual(before.map((r) => [r.name, r.hash, r.status]));
     expect(leaksOf(JSON.stringify(after), [next, next.slice(7)])).toEqual([]);
@@ -155,7 +155,7 @@ describe("tool listings never store or show the server's own credential", () => 
     await setSecret(s, "Bearer tk-fixed-token-1");
     await approve(s);
     expect((await rows(s.t, s.serverId)).map((r) => r.name).sort()).toEqual(["add", "echo"]);
-    expect((await s.owner.as.query(api.mcp.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
+    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
   });
 });
 
@@ -180,7 +180,7 @@ describe("size caps", () => {
     expect(wordy.description).not.toContain("tail-marker");
     expect(utf8Length(wordy.description.replace(/…\[truncated \d+ bytes\]$/, ""))).toBeLessThanOrEqual(MAX_DESCRIPTION_BYTES);
     expect(wordy.hash).toBe(await toolHash(wordy.description, wordy.inputSchema));
-    expect((await s.owner.as.query(api.mcp.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
+    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
   });
 
   test("storedTool: a schema that redaction grows past the cap is refused; one just under is kept", async () => {
@@ -209,7 +209,7 @@ describe("pins made before hashes covered the stored text", () => {
     await s.t.run(async (ctx) => {
       for (const r of await ctx.db.query("mcpTools").collect()) await ctx.db.patch(r._id, { hash: `old-${r.name}`, approvedHash: `old-${r.name}` });
     });
-    expect(await s.t.action(internal.mcp.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
     for (const r of await rows(s.t, s.serverId)) {
       expect(r.status).toBe("approved");
       expect(r.approvedHash).toBe(r.hash);
@@ -220,7 +220,7 @@ describe("pins made before hashes covered the stored text", () => {
       const echo = (await ctx.db.query("mcpTools").collect()).find((r) => r.name === "echo")!;
       await ctx.db.patch(echo._id, { description: "older text", hash: "old-echo", approvedHash: "old-echo" });
     });
-    expect(await s.t.action(internal.mcp.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 1 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 1 });
     const status = Object.fromEntries((await rows(s.t, s.serverId)).map((r) => [r.name, r.status]));
     expect(status).toEqual({ add: "approved", echo: "blocked" });
   });

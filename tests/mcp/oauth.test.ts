@@ -54,7 +54,7 @@ async function codeFor(t: T, owner: Owner, scopes = ["calc"], clientId?: string)
   const consent = new URL(res.headers.get("location")!);
   expect(consent.origin + consent.pathname).toBe("https://board.warden.test/oauth/consent");
   const requestId = consent.searchParams.get("request")!;
-  const { redirectTo } = await owner.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: scopes });
+  const { redirectTo } = await owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: scopes });
   const back = new URL(redirectTo);
   expect(back.searchParams.get("state")).toBe("st");
   expect(back.searchParams.get("iss")).toBe(ISSUER);
@@ -119,10 +119,10 @@ describe("the SDK client with only the URL", () => {
     // 2. the browser follows it to SyncBoard's consent page, where the owner approves "calc"
     const res = await t.fetch(authUrl.pathname + authUrl.search, { redirect: "manual" } as RequestInit);
     const requestId = new URL(res.headers.get("location")!).searchParams.get("request")!;
-    const view = await owner.as.query(api.mcp.oauth.consentRequest, { requestId });
+    const view = await owner.as.query(api.mcp.inbound.oauth.consentRequest, { requestId });
     expect(view).toMatchObject({ clientName: "SDK test client", loopback: true, resource: MCP_URL });
     expect((view as any).skills.map((s: any) => s.name).sort()).toEqual(["calc", "clock"]);
-    const { redirectTo } = await owner.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: ["calc"] });
+    const { redirectTo } = await owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] });
     const code = new URL(redirectTo).searchParams.get("code")!;
     // 3. the client exchanges the code and connects
     await first.finishAuth(code);
@@ -153,10 +153,10 @@ describe("the SDK client with only the URL", () => {
     // 5. audited, and listed in SyncBoard next to static tokens (not among them)
     const audit = (await table(t, "auditLog")).map((a: any) => a.action);
     expect(audit).toEqual(expect.arrayContaining(["mcp.oauth.approve", "mcp.oauth.grant"]));
-    const grants = await owner.as.query(api.mcp.oauth.listGrants, {});
+    const grants = await owner.as.query(api.mcp.inbound.oauth.listGrants, {});
     expect(grants).toHaveLength(1);
     expect(grants[0]).toMatchObject({ clientName: "SDK test client", toolScopes: ["calc"], revoked: false, redirectOrigins: ["http://127.0.0.1:43123"] });
-    expect(await owner.as.query(api.mcp.tokens.list, {})).toEqual([]);
+    expect(await owner.as.query(api.mcp.inbound.tokens.list, {})).toEqual([]);
     // no token is stored in clear
     const stored = JSON.stringify(await table(t, "oauthTokens")) + JSON.stringify(await table(t, "oauthCodes"));
     expect(stored).not.toContain(provider.saved!.access_token);
@@ -217,7 +217,7 @@ describe("refusals", () => {
     expect(await mcpStatus(t, ok.body.access_token)).toBe(401);
     expect((await refreshWith(t, clientId, ok.body.refresh_token)).body.error).toBe("invalid_grant");
     expect((await table(t, "securityEvents")).some((e: any) => e.code === "OAUTH_GRANT_REPLAYED")).toBe(true);
-    expect((await owner.as.query(api.mcp.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "code_reuse" });
+    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "code_reuse" });
   });
 
   test("redirect URI mismatch: unregistered at /authorize (no redirect), different one at /token", async () => {
@@ -270,8 +270,8 @@ describe("refusals", () => {
     await t.run(async (ctx) => {
       for (const r of await ctx.db.query("oauthRequests").take(10)) await ctx.db.patch(r._id, { expiresAt: Date.now() - 1 });
     });
-    expect(await owner.as.query(api.mcp.oauth.consentRequest, { requestId })).toEqual({ invalid: "expired" });
-    await expectCode(owner.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
+    expect(await owner.as.query(api.mcp.inbound.oauth.consentRequest, { requestId })).toEqual({ invalid: "expired" });
+    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
   });
 
   test("refresh rotation; reuse of a rotated refresh token revokes the whole chain", async () => {
@@ -290,23 +290,23 @@ describe("refusals", () => {
     expect((await refreshWith(t, clientId, first.refresh_token)).body.error).toBe("invalid_grant");
     expect(await mcpStatus(t, second.body.access_token)).toBe(401);
     expect((await refreshWith(t, clientId, second.body.refresh_token)).body.error).toBe("invalid_grant");
-    expect((await owner.as.query(api.mcp.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "refresh_reuse" });
+    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "refresh_reuse" });
   });
 
   test("revoked grant (SyncBoard) and RFC 7009 /revoke → 401 at /mcp; static tokens keep working", async () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
-    const staticToken = await owner.as.mutation(api.mcp.tokens.mint, { name: "static", toolScopes: ["calc"], expiresInDays: 30 });
+    const staticToken = await owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "static", toolScopes: ["calc"], expiresInDays: 30 });
     const a = await codeFor(t, owner);
     const ta = (await exchange(t, a.clientId, a.code)).body;
     const { client } = await connect(t, ta.access_token);
     await client.close();
-    const [grant] = await owner.as.query(api.mcp.oauth.listGrants, {});
+    const [grant] = await owner.as.query(api.mcp.inbound.oauth.listGrants, {});
     // an admin may not revoke (owner only), nor may tokens:revoke touch a grant
     const adminM = await member(t, { role: "admin" });
-    await expectCode(adminM.as.mutation(api.mcp.oauth.revokeGrantByOwner, { grantId: grant._id }), "FORBIDDEN");
-    await expectCode(owner.as.mutation(api.mcp.tokens.revoke, { tokenId: grant._id }), "NOT_FOUND");
-    await owner.as.mutation(api.mcp.oauth.revokeGrantByOwner, { grantId: grant._id });
+    await expectCode(adminM.as.mutation(api.mcp.inbound.oauth.revokeGrantByOwner, { grantId: grant._id }), "FORBIDDEN");
+    await expectCode(owner.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: grant._id }), "NOT_FOUND");
+    await owner.as.mutation(api.mcp.inbound.oauth.revokeGrantByOwner, { grantId: grant._id });
     const res = await post(t, initialize(), { authorization: `Bearer ${ta.access_token}` });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain("resource_metadata=");
@@ -354,13 +354,13 @@ describe("refusals", () => {
     const res = await t.fetch(authorizeUrl(client_id), { redirect: "manual" } as RequestInit);
     const requestId = new URL(res.headers.get("location")!).searchParams.get("request")!;
     const viewer = await member(t, { role: "viewer" });
-    await expectCode(viewer.as.query(api.mcp.oauth.consentRequest, { requestId }), "FORBIDDEN");
-    await expectCode(viewer.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: ["calc"] }), "FORBIDDEN");
+    await expectCode(viewer.as.query(api.mcp.inbound.oauth.consentRequest, { requestId }), "FORBIDDEN");
+    await expectCode(viewer.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "FORBIDDEN");
     // scopes are checked against the owner's workspace
-    await expectCode(owner.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: ["mcp:nosuch/tool"] }), "CONFIG_INVALID");
-    const { redirectTo } = await owner.as.mutation(api.mcp.oauth.deny, { requestId });
+    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["mcp:nosuch/tool"] }), "CONFIG_INVALID");
+    const { redirectTo } = await owner.as.mutation(api.mcp.inbound.oauth.deny, { requestId });
     expect(new URL(redirectTo).searchParams.get("error")).toBe("access_denied");
-    await expectCode(owner.as.mutation(api.mcp.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
+    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
     expect((await table(t, "auditLog")).some((a: any) => a.action === "mcp.oauth.deny")).toBe(true);
   });
 

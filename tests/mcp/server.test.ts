@@ -67,7 +67,7 @@ describe("authentication", () => {
     await expect401(connect(t, good.token.slice(0, -1) + (good.token.endsWith("A") ? "B" : "A")));
 
     const revoked = await mint(owner, ["calc"]);
-    await owner.as.mutation(api.mcp.tokens.revoke, { tokenId: revoked.tokenId });
+    await owner.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: revoked.tokenId });
     await expect401(connect(t, revoked.token));
 
     const expired = await mint(owner, ["calc"]);
@@ -97,7 +97,7 @@ describe("authentication", () => {
     const tok = await mint(owner, ["calc"]);
     const { client } = await connect(t, tok.token);
     expect((await client.listTools()).tools).toHaveLength(1);
-    await owner.as.mutation(api.mcp.tokens.revoke, { tokenId: tok.tokenId });
+    await owner.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: tok.tokenId });
     await expect401(client.listTools());
     const sessions = await table(t, "mcpSessions");
     expect(sessions.every((s: any) => s.closedAt !== undefined)).toBe(true);
@@ -108,7 +108,7 @@ describe("authentication", () => {
     const owner = await workspaceWithSkills(t);
     const admin = await member(t, { role: "admin" });
     const viewer = await member(t, { role: "viewer" });
-    await expectCode(admin.as.mutation(api.mcp.tokens.mint, { name: "x", toolScopes: ["calc"], expiresInDays: 1 }), "FORBIDDEN");
+    await expectCode(admin.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["calc"], expiresInDays: 1 }), "FORBIDDEN");
     const tok = await mint(owner, ["calc"]);
     expect(tok.token).toMatch(/^wdn_mcp_[A-Za-z0-9_-]{43}$/);
     expect(tok.audience).toBe(MCP_URL);
@@ -116,19 +116,19 @@ describe("authentication", () => {
     expect(row.tokenHash).toBe(await sha256Hex(tok.token));
     expect(row.prefix).toBe(tok.token.slice(0, 12));
     expect(JSON.stringify(await table(t, "mcpClientTokens"))).not.toContain(tok.token);
-    const listed = await viewer.as.query(api.mcp.tokens.list, {});
+    const listed = await viewer.as.query(api.mcp.inbound.tokens.list, {});
     expect(listed).toHaveLength(1);
     expect(JSON.stringify(listed)).not.toContain(row.tokenHash);
     expect(listed[0]).toMatchObject({ prefix: row.prefix, toolScopes: ["calc"], revoked: false });
-    await expectCode(admin.as.mutation(api.mcp.tokens.revoke, { tokenId: tok.tokenId }), "FORBIDDEN");
-    await expectCode(owner.as.mutation(api.mcp.tokens.mint, { name: "x", toolScopes: ["Bad Scope"], expiresInDays: 1 }), "CONFIG_INVALID");
-    await expectCode(owner.as.mutation(api.mcp.tokens.mint, { name: "x", toolScopes: [], expiresInDays: 0 }), "CONFIG_INVALID");
+    await expectCode(admin.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: tok.tokenId }), "FORBIDDEN");
+    await expectCode(owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["Bad Scope"], expiresInDays: 1 }), "CONFIG_INVALID");
+    await expectCode(owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: [], expiresInDays: 0 }), "CONFIG_INVALID");
     const audit = (await table(t, "auditLog")).filter((a: any) => a.action.startsWith("mcp.token"));
     expect(audit.map((a: any) => a.action)).toEqual(["mcp.token.mint"]);
     expect(JSON.stringify(audit)).not.toContain(tok.token);
     // Another workspace's owner cannot revoke it.
     const other = await member(t, { role: "owner", workspace: "ws-b" });
-    await expectCode(other.as.mutation(api.mcp.tokens.revoke, { tokenId: tok.tokenId }), "FORBIDDEN");
+    await expectCode(other.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: tok.tokenId }), "FORBIDDEN");
   });
 });
 
@@ -319,7 +319,7 @@ describe("sessions", () => {
       await ctx.db.patch(ids[0], { lastSeenAt: now - 11 * 60_000 });
       await ctx.db.patch(ids[1], { closedAt: now - 8 * 86_400_000 });
     });
-    const r = await t.action(internal.mcp.health.checkAll, {});
+    const r = await t.action(internal.mcp.outbound.health.checkAll, {});
     expect(r.checked).toBe(0);
     const left: any[] = await table(t, "mcpSessions");
     expect(left.map((s) => s._id).sort()).toEqual([ids[0], ids[2]].sort());

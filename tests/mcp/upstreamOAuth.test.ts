@@ -52,9 +52,9 @@ async function upstream(opts: { advertise?: (asHost: string) => string[] } = {})
 type Upstream = Awaited<ReturnType<typeof upstream>>;
 
 async function registered(t: T, owner: Owner, up: Upstream, name = "ext") {
-  const serverId = await owner.as.mutation(api.mcp.servers.register, { name, url: up.url });
-  await owner.as.mutation(api.mcp.upstreamAuth.configure, { serverId });
-  await owner.as.mutation(api.mcp.servers.approve, { serverId });
+  const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name, url: up.url });
+  await owner.as.mutation(api.mcp.outbound.upstreamAuth.configure, { serverId });
+  await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
   await t.finishAllScheduledFunctions(() => {});
   return serverId;
 }
@@ -77,7 +77,7 @@ async function callback(t: T, back: URL) {
 }
 
 async function connectAll(t: T, owner: Owner, up: Upstream, serverId: Id<"mcpServers">) {
-  const { authorizationUrl } = await owner.as.action(api.mcp.upstreamOAuth.connect, { serverId });
+  const { authorizationUrl } = await owner.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId });
   const back = await browser(t, up, authorizationUrl);
   const r = await callback(t, back);
   await t.finishAllScheduledFunctions(() => {}); // the tool listing a connection schedules
@@ -118,7 +118,7 @@ describe("upstream OAuth", () => {
     const owner = await member(t, { role: "owner" });
     const serverId = await registered(t, owner, up);
     // not connected yet: nothing is sent without a token
-    expect(await t.action(internal.mcp.client.refreshTools, { serverId })).toMatchObject({ ok: false, code: "MCP_OAUTH_REQUIRED" });
+    expect(await t.action(internal.mcp.outbound.client.refreshTools, { serverId })).toMatchObject({ ok: false, code: "MCP_OAUTH_REQUIRED" });
     expect(up.mcp.requests).toHaveLength(0);
 
     const { authorizationUrl, status, location } = await connectAll(t, owner, up, serverId);
@@ -138,11 +138,11 @@ describe("upstream OAuth", () => {
     expect(status).toBe(303);
     expect(location).toBe("https://board.warden.test/mcp?oauth=connected&server=ext");
     expect(up.as.provider.grants.code).toBe(1);
-    const status1 = await owner.as.query(api.mcp.upstreamAuth.status, { serverId });
+    const status1 = await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId });
     expect(status1).toMatchObject({ configured: true, status: "connected", issuer: up.issuer, clientRegistered: true });
 
     // tools/list with the token (scheduled by the connection), then a call through the checker
-    const tools = (await owner.as.query(api.mcp.servers.get, { serverId })).tools;
+    const tools = (await owner.as.query(api.mcp.outbound.servers.get, { serverId })).tools;
     expect(tools.map((x: any) => [x.name, x.status])).toEqual([["echo", "approved"]]);
     expect(await call(t, owner, serverId, "hi")).toEqual({ ok: true, output: { content: [{ type: "text", text: "echo: hi" }] } });
 
@@ -175,7 +175,7 @@ describe("upstream OAuth", () => {
     for (const s of spies) s.mockRestore();
 
     // deleting the server takes its OAuth row and tokens with it
-    await owner.as.mutation(api.mcp.servers.remove, { serverId });
+    await owner.as.mutation(api.mcp.outbound.servers.remove, { serverId });
     await t.finishAllScheduledFunctions(() => {});
     expect(await t.run(async (ctx) => await ctx.db.query("mcpUpstreamAuth").take(10))).toEqual([]);
     expect(await t.run(async (ctx) => await ctx.db.query("mcpServerSecrets").take(10))).toEqual([]);
@@ -232,9 +232,9 @@ describe("upstream OAuth", () => {
     expect(await call(t, owner, serverId, "ok")).toMatchObject({ ok: true });
     up.as.provider.revokeAll();
     expect(await call(t, owner, serverId, "gone")).toEqual({ ok: false, code: "MCP_OAUTH_REVOKED" });
-    const server = (await owner.as.query(api.mcp.servers.get, { serverId })).server;
+    const server = (await owner.as.query(api.mcp.outbound.servers.get, { serverId })).server;
     expect(server).toMatchObject({ status: "disabled", enabled: false, disabledReason: "oauth_revoked" });
-    expect(await owner.as.query(api.mcp.upstreamAuth.status, { serverId })).toMatchObject({ status: "revoked" });
+    expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({ status: "revoked" });
     expect(await owner.as.query(api.secrets.manage.listMcpServerSecrets, { serverId })).toEqual([]);
     const notes = await t.run(async (ctx) => await ctx.db.query("notifications").take(50));
     expect(notes.filter((x: any) => x.kind === "mcp_oauth_revoked")).toHaveLength(1);
@@ -244,7 +244,7 @@ describe("upstream OAuth", () => {
     // connect again, then an owner enables it
     const again = await connectAll(t, owner, up, serverId);
     expect(again.location).toContain("oauth=connected");
-    await owner.as.mutation(api.mcp.servers.enable, { serverId });
+    await owner.as.mutation(api.mcp.outbound.servers.enable, { serverId });
     await t.finishAllScheduledFunctions(() => {});
     expect(await call(t, owner, serverId, "back")).toMatchObject({ ok: true });
   });
@@ -258,19 +258,19 @@ describe("upstream OAuth", () => {
     const serverB = await registered(t, b, up, "ext");
 
     // B cannot start (or see) an authorization for A's server
-    await expectCode(b.as.action(api.mcp.upstreamOAuth.connect, { serverId: serverA }), "NOT_FOUND");
-    await expectCode(b.as.query(api.mcp.upstreamAuth.status, { serverId: serverA }), "FORBIDDEN");
+    await expectCode(b.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId: serverA }), "NOT_FOUND");
+    await expectCode(b.as.query(api.mcp.outbound.upstreamAuth.status, { serverId: serverA }), "FORBIDDEN");
 
     // A's code presented with B's state: B's verifier does not match A's challenge → refused
-    const startA = await a.as.action(api.mcp.upstreamOAuth.connect, { serverId: serverA });
-    const startB = await b.as.action(api.mcp.upstreamOAuth.connect, { serverId: serverB });
+    const startA = await a.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId: serverA });
+    const startB = await b.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId: serverB });
     const backA = await browser(t, up, startA.authorizationUrl);
     const backB = await browser(t, up, startB.authorizationUrl);
     const swapped = new URL(backB.href);
     swapped.searchParams.set("code", backA.searchParams.get("code")!);
     const r1 = await callback(t, swapped);
     expect(r1.location).toBe("https://board.warden.test/mcp?oauth=failed&code=MCP_OAUTH_EXCHANGE_FAILED");
-    expect(await b.as.query(api.mcp.upstreamAuth.status, { serverId: serverB })).toMatchObject({ status: "not_connected" });
+    expect(await b.as.query(api.mcp.outbound.upstreamAuth.status, { serverId: serverB })).toMatchObject({ status: "not_connected" });
     expect(up.as.provider.grants.code).toBe(0);
 
     // B's state is spent now: its own code cannot use it either
@@ -289,7 +289,7 @@ describe("upstream OAuth", () => {
     expect((await callback(t, forged)).location).toContain("code=MCP_OAUTH_STATE_INVALID");
 
     // an expired state
-    const startA2 = await a.as.action(api.mcp.upstreamOAuth.connect, { serverId: serverA });
+    const startA2 = await a.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId: serverA });
     const backA2 = await browser(t, up, startA2.authorizationUrl);
     await t.run(async (ctx) => {
       for (const s of await ctx.db.query("mcpUpstreamAuthStates").take(50)) if (s.usedAt === undefined) await ctx.db.patch(s._id, { expiresAt: Date.now() - 1 });
@@ -308,9 +308,9 @@ describe("upstream OAuth", () => {
     } as any);
     const t = newT();
     const owner = await member(t, { role: "owner" });
-    const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "ext", url: up.url });
-    await owner.as.mutation(api.mcp.upstreamAuth.configure, { serverId, clientId: "warden-pre", scope: "mcp:tools" });
-    await owner.as.mutation(api.mcp.servers.approve, { serverId });
+    const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url: up.url });
+    await owner.as.mutation(api.mcp.outbound.upstreamAuth.configure, { serverId, clientId: "warden-pre", scope: "mcp:tools" });
+    await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
     await t.finishAllScheduledFunctions(() => {});
     const r = await connectAll(t, owner, up, serverId);
     expect(new URL(r.authorizationUrl).searchParams.get("client_id")).toBe("warden-pre");
@@ -327,13 +327,13 @@ describe("upstream OAuth", () => {
       const t = newT();
       const owner = await member(t, { role: "owner" });
       const serverId = await registered(t, owner, up);
-      await expectCode(owner.as.action(api.mcp.upstreamOAuth.connect, { serverId }), "MCP_OAUTH_DISCOVERY_FAILED");
+      await expectCode(owner.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId }), "MCP_OAUTH_DISCOVERY_FAILED");
       // nothing but https ever reached the egress guard, and an address literal went to the real
       // guard (no test mapping), which refuses it; the AS saw nothing
       const others = egress.fetched.filter((f) => new URL(f.url).hostname !== up.mcpHost);
       expect(others.every((f) => f.url.startsWith("https://") && !egress.ports.has(new URL(f.url).hostname))).toBe(true);
       expect(up.as.requests).toHaveLength(0);
-      expect(await owner.as.query(api.mcp.upstreamAuth.status, { serverId })).toMatchObject({ status: "not_connected", clientRegistered: false });
+      expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({ status: "not_connected", clientRegistered: false });
     }
   });
 
@@ -342,8 +342,8 @@ describe("upstream OAuth", () => {
     const t = newT();
     const owner = await member(t, { role: "owner" });
     const serverId = await registered(t, owner, up);
-    for (let i = 0; i < 4; i++) await t.action(internal.mcp.health.checkAll, {});
-    expect((await owner.as.query(api.mcp.servers.get, { serverId })).server).toMatchObject({ status: "approved", enabled: true, consecutiveFailures: 0 });
+    for (let i = 0; i < 4; i++) await t.action(internal.mcp.outbound.health.checkAll, {});
+    expect((await owner.as.query(api.mcp.outbound.servers.get, { serverId })).server).toMatchObject({ status: "approved", enabled: true, consecutiveFailures: 0 });
     expect(up.mcp.requests).toHaveLength(0);
   });
 
@@ -352,10 +352,10 @@ describe("upstream OAuth", () => {
     const t = newT();
     const owner = await member(t, { role: "owner" });
     const viewer = await member(t, { role: "viewer" });
-    const serverId = await owner.as.mutation(api.mcp.servers.register, { name: "ext", url: up.url });
-    await owner.as.mutation(api.mcp.upstreamAuth.configure, { serverId });
-    await expectCode(viewer.as.action(api.mcp.upstreamOAuth.connect, { serverId }), "FORBIDDEN");
-    await expectCode(owner.as.action(api.mcp.upstreamOAuth.connect, { serverId }), "MCP_SERVER_NOT_APPROVED");
+    const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url: up.url });
+    await owner.as.mutation(api.mcp.outbound.upstreamAuth.configure, { serverId });
+    await expectCode(viewer.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId }), "FORBIDDEN");
+    await expectCode(owner.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId }), "MCP_SERVER_NOT_APPROVED");
     expect(up.mcp.requests).toHaveLength(0);
     expect(up.as.requests).toHaveLength(0);
   });

@@ -79,12 +79,12 @@ describe("two-person rule", () => {
     const owner = await member(t as never, { role: "owner" });
     const adam = await member(t as never, { role: "admin" });
     await owner.as.mutation(api.workspaces.policy.setTwoPersonRule, { on: true });
-    const serverId = await adam.as.mutation(api.mcp.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
-    expect((await adam.as.query(api.mcp.review.approvalInfo, { serverId })).selfApproval).toBe(true);
-    expect(await adam.as.mutation(api.mcp.servers.approve, { serverId })).toEqual({ refused: "TWO_PERSON_RULE" });
+    const serverId = await adam.as.mutation(api.mcp.outbound.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
+    expect((await adam.as.query(api.mcp.outbound.review.approvalInfo, { serverId })).selfApproval).toBe(true);
+    expect(await adam.as.mutation(api.mcp.outbound.servers.approve, { serverId })).toEqual({ refused: "TWO_PERSON_RULE" });
     expect(await status(t, serverId)).toBe("pending");
     expect((await audits(t, "mcp.server.approve.refused")).length).toBe(1);
-    expect(await owner.as.mutation(api.mcp.servers.approve, { serverId })).toBeNull();
+    expect(await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId })).toBeNull();
     expect(await status(t, serverId)).toBe("approved");
   });
 

@@ -20,16 +20,16 @@
  * call is decided again by the checker (callMcpTool) whatever is listed.
  */
 import { v } from "convex/values";
-import { internalMutation, type MutationCtx } from "../_generated/server";
-import type { Doc, Id } from "../_generated/dataModel";
-import { admitAllUsers, enforceLimit } from "../limits/enforce";
-import { recordSecurityEvent } from "../security/events";
-import { parseStoredSchema } from "../lib/jsonSchema";
-import { parseUpstreamScope } from "./protocol";
-import { sha256Hex } from "../lib/tokens";
-import { DAY, MINUTE } from "../lib/time";
-import { logActivity } from "../agent/activity";
-import { codeValidator, type Code } from "../lib/codes";
+import { internalMutation, type MutationCtx } from "../../_generated/server";
+import type { Doc, Id } from "../../_generated/dataModel";
+import { admitAllUsers, enforceLimit } from "../../limits/enforce";
+import { recordSecurityEvent } from "../../security/events";
+import { parseStoredSchema } from "../../lib/jsonSchema";
+import { parseUpstreamScope } from "../protocol";
+import { sha256Hex } from "../../lib/tokens";
+import { DAY, MINUTE } from "../../lib/time";
+import { logActivity } from "../../agent/activity";
+import { codeValidator, type Code } from "../../lib/codes";
 
 export const MAX_SESSIONS_PER_CLIENT = 5;
 export const SESSION_IDLE_MS = 10 * MINUTE;

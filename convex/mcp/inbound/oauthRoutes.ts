@@ -7,12 +7,12 @@
  *   POST /oauth/revoke                             RFC 7009
  * Errors use the RFC 6749 shape `{ error, error_description }` with fixed descriptions.
  */
-import { internal } from "../_generated/api";
-import { endpoint } from "../access/http";
-import { errorResponse, jsonResponse } from "../lib/httpSecurity";
-import { CONSENT_PATH, OAUTH_PATHS, authorizationServerMetadata, issuerUrl, oauthError, syncBoardUrl } from "../lib/oauth";
-import type { RouteSpec } from "../routes";
-import { mcpResourceUrl } from "./protocol";
+import { internal } from "../../_generated/api";
+import { endpoint } from "../../access/http";
+import { errorResponse, jsonResponse } from "../../lib/httpSecurity";
+import { CONSENT_PATH, OAUTH_PATHS, authorizationServerMetadata, issuerUrl, oauthError, syncBoardUrl } from "../../lib/oauth";
+import type { RouteSpec } from "../../routes";
+import { mcpResourceUrl } from "../protocol";
 
 const MAX_FORM_BYTES = 16 * 1024;
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
@@ -64,7 +64,7 @@ export const registerClient = endpoint(
         metadata = null;
       }
     }
-    const r = await ctx.runMutation(internal.mcp.oauth.register, { ip, metadata });
+    const r = await ctx.runMutation(internal.mcp.inbound.oauth.register, { ip, metadata });
     if (!r.ok) return oauthJson(r.status, r.error, r.description, r.retryAfterMs);
     return jsonResponse(
       {
@@ -91,7 +91,7 @@ export const authorize = endpoint("none", async (ctx, { url, ip }) => {
   const clientId = p.get("client_id");
   const redirectUri = p.get("redirect_uri");
   if (!singleValued(p) || !clientId || !redirectUri) return oauthJson(400, "invalid_request", "client_id and redirect_uri are required once each");
-  const r = await ctx.runMutation(internal.mcp.oauth.startAuthorization, {
+  const r = await ctx.runMutation(internal.mcp.inbound.oauth.startAuthorization, {
     ip,
     audience,
     clientId: clientId.slice(0, 200),
@@ -126,7 +126,7 @@ export const token = endpoint(
       if (!code || !redirectUri) return oauthJson(400, "invalid_request", "code and redirect_uri are required");
       // No verifier (or a plain-method verifier that does not hash to the S256 challenge) never passes.
       if (!verifier) return oauthJson(400, "invalid_request", "code_verifier is required (PKCE S256)");
-      r = await ctx.runMutation(internal.mcp.oauth.exchangeCode, {
+      r = await ctx.runMutation(internal.mcp.inbound.oauth.exchangeCode, {
         ip,
         audience,
         clientId: clientId.slice(0, 200),
@@ -138,7 +138,7 @@ export const token = endpoint(
     } else if (grant === "refresh_token") {
       const refreshToken = p.get("refresh_token");
       if (!refreshToken) return oauthJson(400, "invalid_request", "refresh_token is required");
-      r = await ctx.runMutation(internal.mcp.oauth.refresh, { ip, audience, clientId: clientId.slice(0, 200), refreshToken: refreshToken.slice(0, 200), resource });
+      r = await ctx.runMutation(internal.mcp.inbound.oauth.refresh, { ip, audience, clientId: clientId.slice(0, 200), refreshToken: refreshToken.slice(0, 200), resource });
     } else {
       return oauthJson(400, "unsupported_grant_type");
     }
@@ -156,7 +156,7 @@ export const revoke = endpoint(
     if (!p) return oauthJson(400, "invalid_request");
     const value = p.get("token");
     if (!value) return oauthJson(400, "invalid_request", "token is required");
-    const r = await ctx.runMutation(internal.mcp.oauth.revokeToken, { ip, clientId: opt(p, "client_id")?.slice(0, 200), token: value.slice(0, 200) });
+    const r = await ctx.runMutation(internal.mcp.inbound.oauth.revokeToken, { ip, clientId: opt(p, "client_id")?.slice(0, 200), token: value.slice(0, 200) });
     if (!r.ok) return oauthJson(r.status, r.error, r.description, r.retryAfterMs);
     return new Response(null, { status: 200, headers: NO_STORE });
   },

@@ -6,9 +6,9 @@
  * in a nested `sandbox="allow-scripts"` srcdoc frame (which inherits this CSP: connect-src 'none'),
  * and relays only that nested frame's messages to the parent.
  */
-import { endpoint } from "../access/http";
-import { allowedOrigins } from "../lib/httpSecurity";
-import type { RouteSpec } from "../routes";
+import { endpoint } from "../../access/http";
+import { allowedOrigins } from "../../lib/httpSecurity";
+import type { RouteSpec } from "../../routes";
 
 export const APP_SANDBOX_PATH = "/mcp-app-sandbox";
 

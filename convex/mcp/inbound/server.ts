@@ -20,15 +20,15 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { ActionCtx } from "../_generated/server";
-import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
-import { endpoint } from "../access/http";
-import { allowedOrigins, errorResponse, jsonResponse } from "../lib/httpSecurity";
-import { parseStoredSchema } from "../lib/jsonSchema";
-import { randomToken, sha256Hex } from "../lib/tokens";
-import { isOAuthShape, issuerUrl } from "../lib/oauth";
-import type { RouteSpec } from "../routes";
+import type { ActionCtx } from "../../_generated/server";
+import { internal } from "../../_generated/api";
+import type { Id } from "../../_generated/dataModel";
+import { endpoint } from "../../access/http";
+import { allowedOrigins, errorResponse, jsonResponse } from "../../lib/httpSecurity";
+import { parseStoredSchema } from "../../lib/jsonSchema";
+import { randomToken, sha256Hex } from "../../lib/tokens";
+import { isOAuthShape, issuerUrl } from "../../lib/oauth";
+import type { RouteSpec } from "../../routes";
 import {
   MCP_PATH,
   PRM_PATH,
@@ -48,7 +48,7 @@ import {
   upstreamResultToMcp,
   parseUpstreamScope,
   wwwAuthenticate,
-} from "./protocol";
+} from "../protocol";
 
 const SERVER_INFO = { name: "warden", version: "1.0.0" };
 /** Request headers the transport may see; Authorization and cookies stay out. */
@@ -92,7 +92,7 @@ async function callTool(ctx: ActionCtx, a: Admitted, ip: string, name: string, a
   }
   // a skill scope (an upstream scope's raw text is not a callable name)
   if (!a.scopes.includes(name) || parseUpstreamScope(name) !== null) {
-    await ctx.runMutation(internal.mcp.sessions.logScopeDenial, {
+    await ctx.runMutation(internal.mcp.inbound.sessions.logScopeDenial, {
       workspaceId: a.workspaceId,
       tokenId: a.tokenId,
       prefix: a.prefix,
@@ -169,7 +169,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
   // The MCP transport spec: a present Origin that is not ours is refused (DNS rebinding).
   const origin = req.headers.get("origin");
   if (origin !== null && !allowedOrigins(process.env).includes(origin.replace(/\/+$/, ""))) {
-    await ctx.runMutation(internal.mcp.sessions.logRejection, {
+    await ctx.runMutation(internal.mcp.inbound.sessions.logRejection, {
       code: "ORIGIN_NOT_ALLOWED",
       ip,
       detail: `mcp: origin=${origin.slice(0, 100)}`,
@@ -193,7 +193,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
   const newSessionId = msg.initialize ? randomToken(SESSION_ID_PREFIX, 32) : undefined;
   const newSessionIdHash = newSessionId ? await sha256Hex(newSessionId) : undefined;
 
-  const admitted = await ctx.runMutation(internal.mcp.sessions.admit, {
+  const admitted = await ctx.runMutation(internal.mcp.inbound.sessions.admit, {
     tokenHash,
     accessTokenHash,
     audience: resource,
@@ -231,7 +231,7 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
   }
   if (newSessionId && newSessionIdHash) {
     if (res.status !== 200) {
-      await ctx.runMutation(internal.mcp.sessions.discardSession, { sessionIdHash: newSessionIdHash });
+      await ctx.runMutation(internal.mcp.inbound.sessions.discardSession, { sessionIdHash: newSessionIdHash });
       return res;
     }
     const out = new Headers(res.headers);

@@ -8,13 +8,13 @@
  * Servers are read in bounded pages of the by_enabled index. Each run also prunes /mcp sessions.
  */
 import { v } from "convex/values";
-import { internalAction, internalMutation, internalQuery } from "../_generated/server";
-import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
-import { recordSecurityEvent } from "../security/events";
-import { logActivity } from "../agent/activity";
-import { resendSendEmail, vendorBase } from "../channels/vendors";
-import { notify } from "../notifications/notify";
+import { internalAction, internalMutation, internalQuery } from "../../_generated/server";
+import { internal } from "../../_generated/api";
+import type { Id } from "../../_generated/dataModel";
+import { recordSecurityEvent } from "../../security/events";
+import { logActivity } from "../../agent/activity";
+import { resendSendEmail, vendorBase } from "../../channels/vendors";
+import { notify } from "../../notifications/notify";
 
 export const DEFAULT_FAILURE_THRESHOLD = 3;
 const PAGE_SIZE = 50;
@@ -141,14 +141,14 @@ export const checkAll = internalAction({
   args: {},
   returns: checkAllResult,
   handler: async (ctx) => {
-    await ctx.runMutation(internal.mcp.sessions.pruneSessions, {});
-    await ctx.runMutation(internal.mcp.oauth.pruneOAuth, {});
+    await ctx.runMutation(internal.mcp.inbound.sessions.pruneSessions, {});
+    await ctx.runMutation(internal.mcp.inbound.oauth.pruneOAuth, {});
     const threshold = failureThreshold(process.env);
     const out = { checked: 0, healthy: 0, failed: 0, disabled: 0, emails: 0 };
     const probe = async (serverId: Id<"mcpServers">) => {
       let r: { ok: boolean; code?: string; latencyMs: number };
       try {
-        r = await ctx.runAction(internal.mcp.client.refreshTools, { serverId });
+        r = await ctx.runAction(internal.mcp.outbound.client.refreshTools, { serverId });
       } catch {
         r = { ok: false, code: "INTERNAL", latencyMs: 0 };
       }
@@ -159,7 +159,7 @@ export const checkAll = internalAction({
       out.checked++;
       if (r.ok) out.healthy++;
       else out.failed++;
-      const rec = await ctx.runMutation(internal.mcp.health.recordHealth, {
+      const rec = await ctx.runMutation(internal.mcp.outbound.health.recordHealth, {
         serverId,
         ok: r.ok,
         latencyMs: r.latencyMs,
@@ -174,7 +174,7 @@ export const checkAll = internalAction({
     let cursor: string | null = null;
     for (let page = 0; page < MAX_PAGES; page++) {
       const res: { ids: Id<"mcpServers">[]; isDone: boolean; continueCursor: string } = await ctx.runQuery(
-        internal.mcp.health.enabledPage,
+        internal.mcp.outbound.health.enabledPage,
         { cursor },
       );
       for (let i = 0; i < res.ids.length; i += CONCURRENCY) {

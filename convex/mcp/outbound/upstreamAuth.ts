@@ -15,16 +15,16 @@
  *   records MCP_OAUTH_REVOKED and notifies the workspace.
  */
 import { v } from "convex/values";
-import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "../_generated/server";
-import type { Doc, Id } from "../_generated/dataModel";
-import { internal } from "../_generated/api";
-import { adminMutation, viewerQuery } from "../access/builders";
-import { fail, getOwned, type Principal } from "../access/principal";
-import { writeAudit } from "../audit/log";
-import { recordSecurityEvent } from "../security/events";
-import { findSecret, putMcpServerSecret } from "../secrets/store";
-import { enforceLimit } from "../limits/enforce";
-import { notify } from "../notifications/notify";
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "../../_generated/server";
+import type { Doc, Id } from "../../_generated/dataModel";
+import { internal } from "../../_generated/api";
+import { adminMutation, viewerQuery } from "../../access/builders";
+import { fail, getOwned, type Principal } from "../../access/principal";
+import { writeAudit } from "../../audit/log";
+import { recordSecurityEvent } from "../../security/events";
+import { findSecret, putMcpServerSecret } from "../../secrets/store";
+import { enforceLimit } from "../../limits/enforce";
+import { notify } from "../../notifications/notify";
 
 /** Where the owner's browser comes back from the upstream authorization server (site port). */
 export const CALLBACK_PATH = "/oauth/upstream/callback";
@@ -408,7 +408,7 @@ export const storeTokens = internalMutation({
     });
     if (a.connect) {
       // the tools are listed at once with the new token (an approved server only)
-      if (server.status === "approved") await ctx.scheduler.runAfter(0, internal.mcp.client.refreshTools, { serverId: server._id });
+      if (server.status === "approved") await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId: server._id });
       const owner = await ctx.db.get(a.connect.ownerId);
       await writeAudit(ctx, {
         workspaceId: server.workspaceId,

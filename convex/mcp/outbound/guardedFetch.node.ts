@@ -22,8 +22,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
-import { safeFetch } from "../lib/safeFetch.node.js";
-import { inspectMessages } from "./protocol";
+import { safeFetch } from "../../lib/safeFetch.node.js";
+import { inspectMessages } from "../protocol";
 
 /** The only request headers that go upstream (besides the server's own auth header). */
 const TRANSPORT_HEADERS = new Set(["content-type", "accept", "mcp-session-id", "mcp-protocol-version", "last-event-id"]);

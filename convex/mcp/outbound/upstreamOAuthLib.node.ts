@@ -1,21 +1,21 @@
 "use node";
 /**
- * NODE ONLY. Helpers of the upstream OAuth actions (mcp/upstreamOAuth.ts): the guarded fetch for the
+ * NODE ONLY. Helpers of the upstream OAuth actions (mcp/outbound/upstreamOAuth.ts): the guarded fetch for the
  * authorization server, metadata checks, sealing, and upstreamBearer (client.ts). No Convex
  * functions here (two dots in the name); see upstreamOAuth.ts for the flow.
  */
 import { ConvexError } from "convex/values";
-import { type ActionCtx } from "../_generated/server";
-import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
+import { type ActionCtx } from "../../_generated/server";
+import { internal } from "../../_generated/api";
+import type { Id } from "../../_generated/dataModel";
 import { refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 import { InvalidClientError, InvalidGrantError, UnauthorizedClientError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthorizationServerMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
-import { safeFetch } from "../lib/safeFetch.node.js";
-import { checkEgressUrl } from "../lib/egress";
-import { encryptSecret } from "../lib/secretbox";
-import { readSecrets } from "../secrets/access";
-import { identityOf, keyRingOrFail } from "../secrets/store";
+import { safeFetch } from "../../lib/safeFetch.node.js";
+import { checkEgressUrl } from "../../lib/egress";
+import { encryptSecret } from "../../lib/secretbox";
+import { readSecrets } from "../../secrets/access";
+import { identityOf, keyRingOrFail } from "../../secrets/store";
 import { OAUTH_SECRET } from "./upstreamAuth";
 
 export const AS_MAX_BYTES = 64 * 1024;
@@ -151,7 +151,7 @@ export type Bearer = { ok: true; token: string; version: number } | { ok: false;
  */
 export async function upstreamBearer(ctx: ActionCtx, serverId: Id<"mcpServers">, opts: { rejectedVersion?: number } = {}): Promise<Bearer | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const info = await ctx.runQuery(internal.mcp.upstreamAuth.tokenInfo, { serverId });
+    const info = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.tokenInfo, { serverId });
     if (!info) return null;
     if (info.status === "revoked") return { ok: false, code: "MCP_OAUTH_REVOKED" };
     if (info.status !== "connected") return { ok: false, code: "MCP_OAUTH_REQUIRED" };
@@ -162,14 +162,14 @@ export async function upstreamBearer(ctx: ActionCtx, serverId: Id<"mcpServers">,
       if (!s.ok) return s;
       return { ok: true, token: s.value, version: info.tokenVersion };
     }
-    if (await ctx.runMutation(internal.mcp.upstreamAuth.claimRefresh, { serverId, version: info.tokenVersion })) {
+    if (await ctx.runMutation(internal.mcp.outbound.upstreamAuth.claimRefresh, { serverId, version: info.tokenVersion })) {
       return await refreshTokens(ctx, serverId, info);
     }
     // Someone else is refreshing this version: wait for the new one.
     const until = Date.now() + WAIT_FOR_REFRESH_MS;
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 150));
-      const now = await ctx.runQuery(internal.mcp.upstreamAuth.tokenInfo, { serverId });
+      const now = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.tokenInfo, { serverId });
       if (!now || now.tokenVersion !== info.tokenVersion || now.refreshingUntil === undefined) break;
     }
   }
@@ -201,7 +201,7 @@ export type Info = {
 export async function refreshTokens(ctx: ActionCtx, serverId: Id<"mcpServers">, info: Info): Promise<Bearer> {
   const version = info.tokenVersion;
   const release = async () => {
-    await ctx.runMutation(internal.mcp.upstreamAuth.releaseRefresh, { serverId, version });
+    await ctx.runMutation(internal.mcp.outbound.upstreamAuth.releaseRefresh, { serverId, version });
   };
   if (!info.issuer || !info.tokenEndpoint || !info.clientId || info.resource !== info.url) {
     await release();
@@ -217,7 +217,7 @@ export async function refreshTokens(ctx: ActionCtx, serverId: Id<"mcpServers">, 
   const refreshToken = secrets[OAUTH_SECRET.refresh];
   if (!refreshToken) {
     // expired and nothing to renew it with: the owner connects again
-    await ctx.runMutation(internal.mcp.upstreamAuth.markRevoked, { serverId, version });
+    await ctx.runMutation(internal.mcp.outbound.upstreamAuth.markRevoked, { serverId, version });
     return { ok: false, code: "MCP_OAUTH_REVOKED" };
   }
   const guard = asFetch({ deadline: Date.now() + AS_REQUEST_MS, only: info.tokenEndpoint });
@@ -232,7 +232,7 @@ export async function refreshTokens(ctx: ActionCtx, serverId: Id<"mcpServers">, 
     });
   } catch (e) {
     if (e instanceof InvalidGrantError || e instanceof UnauthorizedClientError || e instanceof InvalidClientError) {
-      await ctx.runMutation(internal.mcp.upstreamAuth.markRevoked, { serverId, version });
+      await ctx.runMutation(internal.mcp.outbound.upstreamAuth.markRevoked, { serverId, version });
       return { ok: false, code: "MCP_OAUTH_REVOKED" };
     }
     await release();
@@ -243,7 +243,7 @@ export async function refreshTokens(ctx: ActionCtx, serverId: Id<"mcpServers">, 
     await release();
     return { ok: false, code: "UPSTREAM_ERROR" };
   }
-  const stored = await ctx.runMutation(internal.mcp.upstreamAuth.storeTokens, {
+  const stored = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.storeTokens, {
     serverId,
     fromVersion: version,
     resource: info.url,

@@ -14,15 +14,15 @@
  * replays and bad exchanges are security events; registrations are rows with a pseudonymous source.
  */
 import { v } from "convex/values";
-import { internalMutation, type MutationCtx, type QueryCtx } from "../_generated/server";
-import type { Doc, Id } from "../_generated/dataModel";
-import { ownerMutation, ownerQuery, viewerQuery } from "../access/builders";
-import { fail, getOwned } from "../access/principal";
-import { writeAudit } from "../audit/log";
-import { enforceLimit } from "../limits/enforce";
-import { pseudonymSecret, recordSecurityEvent } from "../security/events";
-import { minimizeSource } from "../lib/pseudonym";
-import { randomToken, sha256Hex } from "../lib/tokens";
+import { internalMutation, type MutationCtx, type QueryCtx } from "../../_generated/server";
+import type { Doc, Id } from "../../_generated/dataModel";
+import { ownerMutation, ownerQuery, viewerQuery } from "../../access/builders";
+import { fail, getOwned } from "../../access/principal";
+import { writeAudit } from "../../audit/log";
+import { enforceLimit } from "../../limits/enforce";
+import { pseudonymSecret, recordSecurityEvent } from "../../security/events";
+import { minimizeSource } from "../../lib/pseudonym";
+import { randomToken, sha256Hex } from "../../lib/tokens";
 import {
   ACCESS_TOKEN_MS,
   CODE_MS,
@@ -41,10 +41,10 @@ import {
   redirectUriMatches,
   redirectWith,
   verifyPkce,
-} from "../lib/oauth";
-import { TOKEN_PREFIX_CHARS, mcpResourceUrl } from "./protocol";
+} from "../../lib/oauth";
+import { TOKEN_PREFIX_CHARS, mcpResourceUrl } from "../protocol";
 import { resolveScopes, skillChoices, upstreamChoicesFor } from "./tokens";
-import type { Code } from "../lib/codes";
+import type { Code } from "../../lib/codes";
 
 const MAX_GRANTS_LISTED = 200;
 const PRUNE_BATCH = 200;

@@ -21,18 +21,18 @@
  * stored token endpoint. Nothing is logged.
  */
 import { v, ConvexError } from "convex/values";
-import { internalAction } from "../_generated/server";
-import { internal } from "../_generated/api";
+import { internalAction } from "../../_generated/server";
+import { internal } from "../../_generated/api";
 import { discoverOAuthServerInfo, exchangeAuthorization, extractWWWAuthenticateParams, registerClient, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 import { checkResourceAllowed } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
 import type { AuthorizationServerMetadata, OAuthClientInformation, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
-import { adminAction } from "../access/builders";
-import { fail } from "../access/principal";
-import { issuerUrl } from "../lib/oauth";
-import { randomToken, sha256Hex } from "../lib/tokens";
-import { encryptSecret, SecretboxError } from "../lib/secretbox";
-import { readSecrets } from "../secrets/access";
-import { keyRingOrFail, openSealed } from "../secrets/store";
+import { adminAction } from "../../access/builders";
+import { fail } from "../../access/principal";
+import { issuerUrl } from "../../lib/oauth";
+import { randomToken, sha256Hex } from "../../lib/tokens";
+import { encryptSecret, SecretboxError } from "../../lib/secretbox";
+import { readSecrets } from "../../secrets/access";
+import { keyRingOrFail, openSealed } from "../../secrets/store";
 import { CALLBACK_PATH, OAUTH_SECRET } from "./upstreamAuth";
 import { AS_REQUEST_MS, CONNECT_BUDGET_MS, STATE_IDENTITY_TABLE, asFetch, asMetadata, checkTokens, codeOf, httpsEndpoint, seal, trimSlash } from "./upstreamOAuthLib.node.js";
 
@@ -41,7 +41,7 @@ export const connect = adminAction({
   returns: v.object({ authorizationUrl: v.string() }),
   handler: async (ctx, { serverId }): Promise<{ authorizationUrl: string }> => {
     const p = ctx.principal;
-    const target = await ctx.runQuery(internal.mcp.upstreamAuth.connectTarget, { serverId, workspaceId: p.workspaceId });
+    const target = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.connectTarget, { serverId, workspaceId: p.workspaceId });
     if (!target) fail("NOT_FOUND");
     // A pending or rejected server is never contacted.
     if (target.serverStatus !== "approved" && target.serverStatus !== "disabled") fail("MCP_SERVER_NOT_APPROVED");
@@ -127,7 +127,7 @@ export const connect = adminAction({
       });
       const ring = keyRingOrFail();
       const verifier = encryptSecret(codeVerifier, { table: STATE_IDENTITY_TABLE, ownerId: serverId, name: stateHash }, ring);
-      const saved = await ctx.runMutation(internal.mcp.upstreamAuth.beginAuthorization, {
+      const saved = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.beginAuthorization, {
         serverId,
         workspaceId: p.workspaceId,
         ownerId: p.ownerId,
@@ -164,7 +164,7 @@ export const exchangeCode = internalAction({
   returns: exchangeResult,
   handler: async (ctx, a): Promise<{ ok: true; serverName: string } | { ok: false; code: string }> => {
     if (a.state.length < 16 || a.state.length > 256 || a.code.length < 1 || a.code.length > 2048) return { ok: false, code: "MCP_OAUTH_STATE_INVALID" };
-    const c = await ctx.runMutation(internal.mcp.upstreamAuth.consumeState, { stateHash: await sha256Hex(a.state), iss: a.iss, ip: a.ip });
+    const c = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.consumeState, { stateHash: await sha256Hex(a.state), iss: a.iss, ip: a.ip });
     if (!c.ok) return { ok: false, code: c.code };
     let codeVerifier: string;
     try {
@@ -195,7 +195,7 @@ export const exchangeCode = internalAction({
     }
     const checked = checkTokens(tokens);
     if (!checked) return { ok: false, code: "MCP_OAUTH_EXCHANGE_FAILED" };
-    const stored = await ctx.runMutation(internal.mcp.upstreamAuth.storeTokens, {
+    const stored = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.storeTokens, {
       serverId: c.serverId,
       fromVersion: c.tokenVersion,
       resource: c.resource,

@@ -9,19 +9,19 @@
  */
 import { v } from "convex/values";
 import { pick } from "convex-helpers";
-import schema from "../schema";
-import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
-import { internal } from "../_generated/api";
-import type { Doc, Id } from "../_generated/dataModel";
-import { viewerQuery, adminMutation, ownerMutation } from "../access/builders";
-import { fail, getOwned, type Principal } from "../access/principal";
-import { writeAudit } from "../audit/log";
-import { recordSecurityEvent } from "../security/events";
-import { toolHintsValidator } from "./tables";
-import { checkEgressUrl, validateAllowlistEntry } from "../lib/egress";
-import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "./protocol";
-import { isSelfApproval, recordSelfApproval } from "../workspaces/policy";
-import { notify } from "../notifications/notify";
+import schema from "../../schema";
+import { internalMutation, internalQuery, type MutationCtx } from "../../_generated/server";
+import { internal } from "../../_generated/api";
+import type { Doc, Id } from "../../_generated/dataModel";
+import { viewerQuery, adminMutation, ownerMutation } from "../../access/builders";
+import { fail, getOwned, type Principal } from "../../access/principal";
+import { writeAudit } from "../../audit/log";
+import { recordSecurityEvent } from "../../security/events";
+import { toolHintsValidator } from "../tables";
+import { checkEgressUrl, validateAllowlistEntry } from "../../lib/egress";
+import { MAX_TOOLS_PER_SERVER, SERVER_NAME, TOOL_NAME, canonicalJson, validAuthHeaderName } from "../protocol";
+import { isSelfApproval, recordSelfApproval } from "../../workspaces/policy";
+import { notify } from "../../notifications/notify";
 
 export const MAX_SERVERS_PER_WORKSPACE = 50;
 export const TIMEOUT_MIN_MS = 1_000;
@@ -243,7 +243,7 @@ export const approve = adminMutation({
       updatedAt: now,
     });
     await audit(ctx, ctx.principal, "mcp.server.approve", server.name, { status: server.status }, { status: "approved", enabled: true });
-    await ctx.scheduler.runAfter(0, internal.mcp.client.refreshTools, { serverId });
+    await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId });
     return null;
   },
 });
@@ -290,7 +290,7 @@ export const enable = ownerMutation({
       updatedAt: Date.now(),
     });
     await audit(ctx, ctx.principal, "mcp.server.enable", server.name, { status: server.status, enabled: server.enabled, disabledReason: server.disabledReason }, { status: "approved", enabled: true });
-    await ctx.scheduler.runAfter(0, internal.mcp.client.refreshTools, { serverId });
+    await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId });
     return null;
   },
 });
@@ -307,7 +307,7 @@ export const remove = adminMutation({
     for (const t of tools) await ctx.db.delete(t._id);
     await ctx.db.delete(serverId);
     await ctx.scheduler.runAfter(0, internal.secrets.manage.purgeOwnerSecrets, { table: "mcpServerSecrets", ownerId: serverId });
-    await ctx.scheduler.runAfter(0, internal.mcp.upstreamAuth.purgeServer, { serverId });
+    await ctx.scheduler.runAfter(0, internal.mcp.outbound.upstreamAuth.purgeServer, { serverId });
     await audit(ctx, ctx.principal, "mcp.server.delete", server.name, summary(server), undefined);
     return null;
   },
@@ -320,7 +320,7 @@ export const refresh = adminMutation({
   handler: async (ctx, { serverId }) => {
     const server = await ownedServer(ctx, serverId);
     if (server.status !== "approved" && server.status !== "disabled") fail("MCP_SERVER_NOT_APPROVED");
-    await ctx.scheduler.runAfter(0, internal.mcp.client.refreshTools, { serverId });
+    await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId });
     await audit(ctx, ctx.principal, "mcp.server.refresh", server.name);
     return null;
   },

@@ -8,15 +8,15 @@
  * any other audience is refused.
  */
 import { v } from "convex/values";
-import { viewerQuery, ownerMutation } from "../access/builders";
-import { fail, getOwned } from "../access/principal";
-import { writeAudit } from "../audit/log";
-import { randomToken, sha256Hex } from "../lib/tokens";
-import { DAY } from "../lib/time";
-import { MAX_SERVERS_PER_WORKSPACE } from "./servers";
-import type { Id } from "../_generated/dataModel";
-import type { QueryCtx } from "../_generated/server";
-import { CLIENT_TOKEN_PREFIX, MAX_TOOLS_PER_SERVER, TOKEN_PREFIX_CHARS, mcpResourceUrl, parseUpstreamScope, upstreamScope } from "./protocol";
+import { viewerQuery, ownerMutation } from "../../access/builders";
+import { fail, getOwned } from "../../access/principal";
+import { writeAudit } from "../../audit/log";
+import { randomToken, sha256Hex } from "../../lib/tokens";
+import { DAY } from "../../lib/time";
+import { MAX_SERVERS_PER_WORKSPACE } from "../outbound/servers";
+import type { Id } from "../../_generated/dataModel";
+import type { QueryCtx } from "../../_generated/server";
+import { CLIENT_TOKEN_PREFIX, MAX_TOOLS_PER_SERVER, TOKEN_PREFIX_CHARS, mcpResourceUrl, parseUpstreamScope, upstreamScope } from "../protocol";
 
 export const MAX_TOKENS_PER_WORKSPACE = 100;
 export const MAX_SCOPES = 100;

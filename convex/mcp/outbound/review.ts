@@ -5,11 +5,11 @@
  * stops the caller approving it (workspaces/policy).
  */
 import { v } from "convex/values";
-import { viewerQuery } from "../access/builders";
-import { getOwned } from "../access/principal";
-import { effectiveLimit } from "../limits/enforce";
-import { twoPersonRuleOn } from "../workspaces/policy";
-import { findSecret } from "../secrets/store";
+import { viewerQuery } from "../../access/builders";
+import { getOwned } from "../../access/principal";
+import { effectiveLimit } from "../../limits/enforce";
+import { twoPersonRuleOn } from "../../workspaces/policy";
+import { findSecret } from "../../secrets/store";
 
 export const approvalInfo = viewerQuery({
   args: { serverId: v.id("mcpServers") },

@@ -10,10 +10,10 @@
  * The only credential sent is the server's own stored auth header.
  */
 import { v, ConvexError } from "convex/values";
-import { internalAction, type ActionCtx } from "../_generated/server";
-import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
-import { redactValue, secretMatcher } from "../lib/redact";
+import { internalAction, type ActionCtx } from "../../_generated/server";
+import { internal } from "../../_generated/api";
+import type { Id } from "../../_generated/dataModel";
+import { redactValue, secretMatcher } from "../../lib/redact";
 import { withMcpClient, type GuardOptions } from "./guardedFetch.node.js";
 import { upstreamBearer } from "./upstreamOAuthLib.node.js";
 import {
@@ -25,7 +25,7 @@ import {
   storedTool,
   AUTH_SECRET_NAME,
   type StoredTool,
-} from "./protocol";
+} from "../protocol";
 
 /** Cap for non-call responses (initialize, tools/list pages, ping). */
 const LIST_MAX_BYTES = 1024 * 1024;
@@ -100,7 +100,7 @@ export const callTool = internalAction({
   returns: callResult,
   handler: async (ctx, a): Promise<CallResult> => {
     const deadline = Date.now() + clampTimeout(a.timeoutMs);
-    const server = await ctx.runQuery(internal.mcp.servers.connectionInfo, { serverId: a.serverId });
+    const server = await ctx.runQuery(internal.mcp.outbound.servers.connectionInfo, { serverId: a.serverId });
     if (!server || (server.status !== "approved" && server.status !== "disabled")) return { ok: false, code: "MCP_SERVER_NOT_APPROVED" };
     if (server.status !== "approved" || !server.enabled) return { ok: false, code: "MCP_SERVER_DISABLED" };
     if (!TOOL_NAME.test(a.toolName)) return { ok: false, code: "MCP_TOOL_NOT_APPROVED" };
@@ -202,17 +202,17 @@ export const refreshTools = internalAction({
   args: { serverId: v.id("mcpServers") },
   returns: refreshResult,
   handler: async (ctx, { serverId }): Promise<RefreshResult> => {
-    const server = await ctx.runQuery(internal.mcp.servers.connectionInfo, { serverId });
+    const server = await ctx.runQuery(internal.mcp.outbound.servers.connectionInfo, { serverId });
     // Pending and rejected servers are never contacted.
     if (!server || (server.status !== "approved" && server.status !== "disabled")) {
       return { ok: false, code: "MCP_SERVER_NOT_APPROVED", latencyMs: 0 };
     }
     const listed = await listTools(ctx, serverId, server);
     if (!listed.ok) {
-      await ctx.runMutation(internal.mcp.servers.recordListFailure, { serverId, code: listed.code });
+      await ctx.runMutation(internal.mcp.outbound.servers.recordListFailure, { serverId, code: listed.code });
       return { ok: false, code: listed.code, latencyMs: listed.latencyMs };
     }
-    const stored = await ctx.runMutation(internal.mcp.servers.storeTools, {
+    const stored = await ctx.runMutation(internal.mcp.outbound.servers.storeTools, {
       serverId,
       url: server.url,
       tools: listed.tools,
