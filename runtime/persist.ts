@@ -444,34 +444,39 @@ export class Persistence {
    */
   compact(): Promise<void> {
     if (this.compacting) return this.compacting;
-    this.compacting = (async () => {
-      try {
-        const seq = this.seq;
-        if (seq === this.snapshotSeq && existsSync(join(this.dir, SNAPSHOT))) return;
-        // Later commits go to a new segment; every segment below it holds entries ≤ seq only.
-        this.currentSeg = Math.max(this.currentSeg, seq + 1);
-        await this.waitDurable(seq);
-        const covered = readdirSync(this.walDir).filter((n) => SEG_RE.test(n) && Number(SEG_RE.exec(n)![1]) < seq + 1).sort();
-        for (const name of covered) {
-          const fh = this.handles.get(Number(SEG_RE.exec(name)![1]));
-          if (fh) {
-            this.handles.delete(Number(SEG_RE.exec(name)![1]));
-            await fh.close();
-          }
-        }
-        const r = await runMerge({ dir: this.dir, seq, segments: covered, header: snapshotHeaderBase() });
-        this.snapshotSeq = seq;
-        this.snapshotBytes = r.bytes;
-        for (const name of covered) await rm(join(this.walDir, name), { force: true });
-        // What the log still holds: the segments after the snapshot.
-        this.walBytes = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
-        this.sinceSnapshot = Math.max(0, this.durableSeq - seq);
-        this.pruneBlobs();
-      } finally {
-        this.compacting = null;
+    const seq = this.seq;
+    // Nothing logged since the last snapshot.
+    if (seq === this.snapshotSeq && existsSync(join(this.dir, SNAPSHOT))) return Promise.resolve();
+    // Later commits go to a new segment; every segment below it holds entries ≤ seq only. (Synchronously
+    // with reading seq: a commit in between would land in a segment the snapshot does not cover.)
+    this.currentSeg = Math.max(this.currentSeg, seq + 1);
+    const run = this.runCompaction(seq);
+    this.compacting = run;
+    const clear = () => {
+      if (this.compacting === run) this.compacting = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async runCompaction(seq: number): Promise<void> {
+    await this.waitDurable(seq);
+    const covered = readdirSync(this.walDir).filter((n) => SEG_RE.test(n) && Number(SEG_RE.exec(n)![1]) < seq + 1).sort();
+    for (const name of covered) {
+      const fh = this.handles.get(Number(SEG_RE.exec(name)![1]));
+      if (fh) {
+        this.handles.delete(Number(SEG_RE.exec(name)![1]));
+        await fh.close();
       }
-    })();
-    return this.compacting;
+    }
+    const r = await runMerge({ dir: this.dir, seq, segments: covered, header: snapshotHeaderBase() });
+    this.snapshotSeq = seq;
+    this.snapshotBytes = r.bytes;
+    for (const name of covered) await rm(join(this.walDir, name), { force: true });
+    // What the log still holds: the segments after the snapshot.
+    this.walBytes = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
+    this.sinceSnapshot = Math.max(0, this.durableSeq - seq);
+    this.pruneBlobs();
   }
 
   private waitDurable(seq: number): Promise<void> {

@@ -10,11 +10,17 @@
  *   webhook 1 / 16 clients    signed Telegram updates per second (each runs the real route: verify, dedupe, store, schedule)
  *   ack w/ dashboard          webhook latency (p50) while a ConvexClient is subscribed to the overview and the log page
  *   update visible            server-side insert of a log row → the subscribed log page shows it (p50)
+ *   overview during compaction the overview while the seed's compaction runs (main thread vs worker)
  *   RSS                       resident memory after the measurements
+ *   per webhook phase          process CPU ms per webhook (the client's share included), main-thread
+ *                              event-loop utilization, log fsyncs per webhook
  * plus a bare Node server started in the same child (same secret-token check + fsync'd append per request,
  * same client loop) as the throughput reference. Then a fresh process starts the runtime on the data dir
- * (cold start: startRuntime() until ready, and spawn → ready).
+ * (cold start: startRuntime() until ready, and process start → ready; then a 50-row read of the largest
+ * log table, which loads it if it is still on disk, and the time until every table is in memory).
  *
+ * BENCH_PROJECT=<dir> measures the runtime/ and convex/ of another folder (with node_modules linked), e.g.
+ * exports of two commits, for a before/after in the same conditions on a tree others are editing.
  * BENCH_PROFILE=<dir> writes a CPU profile of each phase (<size>-<phase>.cpuprofile, and the cold start's
  * <size>-cold.cpuprofile); BENCH_KEEP_DATA=1 keeps each size's data dir (its path is printed).
  *
@@ -35,6 +41,9 @@ const SELF = fileURLToPath(import.meta.url);
 const TG_SECRET = "bench-telegram-secret-token-0123456789";
 const OWNER = { ownerKey: "bench_owner", password: "bench-owner-password-0123" };
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 3000);
+/** BENCH_PROJECT=<folder>: measure the runtime/ and convex/ there (e.g. `git archive` exports of two commits). */
+const PROJECT = process.env.BENCH_PROJECT ?? REPO;
+const RUNTIME = join(PROJECT, "runtime");
 const PROFILE_DIR = process.env.BENCH_PROFILE || null;
 
 /** Runs `fn`; with BENCH_PROFILE set, records a CPU profile of it (in-process inspector, 200 µs sampling). */
@@ -60,6 +69,8 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
 type Result = {
   size: number;
   overviewMs: number;
+  /** overview p50 while the seed's compaction runs */
+  overviewDuringCompactionMs: number;
   logPageMs: number;
   webhook1: number;
   webhook16: number;
@@ -150,10 +161,10 @@ function bareServer(file: string): Promise<{ server: Server; url: string }> {
 }
 
 async function measure(size: number, dataDir: string): Promise<Result> {
-  const { startRuntime } = await import(join(REPO, "runtime", "index.ts"));
+  const { startRuntime } = await import(join(RUNTIME, "index.ts"));
   const { ConvexHttpClient, ConvexClient } = await import("convex/browser");
   const { anyApi } = await import("convex/server");
-  const { hashPassword } = await import(join(REPO, "convex", "lib", "password.ts"));
+  const { hashPassword } = await import(join(PROJECT, "convex", "lib", "password.ts"));
   const WebSocket = (await import("ws")).default;
   const api = anyApi as any;
 
@@ -166,7 +177,7 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   const tgBase = `http://127.0.0.1:${(tg.address() as any).port}`;
 
   writeFileSync(join(dataDir, "owner-bootstrap.done"), "bench");
-  const rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, env: { WARDEN_TELEGRAM_API_BASE: `${tgBase}/telegram` } });
+  const rt = await startRuntime({ convexDir: join(PROJECT, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, env: { WARDEN_TELEGRAM_API_BASE: `${tgBase}/telegram` } });
   await rt.engine.callSystem("owners/admin:syncOwners", { owners: [{ ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true }] });
   const signin = await fetch(`${rt.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(OWNER) });
   if (!signin.ok) throw new Error(`sign-in failed: ${signin.status}`);
@@ -224,11 +235,22 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   // The seed is weeks of writes in seconds: let the compaction it triggers (a worker thread merging the
   // log into the snapshot, sized to the log) finish, as a deployment would have long before, then start
   // every measurement from the same state.
+  // Query latency while that compaction runs (it merges the previous snapshot with the whole log).
+  const page = { paginationOpts: { numItems: 50, cursor: null } };
+  for (let i = 0; i < 3; i++) await http.query(api.logs.dashboard.overview, {}); // first-call costs (module load, index trees)
   const c0 = performance.now();
-  await rt.persistence.compact();
+  let compacting = true;
+  const compaction = rt.persistence.compact().finally(() => (compacting = false));
+  const during: number[] = [];
+  while (compacting || during.length < 3) {
+    const s = performance.now();
+    await http.query(api.logs.dashboard.overview, {});
+    during.push(performance.now() - s);
+  }
+  await compaction;
+  await rt.persistence.compact(); // and anything logged since
   const compactMs = performance.now() - c0;
 
-  const page = { paginationOpts: { numItems: 50, cursor: null } };
   const overviewMs = await phase(`${size}-overview`, () => timeIt(() => http.query(api.logs.dashboard.overview, {})));
   const logPageMs = await phase(`${size}-logpage`, () => timeIt(() => http.query(api.logs.browse.invocations, page)));
 
@@ -266,13 +288,13 @@ async function measure(size: number, dataDir: string): Promise<Result> {
     while (pending() > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
   };
   await drain();
-  const fs0 = { ...rt.persistence.stats };
+  const fs0 = { fsyncs: 0, entries: 0, ...rt.persistence.stats };
   const w1 = await phase(`${size}-webhook1`, () => load(webhook, 1));
-  const fs1 = { ...rt.persistence.stats };
+  const fs1 = { fsyncs: 0, entries: 0, ...rt.persistence.stats };
   await drain();
-  const fs2 = { ...rt.persistence.stats };
+  const fs2 = { fsyncs: 0, entries: 0, ...rt.persistence.stats };
   const w16 = await phase(`${size}-webhook16`, () => load(webhook, 16));
-  const fs3 = { ...rt.persistence.stats };
+  const fs3 = { fsyncs: 0, entries: 0, ...rt.persistence.stats };
   await drain();
 
   // A dashboard subscribed over WebSocket while webhooks come in.
@@ -307,7 +329,7 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   await rt.stop();
   tg.close();
   return {
-    size, overviewMs, logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
+    size, overviewMs, overviewDuringCompactionMs: p50(during), logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
     ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs, compactMs,
     webhookDetail: {
       "1": { cpuMsPerReq: w1.cpuMsPerReq, elu: w1.elu, fsyncsPerReq: (fs1.fsyncs - fs0.fsyncs) / w1.n, entriesPerFsync: (fs1.entries - fs0.entries) / Math.max(1, fs1.fsyncs - fs0.fsyncs) },
@@ -318,10 +340,11 @@ async function measure(size: number, dataDir: string): Promise<Result> {
 
 async function cold(dataDir: string, size: number) {
   const t0 = performance.now();
-  const { startRuntime } = await import(join(REPO, "runtime", "index.ts"));
+  const { startRuntime } = await import(join(RUNTIME, "index.ts"));
   const s = performance.now();
-  const rt: any = await phase(`${size}-cold`, () => startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true }));
+  const rt: any = await phase(`${size}-cold`, () => startRuntime({ convexDir: join(PROJECT, "convex"), dataDir, port: 0, quiet: true, ownEnv: true }));
   const startMs = performance.now() - s;
+  const readyAtMs = performance.now(); // since this process started
   // Large tables stay on disk until used or loaded in the background: the first read of one right after
   // ready, and when all are in memory.
   const f0 = performance.now();
@@ -330,7 +353,7 @@ async function cold(dataDir: string, size: number) {
   await rt.loaded;
   const loadedMs = performance.now() - s - startMs;
   const r = {
-    startMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms, deferredTables: rt.recovery.deferredTables,
+    startMs, readyAtMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms, deferredTables: rt.recovery.deferredTables,
     firstReadMs, loadedMs, steps: rt.startup,
   };
   console.error(`[bench] cold start: ${JSON.stringify(r)}`);
@@ -372,7 +395,7 @@ if (mode === "measure") {
       m.coldStartMs = c.out.startMs;
       m.firstReadMs = c.out.firstReadMs;
       m.loadedMs = c.out.loadedMs;
-      m.spawnToReadyMs = c.wallMs;
+      m.spawnToReadyMs = c.out.readyAtMs;
       results.push(m);
       console.error(`[bench] ${size} rows done: ${JSON.stringify(m)}`);
     } finally {
@@ -388,8 +411,10 @@ if (mode === "measure") {
     ["webhooks/s, 16 clients", (r) => r.webhook16, "thr", "/s"],
     ["ack p50 w/ dashboard (ms)", (r) => r.ackWithDashboardMs, "lat", "ms"],
     ["update visible p50 (ms)", (r) => r.updateVisibleMs, "lat", "ms"],
+    ["overview p50 during compaction (ms)", (r) => r.overviewDuringCompactionMs, "lat", "ms"],
+    ["compaction after the seed (ms)", (r) => r.compactMs, "lat", "ms"],
     ["cold start (ms)", (r) => r.coldStartMs ?? NaN, "lat", "ms"],
-    ["spawn → ready (ms)", (r) => r.spawnToReadyMs ?? NaN, "lat", "ms"],
+    ["process start → ready (ms)", (r) => r.spawnToReadyMs ?? NaN, "lat", "ms"],
     ["  then 1st big-table read (ms)", (r) => r.firstReadMs ?? NaN, "lat", "ms"],
     ["  then all tables loaded (ms)", (r) => r.loadedMs ?? NaN, "lat", "ms"],
     ["RSS (MiB)", (r) => r.rssMiB, "lat", "MiB"],

@@ -5,7 +5,7 @@
 // clean stop — and its section list matches the file. Start-up leaves large tables on disk: they load on
 // first use (with the log entries replayed into them) or in the background, and answer like the rest.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Backend, moduleMap } from "../../runtime/internals.js";
 import { loadApp, type LoadedApp } from "../../runtime/load.js";
@@ -23,9 +23,9 @@ afterAll(() => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function open(dir: string, eagerSectionBytes?: number) {
+async function open(dir: string, eagerSectionBytes?: number, compactBytes = 1 << 30) {
   const backend = await Backend.create({ schema: app.schema, modules: moduleMap(app.files, "/convex"), components: [] });
-  const p = new Persistence(dir, backend, { compactBytes: 1 << 30, eagerSectionBytes }); // compactions only when the test asks
+  const p = new Persistence(dir, backend, { compactBytes, eagerSectionBytes }); // by default compactions only when the test asks
   const info = await p.recover();
   backend.setHooks({ onCommit: (r) => p.onCommit(r), onBlobStored: (path, id, b) => p.onBlobStored(path, id, b) });
   return { backend, p, info };
@@ -193,3 +193,30 @@ test("large tables stay on disk at start; first use, replayed log entries, live 
   await d.p.close();
   await a.p.close();
 }, 120_000);
+
+test("a compaction with nothing new to write does not stop later ones; a clean stop leaves no log", async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const a = await open(dir, undefined, 64 * 1024);
+  const ids: string[] = [];
+  await randomWrites(a.backend, 20, rng(3), ids);
+  await a.p.sync();
+  await a.p.compact();
+  await a.p.compact(); // nothing new: a no-op
+  await a.p.compact();
+  const seqOf = () => JSON.parse(readFileSync(join(dir, "snapshot.json"), "utf8").split("\n")[0]).seq;
+  const first = seqOf();
+  // Writes past the size trigger compact by themselves again.
+  await randomWrites(a.backend, 300, rng(4), ids);
+  await a.p.sync();
+  const end = Date.now() + 20_000;
+  while (seqOf() === first && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  expect(seqOf()).toBeGreaterThan(first);
+  const want = live(a.backend);
+  await a.p.close();
+  expect(readdirSync(join(dir, "wal"))).toEqual([]);
+  const b = await open(dir);
+  expect(b.info.replayed).toBe(0);
+  expect(live(b.backend)).toEqual(want);
+  await b.p.close();
+});
