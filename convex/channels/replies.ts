@@ -12,9 +12,8 @@ import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { readSecrets } from "../secrets/access";
-import { ADAPTERS, SECRET_NAMES, type Platform } from "./platforms/index";
+import { ADAPTERS, type Platform } from "./platforms/index";
 import type { ReplyPlan } from "./platforms/types";
-import { cleanEmailText, htmlToText, resendGetReceived } from "./platforms/resend";
 import { classifyResponse, retryDelayMs, vendorBase, type VendorOutcome, type VendorRequest } from "./vendors";
 import { readBodyCapped } from "../lib/httpSecurity";
 
@@ -159,26 +158,20 @@ export const send = internalAction({
   },
 });
 
-/** Resend webhooks carry metadata only: fetch the received e-mail's text, then record it. */
+/** Webhooks that carry metadata only (Resend): fetch the message text with the adapter's `fetchText`, then record it. */
 export const fetchEmail = internalAction({
   args: { channelUserId: v.id("channelUsers"), emailId: v.string(), attempt: v.optional(v.number()) },
   returns: v.null(),
   handler: async (ctx, { channelUserId, emailId, attempt = 1 }) => {
     const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId });
-    if (!t || t.platform !== "resend") return null;
-    const base = vendorBase("resend", process.env);
-    const apiKey = base ? await secret(ctx, t.channelId, SECRET_NAMES.resend.send) : undefined;
-    const result = base && apiKey ? await call(resendGetReceived(base, apiKey, emailId)) : NOT_CONFIGURED;
+    const fetcher = t ? ADAPTERS[t.platform].fetchText : null;
+    if (!t || !fetcher) return null;
+    const base = vendorBase(t.platform, process.env);
+    const apiKey = base ? await secret(ctx, t.channelId, ADAPTERS[t.platform].secrets.send) : undefined;
+    const result = base && apiKey ? await call(fetcher.request(base, apiKey, emailId)) : NOT_CONFIGURED;
     const rec = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "fetch" as const };
     if (result.outcome.ok) {
-      let text = "";
-      try {
-        const mail = JSON.parse(result.body);
-        text = typeof mail?.text === "string" && mail.text.trim() ? mail.text : typeof mail?.html === "string" ? htmlToText(mail.html) : "";
-      } catch {
-        text = "";
-      }
-      const clean = cleanEmailText(text);
+      const clean = fetcher.text(result.body);
       if (clean) await ctx.runMutation(internal.channels.inbound.recordEmail, { channelUserId, text: clean });
       return null;
     }

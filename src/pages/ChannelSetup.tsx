@@ -4,15 +4,15 @@
  * commands (Telegram setWebhook with a generated secret token, a Slack app manifest, the Discord
  * command registration). Secrets are write-only: a generated token is shown once, here.
  */
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { useMutate } from "../lib/data";
 import { useCan } from "../auth/role";
 import { CopyButton, InlineError, Notice, RoleButton } from "../ui/kit";
+import type { Platform } from "../../convex/channels/platforms/index";
 import "../ui/gate.css";
 
-type Platform = "telegram" | "twilio" | "slack" | "discord" | "resend";
 export type SetupChannel = {
   _id: Id<"channelConfig">;
   platform: Platform;
@@ -21,6 +21,8 @@ export type SetupChannel = {
   settings: Record<string, string>;
   webhookUrl: string | null;
   publicUrlProblem?: "loopback" | "private" | "local-name" | "not-https" | null;
+  /** the adapter's steps, shown for platforms without a hand-written setup below */
+  setupSteps?: string[];
 };
 
 const PROBLEM_TEXT: Record<string, string> = {
@@ -72,12 +74,31 @@ export function ChannelSetup({ c }: { c: SetupChannel }) {
         </Notice>
       ) : null}
       <h3>Setup</h3>
-      {c.platform === "telegram" ? <TelegramSetup c={c} url={url} /> : null}
-      {c.platform === "slack" ? <SlackSetup c={c} url={url} /> : null}
-      {c.platform === "discord" ? <DiscordSetup c={c} url={url} /> : null}
-      {c.platform === "twilio" ? <TwilioSetup url={url} /> : null}
-      {c.platform === "resend" ? <ResendSetup url={url} /> : null}
+      {RICH_SETUP[c.platform]?.(c, url) ?? <GenericSetup c={c} />}
     </>
+  );
+}
+
+/**
+ * Hand-written setup (generated tokens, manifests, copy-ready commands) where a vendor has one;
+ * any other platform shows its adapter's setup steps (the server's `setupSteps`).
+ */
+const RICH_SETUP: Partial<Record<Platform, (c: SetupChannel, url: string) => ReactNode>> = {
+  telegram: (c, url) => <TelegramSetup c={c} url={url} />,
+  slack: (c, url) => <SlackSetup c={c} url={url} />,
+  discord: (c, url) => <DiscordSetup c={c} url={url} />,
+  twilio: (_c, url) => <TwilioSetup url={url} />,
+  resend: (_c, url) => <ResendSetup url={url} />,
+};
+
+function GenericSetup({ c }: { c: SetupChannel }) {
+  return (
+    <ol>
+      {(c.setupSteps ?? []).map((step, i) => (
+        <li key={i}>{step}</li>
+      ))}
+      <EnableLast c={c} />
+    </ol>
   );
 }
 

@@ -6,31 +6,14 @@ import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
 import { useCan } from "../auth/role";
 import { SecretsEditor } from "../ui/SecretsEditor";
+import { PLATFORM_CATALOG, PLATFORMS, type Platform, type PlatformEntry } from "../../convex/channels/platforms/index";
 import { ChannelSetup } from "./ChannelSetup";
 import { PairingCode, SenderPolicySelect, TrustCell, TrustActions, type SenderPolicy } from "./ChannelSenders";
 import { Badge, Button, Card, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
 
-type Platform = "telegram" | "twilio" | "slack" | "discord" | "resend";
-const PLATFORM_TEXT: Record<Platform, string> = {
-  telegram: "Telegram",
-  twilio: "Twilio (SMS / WhatsApp)",
-  slack: "Slack",
-  discord: "Discord",
-  resend: "Email (Resend)",
-};
-const SETTINGS: Record<Platform, { key: string; label: string; required: boolean; placeholder: string }[]> = {
-  telegram: [{ key: "botUsername", label: "Bot username", required: false, placeholder: "my_warden_bot" }],
-  twilio: [
-    { key: "accountSid", label: "Account SID", required: true, placeholder: "AC…" },
-    { key: "fromNumber", label: "From number", required: false, placeholder: "+15551234567 or whatsapp:+1555…" },
-  ],
-  slack: [
-    { key: "appId", label: "App ID", required: false, placeholder: "A0123456" },
-    { key: "teamId", label: "Team ID", required: false, placeholder: "T0123456" },
-  ],
-  discord: [{ key: "applicationId", label: "Application ID", required: true, placeholder: "123456789012345678" }],
-  resend: [{ key: "fromAddress", label: "From address", required: true, placeholder: "Agent <agent@example.com>" }],
-};
+// The platform list, names and settings forms come from the adapter registry.
+const PLATFORM_TEXT = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.label])) as Record<Platform, string>;
+const SETTINGS = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.settingsFields])) as Record<Platform, PlatformEntry["settingsFields"]>;
 
 type Channel = {
   _id: Id<"channelConfig">;
@@ -250,7 +233,7 @@ function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
 
 function AddChannel() {
   const create = useMutate(api.channels.manage.create);
-  const [platform, setPlatform] = useState<Platform>("telegram");
+  const [platform, setPlatform] = useState<Platform>(PLATFORMS[0]);
   const [name, setName] = useState("");
   const [values, setValues] = useState<Record<string, string>>({});
   const submit = async (e: FormEvent) => {
@@ -278,9 +261,9 @@ function AddChannel() {
                   setValues({});
                 }}
               >
-                {(Object.keys(PLATFORM_TEXT) as Platform[]).map((k) => (
-                  <option key={k} value={k}>
-                    {PLATFORM_TEXT[k]}
+                {PLATFORM_CATALOG.map((e) => (
+                  <option key={e.platform} value={e.platform}>
+                    {e.label}
                   </option>
                 ))}
               </Select>

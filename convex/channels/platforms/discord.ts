@@ -114,6 +114,7 @@ export const discord: PlatformAdapter = {
       return { kind: "http", request: discordFollowup(base, appId, t.replyTarget, text) };
     },
   },
+  fetchText: null,
   vendorBase: { env: "WARDEN_DISCORD_API_BASE", fallback: "https://discord.com/api/v10" },
   idempotentSend: false,
   setupSteps: (url) => [

@@ -173,6 +173,19 @@ export const resend: PlatformAdapter = {
       return { kind: "http", request: resendSendEmail(base, secret, { from, to: t.contact, subject: replySubject(t.replyTarget), text }, idemKey) };
     },
   },
+  fetchText: {
+    request: resendGetReceived,
+    text: (responseBody) => {
+      let text = "";
+      try {
+        const mail = JSON.parse(responseBody);
+        text = typeof mail?.text === "string" && mail.text.trim() ? mail.text : typeof mail?.html === "string" ? htmlToText(mail.html) : "";
+      } catch {
+        text = "";
+      }
+      return cleanEmailText(text);
+    },
+  },
   vendorBase: { env: "WARDEN_RESEND_API_BASE", fallback: "https://api.resend.com" },
   // Resend dedupes on `Idempotency-Key` (kept 24 h).
   idempotentSend: true,

@@ -103,6 +103,7 @@ export const slack: PlatformAdapter = {
     build: ({ base, secret, target, text }) =>
       secret && target.replyTarget ? { kind: "http", request: slackPostMessage(base, secret, target.replyTarget, text) } : null,
   },
+  fetchText: null,
   vendorBase: { env: "WARDEN_SLACK_API_BASE", fallback: "https://slack.com/api" },
   idempotentSend: false,
   setupSteps: (url) => [

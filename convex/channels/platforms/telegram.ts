@@ -83,6 +83,7 @@ export const telegram: PlatformAdapter = {
     build: ({ base, secret, target, text }) =>
       secret && isTelegramBotToken(secret) ? { kind: "http", request: telegramSendMessage(base, secret, target.platformUserId, text) } : null,
   },
+  fetchText: null,
   vendorBase: { env: "WARDEN_TELEGRAM_API_BASE", fallback: "https://api.telegram.org" },
   idempotentSend: false,
   setupSteps: (url) => [

@@ -153,6 +153,7 @@ export const twilio: PlatformAdapter = {
       return { kind: "twilio", accountSid, authToken: secret, from, to: t.contact, text: clampTo(MAX_REPLY_CHARS, text) };
     },
   },
+  fetchText: null,
   vendorBase: { env: "WARDEN_TWILIO_API_BASE", fallback: "https://api.twilio.com" },
   idempotentSend: false,
   setupSteps: (url) => [

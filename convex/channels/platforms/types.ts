@@ -132,6 +132,12 @@ export interface PlatformAdapter {
     /** The request for one reply, or null when the channel is not configured to send it. */
     build(input: ReplyInput): ReplyPlan | null;
   };
+  /**
+   * For webhooks that carry metadata only (message kind with an `emailId` and no text): the request
+   * that fetches the message with the send secret, and its response body → cleaned text ("" = none).
+   * null when the webhook carries the text.
+   */
+  fetchText: { request(base: string, secret: string, id: string): VendorRequest; text(responseBody: string): string } | null;
   /** Env var overriding the vendor API base (local mocks), and the vendor's own base. */
   vendorBase: { env: string; fallback: string };
   /**
