@@ -31,7 +31,9 @@ export function metaCsp(env: Record<string, string | undefined>): string {
   const site = origin(env.VITE_CONVEX_SITE_URL) ?? (convex ? convex.replace(/\.convex\.cloud$/, ".convex.site") : null);
   // Known backend at build time → exact origins. Otherwise the backend comes from /warden-config.json
   // at run time (embedded runtime, any host), and the runtime's exact CSP header does the pinning.
-  const connect = convex ? [convex, convex.replace(/^http/, "ws"), site].filter(Boolean).join(" ") : "ws: wss: http: https:";
+  const connect = convex
+    ? [convex, convex.replace(/^http/, "ws"), site].filter(Boolean).join(" ")
+    : "ws: wss: http: https:";
   return [
     "default-src 'self'",
     `script-src 'self'${clerk ? ` ${clerk}` : ""}`,

@@ -23,7 +23,11 @@ function unrouted(specs: RouteSpec[]): PublicHttpAction {
     httpActionGeneric(async (_ctx, req) => {
       const path = new URL(req.url).pathname;
       if (!known(path)) return withHeaders(errorResponse("NOT_FOUND", 404), {});
-      const allow = [...new Set(specs.filter((s) => (s.path ? s.path === path : path.startsWith(s.pathPrefix!))).map((s) => s.method))];
+      const allow = [
+        ...new Set(
+          specs.filter((s) => (s.path ? s.path === path : path.startsWith(s.pathPrefix!))).map((s) => s.method),
+        ),
+      ];
       return withHeaders(errorResponse("METHOD_NOT_ALLOWED", 405), { Allow: [...allow, "OPTIONS"].join(", ") });
     }),
     "none",

@@ -29,7 +29,14 @@ function sniff(bytes: Uint8Array): string {
   if (starts(0x89, 0x50, 0x4e, 0x47)) return "image/png";
   if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
   if (starts(0x47, 0x49, 0x46, 0x38)) return "image/gif";
-  if (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57 && bytes[9] === 0x45 && bytes[10] === 0x42 && bytes[11] === 0x50) return "image/webp";
+  if (
+    starts(0x52, 0x49, 0x46, 0x46) &&
+    bytes[8] === 0x57 &&
+    bytes[9] === 0x45 &&
+    bytes[10] === 0x42 &&
+    bytes[11] === 0x50
+  )
+    return "image/webp";
   if (starts(0x25, 0x50, 0x44, 0x46)) return "application/pdf";
   return "application/octet-stream";
 }
@@ -105,7 +112,8 @@ export class ApiHandler {
       if (url.pathname.startsWith("/api/storage/")) return this.download(req, res, url, cors);
       const kind = ENDPOINTS[url.pathname];
       if (!kind) return sendJson(res, 404, { code: "NotFound" }, cors);
-      if (req.method !== "POST") return sendJson(res, 405, { code: "MethodNotAllowed" }, { ...cors, Allow: "POST, OPTIONS" });
+      if (req.method !== "POST")
+        return sendJson(res, 405, { code: "MethodNotAllowed" }, { ...cors, Allow: "POST, OPTIONS" });
       const raw = await readBody(req, API_BODY_LIMIT);
       if (kind === "ts") return sendJson(res, 200, { ts: encodeTs(this.engine.backend.lastCommitTs()) }, cors);
       let body: any;
@@ -114,8 +122,10 @@ export class ApiHandler {
       } catch {
         throw new HttpError(400, "BadJsonBody");
       }
-      if (typeof body !== "object" || body === null || typeof body.path !== "string") throw new HttpError(400, "BadRequest");
-      if (body.format !== undefined && body.format !== "convex_encoded_json" && body.format !== "json") throw new HttpError(400, "UnsupportedFormat");
+      if (typeof body !== "object" || body === null || typeof body.path !== "string")
+        throw new HttpError(400, "BadRequest");
+      if (body.format !== undefined && body.format !== "convex_encoded_json" && body.format !== "json")
+        throw new HttpError(400, "UnsupportedFormat");
       const identity = await this.identity(req);
       let result: CallResult;
       if (body.componentPath) {
@@ -123,7 +133,9 @@ export class ApiHandler {
       } else {
         let args: unknown;
         try {
-          args = jsonToConvex(Array.isArray(body.args) ? (body.args.length === 1 ? body.args[0] : null) : (body.args ?? {}));
+          args = jsonToConvex(
+            Array.isArray(body.args) ? (body.args.length === 1 ? body.args[0] : null) : (body.args ?? {}),
+          );
         } catch {
           throw new HttpError(400, "BadArguments");
         }
@@ -135,8 +147,18 @@ export class ApiHandler {
           requestId: requestIdOf(req),
         });
       }
-      if (result.ok) return sendJson(res, 200, { status: "success", value: convexToJson((result.value ?? null) as any), logLines: result.logLines }, cors);
-      const out: Record<string, unknown> = { status: "error", errorMessage: result.errorMessage, logLines: result.logLines };
+      if (result.ok)
+        return sendJson(
+          res,
+          200,
+          { status: "success", value: convexToJson((result.value ?? null) as any), logLines: result.logLines },
+          cors,
+        );
+      const out: Record<string, unknown> = {
+        status: "error",
+        errorMessage: result.errorMessage,
+        logLines: result.logLines,
+      };
       if (result.errorData !== undefined) out.errorData = result.errorData;
       return sendJson(res, STATUS_UDF_FAILED, out, cors);
     } catch (e) {
@@ -148,7 +170,8 @@ export class ApiHandler {
 
   private async upload(req: IncomingMessage, res: ServerResponse, url: URL, cors: Record<string, string>) {
     if (req.method !== "POST") return sendJson(res, 405, { code: "MethodNotAllowed" }, cors);
-    if (!this.storage.consume(url.searchParams.get("token") ?? "")) return sendJson(res, 401, { code: "InvalidUploadToken" }, cors);
+    if (!this.storage.consume(url.searchParams.get("token") ?? ""))
+      return sendJson(res, 401, { code: "InvalidUploadToken" }, cors);
     const bytes = await readBody(req, UPLOAD_LIMIT);
     const blob = new Blob([new Uint8Array(bytes)]);
     const storageId = await this.engine.backend.root.run(async (ctx) => await ctx.storage.store(blob));

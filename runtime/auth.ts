@@ -1,7 +1,14 @@
 // Verifies JWTs against the providers of convex/auth.config.ts (signature, issuer, audience, expiry)
 // and maps verified claims to a Convex UserIdentity. Unverified claims are only used to pick the
 // provider whose keys then verify the token.
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from "jose";
 import type { Identity } from "./internals.js";
 
 export type Provider =
@@ -38,7 +45,22 @@ const STANDARD_CLAIMS: Record<string, string> = {
 };
 const BOOLEAN_CLAIMS = new Set(["email_verified", "phone_number_verified"]);
 // Claims that describe the token, not the user: never part of the identity.
-const TOKEN_CLAIMS = new Set(["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash"]);
+const TOKEN_CLAIMS = new Set([
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "nbf",
+  "jti",
+  "azp",
+  "auth_time",
+  "nonce",
+  "acr",
+  "amr",
+  "at_hash",
+  "c_hash",
+]);
 // Fields derived from verified claims; a custom claim can never set or replace them.
 const VERIFIED_FIELDS = new Set(["tokenIdentifier", "subject", "issuer"]);
 const OIDC_FIELDS = new Set([...VERIFIED_FIELDS, ...Object.values(STANDARD_CLAIMS)]);
@@ -50,7 +72,9 @@ function standardValue(claim: string, value: unknown): unknown {
     return typeof formatted === "string" ? formatted : undefined;
   }
   if (claim === "updated_at") {
-    return typeof value === "number" && Number.isFinite(value) ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00") : undefined;
+    return typeof value === "number" && Number.isFinite(value)
+      ? new Date(value * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00")
+      : undefined;
   }
   return typeof value === "string" ? value : undefined;
 }
@@ -94,9 +118,17 @@ export function parseProviders(config: { providers?: unknown[] } | null): Provid
   for (const p of config?.providers ?? []) {
     const x = p as Record<string, any>;
     if (x?.type === "customJwt") {
-      if (typeof x.issuer !== "string" || typeof x.jwks !== "string") throw new Error("auth.config.ts: customJwt provider needs issuer and jwks");
-      if (x.algorithm !== "RS256" && x.algorithm !== "ES256") throw new Error("auth.config.ts: customJwt algorithm must be RS256 or ES256");
-      out.push({ kind: "customJwt", issuer: x.issuer, jwks: x.jwks, algorithm: x.algorithm, applicationID: x.applicationID });
+      if (typeof x.issuer !== "string" || typeof x.jwks !== "string")
+        throw new Error("auth.config.ts: customJwt provider needs issuer and jwks");
+      if (x.algorithm !== "RS256" && x.algorithm !== "ES256")
+        throw new Error("auth.config.ts: customJwt algorithm must be RS256 or ES256");
+      out.push({
+        kind: "customJwt",
+        issuer: x.issuer,
+        jwks: x.jwks,
+        algorithm: x.algorithm,
+        applicationID: x.applicationID,
+      });
     } else if (typeof x?.domain === "string" && typeof x?.applicationID === "string") {
       out.push({ kind: "oidc", domain: x.domain.replace(/\/+$/, ""), applicationID: x.applicationID });
     } else throw new Error(`auth.config.ts: unsupported provider ${JSON.stringify(x)}`);
@@ -133,7 +165,8 @@ export class AuthVerifier {
     if (!provider || typeof iss !== "string") throw new AuthFailure("No auth provider found matching the given token");
     const jwksUrl = provider.kind === "customJwt" ? provider.jwks : `${provider.domain}/.well-known/jwks.json`;
     const algorithms = provider.kind === "customJwt" ? [provider.algorithm] : ["RS256", "ES256"];
-    if (!alg || !algorithms.includes(alg)) throw new AuthFailure(`Token algorithm ${alg} is not allowed for this provider`);
+    if (!alg || !algorithms.includes(alg))
+      throw new AuthFailure(`Token algorithm ${alg} is not allowed for this provider`);
     const audience = provider.applicationID;
     const attempt = async (force: boolean) => {
       const jwks = await this.jwks(jwksUrl, force);
@@ -157,7 +190,10 @@ export class AuthVerifier {
       throw new AuthFailure("Could not verify token");
     }
     if (typeof payload.sub !== "string" || payload.sub === "") throw new AuthFailure("Token has no subject");
-    return { identity: claimsToIdentity(payload, provider.kind), exp: typeof payload.exp === "number" ? payload.exp : null };
+    return {
+      identity: claimsToIdentity(payload, provider.kind),
+      exp: typeof payload.exp === "number" ? payload.exp : null,
+    };
   }
 
   private async jwks(url: string, force: boolean): Promise<CachedJwks> {
@@ -183,7 +219,9 @@ export class AuthVerifier {
     let res: Response;
     try {
       const local = this.localFetch(url);
-      res = local ? await local : await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000), redirect: "error" });
+      res = local
+        ? await local
+        : await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 3000), redirect: "error" });
     } catch {
       throw new AuthFailure("Could not fetch the provider's signing keys");
     }

@@ -12,7 +12,24 @@
 // and the built-in issuer's signing key) is left out unless asked (`includeKeys`); the manifest carries
 // only a fingerprint of the keys, so a restore can check that the keys supplied are the right ones.
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { engineVersions, tableNameFromId, type Backend } from "./internals.js";
@@ -46,7 +63,15 @@ export type BackupManifest = {
 
 export class BackupError extends Error {
   constructor(
-    readonly code: "BAD_TARGET" | "IN_USE" | "CORRUPT" | "ENGINE_MISMATCH" | "KEYS_REQUIRED" | "KEYS_MISMATCH" | "NOT_EMPTY" | "NO_DATA",
+    readonly code:
+      | "BAD_TARGET"
+      | "IN_USE"
+      | "CORRUPT"
+      | "ENGINE_MISMATCH"
+      | "KEYS_REQUIRED"
+      | "KEYS_MISMATCH"
+      | "NOT_EMPTY"
+      | "NO_DATA",
     message: string,
   ) {
     super(message);
@@ -56,7 +81,9 @@ export class BackupError extends Error {
 /** A short, non-reversible fingerprint of the keys (no key material). */
 export function keyFingerprint(keys: LocalKeys): string {
   return createHash("sha256")
-    .update(`warden-keys-v1\n${keys.SKILL_SECRET_ENCRYPTION_KEY}\n${keys.ownerIssuerPrivateJwk.kid ?? ""}\n${keys.ownerIssuerPrivateJwk.x}\n${keys.ownerIssuerPrivateJwk.y}`)
+    .update(
+      `warden-keys-v1\n${keys.SKILL_SECRET_ENCRYPTION_KEY}\n${keys.ownerIssuerPrivateJwk.kid ?? ""}\n${keys.ownerIssuerPrivateJwk.x}\n${keys.ownerIssuerPrivateJwk.y}`,
+    )
     .digest("hex")
     .slice(0, 24);
 }
@@ -68,7 +95,8 @@ export function parseKeys(text: string, where: string): LocalKeys {
   } catch {
     throw new BackupError("KEYS_REQUIRED", `${where} is not a keys file (JSON)`);
   }
-  if (typeof k?.SKILL_SECRET_ENCRYPTION_KEY !== "string" || k.ownerIssuerPrivateJwk?.kty !== "EC") throw new BackupError("KEYS_REQUIRED", `${where} is not a Warden keys file`);
+  if (typeof k?.SKILL_SECRET_ENCRYPTION_KEY !== "string" || k.ownerIssuerPrivateJwk?.kty !== "EC")
+    throw new BackupError("KEYS_REQUIRED", `${where} is not a Warden keys file`);
   return k;
 }
 
@@ -126,7 +154,8 @@ function stagingFor(target: string): string {
 
 function checkTarget(target: string) {
   if (!isAbsolute(target)) throw new BackupError("BAD_TARGET", `backup directory must be an absolute path: ${target}`);
-  if (existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0)) throw new BackupError("NOT_EMPTY", `${target} exists and is not an empty directory`);
+  if (existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0))
+    throw new BackupError("NOT_EMPTY", `${target} exists and is not an empty directory`);
 }
 
 class Writer {
@@ -177,7 +206,8 @@ class Writer {
 }
 
 async function copyExtras(w: Writer, dataDir: string, includeKeys: boolean): Promise<LocalKeys | null> {
-  for (const name of EXTRA_FILES) if (existsSync(join(dataDir, name))) await w.put(name, readFileSync(join(dataDir, name)));
+  for (const name of EXTRA_FILES)
+    if (existsSync(join(dataDir, name))) await w.put(name, readFileSync(join(dataDir, name)));
   const kp = keysPath(dataDir);
   const keys = existsSync(kp) ? parseKeys(readFileSync(kp, "utf8"), kp) : null;
   if (includeKeys) {
@@ -188,11 +218,16 @@ async function copyExtras(w: Writer, dataDir: string, includeKeys: boolean): Pro
 }
 
 /** Online backup, run inside the runtime: one consistent point, no pause of commits beyond one synchronous capture. */
-export async function onlineBackup(target: string, rt: { dataDir: string; backend: Backend; persistence: Persistence }, opts: { includeKeys?: boolean } = {}): Promise<BackupManifest> {
+export async function onlineBackup(
+  target: string,
+  rt: { dataDir: string; backend: Backend; persistence: Persistence },
+  opts: { includeKeys?: boolean } = {},
+): Promise<BackupManifest> {
   target = resolve(target);
   checkTarget(target);
   const rel = relative(rt.dataDir, target);
-  if (!rel.startsWith("..") && !isAbsolute(rel)) throw new BackupError("BAD_TARGET", "the backup directory must be outside the data directory");
+  if (!rel.startsWith("..") && !isAbsolute(rel))
+    throw new BackupError("BAD_TARGET", "the backup directory must be outside the data directory");
   // The backup point: state, log position and blob contents, all in one synchronous step.
   const state = rt.backend.exportState();
   const seq = rt.persistence.lastSeq;
@@ -218,7 +253,8 @@ export async function onlineBackup(target: string, rt: { dataDir: string; backen
   try {
     const w = new Writer(staging);
     await w.stream("snapshot.json", snapshotChunks(state, seq));
-    for (const b of blobs) await w.put(`storage/${encodePath(b.path)}/${b.id}`, new Uint8Array(await b.blob.arrayBuffer()));
+    for (const b of blobs)
+      await w.put(`storage/${encodePath(b.path)}/${b.id}`, new Uint8Array(await b.blob.arrayBuffer()));
     mkdirSync(join(staging, "wal"), { mode: 0o700 });
     const keys = await copyExtras(w, rt.dataDir, opts.includeKeys ?? false);
     return w.finish(target, {
@@ -241,11 +277,16 @@ export async function onlineBackup(target: string, rt: { dataDir: string; backen
 }
 
 /** Offline backup: the data dir's files as they are, with the LOCK held so no runtime starts meanwhile. */
-export async function offlineBackup(dataDir: string, target: string, opts: { includeKeys?: boolean } = {}): Promise<BackupManifest> {
+export async function offlineBackup(
+  dataDir: string,
+  target: string,
+  opts: { includeKeys?: boolean } = {},
+): Promise<BackupManifest> {
   dataDir = resolve(dataDir);
   target = resolve(target);
   checkTarget(target);
-  if (!existsSync(join(dataDir, "snapshot.json")) && !existsSync(join(dataDir, "wal"))) throw new BackupError("NO_DATA", `${dataDir} holds no runtime data (no snapshot.json or wal/)`);
+  if (!existsSync(join(dataDir, "snapshot.json")) && !existsSync(join(dataDir, "wal")))
+    throw new BackupError("NO_DATA", `${dataDir} holds no runtime data (no snapshot.json or wal/)`);
   const release = takeLock(dataDir);
   const staging = stagingFor(target);
   try {
@@ -262,7 +303,8 @@ export async function offlineBackup(dataDir: string, target: string, opts: { inc
       seq = head.seq;
       lastCommitTs = head.lastCommitTs;
       if (head.version === 1) {
-        for (const [p, c] of Object.entries<any>(head.components)) documents[p] = countTables(c.documents.map((d: any) => d._id));
+        for (const [p, c] of Object.entries<any>(head.components))
+          documents[p] = countTables(c.documents.map((d: any) => d._id));
       } else {
         for (const l of lines.slice(1)) {
           if (!l) continue;
@@ -278,7 +320,9 @@ export async function offlineBackup(dataDir: string, target: string, opts: { inc
     mkdirSync(join(staging, "wal"), { mode: 0o700 });
     const walDir = join(dataDir, "wal");
     if (existsSync(walDir)) {
-      for (const name of readdirSync(walDir).filter((n) => SEG_RE.test(n)).sort()) {
+      for (const name of readdirSync(walDir)
+        .filter((n) => SEG_RE.test(n))
+        .sort()) {
         const buf = readFileSync(join(walDir, name));
         walEntries += buf.toString("utf8").split("\n").filter(Boolean).length;
         await w.put(`wal/${name}`, buf);
@@ -338,14 +382,17 @@ export function verifyBackup(dir: string): BackupManifest {
   } catch {
     throw new BackupError("CORRUPT", `${mf} is not valid JSON`);
   }
-  if (m.format !== BACKUP_FORMAT || m.version !== BACKUP_VERSION || !Array.isArray(m.files)) throw new BackupError("CORRUPT", `${mf}: not a Warden runtime backup (format ${m.format} v${m.version})`);
+  if (m.format !== BACKUP_FORMAT || m.version !== BACKUP_VERSION || !Array.isArray(m.files))
+    throw new BackupError("CORRUPT", `${mf}: not a Warden runtime backup (format ${m.format} v${m.version})`);
   const listed = new Set<string>();
   for (const f of m.files) {
-    if (typeof f.path !== "string" || f.path.startsWith("/") || f.path.split("/").includes("..")) throw new BackupError("CORRUPT", `manifest names a path outside the backup: ${f.path}`);
+    if (typeof f.path !== "string" || f.path.startsWith("/") || f.path.split("/").includes(".."))
+      throw new BackupError("CORRUPT", `manifest names a path outside the backup: ${f.path}`);
     const file = join(dir, f.path);
     if (!existsSync(file)) throw new BackupError("CORRUPT", `${f.path} is missing`);
     const buf = readFileSync(file);
-    if (buf.length !== f.size || sha256(buf) !== f.sha256) throw new BackupError("CORRUPT", `${f.path} does not match its checksum in the manifest`);
+    if (buf.length !== f.size || sha256(buf) !== f.sha256)
+      throw new BackupError("CORRUPT", `${f.path} does not match its checksum in the manifest`);
     listed.add(f.path);
   }
   const walk = (rel: string): string[] =>
@@ -353,8 +400,10 @@ export function verifyBackup(dir: string): BackupManifest {
       const r = rel ? `${rel}/${e.name}` : e.name;
       return e.isDirectory() ? walk(r) : [r];
     });
-  for (const f of walk("")) if (f !== MANIFEST && !listed.has(f)) throw new BackupError("CORRUPT", `${f} is not in the manifest`);
-  if (m.keys.included !== listed.has("keys.json")) throw new BackupError("CORRUPT", "keys.json does not match the manifest");
+  for (const f of walk(""))
+    if (f !== MANIFEST && !listed.has(f)) throw new BackupError("CORRUPT", `${f} is not in the manifest`);
+  if (m.keys.included !== listed.has("keys.json"))
+    throw new BackupError("CORRUPT", "keys.json does not match the manifest");
   return m;
 }
 
@@ -369,7 +418,12 @@ export type RestoreOptions = {
   allowEngineUpgrade?: boolean;
 };
 
-export type RestoreResult = { manifest: BackupManifest; dataDir: string; keys: "from-backup" | "supplied" | "none"; movedAside: string | null };
+export type RestoreResult = {
+  manifest: BackupManifest;
+  dataDir: string;
+  keys: "from-backup" | "supplied" | "none";
+  movedAside: string | null;
+};
 
 /** Restores a verified backup into `dataDir` (offline only: refused while a runtime holds the LOCK). */
 export function restoreBackup(backup: string, dataDir: string, opts: RestoreOptions = {}): RestoreResult {
@@ -379,24 +433,39 @@ export function restoreBackup(backup: string, dataDir: string, opts: RestoreOpti
   const have = engineVersions() as Record<string, string>;
   const diff = Object.keys(have).filter((k) => m.engine[k] !== have[k]);
   if (diff.length && !opts.allowEngineUpgrade)
-    throw new BackupError("ENGINE_MISMATCH", `the backup was written by ${diff.map((k) => `${k} ${m.engine[k]}`).join(", ")}; installed: ${diff.map((k) => `${k} ${have[k]}`).join(", ")}. Restore with the same versions, or pass --allow-engine-upgrade (then start once with WARDEN_ALLOW_ENGINE_UPGRADE=1).`);
+    throw new BackupError(
+      "ENGINE_MISMATCH",
+      `the backup was written by ${diff.map((k) => `${k} ${m.engine[k]}`).join(", ")}; installed: ${diff.map((k) => `${k} ${have[k]}`).join(", ")}. Restore with the same versions, or pass --allow-engine-upgrade (then start once with WARDEN_ALLOW_ENGINE_UPGRADE=1).`,
+    );
   let keys: RestoreResult["keys"] = "none";
   let suppliedKeys: Buffer | null = null;
   if (opts.keysFile) {
     const buf = readFileSync(resolve(opts.keysFile));
     const k = parseKeys(buf.toString("utf8"), opts.keysFile);
-    if (m.keys.fingerprint && keyFingerprint(k) !== m.keys.fingerprint) throw new BackupError("KEYS_MISMATCH", `${opts.keysFile} holds other keys than the ones this backup's data was written with (fingerprint ${keyFingerprint(k)}, backup ${m.keys.fingerprint})`);
+    if (m.keys.fingerprint && keyFingerprint(k) !== m.keys.fingerprint)
+      throw new BackupError(
+        "KEYS_MISMATCH",
+        `${opts.keysFile} holds other keys than the ones this backup's data was written with (fingerprint ${keyFingerprint(k)}, backup ${m.keys.fingerprint})`,
+      );
     suppliedKeys = buf;
     keys = "supplied";
   } else if (m.keys.included) keys = "from-backup";
   else if (!opts.noKeys)
-    throw new BackupError("KEYS_REQUIRED", `this backup holds no keys (taken without --include-keys). Supply the keys file with --keys <file> (fingerprint ${m.keys.fingerprint ?? "unknown"}), or pass --no-keys to restore without them (secrets then decrypt only if SKILL_SECRET_ENCRYPTION_KEY is supplied another way).`);
+    throw new BackupError(
+      "KEYS_REQUIRED",
+      `this backup holds no keys (taken without --include-keys). Supply the keys file with --keys <file> (fingerprint ${m.keys.fingerprint ?? "unknown"}), or pass --no-keys to restore without them (secrets then decrypt only if SKILL_SECRET_ENCRYPTION_KEY is supplied another way).`,
+    );
 
   const holder = existsSync(dataDir) ? lockHolder(dataDir) : null;
-  if (holder !== null) throw new BackupError("IN_USE", `Data directory ${dataDir} is in use by process ${holder}; stop that runtime first`);
+  if (holder !== null)
+    throw new BackupError(
+      "IN_USE",
+      `Data directory ${dataDir} is in use by process ${holder}; stop that runtime first`,
+    );
   let movedAside: string | null = null;
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    if (!opts.force) throw new BackupError("NOT_EMPTY", `${dataDir} is not empty; pass --force to move it aside and restore`);
+    if (!opts.force)
+      throw new BackupError("NOT_EMPTY", `${dataDir} is not empty; pass --force to move it aside and restore`);
   }
   const staging = stagingFor(dataDir);
   try {
@@ -411,7 +480,8 @@ export function restoreBackup(backup: string, dataDir: string, opts: RestoreOpti
     mkdirSync(join(staging, "storage"), { recursive: true, mode: 0o700 });
     if (suppliedKeys) writeFileSync(join(staging, "keys.json"), suppliedKeys, { mode: 0o600 });
     // Restored data and the LOCK check happen last, right before the data dir is swapped in.
-    if (existsSync(dataDir) && lockHolder(dataDir) !== null) throw new BackupError("IN_USE", `Data directory ${dataDir} was taken by a runtime during the restore`);
+    if (existsSync(dataDir) && lockHolder(dataDir) !== null)
+      throw new BackupError("IN_USE", `Data directory ${dataDir} was taken by a runtime during the restore`);
     if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
       movedAside = `${dataDir}.before-restore-${new Date().toISOString().replace(/[:.]/g, "-")}`;
       renameSync(dataDir, movedAside);

@@ -17,13 +17,17 @@ function newestMtime(path: string): number {
 
 function buildUiIfNeeded(projectDir: string) {
   if (process.env.WARDEN_SKIP_UI_BUILD === "1") return;
-  const config = ["vite.config.ts", "vite.config.js", "vite.config.mjs"].map((f) => join(projectDir, f)).find(existsSync);
+  const config = ["vite.config.ts", "vite.config.js", "vite.config.mjs"]
+    .map((f) => join(projectDir, f))
+    .find(existsSync);
   if (!config || !existsSync(join(projectDir, "index.html"))) {
     console.log("SyncBoard: no vite config / index.html yet; starting without UI build.");
     return;
   }
   const built = join(projectDir, "dist", "index.html");
-  const sources = Math.max(...[join(projectDir, "src"), join(projectDir, "public"), join(projectDir, "index.html"), config].map(newestMtime));
+  const sources = Math.max(
+    ...[join(projectDir, "src"), join(projectDir, "public"), join(projectDir, "index.html"), config].map(newestMtime),
+  );
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   console.log("SyncBoard: building (vite build)…");
   const vite = join(projectDir, "node_modules", "vite", "bin", "vite.js");
@@ -46,7 +50,9 @@ async function main() {
     console.log(`\n${signal}: shutting down (closing connections, flushing the log, writing a snapshot)…`);
     // Safety net: a stop that hangs must not keep the process (and the data dir lock) forever.
     setTimeout(() => {
-      console.error("Shutdown took longer than 15 s; exiting without a final snapshot (the write-ahead log has every acknowledged write).");
+      console.error(
+        "Shutdown took longer than 15 s; exiting without a final snapshot (the write-ahead log has every acknowledged write).",
+      );
       process.exit(1);
     }, 15_000).unref();
     try {

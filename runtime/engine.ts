@@ -48,7 +48,8 @@ export function installConsoleCapture(echo: boolean) {
         const text = formatWithOptions({ depth: 4, colors: false }, ...args);
         ctx.logLines.push(`[${level}] ${text}`);
         const rid = (ctx as { requestId?: string }).requestId;
-        if (consoleInstalled?.echo) (original as any)[method](rid ? `[fn ${level} request=${rid}]` : `[fn ${level}]`, text);
+        if (consoleInstalled?.echo)
+          (original as any)[method](rid ? `[fn ${level} request=${rid}]` : `[fn ${level}]`, text);
         return;
       }
       (original as any)[method](...args);
@@ -81,7 +82,8 @@ export class Engine {
   accessor(caller: Caller | null): Accessor {
     let a = this.backend.root;
     if (caller?.identity) a = a.withIdentity(caller.identity);
-    if (caller && (caller.ip || caller.userAgent)) a = a.withRequestMetadata({ ip: caller.ip, userAgent: caller.userAgent });
+    if (caller && (caller.ip || caller.userAgent))
+      a = a.withRequestMetadata({ ip: caller.ip, userAgent: caller.userAgent });
     return a;
   }
 
@@ -92,16 +94,21 @@ export class Engine {
     try {
       fn = (await this.backend.loadModule(module))[name];
     } catch (e) {
-      if (!String((e as Error)?.message).startsWith("Could not find module")) realConsole.error(`[runtime] module ${module} failed to load:`, e);
+      if (!String((e as Error)?.message).startsWith("Could not find module"))
+        realConsole.error(`[runtime] module ${module} failed to load:`, e);
       fn = undefined;
     }
     if (!fn || fn.isPublic !== true)
-      throw new NotPublicError(`Could not find public function for '${canonical}'. Did you forget to run \`npx convex dev\` or \`npx convex deploy\`?`);
+      throw new NotPublicError(
+        `Could not find public function for '${canonical}'. Did you forget to run \`npx convex dev\` or \`npx convex deploy\`?`,
+      );
     const kind: Kind | null = fn.isQuery ? "query" : fn.isMutation ? "mutation" : fn.isAction ? "action" : null;
     if (!kind) throw new NotPublicError(`Could not find public function for '${canonical}'.`);
     if (expected !== "any" && kind !== expected) {
       const cap = (k: string) => k[0].toUpperCase() + k.slice(1);
-      throw new NotPublicError(`Trying to execute ${canonical} as ${cap(expected)}, but it is defined as ${cap(kind)}.`);
+      throw new NotPublicError(
+        `Trying to execute ${canonical} as ${cap(expected)}, but it is defined as ${cap(kind)}.`,
+      );
     }
     return kind;
   }
@@ -124,13 +131,18 @@ export class Engine {
 
   /** Run a client call: checks visibility/kind, captures logs, fsyncs writes before returning. */
   async call(expected: Kind | "any", udfPath: string, args: unknown, caller: Caller): Promise<CallResult> {
-    const ctx: ExecContext & { done?: boolean; commitTs?: bigint; requestId?: string } = { logLines: [], requestId: caller.requestId };
+    const ctx: ExecContext & { done?: boolean; commitTs?: bigint; requestId?: string } = {
+      logLines: [],
+      requestId: caller.requestId,
+    };
     const logLines = ctx.logLines!;
     let kind: Kind | null = null;
     try {
       kind = await this.publicKind(udfPath, expected);
       if (typeof args !== "object" || args === null || Array.isArray(args))
-        throw new NotPublicError(`The arguments to a Convex function must be an object. Received: ${JSON.stringify(args)}`);
+        throw new NotPublicError(
+          `The arguments to a Convex function must be an object. Received: ${JSON.stringify(args)}`,
+        );
       const { canonical } = parseUdfPath(udfPath);
       const path = { udfPath: canonical, componentPath: "" };
       const a = this.accessor(caller);
@@ -139,11 +151,19 @@ export class Engine {
       ctx.done = true;
       if (kind !== "query") await this.durability.sync();
       this.opts.onCall?.(kind, "ok");
-      return { ok: true, value, logLines, commitTs: kind === "mutation" ? (ctx.commitTs ?? this.backend.lastCommitTs()) : null };
+      return {
+        ok: true,
+        value,
+        logLines,
+        commitTs: kind === "mutation" ? (ctx.commitTs ?? this.backend.lastCommitTs()) : null,
+      };
     } catch (e) {
       ctx.done = true;
       if (kind === "action") await this.durability.sync().catch(() => undefined);
-      this.opts.onCall?.(kind ?? "unknown", e instanceof NotPublicError ? "not_found" : isConvexError(e) ? "app_error" : "server_error");
+      this.opts.onCall?.(
+        kind ?? "unknown",
+        e instanceof NotPublicError ? "not_found" : isConvexError(e) ? "app_error" : "server_error",
+      );
       return this.failure(e, logLines, udfPath, caller.requestId);
     }
   }

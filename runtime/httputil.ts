@@ -46,13 +46,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /** Sends JSON; an error answer (status ≥ 400) with an object body also carries the request's id. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const requestId = requestIdOf(res.req);
-  if (status >= 400 && requestId && typeof body === "object" && body !== null && !Array.isArray(body)) body = { ...body, requestId };
+  if (status >= 400 && requestId && typeof body === "object" && body !== null && !Array.isArray(body))
+    body = { ...body, requestId };
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "Content-Type": "application/json; charset=utf-8",

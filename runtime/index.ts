@@ -138,7 +138,15 @@ function closeServer(server: Server, graceMs = 0): Promise<void> {
   });
 }
 
-const API_ROUTES = new Set(["/api/query", "/api/query_at_ts", "/api/mutation", "/api/action", "/api/function", "/api/query_ts", "/api/storage/upload"]);
+const API_ROUTES = new Set([
+  "/api/query",
+  "/api/query_at_ts",
+  "/api/mutation",
+  "/api/action",
+  "/api/function",
+  "/api/query_ts",
+  "/api/storage/upload",
+]);
 
 /** A bounded route label for the main port (never the raw path). */
 function mainRoute(url: string | undefined): string {
@@ -154,10 +162,17 @@ const SHUTDOWN_DRAIN_MS = 2000;
 
 const urlHost = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
-async function bootstrapOwner(app: LoadedApp, backend: Backend, engine: Engine, dataDir: string, say: (s: string) => void) {
+async function bootstrapOwner(
+  app: LoadedApp,
+  backend: Backend,
+  engine: Engine,
+  dataDir: string,
+  say: (s: string) => void,
+) {
   const marker = join(dataDir, "owner-bootstrap.done");
   if (existsSync(marker) || !app.files["owners/admin"]) {
-    if (!app.files["owners/admin"]) say("note: owners/admin:bootstrapFirstOwner is not in this app; first-owner setup skipped");
+    if (!app.files["owners/admin"])
+      say("note: owners/admin:bootstrapFirstOwner is not in this app; first-owner setup skipped");
     return;
   }
   const admin = await backend.loadModule("owners/admin").catch(() => null);
@@ -169,7 +184,9 @@ async function bootstrapOwner(app: LoadedApp, backend: Backend, engine: Engine, 
   const password = randomBytes(18).toString("base64url");
   const ownerKey = process.env.WARDEN_OWNER_KEY || "owner";
   const passwordHash: string = await pw.hashPassword(password);
-  const result = (await engine.callSystem("owners/admin:bootstrapFirstOwner", { ownerKey, passwordHash })) as { created?: boolean } | null;
+  const result = (await engine.callSystem("owners/admin:bootstrapFirstOwner", { ownerKey, passwordHash })) as {
+    created?: boolean;
+  } | null;
   writeFileSync(marker, new Date().toISOString(), { mode: 0o600 });
   if (result?.created) {
     // Printed directly (not via `say`) so it shows even in quiet mode: it is shown this one time only.
@@ -195,7 +212,11 @@ async function syncOwnersFile(app: LoadedApp, engine: Engine, dataDir: string, s
   try {
     const { parseOwnersJson } = await import("../convex/lib/ownersFile");
     const { owners, orgLinks } = parseOwnersJson(readFileSync(file, "utf8"));
-    const r = (await engine.callSystem("owners/admin:syncOwners", { owners, ...(orgLinks ? { orgLinks } : {}) })) as { created: number; updated: number; deactivated: number };
+    const r = (await engine.callSystem("owners/admin:syncOwners", { owners, ...(orgLinks ? { orgLinks } : {}) })) as {
+      created: number;
+      updated: number;
+      deactivated: number;
+    };
     say(`Owners from ${file}: ${r.created} created, ${r.updated} updated, ${r.deactivated} deactivated`);
   } catch (e) {
     realConsole.warn(`[runtime] owners file not applied: ${e instanceof Error ? e.message : e}`);
@@ -235,7 +256,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     // HTTPS enforced: plain HTTP only on loopback, unless TLS is served here or a TLS proxy is in front.
     const transport = transportFor(host, { ...process.env, ...(opts.env ?? {}) });
     const createServer = (handler: RequestListener): Server =>
-      transport.kind === "tls" ? (createHttpsServer({ cert: transport.cert, key: transport.key }, handler) as unknown as Server) : createHttpServer(handler);
+      transport.kind === "tls"
+        ? (createHttpsServer({ cert: transport.cert, key: transport.key }, handler) as unknown as Server)
+        : createHttpServer(handler);
 
     // Servers first: with port 0 the URLs (and so the env the functions read) depend on the bound ports.
     let onMain: ((req: any, res: any) => void) | null = null;
@@ -247,7 +270,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const main = createServer((req, res) => {
       assignRequestId(req, res);
       const t0 = performance.now();
-      res.once("close", () => metrics.httpRequest("api", mainRoute(req.url), req.method, res.statusCode, (performance.now() - t0) / 1000));
+      res.once("close", () =>
+        metrics.httpRequest("api", mainRoute(req.url), req.method, res.statusCode, (performance.now() - t0) / 1000),
+      );
       (onMain ?? notReady)(req, res);
     });
     const site = createServer((req, res) => {
@@ -256,7 +281,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       res.once("close", () => {
         const seconds = (performance.now() - t0) / 1000;
         const path = (req.url ?? "/").split("?")[0];
-        void routeOf(path, req.method ?? "GET").then((r) => metrics.httpRequest("site", r ?? (path === "/health" ? "/health" : "unmatched"), req.method, res.statusCode, seconds));
+        void routeOf(path, req.method ?? "GET").then((r) =>
+          metrics.httpRequest(
+            "site",
+            r ?? (path === "/health" ? "/health" : "unmatched"),
+            req.method,
+            res.statusCode,
+            seconds,
+          ),
+        );
       });
       (onSite ?? notReady)(req, res);
     });
@@ -268,7 +301,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const requestedPort = opts.port ?? (process.env.PORT ? Number(process.env.PORT) : 3210);
     const port = await listen(main, requestedPort, host);
     cleanups.push(() => closeServer(main));
-    const requestedSite = opts.sitePort ?? (process.env.SITE_PORT ? Number(process.env.SITE_PORT) : requestedPort === 0 ? 0 : requestedPort + 1);
+    const requestedSite =
+      opts.sitePort ??
+      (process.env.SITE_PORT ? Number(process.env.SITE_PORT) : requestedPort === 0 ? 0 : requestedPort + 1);
     const sitePort = await listen(site, requestedSite, host);
     cleanups.push(() => closeServer(site));
     const scheme = transport.kind === "tls" ? "https" : "http";
@@ -281,7 +316,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       const { assertSecretsConfigured } = await import("../convex/secrets/guard");
       assertSecretsConfigured(process.env);
     }
-    const own = (k: string, v: string) => (opts.ownEnv && !(opts.env && k in opts.env) ? env.set(k, v) : env.setDefault(k, v));
+    const own = (k: string, v: string) =>
+      opts.ownEnv && !(opts.env && k in opts.env) ? env.set(k, v) : env.setDefault(k, v);
     own("SKILL_SECRET_ENCRYPTION_KEY", keys.SKILL_SECRET_ENCRYPTION_KEY);
     own("WARDEN_AUTH_PRIVATE_JWK", JSON.stringify(keys.ownerIssuerPrivateJwk));
     own("WARDEN_AUTH_ISSUER", siteUrl);
@@ -292,7 +328,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const authMode = process.env.AUTH_MODE!;
 
     const allowedOrigins = new Set(
-      process.env.WARDEN_ALLOWED_ORIGINS!.split(",")
+      process.env
+        .WARDEN_ALLOWED_ORIGINS!.split(",")
         .map((s) => s.trim().replace(/\/+$/, ""))
         .filter(Boolean),
     );
@@ -308,7 +345,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const backend = await Backend.create({
       schema: app.schema,
       modules: moduleMap(app.files, "/convex"),
-      components: app.components.map((c, i) => ({ path: c.path, schema: c.schema, modules: moduleMap(c.files, `/components/${i}`) })),
+      components: app.components.map((c, i) => ({
+        path: c.path,
+        schema: c.schema,
+        modules: moduleMap(c.files, `/components/${i}`),
+      })),
     });
     cleanups.push(() => backend.setHooks(null));
     mark("engine+selftest");
@@ -319,7 +360,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       onFailure: () => {
         // Writes can no longer be made durable: stop serving rather than acknowledge them.
         ready = false;
-        realConsole.error("[runtime] FATAL: persistence failed; refusing requests. Fix the data directory and restart.");
+        realConsole.error(
+          "[runtime] FATAL: persistence failed; refusing requests. Fix the data directory and restart.",
+        );
         void hub?.close();
       },
     });
@@ -343,13 +386,23 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     // eslint-disable-next-line prefer-const
     let siteHandler: SiteHandler;
-    const verifier = new AuthVerifier(parseProviders(app.authConfig), (u) => (siteHandler.isLocal(u) ? siteHandler.fetchLocal(u) : null));
+    const verifier = new AuthVerifier(parseProviders(app.authConfig), (u) =>
+      siteHandler.isLocal(u) ? siteHandler.fetchLocal(u) : null,
+    );
     siteHandler = new SiteHandler(engine, verifier, persistence, { siteUrl, isReady: () => ready });
     const api = new ApiHandler(engine, verifier, persistence, storageUrls, { allowedOrigins });
     const oidcOrigins = verifier.providers.flatMap((p) => (p.kind === "oidc" ? [new URL(p.domain).origin] : []));
-    const staticSite = new StaticSite({ distDir: opts.distDir ?? join(projectDir, "dist"), url, siteUrl, authMode, extraOrigins: oidcOrigins });
+    const staticSite = new StaticSite({
+      distDir: opts.distDir ?? join(projectDir, "dist"),
+      url,
+      siteUrl,
+      authMode,
+      extraOrigins: oidcOrigins,
+    });
     const limits = { ...limitsFromEnv(), ...opts.limits };
-    const connLog = new ConnectionLog(join(dataDir, "connections.log"), quiet, (e) => metrics.connection(e.event, e.reason));
+    const connLog = new ConnectionLog(join(dataDir, "connections.log"), quiet, (e) =>
+      metrics.connection(e.event, e.reason),
+    );
     hub = new SyncHub(engine, persistence, verifier, { limits, allowedOrigins, connLog, isReady: () => ready });
     const theHub = hub;
     cleanups.push(async () => {
@@ -360,11 +413,27 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const scrape = () =>
       metrics.render([
         { name: "warden_ready", help: "1 while the runtime serves requests.", series: [[{}, ready ? 1 : 0]] },
-        { name: "warden_uptime_seconds", help: "Seconds since the runtime started.", series: [[{}, Math.round((Date.now() - metrics.startedAt) / 1000)]] },
+        {
+          name: "warden_uptime_seconds",
+          help: "Seconds since the runtime started.",
+          series: [[{}, Math.round((Date.now() - metrics.startedAt) / 1000)]],
+        },
         { name: "warden_ws_sessions", help: "Open WebSocket sessions.", series: [[{}, theHub.sessions.size]] },
-        { name: "warden_queue_depth", help: "Work waiting: pending scheduled functions (agent runs, deliveries, retries) and queued channel replies.", series: queueDepth() },
-        { name: "warden_documents", help: "Documents per table (root component).", series: [...backend.documentCounts()].map(([table, n]) => [{ table }, n]) },
-        { name: "process_resident_memory_bytes", help: "Resident memory of the runtime process.", series: [[{}, process.memoryUsage().rss]] },
+        {
+          name: "warden_queue_depth",
+          help: "Work waiting: pending scheduled functions (agent runs, deliveries, retries) and queued channel replies.",
+          series: queueDepth(),
+        },
+        {
+          name: "warden_documents",
+          help: "Documents per table (root component).",
+          series: [...backend.documentCounts()].map(([table, n]) => [{ table }, n]),
+        },
+        {
+          name: "process_resident_memory_bytes",
+          help: "Resident memory of the runtime process.",
+          series: [[{}, process.memoryUsage().rss]],
+        },
       ]);
     const queueDepth = (): Array<[Record<string, string>, number]> => {
       let scheduled = 0;
@@ -397,7 +466,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     // Crons (convex-test ignores crons.ts).
     let cronSpecs: Record<string, CronSpec> = {};
-    if (app.files.crons) cronSpecs = ((await backend.loadModule("crons")).default?.crons ?? {}) as Record<string, CronSpec>;
+    if (app.files.crons)
+      cronSpecs = ((await backend.loadModule("crons")).default?.crons ?? {}) as Record<string, CronSpec>;
     const cronRunner = new CronRunner(
       cronSpecs,
       (name, args) => engine.callSystem(name, jsonToConvex(args as any) as Record<string, unknown>),
@@ -440,13 +510,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     mark("scheduler");
 
     await bootstrapOwner(app, backend, engine, dataDir, say).catch((e) =>
-      realConsole.warn(`[runtime] first-owner setup failed (will retry on next start): ${e instanceof Error ? e.message : e}`),
+      realConsole.warn(
+        `[runtime] first-owner setup failed (will retry on next start): ${e instanceof Error ? e.message : e}`,
+      ),
     );
     await syncOwnersFile(app, engine, dataDir, say);
     if (app.files["skills/codeSync"]) {
-      await engine.callSystem("skills/codeSync:sync", {}).catch((e) =>
-        realConsole.warn(`[runtime] code-skill sync failed: ${e instanceof Error ? e.message : e}`),
-      );
+      await engine
+        .callSystem("skills/codeSync:sync", {})
+        .catch((e) => realConsole.warn(`[runtime] code-skill sync failed: ${e instanceof Error ? e.message : e}`));
     }
     mark("owners+skills");
     cronRunner.start();
@@ -457,7 +529,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         // `npm run warden -- backup <dir>`: a consistent point-in-time copy while requests go on.
         "runtime:backup": async (args) => {
           if (typeof args.dir !== "string") throw new Error("runtime:backup needs { dir }");
-          const m = await onlineBackup(args.dir, { dataDir, backend, persistence }, { includeKeys: args.includeKeys === true });
+          const m = await onlineBackup(
+            args.dir,
+            { dataDir, backend, persistence },
+            { includeKeys: args.includeKeys === true },
+          );
           return { dir: resolve(args.dir), ...m, files: m.files.length };
         },
       });
@@ -466,7 +542,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         operator = channel;
         cleanups.push(() => channel.stop());
       } catch (e) {
-        realConsole.warn(`[runtime] operator socket ${channel.path} not available (${e instanceof Error ? e.message : e}); \`npm run warden\` will not reach this process`);
+        realConsole.warn(
+          `[runtime] operator socket ${channel.path} not available (${e instanceof Error ? e.message : e}); \`npm run warden\` will not reach this process`,
+        );
       }
     }
     mark("operator");

@@ -17,7 +17,17 @@ import { createRequire } from "node:module";
 import { convexTest } from "convex-test";
 import type { SchemaDefinition, GenericSchema } from "convex/server";
 import { getDocumentSize, jsonToConvex } from "convex/values";
-import { ComponentStore, MAX, MIN, compareKeys, iterateRange, rangeBounds, type Doc, type IndexDef, type ReadRange } from "./store.js";
+import {
+  ComponentStore,
+  MAX,
+  MIN,
+  compareKeys,
+  iterateRange,
+  rangeBounds,
+  type Doc,
+  type IndexDef,
+  type ReadRange,
+} from "./store.js";
 
 export const PINNED_VERSIONS = { convex: "1.48.0", "convex-test": "0.0.60" } as const;
 
@@ -50,7 +60,13 @@ interface DbFake {
   _componentPath: string;
   _nextQueryId: number;
   _queryResults: Record<number, unknown>;
-  _resolveQuerySource(query: any): { sortedDocs: Doc[]; filterFn(d: Doc): boolean; limit: number | null; fieldPathsToSortBy: string[]; order: "asc" | "desc" };
+  _resolveQuerySource(query: any): {
+    sortedDocs: Doc[];
+    filterFn(d: Doc): boolean;
+    limit: number | null;
+    fieldPathsToSortBy: string[];
+    order: "asc" | "desc";
+  };
   _iterateDocs(table: string, cb: (d: Doc) => void): void;
   _encodeCursor(doc: Doc, fields: string[]): string;
   _docIsAfterCursor(doc: Doc, keys: unknown[], fields: string[], order: "asc" | "desc"): number;
@@ -70,9 +86,19 @@ interface ConvexGlobal {
 }
 
 /** `before`: the previous committed version of each written document (null = none); not persisted. */
-export type ComponentWrites = { writes: Record<string, any | null>; nextDocId: number; lastCreationTime: number; before?: Record<string, any | null> };
+export type ComponentWrites = {
+  writes: Record<string, any | null>;
+  nextDocId: number;
+  lastCreationTime: number;
+  before?: Record<string, any | null>;
+};
 /** One committed top-level transaction: documents written (null = deleted), per component; `inserted`: ids that are new. */
-export type CommitRecord = { ts: bigint; components: Record<string, ComponentWrites>; tables: Set<string>; inserted: Record<string, Set<string>> };
+export type CommitRecord = {
+  ts: bigint;
+  components: Record<string, ComponentWrites>;
+  tables: Set<string>;
+  inserted: Record<string, Set<string>>;
+};
 /** `deferred`: tables still on disk (recovery), loaded on first use or in the background. */
 export type ComponentState = {
   documents: any[];
@@ -81,7 +107,14 @@ export type ComponentState = {
   deferred?: Array<{ table: string; count: number; docs: Iterable<any> }>;
 };
 export type State = { lastCommitTs: bigint; components: Record<string, ComponentState> };
-export type ScheduledJob = { componentPath: string; id: string; name: string; args: unknown; scheduledTime: number; state: string };
+export type ScheduledJob = {
+  componentPath: string;
+  id: string;
+  name: string;
+  args: unknown;
+  scheduledTime: number;
+  state: string;
+};
 
 export interface BackendHooks {
   onCommit(rec: CommitRecord): void;
@@ -246,11 +279,18 @@ let countRequested = false;
 let countResult: number | null = null;
 const NO_DOCS = () => undefined;
 
-type Stream = { docs: Iterator<Doc>; filterFn(d: Doc): boolean; limit: number | null; fields: string[]; order: "asc" | "desc" };
+type Stream = {
+  docs: Iterator<Doc>;
+  filterFn(d: Doc): boolean;
+  limit: number | null;
+  fields: string[];
+  order: "asc" | "desc";
+};
 
 function pendingOverlay(db: DbFake, table: string): Map<string, Doc | null> | null {
   let m: Map<string, Doc | null> | null = null;
-  for (const layer of db._writes) for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) (m ??= new Map()).set(id, null);
+  for (const layer of db._writes)
+    for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) (m ??= new Map()).set(id, null);
   if (m) for (const id of m.keys()) m.set(id, db.get(table, id));
   return m;
 }
@@ -279,13 +319,17 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
     const src = query?.source;
     if (!src || (src.type !== "FullTableScan" && src.type !== "IndexRange")) return null;
     const d = describe(query); // throws convex-test's own errors (unknown index, bad range)
-    const [table, indexName] = src.type === "FullTableScan" ? [src.tableName as string, "by_creation_time"] : (src.indexName as string).split(".");
+    const [table, indexName] =
+      src.type === "FullTableScan"
+        ? [src.tableName as string, "by_creation_time"]
+        : (src.indexName as string).split(".");
     store.ensure(table);
     const td = store.table(table);
     const tree = td.tree(indexName);
     if (!tree) return null;
     const fields = td.indexes.get(indexName)!.fields;
-    const bounds = src.type === "FullTableScan" ? { lo: [MIN] as unknown[], hi: [MAX] as unknown[] } : rangeBounds(src.range);
+    const bounds =
+      src.type === "FullTableScan" ? { lo: [MIN] as unknown[], hi: [MAX] as unknown[] } : rangeBounds(src.range);
     if (seek) {
       if (d.order === "asc" && compareKeys(seek, bounds.lo) > 0) bounds.lo = seek;
       if (d.order === "desc" && compareKeys(seek, bounds.hi) < 0) bounds.hi = seek;
@@ -293,7 +337,13 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
     const ctx = execContext.getStore();
     let read: ReadRange | null = null;
     if (ctx?.reads) {
-      read = { componentPath: db._componentPath, table, fields, lo: d.order === "asc" ? bounds.lo : bounds.hi, hi: d.order === "asc" ? bounds.lo : bounds.hi };
+      read = {
+        componentPath: db._componentPath,
+        table,
+        fields,
+        lo: d.order === "asc" ? bounds.lo : bounds.hi,
+        hi: d.order === "asc" ? bounds.lo : bounds.hi,
+      };
       (ctx.ranges ??= []).push(read);
     }
     const docs = iterateRange(tree, fields, bounds, d.order, pendingOverlay(db, table), read);
@@ -314,7 +364,8 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
       const table = query.source.tableName as string;
       let n = store.count(table);
       const overlay = pendingOverlay(this, table);
-      if (overlay) for (const [id, doc] of overlay) n += (doc ? 1 : 0) - (store.tables.get(table)?.docs.has(id) ? 1 : 0);
+      if (overlay)
+        for (const [id, doc] of overlay) n += (doc ? 1 : 0) - (store.tables.get(table)?.docs.has(id) ? 1 : 0);
       countResult = n;
       const id = this._nextQueryId++;
       lazy.set(id, [][Symbol.iterator]());
@@ -323,15 +374,18 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
     const s = stream(query, null);
     if (!s) return origStart.call(this, query);
     const id = this._nextQueryId++;
-    lazy.set(id, (function* () {
-      if (s.limit === 0) return;
-      let n = 0;
-      for (let r = s.docs.next(); !r.done; r = s.docs.next()) {
-        if (!s.filterFn(r.value)) continue;
-        yield r.value;
-        if (s.limit !== null && ++n >= s.limit) return;
-      }
-    })());
+    lazy.set(
+      id,
+      (function* () {
+        if (s.limit === 0) return;
+        let n = 0;
+        for (let r = s.docs.next(); !r.done; r = s.docs.next()) {
+          if (!s.filterFn(r.value)) continue;
+          yield r.value;
+          if (s.limit !== null && ++n >= s.limit) return;
+        }
+      })(),
+    );
     return id;
   };
 
@@ -349,7 +403,8 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
   db._iterateDocs = function (table: string, cb: (d: Doc) => void) {
     store.ensure(table);
     const ids = new Set(store.tables.get(table)?.docs.keys() ?? []);
-    for (const layer of this._writes) for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) ids.add(id);
+    for (const layer of this._writes)
+      for (const id of Object.keys(layer)) if (tableNameFromId(id) === table) ids.add(id);
     for (const id of ids) {
       const doc = this.get(table, id);
       if (doc !== null) cb(doc);
@@ -359,7 +414,10 @@ function installIndexedReads(db: DbFake, store: ComponentStore) {
   // convex-test's paginate, reading a lazy stream that starts at the cursor instead of a sorted copy of the table.
   db.paginate = function (args: any) {
     const { query, cursor, endCursor, pageSize, maximumRowsRead, maximumBytesRead } = args;
-    const parseCursor = (c: string | null) => (c ? (JSON.parse(c) as Array<string | null>).map((k) => (k === null ? undefined : jsonToConvex(JSON.parse(k))) ) : null);
+    const parseCursor = (c: string | null) =>
+      c
+        ? (JSON.parse(c) as Array<string | null>).map((k) => (k === null ? undefined : jsonToConvex(JSON.parse(k))))
+        : null;
     const cursorKeys = cursor !== "_end_cursor" ? parseCursor(cursor) : null;
     const s = cursor === "_end_cursor" ? stream(query, null) : stream(query, cursorKeys);
     if (!s) return origPaginate.call(this, args);
@@ -478,11 +536,25 @@ export class Backend {
     modules: ModuleMap;
     components: Array<{ path: string; schema: SchemaDefinition<GenericSchema, boolean> | null; modules: ModuleMap }>;
   }): Promise<Backend> {
-    const t: any = opts.schema ? convexTest(opts.schema as any, opts.modules) : convexTest(undefined as any, opts.modules);
+    const t: any = opts.schema
+      ? convexTest(opts.schema as any, opts.modules)
+      : convexTest(undefined as any, opts.modules);
     for (const c of opts.components) t.registerComponent(c.path, c.schema, c.modules);
-    for (const m of ["queryFromPath", "mutationFromPath", "actionFromPath", "fun", "runInComponent", "fetch", "query", "run"])
+    for (const m of [
+      "queryFromPath",
+      "mutationFromPath",
+      "actionFromPath",
+      "fun",
+      "runInComponent",
+      "fetch",
+      "query",
+      "run",
+    ])
       check(typeof t[m] === "function", `accessor method ${m}() missing`);
-    check(typeof t.withIdentity === "function" && typeof t.withRequestMetadata === "function", "withIdentity/withRequestMetadata missing");
+    check(
+      typeof t.withIdentity === "function" && typeof t.withRequestMetadata === "function",
+      "withIdentity/withRequestMetadata missing",
+    );
     const g = await captureGlobal(t);
     const backend = new Backend(t as Accessor, g);
     backend.installStores();
@@ -502,9 +574,21 @@ export class Backend {
   private installStores() {
     for (const [path, c] of Object.entries(this.g.components)) {
       const db = c.db;
-      for (const m of ["_resolveQuerySource", "_iterateDocs", "_encodeCursor", "_docIsAfterCursor", "startTransaction", "startQuery", "queryNext", "paginate"] as const)
+      for (const m of [
+        "_resolveQuerySource",
+        "_iterateDocs",
+        "_encodeCursor",
+        "_docIsAfterCursor",
+        "startTransaction",
+        "startQuery",
+        "queryNext",
+        "paginate",
+      ] as const)
         check(typeof db[m] === "function", `DatabaseFake(${path}).${m}()`);
-      check(typeof db._nextQueryId === "number" && typeof db._queryResults === "object", `DatabaseFake(${path}) query state`);
+      check(
+        typeof db._nextQueryId === "number" && typeof db._queryResults === "object",
+        `DatabaseFake(${path}) query state`,
+      );
       const defs = (table: string): IndexDef[] =>
         (db._schema?.tables.get(table)?.indexes ?? []).map((i) => ({ name: i.indexDescriptor, fields: [...i.fields] }));
       const store = new ComponentStore(defs);
@@ -526,7 +610,10 @@ export class Backend {
   private installCommitHook() {
     const g = this.g;
     const tm = g.transactionManager;
-    check(typeof tm?.commit === "function" && typeof tm._lastCommitTs === "bigint", "TransactionManager.commit/_lastCommitTs missing");
+    check(
+      typeof tm?.commit === "function" && typeof tm._lastCommitTs === "bigint",
+      "TransactionManager.commit/_lastCommitTs missing",
+    );
     for (const [path, c] of Object.entries(g.components)) this.checkDb(c.db, path);
     const orig = tm.commit;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -558,7 +645,12 @@ export class Backend {
             store?.apply(table, before[path][id], writes[id]);
           }
         }
-        rec.components[path] = { writes, nextDocId: db._nextDocId, lastCreationTime: db._lastCreationTime, before: before[path] };
+        rec.components[path] = {
+          writes,
+          nextDocId: db._nextDocId,
+          lastCreationTime: db._lastCreationTime,
+          before: before[path],
+        };
       }
       try {
         self.hooks?.onCommit(rec);
@@ -582,8 +674,14 @@ export class Backend {
   }
 
   private checkDb(db: DbFake, path: string) {
-    check(db && typeof db._documents === "object" && typeof db._storage === "object", `DatabaseFake(${path}) documents/storage`);
-    check(typeof db._nextDocId === "number" && typeof db._lastCreationTime === "number", `DatabaseFake(${path}) counters`);
+    check(
+      db && typeof db._documents === "object" && typeof db._storage === "object",
+      `DatabaseFake(${path}) documents/storage`,
+    );
+    check(
+      typeof db._nextDocId === "number" && typeof db._lastCreationTime === "number",
+      `DatabaseFake(${path}) counters`,
+    );
     check(Array.isArray(db._writes), `DatabaseFake(${path})._writes`);
     for (const m of ["get", "patch", "insert", "delete", "storeFile"] as const)
       check(typeof db[m] === "function", `DatabaseFake(${path}).${m}()`);
@@ -617,11 +715,20 @@ export class Backend {
           return await ctx.storage.getUrl(id);
         }),
       );
-      check(exec.ranges!.some((r) => r.table === "_scheduled_functions") && reads.has("_storage"), "read tracking through syscalls");
+      check(
+        exec.ranges!.some((r) => r.table === "_scheduled_functions") && reads.has("_storage"),
+        "read tracking through syscalls",
+      );
       await this.selfTestIndexedReads(seen.length);
-      check(typeof url === "string" && (storageUrls ? !url.startsWith(FAKE_URL) : url.startsWith(FAKE_URL)), "storage URL rewrite");
+      check(
+        typeof url === "string" && (storageUrls ? !url.startsWith(FAKE_URL) : url.startsWith(FAKE_URL)),
+        "storage URL rewrite",
+      );
       const exported = this.exportState();
-      check(exported.components[""].documents.some((d) => d._id === id), "state export");
+      check(
+        exported.components[""].documents.some((d) => d._id === id),
+        "state export",
+      );
       await this.root.run(async () => db.delete("_storage", id));
       check(seen[seen.length - 1].components[""]?.writes[id] === null, "commit hook saw the delete");
       delete db._storage[id];
@@ -636,28 +743,48 @@ export class Backend {
   /** Index ranges, pages, count, read-your-writes, scheduled jobs and components against the store. */
   private async selfTestIndexedReads(commitsBefore: number) {
     const db = this.g.components[""].db;
-    const ids = await this.root.run(async () => [0, 1, 2].map((i) => db.insert("_storage", { sha256: `c2VsZnRlc3Q${i}`, size: i })));
+    const ids = await this.root.run(async () =>
+      [0, 1, 2].map((i) => db.insert("_storage", { sha256: `c2VsZnRlc3Q${i}`, size: i })),
+    );
     const docs = ids.map((i) => db._documents[i]);
     const job = await this.root.run(async () =>
-      db.insert("_scheduled_functions", { name: "selftest:none", args: [{}], scheduledTime: 0, state: { kind: "canceled" } }),
+      db.insert("_scheduled_functions", {
+        name: "selftest:none",
+        args: [{}],
+        scheduledTime: 0,
+        state: { kind: "canceled" },
+      }),
     );
     try {
       const exec: ExecContext = { reads: new Set(), ranges: [] };
-      const q = (ctx: any) => ctx.db.system.query("_storage").withIndex("by_creation_time", (x: any) => x.gt("_creationTime", docs[0]._creationTime));
-      const page = (cursor: string | null) => this.root.query(async (ctx: any) => await q(ctx).paginate({ numItems: 1, cursor }));
+      const q = (ctx: any) =>
+        ctx.db.system
+          .query("_storage")
+          .withIndex("by_creation_time", (x: any) => x.gt("_creationTime", docs[0]._creationTime));
+      const page = (cursor: string | null) =>
+        this.root.query(async (ctx: any) => await q(ctx).paginate({ numItems: 1, cursor }));
       const p1 = await page(null);
       const p2 = await page(p1.continueCursor);
       const r = await execContext.run(exec, () =>
         this.root.query(async (ctx: any) => {
           const desc = await q(ctx).order("desc").take(5);
           const count = await ctx.db.system.query("_storage").count();
-          return { desc: desc.map((d: any) => d._id), p1: p1.page.map((d: any) => d._id), p2: p2.page.map((d: any) => d._id), done: p2.isDone, count };
+          return {
+            desc: desc.map((d: any) => d._id),
+            p1: p1.page.map((d: any) => d._id),
+            p2: p2.page.map((d: any) => d._id),
+            done: p2.isDone,
+            count,
+          };
         }),
       );
       check(r.desc.join() === [ids[2], ids[1]].join(), "index range read (seek, order, limit)");
       check(r.p1[0] === ids[1] && r.p2[0] === ids[2] && r.done === true, "queryPage through the index");
       check(r.count === this.store("")!.count("_storage") && r.count >= 3, "count from the store");
-      check(exec.ranges!.some((x) => x.table === "_storage" && x.fields.join() === "_creationTime,_id"), "index range read set");
+      check(
+        exec.ranges!.some((x) => x.table === "_storage" && x.fields.join() === "_creationTime,_id"),
+        "index range read set",
+      );
       const own = await this.root.run(async (ctx: any) => {
         const extra = db.insert("_storage", { sha256: "c2VsZnRlc3Qz", size: 3 });
         const top = await ctx.db.system.query("_storage").order("desc").first();
@@ -666,9 +793,15 @@ export class Backend {
         return { ok: top?._id === extra, n };
       });
       check(own.ok && own.n === r.count + 1, "reads see the transaction's own writes");
-      check(this.scheduledJobs().some((j) => j.id === job && j.state === "canceled"), "scheduled jobs from the store");
+      check(
+        this.scheduledJobs().some((j) => j.id === job && j.state === "canceled"),
+        "scheduled jobs from the store",
+      );
       for (const path of Object.keys(this.g.components)) {
-        const n = await this.root.runInComponent(path, async (ctx: any) => await ctx.db.system.query("_storage").count());
+        const n = await this.root.runInComponent(
+          path,
+          async (ctx: any) => await ctx.db.system.query("_storage").count(),
+        );
         check(n === this.store(path)!.count("_storage"), `component "${path}" reads through its store`);
       }
     } finally {
@@ -749,7 +882,8 @@ export class Backend {
       c.db._nextDocId = Math.max(c.db._nextDocId, cs.nextDocId);
       c.db._lastCreationTime = Math.max(c.db._lastCreationTime, cs.lastCreationTime);
     }
-    if (state.lastCommitTs > this.g.transactionManager._lastCommitTs) this.g.transactionManager._lastCommitTs = state.lastCommitTs;
+    if (state.lastCommitTs > this.g.transactionManager._lastCommitTs)
+      this.g.transactionManager._lastCommitTs = state.lastCommitTs;
   }
 
   /** Apply one logged transaction (WAL replay). */
@@ -800,7 +934,14 @@ export class Backend {
     for (const [path, store] of this.stores) {
       store.ensure("_scheduled_functions");
       for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? []) {
-        jobs.push({ componentPath: path, id: d._id, name: d.name, args: d.args?.[0] ?? {}, scheduledTime: d.scheduledTime, state: d.state?.kind });
+        jobs.push({
+          componentPath: path,
+          id: d._id,
+          name: d.name,
+          args: d.args?.[0] ?? {},
+          scheduledTime: d.scheduledTime,
+          state: d.state?.kind,
+        });
       }
     }
     return jobs;
@@ -818,7 +959,8 @@ export class Backend {
       const old: string[] = [];
       store.ensure("_scheduled_functions");
       for (const d of store.tables.get("_scheduled_functions")?.docs.values() ?? [])
-        if (["success", "failed", "canceled"].includes(d.state?.kind) && (d.completedTime ?? d.scheduledTime) < before) old.push(d._id);
+        if (["success", "failed", "canceled"].includes(d.state?.kind) && (d.completedTime ?? d.scheduledTime) < before)
+          old.push(d._id);
       for (let i = 0; i < old.length; i += 500) {
         const batch = old.slice(i, i + 500);
         await this.root.runInComponent(path, async () => {
@@ -835,7 +977,8 @@ export class Backend {
     const db = this.g.components[componentPath].db;
     await this.root.runInComponent(componentPath, async () => {
       const job = db.get("_scheduled_functions", id);
-      if (job?.state?.kind === "inProgress") db.patch("_scheduled_functions", id, { state: { kind: "failed" }, completedTime: Date.now() });
+      if (job?.state?.kind === "inProgress")
+        db.patch("_scheduled_functions", id, { state: { kind: "failed" }, completedTime: Date.now() });
     });
   }
 
@@ -908,7 +1051,13 @@ function wrapRouter(router: any) {
         const real = routeUrl.getStore();
         if (!real) return handler(ctx, req);
         const body = req.method === "GET" || req.method === "HEAD" ? null : req.body;
-        const init: RequestInit & { duplex: "half" } = { method: req.method, headers: req.headers, body, duplex: "half", signal: req.signal };
+        const init: RequestInit & { duplex: "half" } = {
+          method: req.method,
+          headers: req.headers,
+          body,
+          duplex: "half",
+          signal: req.signal,
+        };
         return handler(ctx, new Request(real, init));
       },
     });
@@ -923,7 +1072,8 @@ async function captureGlobal(t: any): Promise<ConvexGlobal> {
   const orig = proto.run;
   let found: ConvexGlobal | null = null;
   proto.run = function (store: any, cb: any, ...args: any[]) {
-    if (!found && store && typeof store === "object" && "components" in store && "transactionManager" in store) found = store;
+    if (!found && store && typeof store === "object" && "components" in store && "transactionManager" in store)
+      found = store;
     return orig.call(this, store, cb, ...args);
   };
   let pending: Promise<unknown>;

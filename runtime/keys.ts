@@ -2,7 +2,17 @@
 // issuer's ES256 signing key. Stored in <data>/keys.json (0600) inside a 0700 data directory, or at
 // WARDEN_KEYS_FILE (e.g. another volume). Backups leave this file out unless asked (runtime/backup.ts).
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
 
@@ -23,7 +33,8 @@ export async function ensureKeys(dataDir: string): Promise<{ keys: LocalKeys; cr
   if (existsSync(file)) {
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
     const keys = JSON.parse(readFileSync(file, "utf8")) as LocalKeys;
-    if (typeof keys.SKILL_SECRET_ENCRYPTION_KEY !== "string" || keys.ownerIssuerPrivateJwk?.kty !== "EC") throw new Error(`${file} is malformed`);
+    if (typeof keys.SKILL_SECRET_ENCRYPTION_KEY !== "string" || keys.ownerIssuerPrivateJwk?.kty !== "EC")
+      throw new Error(`${file} is malformed`);
     return { keys, created: false };
   }
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
@@ -31,7 +42,10 @@ export async function ensureKeys(dataDir: string): Promise<{ keys: LocalKeys; cr
   jwk.kid = await calculateJwkThumbprint(jwk);
   jwk.alg = "ES256";
   jwk.use = "sig";
-  const keys: LocalKeys = { SKILL_SECRET_ENCRYPTION_KEY: randomBytes(32).toString("base64"), ownerIssuerPrivateJwk: jwk };
+  const keys: LocalKeys = {
+    SKILL_SECRET_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    ownerIssuerPrivateJwk: jwk,
+  };
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const fd = openSync(file, "wx", 0o600);
   try {

@@ -7,7 +7,17 @@
 // milliseconds of hashing instead of ~0.3–0.8 s of bundling). Builds in use are marked per process.
 import { build, version as esbuildVersion, type Metafile, type Plugin } from "esbuild";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -53,7 +63,8 @@ export function listModules(dir: string): Record<string, string> {
 }
 
 function findFile(base: string): string | null {
-  for (const ext of ["", ".ts", ".js", ".mjs", ".tsx"]) if (existsSync(base + ext) && statSync(base + ext).isFile()) return base + ext;
+  for (const ext of ["", ".ts", ".js", ".mjs", ".tsx"])
+    if (existsSync(base + ext) && statSync(base + ext).isFile()) return base + ext;
   return null;
 }
 
@@ -81,7 +92,8 @@ function removeStaleBuilds(root: string) {
   if (!existsSync(root)) return;
   for (const name of readdirSync(root)) {
     try {
-      if (/^\d+-/.test(name) && !isAlive(Number(name.split("-")[0]))) rmSync(join(root, name), { recursive: true, force: true });
+      if (/^\d+-/.test(name) && !isAlive(Number(name.split("-")[0])))
+        rmSync(join(root, name), { recursive: true, force: true });
     } catch {
       // removed by another process meanwhile
     }
@@ -133,7 +145,12 @@ function recordInputs(inputs: Inputs | null, meta: Metafile | undefined) {
   }
 }
 
-async function bundle(entries: Record<string, string>, outdir: string, plugins: Plugin[] = [], inputs: Inputs | null = null) {
+async function bundle(
+  entries: Record<string, string>,
+  outdir: string,
+  plugins: Plugin[] = [],
+  inputs: Inputs | null = null,
+) {
   if (Object.keys(entries).length === 0) return;
   try {
     const result = await build({
@@ -152,14 +169,24 @@ async function bundle(entries: Record<string, string>, outdir: string, plugins: 
     });
     recordInputs(inputs, result.metafile);
   } catch (e: any) {
-    const details = (e.errors ?? []).map((m: any) => `  ${m.location?.file ?? ""}:${m.location?.line ?? ""} ${m.text}`).join("\n");
+    const details = (e.errors ?? [])
+      .map((m: any) => `  ${m.location?.file ?? ""}:${m.location?.line ?? ""} ${m.text}`)
+      .join("\n");
     throw new Error(`Could not bundle Convex functions:\n${details || e.message}`);
   }
 }
 
-const importFile = (file: string): ModuleLoader => () => import(pathToFileURL(file).href);
+const importFile =
+  (file: string): ModuleLoader =>
+  () =>
+    import(pathToFileURL(file).href);
 
-async function loadFolder(dir: string, outdir: string, extraEntries: Record<string, string> = {}, inputs: Inputs | null = null) {
+async function loadFolder(
+  dir: string,
+  outdir: string,
+  extraEntries: Record<string, string> = {},
+  inputs: Inputs | null = null,
+) {
   const sources = listModules(dir);
   await bundle({ ...sources, ...extraEntries }, outdir, [], inputs);
   return await openFolder(Object.keys(sources), outdir);
@@ -216,7 +243,10 @@ class ConfigWalker {
           const def = await this.describe(args.path);
           const dir = dirname(args.path);
           this.configByDir.set(dir, args.path);
-          return { contents: `export default ${JSON.stringify({ componentDefinitionPath: dir, defaultName: def.name })};`, loader: "js" };
+          return {
+            contents: `export default ${JSON.stringify({ componentDefinitionPath: dir, defaultName: def.name })};`,
+            loader: "js",
+          };
         });
       },
     };
@@ -229,7 +259,8 @@ class ConfigWalker {
         const out = join(this.outDir, "_configs", String(this.n++));
         await bundle({ config: configFile }, out, [this.plugin()], this.inputs);
         const def = (await import(pathToFileURL(join(out, "config.js")).href)).default;
-        if (!def || !Array.isArray(def._childComponents)) throw new Error(`${configFile} does not export a component/app definition`);
+        if (!def || !Array.isArray(def._childComponents))
+          throw new Error(`${configFile} does not export a component/app definition`);
         return {
           name: def._name ?? "",
           children: def._childComponents.map((c: any[]) => ({ name: c[0], dir: c[1].componentDefinitionPath })),
@@ -257,7 +288,8 @@ type Manifest = {
 };
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
-const sameList = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join("\0") === [...b].sort().join("\0");
+const sameList = (a: string[], b: string[]) =>
+  a.length === b.length && [...a].sort().join("\0") === [...b].sort().join("\0");
 
 /** A cached build is usable when every input and every folder's module list is unchanged. */
 function manifestValid(m: Manifest, convexDir: string): boolean {
@@ -274,7 +306,8 @@ function manifestValid(m: Manifest, convexDir: string): boolean {
   }
 }
 
-const pointerFile = (root: string, convexDir: string) => join(root, `latest-${createHash("sha256").update(convexDir).digest("hex").slice(0, 16)}.json`);
+const pointerFile = (root: string, convexDir: string) =>
+  join(root, `latest-${createHash("sha256").update(convexDir).digest("hex").slice(0, 16)}.json`);
 
 /** Marks a cached build as used by this process (removed by cleanup; dead processes' marks are ignored). */
 function markUse(dir: string): () => void {
@@ -288,7 +321,13 @@ function markUse(dir: string): () => void {
 /** Cached builds this process has imported (ES modules are evaluated once per URL and process). */
 const importedHere = new Set<string>();
 
-async function openCached(cached: string, m: Manifest, convexDir: string, projectDir: string, built: boolean): Promise<LoadedApp> {
+async function openCached(
+  cached: string,
+  m: Manifest,
+  convexDir: string,
+  projectDir: string,
+  built: boolean,
+): Promise<LoadedApp> {
   let dir = cached;
   let cleanup = markUse(cached);
   if (importedHere.has(cached)) {
@@ -302,20 +341,33 @@ async function openCached(cached: string, m: Manifest, convexDir: string, projec
   }
   importedHere.add(dir);
   const { files, schema } = await openFolder(m.app.modules, join(dir, "app"));
-  const authConfig = m.app.auth ? ((await import(pathToFileURL(join(dir, "app", "auth.config.js")).href)).default ?? null) : null;
+  const authConfig = m.app.auth
+    ? ((await import(pathToFileURL(join(dir, "app", "auth.config.js")).href)).default ?? null)
+    : null;
   const components: ComponentInfo[] = [];
   for (const [i, c] of m.components.entries()) {
     const loaded = await openFolder(c.modules, join(dir, "components", String(i)));
     components.push({ path: c.path, dir: c.dir, schema: loaded.schema, files: loaded.files });
   }
-  return { convexDir, projectDir, outDir: dir, files, schema, authConfig, components, cache: { dir: cached, built }, cleanup };
+  return {
+    convexDir,
+    projectDir,
+    outDir: dir,
+    files,
+    schema,
+    authConfig,
+    components,
+    cache: { dir: cached, built },
+    cleanup,
+  };
 }
 
 export async function loadApp(convexDir: string, opts: { cache?: boolean } = {}): Promise<LoadedApp> {
   convexDir = resolve(convexDir);
   if (!existsSync(convexDir)) throw new Error(`Convex functions folder not found: ${convexDir}`);
   const projectDir = dirname(convexDir);
-  if (!existsSync(join(projectDir, "node_modules"))) throw new Error(`${projectDir}/node_modules is missing (the bundle's npm imports resolve from there)`);
+  if (!existsSync(join(projectDir, "node_modules")))
+    throw new Error(`${projectDir}/node_modules is missing (the bundle's npm imports resolve from there)`);
   const root = cacheRoot(projectDir);
   removeStaleBuilds(root);
   const builds = buildsRoot(projectDir);
@@ -345,8 +397,15 @@ export async function loadApp(convexDir: string, opts: { cache?: boolean } = {})
     const inputs: Inputs = new Set();
     const authFile = findFile(join(convexDir, "auth.config"));
     const appModules = Object.keys(listModules(convexDir));
-    const { files, schema } = await loadFolder(convexDir, join(outDir, "app"), authFile ? { "auth.config": authFile } : {}, inputs);
-    const authConfig = authFile ? ((await import(pathToFileURL(join(outDir, "app", "auth.config.js")).href)).default ?? null) : null;
+    const { files, schema } = await loadFolder(
+      convexDir,
+      join(outDir, "app"),
+      authFile ? { "auth.config": authFile } : {},
+      inputs,
+    );
+    const authConfig = authFile
+      ? ((await import(pathToFileURL(join(outDir, "app", "auth.config.js")).href)).default ?? null)
+      : null;
 
     const components: ComponentInfo[] = [];
     const componentModules: string[][] = [];
@@ -366,7 +425,8 @@ export async function loadApp(convexDir: string, opts: { cache?: boolean } = {})
       };
       await visit(appConfig, "");
     }
-    if (!useCache) return { convexDir, projectDir, outDir, files, schema, authConfig, components, cache: null, cleanup };
+    if (!useCache)
+      return { convexDir, projectDir, outDir, files, schema, authConfig, components, cache: null, cleanup };
     // Keep the build for the next start: publish it under its content hash, then point at it.
     const manifest: Manifest = {
       format: 1,
@@ -385,7 +445,8 @@ export async function loadApp(convexDir: string, opts: { cache?: boolean } = {})
     } catch {
       // another process published the same build meanwhile
     }
-    if (!existsSync(join(published, "manifest.json"))) return { convexDir, projectDir, outDir, files, schema, authConfig, components, cache: null, cleanup };
+    if (!existsSync(join(published, "manifest.json")))
+      return { convexDir, projectDir, outDir, files, schema, authConfig, components, cache: null, cleanup };
     cleanup(); // our staging copy, when an identical build was there already
     const tmp = `${pointer}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ dir: `b-${key}` }));

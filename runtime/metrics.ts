@@ -22,7 +22,9 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 
 /** A label value made of a small safe alphabet, bounded in length. */
 export function labelValue(v: unknown): string {
-  const s = String(v ?? "").replace(/[^A-Za-z0-9_.:/*-]/g, "_").slice(0, 64);
+  const s = String(v ?? "")
+    .replace(/[^A-Za-z0-9_.:/*-]/g, "_")
+    .slice(0, 64);
   return s || "none";
 }
 
@@ -89,13 +91,20 @@ export class Metrics {
   }
 
   functionCall(kind: string, outcome: "ok" | "app_error" | "server_error" | "not_found") {
-    this.inc("warden_function_calls_total", "Client calls of Convex functions (WebSocket and /api), by kind and outcome.", { kind, outcome });
+    this.inc(
+      "warden_function_calls_total",
+      "Client calls of Convex functions (WebSocket and /api), by kind and outcome.",
+      { kind, outcome },
+    );
   }
 
   connection(event: string, reason?: string) {
     this.inc("warden_ws_events_total", "WebSocket connection events.", { event });
     // Reasons may carry a detail after ":" (auth messages, socket codes); only the prefix is a label.
-    if (event === "rejected") this.inc("warden_ws_rejections_total", "Refused or closed WebSocket connections, by reason.", { reason: (reason ?? "unknown").split(":")[0] });
+    if (event === "rejected")
+      this.inc("warden_ws_rejections_total", "Refused or closed WebSocket connections, by reason.", {
+        reason: (reason ?? "unknown").split(":")[0],
+      });
   }
 
   /** Counts documents newly inserted into the root component's logs and queues. */
@@ -113,14 +122,25 @@ export class Metrics {
       if (!inserted.has(id)) continue;
       switch (table) {
         case "skillInvocationLog":
-          this.inc("warden_invocations_total", "Checked skill, MCP tool and webhook invocations, by target kind and outcome.", {
-            target: doc.targetKind,
-            outcome: doc.allowed ? "allowed" : "denied",
-          });
-          if (!doc.allowed) this.inc("warden_denials_total", "Invocations the security checker denied, by target kind and code.", { target: doc.targetKind, code: doc.code });
+          this.inc(
+            "warden_invocations_total",
+            "Checked skill, MCP tool and webhook invocations, by target kind and outcome.",
+            {
+              target: doc.targetKind,
+              outcome: doc.allowed ? "allowed" : "denied",
+            },
+          );
+          if (!doc.allowed)
+            this.inc("warden_denials_total", "Invocations the security checker denied, by target kind and code.", {
+              target: doc.targetKind,
+              code: doc.code,
+            });
           break;
         case "securityEvents":
-          this.inc("warden_security_events_total", "Security events, by category and code.", { category: doc.category, code: doc.code });
+          this.inc("warden_security_events_total", "Security events, by category and code.", {
+            category: doc.category,
+            code: doc.code,
+          });
           break;
         case "webhookDeliveries":
           this.inc("warden_webhook_deliveries_total", WEBHOOK_HELP);
@@ -131,9 +151,13 @@ export class Metrics {
         case "activityLog":
           this.inc("warden_activity_events_total", "Activity log entries, by kind.", { kind: doc.kind });
           if (doc.kind === "channel.vendor_error")
-            this.inc("warden_delivery_failures_total", "Failed vendor sends of channel replies, by whether they are retried.", {
-              retrying: doc.meta?.willRetry ? "true" : "false",
-            });
+            this.inc(
+              "warden_delivery_failures_total",
+              "Failed vendor sends of channel replies, by whether they are retried.",
+              {
+                retrying: doc.meta?.willRetry ? "true" : "false",
+              },
+            );
           break;
       }
     }
@@ -151,13 +175,22 @@ export class Metrics {
       const name = "warden_http_request_duration_seconds";
       out.push(`# HELP ${name} Time to answer HTTP requests, by server.`, `# TYPE ${name} histogram`);
       for (const [server, d] of this.durations) {
-        DURATION_BUCKETS.forEach((b, i) => out.push(`${name}_bucket${fmtLabels({ server, le: String(b) })} ${d.buckets[i]}`));
-        out.push(`${name}_bucket${fmtLabels({ server, le: "+Inf" })} ${d.count}`, `${name}_sum${fmtLabels({ server })} ${d.sum}`, `${name}_count${fmtLabels({ server })} ${d.count}`);
+        DURATION_BUCKETS.forEach((b, i) =>
+          out.push(`${name}_bucket${fmtLabels({ server, le: String(b) })} ${d.buckets[i]}`),
+        );
+        out.push(
+          `${name}_bucket${fmtLabels({ server, le: "+Inf" })} ${d.count}`,
+          `${name}_sum${fmtLabels({ server })} ${d.sum}`,
+          `${name}_count${fmtLabels({ server })} ${d.count}`,
+        );
       }
     }
     for (const g of gauges) {
       out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
-      for (const [labels, v] of g.series) out.push(`${g.name}${fmtLabels(Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, labelValue(x)])))} ${v}`);
+      for (const [labels, v] of g.series)
+        out.push(
+          `${g.name}${fmtLabels(Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, labelValue(x)])))} ${v}`,
+        );
     }
     return out.join("\n") + "\n";
   }

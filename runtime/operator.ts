@@ -68,7 +68,8 @@ export class OperatorChannel {
     let buf = "";
     socket.on("data", (d) => {
       buf += d.toString("utf8");
-      if (buf.length > MAX_REQUEST_BYTES) return void this.reply(socket, { ok: false, error: "REQUEST_TOO_LARGE", requestId: newRequestId() });
+      if (buf.length > MAX_REQUEST_BYTES)
+        return void this.reply(socket, { ok: false, error: "REQUEST_TOO_LARGE", requestId: newRequestId() });
       const nl = buf.indexOf("\n");
       if (nl < 0) return;
       socket.removeAllListeners("data");
@@ -94,7 +95,12 @@ export class OperatorChannel {
       }
       if (!(OPERATOR_FUNCTIONS as readonly string[]).includes(fn)) {
         await this.audit({ requestId, fn, ok: false, error: "OPERATOR_FUNCTION_NOT_ALLOWED" });
-        return this.reply(socket, { ok: false, error: "OPERATOR_FUNCTION_NOT_ALLOWED", allowed: OPERATOR_FUNCTIONS, requestId });
+        return this.reply(socket, {
+          ok: false,
+          error: "OPERATOR_FUNCTION_NOT_ALLOWED",
+          allowed: OPERATOR_FUNCTIONS,
+          requestId,
+        });
       }
       const args = jsonToConvex((req.args ?? {}) as any) as Record<string, unknown>;
       const value = await this.engine.callSystem(fn, args);
@@ -111,7 +117,9 @@ export class OperatorChannel {
 
   /** One JSON line per command in `<data dir>/operator.log` (never the arguments: they may hold password hashes). */
   private async audit(e: { requestId: string; fn: string; ok: boolean; error?: string }) {
-    await appendFile(this.auditFile, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`, { mode: 0o600 }).catch(() => undefined);
+    await appendFile(this.auditFile, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`, {
+      mode: 0o600,
+    }).catch(() => undefined);
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,22 @@
 // Durability for the in-memory database: a write-ahead log (one line per committed transaction,
 // CRC-checked, group-committed with fdatasync before any acknowledgement), compacted into snapshots;
 // file-storage blobs are written to their own files before acknowledgement.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, truncateSync, statSync, fstatSync, readSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+  truncateSync,
+  statSync,
+  fstatSync,
+  readSync,
+} from "node:fs";
 import { Worker } from "node:worker_threads";
 import { getHeapStatistics } from "node:v8";
 import { open, rename, rm, mkdir, type FileHandle } from "node:fs/promises";
@@ -41,7 +56,7 @@ const EAGER_SECTION_BYTES = 256 * 1024;
 
 function readRange(fd: number, pos: number, len: number): Buffer {
   const buf = Buffer.allocUnsafe(len);
-  for (let off = 0; off < len; ) {
+  for (let off = 0; off < len;) {
     const n = readSync(fd, buf, off, len - off, pos + off);
     if (n === 0) throw new Error("snapshot file is shorter than its header says");
     off += n;
@@ -52,7 +67,7 @@ function readRange(fd: number, pos: number, len: number): Buffer {
 /** The header line and where the documents start. */
 function readHeaderLine(fd: number, size: number): { head: any; bodyStart: number } {
   const parts: Buffer[] = [];
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const chunk = readRange(fd, pos, Math.min(1 << 16, size - pos));
     const nl = chunk.indexOf(10);
     if (nl >= 0) {
@@ -112,7 +127,14 @@ export type PersistOptions = {
   onFailure?: (e: unknown) => void;
 };
 /** `deferredTables`: large tables left on disk at start (they load on first use or in the background). */
-export type RecoveryInfo = { snapshotSeq: number; replayed: number; documents: number; blobs: number; ms: number; deferredTables: number };
+export type RecoveryInfo = {
+  snapshotSeq: number;
+  replayed: number;
+  documents: number;
+  blobs: number;
+  ms: number;
+  deferredTables: number;
+};
 
 export class Persistence {
   private readonly walDir: string;
@@ -173,7 +195,9 @@ export class Persistence {
       this.snapshotSeq = snap.seq;
     }
     const entries: any[] = [];
-    const segments = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).sort();
+    const segments = readdirSync(this.walDir)
+      .filter((n) => SEG_RE.test(n))
+      .sort();
     for (const name of segments) {
       const file = join(this.walDir, name);
       const text = readFileSync(file, "utf8");
@@ -200,7 +224,8 @@ export class Persistence {
     let replayed = 0;
     for (const e of entries) {
       if (e.s <= snapshotSeq) continue;
-      if (e.s !== expected) throw new Error(`write-ahead log has a gap before entry ${e.s} (expected ${expected}); refusing to start`);
+      if (e.s !== expected)
+        throw new Error(`write-ahead log has a gap before entry ${e.s} (expected ${expected}); refusing to start`);
       const comps: Record<string, ComponentWrites> = {};
       for (const [path, c] of Object.entries<any>(e.c)) {
         const writes: Record<string, unknown> = {};
@@ -223,12 +248,20 @@ export class Persistence {
       }
     }
     let documents = 0;
-    for (const path of this.backend.componentPaths()) for (const n of this.backend.documentCounts(path).values()) documents += n;
+    for (const path of this.backend.componentPaths())
+      for (const n of this.backend.documentCounts(path).values()) documents += n;
     this.currentSeg = this.seq + 1;
     this.sinceSnapshot = replayed;
     this.walBytes = segments.reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
     this.maybeCompact();
-    return { snapshotSeq, replayed, documents, blobs, ms: Date.now() - t0, deferredTables: this.backend.deferredTables() };
+    return {
+      snapshotSeq,
+      replayed,
+      documents,
+      blobs,
+      ms: Date.now() - t0,
+      deferredTables: this.backend.deferredTables(),
+    };
   }
 
   /**
@@ -244,7 +277,8 @@ export class Persistence {
       const size = fstatSync(fd).size;
       this.snapshotBytes = size;
       const { head: snap, bodyStart } = readHeaderLine(fd, size);
-      if (snap.format !== FORMAT || (snap.version !== 1 && snap.version !== SNAPSHOT_VERSION)) throw new Error(`${snapPath}: unknown snapshot format`);
+      if (snap.format !== FORMAT || (snap.version !== 1 && snap.version !== SNAPSHOT_VERSION))
+        throw new Error(`${snapPath}: unknown snapshot format`);
       checkEngine(snapPath, snap.engine);
       const state: State = { lastCommitTs: BigInt(snap.lastCommitTs), components: {} };
       for (const [path, c] of Object.entries<any>(snap.components)) {
@@ -263,10 +297,12 @@ export class Persistence {
       const loaded = new Map<string, number>();
       if (Array.isArray(snap.sections)) {
         const sections = snap.sections as Array<{ p: string; t: string; n: number; b: number }>;
-        if (bodyStart + sections.reduce((n, s) => n + s.b, 0) !== size) throw refuse("sections do not add up to the file size");
+        if (bodyStart + sections.reduce((n, s) => n + s.b, 0) !== size)
+          throw refuse("sections do not add up to the file size");
         for (const s of sections) loaded.set(s.p, (loaded.get(s.p) ?? 0) + s.n);
         for (const [path, c] of Object.entries<any>(snap.components))
-          if ((loaded.get(path) ?? 0) !== c.count) throw refuse(`component "${path}" holds ${loaded.get(path) ?? 0} documents, header says ${c.count}`);
+          if ((loaded.get(path) ?? 0) !== c.count)
+            throw refuse(`component "${path}" holds ${loaded.get(path) ?? 0} documents, header says ${c.count}`);
         let pos = bodyStart;
         for (const s of sections) {
           const comp = state.components[s.p];
@@ -274,18 +310,27 @@ export class Persistence {
           if (s.b <= this.eagerSectionBytes || s.t.startsWith("_")) {
             const before = comp.documents.length;
             for (const d of docLines(readRange(fd, pos, s.b))) comp.documents.push(d);
-            if (comp.documents.length - before !== s.n) throw refuse(`table ${s.t} holds ${comp.documents.length - before} documents, header says ${s.n}`);
+            if (comp.documents.length - before !== s.n)
+              throw refuse(`table ${s.t} holds ${comp.documents.length - before} documents, header says ${s.n}`);
           } else {
             lazy++;
-            comp.deferred!.push({ table: s.t, count: s.n, docs: this.lazySection(fd, snapPath, s, pos, () => --lazy === 0 && closeSync(fd)) });
+            comp.deferred!.push({
+              table: s.t,
+              count: s.n,
+              docs: this.lazySection(fd, snapPath, s, pos, () => --lazy === 0 && closeSync(fd)),
+            });
           }
           pos += s.b;
         }
       } else {
         // No section list (older files, backups): read every line now.
-        for (const [p, d] of snapshotRows(readRange(fd, bodyStart, size - bodyStart))) state.components[p]?.documents.push(d);
+        for (const [p, d] of snapshotRows(readRange(fd, bodyStart, size - bodyStart)))
+          state.components[p]?.documents.push(d);
         for (const [path, c] of Object.entries<any>(snap.components))
-          if (state.components[path].documents.length !== c.count) throw refuse(`component "${path}" holds ${state.components[path].documents.length} documents, header says ${c.count}`);
+          if (state.components[path].documents.length !== c.count)
+            throw refuse(
+              `component "${path}" holds ${state.components[path].documents.length} documents, header says ${c.count}`,
+            );
       }
       if (lazy) this.closeSnapshotFd = () => lazy > 0 && ((lazy = 0), closeSync(fd));
       ok = true;
@@ -296,7 +341,13 @@ export class Persistence {
   }
 
   /** A deferred table's documents: read from the open snapshot (it may be replaced on disk meanwhile). */
-  private *lazySection(fd: number, file: string, s: { p: string; t: string; n: number; b: number }, pos: number, done: () => void): Generator<any> {
+  private *lazySection(
+    fd: number,
+    file: string,
+    s: { p: string; t: string; n: number; b: number },
+    pos: number,
+    done: () => void,
+  ): Generator<any> {
     if (this.closed) throw new Error(`table ${s.t} was not loaded before the runtime stopped`);
     const buf = readRange(fd, pos, s.b);
     done();
@@ -399,7 +450,10 @@ export class Persistence {
         const seg = batch[i].seg;
         let j = i;
         while (j < batch.length && batch[j].seg === seg) j++;
-        const text = batch.slice(i, j).map((p) => p.line).join("");
+        const text = batch
+          .slice(i, j)
+          .map((p) => p.line)
+          .join("");
         const fh = await this.handle(seg);
         await fh.write(text);
         await fh.datasync();
@@ -461,7 +515,9 @@ export class Persistence {
 
   private async runCompaction(seq: number): Promise<void> {
     await this.waitDurable(seq);
-    const covered = readdirSync(this.walDir).filter((n) => SEG_RE.test(n) && Number(SEG_RE.exec(n)![1]) < seq + 1).sort();
+    const covered = readdirSync(this.walDir)
+      .filter((n) => SEG_RE.test(n) && Number(SEG_RE.exec(n)![1]) < seq + 1)
+      .sort();
     for (const name of covered) {
       const fh = this.handles.get(Number(SEG_RE.exec(name)![1]));
       if (fh) {
@@ -474,7 +530,9 @@ export class Persistence {
     this.snapshotBytes = r.bytes;
     for (const name of covered) await rm(join(this.walDir, name), { force: true });
     // What the log still holds: the segments after the snapshot.
-    this.walBytes = readdirSync(this.walDir).filter((n) => SEG_RE.test(n)).reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
+    this.walBytes = readdirSync(this.walDir)
+      .filter((n) => SEG_RE.test(n))
+      .reduce((n, name) => n + statSync(join(this.walDir, name)).size, 0);
     this.sinceSnapshot = Math.max(0, this.durableSeq - seq);
     this.pruneBlobs();
   }
@@ -492,7 +550,8 @@ export class Persistence {
       const dir = join(this.storageDir, encodePath(path));
       if (!existsSync(dir)) continue;
       const live = new Set(this.backend.storageDocs(path).map((d) => d._id));
-      for (const name of readdirSync(dir)) if (!name.endsWith(".tmp") && !live.has(name)) rmSync(join(dir, name), { force: true });
+      for (const name of readdirSync(dir))
+        if (!name.endsWith(".tmp") && !live.has(name)) rmSync(join(dir, name), { force: true });
     }
   }
 
@@ -533,7 +592,9 @@ export function* snapshotChunks(state: State, seq: number): Generator<string> {
   const components: Record<string, unknown> = {};
   for (const [path, c] of Object.entries(state.components))
     components[path] = { nextDocId: c.nextDocId, lastCreationTime: c.lastCreationTime, count: c.documents.length };
-  yield JSON.stringify({ ...snapshotHeaderBase(), seq, lastCommitTs: state.lastCommitTs.toString(), components }) + "\n";
+  yield (
+    JSON.stringify({ ...snapshotHeaderBase(), seq, lastCommitTs: state.lastCommitTs.toString(), components }) + "\n"
+  );
   for (const [path, c] of Object.entries(state.components)) {
     const byTable = new Map<string, any[]>();
     for (const d of c.documents) {
@@ -555,7 +616,12 @@ export function* snapshotChunks(state: State, seq: number): Generator<string> {
 type MergeResult = { bytes: number; documents: number; entries: number };
 
 /** Runs snapshotWorker.js's merge in a worker thread. */
-function runMerge(task: { dir: string; seq: number; segments: string[]; header: Record<string, unknown> }): Promise<MergeResult> {
+function runMerge(task: {
+  dir: string;
+  seq: number;
+  segments: string[];
+  header: Record<string, unknown>;
+}): Promise<MergeResult> {
   return new Promise((resolve, reject) => {
     // The merge holds the latest version of every changed document: give it the main thread's heap limit.
     const heapMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
@@ -595,5 +661,7 @@ function checkEngine(file: string, stamp: Record<string, string> | undefined) {
     console.warn(`[runtime] ${file}: written by ${what}; loading it as is (WARDEN_ALLOW_ENGINE_UPGRADE=1)`);
     return;
   }
-  throw new Error(`${file} was written by a different engine (${what}). Pin the versions back, or start once with WARDEN_ALLOW_ENGINE_UPGRADE=1 after checking the upgrade notes in runtime/README.md.`);
+  throw new Error(
+    `${file} was written by a different engine (${what}). Pin the versions back, or start once with WARDEN_ALLOW_ENGINE_UPGRADE=1 after checking the upgrade notes in runtime/README.md.`,
+  );
 }

@@ -43,21 +43,33 @@ export class SiteHandler {
   async handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? "/").split("?")[0];
     // Answers the runtime writes itself carry the same headers and `{ error }` bodies as the routes.
-    const fail = (status: number, code: string, extra: Record<string, string> = {}) => sendJson(res, status, { error: code }, { ...SECURITY_HEADERS, ...extra });
+    const fail = (status: number, code: string, extra: Record<string, string> = {}) =>
+      sendJson(res, status, { error: code }, { ...SECURITY_HEADERS, ...extra });
     if (!this.opts.isReady()) return fail(503, "STARTING", { "Retry-After": "1" });
     try {
       const method = req.method ?? "GET";
-      const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req, SITE_BODY_LIMIT));
+      const body =
+        method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readBody(req, SITE_BODY_LIMIT));
       const identity = await this.identity(req);
       const ua = req.headers["user-agent"];
       // The socket address travels as request metadata, a channel no header can reach.
-      const accessor = this.engine.accessor({ identity, ip: peerAddress(req), userAgent: typeof ua === "string" ? ua : undefined });
+      const accessor = this.engine.accessor({
+        identity,
+        ip: peerAddress(req),
+        userAgent: typeof ua === "string" ? ua : undefined,
+      });
       const realUrl = this.opts.siteUrl + (req.url ?? "/");
       const abort = new AbortController();
       res.on("close", () => abort.abort());
-      let response = await this.engine.backend.fetchRoute(accessor, realUrl, { method, headers: toHeaders(req), body, signal: abort.signal });
+      let response = await this.engine.backend.fetchRoute(accessor, realUrl, {
+        method,
+        headers: toHeaders(req),
+        body,
+        signal: abort.signal,
+      });
       if (response.status === 404 && (await response.clone().text()).startsWith("No HttpAction routed")) {
-        if (path === "/health" && method === "GET") response = Response.json({ status: "ok" }, { headers: SECURITY_HEADERS });
+        if (path === "/health" && method === "GET")
+          response = Response.json({ status: "ok" }, { headers: SECURITY_HEADERS });
         else return fail(404, "NOT_FOUND");
       }
       await this.durability.sync();

@@ -209,7 +209,7 @@ export function mergeSnapshot({ dir, seq, segments, header }) {
   let bytes = 0;
   const writeAll = (data) => {
     const b = typeof data === "string" ? Buffer.from(data) : data;
-    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+    for (let off = 0; off < b.length;) off += writeSync(fd, b, off, b.length - off);
     bytes += b.length;
   };
   try {
@@ -246,6 +246,6 @@ if (parentPort && workerData?.task === "merge") {
   try {
     parentPort.postMessage({ ok: true, ...mergeSnapshot(workerData) });
   } catch (e) {
-    parentPort.postMessage({ ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    parentPort.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }
 }

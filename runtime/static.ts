@@ -93,18 +93,36 @@ export class StaticSite {
     const segments = rel.split("/").filter(Boolean);
     const safe = !rel.includes("\0") && !segments.some((s) => s.startsWith(".") || s.includes("\\"));
     const file = resolve(this.dist, ...segments);
-    if (safe && (file === this.dist || file.startsWith(this.dist + sep)) && existsSync(file) && statSync(file).isFile()) {
+    if (
+      safe &&
+      (file === this.dist || file.startsWith(this.dist + sep)) &&
+      existsSync(file) &&
+      statSync(file).isFile()
+    ) {
       const immutable = segments[0] === "assets";
       const type = MIME[extname(file).toLowerCase()] ?? "application/octet-stream";
-      return this.send(req, res, 200, type, readFileSync(file), immutable ? "public, max-age=31536000, immutable" : "no-cache");
+      return this.send(
+        req,
+        res,
+        200,
+        type,
+        readFileSync(file),
+        immutable ? "public, max-age=31536000, immutable" : "no-cache",
+      );
     }
     // SPA fallback for page routes; missing assets stay 404.
-    if (safe && extname(rel) === "") return this.send(req, res, 200, MIME[".html"], readFileSync(join(this.dist, "index.html")), "no-cache");
+    if (safe && extname(rel) === "")
+      return this.send(req, res, 200, MIME[".html"], readFileSync(join(this.dist, "index.html")), "no-cache");
     return this.send(req, res, 404, "text/plain; charset=utf-8", Buffer.from("Not found"), "no-store");
   }
 
   private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: Buffer, cache: string) {
-    res.writeHead(status, { ...this.headers, "Content-Type": type, "Content-Length": body.length, "Cache-Control": cache });
+    res.writeHead(status, {
+      ...this.headers,
+      "Content-Type": type,
+      "Content-Length": body.length,
+      "Cache-Control": cache,
+    });
     res.end(req.method === "HEAD" ? undefined : body);
   }
 }

@@ -105,7 +105,14 @@ export class TableData {
  * parses the section when pulled; `stash` holds logged writes replayed before it loads (id → document or
  * null); `delta` is what they change in the document count.
  */
-type Deferred = { count: number; docs: Iterator<Doc>; staged: Doc[]; stash: Map<string, Doc | null>; delta: number; firstNewCounter: number };
+type Deferred = {
+  count: number;
+  docs: Iterator<Doc>;
+  staged: Doc[];
+  stash: Map<string, Doc | null>;
+  delta: number;
+  firstNewCounter: number;
+};
 
 const idCounter = (id: string) => Number(/^[0-9]+/.exec(id)?.[0] ?? NaN);
 
@@ -123,7 +130,14 @@ export class ComponentStore {
    * component's next ID counter when the section was written (IDs at or above it are not in it).
    */
   defer(table: string, count: number, docs: Iterable<Doc>, firstNewCounter: number) {
-    this.deferred.set(table, { count, docs: docs[Symbol.iterator](), staged: [], stash: new Map(), delta: 0, firstNewCounter });
+    this.deferred.set(table, {
+      count,
+      docs: docs[Symbol.iterator](),
+      staged: [],
+      stash: new Map(),
+      delta: 0,
+      firstNewCounter,
+    });
   }
 
   /** A logged write replayed at start-up: kept for a deferred table (true), or to be applied now (false). */

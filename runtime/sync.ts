@@ -37,7 +37,13 @@ function affected(e: Entry, changes: Change[]): boolean {
   }
   return false;
 }
-type QueryRec = { udfPath: string; args: Record<string, unknown>; argsJson: string; journal: string | null; lastStr: string | null };
+type QueryRec = {
+  udfPath: string;
+  args: Record<string, unknown>;
+  argsJson: string;
+  journal: string | null;
+  lastStr: string | null;
+};
 type Plan = {
   querySet: number;
   identityVersion: number;
@@ -110,7 +116,9 @@ export class SyncHub {
     const requestId = newRequestId();
     const reject = (status: number, text: string, reason: string, extra = "") => {
       this.opts.connLog.write({ event: "rejected", ip, reason, code: status, requestId });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\nX-Request-Id: ${requestId}\r\n${extra}\r\n`);
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\nX-Request-Id: ${requestId}\r\n${extra}\r\n`,
+      );
       socket.destroy();
     };
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -151,19 +159,21 @@ export class SyncHub {
   request() {
     this.wanted = true;
     if (this.running) return;
-    this.running = this.scope.runInAsyncScope(async () => {
-      while (this.wanted) {
-        this.wanted = false;
-        try {
-          await this.refresh();
-        } catch (e) {
-          console.error("[runtime] subscription refresh failed", e);
+    this.running = this.scope
+      .runInAsyncScope(async () => {
+        while (this.wanted) {
+          this.wanted = false;
+          try {
+            await this.refresh();
+          } catch (e) {
+            console.error("[runtime] subscription refresh failed", e);
+          }
         }
-      }
-    }).finally(() => {
-      this.running = null;
-      if (this.wanted) this.request();
-    });
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.wanted) this.request();
+      });
   }
 
   /** Resolves when no refresh is pending (tests, shutdown). */
@@ -211,16 +221,35 @@ export class SyncHub {
 
   private async compute(rec: QueryRec, identity: Identity | null): Promise<Entry> {
     this.stats.queryRuns++;
-    const ctx: ExecContext & { done?: boolean } = { reads: new Set(), ranges: [], docs: new Set(), journalIn: rec.journal, journalOut: null, logLines: [] };
+    const ctx: ExecContext & { done?: boolean } = {
+      reads: new Set(),
+      ranges: [],
+      docs: new Set(),
+      journalIn: rec.journal,
+      journalOut: null,
+      logLines: [],
+    };
     let mod: Mod;
     try {
       await this.engine.publicKind(rec.udfPath, "query");
       const a = this.engine.accessor({ identity });
-      const value = await execContext.run(ctx, () => a.queryFromPath({ udfPath: parseUdfPath(rec.udfPath).canonical, componentPath: "" }, rec.args));
-      mod = { type: "QueryUpdated", value: convexToJson((value ?? null) as any), logLines: ctx.logLines!, journal: ctx.journalOut ?? rec.journal };
+      const value = await execContext.run(ctx, () =>
+        a.queryFromPath({ udfPath: parseUdfPath(rec.udfPath).canonical, componentPath: "" }, rec.args),
+      );
+      mod = {
+        type: "QueryUpdated",
+        value: convexToJson((value ?? null) as any),
+        logLines: ctx.logLines!,
+        journal: ctx.journalOut ?? rec.journal,
+      };
     } catch (e) {
       const f = this.engine.failure(e, ctx.logLines!, rec.udfPath);
-      mod = { type: "QueryFailed", errorMessage: f.errorMessage, logLines: f.logLines, journal: ctx.journalOut ?? rec.journal };
+      mod = {
+        type: "QueryFailed",
+        errorMessage: f.errorMessage,
+        logLines: f.logLines,
+        journal: ctx.journalOut ?? rec.journal,
+      };
       if (f.errorData !== undefined) mod.errorData = f.errorData;
     }
     ctx.done = true;
@@ -240,7 +269,9 @@ export class SyncHub {
     const sessions = [...this.sessions];
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => (timer = setTimeout(r, drainMs)));
-    await Promise.race([Promise.all(sessions.map((s) => s.drain())).then(() => this.idle()), deadline]).catch(() => undefined);
+    await Promise.race([Promise.all(sessions.map((s) => s.drain())).then(() => this.idle()), deadline]).catch(
+      () => undefined,
+    );
     clearTimeout(timer);
     await Promise.all(sessions.map((s) => s.shutdown(1000)));
     await this.idle().catch(() => undefined);
@@ -277,14 +308,25 @@ export class Session {
     this.messages = new SlidingWindow(hub.opts.limits.messagesPerConnectionPerMinute);
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on("error", (err: Error & { code?: string }) => {
-      const reason = err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? "frame_too_large" : `socket_error:${err.code ?? err.message}`;
+      const reason =
+        err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+          ? "frame_too_large"
+          : `socket_error:${err.code ?? err.message}`;
       this.log("rejected", reason);
     });
     ws.on("close", (code) => this.onClose(code));
   }
 
   private log(event: "authenticated" | "unauthenticated" | "disconnect" | "rejected", reason?: string, code?: number) {
-    this.hub.opts.connLog.write({ event, ip: this.ip, subject: (this.identity?.subject as string) ?? null, conn: this.id, reason, code, requestId: this.requestId });
+    this.hub.opts.connLog.write({
+      event,
+      ip: this.ip,
+      subject: (this.identity?.subject as string) ?? null,
+      conn: this.id,
+      reason,
+      code,
+      requestId: this.requestId,
+    });
   }
 
   send(msg: unknown) {
@@ -357,7 +399,9 @@ export class Session {
       this.close(1003, "malformed message");
       return;
     }
-    this.queue = this.queue.then(() => this.handle(msg)).catch((e) => this.fatal(e instanceof ProtocolError ? e.message : "internal error"));
+    this.queue = this.queue
+      .then(() => this.handle(msg))
+      .catch((e) => this.fatal(e instanceof ProtocolError ? e.message : "internal error"));
   }
 
   private async handle(msg: any) {
@@ -394,7 +438,14 @@ export class Session {
   private memberLimited(msg: any, type: "MutationResponse" | "ActionResponse"): boolean {
     if (!this.identityKey || this.hub.memberCalls.tryAdd(this.identityKey)) return false;
     this.log("rejected", "member_call_rate_limit");
-    this.send({ type, requestId: msg.requestId, success: false, result: "RATE_LIMITED", logLines: [], errorData: { code: "RATE_LIMITED", retryAfterMs: 60_000 } });
+    this.send({
+      type,
+      requestId: msg.requestId,
+      success: false,
+      result: "RATE_LIMITED",
+      logLines: [],
+      errorData: { code: "RATE_LIMITED", retryAfterMs: 60_000 },
+    });
     return true;
   }
 
@@ -404,7 +455,12 @@ export class Session {
       throw new ProtocolError("Invalid ModifyQuerySet");
     for (const m of msg.modifications) {
       if (m?.type === "Add") {
-        if (!Number.isInteger(m.queryId) || typeof m.udfPath !== "string" || !Array.isArray(m.args) || m.args.length !== 1)
+        if (
+          !Number.isInteger(m.queryId) ||
+          typeof m.udfPath !== "string" ||
+          !Array.isArray(m.args) ||
+          m.args.length !== 1
+        )
           throw new ProtocolError("Invalid Add");
         if (this.queries.has(m.queryId)) throw new ProtocolError(`Duplicate query id ${m.queryId}`);
         if (m.componentPath) throw new ProtocolError("Queries on components are not allowed");
@@ -416,7 +472,13 @@ export class Session {
           throw new ProtocolError("Invalid query arguments");
         }
         const journal = typeof m.journal === "string" ? m.journal : null;
-        this.queries.set(m.queryId, { udfPath: m.udfPath, args, argsJson: JSON.stringify(m.args[0]), journal, lastStr: null });
+        this.queries.set(m.queryId, {
+          udfPath: m.udfPath,
+          args,
+          argsJson: JSON.stringify(m.args[0]),
+          journal,
+          lastStr: null,
+        });
       } else if (m?.type === "Remove") {
         if (this.queries.delete(m.queryId)) this.removed.push(m.queryId);
       } else throw new ProtocolError("Invalid query set modification");
@@ -474,20 +536,31 @@ export class Session {
       this.setIdentity(null, base + 1);
       return;
     }
-    if (msg.tokenType === "Admin") return fail("Admin authentication is not supported by the Warden runtime", "admin_auth_unsupported");
-    if (msg.tokenType !== "User" || typeof msg.value !== "string") return fail("Invalid Authenticate message", "auth_malformed");
+    if (msg.tokenType === "Admin")
+      return fail("Admin authentication is not supported by the Warden runtime", "admin_auth_unsupported");
+    if (msg.tokenType !== "User" || typeof msg.value !== "string")
+      return fail("Invalid Authenticate message", "auth_malformed");
     try {
       const { identity, exp } = await this.hub.auth.verify(msg.value);
       if (this.closed) return;
       if (this.setIdentity(identity, base + 1, exp)) this.log("authenticated");
     } catch (e) {
-      if (!(e instanceof AuthFailure)) console.error(`[runtime] token verification error (request ${this.requestId}, conn ${this.id})`, e);
-      fail(e instanceof AuthFailure ? e.message : "Could not verify token", `auth_failed: ${e instanceof AuthFailure ? e.message : "error"}`);
+      if (!(e instanceof AuthFailure))
+        console.error(`[runtime] token verification error (request ${this.requestId}, conn ${this.id})`, e);
+      fail(
+        e instanceof AuthFailure ? e.message : "Could not verify token",
+        `auth_failed: ${e instanceof AuthFailure ? e.message : "error"}`,
+      );
     }
   }
 
   private requestArgs(msg: any): { ok: true; udfPath: string; args: unknown } | { ok: false; error: string } {
-    if (!Number.isInteger(msg.requestId) || typeof msg.udfPath !== "string" || !Array.isArray(msg.args) || msg.args.length !== 1)
+    if (
+      !Number.isInteger(msg.requestId) ||
+      typeof msg.udfPath !== "string" ||
+      !Array.isArray(msg.args) ||
+      msg.args.length !== 1
+    )
       throw new ProtocolError(`Invalid ${msg.type}`);
     if (msg.componentPath) return { ok: false, error: "Calling functions of components is not allowed" };
     try {
@@ -504,10 +577,23 @@ export class Session {
 
   private async mutation(msg: any) {
     const req = this.requestArgs(msg);
-    if (!req.ok) return this.send({ type: "MutationResponse", requestId: msg.requestId, success: false, result: req.error, logLines: [] });
+    if (!req.ok)
+      return this.send({
+        type: "MutationResponse",
+        requestId: msg.requestId,
+        success: false,
+        result: req.error,
+        logLines: [],
+      });
     const r = await this.hub.engine.call("mutation", req.udfPath, req.args, this.caller());
     if (!r.ok) {
-      const out: any = { type: "MutationResponse", requestId: msg.requestId, success: false, result: r.errorMessage, logLines: r.logLines };
+      const out: any = {
+        type: "MutationResponse",
+        requestId: msg.requestId,
+        success: false,
+        result: r.errorMessage,
+        logLines: r.logLines,
+      };
       if (r.errorData !== undefined) out.errorData = r.errorData;
       return this.send(out);
     }
@@ -515,7 +601,14 @@ export class Session {
     const commitTs = r.commitTs ?? 0n;
     this.completed.push({
       commitTs,
-      msg: { type: "MutationResponse", requestId: msg.requestId, success: true, result: convexToJson((r.value ?? null) as any), ts: encodeTs(commitTs), logLines: r.logLines },
+      msg: {
+        type: "MutationResponse",
+        requestId: msg.requestId,
+        success: true,
+        result: convexToJson((r.value ?? null) as any),
+        ts: encodeTs(commitTs),
+        logLines: r.logLines,
+      },
     });
     this.hub.request();
   }
@@ -524,12 +617,26 @@ export class Session {
     let out: any;
     try {
       const req = this.requestArgs(msg);
-      if (!req.ok) out = { type: "ActionResponse", requestId: msg.requestId, success: false, result: req.error, logLines: [] };
+      if (!req.ok)
+        out = { type: "ActionResponse", requestId: msg.requestId, success: false, result: req.error, logLines: [] };
       else {
         const r = await this.hub.engine.call("action", req.udfPath, req.args, this.caller());
-        if (r.ok) out = { type: "ActionResponse", requestId: msg.requestId, success: true, result: convexToJson((r.value ?? null) as any), logLines: r.logLines };
+        if (r.ok)
+          out = {
+            type: "ActionResponse",
+            requestId: msg.requestId,
+            success: true,
+            result: convexToJson((r.value ?? null) as any),
+            logLines: r.logLines,
+          };
         else {
-          out = { type: "ActionResponse", requestId: msg.requestId, success: false, result: r.errorMessage, logLines: r.logLines };
+          out = {
+            type: "ActionResponse",
+            requestId: msg.requestId,
+            success: false,
+            result: r.errorMessage,
+            logLines: r.logLines,
+          };
           if (r.errorData !== undefined) out.errorData = r.errorData;
         }
       }
@@ -541,10 +648,17 @@ export class Session {
 
   plan(): Plan {
     const queries: Plan["queries"] = [];
-    for (const [queryId, rec] of this.queries) queries.push({ queryId, rec, key: cacheKey(this.identity, rec, rec.journal) });
+    for (const [queryId, rec] of this.queries)
+      queries.push({ queryId, rec, key: cacheKey(this.identity, rec, rec.journal) });
     const removed = this.removed;
     this.removed = [];
-    return { querySet: this.querySet, identityVersion: this.identityVersion, identity: this.identity, queries, removed };
+    return {
+      querySet: this.querySet,
+      identityVersion: this.identityVersion,
+      identity: this.identity,
+      queries,
+      removed,
+    };
   }
 
   deliver(plan: Plan, cache: Map<string, Entry>, ts: bigint) {

@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
 
-export type Transport = { kind: "plain-loopback" } | { kind: "behind-proxy" } | { kind: "tls"; cert: Buffer; key: Buffer };
+export type Transport =
+  { kind: "plain-loopback" } | { kind: "behind-proxy" } | { kind: "tls"; cert: Buffer; key: Buffer };
 
 export class InsecureBindError extends Error {
   constructor(host: string) {

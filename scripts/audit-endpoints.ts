@@ -46,7 +46,10 @@ export function readmePublicList(readme: string): Set<string> {
 export async function inventory(convexDir: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (const file of walk(convexDir).sort()) {
-    const mod = relative(convexDir, file).replace(/\.(ts|js)$/, "").split("\\").join("/");
+    const mod = relative(convexDir, file)
+      .replace(/\.(ts|js)$/, "")
+      .split("\\")
+      .join("/");
     const exports = await import(pathToFileURL(file).href);
     if (mod === "http" && exports.default?.getRoutes) {
       for (const [path, method, handler] of exports.default.getRoutes()) {
@@ -80,16 +83,20 @@ async function main() {
   const none = new Set(rows.filter((r) => r.access === "none").map((r) => r.name));
   const documented = existsSync(readmePath) ? readmePublicList(readFileSync(readmePath, "utf8")) : new Set<string>();
   for (const n of none) if (!documented.has(n)) problems.push(`public (none) but not in README's public list: ${n}`);
-  for (const n of documented) if (!none.has(n)) problems.push(`README lists ${n} as public but it is not an unauthenticated endpoint`);
+  for (const n of documented)
+    if (!none.has(n)) problems.push(`README lists ${n} as public but it is not an unauthenticated endpoint`);
 
   if (args.includes("--json")) {
     console.log(JSON.stringify({ endpoints: rows, problems }, null, 2));
   } else {
     const w = Math.max(...rows.map((r) => r.name.length), 10);
     console.log(`${"endpoint".padEnd(w)}  ${"kind".padEnd(8)}  access`);
-    for (const r of rows.filter((r) => r.access !== "internal")) console.log(`${r.name.padEnd(w)}  ${r.kind.padEnd(8)}  ${r.access}`);
+    for (const r of rows.filter((r) => r.access !== "internal"))
+      console.log(`${r.name.padEnd(w)}  ${r.kind.padEnd(8)}  ${r.access}`);
     const internal = rows.filter((r) => r.access === "internal").length;
-    console.log(`\n${rows.length - internal} public endpoints, ${internal} internal functions, ${problems.length} problems`);
+    console.log(
+      `\n${rows.length - internal} public endpoints, ${internal} internal functions, ${problems.length} problems`,
+    );
     for (const p of problems) console.log(`PROBLEM: ${p}`);
   }
   process.exit(problems.length ? 1 : 0);

@@ -13,7 +13,12 @@ const REF_RUNS = 200;
 
 if (!process.env.VITEST) {
   const { startVitest } = await import("vitest/node");
-  const ctx = await startVitest("test", [], { include: ["scripts/bench-chat.ts"], watch: false, run: true, reporters: ["default"] });
+  const ctx = await startVitest("test", [], {
+    include: ["scripts/bench-chat.ts"],
+    watch: false,
+    run: true,
+    reporters: ["default"],
+  });
   await ctx?.close();
   process.exit(ctx?.state.getCountOfFailedTests() ? 1 : 0);
 } else {
@@ -23,12 +28,20 @@ if (!process.env.VITEST) {
 
   test("bench: public chat on the offline provider", async () => {
     // fake timers drive the scheduler; performance.now stays real for the measurement
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate", "Date"] });
+    vi.useFakeTimers({
+      toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate", "Date"],
+    });
     const t = newT();
     const owner = await member(t, { workspace: "default" });
     // lift the global limit for the measurement only (per-session limit stays in force)
     await t.run((ctx) =>
-      ctx.db.insert("rateLimitConfig", { workspaceId: owner.workspaceId, name: "chatGlobal", rate: 100_000, periodMs: 60_000, updatedAt: Date.now() }),
+      ctx.db.insert("rateLimitConfig", {
+        workspaceId: owner.workspaceId,
+        name: "chatGlobal",
+        rate: 100_000,
+        periodMs: 60_000,
+        updatedAt: Date.now(),
+      }),
     );
     const sessions: { token: string; threadId: string }[] = [];
     for (let i = 0; i < N_SESSIONS; i++) {
@@ -42,7 +55,15 @@ if (!process.env.VITEST) {
     // reference: the cheapest mutation convex-test can run
     const r0 = performance.now();
     for (let i = 0; i < REF_RUNS; i++) {
-      await t.run((ctx) => ctx.db.insert("activityLog", { workspaceId: owner.workspaceId, kind: "bench", summary: "", visibility: "private", at: i }));
+      await t.run((ctx) =>
+        ctx.db.insert("activityLog", {
+          workspaceId: owner.workspaceId,
+          kind: "bench",
+          summary: "",
+          visibility: "private",
+          at: i,
+        }),
+      );
     }
     const refMs = (performance.now() - r0) / REF_RUNS;
 
@@ -51,14 +72,19 @@ if (!process.env.VITEST) {
     const t0 = performance.now();
     for (let round = 0; round < PER_SESSION; round++) {
       for (const s of sessions) {
-        const r = await t.mutation(api.chat.threads.send, { sessionToken: s.token, threadId: s.threadId, text: `message ${round} from a visitor` });
+        const r = await t.mutation(api.chat.threads.send, {
+          sessionToken: s.token,
+          threadId: s.threadId,
+          text: `message ${round} from a visitor`,
+        });
         if (!r.ok) throw new Error(`limited: ${r.code}`);
         await t.finishAllScheduledFunctions(vi.runAllTimers);
       }
     }
     const elapsed = performance.now() - t0;
-    const done = await t.run(async (ctx) =>
-      (await ctx.db.query("messages").collect()).filter((m) => m.role === "assistant" && m.status === "done").length,
+    const done = await t.run(
+      async (ctx) =>
+        (await ctx.db.query("messages").collect()).filter((m) => m.role === "assistant" && m.status === "done").length,
     );
     if (done !== total) throw new Error(`expected ${total} replies, got ${done}`);
 
@@ -71,7 +97,11 @@ if (!process.env.VITEST) {
     await t.mutation(api.chat.threads.send, { sessionToken: fresh.token, threadId: th.threadId, text: "warm up" });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const send = await t.run(async (ctx) => {
-      const r = await ctx.runMutation(api.chat.threads.send, { sessionToken: fresh.token, threadId: th.threadId, text: "measured" });
+      const r = await ctx.runMutation(api.chat.threads.send, {
+        sessionToken: fresh.token,
+        threadId: th.threadId,
+        text: "measured",
+      });
       return { r, m: await ctx.meta.getTransactionMetrics() };
     });
     if (!send.r.ok) throw new Error();
@@ -89,7 +119,8 @@ if (!process.env.VITEST) {
       });
       return await ctx.meta.getTransactionMetrics();
     });
-    const sum = (k: "documentsRead" | "documentsWritten") => [send.m, load, finish].reduce((n, m) => n + (m as any)[k].used, 0);
+    const sum = (k: "documentsRead" | "documentsWritten") =>
+      [send.m, load, finish].reduce((n, m) => n + (m as any)[k].used, 0);
     const perMsgMs = elapsed / total;
     const lines = [
       `public chat, offline provider, convex-test (${total} messages, ${N_SESSIONS} sessions)`,

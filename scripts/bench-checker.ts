@@ -18,7 +18,12 @@ const WARMUP = 20;
 
 if (!process.env.VITEST) {
   const { startVitest } = await import("vitest/node");
-  const ctx = await startVitest("test", [], { include: ["scripts/bench-checker.ts"], watch: false, run: true, reporters: ["default"] });
+  const ctx = await startVitest("test", [], {
+    include: ["scripts/bench-checker.ts"],
+    watch: false,
+    run: true,
+    reporters: ["default"],
+  });
   await ctx?.close();
   process.exit(ctx?.state.getCountOfFailedTests() ? 1 : 0);
 } else {
@@ -50,13 +55,24 @@ if (!process.env.VITEST) {
     // lift the global limits for the measurement only (the per-skill limit stays in force)
     await t.run(async (ctx) => {
       for (const name of ["globalInvocations", "webhookSkillsGlobal"]) {
-        await ctx.db.insert("rateLimitConfig", { workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
+        await ctx.db.insert("rateLimitConfig", {
+          workspaceId,
+          name,
+          rate: 1_000_000,
+          periodMs: 60_000,
+          updatedAt: Date.now(),
+        });
       }
     });
 
     const input = { expression: "1" };
     const pipeline = async () => {
-      const r = await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "noop", input, caller: { kind: "agent", audience: "ownerSender", tainted: false } });
+      const r = await t.action(internal.security.checker.invokeSkill, {
+        workspaceId,
+        skillName: "noop",
+        input,
+        caller: { kind: "agent", audience: "ownerSender", tainted: false },
+      });
       if (!r.ok) throw new Error(`denied: ${r.code}`);
     };
     const direct = async () => {
@@ -103,16 +119,35 @@ if (!process.env.VITEST) {
         if (!pre.ok) throw new Error(`precheck denied: ${pre.code}`);
         const afterPre = await ctx.meta.getTransactionMetrics();
         await ctx.runMutation(internal.security.checker.logResult, {
-          entry: { workspaceId, targetKind: "skill", skillId, targetName: skillName, callerKind: "agent", code: "OK", allowed: true, durationMs: 1, inputBytes: 16, outputBytes: 12 },
+          entry: {
+            workspaceId,
+            targetKind: "skill",
+            skillId,
+            targetName: skillName,
+            callerKind: "agent",
+            code: "OK",
+            allowed: true,
+            durationMs: 1,
+            inputBytes: 16,
+            outputBytes: 12,
+          },
         });
         const total = await ctx.meta.getTransactionMetrics();
         return {
           precheck: { read: afterPre.documentsRead.used, written: afterPre.documentsWritten.used },
-          log: { read: total.documentsRead.used - afterPre.documentsRead.used, written: total.documentsWritten.used - afterPre.documentsWritten.used },
+          log: {
+            read: total.documentsRead.used - afterPre.documentsRead.used,
+            written: total.documentsWritten.used - afterPre.documentsWritten.used,
+          },
           total: { read: total.documentsRead.used, written: total.documentsWritten.used },
         };
       });
-    await t.action(internal.security.checker.invokeSkill, { workspaceId, skillName: "hook", input: { q: "x" }, caller: { kind: "agent", audience: "ownerSender", tainted: false } }); // warm its limiter rows
+    await t.action(internal.security.checker.invokeSkill, {
+      workspaceId,
+      skillName: "hook",
+      input: { q: "x" },
+      caller: { kind: "agent", audience: "ownerSender", tainted: false },
+    }); // warm its limiter rows
     const docsLocal = await measure("noop", calc);
     const docsNetwork = await measure("hook", hook);
 
@@ -124,7 +159,10 @@ if (!process.env.VITEST) {
     console.log(`\nchecker benchmark (convex-test, ${time.n} calls each, alternating slices of ${PER_SLICE})`);
     for (const r of rows) console.log(`  ${r[0].padEnd(26)} ${r[1].padStart(10)}  ${r[2]}`);
     console.log("\ndocuments per allowed invocation (precheck + log mutations)");
-    for (const [label, d] of [["local template", docsLocal], ["network skill", docsNetwork]] as const) {
+    for (const [label, d] of [
+      ["local template", docsLocal],
+      ["network skill", docsNetwork],
+    ] as const) {
       console.log(
         `  ${label.padEnd(16)} read ${d.total.read} (precheck ${d.precheck.read}, log ${d.log.read})   written ${d.total.written} (precheck ${d.precheck.written}, log ${d.log.written})`,
       );

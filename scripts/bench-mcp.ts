@@ -16,13 +16,20 @@ const RUNS = 300;
 
 if (!process.env.VITEST) {
   const { startVitest } = await import("vitest/node");
-  const ctx = await startVitest("test", [], { include: ["scripts/bench-mcp.ts"], watch: false, run: true, reporters: ["default"] });
+  const ctx = await startVitest("test", [], {
+    include: ["scripts/bench-mcp.ts"],
+    watch: false,
+    run: true,
+    reporters: ["default"],
+  });
   await ctx?.close();
   process.exit(ctx?.state.getCountOfFailedTests() ? 1 : 0);
 } else {
   const { test, expect, vi } = await import("vitest");
   // Test hosts resolve to the loopback SDK server; every other egress rule runs (tests/mcp/egress.ts).
-  vi.doMock("../convex/lib/safeFetch.node", async () => (await import("../tests/mcp/egress")).wrap(await vi.importActual("../convex/lib/safeFetch.node")));
+  vi.doMock("../convex/lib/safeFetch.node", async () =>
+    (await import("../tests/mcp/egress")).wrap(await vi.importActual("../convex/lib/safeFetch.node")),
+  );
   const { internal, api } = await import("../convex/_generated/api");
   const { newT } = await import("../tests/harness");
   const { workspaceWithSkills, mint, connect } = await import("../tests/mcp/helpers");
@@ -33,7 +40,13 @@ if (!process.env.VITEST) {
     // Lift the limits for the measurement only (every check still runs).
     await t.run(async (ctx) => {
       for (const name of ["mcpPerClient", "allUsersGlobal", "skillPerSkill", "globalInvocations"]) {
-        await ctx.db.insert("rateLimitConfig", { workspaceId: owner.workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
+        await ctx.db.insert("rateLimitConfig", {
+          workspaceId: owner.workspaceId,
+          name,
+          rate: 1_000_000,
+          periodMs: 60_000,
+          updatedAt: Date.now(),
+        });
       }
     });
     const tok = await mint(owner, ["calc"]);
@@ -72,13 +85,14 @@ if (!process.env.VITEST) {
     const mcpMs = (m1 + m2) / 2;
     await client.close();
 
-    const line = (label: string, ms: number) => `${label.padEnd(34)} ${ms.toFixed(2).padStart(7)} ms/call  ${(1000 / ms).toFixed(0).padStart(6)} calls/s`;
+    const line = (label: string, ms: number) =>
+      `${label.padEnd(34)} ${ms.toFixed(2).padStart(7)} ms/call  ${(1000 / ms).toFixed(0).padStart(6)} calls/s`;
     console.log(
       [
         `MCP benchmark (${RUNS}×2 calls each, convex-test in-process, calculator skill)`,
         line("direct invokeSkill (reference)", directMs),
         line("through /mcp (SDK client)", mcpMs),
-        `ratio /mcp ÷ direct: ${(mcpMs / directMs).toFixed(2)}× the time per call (${((mcpMs - directMs)).toFixed(2)} ms overhead)`,
+        `ratio /mcp ÷ direct: ${(mcpMs / directMs).toFixed(2)}× the time per call (${(mcpMs - directMs).toFixed(2)} ms overhead)`,
       ].join("\n"),
     );
     expect(mcpMs).toBeGreaterThan(0);
@@ -94,10 +108,19 @@ if (!process.env.VITEST) {
     const owner = await workspaceWithSkills(t);
     await t.run(async (ctx) => {
       for (const name of ["mcpPerServer", "skillPerSkill", "globalInvocations"]) {
-        await ctx.db.insert("rateLimitConfig", { workspaceId: owner.workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
+        await ctx.db.insert("rateLimitConfig", {
+          workspaceId: owner.workspaceId,
+          name,
+          rate: 1_000_000,
+          periodMs: 60_000,
+          updatedAt: Date.now(),
+        });
       }
     });
-    const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "bench", url: "https://bench.mcp-test.com/mcp" });
+    const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, {
+      name: "bench",
+      url: "https://bench.mcp-test.com/mcp",
+    });
     await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
     await t.finishAllScheduledFunctions(() => {});
 
@@ -112,7 +135,12 @@ if (!process.env.VITEST) {
       if (!r.ok) throw new Error(`upstream call failed: ${r.code}`);
     };
     const direct = async () => {
-      const r = await t.action(internal.security.checker.invokeSkill, { workspaceId: owner.workspaceId, skillName: "calc", input: { expression: "1" }, caller: { kind: "bench" } });
+      const r = await t.action(internal.security.checker.invokeSkill, {
+        workspaceId: owner.workspaceId,
+        skillName: "calc",
+        input: { expression: "1" },
+        caller: { kind: "bench" },
+      });
       if (!r.ok) throw new Error(`direct call failed: ${r.code}`);
     };
     const once = async (fn: () => Promise<void>) => {
@@ -131,7 +159,10 @@ if (!process.env.VITEST) {
     const ratios: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       // alternate which side goes first, so neither always runs on a warmer cache
-      const [r, u] = i % 2 === 0 ? [await once(direct), await once(upstream)] : (([u2, r2]) => [r2, u2])([await once(upstream), await once(direct)]);
+      const [r, u] =
+        i % 2 === 0
+          ? [await once(direct), await once(upstream)]
+          : (([u2, r2]) => [r2, u2])([await once(upstream), await once(direct)]);
       refs.push(r);
       ups.push(u);
       ratios.push(u / r);
@@ -143,7 +174,8 @@ if (!process.env.VITEST) {
     const requests = ext.requests.length - reqBefore;
     const connections = ext.connections() - connBefore;
     await ext.close();
-    const line = (label: string, ms: number) => `${label.padEnd(34)} ${ms.toFixed(2).padStart(7)} ms/call  ${(1000 / ms).toFixed(0).padStart(6)} calls/s`;
+    const line = (label: string, ms: number) =>
+      `${label.padEnd(34)} ${ms.toFixed(2).padStart(7)} ms/call  ${(1000 / ms).toFixed(0).padStart(6)} calls/s`;
     console.log(
       [
         `Upstream MCP benchmark (${RUNS} interleaved pairs, medians; JSON-mode SDK server on 127.0.0.1)`,

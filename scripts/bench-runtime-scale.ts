@@ -82,7 +82,10 @@ type Result = {
   seedMs: number;
   compactMs: number;
   /** per webhook phase: CPU ms per webhook (whole process), event-loop utilization, log fsyncs per webhook, log entries per fsync */
-  webhookDetail: Record<"1" | "16", { cpuMsPerReq: number; elu: number; fsyncsPerReq: number; entriesPerFsync: number }>;
+  webhookDetail: Record<
+    "1" | "16",
+    { cpuMsPerReq: number; elu: number; fsyncsPerReq: number; entriesPerFsync: number }
+  >;
   coldStartMs?: number;
   /** after ready: a 50-row read of the largest log table (loads it if still on disk) */
   firstReadMs?: number;
@@ -157,7 +160,9 @@ function bareServer(file: string): Promise<{ server: Server; url: string }> {
     });
   });
   server.on("close", () => closeSync(fd));
-  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as any).port}` })));
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as any).port}` })),
+  );
 }
 
 async function measure(size: number, dataDir: string): Promise<Result> {
@@ -171,35 +176,77 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   // A stand-in for api.telegram.org (the agent's replies go there).
   const tg = createServer((req, res) => {
     req.resume();
-    req.on("end", () => res.writeHead(200, { "Content-Type": "application/json" }).end('{"ok":true,"result":{"message_id":1}}'));
+    req.on("end", () =>
+      res.writeHead(200, { "Content-Type": "application/json" }).end('{"ok":true,"result":{"message_id":1}}'),
+    );
   });
   await new Promise<void>((r) => tg.listen(0, "127.0.0.1", () => r()));
   const tgBase = `http://127.0.0.1:${(tg.address() as any).port}`;
 
   writeFileSync(join(dataDir, "owner-bootstrap.done"), "bench");
-  const rt = await startRuntime({ convexDir: join(PROJECT, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, env: { WARDEN_TELEGRAM_API_BASE: `${tgBase}/telegram` } });
-  await rt.engine.callSystem("owners/admin:syncOwners", { owners: [{ ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true }] });
-  const signin = await fetch(`${rt.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(OWNER) });
+  const rt = await startRuntime({
+    convexDir: join(PROJECT, "convex"),
+    dataDir,
+    port: 0,
+    quiet: true,
+    ownEnv: true,
+    env: { WARDEN_TELEGRAM_API_BASE: `${tgBase}/telegram` },
+  });
+  await rt.engine.callSystem("owners/admin:syncOwners", {
+    owners: [
+      { ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true },
+    ],
+  });
+  const signin = await fetch(`${rt.siteUrl}/auth/signin`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(OWNER),
+  });
   if (!signin.ok) throw new Error(`sign-in failed: ${signin.status}`);
   const { token } = (await signin.json()) as { token: string };
   const http = new ConvexHttpClient(rt.url);
   http.setAuth(token);
-  const channelId = await http.mutation(api.channels.manage.create, { platform: "telegram", name: "Bench bot", settings: { botUsername: "bench_bot" } });
-  await http.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_SECRET_TOKEN", value: TG_SECRET });
-  await http.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_BOT_TOKEN", value: "123456:bench-bot-token" });
+  const channelId = await http.mutation(api.channels.manage.create, {
+    platform: "telegram",
+    name: "Bench bot",
+    settings: { botUsername: "bench_bot" },
+  });
+  await http.mutation(api.secrets.manage.setChannelSecret, {
+    channelId,
+    name: "TELEGRAM_SECRET_TOKEN",
+    value: TG_SECRET,
+  });
+  await http.mutation(api.secrets.manage.setChannelSecret, {
+    channelId,
+    name: "TELEGRAM_BOT_TOKEN",
+    value: "123456:bench-bot-token",
+  });
   await http.mutation(api.channels.manage.enable, { channelId });
 
   const root = rt.engine.backend.root;
   const workspaceId = await root.run(async (ctx: any) => (await ctx.db.query("workspaces").first())._id);
   await root.run(async (ctx: any) => {
-    for (const name of ["channelUser", "allUsersGlobal", "webhookPerChannel", "globalInvocations", "chatGlobal", "skillPerSkill"])
-      await ctx.db.insert("rateLimitConfig", { workspaceId, name, rate: 1_000_000, periodMs: 60_000, updatedAt: Date.now() });
+    for (const name of [
+      "channelUser",
+      "allUsersGlobal",
+      "webhookPerChannel",
+      "globalInvocations",
+      "chatGlobal",
+      "skillPerSkill",
+    ])
+      await ctx.db.insert("rateLimitConfig", {
+        workspaceId,
+        name,
+        rate: 1_000_000,
+        periodMs: 60_000,
+        updatedAt: Date.now(),
+      });
   });
 
   // Seed: N log rows, 60 s apart going back from now, in batches (one transaction each).
   const seed0 = performance.now();
   const now = Date.now();
-  for (let done = 0; done < size; ) {
+  for (let done = 0; done < size;) {
     const n = Math.min(2000, size - done);
     const base = done;
     await root.run(async (ctx: any) => {
@@ -209,15 +256,37 @@ async function measure(size: number, dataDir: string): Promise<Result> {
         switch (k % 4) {
           case 0:
             await ctx.db.insert("skillInvocationLog", {
-              workspaceId, targetKind: "skill", targetName: "bench", callerKind: "agent", code: k % 8 ? "OK" : "RATE_LIMITED", allowed: k % 8 !== 0,
-              durationMs: 3, inputBytes: 10, outputBytes: 20, inputPreview: '{"q":"x"}', outputPreview: '{"ok":true}', at,
+              workspaceId,
+              targetKind: "skill",
+              targetName: "bench",
+              callerKind: "agent",
+              code: k % 8 ? "OK" : "RATE_LIMITED",
+              allowed: k % 8 !== 0,
+              durationMs: 3,
+              inputBytes: 10,
+              outputBytes: 20,
+              inputPreview: '{"q":"x"}',
+              outputPreview: '{"ok":true}',
+              at,
             });
             break;
           case 1:
-            await ctx.db.insert("securityEvents", { workspaceId, code: "RATE_LIMITED", category: "skill", source: "ip:x", at });
+            await ctx.db.insert("securityEvents", {
+              workspaceId,
+              code: "RATE_LIMITED",
+              category: "skill",
+              source: "ip:x",
+              at,
+            });
             break;
           case 2:
-            await ctx.db.insert("activityLog", { workspaceId, kind: "chat", summary: "answered", visibility: "private", at });
+            await ctx.db.insert("activityLog", {
+              workspaceId,
+              kind: "chat",
+              summary: "answered",
+              visibility: "private",
+              at,
+            });
             break;
           default:
             await ctx.db.insert("auditLog", { workspaceId, actorLabel: "bench", action: "skill.update", at });
@@ -260,7 +329,13 @@ async function measure(size: number, dataDir: string): Promise<Result> {
     const chat = 1000 + (u % 50);
     const body = JSON.stringify({
       update_id: u,
-      message: { message_id: u, date: Math.floor(Date.now() / 1000), from: { id: chat, is_bot: false, first_name: "B" }, chat: { id: chat, type: "private" }, text: `hello ${u}` },
+      message: {
+        message_id: u,
+        date: Math.floor(Date.now() / 1000),
+        from: { id: chat, is_bot: false, first_name: "B" },
+        chat: { id: chat, type: "private" },
+        text: `hello ${u}`,
+      },
     });
     const res = await fetch(`${rt.siteUrl}/webhooks/telegram/${channelId}`, {
       method: "POST",
@@ -274,7 +349,11 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   const bareFile = join(dataDir, "bare.log");
   const bare = await bareServer(bareFile);
   const bareSend = async () => {
-    const res = await fetch(bare.url, { method: "POST", headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET }, body: JSON.stringify({ update_id: ++update, message: { text: "hello" } }) });
+    const res = await fetch(bare.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET },
+      body: JSON.stringify({ update_id: ++update, message: { text: "hello" } }),
+    });
     await res.arrayBuffer();
   };
   const b1 = await load(bareSend, 1);
@@ -284,7 +363,8 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   // Each webhook schedules agent work; let it finish between phases (bounded) so each phase starts alike.
   const drain = async () => {
     const end = performance.now() + 30_000;
-    const pending = () => rt.engine.backend.scheduledJobs().filter((j: any) => j.state === "pending" || j.state === "inProgress").length;
+    const pending = () =>
+      rt.engine.backend.scheduledJobs().filter((j: any) => j.state === "pending" || j.state === "inProgress").length;
     while (pending() > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
   };
   await drain();
@@ -305,7 +385,8 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   const u1 = ws.onUpdate(api.logs.dashboard.overview, {}, () => overviews++);
   const u2 = ws.onUpdate(api.logs.browse.invocations, page, (r: any) => (latestPage = r.page));
   const t0 = performance.now();
-  while ((overviews === 0 || latestPage.length === 0) && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
+  while ((overviews === 0 || latestPage.length === 0) && performance.now() - t0 < 60_000)
+    await new Promise((r) => setTimeout(r, 10));
   const ack = await phase(`${size}-ack`, () => load(webhook, 1));
   await drain();
 
@@ -315,11 +396,22 @@ async function measure(size: number, dataDir: string): Promise<Result> {
     const s = performance.now();
     const id = await root.run(async (ctx: any) =>
       ctx.db.insert("skillInvocationLog", {
-        workspaceId, targetKind: "skill", targetName: "bench", callerKind: "agent", code: "OK", allowed: true,
-        durationMs: 3, inputBytes: 10, outputBytes: 20, inputPreview: "{}", outputPreview: "{}", at: Date.now(),
+        workspaceId,
+        targetKind: "skill",
+        targetName: "bench",
+        callerKind: "agent",
+        code: "OK",
+        allowed: true,
+        durationMs: 3,
+        inputBytes: 10,
+        outputBytes: 20,
+        inputPreview: "{}",
+        outputPreview: "{}",
+        at: Date.now(),
       }),
     );
-    while (!latestPage.some((r: any) => (r.id ?? r._id) === id) && performance.now() - s < 30_000) await new Promise((r) => setImmediate(r));
+    while (!latestPage.some((r: any) => (r.id ?? r._id) === id) && performance.now() - s < 30_000)
+      await new Promise((r) => setImmediate(r));
     vis.push(performance.now() - s);
   }
   u1();
@@ -329,11 +421,32 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   await rt.stop();
   tg.close();
   return {
-    size, overviewMs, overviewDuringCompactionMs: p50(during), logPageMs, webhook1: w1.rps, webhook16: w16.rps, bare1: b1.rps, bare16: b16.rps,
-    ackWithDashboardMs: ack.p50, updateVisibleMs: p50(vis), rssMiB, seedMs, compactMs,
+    size,
+    overviewMs,
+    overviewDuringCompactionMs: p50(during),
+    logPageMs,
+    webhook1: w1.rps,
+    webhook16: w16.rps,
+    bare1: b1.rps,
+    bare16: b16.rps,
+    ackWithDashboardMs: ack.p50,
+    updateVisibleMs: p50(vis),
+    rssMiB,
+    seedMs,
+    compactMs,
     webhookDetail: {
-      "1": { cpuMsPerReq: w1.cpuMsPerReq, elu: w1.elu, fsyncsPerReq: (fs1.fsyncs - fs0.fsyncs) / w1.n, entriesPerFsync: (fs1.entries - fs0.entries) / Math.max(1, fs1.fsyncs - fs0.fsyncs) },
-      "16": { cpuMsPerReq: w16.cpuMsPerReq, elu: w16.elu, fsyncsPerReq: (fs3.fsyncs - fs2.fsyncs) / w16.n, entriesPerFsync: (fs3.entries - fs2.entries) / Math.max(1, fs3.fsyncs - fs2.fsyncs) },
+      "1": {
+        cpuMsPerReq: w1.cpuMsPerReq,
+        elu: w1.elu,
+        fsyncsPerReq: (fs1.fsyncs - fs0.fsyncs) / w1.n,
+        entriesPerFsync: (fs1.entries - fs0.entries) / Math.max(1, fs1.fsyncs - fs0.fsyncs),
+      },
+      "16": {
+        cpuMsPerReq: w16.cpuMsPerReq,
+        elu: w16.elu,
+        fsyncsPerReq: (fs3.fsyncs - fs2.fsyncs) / w16.n,
+        entriesPerFsync: (fs3.entries - fs2.entries) / Math.max(1, fs3.fsyncs - fs2.fsyncs),
+      },
     },
   };
 }
@@ -342,19 +455,30 @@ async function cold(dataDir: string, size: number) {
   const t0 = performance.now();
   const { startRuntime } = await import(join(RUNTIME, "index.ts"));
   const s = performance.now();
-  const rt: any = await phase(`${size}-cold`, () => startRuntime({ convexDir: join(PROJECT, "convex"), dataDir, port: 0, quiet: true, ownEnv: true }));
+  const rt: any = await phase(`${size}-cold`, () =>
+    startRuntime({ convexDir: join(PROJECT, "convex"), dataDir, port: 0, quiet: true, ownEnv: true }),
+  );
   const startMs = performance.now() - s;
   const readyAtMs = performance.now(); // since this process started
   // Large tables stay on disk until used or loaded in the background: the first read of one right after
   // ready, and when all are in memory.
   const f0 = performance.now();
-  await rt.engine.backend.root.query(async (ctx: any) => await ctx.db.query("skillInvocationLog").withIndex("by_at").order("desc").take(50));
+  await rt.engine.backend.root.query(
+    async (ctx: any) => await ctx.db.query("skillInvocationLog").withIndex("by_at").order("desc").take(50),
+  );
   const firstReadMs = performance.now() - f0;
   await rt.loaded;
   const loadedMs = performance.now() - s - startMs;
   const r = {
-    startMs, readyAtMs, importMs: s - t0, documents: rt.recovery.documents, recoveryMs: rt.recovery.ms, deferredTables: rt.recovery.deferredTables,
-    firstReadMs, loadedMs, steps: rt.startup,
+    startMs,
+    readyAtMs,
+    importMs: s - t0,
+    documents: rt.recovery.documents,
+    recoveryMs: rt.recovery.ms,
+    deferredTables: rt.recovery.deferredTables,
+    firstReadMs,
+    loadedMs,
+    steps: rt.startup,
   };
   console.error(`[bench] cold start: ${JSON.stringify(r)}`);
   await rt.stop();
@@ -366,12 +490,16 @@ function child(args: string[], size: number): Promise<{ out: any; wallMs: number
     const t0 = performance.now();
     // A million documents (plus index trees) need more than Node's default heap limit.
     const heap = size >= 500_000 ? ["--max-old-space-size=16384"] : [];
-    const p = spawn(process.execPath, [...heap, "--import", "tsx", SELF, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    const p = spawn(process.execPath, [...heap, "--import", "tsx", SELF, ...args], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let text = "";
     p.stdout.on("data", (d) => (text += d));
     p.on("exit", (code) => {
       const line = text.split("\n").find((l) => l.startsWith("RESULT "));
-      if (code !== 0 || !line) return reject(new Error(`child ${args.join(" ")} exited ${code}:\n${text.slice(-2000)}`));
+      if (code !== 0 || !line)
+        return reject(new Error(`child ${args.join(" ")} exited ${code}:\n${text.slice(-2000)}`));
       resolve({ out: JSON.parse(line.slice(7)), wallMs: performance.now() - t0 });
     });
   });
@@ -427,7 +555,9 @@ if (mode === "measure") {
     ["bare server/s, 16 clients", (r) => r.bare16, "thr", "/s"],
   ];
   const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-  console.log(`\nEmbedded runtime vs log rows (ratio to ${base.size.toLocaleString("en")}; latency: higher is worse, throughput: lower is worse)\n`);
+  console.log(
+    `\nEmbedded runtime vs log rows (ratio to ${base.size.toLocaleString("en")}; latency: higher is worse, throughput: lower is worse)\n`,
+  );
   console.log(`${"".padEnd(28)}${results.map((r) => `${r.size.toLocaleString("en")} rows`.padStart(20)).join("")}`);
   for (const [name, get, kind] of rows) {
     const cells = results.map((r) => {
@@ -439,14 +569,37 @@ if (mode === "measure") {
   }
   console.log("\nTargets");
   const last = results[results.length - 1];
-  const check = (what: string, ok: boolean, detail: string) => console.log(`  ${ok ? "met   " : "MISSED"}  ${what}: ${detail}`);
+  const check = (what: string, ok: boolean, detail: string) =>
+    console.log(`  ${ok ? "met   " : "MISSED"}  ${what}: ${detail}`);
   for (const [name, get, kind] of rows.slice(0, 6)) {
     const ratio = kind === "lat" ? get(last) / get(base) : get(base) / get(last);
-    check(`${name} at ${last.size.toLocaleString("en")} within 1.25× of ${base.size.toLocaleString("en")}`, ratio <= 1.25, `${ratio.toFixed(2)}×`);
+    check(
+      `${name} at ${last.size.toLocaleString("en")} within 1.25× of ${base.size.toLocaleString("en")}`,
+      ratio <= 1.25,
+      `${ratio.toFixed(2)}×`,
+    );
   }
-  for (const r of results) check(`16 clients ≥ 3× 1 client (${r.size.toLocaleString("en")})`, r.webhook16 >= 3 * r.webhook1, `${(r.webhook16 / r.webhook1).toFixed(2)}×`);
   for (const r of results)
-    check(`within 10× of the bare server (${r.size.toLocaleString("en")}, 1 / 16 clients)`, r.bare1 / r.webhook1 <= 10 && r.bare16 / r.webhook16 <= 10, `${(r.bare1 / r.webhook1).toFixed(1)}× / ${(r.bare16 / r.webhook16).toFixed(1)}× slower`);
-  check(`cold start at ${last.size.toLocaleString("en")} under 1 s`, (last.coldStartMs ?? Infinity) < 1000, `${f(last.coldStartMs ?? NaN)} ms`);
-  console.log(`\nload: ${(await import("node:os")).loadavg().map((x) => x.toFixed(2)).join(" ")} (1/5/15 min), ${(await import("node:os")).cpus().length} cores`);
+    check(
+      `16 clients ≥ 3× 1 client (${r.size.toLocaleString("en")})`,
+      r.webhook16 >= 3 * r.webhook1,
+      `${(r.webhook16 / r.webhook1).toFixed(2)}×`,
+    );
+  for (const r of results)
+    check(
+      `within 10× of the bare server (${r.size.toLocaleString("en")}, 1 / 16 clients)`,
+      r.bare1 / r.webhook1 <= 10 && r.bare16 / r.webhook16 <= 10,
+      `${(r.bare1 / r.webhook1).toFixed(1)}× / ${(r.bare16 / r.webhook16).toFixed(1)}× slower`,
+    );
+  check(
+    `cold start at ${last.size.toLocaleString("en")} under 1 s`,
+    (last.coldStartMs ?? Infinity) < 1000,
+    `${f(last.coldStartMs ?? NaN)} ms`,
+  );
+  console.log(
+    `\nload: ${(await import("node:os"))
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")} (1/5/15 min), ${(await import("node:os")).cpus().length} cores`,
+  );
 }

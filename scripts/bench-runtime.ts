@@ -75,7 +75,10 @@ async function inProcessSlice(t: any, ms: number): Promise<Slice> {
 }
 
 async function row(url: string, t: any, n: number) {
-  const clients = Array.from({ length: n }, () => new ConvexClient(url, { webSocketConstructor: WebSocket as any, unsavedChangesWarning: false }));
+  const clients = Array.from(
+    { length: n },
+    () => new ConvexClient(url, { webSocketConstructor: WebSocket as any, unsavedChangesWarning: false }),
+  );
   // Warm both sides (connections, first-call costs).
   await runtimeSlice(clients, Math.min(300, SLICE_MS));
   await inProcessSlice(t, Math.min(300, SLICE_MS));
@@ -92,7 +95,10 @@ async function row(url: string, t: any, n: number) {
       b = await inProcessSlice(t, SLICE_MS);
       a = await runtimeSlice(clients, SLICE_MS);
     }
-    for (const [tot, x] of [[rt, a], [ref, b]] as const) {
+    for (const [tot, x] of [
+      [rt, a],
+      [ref, b],
+    ] as const) {
       tot.ops += x.ops;
       tot.ms += x.ms;
       tot.lat.push(...x.lat);
@@ -124,7 +130,8 @@ async function row(url: string, t: any, n: number) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const deadline = performance.now() + 3000;
-  while (updates.length < LATENCY_WRITES * n && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (updates.length < LATENCY_WRITES * n && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
   unsubs.forEach((u) => u());
   await Promise.all(clients.map((c) => c.close()));
   return {
@@ -168,11 +175,19 @@ async function main() {
   }
 
   console.log(
-    `\nEmbedded runtime benchmark (fixture app, counters:increment; WAL fsync on every ack; node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`,
+    `\nEmbedded runtime benchmark (fixture app, counters:increment; WAL fsync on every ack; node ${process.version}, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")})`,
   );
-  console.log(`${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per client count; in-process ÷ runtime = median pair (min–max)`);
-  console.log("clients | mutations/s | mutation p50 / p99 ms | subscription update p50 / p99 ms | in-process mutations/s, p50 / p99 ms | in-process ÷ runtime");
-  console.log("--------|-------------|-----------------------|-----------------------------------|--------------------------------------|---------------------");
+  console.log(
+    `${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per client count; in-process ÷ runtime = median pair (min–max)`,
+  );
+  console.log(
+    "clients | mutations/s | mutation p50 / p99 ms | subscription update p50 / p99 ms | in-process mutations/s, p50 / p99 ms | in-process ÷ runtime",
+  );
+  console.log(
+    "--------|-------------|-----------------------|-----------------------------------|--------------------------------------|---------------------",
+  );
   for (const r of rows) {
     const sub = `${f(r.subP50)} / ${f(r.subP99)}${r.missed ? ` (${r.missed} missed)` : ""}`;
     const ref = `${f(r.ref.opsPerSec, 0)}, ${f(r.ref.p50, 2)} / ${f(r.ref.p99, 2)}`;
@@ -181,7 +196,9 @@ async function main() {
       `${String(r.n).padStart(7)} | ${f(r.opsPerSec, 0).padStart(11)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(21)} | ${sub.padStart(33)} | ${ref.padStart(36)} | ${ratio.padStart(19)}`,
     );
   }
-  console.log("in-process: a plain convex-test instance in this process, same mutation, one caller, no protocol, no persistence.");
+  console.log(
+    "in-process: a plain convex-test instance in this process, same mutation, one caller, no protocol, no persistence.",
+  );
   process.exit(0);
 }
 

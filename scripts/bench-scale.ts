@@ -71,7 +71,15 @@ if (!process.env.VITEST) {
         ["logs/retention:list", api.logs.retention.list, {}],
       ];
       const results: Record<string, { docs: number; bytes: number }[]> = {};
-      const checks: { size: number; seconds: { seed: number; rollup: number }; rollup: { cronRuns: number; continuations: number }; overview: any; expected: any; range: any; rangeExpected: any }[] = [];
+      const checks: {
+        size: number;
+        seconds: { seed: number; rollup: number };
+        rollup: { cronRuns: number; continuations: number };
+        overview: any;
+        expected: any;
+        range: any;
+        rangeExpected: any;
+      }[] = [];
 
       for (const size of SIZES) {
         const t = newT();
@@ -89,15 +97,30 @@ if (!process.env.VITEST) {
         const insertRow = async (ctx: any, i: number, at: number) => {
           const denied = i % 4 === 0;
           await ctx.db.insert("skillInvocationLog", {
-            workspaceId: ws, targetKind: KINDS[i % 2], targetName: "bench", callerKind: "agent",
-            code: denied ? "RATE_LIMITED" : "OK", allowed: !denied, durationMs: 3, inputBytes: 10, outputBytes: 20,
-            inputPreview: '{"q":"x"}', outputPreview: '{"ok":true}', at,
+            workspaceId: ws,
+            targetKind: KINDS[i % 2],
+            targetName: "bench",
+            callerKind: "agent",
+            code: denied ? "RATE_LIMITED" : "OK",
+            allowed: !denied,
+            durationMs: 3,
+            inputBytes: 10,
+            outputBytes: 20,
+            inputPreview: '{"q":"x"}',
+            outputPreview: '{"ok":true}',
+            at,
           });
           const code = SECURITY_CODES[i % 3];
           await ctx.db.insert("securityEvents", { workspaceId: ws, code, category: "skill", source: "ip:x", at });
           bump(secSummary, `${hourBucket(at)}|${code}`);
           if (code === "RATE_LIMITED") bump(rlSummary, `${hourBucket(at)}|${LIMIT_NAMES[Math.floor(i / 3) % 2]}`);
-          await ctx.db.insert("activityLog", { workspaceId: ws, kind: "chat", summary: "answered", visibility: "private", at });
+          await ctx.db.insert("activityLog", {
+            workspaceId: ws,
+            kind: "chat",
+            summary: "answered",
+            visibility: "private",
+            at,
+          });
           await ctx.db.insert("auditLog", { workspaceId: ws, actorLabel: "bench", action: "skill.update", at });
           if (at >= since24h) {
             expected.invocations++;
@@ -112,19 +135,30 @@ if (!process.env.VITEST) {
               const [bucket, code] = k.split("|");
               const row = await ctx.db
                 .query("securityEventSummary")
-                .withIndex("by_workspace_code_bucket", (q: any) => q.eq("workspaceId", ws).eq("code", code).eq("bucket", Number(bucket)))
+                .withIndex("by_workspace_code_bucket", (q: any) =>
+                  q.eq("workspaceId", ws).eq("code", code).eq("bucket", Number(bucket)),
+                )
                 .unique();
               if (row) await ctx.db.patch(row._id, { count: row.count + count });
-              else await ctx.db.insert("securityEventSummary", { workspaceId: ws, code, bucket: Number(bucket), count });
+              else
+                await ctx.db.insert("securityEventSummary", { workspaceId: ws, code, bucket: Number(bucket), count });
             }
             for (const [k, count] of rlSummary) {
               const [bucket, limitName] = k.split("|");
               const row = await ctx.db
                 .query("rateLimitHitSummary")
-                .withIndex("by_workspace_limit_bucket", (q: any) => q.eq("workspaceId", ws).eq("limitName", limitName).eq("bucket", Number(bucket)))
+                .withIndex("by_workspace_limit_bucket", (q: any) =>
+                  q.eq("workspaceId", ws).eq("limitName", limitName).eq("bucket", Number(bucket)),
+                )
                 .unique();
               if (row) await ctx.db.patch(row._id, { count: row.count + count });
-              else await ctx.db.insert("rateLimitHitSummary", { workspaceId: ws, limitName, bucket: Number(bucket), count });
+              else
+                await ctx.db.insert("rateLimitHitSummary", {
+                  workspaceId: ws,
+                  limitName,
+                  bucket: Number(bucket),
+                  count,
+                });
             }
           });
           secSummary.clear();
@@ -133,7 +167,7 @@ if (!process.env.VITEST) {
 
         // History, oldest first (as it was written).
         const t0 = performance.now();
-        for (let done = 0; done < size; ) {
+        for (let done = 0; done < size;) {
           const n = Math.min(BATCH, size - done);
           const base = done;
           await t.run(async (ctx: any) => {
@@ -159,13 +193,17 @@ if (!process.env.VITEST) {
         }
         await t.finishInProgressScheduledFunctions();
         const continuations = await t.run(
-          async (ctx: any) => (await ctx.db.system.query("_scheduled_functions").collect()).filter((f: any) => f.name.includes("rollupInvocations")).length,
+          async (ctx: any) =>
+            (await ctx.db.system.query("_scheduled_functions").collect()).filter((f: any) =>
+              f.name.includes("rollupInvocations"),
+            ).length,
         );
         const t2 = performance.now();
 
         // Live traffic since the last rollup step: inside the rollup lag, so the overview reads it from the log.
         await t.run(async (ctx: any) => {
-          for (let j = 0; j < LIVE_TAIL; j++) await insertRow(ctx, size + j, now - Math.round(((j + 1) * ROLLUP_LAG_MS) / (LIVE_TAIL + 2)));
+          for (let j = 0; j < LIVE_TAIL; j++)
+            await insertRow(ctx, size + j, now - Math.round(((j + 1) * ROLLUP_LAG_MS) / (LIVE_TAIL + 2)));
         });
         await writeSummaries();
 
@@ -188,18 +226,31 @@ if (!process.env.VITEST) {
           overview: { ...overview.totals, liveTailTruncated: overview.liveTailTruncated },
           expected: { ...expected, liveTailTruncated: false },
           range: { ...range.totals, truncated: range.truncated },
-          rangeExpected: { invocations: all, denied: deniedAll, securityEvents: all, rateLimitHits: rlAll, truncated: false },
+          rangeExpected: {
+            invocations: all,
+            denied: deniedAll,
+            securityEvents: all,
+            rateLimitHits: rlAll,
+            truncated: false,
+          },
         });
       }
 
       // 1. Print everything.
       const w = Math.max(...Object.keys(results).map((k) => k.length));
       console.log(`\nDocuments (bytes) read per dashboard query, by rows in each log table`);
-      console.log(`(history over ${SPAN_HOURS} h, rollup run, ${LIVE_TAIL} live rows per table; clock pinned at ${new Date(now).toISOString()})\n`);
-      console.log(`${"query".padEnd(w)}  ${SIZES.map((s) => `${s.toLocaleString("en")} rows`.padStart(20)).join("")}  identical`);
-      const same = (r: { docs: number; bytes: number }[]) => r.every((x) => x.docs === r[0].docs && x.bytes === r[0].bytes);
+      console.log(
+        `(history over ${SPAN_HOURS} h, rollup run, ${LIVE_TAIL} live rows per table; clock pinned at ${new Date(now).toISOString()})\n`,
+      );
+      console.log(
+        `${"query".padEnd(w)}  ${SIZES.map((s) => `${s.toLocaleString("en")} rows`.padStart(20)).join("")}  identical`,
+      );
+      const same = (r: { docs: number; bytes: number }[]) =>
+        r.every((x) => x.docs === r[0].docs && x.bytes === r[0].bytes);
       for (const [name, r] of Object.entries(results)) {
-        console.log(`${name.padEnd(w)}  ${r.map((x) => `${x.docs} (${x.bytes} B)`.padStart(20)).join("")}  ${same(r) ? "yes" : "NO"}`);
+        console.log(
+          `${name.padEnd(w)}  ${r.map((x) => `${x.docs} (${x.bytes} B)`.padStart(20)).join("")}  ${same(r) ? "yes" : "NO"}`,
+        );
       }
       console.log("");
       for (const c of checks) {
@@ -213,19 +264,26 @@ if (!process.env.VITEST) {
 
       // 2. Then check every query at every size, and the totals.
       const misses: string[] = [];
-      const canon = (o: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
+      const canon = (o: Record<string, unknown>) =>
+        JSON.stringify(Object.fromEntries(Object.entries(o).sort(([x], [y]) => (x < y ? -1 : 1))));
       for (const [name, r] of Object.entries(results)) {
         if (!same(r)) misses.push(`${name}: ${r.map((x, i) => `${SIZES[i]}→${x.docs} docs/${x.bytes} B`).join(", ")}`);
       }
       for (const c of checks) {
-        if (canon(c.overview) !== canon(c.expected)) misses.push(`overview totals at ${c.size}: ${JSON.stringify(c.overview)} ≠ ${JSON.stringify(c.expected)}`);
-        if (canon(c.range) !== canon(c.rangeExpected)) misses.push(`7-day range totals at ${c.size}: ${JSON.stringify(c.range)} ≠ ${JSON.stringify(c.rangeExpected)}`);
+        if (canon(c.overview) !== canon(c.expected))
+          misses.push(`overview totals at ${c.size}: ${JSON.stringify(c.overview)} ≠ ${JSON.stringify(c.expected)}`);
+        if (canon(c.range) !== canon(c.rangeExpected))
+          misses.push(
+            `7-day range totals at ${c.size}: ${JSON.stringify(c.range)} ≠ ${JSON.stringify(c.rangeExpected)}`,
+          );
       }
       if (misses.length) {
         console.log(`\nTARGET MISSED:\n  ${misses.join("\n  ")}`);
         throw new Error(`bench:scale target missed (${misses.length})`);
       }
-      console.log("\ntarget met: every query reads identical documents and bytes at every size; totals match the seeded rows");
+      console.log(
+        "\ntarget met: every query reads identical documents and bytes at every size; totals match the seeded rows",
+      );
     } finally {
       vi.useRealTimers();
     }

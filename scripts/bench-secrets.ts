@@ -60,7 +60,12 @@ function defaultRuntime(): SecretsDefaultRuntimeResult {
     ["--import", "tsx", "--import", "./scripts/bench/default-runtime.mjs", "scripts/bench/secrets-default-runtime.ts"],
     {
       cwd: ROOT,
-      env: { ...process.env, BENCH_PAIRS: String(PAIRS), BENCH_SLICE_MS: String(SLICE_MS), BENCH_IN_FLIGHT: String(IN_FLIGHT) },
+      env: {
+        ...process.env,
+        BENCH_PAIRS: String(PAIRS),
+        BENCH_SLICE_MS: String(SLICE_MS),
+        BENCH_IN_FLIGHT: String(IN_FLIGHT),
+      },
       encoding: "utf8",
     },
   );
@@ -81,24 +86,47 @@ async function main() {
     ["Node", "node:crypto chacha20-poly1305, same record work", nodeFull, true],
     ["Node", "bare AEAD: noble vs node:crypto chacha20-poly1305", nodeBare, false],
     ["default runtime", "Web Crypto AES-256-GCM, cached key, same record work, 1 at a time", dr.full, true],
-    ["default runtime", `Web Crypto AES-256-GCM, cached key, same record work, ${IN_FLIGHT} in flight`, dr.fullInFlight, true],
+    [
+      "default runtime",
+      `Web Crypto AES-256-GCM, cached key, same record work, ${IN_FLIGHT} in flight`,
+      dr.fullInFlight,
+      true,
+    ],
     ["default runtime", "bare AEAD: noble vs Web Crypto AES-256-GCM, 1 at a time", dr.raw, false],
   ];
   const ratio = (r: PairResult) => `${r.ratio.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
-  console.log(`secrets benchmark: encrypt+decrypt of ${SECRET_BYTES}-byte secrets (node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`);
-  console.log(`${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per row; ratio = median pair (min–max); target ours/ref ≥ ${minRatio.toFixed(2)} (≤ ${MAX_SLOWDOWN}× slower)\n`);
+  console.log(
+    `secrets benchmark: encrypt+decrypt of ${SECRET_BYTES}-byte secrets (node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")})`,
+  );
+  console.log(
+    `${PAIRS} interleaved pairs of ${SLICE_MS} ms slices per row; ratio = median pair (min–max); target ours/ref ≥ ${minRatio.toFixed(2)} (≤ ${MAX_SLOWDOWN}× slower)\n`,
+  );
   console.log(
     table(
       ["runtime", "reference", "ours ops/s", "ref ops/s", "ours/ref", "slowdown", "target"],
-      rows.map(([rt, name, r, asserted]) => [rt, name, ops(r.ours), ops(r.ref), ratio(r), `${(1 / r.ratio).toFixed(2)}×`, asserted ? (r.ratio >= minRatio ? "met" : "MISSED") : "-"]),
+      rows.map(([rt, name, r, asserted]) => [
+        rt,
+        name,
+        ops(r.ours),
+        ops(r.ref),
+        ratio(r),
+        `${(1 / r.ratio).toFixed(2)}×`,
+        asserted ? (r.ratio >= minRatio ? "met" : "MISSED") : "-",
+      ]),
       [false, false, true, true, true, true, false],
     ),
   );
-  console.log(`\nIn flight: ${IN_FLIGHT} reference calls outstanding at once (crypto.subtle runs on Node's thread pool); ours is synchronous.`);
+  console.log(
+    `\nIn flight: ${IN_FLIGHT} reference calls outstanding at once (crypto.subtle runs on Node's thread pool); ours is synchronous.`,
+  );
   console.log("The default runtime's crypto.subtle here is Node's; Convex's own implementation may cost more or less.");
   const missed = rows.filter(([, , r, asserted]) => asserted && !(r.ratio >= minRatio));
   if (missed.length) {
-    console.log(`\nTARGET MISSED: ${missed.map(([rt, name, r]) => `${rt} / ${name}: ${r.ratio.toFixed(2)}`).join("; ")}`);
+    console.log(
+      `\nTARGET MISSED: ${missed.map(([rt, name, r]) => `${rt} / ${name}: ${r.ratio.toFixed(2)}`).join("; ")}`,
+    );
     process.exit(1);
   }
   console.log(`\ntarget met: ours/ref ≥ ${minRatio.toFixed(2)} in every asserted row`);

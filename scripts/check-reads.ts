@@ -59,7 +59,12 @@ export function checkSource(file: string, source: string): Finding[] {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out: Finding[] = [];
   const add = (node: ts.Node, rule: string) =>
-    out.push({ file, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, rule, text: chainText(node, sf).slice(0, 160) });
+    out.push({
+      file,
+      line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1,
+      rule,
+      text: chainText(node, sf).slice(0, 160),
+    });
 
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
@@ -68,21 +73,32 @@ export function checkSource(file: string, source: string): Finding[] {
       const isDbQuery = /\bdb\s*\.\s*query\(/.test(receiver) || /\.query\(\s*["'`]\w+["'`]\s*\)/.test(receiver);
       if (method === "collect" && isDbQuery) {
         const table = queryTable(receiver);
-        if (table && GROWING_TABLES.has(table)) add(node, `collect() on growing table ${table}: use take(n) or paginate`);
-        else if (!/\.withIndex\(.*=>.*\.eq\(/.test(receiver)) add(node, "collect() without an index-bounded range: use withIndex(..eq..) or take(n)");
+        if (table && GROWING_TABLES.has(table))
+          add(node, `collect() on growing table ${table}: use take(n) or paginate`);
+        else if (!/\.withIndex\(.*=>.*\.eq\(/.test(receiver))
+          add(node, "collect() without an index-bounded range: use withIndex(..eq..) or take(n)");
       }
       if (method === "filter" && isDbQuery && !/\.withIndex\(/.test(receiver)) {
         add(node, "filter() on a query without withIndex");
       }
       const terminal = ["take", "first", "unique", "paginate", "collect"].includes(method);
       const table = isDbQuery ? queryTable(receiver) : null;
-      if (terminal && table && !/\.withIndex\(|\.withSearchIndex\(/.test(receiver) && !FULL_SCAN_ALLOWED[`${file.replace(/\\/g, "/")}:${table}`]) {
-        add(node, `query on ${table} without an index: use withIndex (or list it in FULL_SCAN_ALLOWED with the reason)`);
+      if (
+        terminal &&
+        table &&
+        !/\.withIndex\(|\.withSearchIndex\(/.test(receiver) &&
+        !FULL_SCAN_ALLOWED[`${file.replace(/\\/g, "/")}:${table}`]
+      ) {
+        add(
+          node,
+          `query on ${table} without an index: use withIndex (or list it in FULL_SCAN_ALLOWED with the reason)`,
+        );
       }
     }
     if (ts.isForOfStatement(node) && node.awaitModifier) {
       const text = chainText(node.expression, sf);
-      if (/\.query\(/.test(text) && !/\.withIndex\(/.test(text)) add(node.expression, "for await over a query without withIndex");
+      if (/\.query\(/.test(text) && !/\.withIndex\(/.test(text))
+        add(node.expression, "for await over a query without withIndex");
     }
     ts.forEachChild(node, visit);
   };

@@ -22,7 +22,10 @@ const gen = join(root, "convex", "_generated");
 const apiJs = join(gen, "api.js");
 let js = readFileSync(apiJs, "utf8");
 if (!js.includes("componentsGeneric")) {
-  js = js.replace(/import \{ anyApi \} from "convex\/server";/, 'import { anyApi, componentsGeneric } from "convex/server";');
+  js = js.replace(
+    /import \{ anyApi \} from "convex\/server";/,
+    'import { anyApi, componentsGeneric } from "convex/server";',
+  );
   js += "\nexport const components = componentsGeneric();\n";
   writeFileSync(apiJs, js);
 }

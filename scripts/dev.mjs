@@ -8,11 +8,14 @@ if (!process.env.CONVEX_DEPLOYMENT && !process.env.CONVEX_URL) {
   console.error("or run `npx convex dev` once to connect a Convex deployment.");
   process.exit(1);
 }
-const children = [
-  spawn("npx", ["convex", "dev"], { stdio: "inherit" }),
-  spawn("npx", ["vite"], { stdio: "inherit" }),
-];
+const children = [spawn("npx", ["convex", "dev"], { stdio: "inherit" }), spawn("npx", ["vite"], { stdio: "inherit" })];
 const stop = () => children.forEach((c) => c.kill("SIGTERM"));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
-for (const c of children) c.on("exit", (code) => { if (code) { stop(); process.exit(code); } });
+for (const c of children)
+  c.on("exit", (code) => {
+    if (code) {
+      stop();
+      process.exit(code);
+    }
+  });

@@ -35,7 +35,11 @@ export function keysIn(text: string): string[] {
 
 /** Tracked and untracked (not ignored) text files of the repository. */
 export function repoFiles(root: string): string[] {
-  const list = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+  const list = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   return [...new Set(list.split("\0").filter(Boolean))];
 }
 
@@ -62,7 +66,10 @@ function main() {
   const start = src.indexOf("// fingerprints:start");
   const end = src.indexOf("// fingerprints:end");
   if (start < 0 || end < 0) throw new Error("knownKeys.ts has no fingerprints block");
-  const body = [...all].sort().map((f) => `  "${f}",`).join("\n");
+  const body = [...all]
+    .sort()
+    .map((f) => `  "${f}",`)
+    .join("\n");
   writeFileSync(target, `${src.slice(0, start)}// fingerprints:start\n${body}\n  ${src.slice(end)}`);
   console.log(`${all.size} known-key fingerprints (${all.size - KNOWN_KEY_FINGERPRINTS.length} new)`);
 }

@@ -47,7 +47,10 @@ function socketCall(socketPath: string) {
 }
 
 function convexRunCall(fn: string, args: Record<string, unknown>) {
-  const out = execFileSync("npx", ["convex", "run", fn, JSON.stringify(args)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync("npx", ["convex", "run", fn, JSON.stringify(args)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return Promise.resolve(JSON.parse(out));
 }
 
@@ -58,7 +61,10 @@ export function defaultDeps(useConvex: boolean): MigrateDeps {
     call: useConvex
       ? convexRunCall
       : (fn, args) => {
-          if (!existsSync(sock)) throw new Error(`no running Warden runtime at ${sock} (start it, or pass --convex for a Convex deployment)`);
+          if (!existsSync(sock))
+            throw new Error(
+              `no running Warden runtime at ${sock} (start it, or pass --convex for a Convex deployment)`,
+            );
           return socketCall(sock)(fn, args);
         },
     fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(30_000) }),
@@ -98,10 +104,12 @@ export async function migrateClerk(args: string[], d: MigrateDeps): Promise<numb
     return 1;
   }
   const withEmail = users.filter((u) => u.emails.length > 0);
-  if (users.length > withEmail.length) d.out(`${users.length - withEmail.length} Clerk user(s) without a verified email: not considered`);
+  if (users.length > withEmail.length)
+    d.out(`${users.length - withEmail.length} Clerk user(s) without a verified email: not considered`);
   const rows: Row[] = [];
   try {
-    for (let k = 0; k < withEmail.length; k += CHUNK) rows.push(...(await d.call(FN, { users: withEmail.slice(k, k + CHUNK), apply })).rows);
+    for (let k = 0; k < withEmail.length; k += CHUNK)
+      rows.push(...(await d.call(FN, { users: withEmail.slice(k, k + CHUNK), apply })).rows);
   } catch (e) {
     d.err(e instanceof Error ? e.message : String(e));
     return 3;
@@ -109,9 +117,18 @@ export async function migrateClerk(args: string[], d: MigrateDeps): Promise<numb
   const counts: Record<string, number> = {};
   for (const r of rows) {
     counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-    if (r.outcome !== "no_match") d.out(`${r.outcome === "link" ? (apply ? "LINKED " : "WOULD LINK ") : "  "}${r.ownerKey ?? "-"} ← ${r.clerkUserId} (${r.email ?? "-"}): ${LABEL[r.outcome] ?? r.outcome}`);
+    if (r.outcome !== "no_match")
+      d.out(
+        `${r.outcome === "link" ? (apply ? "LINKED " : "WOULD LINK ") : "  "}${r.ownerKey ?? "-"} ← ${r.clerkUserId} (${r.email ?? "-"}): ${LABEL[r.outcome] ?? r.outcome}`,
+      );
   }
-  d.out(`${apply ? "applied" : "dry run"}: ${Object.entries(counts).map(([k, n]) => `${k}=${n}`).join(" ") || "nothing to do"}`);
+  d.out(
+    `${apply ? "applied" : "dry run"}: ${
+      Object.entries(counts)
+        .map(([k, n]) => `${k}=${n}`)
+        .join(" ") || "nothing to do"
+    }`,
+  );
   if (!apply && counts.link) d.out("nothing changed; re-run with --apply to link these");
   return 0;
 }

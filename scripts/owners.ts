@@ -35,7 +35,9 @@ async function readPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    return Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
   }
   // Hidden interactive prompt: raw mode, nothing echoed.
   process.stderr.write("Password (input hidden): ");
@@ -82,10 +84,21 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`no owners in ${file}`);
       return 0;
     }
-    console.log(["ownerKey".padEnd(24), "role".padEnd(7), "active".padEnd(7), "workspace".padEnd(12), "password", "clerk"].join(" "));
+    console.log(
+      ["ownerKey".padEnd(24), "role".padEnd(7), "active".padEnd(7), "workspace".padEnd(12), "password", "clerk"].join(
+        " ",
+      ),
+    );
     for (const o of data.owners) {
       console.log(
-        [o.ownerKey.padEnd(24), o.role.padEnd(7), String(o.active).padEnd(7), (o.workspace ?? "default").padEnd(12), (o.passwordHash ? "set" : "-").padEnd(8), o.clerkUserId ? "linked" : "-"].join(" "),
+        [
+          o.ownerKey.padEnd(24),
+          o.role.padEnd(7),
+          String(o.active).padEnd(7),
+          (o.workspace ?? "default").padEnd(12),
+          (o.passwordHash ? "set" : "-").padEnd(8),
+          o.clerkUserId ? "linked" : "-",
+        ].join(" "),
       );
     }
     return 0;
@@ -125,10 +138,16 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`invalid owner: ${entry.error.issues[0].path.join(".")}: ${entry.error.issues[0].message}`);
       return 1;
     }
-    data.owners = existing ? data.owners.map((o) => (o.ownerKey === ownerKey ? entry.data : o)) : [...data.owners, entry.data];
+    data.owners = existing
+      ? data.owners.map((o) => (o.ownerKey === ownerKey ? entry.data : o))
+      : [...data.owners, entry.data];
     save(file, data);
-    console.log(`${existing ? "updated" : "created"} ${ownerKey} (role ${entry.data.role}, active ${entry.data.active}) in ${file}`);
-    console.log("apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
+    console.log(
+      `${existing ? "updated" : "created"} ${ownerKey} (role ${entry.data.role}, active ${entry.data.active}) in ${file}`,
+    );
+    console.log(
+      'apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON "$(cat <file>)" && npx convex run owners/admin:syncFromEnv`',
+    );
     return 0;
   }
   if (cmd === "link-org") {
@@ -137,7 +156,11 @@ export async function main(argv: string[]): Promise<number> {
     const workspace = args.shift();
     const org = args.shift();
     if (!workspace || !org || args.length || (jitFlag !== undefined && jitFlag !== "on" && jitFlag !== "off")) usage();
-    const entry = OrgLinkEntry.safeParse({ workspace, clerkOrgId: org === "none" ? null : org, jit: jitFlag === undefined ? undefined : jitFlag === "on" });
+    const entry = OrgLinkEntry.safeParse({
+      workspace,
+      clerkOrgId: org === "none" ? null : org,
+      jit: jitFlag === undefined ? undefined : jitFlag === "on",
+    });
     if (!entry.success) {
       console.error(`invalid link: ${entry.error.issues[0].path.join(".")}: ${entry.error.issues[0].message}`);
       return 1;
@@ -156,7 +179,9 @@ export async function main(argv: string[]): Promise<number> {
         ? `workspace ${workspace} → ${entry.data.clerkOrgId}${entry.data.jit === undefined ? "" : ` (just-in-time ${entry.data.jit ? "on" : "off"})`} in ${file}`
         : `workspace ${workspace}: organization link removed in ${file}`,
     );
-    console.log("apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON \"$(cat <file>)\" && npx convex run owners/admin:syncFromEnv`");
+    console.log(
+      'apply: `npm run warden -- owners apply` (running embedded runtime; or restart `npm start`) or run `npx convex env set WARDEN_OWNERS_JSON "$(cat <file>)" && npx convex run owners/admin:syncFromEnv`',
+    );
     return 0;
   }
   if (cmd === "migrate-clerk") {

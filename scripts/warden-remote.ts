@@ -44,7 +44,8 @@ export function remoteBase(raw: string): string {
     throw new RemoteError(`--remote needs a URL, got ${raw}`, 2);
   }
   const loopback = u.hostname === "localhost" || u.hostname === "127.0.0.1" || u.hostname === "[::1]";
-  if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) throw new RemoteError("--remote must be https:// (http:// only for localhost)", 2);
+  if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback))
+    throw new RemoteError("--remote must be https:// (http:// only for localhost)", 2);
   if (u.username || u.password) throw new RemoteError("--remote must not carry credentials", 2);
   return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
 }
@@ -59,7 +60,8 @@ function flag(args: string[], name: string): string | undefined {
 
 function readTokenFile(path: string, base: string): TokenFile {
   if (!existsSync(path)) throw new RemoteError(`no token file at ${path}: run \`login\` first`, 2);
-  if (process.platform !== "win32" && (statSync(path).mode & 0o077) !== 0) throw new RemoteError(`${path} is readable by others: chmod 600 it`, 2);
+  if (process.platform !== "win32" && (statSync(path).mode & 0o077) !== 0)
+    throw new RemoteError(`${path} is readable by others: chmod 600 it`, 2);
   const f = JSON.parse(readFileSync(path, "utf8")) as TokenFile;
   if (f.url !== base) throw new RemoteError(`${path} holds a token for ${f.url}, not ${base}`, 2);
   return f;
@@ -96,18 +98,30 @@ const OPS: Record<string, { method: "GET" | "POST"; path: string }> = {
 
 async function login(base: string, args: string[], tokenFile: string | undefined, d: RemoteDeps): Promise<number> {
   const name = flag(args, "--name") ?? "warden-cli";
-  const s = await answer(await d.fetch(`${base}/runner/device/start`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }) }));
+  const s = await answer(
+    await d.fetch(`${base}/runner/device/start`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name }),
+    }),
+  );
   d.out(`Open SyncBoard → Runners and enter this code: ${s.userCode}`);
   d.out(`(it expires in ${Math.round(s.expiresIn / 60)} minutes; approve only the capabilities this CLI needs)`);
   const until = Date.now() + s.expiresIn * 1000;
   while (Date.now() < until) {
     await d.sleep(s.interval * 1000);
-    const res = await d.fetch(`${base}/runner/device/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ deviceCode: s.deviceCode }) });
+    const res = await d.fetch(`${base}/runner/device/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ deviceCode: s.deviceCode }),
+    });
     if (res.ok) {
       const t = await res.json();
       if (tokenFile) {
         writeTokenFile(tokenFile, { url: base, token: t.token, expiresAt: t.expiresAt, name: t.name });
-        d.out(`Approved as ${t.name} (${t.capabilities.join(", ")}). Token saved to ${tokenFile}; it expires ${new Date(t.expiresAt).toISOString()}.`);
+        d.out(
+          `Approved as ${t.name} (${t.capabilities.join(", ")}). Token saved to ${tokenFile}; it expires ${new Date(t.expiresAt).toISOString()}.`,
+        );
       } else {
         d.out(`Approved as ${t.name} (${t.capabilities.join(", ")}). This token is shown once:`);
         d.out(`export WARDEN_RUNNER_TOKEN=${t.token}`);
@@ -120,7 +134,9 @@ async function login(base: string, args: string[], tokenFile: string | undefined
       await d.sleep(Number(res.headers.get("retry-after") ?? "5") * 1000);
       continue;
     }
-    throw new RemoteError(code === "RUNNER_REQUEST_DENIED" ? "an owner denied this runner" : `handshake failed: ${code ?? res.status}`);
+    throw new RemoteError(
+      code === "RUNNER_REQUEST_DENIED" ? "an owner denied this runner" : `handshake failed: ${code ?? res.status}`,
+    );
   }
   throw new RemoteError("the code expired before an owner approved it");
 }
@@ -133,22 +149,30 @@ export async function remoteMain(rawUrl: string, argv: string[], d: RemoteDeps):
     if (a === "login") return await login(base, argv, tokenFile, d);
     const file = tokenFile ? readTokenFile(tokenFile, base) : null;
     const token = file?.token ?? d.env.WARDEN_RUNNER_TOKEN;
-    if (!token) throw new RemoteError("no runner token: pass --token-file or set WARDEN_RUNNER_TOKEN (get one with `login`)", 2);
+    if (!token)
+      throw new RemoteError("no runner token: pass --token-file or set WARDEN_RUNNER_TOKEN (get one with `login`)", 2);
     const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
     if (`${a} ${b}` === "token refresh") {
       const t = await answer(await d.fetch(`${base}/runner/token/refresh`, { method: "POST", headers: auth }));
       if (tokenFile) {
         writeTokenFile(tokenFile, { ...file!, token: t.token, expiresAt: t.expiresAt });
-        d.out(`Refreshed; expires ${new Date(t.expiresAt).toISOString()} (grant ends ${new Date(t.grantExpiresAt).toISOString()}).`);
+        d.out(
+          `Refreshed; expires ${new Date(t.expiresAt).toISOString()} (grant ends ${new Date(t.grantExpiresAt).toISOString()}).`,
+        );
       } else d.out(`export WARDEN_RUNNER_TOKEN=${t.token}`);
       return 0;
     }
     const op = OPS[a === "whoami" ? "whoami" : `${a} ${b}`];
-    if (!op) throw new RemoteError(`unknown remote command: ${[a, b].filter(Boolean).join(" ")} (login, whoami, token refresh, ${Object.keys(OPS).slice(1).join(", ")})`, 2);
+    if (!op)
+      throw new RemoteError(
+        `unknown remote command: ${[a, b].filter(Boolean).join(" ")} (login, whoami, token refresh, ${Object.keys(OPS).slice(1).join(", ")})`,
+        2,
+      );
     let body: string | undefined;
     if (op.method === "POST") {
       const n = flag(argv, "--batch-size");
-      if (n !== undefined && !(Number.isInteger(Number(n)) && Number(n) > 0)) throw new RemoteError("--batch-size must be a positive integer", 2);
+      if (n !== undefined && !(Number.isInteger(Number(n)) && Number(n) > 0))
+        throw new RemoteError("--batch-size must be a positive integer", 2);
       body = JSON.stringify(n === undefined ? {} : { batchSize: Number(n) });
     }
     const value = await answer(await d.fetch(`${base}${op.path}`, { method: op.method, headers: auth, body }));

@@ -58,12 +58,14 @@ export function parse(argv: string[], dataDir: string): Call {
       return { fn: "owners/operator:list", args: {} };
     case "owners apply": {
       const file = resolve(flag(rest, "--file") ?? process.env.WARDEN_OWNERS_FILE ?? join(dataDir, "owners.json"));
-      if (!existsSync(file)) throw new UsageError(`no owners file at ${file} (create it with \`npm run owners -- set …\`)`);
+      if (!existsSync(file))
+        throw new UsageError(`no owners file at ${file} (create it with \`npm run owners -- set …\`)`);
       return { fn: "owners/admin:syncOwners", args: { owners: parseOwnersJson(readFileSync(file, "utf8")).owners } };
     }
     case "rotation start": {
       const n = flag(rest, "--batch-size");
-      if (n !== undefined && !(Number.isInteger(Number(n)) && Number(n) > 0)) throw new UsageError("--batch-size must be a positive integer");
+      if (n !== undefined && !(Number.isInteger(Number(n)) && Number(n) > 0))
+        throw new UsageError("--batch-size must be a positive integer");
       return { fn: "secrets/rotation:start", args: n === undefined ? {} : { batchSize: Number(n) } };
     }
     case "rotation status":
@@ -80,7 +82,8 @@ export function parse(argv: string[], dataDir: string): Call {
         throw new UsageError("arguments must be a JSON object");
       }
     }
-    if (typeof args !== "object" || args === null || Array.isArray(args)) throw new UsageError("arguments must be a JSON object");
+    if (typeof args !== "object" || args === null || Array.isArray(args))
+      throw new UsageError("arguments must be a JSON object");
     return { fn: b, args: args as Record<string, unknown> };
   }
   throw new UsageError(HELP);
@@ -104,7 +107,16 @@ function send(socketPath: string, call: Call): Promise<any> {
   });
 }
 
-function printOwners(v: { owners: Array<{ ownerKey: string; active: boolean; hasPassword: boolean; clerkLinked: boolean; memberships: Array<{ workspace: string; role: string; active: boolean }> }>; more: boolean }) {
+function printOwners(v: {
+  owners: Array<{
+    ownerKey: string;
+    active: boolean;
+    hasPassword: boolean;
+    clerkLinked: boolean;
+    memberships: Array<{ workspace: string; role: string; active: boolean }>;
+  }>;
+  more: boolean;
+}) {
   const rows = v.owners.map((o) => [
     o.ownerKey,
     o.active ? "active" : "inactive",
@@ -113,7 +125,13 @@ function printOwners(v: { owners: Array<{ ownerKey: string; active: boolean; has
   ]);
   const head = ["OWNER KEY", "STATUS", "SIGN-IN", "MEMBERSHIPS"];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
+  for (const r of [head, ...rows])
+    console.log(
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join("  ")
+        .trimEnd(),
+    );
   if (v.more) console.log("(more owners than shown)");
 }
 
@@ -121,9 +139,17 @@ function summary(m: BackupManifest & { dir?: string }, dir: string, files: numbe
   const docs = Object.entries(m.documents)
     .map(([p, t]) => `${p === "" ? "app" : p}: ${Object.values(t).reduce((a, b) => a + b, 0)} documents`)
     .join(", ");
-  console.log(`Backup (${m.mode}) written to ${dir}: ${docs}${m.walEntries ? ` + ${m.walEntries} log entries` : ""}, ${m.blobs} stored files, ${files} files checksummed, log position ${m.seq}.`);
-  if (m.keys.included) console.log("WARNING: this backup contains keys.json (the secret-encryption and signing keys). Store it like the keys themselves.");
-  else console.log(`Keys are NOT in this backup. Restoring needs the keys file (fingerprint ${m.keys.fingerprint ?? "unknown"}): keep a copy of keys.json somewhere else (see README, key custody).`);
+  console.log(
+    `Backup (${m.mode}) written to ${dir}: ${docs}${m.walEntries ? ` + ${m.walEntries} log entries` : ""}, ${m.blobs} stored files, ${files} files checksummed, log position ${m.seq}.`,
+  );
+  if (m.keys.included)
+    console.log(
+      "WARNING: this backup contains keys.json (the secret-encryption and signing keys). Store it like the keys themselves.",
+    );
+  else
+    console.log(
+      `Keys are NOT in this backup. Restoring needs the keys file (fingerprint ${m.keys.fingerprint ?? "unknown"}): keep a copy of keys.json somewhere else (see README, key custody).`,
+    );
 }
 
 /** `backup <dir>`: through the running runtime when there is one, else offline (the data dir locked meanwhile). */
@@ -135,7 +161,9 @@ async function backupCmd(args: string[], dataDir: string): Promise<number> {
   const socketPath = join(dataDir, "operator.sock");
   if (lockHolder(dataDir) !== null) {
     if (!existsSync(socketPath)) {
-      console.error(`A runtime holds ${dataDir} but its operator socket is off (WARDEN_OPERATOR_SOCKET=0); enable it, or stop the runtime for an offline backup.`);
+      console.error(
+        `A runtime holds ${dataDir} but its operator socket is off (WARDEN_OPERATOR_SOCKET=0); enable it, or stop the runtime for an offline backup.`,
+      );
       return 3;
     }
     const res = await send(socketPath, { fn: "runtime:backup", args: { dir, includeKeys } });
@@ -153,7 +181,10 @@ async function backupCmd(args: string[], dataDir: string): Promise<number> {
 
 function restoreCmd(args: string[], dataDir: string): number {
   const positional = args.filter((a, i) => !a.startsWith("--") && !["--data-dir", "--keys"].includes(args[i - 1]));
-  if (positional.length !== 1) throw new UsageError("usage: restore <backup> [--data-dir d] [--keys file | --no-keys] [--force] [--allow-engine-upgrade]");
+  if (positional.length !== 1)
+    throw new UsageError(
+      "usage: restore <backup> [--data-dir d] [--keys file | --no-keys] [--force] [--allow-engine-upgrade]",
+    );
   const keysFile = flag(args, "--keys");
   if (keysFile && args.includes("--no-keys")) throw new UsageError("--keys and --no-keys exclude each other");
   const target = resolve(flag(args, "--data-dir") ?? dataDir);
@@ -164,18 +195,34 @@ function restoreCmd(args: string[], dataDir: string): number {
     allowEngineUpgrade: args.includes("--allow-engine-upgrade"),
   });
   const m = r.manifest;
-  console.log(`Restored the ${m.mode} backup of ${m.createdAt} (log position ${m.seq}, ${m.files.length} files verified) into ${r.dataDir}.`);
+  console.log(
+    `Restored the ${m.mode} backup of ${m.createdAt} (log position ${m.seq}, ${m.files.length} files verified) into ${r.dataDir}.`,
+  );
   if (r.movedAside) console.log(`The previous contents were moved to ${r.movedAside}.`);
-  if (r.keys === "none") console.log("No keys were restored: supply SKILL_SECRET_ENCRYPTION_KEY / WARDEN_AUTH_PRIVATE_JWK, or the runtime generates new keys and stored secrets will not decrypt.");
-  else console.log(`Keys: ${r.keys === "supplied" ? "installed from the file given" : "restored from the backup"} as ${join(r.dataDir, "keys.json")} (0600).`);
-  if (r.keys !== "none" && process.env.WARDEN_KEYS_FILE) console.log(`Note: WARDEN_KEYS_FILE=${process.env.WARDEN_KEYS_FILE} is set, so the runtime reads its keys there, not from the restored keys.json.`);
+  if (r.keys === "none")
+    console.log(
+      "No keys were restored: supply SKILL_SECRET_ENCRYPTION_KEY / WARDEN_AUTH_PRIVATE_JWK, or the runtime generates new keys and stored secrets will not decrypt.",
+    );
+  else
+    console.log(
+      `Keys: ${r.keys === "supplied" ? "installed from the file given" : "restored from the backup"} as ${join(r.dataDir, "keys.json")} (0600).`,
+    );
+  if (r.keys !== "none" && process.env.WARDEN_KEYS_FILE)
+    console.log(
+      `Note: WARDEN_KEYS_FILE=${process.env.WARDEN_KEYS_FILE} is set, so the runtime reads its keys there, not from the restored keys.json.`,
+    );
   console.log(`Start it with WARDEN_DATA_DIR=${r.dataDir} npm start.`);
   return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const r = argv.indexOf("--remote");
-  if (r >= 0) return await remoteMain(argv[r + 1] ?? "", [...argv.slice(0, r), ...argv.slice(r + 2)].filter((x) => x !== "--json"), realDeps());
+  if (r >= 0)
+    return await remoteMain(
+      argv[r + 1] ?? "",
+      [...argv.slice(0, r), ...argv.slice(r + 2)].filter((x) => x !== "--json"),
+      realDeps(),
+    );
   if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
     console.log(HELP);
     return argv.length === 0 ? 2 : 0;
@@ -200,14 +247,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   let call: Call;
   try {
-    call = parse(argv.filter((a) => a !== "--json"), dataDir);
+    call = parse(
+      argv.filter((a) => a !== "--json"),
+      dataDir,
+    );
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     return 2;
   }
   const socketPath = join(dataDir, "operator.sock");
   if (!existsSync(socketPath)) {
-    console.error(`No running Warden runtime for ${dataDir} (no ${socketPath}). Start it with \`npm start\`, or set WARDEN_DATA_DIR.`);
+    console.error(
+      `No running Warden runtime for ${dataDir} (no ${socketPath}). Start it with \`npm start\`, or set WARDEN_DATA_DIR.`,
+    );
     return 3;
   }
   let res: any;
@@ -218,8 +270,10 @@ export async function main(argv: string[]): Promise<number> {
     return 3;
   }
   if (!res?.ok) {
-    if (res?.error === "OPERATOR_FUNCTION_NOT_ALLOWED") console.error(`${call.fn} is not on the operator allowlist: ${res.allowed.join(", ")}`);
-    else console.error(`${call.fn} failed: ${res?.message ?? res?.error ?? "unknown error"} (request ${res?.requestId})`);
+    if (res?.error === "OPERATOR_FUNCTION_NOT_ALLOWED")
+      console.error(`${call.fn} is not on the operator allowlist: ${res.allowed.join(", ")}`);
+    else
+      console.error(`${call.fn} failed: ${res?.message ?? res?.error ?? "unknown error"} (request ${res?.requestId})`);
     return 1;
   }
   if (call.fn === "owners/operator:list" && !json) printOwners(res.value);

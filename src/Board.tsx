@@ -44,8 +44,9 @@ function BoardInner({ cfg }: { cfg: WardenConfig }) {
         <Card className="signin">
           <Notice tone="danger" title="Sign-in is not configured">
             <p>
-              This server only accepts Clerk sign-in (AUTH_MODE=clerk), but this build of SyncBoard has no Clerk publishable key. Rebuild it with{" "}
-              <code>VITE_CLERK_PUBLISHABLE_KEY</code>, or set <code>AUTH_MODE=both</code> to allow the built-in owner sign-in.
+              This server only accepts Clerk sign-in (AUTH_MODE=clerk), but this build of SyncBoard has no Clerk
+              publishable key. Rebuild it with <code>VITE_CLERK_PUBLISHABLE_KEY</code>, or set{" "}
+              <code>AUTH_MODE=both</code> to allow the built-in owner sign-in.
             </p>
           </Notice>
         </Card>
@@ -55,7 +56,11 @@ function BoardInner({ cfg }: { cfg: WardenConfig }) {
   if (clerkPossible && (choice === "clerk" || !builtinPossible)) {
     return (
       <Suspense fallback={<CenterLoading label="Loading Clerk…" />}>
-        <ClerkBoard client={client} publishableKey={cfg.clerkPublishableKey!} onUseBuiltin={builtinPossible ? () => choose("builtin") : undefined} />
+        <ClerkBoard
+          client={client}
+          publishableKey={cfg.clerkPublishableKey!}
+          onUseBuiltin={builtinPossible ? () => choose("builtin") : undefined}
+        />
       </Suspense>
     );
   }
@@ -70,7 +75,15 @@ function CenterLoading({ label }: { label: string }) {
   );
 }
 
-function BuiltinBoard({ client, cfg, onUseClerk }: { client: ConvexReactClient; cfg: WardenConfig; onUseClerk?: () => void }) {
+function BuiltinBoard({
+  client,
+  cfg,
+  onUseClerk,
+}: {
+  client: ConvexReactClient;
+  cfg: WardenConfig;
+  onUseClerk?: () => void;
+}) {
   const useAuth = useMemo(() => makeUseBuiltinAuth(cfg.siteUrl), [cfg.siteUrl]);
   const signedIn = useOwnerSignedIn();
   const [ended, setEnded] = useState(false);
@@ -99,7 +112,15 @@ function BuiltinBoard({ client, cfg, onUseClerk }: { client: ConvexReactClient; 
   );
 }
 
-function SignInPage({ siteUrl, onUseClerk, sessionEnded }: { siteUrl: string; onUseClerk?: () => void; sessionEnded: boolean }) {
+function SignInPage({
+  siteUrl,
+  onUseClerk,
+  sessionEnded,
+}: {
+  siteUrl: string;
+  onUseClerk?: () => void;
+  sessionEnded: boolean;
+}) {
   const [ownerKey, setOwnerKey] = useState("");
   const [password, setPassword] = useState("");
   const [pending, setPending] = useState(false);
@@ -129,25 +150,53 @@ function SignInPage({ siteUrl, onUseClerk, sessionEnded }: { siteUrl: string; on
         </div>
         <Card>
           <h1 className="signin-title">Sign in to SyncBoard</h1>
-          <p className="muted small">Use the owner key and password you were given. The first owner's password is printed once when the server starts.</p>
+          <p className="muted small">
+            Use the owner key and password you were given. The first owner's password is printed once when the server
+            starts.
+          </p>
           {sessionEnded ? <Notice tone="warn">Your session ended. Sign in again to continue.</Notice> : null}
           <form onSubmit={submit} noValidate>
             <Field label="Owner key">
-              {(p) => <Input {...p} name="ownerKey" autoComplete="username" value={ownerKey} onChange={(e) => setOwnerKey(e.target.value)} required />}
+              {(p) => (
+                <Input
+                  {...p}
+                  name="ownerKey"
+                  autoComplete="username"
+                  value={ownerKey}
+                  onChange={(e) => setOwnerKey(e.target.value)}
+                  required
+                />
+              )}
             </Field>
             <Field label="Password">
               {(p) => (
-                <Input {...p} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+                <Input
+                  {...p}
+                  name="password"
+                  type="password"
+                  autoComplete="current-password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                  required
+                />
               )}
             </Field>
             {error ? (
               <>
                 <InlineError error={error} />
-                {error.code === "RATE_LIMITED" && error.retryAfterMs ? <p className="small muted">Try again in {formatWait(error.retryAfterMs)}.</p> : null}
+                {error.code === "RATE_LIMITED" && error.retryAfterMs ? (
+                  <p className="small muted">Try again in {formatWait(error.retryAfterMs)}.</p>
+                ) : null}
               </>
             ) : null}
             <div className="row mt1">
-              <Button type="submit" variant="primary" className="full" pending={pending} disabled={!ownerKey || !password}>
+              <Button
+                type="submit"
+                variant="primary"
+                className="full"
+                pending={pending}
+                disabled={!ownerKey || !password}
+              >
                 Sign in
               </Button>
             </div>

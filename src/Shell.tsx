@@ -14,7 +14,15 @@ import { switchWorkspace } from "./auth/builtin";
 import { useConfig } from "./lib/configContext";
 import { errorInfo, type ErrorInfo } from "./lib/errors";
 
-export function AuthedShell({ provider, signOut, onRejected }: { provider: "builtin" | "clerk"; signOut: () => void; onRejected: () => void }) {
+export function AuthedShell({
+  provider,
+  signOut,
+  onRejected,
+}: {
+  provider: "builtin" | "clerk";
+  signOut: () => void;
+  onRejected: () => void;
+}) {
   const { isLoading, isAuthenticated } = useConvexAuth();
   const rejected = !isLoading && !isAuthenticated;
   useEffect(() => {
@@ -133,7 +141,13 @@ function Frame({ session }: { session: Session }) {
               <img src="/favicon.svg" alt="" />
               Warden
             </Link>
-            <Button variant="secondary" className="menu-toggle btn-small" aria-expanded={menuOpen} aria-controls="board-nav" onClick={() => setMenuOpen(!menuOpen)}>
+            <Button
+              variant="secondary"
+              className="menu-toggle btn-small"
+              aria-expanded={menuOpen}
+              aria-controls="board-nav"
+              onClick={() => setMenuOpen(!menuOpen)}
+            >
               Menu
               <MenuCount />
             </Button>
@@ -255,7 +269,12 @@ function usePendingCount(): { n: number; text: string } {
 function ApprovalsLink({ to, label, active }: { to: string; label: string; active: boolean }) {
   const { n, text } = usePendingCount();
   return (
-    <Link to={to} aria-current={active ? "page" : undefined} aria-describedby={n > 0 ? "nav-pending-count" : undefined} className="nav-with-count">
+    <Link
+      to={to}
+      aria-current={active ? "page" : undefined}
+      aria-describedby={n > 0 ? "nav-pending-count" : undefined}
+      className="nav-with-count"
+    >
       {label}
       {n > 0 ? (
         <>
@@ -277,7 +296,12 @@ function OverviewLink({ to, label, active }: { to: string; label: string; active
   const n = unread.status === "ok" ? unread.data.count : 0;
   const text = unread.status === "ok" && unread.data.more ? `${n}+` : String(n);
   return (
-    <Link to={to} aria-current={active ? "page" : undefined} aria-describedby={n > 0 ? "nav-unread-count" : undefined} className="nav-with-count">
+    <Link
+      to={to}
+      aria-current={active ? "page" : undefined}
+      aria-describedby={n > 0 ? "nav-unread-count" : undefined}
+      className="nav-with-count"
+    >
       {label}
       {n > 0 ? (
         <>

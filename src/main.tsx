@@ -22,7 +22,10 @@ function Root() {
   if (err) {
     return (
       <div className="center-page">
-        <ErrorState title="Warden can't start" error={err instanceof Error && err.message === "CONFIG_MISSING" ? { code: "CONFIG_MISSING" } : errorInfo(err)} />
+        <ErrorState
+          title="Warden can't start"
+          error={err instanceof Error && err.message === "CONFIG_MISSING" ? { code: "CONFIG_MISSING" } : errorInfo(err)}
+        />
       </div>
     );
   }

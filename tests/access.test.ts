@@ -38,7 +38,10 @@ describe("access layer", () => {
     const t = newT();
     const boss = await member(t, { role: "owner" });
     const viewer = await member(t, { role: "viewer" });
-    await expectCode(viewer.as.mutation(api.owners.manage.setRole, { ownerId: viewer.ownerId, role: "owner" }), "FORBIDDEN");
+    await expectCode(
+      viewer.as.mutation(api.owners.manage.setRole, { ownerId: viewer.ownerId, role: "owner" }),
+      "FORBIDDEN",
+    );
     const list = await boss.as.query(api.owners.manage.list, {});
     expect(list.find((o) => o.ownerId === viewer.ownerId)?.role).toBe("viewer");
     await expectCode(viewer.as.query(api.owners.manage.list, {}), "FORBIDDEN");
@@ -49,7 +52,10 @@ describe("access layer", () => {
     const a = await member(t, { workspace: "ws-a" });
     const b = await member(t, { workspace: "ws-b" });
     const bViewer = await member(t, { workspace: "ws-b", role: "viewer" });
-    await expectCode(a.as.mutation(api.owners.manage.setRole, { ownerId: bViewer.ownerId, role: "owner" }), "FORBIDDEN");
+    await expectCode(
+      a.as.mutation(api.owners.manage.setRole, { ownerId: bViewer.ownerId, role: "owner" }),
+      "FORBIDDEN",
+    );
     await expectCode(a.as.mutation(api.owners.manage.setActive, { ownerId: b.ownerId, active: false }), "FORBIDDEN");
     const bList = await b.as.query(api.owners.manage.list, {});
     expect(bList.find((o) => o.ownerId === bViewer.ownerId)?.role).toBe("viewer");
@@ -62,7 +68,11 @@ describe("access layer", () => {
     const t = newT();
     const a = await member(t, { workspace: "ws-a" });
     const b = await member(t, { workspace: "ws-b" });
-    const sneaky = t.withIdentity({ issuer: TEST_ENV.WARDEN_AUTH_ISSUER, subject: a.ownerId, wid: b.workspaceId } as any);
+    const sneaky = t.withIdentity({
+      issuer: TEST_ENV.WARDEN_AUTH_ISSUER,
+      subject: a.ownerId,
+      wid: b.workspaceId,
+    } as any);
     await expectCode(sneaky.query(api.workspaces.manage.current, {}), "FORBIDDEN");
   });
 
@@ -70,9 +80,9 @@ describe("access layer", () => {
     const t = newT();
     const a = await member(t, { workspace: "ws-a" });
     const b = await member(t, { workspace: "ws-b" });
-    await expect(
-      a.as.query(api.workspaces.manage.current, { workspaceId: b.workspaceId } as any),
-    ).rejects.toThrow(/Validator|extra field|workspaceId/i);
+    await expect(a.as.query(api.workspaces.manage.current, { workspaceId: b.workspaceId } as any)).rejects.toThrow(
+      /Validator|extra field|workspaceId/i,
+    );
   });
 
   test.each([
@@ -84,7 +94,10 @@ describe("access layer", () => {
     const a = await member(t);
     await t.run(async (ctx) => ctx.db.patch(a.ownerId, { clerkUserId: "user_clerk_1" }));
     process.env.AUTH_MODE = mode;
-    const clerk = t.withIdentity({ issuer: `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`, subject: "user_clerk_1" } as any);
+    const clerk = t.withIdentity({
+      issuer: `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`,
+      subject: "user_clerk_1",
+    } as any);
     const b = a.as.query(api.workspaces.manage.current, {});
     const c = clerk.query(api.workspaces.manage.current, {});
     if (builtinOk) expect((await b).workspaceId).toBe(a.workspaceId);
@@ -102,13 +115,22 @@ describe("access layer", () => {
       await ctx.db.patch(a.ownerId, { clerkUserId: "user_a" });
       await ctx.db.patch(b.workspaceId, { clerkOrgId: "org_b" });
     });
-    const clerkA = t.withIdentity({ issuer: `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`, subject: "user_a", org_id: "org_b" } as any);
+    const clerkA = t.withIdentity({
+      issuer: `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`,
+      subject: "user_a",
+      org_id: "org_b",
+    } as any);
     await expectCode(clerkA.query(api.workspaces.manage.current, {}), "FORBIDDEN");
   });
 
   test("auth status says only signed-in, provider, workspace, role", async () => {
     const t = newT();
-    expect(await t.query(api.auth.status.get, {})).toEqual({ signedIn: false, provider: null, workspaceId: null, role: null });
+    expect(await t.query(api.auth.status.get, {})).toEqual({
+      signedIn: false,
+      provider: null,
+      workspaceId: null,
+      role: null,
+    });
     const a = await member(t, { role: "viewer" });
     expect(await a.as.query(api.auth.status.get, {})).toEqual({
       signedIn: true,
@@ -124,7 +146,10 @@ describe("access layer", () => {
     const v2 = await member(t, { role: "viewer" });
     await boss.as.mutation(api.owners.manage.setRole, { ownerId: v2.ownerId, role: "admin" });
     const rows = await t.run((ctx) =>
-      ctx.db.query("auditLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", boss.workspaceId)).take(10),
+      ctx.db
+        .query("auditLog")
+        .withIndex("by_workspace_at", (q) => q.eq("workspaceId", boss.workspaceId))
+        .take(10),
     );
     const row = rows.find((r) => r.action === "owner.setRole");
     expect(row).toMatchObject({ actorId: boss.ownerId, before: { role: "viewer" }, after: { role: "admin" } });

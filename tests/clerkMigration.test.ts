@@ -17,7 +17,11 @@ import { TEST_ENV } from "./env";
 const clerkUser = (id: string, emails: Array<[string, string]>) => ({
   id,
   object: "user",
-  email_addresses: emails.map(([email_address, status], i) => ({ id: `idn_${i}${id.slice(5)}`, email_address, verification: { status, strategy: "email_code" } })),
+  email_addresses: emails.map(([email_address, status], i) => ({
+    id: `idn_${i}${id.slice(5)}`,
+    email_address,
+    verification: { status, strategy: "email_code" },
+  })),
 });
 
 function deps(t: T, env: Record<string, string | undefined> = {}) {
@@ -65,7 +69,13 @@ async function setup(t: T) {
   const file = parseOwnersJson(JSON.stringify(OWNERS));
   await t.mutation(internal.owners.admin.syncOwners, { owners: file.owners });
 }
-const owner = (t: T, key: string) => t.run((ctx) => ctx.db.query("owners").withIndex("by_ownerKey", (q) => q.eq("ownerKey", key)).unique());
+const owner = (t: T, key: string) =>
+  t.run((ctx) =>
+    ctx.db
+      .query("owners")
+      .withIndex("by_ownerKey", (q) => q.eq("ownerKey", key))
+      .unique(),
+  );
 
 describe("owners migrate-clerk", () => {
   test("dry run prints and changes nothing; --apply links only one-to-one verified matches; re-running changes nothing; audited", async () => {
@@ -87,7 +97,9 @@ describe("owners migrate-clerk", () => {
       expect(text).toContain("nothing changed; re-run with --apply");
       expect(dry.err.join("\n")).toContain("skipped 1");
       expect((await owner(t, "alice"))!.clerkUserId).toBeUndefined();
-      expect((await t.run((ctx) => ctx.db.query("auditLog").collect())).some((a) => a.action === "owner.clerkLinked")).toBe(false);
+      expect(
+        (await t.run((ctx) => ctx.db.query("auditLog").collect())).some((a) => a.action === "owner.clerkLinked"),
+      ).toBe(false);
 
       // Apply.
       const run = deps(t);
@@ -98,7 +110,9 @@ describe("owners migrate-clerk", () => {
       expect((await owner(t, "carol"))!.clerkUserId).toBeUndefined();
       expect((await owner(t, "dave"))!.clerkUserId).toBe("user_daveOld");
       expect((await owner(t, "erin"))!.clerkUserId).toBeUndefined();
-      const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) => a.action === "owner.clerkLinked");
+      const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter(
+        (a) => a.action === "owner.clerkLinked",
+      );
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ actorLabel: "operator:migrate-clerk", target: "alice" });
 
@@ -107,12 +121,16 @@ describe("owners migrate-clerk", () => {
       expect(await migrateClerk(["--clerk-export", exportFile, "--apply"], again.d)).toBe(0);
       expect(again.out.join("\n")).toContain("alice ← user_alice1 (alice@example.com): already linked");
       expect(again.out.join("\n")).not.toContain("LINKED");
-      expect((await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) => a.action === "owner.clerkLinked")).toHaveLength(1);
+      expect(
+        (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) => a.action === "owner.clerkLinked"),
+      ).toHaveLength(1);
 
       // A later owners-file sync keeps the link; Alice's Clerk token now resolves to her owner account.
       await setup(t);
       expect((await owner(t, "alice"))!.clerkUserId).toBe("user_alice1");
-      const iss = TEST_ENV.CLERK_JWT_ISSUER_DOMAIN.startsWith("http") ? TEST_ENV.CLERK_JWT_ISSUER_DOMAIN : `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`;
+      const iss = TEST_ENV.CLERK_JWT_ISSUER_DOMAIN.startsWith("http")
+        ? TEST_ENV.CLERK_JWT_ISSUER_DOMAIN
+        : `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`;
       process.env.AUTH_MODE = "both";
       const asClerk = (sub: string) => t.withIdentity({ issuer: iss, subject: sub, tokenIdentifier: `${iss}|${sub}` });
       expect((await asClerk("user_alice1").query(api.workspaces.manage.current, {})).role).toBe("owner");
@@ -127,7 +145,10 @@ describe("owners migrate-clerk", () => {
     const t = newT();
     await setup(t);
     // frank has no email; a Clerk user whose verified address equals his owner key still matches nothing.
-    const r = await t.mutation(internal.owners.migrate.linkClerkUsers, { users: [{ id: "user_frank", emails: ["frank"] }], apply: true });
+    const r = await t.mutation(internal.owners.migrate.linkClerkUsers, {
+      users: [{ id: "user_frank", emails: ["frank"] }],
+      apply: true,
+    });
     expect(r.rows[0].outcome).toBe("no_match");
     expect((await owner(t, "frank"))!.clerkUserId).toBeUndefined();
   });
@@ -135,8 +156,14 @@ describe("owners migrate-clerk", () => {
   test("a Clerk user linked already is never moved, and one owner never gets two Clerk users", async () => {
     const t = newT();
     await setup(t);
-    await t.mutation(internal.owners.migrate.linkClerkUsers, { users: [{ id: "user_alice1", emails: ["alice@example.com"] }], apply: true });
-    const r = await t.mutation(internal.owners.migrate.linkClerkUsers, { users: [{ id: "user_alice2", emails: ["alice@example.com"] }], apply: true });
+    await t.mutation(internal.owners.migrate.linkClerkUsers, {
+      users: [{ id: "user_alice1", emails: ["alice@example.com"] }],
+      apply: true,
+    });
+    const r = await t.mutation(internal.owners.migrate.linkClerkUsers, {
+      users: [{ id: "user_alice2", emails: ["alice@example.com"] }],
+      apply: true,
+    });
     expect(r.rows[0]).toMatchObject({ outcome: "conflict", ownerKey: "alice" });
     expect((await owner(t, "alice"))!.clerkUserId).toBe("user_alice1");
   });
@@ -163,7 +190,15 @@ describe("owners migrate-clerk", () => {
   });
 
   test("parseClerkUsers keeps only verified addresses, lower-cased", () => {
-    const { users } = parseClerkUsers({ data: [clerkUser("user_x", [["X@Y.org", "verified"], ["z@y.org", "unverified"], ["w@y.org", "expired"]])] });
+    const { users } = parseClerkUsers({
+      data: [
+        clerkUser("user_x", [
+          ["X@Y.org", "verified"],
+          ["z@y.org", "unverified"],
+          ["w@y.org", "expired"],
+        ]),
+      ],
+    });
     expect(users).toEqual([{ id: "user_x", emails: ["x@y.org"] }]);
   });
 });
@@ -176,7 +211,23 @@ describe("owners set --email (the operator vouches for the address)", () => {
     const dir = mkdtempSync(join(tmpdir(), "owners-email-"));
     const file = join(dir, "owners.json");
     try {
-      const r = spawnSync(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/owners.ts"), "set", "alice", "--role", "owner", "--no-password", "--email", "Alice@Example.COM", "--file", file], { encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(root, "node_modules/tsx/dist/cli.mjs"),
+          join(root, "scripts/owners.ts"),
+          "set",
+          "alice",
+          "--role",
+          "owner",
+          "--no-password",
+          "--email",
+          "Alice@Example.COM",
+          "--file",
+          file,
+        ],
+        { encoding: "utf8", timeout: 60_000 },
+      );
       expect(r.status, r.stdout + r.stderr).toBe(0);
       const parsed = parseOwnersJson(readFileSync(file, "utf8"));
       expect(parsed.owners[0].email).toBe("alice@example.com");

@@ -69,7 +69,8 @@ async function clerkPerson(t: T, workspace: string, clerkUserId: string, role: "
   await t.run((ctx) => ctx.db.patch(m.ownerId, { clerkUserId }));
   return m;
 }
-const link = (t: T, workspaceId: Id<"workspaces">, clerkOrgId: string) => t.run((ctx) => ctx.db.patch(workspaceId, { clerkOrgId }));
+const link = (t: T, workspaceId: Id<"workspaces">, clerkOrgId: string) =>
+  t.run((ctx) => ctx.db.patch(workspaceId, { clerkOrgId }));
 
 describe("reading the organization from Clerk tokens", () => {
   test("v1 template (org_id/org_role), v2 session (o.id/o.rol) and flattened o.id all read the same", () => {
@@ -85,8 +86,15 @@ describe("reading the organization from Clerk tokens", () => {
   });
 
   test.each([
-    ["v1 JWT template", (sub: string, org?: string) => v1Template(sub, "sess_abc12345", org ? { id: org, role: "org:member" } : undefined)],
-    ["v2 session token", (sub: string, org?: string) => v2Session(sub, "sess_abc12345", org ? { id: org, rol: "member" } : undefined)],
+    [
+      "v1 JWT template",
+      (sub: string, org?: string) =>
+        v1Template(sub, "sess_abc12345", org ? { id: org, role: "org:member" } : undefined),
+    ],
+    [
+      "v2 session token",
+      (sub: string, org?: string) => v2Session(sub, "sess_abc12345", org ? { id: org, rol: "member" } : undefined),
+    ],
   ])("%s: the active organization selects its linked workspace, only for members", async (_name, token) => {
     process.env.AUTH_MODE = "clerk";
     const t = newT();
@@ -95,16 +103,37 @@ describe("reading the organization from Clerk tokens", () => {
     await link(t, a.workspaceId, ORG);
     await link(t, b.workspaceId, OTHER_ORG);
     // a belongs to one more workspace: without an active org there is no unique answer.
-    await t.run((ctx) => ctx.db.insert("memberships", { ownerId: a.ownerId, workspaceId: b.workspaceId, role: "viewer", createdAt: Date.now() }));
-    expect((await as(t, token("user_a", ORG)).query(api.workspaces.manage.current, {})).workspaceId).toBe(a.workspaceId);
-    expect((await as(t, token("user_a", OTHER_ORG)).query(api.workspaces.manage.current, {})).workspaceId).toBe(b.workspaceId);
+    await t.run((ctx) =>
+      ctx.db.insert("memberships", {
+        ownerId: a.ownerId,
+        workspaceId: b.workspaceId,
+        role: "viewer",
+        createdAt: Date.now(),
+      }),
+    );
+    expect((await as(t, token("user_a", ORG)).query(api.workspaces.manage.current, {})).workspaceId).toBe(
+      a.workspaceId,
+    );
+    expect((await as(t, token("user_a", OTHER_ORG)).query(api.workspaces.manage.current, {})).workspaceId).toBe(
+      b.workspaceId,
+    );
     await expectCode(as(t, token("user_a")).query(api.workspaces.manage.current, {}), "FORBIDDEN");
     // A Clerk user of the organization who has no membership (just-in-time is off by default).
-    await t.run((ctx) => ctx.db.insert("owners", { ownerKey: "outsider", clerkUserId: "user_x", active: true, createdAt: 0, updatedAt: 0 }));
+    await t.run((ctx) =>
+      ctx.db.insert("owners", {
+        ownerKey: "outsider",
+        clerkUserId: "user_x",
+        active: true,
+        createdAt: 0,
+        updatedAt: 0,
+      }),
+    );
     await expectCode(as(t, token("user_x", ORG)).query(api.workspaces.manage.current, {}), "FORBIDDEN");
     await expectCode(as(t, token("user_nobody", ORG)).action(api.owners.sessions.hello, {}), "FORBIDDEN");
     const events = await t.run((ctx) => ctx.db.query("securityEvents").collect());
-    expect(events.some((e) => e.code === "FORBIDDEN" && e.category === "access" && e.source === "subject:user_nobody")).toBe(true);
+    expect(
+      events.some((e) => e.code === "FORBIDDEN" && e.category === "access" && e.source === "subject:user_nobody"),
+    ).toBe(true);
   });
 });
 
@@ -115,13 +144,26 @@ describe("linking an organization to a workspace", () => {
     const a = await clerkPerson(t, "acme", "user_a");
     // Not linked yet: the active org is ignored and the person's only workspace is used.
     const asMember = as(t, v2Session("user_a", "sess_m0000001", { id: ORG, rol: "member" }));
-    expect((await asMember.query(api.workspaces.org.status, {})).activeOrg).toEqual({ id: ORG, role: "member", linkedElsewhere: false });
+    expect((await asMember.query(api.workspaces.org.status, {})).activeOrg).toEqual({
+      id: ORG,
+      role: "member",
+      linkedElsewhere: false,
+    });
     await expectCode(asMember.mutation(api.workspaces.org.linkActiveOrg, {}), "ORG_ADMIN_REQUIRED");
     await expectCode(a.as.mutation(api.workspaces.org.linkActiveOrg, {}), "ORG_NOT_ACTIVE"); // built-in sign-in
-    await expectCode(as(t, v2Session("user_a", "sess_n0000001")).mutation(api.workspaces.org.linkActiveOrg, {}), "ORG_NOT_ACTIVE");
+    await expectCode(
+      as(t, v2Session("user_a", "sess_n0000001")).mutation(api.workspaces.org.linkActiveOrg, {}),
+      "ORG_NOT_ACTIVE",
+    );
     // An admin role in Warden is not enough: linking is owner-only.
     const helper = await clerkPerson(t, "acme", "user_h", "admin");
-    await expectCode(as(t, v1Template("user_h", "sess_h0000001", { id: ORG, role: "org:admin" })).mutation(api.workspaces.org.linkActiveOrg, {}), "FORBIDDEN");
+    await expectCode(
+      as(t, v1Template("user_h", "sess_h0000001", { id: ORG, role: "org:admin" })).mutation(
+        api.workspaces.org.linkActiveOrg,
+        {},
+      ),
+      "FORBIDDEN",
+    );
     expect(helper.workspaceId).toBe(a.workspaceId);
 
     const asAdmin = as(t, v1Template("user_a", "sess_a0000001", { id: ORG, role: "org:admin" }));
@@ -129,18 +171,35 @@ describe("linking an organization to a workspace", () => {
     expect(await asAdmin.query(api.workspaces.org.status, {})).toMatchObject({ clerkOrgId: ORG, jit: false });
     // The same org cannot be linked to a second workspace.
     const b = await clerkPerson(t, "beta", "user_b");
-    await expectCode(as(t, v1Template("user_b", "sess_b0000001", { id: ORG, role: "org:admin" })).mutation(api.workspaces.org.linkActiveOrg, {}), "FORBIDDEN");
-    await expectCode(t.mutation(internal.workspaces.org.linkOrg, { workspace: "beta", clerkOrgId: ORG }), "ORG_ALREADY_LINKED");
+    await expectCode(
+      as(t, v1Template("user_b", "sess_b0000001", { id: ORG, role: "org:admin" })).mutation(
+        api.workspaces.org.linkActiveOrg,
+        {},
+      ),
+      "FORBIDDEN",
+    );
+    await expectCode(
+      t.mutation(internal.workspaces.org.linkOrg, { workspace: "beta", clerkOrgId: ORG }),
+      "ORG_ALREADY_LINKED",
+    );
     expect(b.workspaceId).not.toBe(a.workspaceId);
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
-    expect(audit.find((x) => x.action === "workspace.linkClerkOrg")).toMatchObject({ workspaceId: a.workspaceId, target: ORG });
+    expect(audit.find((x) => x.action === "workspace.linkClerkOrg")).toMatchObject({
+      workspaceId: a.workspaceId,
+      target: ORG,
+    });
   });
 
   test("operator (owner CLI) links by workspace slug and can turn just-in-time on; unlink turns it off", async () => {
     const t = newT();
     const a = await member(t, { workspace: "acme" });
-    expect(await t.mutation(internal.workspaces.org.linkOrg, { workspace: "acme", clerkOrgId: ORG, jit: true })).toEqual({ workspaceId: a.workspaceId, clerkOrgId: ORG, jit: true });
-    await expectCode(t.mutation(internal.workspaces.org.linkOrg, { workspace: "acme", clerkOrgId: "org id with spaces" }), "ARGS_INVALID");
+    expect(
+      await t.mutation(internal.workspaces.org.linkOrg, { workspace: "acme", clerkOrgId: ORG, jit: true }),
+    ).toEqual({ workspaceId: a.workspaceId, clerkOrgId: ORG, jit: true });
+    await expectCode(
+      t.mutation(internal.workspaces.org.linkOrg, { workspace: "acme", clerkOrgId: "org id with spaces" }),
+      "ARGS_INVALID",
+    );
     await a.as.mutation(api.workspaces.org.unlinkOrg, {});
     expect(await a.as.query(api.workspaces.org.status, {})).toMatchObject({ clerkOrgId: null, jit: false });
     await expectCode(a.as.mutation(api.workspaces.org.setJit, { enabled: true }), "ORG_NOT_LINKED");
@@ -165,25 +224,56 @@ describe("just-in-time membership (off by default) and the role mapping", () => 
     const newcomer = as(t, v2Session("user_new", "sess_new00001", { id: ORG, rol: "member" }));
     await expectCode(newcomer.action(api.owners.sessions.hello, {}), "FORBIDDEN"); // off by default
 
-    await as(t, v2Session("user_a", "sess_a0000001", { id: ORG, rol: "admin" })).mutation(api.workspaces.org.setJit, { enabled: true });
+    await as(t, v2Session("user_a", "sess_a0000001", { id: ORG, rol: "admin" })).mutation(api.workspaces.org.setJit, {
+      enabled: true,
+    });
     expect(await newcomer.action(api.owners.sessions.hello, {})).toEqual({ provider: "clerk" });
     const cur = await newcomer.query(api.workspaces.manage.current, {});
     expect(cur).toMatchObject({ workspaceId: a.workspaceId, role: "viewer" });
     // An org admin starts as Warden admin (v1 template form).
-    await as(t, v1Template("user_boss", "sess_boss0001", { id: ORG, role: "org:admin" })).action(api.owners.sessions.hello, {});
-    expect((await as(t, v1Template("user_boss", "sess_boss0001", { id: ORG, role: "org:admin" })).query(api.workspaces.manage.current, {})).role).toBe("admin");
+    await as(t, v1Template("user_boss", "sess_boss0001", { id: ORG, role: "org:admin" })).action(
+      api.owners.sessions.hello,
+      {},
+    );
+    expect(
+      (
+        await as(t, v1Template("user_boss", "sess_boss0001", { id: ORG, role: "org:admin" })).query(
+          api.workspaces.manage.current,
+          {},
+        )
+      ).role,
+    ).toBe("admin");
     // Without the organization active (e.g. removed from it in Clerk) the membership does not work.
-    await expectCode(as(t, v2Session("user_new", "sess_new00002")).query(api.workspaces.manage.current, {}), "FORBIDDEN");
+    await expectCode(
+      as(t, v2Session("user_new", "sess_new00002")).query(api.workspaces.manage.current, {}),
+      "FORBIDDEN",
+    );
     // A deactivated JIT membership is not re-created.
-    const newcomerId = (await t.run((ctx) => ctx.db.query("owners").withIndex("by_clerkUserId", (q) => q.eq("clerkUserId", "user_new")).unique()))!._id;
-    await as(t, v2Session("user_a", "sess_a0000001", { id: ORG, rol: "admin" })).mutation(api.owners.manage.setActive, { ownerId: newcomerId, active: false });
+    const newcomerId = (await t.run((ctx) =>
+      ctx.db
+        .query("owners")
+        .withIndex("by_clerkUserId", (q) => q.eq("clerkUserId", "user_new"))
+        .unique(),
+    ))!._id;
+    await as(t, v2Session("user_a", "sess_a0000001", { id: ORG, rol: "admin" })).mutation(api.owners.manage.setActive, {
+      ownerId: newcomerId,
+      active: false,
+    });
     // Their Clerk session in this workspace ended at once; a new one finds the membership still inactive.
     await expectCode(newcomer.action(api.owners.sessions.hello, {}), "SESSION_ENDED");
-    await expectCode(as(t, v2Session("user_new", "sess_new00003", { id: ORG, rol: "member" })).action(api.owners.sessions.hello, {}), "MEMBERSHIP_INACTIVE");
+    await expectCode(
+      as(t, v2Session("user_new", "sess_new00003", { id: ORG, rol: "member" })).action(api.owners.sessions.hello, {}),
+      "MEMBERSHIP_INACTIVE",
+    );
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
     expect(audit.filter((x) => x.action === "membership.jit")).toHaveLength(2);
     const ms = await t.run((ctx) => ctx.db.query("memberships").collect());
-    expect(ms.filter((m) => m.via === "clerkOrg").map((m) => m.role).sort()).toEqual(["admin", "viewer"]);
+    expect(
+      ms
+        .filter((m) => m.via === "clerkOrg")
+        .map((m) => m.role)
+        .sort(),
+    ).toEqual(["admin", "viewer"]);
     expect(ms.some((m) => m.via === "clerkOrg" && m.role === "owner")).toBe(false);
   });
 });
@@ -198,7 +288,8 @@ describe("Clerk sessions: audited on first use, ended from Warden", () => {
     await s1.action(api.owners.sessions.hello, {});
     await s1.action(api.owners.sessions.hello, {});
     await s1.mutation(api.owners.sessions.endOthers, {});
-    const signins = async () => (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((x) => x.action === "auth.signin");
+    const signins = async () =>
+      (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((x) => x.action === "auth.signin");
     expect(await signins()).toHaveLength(1);
     const s2 = as(t, v2Session("user_a", "sess_two000002", { id: ORG, rol: "admin" }));
     await s2.mutation(api.owners.sessions.endOthers, {}); // first use is a mutation: recorded too

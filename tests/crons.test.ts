@@ -28,7 +28,16 @@ const EXPECTED: Record<string, Job> = {
   "mcp health": {
     fn: "mcp/outbound/health:checkAll",
     schedule: { type: "interval", minutes: 5 },
-    writes: ["mcpServers", "mcpSessions", "mcpTools", "activityLog", "notifications", "oauthRequests", "oauthCodes", "oauthTokens"],
+    writes: [
+      "mcpServers",
+      "mcpSessions",
+      "mcpTools",
+      "activityLog",
+      "notifications",
+      "oauthRequests",
+      "oauthCodes",
+      "oauthTokens",
+    ],
   },
   "invocation summary rollup": {
     fn: "logs/summaries:rollupInvocations",
@@ -67,7 +76,9 @@ const EXPECTED: Record<string, Job> = {
   },
 };
 
-const registered = (crons as unknown as { crons: Record<string, { name: string; args: unknown[]; schedule: Record<string, unknown> }> }).crons;
+const registered = (
+  crons as unknown as { crons: Record<string, { name: string; args: unknown[]; schedule: Record<string, unknown> }> }
+).crons;
 
 /** A workspace with old and new rows in the log, summary, chat, skill, limit and approval tables. */
 async function seed(t: T) {
@@ -80,20 +91,83 @@ async function seed(t: T) {
     const w = a.workspaceId;
     for (const at of [old, now - 2 * 3600_000, now - 60_000]) {
       vi.setSystemTime(at);
-      await writeInvocationLog(ctx, { workspaceId: w, targetKind: "skill", targetName: "s", callerKind: "agent", code: "OK", allowed: true, durationMs: 1, inputBytes: 1, outputBytes: 1 });
+      await writeInvocationLog(ctx, {
+        workspaceId: w,
+        targetKind: "skill",
+        targetName: "s",
+        callerKind: "agent",
+        code: "OK",
+        allowed: true,
+        durationMs: 1,
+        inputBytes: 1,
+        outputBytes: 1,
+      });
       await recordSecurityEvent(ctx, { workspaceId: w, code: "INPUT_INVALID", category: "skill" });
       await writeAudit(ctx, { workspaceId: w, actorLabel: "test", action: "test.seed", target: "x" });
-      await ctx.db.insert("activityLog", { workspaceId: w, kind: "test.seed", summary: "seed", visibility: "private", at });
+      await ctx.db.insert("activityLog", {
+        workspaceId: w,
+        kind: "test.seed",
+        summary: "seed",
+        visibility: "private",
+        at,
+      });
     }
     vi.setSystemTime(now);
-    const sessionId = await ctx.db.insert("chatSessions", { workspaceId: w, tokenHash: "h".repeat(64), createdAt: now, expiresAt: now + DAY, lastSeenAt: now });
+    const sessionId = await ctx.db.insert("chatSessions", {
+      workspaceId: w,
+      tokenHash: "h".repeat(64),
+      createdAt: now,
+      expiresAt: now + DAY,
+      lastSeenAt: now,
+    });
     const threadId = await ctx.db.insert("threads", { workspaceId: w, sessionId, createdAt: now, updatedAt: now });
-    await ctx.db.insert("messages", { workspaceId: w, threadId, role: "user", text: "hi", status: "done", createdAt: now });
+    await ctx.db.insert("messages", {
+      workspaceId: w,
+      threadId,
+      role: "user",
+      text: "hi",
+      status: "done",
+      createdAt: now,
+    });
     // an answer stuck past its deadline, and a channel reply whose send crashed long ago (the sweepers)
-    await ctx.db.insert("messages", { workspaceId: w, threadId, role: "assistant", text: "", status: "pending", createdAt: now - 60_000, leaseUntil: now - 1, deadlineAt: now - 1 });
-    const channelId = await ctx.db.insert("channelConfig", { workspaceId: w, platform: "telegram", name: "tg", enabled: true, settings: {}, createdAt: now, updatedAt: now });
-    const channelUserId = await ctx.db.insert("channelUsers", { workspaceId: w, channelId, platform: "telegram", platformUserId: "1", blocked: false, firstSeenAt: now, lastSeenAt: now });
-    await ctx.db.insert("channelOutbox", { workspaceId: w, channelUserId, text: "late", createdAt: now - 60_000, state: "sending", attempts: 1, leaseUntil: now - 1, deadlineAt: now - 1 });
+    await ctx.db.insert("messages", {
+      workspaceId: w,
+      threadId,
+      role: "assistant",
+      text: "",
+      status: "pending",
+      createdAt: now - 60_000,
+      leaseUntil: now - 1,
+      deadlineAt: now - 1,
+    });
+    const channelId = await ctx.db.insert("channelConfig", {
+      workspaceId: w,
+      platform: "telegram",
+      name: "tg",
+      enabled: true,
+      settings: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    const channelUserId = await ctx.db.insert("channelUsers", {
+      workspaceId: w,
+      channelId,
+      platform: "telegram",
+      platformUserId: "1",
+      blocked: false,
+      firstSeenAt: now,
+      lastSeenAt: now,
+    });
+    await ctx.db.insert("channelOutbox", {
+      workspaceId: w,
+      channelUserId,
+      text: "late",
+      createdAt: now - 60_000,
+      state: "sending",
+      attempts: 1,
+      leaseUntil: now - 1,
+      deadlineAt: now - 1,
+    });
     await ctx.db.insert("toolApprovals", {
       workspaceId: w,
       threadId,
@@ -150,9 +224,21 @@ describe("crons", () => {
   test("every cron is registered with its own schedule and target; nothing unlisted runs", () => {
     for (const [name, job] of Object.entries(registered)) {
       expect(EXPECTED[name], `cron "${name}" is not listed in tests/crons.test.ts`).toBeDefined();
-      expect({ fn: job.name, schedule: job.schedule }).toEqual({ fn: EXPECTED[name].fn, schedule: EXPECTED[name].schedule });
+      expect({ fn: job.name, schedule: job.schedule }).toEqual({
+        fn: EXPECTED[name].fn,
+        schedule: EXPECTED[name].schedule,
+      });
     }
-    for (const name of ["log retention", "mcp health", "invocation summary rollup", "summary reconcile", "tool approval expiry", "code skill catalogue", "agent run sweep", "reply delivery sweep"]) {
+    for (const name of [
+      "log retention",
+      "mcp health",
+      "invocation summary rollup",
+      "summary reconcile",
+      "tool approval expiry",
+      "code skill catalogue",
+      "agent run sweep",
+      "reply delivery sweep",
+    ]) {
       expect(registered[name], name).toBeDefined();
     }
     // Jobs at fixed times never share a minute.
@@ -179,7 +265,8 @@ describe("crons", () => {
       const changed = changedTables(before, await snapshot(t));
       for (const table of changed) expect(EXPECTED[name].writes, `"${name}" wrote ${table}`).toContain(table);
       // the seed gives each job something to do, so the comparison is not vacuous
-      if (!["mcp health", "raw security event purge", "code skill catalogue"].includes(name)) expect(changed.length).toBeGreaterThan(0);
+      if (!["mcp health", "raw security event purge", "code skill catalogue"].includes(name))
+        expect(changed.length).toBeGreaterThan(0);
     }, 60_000);
   }
 

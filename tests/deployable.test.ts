@@ -47,12 +47,17 @@ describe("deployable to Convex", () => {
       metafile: true,
     }).catch((e: any) => ({ errors: e.errors ?? [e], metafile: null }));
     const errors = (result.errors ?? []).map((e: any) => `${e.location?.file ?? "?"}: ${e.text}`);
-    expect(errors, "a default-runtime module pulls in something that needs Node; mark it \"use node\" or move the import").toEqual([]);
+    expect(
+      errors,
+      'a default-runtime module pulls in something that needs Node; mark it "use node" or move the import',
+    ).toEqual([]);
     const inputs = Object.keys(result.metafile?.inputs ?? {});
-    expect(inputs.filter((i) => /^node:|^(fs|net|http|https|dns|child_process|crypto|stream|zlib|os|path)$/.test(i))).toEqual([]);
+    expect(
+      inputs.filter((i) => /^node:|^(fs|net|http|https|dns|child_process|crypto|stream|zlib|os|path)$/.test(i)),
+    ).toEqual([]);
   }, 120_000);
 
-  test("convex/http.ts, crons.ts, schema.ts and auth.config.ts are not \"use node\"", () => {
+  test('convex/http.ts, crons.ts, schema.ts and auth.config.ts are not "use node"', () => {
     for (const f of ["http.ts", "crons.ts", "schema.ts", "auth.config.ts"]) {
       const p = join(convexDir, f);
       try {
@@ -68,14 +73,19 @@ describe("deployable to Convex", () => {
       const mod = await import(pathToFileURL(f).href);
       for (const [name, value] of Object.entries(mod)) {
         const v = value as any;
-        expect(v && v.isAction === true, `${relative(convexDir, f)} exports ${name}, which is not an action`).toBe(true);
+        expect(v && v.isAction === true, `${relative(convexDir, f)} exports ${name}, which is not an action`).toBe(
+          true,
+        );
       }
     }
   }, 120_000);
 
   test("the bundler check catches a Node import (self-test)", async () => {
     const r = await build({
-      stdin: { contents: 'import { createHash } from "node:crypto"; export const x = createHash;', resolveDir: convexDir },
+      stdin: {
+        contents: 'import { createHash } from "node:crypto"; export const x = createHash;',
+        resolveDir: convexDir,
+      },
       bundle: true,
       platform: "browser",
       format: "esm",

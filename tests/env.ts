@@ -11,5 +11,12 @@ export const TEST_ENV = {
   // test-only key (32 bytes); never used outside tests
   SKILL_SECRET_ENCRYPTION_KEY: "dGVzdC1vbmx5LWtleS1kby1ub3QtdXNlLTAxMjM0NTY=",
   // test-only ES256 key
-  WARDEN_AUTH_PRIVATE_JWK: JSON.stringify({"kty":"EC","x":"mDfU8OIZuN9ChmBPXaVJWKW0ChWrKymjIren2utBszw","y":"N9iVqmyDaQPt1RuzzV4y860ES3N1jWLUeQXUu5hHEVQ","crv":"P-256","d":"BrVB8p3MmY9fCCo1d3t1Ul6bNuqx45v8u0ONpf-zdZo","kid":"test-1"}),
+  WARDEN_AUTH_PRIVATE_JWK: JSON.stringify({
+    kty: "EC",
+    x: "mDfU8OIZuN9ChmBPXaVJWKW0ChWrKymjIren2utBszw",
+    y: "N9iVqmyDaQPt1RuzzV4y860ES3N1jWLUeQXUu5hHEVQ",
+    crv: "P-256",
+    d: "BrVB8p3MmY9fCCo1d3t1Ul6bNuqx45v8u0ONpf-zdZo",
+    kid: "test-1",
+  }),
 } as const;

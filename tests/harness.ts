@@ -18,7 +18,13 @@ export const DUMMY_HASH = `pbkdf2_sha256$600000$${btoa("0123456789abcdef")}$${bt
 /** Creates a workspace (or reuses one by slug) and an owner with `role` in it; returns a client acting as them. */
 export async function member(
   t: T,
-  opts: { role?: "owner" | "admin" | "viewer"; workspace?: string; ownerKey?: string; active?: boolean; passwordHash?: string } = {},
+  opts: {
+    role?: "owner" | "admin" | "viewer";
+    workspace?: string;
+    ownerKey?: string;
+    active?: boolean;
+    passwordHash?: string;
+  } = {},
 ) {
   const role = opts.role ?? "owner";
   const slug = opts.workspace ?? "ws-a";
@@ -28,7 +34,8 @@ export async function member(
       .query("workspaces")
       .withIndex("by_slug", (q) => q.eq("slug", slug))
       .unique();
-    const workspaceId: Id<"workspaces"> = ws?._id ?? (await ctx.db.insert("workspaces", { name: slug, slug, createdAt: Date.now() }));
+    const workspaceId: Id<"workspaces"> =
+      ws?._id ?? (await ctx.db.insert("workspaces", { name: slug, slug, createdAt: Date.now() }));
     ws = await ctx.db.get(workspaceId);
     const ownerId = await ctx.db.insert("owners", {
       ownerKey,

@@ -24,9 +24,16 @@ describe("HTTP basics", () => {
       const res = await t.fetch(path, { method, body: method === "GET" || method === "OPTIONS" ? undefined : "{}" });
       if (path === "/mcp-app-sandbox" && method === "GET") {
         // The one framable page: its own CSP, no X-Frame-Options, the rest unchanged (tests/mcp/appSandbox.test.ts).
-        expect(res.headers.get("Content-Security-Policy")).toMatch(/^default-src 'none'; script-src 'unsafe-inline';.*frame-ancestors https:\/\//);
+        expect(res.headers.get("Content-Security-Policy")).toMatch(
+          /^default-src 'none'; script-src 'unsafe-inline';.*frame-ancestors https:\/\//,
+        );
         expect(res.headers.get("X-Frame-Options")).toBeNull();
-        for (const h of ["Strict-Transport-Security", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Resource-Policy"]) {
+        for (const h of [
+          "Strict-Transport-Security",
+          "X-Content-Type-Options",
+          "Referrer-Policy",
+          "Cross-Origin-Resource-Policy",
+        ]) {
           expect(res.headers.get(h), h).toBe(SECURITY_HEADERS[h]);
         }
         continue;
@@ -158,7 +165,11 @@ describe("built-in sign-in", () => {
     const t = newT();
     process.env.AUTH_MODE = "clerk";
     try {
-      const r = await t.fetch("/auth/signin", { method: "POST", headers: json, body: JSON.stringify({ ownerKey: "a", password: "b" }) });
+      const r = await t.fetch("/auth/signin", {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ ownerKey: "a", password: "b" }),
+      });
       expect(r.status).toBe(404);
       expect(await r.json()).toEqual({ error: "NOT_FOUND" });
     } finally {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { generateKeyPair, exportJWK, SignJWT } from "jose";
-import { signOwnerToken, verifyOwnerToken, jwksFromEnv, parsePrivateJwk, OWNER_TOKEN_TTL_SECONDS } from "../convex/lib/ownerJwt";
+import {
+  signOwnerToken,
+  verifyOwnerToken,
+  jwksFromEnv,
+  parsePrivateJwk,
+  OWNER_TOKEN_TTL_SECONDS,
+} from "../convex/lib/ownerJwt";
 import { TEST_ENV } from "./env";
 
 const issuer = TEST_ENV.WARDEN_AUTH_ISSUER;
@@ -67,7 +73,10 @@ describe("owner JWTs (signature, issuer, audience, expiry)", () => {
 
   test("JWKS never contains the private part and keeps previous keys for rotation", () => {
     const prev = { kty: "EC", crv: "P-256", x: "abc", y: "def", kid: "old-1" };
-    const set = jwksFromEnv({ ...TEST_ENV, WARDEN_AUTH_PREVIOUS_PUBLIC_JWKS: JSON.stringify([prev, { ...prev, d: "secret" }]) });
+    const set = jwksFromEnv({
+      ...TEST_ENV,
+      WARDEN_AUTH_PREVIOUS_PUBLIC_JWKS: JSON.stringify([prev, { ...prev, d: "secret" }]),
+    });
     expect(set.keys.map((k) => k.kid)).toEqual([priv.kid, "old-1"]);
     expect(JSON.stringify(set)).not.toContain('"d"');
   });

@@ -32,7 +32,12 @@ function redeem(t: T, code: string, password: string) {
   return t.fetch("/auth/set-password", { method: "POST", headers: json, body: JSON.stringify({ code, password }) });
 }
 
-async function addMembership(t: T, ownerId: Id<"owners">, workspaceId: Id<"workspaces">, role: "owner" | "admin" | "viewer") {
+async function addMembership(
+  t: T,
+  ownerId: Id<"owners">,
+  workspaceId: Id<"workspaces">,
+  role: "owner" | "admin" | "viewer",
+) {
   await t.run((ctx) => ctx.db.insert("memberships", { ownerId, workspaceId, role, createdAt: Date.now() }));
 }
 
@@ -55,7 +60,9 @@ describe("invite never touches an existing person", () => {
     const before = (await t.run((ctx) => ctx.db.get(p.ownerId)))!;
 
     // The old invite took a password and reset an existing member's; now it takes none.
-    await expect(a.as.mutation(api.owners.manage.invite, { ownerKey: "pat", password: ATTACKER_PASSWORD, role: "viewer" } as any)).rejects.toThrow();
+    await expect(
+      a.as.mutation(api.owners.manage.invite, { ownerKey: "pat", password: ATTACKER_PASSWORD, role: "viewer" } as any),
+    ).rejects.toThrow();
     await expectCode(a.as.mutation(api.owners.manage.invite, { ownerKey: "pat", role: "viewer" }), "ALREADY_MEMBER");
 
     const after = (await t.run((ctx) => ctx.db.get(p.ownerId)))!;
@@ -83,7 +90,9 @@ describe("invite never touches an existing person", () => {
   test("an owner inviting themselves (old 'change my password' habit) cannot demote themselves", async () => {
     const t = newT();
     const a = await member(t, { workspace: "w1", ownerKey: "olga", passwordHash: await hashPassword(P_PASSWORD) });
-    await expect(a.as.mutation(api.owners.manage.invite, { ownerKey: "olga", password: ATTACKER_PASSWORD, role: "viewer" } as any)).rejects.toThrow();
+    await expect(
+      a.as.mutation(api.owners.manage.invite, { ownerKey: "olga", password: ATTACKER_PASSWORD, role: "viewer" } as any),
+    ).rejects.toThrow();
     await expectCode(a.as.mutation(api.owners.manage.invite, { ownerKey: "olga", role: "viewer" }), "ALREADY_MEMBER");
     expect((await a.as.query(api.workspaces.manage.current, {})).role).toBe("owner");
     expect(await t.run((ctx) => hasActiveOwner(ctx, a.workspaceId))).toBe(true);
@@ -99,11 +108,20 @@ describe("one-time set-password code", () => {
     expect(r.code).toMatch(/^wsp_/);
     expect(r.expiresAt! - Date.now()).toBeLessThanOrEqual(SET_PASSWORD_CODE_TTL_MS);
     const dump = await t.run(async (ctx) =>
-      JSON.stringify([await ctx.db.query("passwordSetCodes").collect(), await ctx.db.query("auditLog").collect(), await ctx.db.query("owners").collect()]),
+      JSON.stringify([
+        await ctx.db.query("passwordSetCodes").collect(),
+        await ctx.db.query("auditLog").collect(),
+        await ctx.db.query("owners").collect(),
+      ]),
     );
     expect(dump).not.toContain(r.code!);
     const list = await a.as.query(api.owners.manage.list, {});
-    expect(list.find((o) => o.ownerKey === "nina")).toMatchObject({ invitePending: true, builtin: false, role: "admin", active: true });
+    expect(list.find((o) => o.ownerKey === "nina")).toMatchObject({
+      invitePending: true,
+      builtin: false,
+      role: "admin",
+      active: true,
+    });
     // No password yet: nothing signs in.
     expect((await signIn(t, "nina", "anything-at-all-123")).status).toBe(401);
 
@@ -171,7 +189,14 @@ describe("one-time set-password code", () => {
       owners: [{ ownerKey: "ops", passwordHash: hash, role: "viewer", active: true, workspace: "w1" }],
     });
     expect((await redeem(t, r.code!, "a-long-enough-password")).status).toBe(400);
-    expect((await t.run((ctx) => ctx.db.query("owners").withIndex("by_ownerKey", (q) => q.eq("ownerKey", "ops")).unique()))!.passwordHash).toBe(hash);
+    expect(
+      (await t.run((ctx) =>
+        ctx.db
+          .query("owners")
+          .withIndex("by_ownerKey", (q) => q.eq("ownerKey", "ops"))
+          .unique(),
+      ))!.passwordHash,
+    ).toBe(hash);
   });
 });
 
@@ -183,7 +208,10 @@ describe("deactivation is per membership", () => {
     expect((await t.run((ctx) => ctx.db.get(p.ownerId)))!.active).toBe(true);
     expect((await p.as.query(api.workspaces.manage.current, {})).workspaceId).toBe(w2);
     await expectCode(as(t, p.ownerId, w1).query(api.workspaces.manage.current, {}), "MEMBERSHIP_INACTIVE");
-    expect((await a.as.query(api.owners.manage.list, {})).find((o) => o.ownerId === p.ownerId)).toMatchObject({ active: false, personActive: true });
+    expect((await a.as.query(api.owners.manage.list, {})).find((o) => o.ownerId === p.ownerId)).toMatchObject({
+      active: false,
+      personActive: true,
+    });
 
     expect((await signIn(t, "pat", P_PASSWORD, w1)).status).toBe(401);
     const res = await signIn(t, "pat", P_PASSWORD, w2);
@@ -228,7 +256,12 @@ describe("last-owner guard", () => {
     await t.run((ctx) => ctx.db.patch(o.ownerId, { active: false }));
     expect(await t.run((ctx) => hasActiveOwner(ctx, o.workspaceId))).toBe(false);
     await t.run((ctx) => ctx.db.patch(o.ownerId, { active: true }));
-    const m = await t.run((ctx) => ctx.db.query("memberships").withIndex("by_owner", (q) => q.eq("ownerId", o.ownerId)).unique());
+    const m = await t.run((ctx) =>
+      ctx.db
+        .query("memberships")
+        .withIndex("by_owner", (q) => q.eq("ownerId", o.ownerId))
+        .unique(),
+    );
     await t.run((ctx) => ctx.db.patch(m!._id, { active: false }));
     expect(await t.run((ctx) => hasActiveOwner(ctx, o.workspaceId))).toBe(false);
   });
@@ -256,8 +289,11 @@ describe("last-owner guard", () => {
   test("owners sync may not demote, deactivate or drop a workspace's last active owner (nothing applied)", async () => {
     const t = newT();
     const hash = await hashPassword("file-owner-password");
-    await t.mutation(internal.owners.admin.syncOwners, { owners: [ownerEntry("boss", hash), ownerEntry("helper", hash, { role: "admin" })] });
-    const state = () => t.run(async (ctx) => [await ctx.db.query("owners").collect(), await ctx.db.query("memberships").collect()]);
+    await t.mutation(internal.owners.admin.syncOwners, {
+      owners: [ownerEntry("boss", hash), ownerEntry("helper", hash, { role: "admin" })],
+    });
+    const state = () =>
+      t.run(async (ctx) => [await ctx.db.query("owners").collect(), await ctx.db.query("memberships").collect()]);
     const before = await state();
     for (const owners of [
       [ownerEntry("boss", hash, { role: "admin" }), ownerEntry("helper", hash, { role: "admin" })],
@@ -276,11 +312,20 @@ describe("last-owner guard", () => {
     const t = newT();
     const hash = await hashPassword("file-owner-password");
     await t.mutation(internal.owners.admin.syncOwners, { owners: [ownerEntry("boss", hash)] });
-    const boss = await t.run((ctx) => ctx.db.query("owners").withIndex("by_ownerKey", (q) => q.eq("ownerKey", "boss")).unique());
+    const boss = await t.run((ctx) =>
+      ctx.db
+        .query("owners")
+        .withIndex("by_ownerKey", (q) => q.eq("ownerKey", "boss"))
+        .unique(),
+    );
     // boss also solely owns an invite-made workspace "side"
     const side = await member(t, { workspace: "side", role: "admin" });
     await addMembership(t, boss!._id, side.workspaceId, "owner");
-    await expect(t.mutation(internal.owners.admin.syncOwners, { owners: [ownerEntry("boss", hash, { active: false }), ownerEntry("other", hash)] })).rejects.toThrow(/LAST_OWNER/);
+    await expect(
+      t.mutation(internal.owners.admin.syncOwners, {
+        owners: [ownerEntry("boss", hash, { active: false }), ownerEntry("other", hash)],
+      }),
+    ).rejects.toThrow(/LAST_OWNER/);
   });
 });
 
@@ -288,8 +333,17 @@ describe("change my password", () => {
   test("requires the current password; audited; old password stops working", async () => {
     const t = newT();
     const p = await member(t, { ownerKey: "pia", role: "viewer", passwordHash: await hashPassword(P_PASSWORD) });
-    await expectCode(p.as.action(api.owners.password.change, { currentPassword: "not-my-password", newPassword: "brand-new-password-1" }), "PASSWORD_INCORRECT");
-    await expectCode(p.as.action(api.owners.password.change, { currentPassword: P_PASSWORD, newPassword: "short" }), "ARGS_INVALID");
+    await expectCode(
+      p.as.action(api.owners.password.change, {
+        currentPassword: "not-my-password",
+        newPassword: "brand-new-password-1",
+      }),
+      "PASSWORD_INCORRECT",
+    );
+    await expectCode(
+      p.as.action(api.owners.password.change, { currentPassword: P_PASSWORD, newPassword: "short" }),
+      "ARGS_INVALID",
+    );
     expect((await signIn(t, "pia", P_PASSWORD)).status).toBe(200);
 
     await p.as.action(api.owners.password.change, { currentPassword: P_PASSWORD, newPassword: "brand-new-password-1" });
@@ -306,15 +360,27 @@ describe("change my password", () => {
     const t = newT();
     const p = await member(t, { ownerKey: "pia", passwordHash: await hashPassword(P_PASSWORD) });
     for (let i = 0; i < 5; i++) {
-      await expectCode(p.as.action(api.owners.password.change, { currentPassword: `guess-${i}-guess`, newPassword: "brand-new-password-1" }), "PASSWORD_INCORRECT");
+      await expectCode(
+        p.as.action(api.owners.password.change, {
+          currentPassword: `guess-${i}-guess`,
+          newPassword: "brand-new-password-1",
+        }),
+        "PASSWORD_INCORRECT",
+      );
     }
-    await expectCode(p.as.action(api.owners.password.change, { currentPassword: P_PASSWORD, newPassword: "brand-new-password-1" }), "RATE_LIMITED");
+    await expectCode(
+      p.as.action(api.owners.password.change, { currentPassword: P_PASSWORD, newPassword: "brand-new-password-1" }),
+      "RATE_LIMITED",
+    );
     expect((await signIn(t, "pia", P_PASSWORD)).status).toBe(429);
   });
 
   test("signed-out callers cannot change a password", async () => {
     const t = newT();
-    await expectCode(t.action(api.owners.password.change, { currentPassword: "x", newPassword: "brand-new-password-1" }), "UNAUTHENTICATED");
+    await expectCode(
+      t.action(api.owners.password.change, { currentPassword: "x", newPassword: "brand-new-password-1" }),
+      "UNAUTHENTICATED",
+    );
   });
 });
 
@@ -322,14 +388,18 @@ describe("sign-in attempts are counted before hashing", () => {
   test("12 concurrent wrong passwords: at most 5 evaluated, the rest RATE_LIMITED", async () => {
     const t = newT();
     await member(t, { ownerKey: "dana", passwordHash: await hashPassword(P_PASSWORD) });
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(t, "dana", `wrong-guess-${i}-guess`, undefined, `10.1.0.${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => signIn(t, "dana", `wrong-guess-${i}-guess`, undefined, `10.1.0.${i}`)),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(7);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
     const events = await t.run((ctx) => ctx.db.query("securityEvents").collect());
     // one deployment-level row per evaluated failure (copies go to the person's workspaces)
-    expect(events.filter((e) => e.code === "SIGNIN_FAILED" && e.workspaceId === undefined).length).toBeLessThanOrEqual(5);
+    expect(events.filter((e) => e.code === "SIGNIN_FAILED" && e.workspaceId === undefined).length).toBeLessThanOrEqual(
+      5,
+    );
   }, 60_000);
 
   test("a successful sign-in gives its attempt back", async () => {

@@ -10,11 +10,15 @@ import { newT } from "./harness";
 
 const root = join(__dirname, "..");
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/owners.ts"), ...args], {
-    input: input ?? "",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/owners.ts"), ...args],
+    {
+      input: input ?? "",
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
@@ -41,7 +45,11 @@ describe("owner CLI round trip", () => {
     const owners = parseOwnersJson(readFileSync(file, "utf8")).owners;
     await t.mutation(internal.owners.admin.syncOwners, { owners });
     const signIn = (password: string) =>
-      t.fetch("/auth/signin", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ownerKey: "ops_lead", password }) });
+      t.fetch("/auth/signin", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ownerKey: "ops_lead", password }),
+      });
     expect((await signIn(pw)).status).toBe(200);
 
     expect(cli(["set", "ops_lead", "--active", "false", "--file", file]).code).toBe(0);
@@ -53,13 +61,29 @@ describe("owner CLI round trip", () => {
 
     const rm = cli(["remove", "ops_lead", "--file", file]);
     expect(rm.code).toBe(0);
-    const res = await t.mutation(internal.owners.admin.syncOwners, { owners: parseOwnersJson(readFileSync(file, "utf8")).owners });
+    const res = await t.mutation(internal.owners.admin.syncOwners, {
+      owners: parseOwnersJson(readFileSync(file, "utf8")).owners,
+    });
     expect(res.deactivated).toBe(1);
     expect((await signIn(pw)).status).toBe(401);
   }, 120_000);
 
   test("owners JSON rejects weak hashes and duplicates", () => {
-    expect(() => parseOwnersJson(JSON.stringify({ version: 1, owners: [{ ownerKey: "abc", role: "owner", active: true, passwordHash: "pbkdf2_sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }] }))).toThrow(/600000/);
+    expect(() =>
+      parseOwnersJson(
+        JSON.stringify({
+          version: 1,
+          owners: [
+            {
+              ownerKey: "abc",
+              role: "owner",
+              active: true,
+              passwordHash: "pbkdf2_sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            },
+          ],
+        }),
+      ),
+    ).toThrow(/600000/);
     const o = { ownerKey: "abc", role: "owner", active: true };
     expect(() => parseOwnersJson(JSON.stringify({ version: 1, owners: [o, o] }))).toThrow(/twice/);
   });
@@ -70,7 +94,12 @@ describe("owner CLI: link a Clerk organization to a workspace (operator tier)", 
     const dir = mkdtempSync(join(tmpdir(), "owners-"));
     const file = join(dir, "owners.json");
     const org = "org_2xCliLinked0000000000001";
-    expect(cli(["set", "boss", "--role", "owner", "--workspace", "acme", "--password-stdin", "--file", file], "cli-password-7f3a9c\n").code).toBe(0);
+    expect(
+      cli(
+        ["set", "boss", "--role", "owner", "--workspace", "acme", "--password-stdin", "--file", file],
+        "cli-password-7f3a9c\n",
+      ).code,
+    ).toBe(0);
     const linked = cli(["link-org", "acme", org, "--jit", "on", "--file", file]);
     expect(linked.code, linked.out).toBe(0);
     expect(cli(["link-org", "beta", org, "--file", file]).code).toBe(1); // already linked to acme in the file
@@ -80,7 +109,12 @@ describe("owner CLI: link a Clerk organization to a workspace (operator tier)", 
     expect(parsed.orgLinks).toEqual([{ workspace: "acme", clerkOrgId: org, jit: true }]);
     const t = newT();
     await t.mutation(internal.owners.admin.syncOwners, { owners: parsed.owners, orgLinks: parsed.orgLinks });
-    const ws = await t.run((ctx) => ctx.db.query("workspaces").withIndex("by_slug", (q) => q.eq("slug", "acme")).unique());
+    const ws = await t.run((ctx) =>
+      ctx.db
+        .query("workspaces")
+        .withIndex("by_slug", (q) => q.eq("slug", "acme"))
+        .unique(),
+    );
     expect(ws).toMatchObject({ clerkOrgId: org, clerkOrgJit: true });
     // Applying again changes nothing (no duplicate audit rows).
     await t.mutation(internal.owners.admin.syncOwners, { owners: parsed.owners, orgLinks: parsed.orgLinks });

@@ -14,16 +14,24 @@ import { newT, type T } from "./harness";
 
 const root = join(__dirname, "..");
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/owners.ts"), ...args], {
-    input: input ?? "",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/owners.ts"), ...args],
+    {
+      input: input ?? "",
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
 const signIn = (t: T, ownerKey: string, password: string) =>
-  t.fetch("/auth/signin", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ownerKey, password }) });
+  t.fetch("/auth/signin", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ownerKey, password }),
+  });
 
 /** `npx convex env set WARDEN_OWNERS_JSON "$(cat owners.json)" && npx convex run owners/admin:syncFromEnv` */
 async function deployEnv(t: T, file: string) {
@@ -70,7 +78,9 @@ describe("owners from WARDEN_OWNERS_JSON (syncFromEnv)", () => {
 
     // audited as the owners sync
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
-    expect(audit.filter((a) => a.actorLabel === "owners-sync").map((a) => a.action)).toEqual(expect.arrayContaining(["owner.create", "owner.update"]));
+    expect(audit.filter((a) => a.actorLabel === "owners-sync").map((a) => a.action)).toEqual(
+      expect.arrayContaining(["owner.create", "owner.update"]),
+    );
   }, 180_000);
 
   test("unset, malformed, weak or last-owner-dropping values are refused and apply nothing", async () => {
@@ -80,14 +90,30 @@ describe("owners from WARDEN_OWNERS_JSON (syncFromEnv)", () => {
     expect(cli(["set", "boss", "--role", "owner", "--password-stdin", "--file", file], pw + "\n").code).toBe(0);
     const t = newT();
     await deployEnv(t, file);
-    const snapshot = async () => JSON.stringify(await t.run(async (ctx) => [await ctx.db.query("owners").collect(), await ctx.db.query("memberships").collect()]));
+    const snapshot = async () =>
+      JSON.stringify(
+        await t.run(async (ctx) => [
+          await ctx.db.query("owners").collect(),
+          await ctx.db.query("memberships").collect(),
+        ]),
+      );
     const before = await snapshot();
 
     delete process.env.WARDEN_OWNERS_JSON;
     await expect(t.mutation(internal.owners.admin.syncFromEnv, {})).rejects.toThrow(/WARDEN_OWNERS_JSON is not set/);
     for (const bad of [
       "{not json",
-      JSON.stringify({ version: 1, owners: [{ ownerKey: "x", role: "owner", active: true, passwordHash: "pbkdf2_sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }] }),
+      JSON.stringify({
+        version: 1,
+        owners: [
+          {
+            ownerKey: "x",
+            role: "owner",
+            active: true,
+            passwordHash: "pbkdf2_sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+          },
+        ],
+      }),
       JSON.stringify({ version: 1, owners: [{ ownerKey: "x", role: "root", active: true }] }),
     ]) {
       process.env.WARDEN_OWNERS_JSON = bad;

@@ -22,7 +22,10 @@ function sources(dir = convexDir, out: string[] = []): string[] {
   }
   return out;
 }
-const files = sources().map((full) => ({ rel: relative(convexDir, full).split("\\").join("/"), text: readFileSync(full, "utf8") }));
+const files = sources().map((full) => ({
+  rel: relative(convexDir, full).split("\\").join("/"),
+  text: readFileSync(full, "utf8"),
+}));
 const folderOf = (rel: string) => (rel.includes("/") ? rel.split("/")[0] : "(root)");
 /** Comments out of the way so prose is not an access. */
 const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'])\/\/.*$/gm, "$1");
@@ -49,7 +52,8 @@ const REASON = {
   logReadSide:
     "logs/ is the read side of the log tables: browse, explore, export, dashboard and the summary rollup; the writers stay the owners (checker, security events, audit, activity)",
   attribution: "logs/explore.ts names who a log row is about (session, channel user, thread) for attribution",
-  retention: "retention and erasure walk every table that holds personal data, by design one place (privacy/, logs/retention.ts)",
+  retention:
+    "retention and erasure walk every table that holds personal data, by design one place (privacy/, logs/retention.ts)",
   checker:
     "the checker reads the target it gates (skill row, MCP tool row) in its own transaction; a helper call would still be the same read",
   agencyTargets: "agency/ grants and the approval board name the tools and senders they govern",
@@ -147,7 +151,9 @@ describe("domain ownership of tables", () => {
   });
 
   test("a table is named only by its owner folder, or by an exception with a reason", () => {
-    const stray = accesses.filter((a) => !(a.key in ALLOWED)).map((a) => `${a.file}: ${a.op}("${a.table}") — owned by ${owner.get(a.table)}/`);
+    const stray = accesses
+      .filter((a) => !(a.key in ALLOWED))
+      .map((a) => `${a.file}: ${a.op}("${a.table}") — owned by ${owner.get(a.table)}/`);
     expect(stray).toEqual([]);
   });
 
@@ -168,7 +174,9 @@ describe("domain ownership of tables", () => {
 
 describe("function references", () => {
   test("convex/ calls functions through internal.* / api.*, never by a string path", () => {
-    const byName = files.filter((f) => /makeFunctionReference|\banyApi\b|run(Query|Mutation|Action)\(\s*["']/.test(code(f.text))).map((f) => f.rel);
+    const byName = files
+      .filter((f) => /makeFunctionReference|\banyApi\b|run(Query|Mutation|Action)\(\s*["']/.test(code(f.text)))
+      .map((f) => f.rel);
     expect(byName).toEqual([]);
   });
 });

@@ -17,9 +17,14 @@ async function start(t: T, name = "build-box"): Promise<Started> {
   expect(res.status).toBe(200);
   return (await res.json()) as Started;
 }
-const poll = (t: T, deviceCode: string) => t.fetch("/runner/device/token", { method: "POST", headers: json, body: JSON.stringify({ deviceCode }) });
+const poll = (t: T, deviceCode: string) =>
+  t.fetch("/runner/device/token", { method: "POST", headers: json, body: JSON.stringify({ deviceCode }) });
 const call = (t: T, token: string, path: string, method = "GET", body?: unknown) =>
-  t.fetch(path, { method, headers: { ...json, Authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  t.fetch(path, {
+    method,
+    headers: { ...json, Authorization: `Bearer ${token}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 
 type Owner = Awaited<ReturnType<typeof member>>;
@@ -31,7 +36,16 @@ async function handshake(t: T, owner: Owner, capabilities: string[], name = "ci-
   expect(ok.ok).toBe(true);
   const res = await poll(t, s.deviceCode);
   expect(res.status).toBe(200);
-  return { ...s, ...((await res.json()) as { token: string; grantId: Id<"runnerGrants">; capabilities: string[]; expiresAt: number; grantExpiresAt: number }) };
+  return {
+    ...s,
+    ...((await res.json()) as {
+      token: string;
+      grantId: Id<"runnerGrants">;
+      capabilities: string[];
+      expiresAt: number;
+      grantExpiresAt: number;
+    }),
+  };
 }
 
 afterEach(() => {
@@ -59,19 +73,31 @@ describe("the runner handshake", () => {
     expect(await errorOf(pending)).toBe("RUNNER_REQUEST_PENDING");
 
     // The owner types the code (any case, without the dash) and sees what asked.
-    const seen = await olivia.as.mutation(api.runners.manage.lookup, { userCode: s.userCode.toLowerCase().replace("-", " ") });
+    const seen = await olivia.as.mutation(api.runners.manage.lookup, {
+      userCode: s.userCode.toLowerCase().replace("-", " "),
+    });
     expect(seen).toMatchObject({ ok: true, requestedName: "laptop-cli" });
     if (!seen.ok) throw new Error("unreachable");
     expect(seen.capabilities.map((c) => c.name).sort()).toEqual(["guard", "owners.read", "rotation", "skills.sync"]);
     expect(seen.capabilities.find((c) => c.name === "guard")!.grantable).toBe(false);
 
-    const ok = await olivia.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "olivia-laptop", capabilities: ["owners.read", "skills.sync"], days: 2 });
+    const ok = await olivia.as.mutation(api.runners.manage.approve, {
+      userCode: s.userCode,
+      name: "olivia-laptop",
+      capabilities: ["owners.read", "skills.sync"],
+      days: 2,
+    });
     expect(ok.ok).toBe(true);
 
     const got = await poll(t, s.deviceCode);
     expect(got.status).toBe(200);
     expect(got.headers.get("cache-control")).toBe("no-store");
-    const tok = (await got.json()) as { token: string; capabilities: string[]; expiresAt: number; grantExpiresAt: number };
+    const tok = (await got.json()) as {
+      token: string;
+      capabilities: string[];
+      expiresAt: number;
+      grantExpiresAt: number;
+    };
     expect(tok.token).toMatch(/^wrt_/);
     expect(tok.capabilities).toEqual(["owners.read", "skills.sync"]);
     // Expires in hours; the grant in the chosen days.
@@ -86,7 +112,11 @@ describe("the runner handshake", () => {
 
     const who = await call(t, tok.token, "/runner/whoami");
     expect(who.status).toBe(200);
-    expect(await who.json()).toMatchObject({ name: "olivia-laptop", workspaceId: olivia.workspaceId, capabilities: ["owners.read", "skills.sync"] });
+    expect(await who.json()).toMatchObject({
+      name: "olivia-laptop",
+      workspaceId: olivia.workspaceId,
+      capabilities: ["owners.read", "skills.sync"],
+    });
 
     // owners.read: the grant's workspace only (never w2's people), no hashes.
     const people = await call(t, tok.token, "/runner/ops/owners");
@@ -102,7 +132,12 @@ describe("the runner handshake", () => {
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
     const actions = audit.filter((a) => a.action.startsWith("runner.")).map((a) => `${a.action}:${a.actorLabel}`);
     expect(actions).toEqual(
-      expect.arrayContaining(["runner.approved:olivia", "runner.tokenIssued:runner:olivia-laptop", "runner.call:runner:olivia-laptop", "runner.skillsSynced:runner:olivia-laptop"]),
+      expect.arrayContaining([
+        "runner.approved:olivia",
+        "runner.tokenIssued:runner:olivia-laptop",
+        "runner.call:runner:olivia-laptop",
+        "runner.skillsSynced:runner:olivia-laptop",
+      ]),
     );
     expect(audit.every((a) => a.workspaceId === olivia.workspaceId)).toBe(true);
 
@@ -163,9 +198,20 @@ describe("a token does only what its capabilities list", () => {
     const o = await member(t, { ownerKey: "olivia" });
     const s = await start(t);
     // Not named by the operator: refused (the request stays pending).
-    await expectCode(o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "ops", capabilities: ["guard"] }), "CAPABILITY_NOT_ALLOWED");
+    await expectCode(
+      o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "ops", capabilities: ["guard"] }),
+      "CAPABILITY_NOT_ALLOWED",
+    );
     process.env.WARDEN_OPERATOR_OWNERS = "someone-else, olivia";
-    expect((await o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "ops", capabilities: ["guard", "rotation"] })).ok).toBe(true);
+    expect(
+      (
+        await o.as.mutation(api.runners.manage.approve, {
+          userCode: s.userCode,
+          name: "ops",
+          capabilities: ["guard", "rotation"],
+        })
+      ).ok,
+    ).toBe(true);
     const { token } = (await (await poll(t, s.deviceCode)).json()) as { token: string };
 
     const guard = await call(t, token, "/runner/ops/guard");
@@ -173,9 +219,14 @@ describe("a token does only what its capabilities list", () => {
     // The test environment's key is a published one: the guard says so (code only, never the key).
     expect(await guard.json()).toEqual({ ok: false, code: "SECRET_KEY_INSECURE" });
     const saved = process.env.SKILL_SECRET_ENCRYPTION_KEY;
-    process.env.SKILL_SECRET_ENCRYPTION_KEY = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+    process.env.SKILL_SECRET_ENCRYPTION_KEY = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString(
+      "base64",
+    );
     try {
-      expect(await (await call(t, token, "/runner/ops/guard")).json()).toMatchObject({ ok: true, keyVersion: expect.any(String) });
+      expect(await (await call(t, token, "/runner/ops/guard")).json()).toMatchObject({
+        ok: true,
+        keyVersion: expect.any(String),
+      });
     } finally {
       process.env.SKILL_SECRET_ENCRYPTION_KEY = saved;
     }
@@ -198,7 +249,10 @@ describe("a token does only what its capabilities list", () => {
     const adam = await member(t, { ownerKey: "adam", role: "admin" });
     const vera = await member(t, { ownerKey: "vera", role: "viewer" });
     const s = await start(t);
-    await expectCode(adam.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "x", capabilities: ["owners.read"] }), "FORBIDDEN");
+    await expectCode(
+      adam.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "x", capabilities: ["owners.read"] }),
+      "FORBIDDEN",
+    );
     await expectCode(vera.as.mutation(api.runners.manage.lookup, { userCode: s.userCode }), "FORBIDDEN");
   });
 
@@ -282,7 +336,11 @@ describe("expiry, refresh and revocation", () => {
     const t = newT();
     const o = await member(t, { ownerKey: "olivia" });
     const s = await start(t);
-    const r = await o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "x", capabilities: ["owners.read"] });
+    const r = await o.as.mutation(api.runners.manage.approve, {
+      userCode: s.userCode,
+      name: "x",
+      capabilities: ["owners.read"],
+    });
     if (!r.ok) throw new Error("approve failed");
     await o.as.mutation(api.runners.manage.revoke, { grantId: r.grantId });
     expect(await errorOf(await poll(t, s.deviceCode))).toBe("RUNNER_REQUEST_INVALID");
@@ -296,7 +354,8 @@ describe("guessing is limited", () => {
     const s = await start(t);
     await o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "x", capabilities: ["owners.read"] });
     const budget = LIMIT_DEFAULTS.runnerBadCodePerIp.rate;
-    for (let i = 0; i < budget; i++) expect(await errorOf(await poll(t, `wdc_guess${i}aaaaaaaaaaaaaaaaaaaa`))).toBe("RUNNER_REQUEST_INVALID");
+    for (let i = 0; i < budget; i++)
+      expect(await errorOf(await poll(t, `wdc_guess${i}aaaaaaaaaaaaaaaaaaaa`))).toBe("RUNNER_REQUEST_INVALID");
     const blocked = await poll(t, s.deviceCode);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -308,10 +367,27 @@ describe("guessing is limited", () => {
     const t = newT();
     const o = await member(t, { ownerKey: "olivia" });
     const s = await start(t);
-    expect((await o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "x", capabilities: ["owners.read"] })).ok).toBe(true);
+    expect(
+      (
+        await o.as.mutation(api.runners.manage.approve, {
+          userCode: s.userCode,
+          name: "x",
+          capabilities: ["owners.read"],
+        })
+      ).ok,
+    ).toBe(true);
     // The same code again: approve, deny or look up.
-    expect(await o.as.mutation(api.runners.manage.approve, { userCode: s.userCode, name: "y", capabilities: ["owners.read"] })).toMatchObject({ ok: false, code: "RUNNER_REQUEST_INVALID" });
-    expect(await o.as.mutation(api.runners.manage.deny, { userCode: s.userCode })).toMatchObject({ ok: false, code: "RUNNER_REQUEST_INVALID" });
+    expect(
+      await o.as.mutation(api.runners.manage.approve, {
+        userCode: s.userCode,
+        name: "y",
+        capabilities: ["owners.read"],
+      }),
+    ).toMatchObject({ ok: false, code: "RUNNER_REQUEST_INVALID" });
+    expect(await o.as.mutation(api.runners.manage.deny, { userCode: s.userCode })).toMatchObject({
+      ok: false,
+      code: "RUNNER_REQUEST_INVALID",
+    });
     expect(await t.run((ctx) => ctx.db.query("runnerGrants").collect())).toHaveLength(1);
 
     // Two failures so far; guess until the budget is spent, then even a right code is refused.
@@ -321,13 +397,20 @@ describe("guessing is limited", () => {
       while (guess === fresh.userCode) guess = newUserCode();
       expect((await o.as.mutation(api.runners.manage.lookup, { userCode: guess })).ok).toBe(false);
     }
-    expect(await o.as.mutation(api.runners.manage.lookup, { userCode: fresh.userCode })).toMatchObject({ ok: false, code: "RATE_LIMITED" });
+    expect(await o.as.mutation(api.runners.manage.lookup, { userCode: fresh.userCode })).toMatchObject({
+      ok: false,
+      code: "RATE_LIMITED",
+    });
   });
 
   test("starting handshakes is rate limited per source", async () => {
     const t = newT();
     for (let i = 0; i < LIMIT_DEFAULTS.runnerStartPerIp.rate; i++) await start(t, `r${i}`);
-    const res = await t.fetch("/runner/device/start", { method: "POST", headers: json, body: JSON.stringify({ name: "one-more" }) });
+    const res = await t.fetch("/runner/device/start", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ name: "one-more" }),
+    });
     expect(res.status).toBe(429);
     expect(await errorOf(res)).toBe("RATE_LIMITED");
   });
@@ -368,7 +451,15 @@ describe("the operator CLI against a remote deployment (--remote)", () => {
         if (!approved && out.length > 0) {
           const code = /code: (\S+)/.exec(out[0])![1];
           approved = true;
-          expect((await o.as.mutation(api.runners.manage.approve, { userCode: code, name: "remote-cli", capabilities: ["owners.read"] })).ok).toBe(true);
+          expect(
+            (
+              await o.as.mutation(api.runners.manage.approve, {
+                userCode: code,
+                name: "remote-cli",
+                capabilities: ["owners.read"],
+              })
+            ).ok,
+          ).toBe(true);
         }
       },
       out: (l: string) => out.push(l),

@@ -32,18 +32,35 @@ function claimsOf(token: string): { sub: string; wid: string; sid: string; auth_
 function asToken(t: T, token: string) {
   const c = claimsOf(token);
   const iss = TEST_ENV.WARDEN_AUTH_ISSUER;
-  return t.withIdentity({ issuer: iss, subject: c.sub, tokenIdentifier: `${iss}|${c.sub}`, wid: c.wid, sid: c.sid, auth_time: c.auth_time } as any);
+  return t.withIdentity({
+    issuer: iss,
+    subject: c.sub,
+    tokenIdentifier: `${iss}|${c.sub}`,
+    wid: c.wid,
+    sid: c.sid,
+    auth_time: c.auth_time,
+  } as any);
 }
 
-const refresh = (t: T, token: string) => t.fetch("/auth/refresh", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+const refresh = (t: T, token: string) =>
+  t.fetch("/auth/refresh", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
 const switchTo = (t: T, token: string, workspaceId: string) =>
-  t.fetch("/auth/switch", { method: "POST", headers: { ...json, Authorization: `Bearer ${token}` }, body: JSON.stringify({ workspaceId }) });
+  t.fetch("/auth/switch", {
+    method: "POST",
+    headers: { ...json, Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ workspaceId }),
+  });
 
 async function person(t: T, ownerKey = "sam", workspace = "w1", role: "owner" | "admin" | "viewer" = "owner") {
   return await member(t, { ownerKey, workspace, role, passwordHash: await hashPassword(PW) });
 }
 
-async function addMembership(t: T, ownerId: Id<"owners">, workspaceId: Id<"workspaces">, role: "owner" | "admin" | "viewer") {
+async function addMembership(
+  t: T,
+  ownerId: Id<"owners">,
+  workspaceId: Id<"workspaces">,
+  role: "owner" | "admin" | "viewer",
+) {
   await t.run((ctx) => ctx.db.insert("memberships", { ownerId, workspaceId, role, createdAt: Date.now() }));
 }
 
@@ -77,7 +94,12 @@ describe("sign-out revokes the refresh chain server-side", () => {
   test("a token naming a session that does not exist is refused (no forged sid)", async () => {
     const t = newT();
     const p = await person(t);
-    const forged = t.withIdentity({ issuer: TEST_ENV.WARDEN_AUTH_ISSUER, subject: p.ownerId, wid: p.workspaceId, sid: "ws_madeUpSessionId" } as any);
+    const forged = t.withIdentity({
+      issuer: TEST_ENV.WARDEN_AUTH_ISSUER,
+      subject: p.ownerId,
+      wid: p.workspaceId,
+      sid: "ws_madeUpSessionId",
+    } as any);
     await expectCode(forged.query(api.workspaces.manage.current, {}), "SESSION_ENDED");
   });
 
@@ -86,7 +108,12 @@ describe("sign-out revokes the refresh chain server-side", () => {
     const a = await person(t, "alice");
     const b = await person(t, "bob");
     const bobToken = await signIn(t, "bob");
-    const mixed = t.withIdentity({ issuer: TEST_ENV.WARDEN_AUTH_ISSUER, subject: a.ownerId, wid: a.workspaceId, sid: claimsOf(bobToken).sid } as any);
+    const mixed = t.withIdentity({
+      issuer: TEST_ENV.WARDEN_AUTH_ISSUER,
+      subject: a.ownerId,
+      wid: a.workspaceId,
+      sid: claimsOf(bobToken).sid,
+    } as any);
     await expectCode(mixed.query(api.workspaces.manage.current, {}), "SESSION_ENDED");
     expect(b.ownerId).not.toBe(a.ownerId);
   });
@@ -104,7 +131,9 @@ describe("a person sees and ends their own sessions", () => {
     const list = await asToken(t, laptop).query(api.owners.sessions.mine, {});
     expect(list).toHaveLength(2);
     expect(list.filter((s) => s.current)).toHaveLength(1);
-    expect(list.every((s) => s.provider === "builtin" && s.label === "TestBrowser/1.0" && s.workspaceName === "w1")).toBe(true);
+    expect(
+      list.every((s) => s.provider === "builtin" && s.label === "TestBrowser/1.0" && s.workspaceName === "w1"),
+    ).toBe(true);
     const phoneRow = list.find((s) => !s.current)!;
 
     // Another person's session: NOT_FOUND, untouched.
@@ -136,7 +165,10 @@ describe("revocation when access changes", () => {
     await person(t);
     const here = await signIn(t, "sam");
     const stolen = await signIn(t, "sam"); // e.g. someone who knew the old password
-    await asToken(t, here).action(api.owners.password.change, { currentPassword: PW, newPassword: "a-brand-new-password-2" });
+    await asToken(t, here).action(api.owners.password.change, {
+      currentPassword: PW,
+      newPassword: "a-brand-new-password-2",
+    });
     expect((await refresh(t, stolen)).status).toBe(401);
     await expectCode(asToken(t, stolen).query(api.workspaces.manage.current, {}), "SESSION_ENDED");
     expect((await refresh(t, here)).status).toBe(200);
@@ -175,7 +207,13 @@ describe("revocation when access changes", () => {
   test("the operator deactivating a person (owners file) ends all their sessions", async () => {
     const t = newT();
     const hash = await hashPassword(PW);
-    const entry = (ownerKey: string, active = true) => ({ ownerKey, passwordHash: hash, role: "owner" as const, active, workspace: "ops" });
+    const entry = (ownerKey: string, active = true) => ({
+      ownerKey,
+      passwordHash: hash,
+      role: "owner" as const,
+      active,
+      workspace: "ops",
+    });
     await t.mutation(internal.owners.admin.syncOwners, { owners: [entry("boss"), entry("temp")] });
     const token = await signIn(t, "temp");
     await t.mutation(internal.owners.admin.syncOwners, { owners: [entry("boss"), entry("temp", false)] });
@@ -204,7 +242,11 @@ describe("workspace switching (built-in)", () => {
     const res = await switchTo(t, token, boss.workspaceId);
     expect(res.status).toBe(200);
     const switched = ((await res.json()) as { token: string }).token;
-    expect(claimsOf(switched)).toMatchObject({ wid: boss.workspaceId, sid: claimsOf(token).sid, auth_time: claimsOf(token).auth_time });
+    expect(claimsOf(switched)).toMatchObject({
+      wid: boss.workspaceId,
+      sid: claimsOf(token).sid,
+      auth_time: claimsOf(token).auth_time,
+    });
     expect((await asToken(t, switched).query(api.workspaces.manage.current, {})).role).toBe("admin");
     // The old workspace's chain no longer refreshes; the new one does.
     expect((await refresh(t, token)).status).toBe(401);
@@ -213,13 +255,20 @@ describe("workspace switching (built-in)", () => {
     // Not a member: refused and recorded in the caller's workspace.
     expect((await switchTo(t, switched, stranger.workspaceId)).status).toBe(403);
     const events = await t.run((ctx) => ctx.db.query("securityEvents").collect());
-    expect(events.some((e) => e.code === "FORBIDDEN" && e.workspaceId === boss.workspaceId && e.category === "auth")).toBe(true);
+    expect(
+      events.some((e) => e.code === "FORBIDDEN" && e.workspaceId === boss.workspaceId && e.category === "auth"),
+    ).toBe(true);
     // Deactivated there: refused.
     await boss.as.mutation(api.owners.manage.setActive, { ownerId: p.ownerId, active: false });
     const back = await signIn(t, "pat", PW, p.workspaceId);
     expect((await switchTo(t, back, boss.workspaceId)).status).toBe(403);
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
-    expect(audit.filter((a) => a.action === "auth.switchWorkspace").map((a) => a.workspaceId).sort()).toEqual([boss.workspaceId, p.workspaceId].sort());
+    expect(
+      audit
+        .filter((a) => a.action === "auth.switchWorkspace")
+        .map((a) => a.workspaceId)
+        .sort(),
+    ).toEqual([boss.workspaceId, p.workspaceId].sort());
   });
 
   test("a signed-out session cannot switch; a garbage workspace id is refused", async () => {
@@ -237,7 +286,11 @@ describe("audit of sign-in, sign-out, failures and denials", () => {
   test("sign-in, refresh, sign-out are audited; a failed sign-in is a security event; an action denial of a signed-in member is recorded", async () => {
     const t = newT();
     await person(t);
-    const bad = await t.fetch("/auth/signin", { method: "POST", headers: json, body: JSON.stringify({ ownerKey: "sam", password: "wrong-password-xx" }) });
+    const bad = await t.fetch("/auth/signin", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ ownerKey: "sam", password: "wrong-password-xx" }),
+    });
     expect(bad.status).toBe(401);
     const token = await signIn(t, "sam");
     await refresh(t, token);

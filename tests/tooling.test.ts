@@ -10,7 +10,11 @@ const tsx = join(root, "node_modules/tsx/dist/cli.mjs");
 
 describe("endpoint inventory audit", () => {
   test("the app has zero unclassified endpoints and the public set matches the README", () => {
-    const r = spawnSync(process.execPath, [tsx, "scripts/audit-endpoints.ts", "--json"], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, [tsx, "scripts/audit-endpoints.ts", "--json"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     const out = JSON.parse(r.stdout);
     expect(out.problems).toEqual([]);
     expect(r.status).toBe(0);
@@ -20,7 +24,14 @@ describe("endpoint inventory audit", () => {
   test("fails on an unclassified public function (fixture)", () => {
     const r = spawnSync(
       process.execPath,
-      [tsx, "scripts/audit-endpoints.ts", "--dir", "tests/fixtures/audit/convex", "--readme", "tests/fixtures/audit/README.md"],
+      [
+        tsx,
+        "scripts/audit-endpoints.ts",
+        "--dir",
+        "tests/fixtures/audit/convex",
+        "--readme",
+        "tests/fixtures/audit/README.md",
+      ],
       { cwd: root, encoding: "utf8", timeout: 60_000 },
     );
     expect(r.status).toBe(1);
@@ -29,7 +40,10 @@ describe("endpoint inventory audit", () => {
 
   test("fails when an unauthenticated endpoint is missing from the README's list", () => {
     const dir = mkdtempSync(join(tmpdir(), "audit-"));
-    writeFileSync(join(dir, "README.md"), "<!-- public-endpoints:start -->\n- `GET /health`\n<!-- public-endpoints:end -->\n");
+    writeFileSync(
+      join(dir, "README.md"),
+      "<!-- public-endpoints:start -->\n- `GET /health`\n<!-- public-endpoints:end -->\n",
+    );
     const r = spawnSync(process.execPath, [tsx, "scripts/audit-endpoints.ts", "--readme", join(dir, "README.md")], {
       cwd: root,
       encoding: "utf8",
@@ -46,13 +60,19 @@ describe("generated code", () => {
     cpSync(join(root, "convex"), join(dir, "convex"), { recursive: true });
     cpSync(join(root, "package.json"), join(dir, "package.json"));
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-    const r = spawnSync(process.execPath, [join(root, "scripts/codegen.mjs"), "--cwd", dir], { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, [join(root, "scripts/codegen.mjs"), "--cwd", dir], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     for (const f of readdirSync(join(root, "convex/_generated"))) {
-      expect(readFileSync(join(dir, "convex/_generated", f), "utf8"), `convex/_generated/${f} is stale: run node scripts/codegen.mjs`).toBe(
-        readFileSync(join(root, "convex/_generated", f), "utf8"),
-      );
+      expect(
+        readFileSync(join(dir, "convex/_generated", f), "utf8"),
+        `convex/_generated/${f} is stale: run node scripts/codegen.mjs`,
+      ).toBe(readFileSync(join(root, "convex/_generated", f), "utf8"));
     }
-    expect(readdirSync(join(dir, "convex/_generated")).sort()).toEqual(readdirSync(join(root, "convex/_generated")).sort());
+    expect(readdirSync(join(dir, "convex/_generated")).sort()).toEqual(
+      readdirSync(join(root, "convex/_generated")).sort(),
+    );
   }, 120_000);
 });

@@ -3,12 +3,7 @@
  * declares its access class and resolves the caller before its handler runs.
  */
 import { v } from "convex/values";
-import {
-  customQuery,
-  customMutation,
-  customAction,
-  customCtx,
-} from "convex-helpers/server/customFunctions";
+import { customQuery, customMutation, customAction, customCtx } from "convex-helpers/server/customFunctions";
 import { query, mutation, action, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
@@ -72,12 +67,18 @@ async function actionPrincipal(ctx: ActionCtx, min: Role): Promise<Principal> {
     try {
       return await resolve();
     } catch (e) {
-      if (errorCode(e) === "FORBIDDEN" && (await ctx.runMutation(internal.access.internal.joinLinkedOrg, {}))) return await resolve();
+      if (errorCode(e) === "FORBIDDEN" && (await ctx.runMutation(internal.access.internal.joinLinkedOrg, {})))
+        return await resolve();
       throw e;
     }
   } catch (e) {
     const code = errorCode(e);
-    if (isMemberDenial(code)) await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "access", detail: `action needs ${min}` });
+    if (isMemberDenial(code))
+      await ctx.runMutation(internal.security.edge.recordMemberDenial, {
+        code,
+        category: "access",
+        detail: `action needs ${min}`,
+      });
     throw e;
   }
 }
@@ -87,7 +88,8 @@ function memberAction(min: Role) {
     action,
     customCtx(async (ctx) => {
       const principal = await actionPrincipal(ctx, min);
-      if (principal.provider === "clerk" && !principal.sessionRecorded) await ctx.runMutation(internal.access.internal.recordSession, {});
+      if (principal.provider === "clerk" && !principal.sessionRecorded)
+        await ctx.runMutation(internal.access.internal.recordSession, {});
       return { principal };
     }),
   );
@@ -105,7 +107,8 @@ export const ownerAction = tagged(memberAction("owner"), "owner");
 
 /** Anonymous public-chat callers present their session token on every call. */
 async function resolveSession(ctx: { db: any }, sessionToken: string): Promise<Doc<"chatSessions">> {
-  if (typeof sessionToken !== "string" || sessionToken.length < 16 || sessionToken.length > 200) fail("SESSION_INVALID");
+  if (typeof sessionToken !== "string" || sessionToken.length < 16 || sessionToken.length > 200)
+    fail("SESSION_INVALID");
   const tokenHash = await sha256Hex(sessionToken);
   const session: Doc<"chatSessions"> | null = await ctx.db
     .query("chatSessions")

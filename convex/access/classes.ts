@@ -1,5 +1,14 @@
 /** Access classes every public function and HTTP route declares (the endpoint inventory). */
-export const ACCESS_CLASSES = ["owner", "admin", "viewer", "session", "channel-webhook", "mcp-client", "runner", "none"] as const;
+export const ACCESS_CLASSES = [
+  "owner",
+  "admin",
+  "viewer",
+  "session",
+  "channel-webhook",
+  "mcp-client",
+  "runner",
+  "none",
+] as const;
 export type AccessClass = (typeof ACCESS_CLASSES)[number];
 
 export const ACCESS_TAG = "__wardenAccess";

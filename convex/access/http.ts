@@ -3,13 +3,7 @@ import { httpAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import { tagAccess, type AccessClass } from "./classes";
 import { httpStatusFor, isCode, type Code } from "../lib/codes";
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  corsHeaders,
-  errorResponse,
-  readBodyCapped,
-  withHeaders,
-} from "../lib/httpSecurity";
+import { DEFAULT_MAX_BODY_BYTES, corsHeaders, errorResponse, readBodyCapped, withHeaders } from "../lib/httpSecurity";
 import { clientIpFrom } from "../lib/clientIp";
 
 export type HttpInput = { req: Request; body: string; ip: string; url: URL };
@@ -37,7 +31,12 @@ export function endpoint(
     try {
       const body = req.method === "GET" || req.method === "HEAD" ? "" : await readBodyCapped(req, max);
       if (body === null) {
-        await ctx.runMutation(internal.security.edge.recordRequestDenial, { code: "PAYLOAD_TOO_LARGE", category: "http", ip, detail: `${req.method} ${path}` });
+        await ctx.runMutation(internal.security.edge.recordRequestDenial, {
+          code: "PAYLOAD_TOO_LARGE",
+          category: "http",
+          ip,
+          detail: `${req.method} ${path}`,
+        });
         return withHeaders(errorResponse("PAYLOAD_TOO_LARGE", 413), cors);
       }
       const res = await handler(ctx, { req, body, ip, url: new URL(req.url) });
@@ -46,7 +45,12 @@ export function endpoint(
     } catch (err) {
       const code = errorCode(err);
       if (isMemberDenial(code))
-        await ctx.runMutation(internal.security.edge.recordMemberDenial, { code, category: "http", detail: `${req.method} ${path}`, ip });
+        await ctx.runMutation(internal.security.edge.recordMemberDenial, {
+          code,
+          category: "http",
+          detail: `${req.method} ${path}`,
+          ip,
+        });
       return withHeaders(errorToResponse(err), cors);
     }
   });
@@ -63,7 +67,12 @@ export async function requestIp(ctx: ActionCtx, req: Request): Promise<string> {
 }
 
 /** Refusals of a signed-in caller that are recorded as security events where no rollback prevents it. */
-const MEMBER_DENIAL_CODES: ReadonlySet<Code> = new Set<Code>(["FORBIDDEN", "OWNER_INACTIVE", "MEMBERSHIP_INACTIVE", "SESSION_ENDED"]);
+const MEMBER_DENIAL_CODES: ReadonlySet<Code> = new Set<Code>([
+  "FORBIDDEN",
+  "OWNER_INACTIVE",
+  "MEMBERSHIP_INACTIVE",
+  "SESSION_ENDED",
+]);
 /** A code that means "a signed-in member was refused" (recorded as an edge event). */
 export function isMemberDenial(code: string | undefined): code is Code {
   return isCode(code) && MEMBER_DENIAL_CODES.has(code);

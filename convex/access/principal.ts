@@ -83,7 +83,8 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
         .withIndex("by_sid", (q) => q.eq("sid", sid))
         .unique()
     : null;
-  if (session && (session.endedAt !== undefined || session.ownerId !== owner._id || session.provider !== provider)) fail("SESSION_ENDED");
+  if (session && (session.endedAt !== undefined || session.ownerId !== owner._id || session.provider !== provider))
+    fail("SESSION_ENDED");
   // Built-in tokens name their session; a token whose session row is gone is refused. (Tokens from before
   // sessions existed carry no sid: accepted until they expire, ≤15 min, and never refreshed.)
   if (provider === "builtin" && sid && !session) fail("SESSION_ENDED");
@@ -132,7 +133,9 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
     role: membership.role,
     provider,
     ...(sid ? { sessionId: sid } : {}),
-    ...(provider === "clerk" ? { sessionRecorded: !sid || (session !== null && session.workspaceId === workspaceId) } : {}),
+    ...(provider === "clerk"
+      ? { sessionRecorded: !sid || (session !== null && session.workspaceId === workspaceId) }
+      : {}),
   };
 }
 

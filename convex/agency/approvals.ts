@@ -19,15 +19,39 @@ import { pick } from "convex-helpers";
 import schema from "../schema";
 
 export const DENIED_TEXT = "The owner declined that request, so I can't do it.";
-export const EXPIRED_TEXT = "That request needed the owner's approval and expired without a decision, so I can't do it.";
+export const EXPIRED_TEXT =
+  "That request needed the owner's approval and expired without a decision, so I can't do it.";
 export const APPROVED_FAILED_TEXT = "The owner approved that request, but it could not be completed";
 const MAX_RESULT_CHARS = 3_000;
 
-const VIEW_FIELDS: ("toolLabel" | "targetKind" | "inputPreview" | "audience" | "reason" | "status" | "createdAt" | "expiresAt" | "decidedAt" | "resultCode")[] = [
-  "toolLabel", "targetKind", "inputPreview", "audience", "reason", "status", "createdAt", "expiresAt", "decidedAt", "resultCode",
+const VIEW_FIELDS: (
+  | "toolLabel"
+  | "targetKind"
+  | "inputPreview"
+  | "audience"
+  | "reason"
+  | "status"
+  | "createdAt"
+  | "expiresAt"
+  | "decidedAt"
+  | "resultCode"
+)[] = [
+  "toolLabel",
+  "targetKind",
+  "inputPreview",
+  "audience",
+  "reason",
+  "status",
+  "createdAt",
+  "expiresAt",
+  "decidedAt",
+  "resultCode",
 ];
 /** What owners see of an approval: never the stored input, the thread or who decided. */
-const approvalView = v.object({ _id: v.id("toolApprovals"), ...pick(schema.tables.toolApprovals.validator.fields, VIEW_FIELDS) });
+const approvalView = v.object({
+  _id: v.id("toolApprovals"),
+  ...pick(schema.tables.toolApprovals.validator.fields, VIEW_FIELDS),
+});
 
 /** Pending first (newest first), or decided ones with `status`. */
 export const list = adminQuery({
@@ -36,7 +60,9 @@ export const list = adminQuery({
   handler: async (ctx, { status, paginationOpts }) => {
     const r = await ctx.db
       .query("toolApprovals")
-      .withIndex("by_workspace_status", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("status", status ?? "pending"))
+      .withIndex("by_workspace_status", (q) =>
+        q.eq("workspaceId", ctx.principal.workspaceId).eq("status", status ?? "pending"),
+      )
       .order("desc")
       .paginate(clampPage(paginationOpts));
     return {
@@ -55,7 +81,11 @@ export const decide = ownerMutation({
     if (row.status !== "pending") fail("APPROVAL_DECIDED");
     const now = Date.now();
     if (row.expiresAt <= now) fail("APPROVAL_EXPIRED");
-    await ctx.db.patch(row._id, { status: approve ? "approved" : "denied", decidedBy: ctx.principal.ownerId, decidedAt: now });
+    await ctx.db.patch(row._id, {
+      status: approve ? "approved" : "denied",
+      decidedBy: ctx.principal.ownerId,
+      decidedAt: now,
+    });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -74,7 +104,12 @@ export const decide = ownerMutation({
   },
 });
 
-async function answer(ctx: Parameters<typeof appendAssistantNote>[0], threadId: Id<"threads">, text: string, toolOutput = false) {
+async function answer(
+  ctx: Parameters<typeof appendAssistantNote>[0],
+  threadId: Id<"threads">,
+  text: string,
+  toolOutput = false,
+) {
   const thread = await ctx.db.get(threadId);
   if (!thread) return;
   const id = await appendAssistantNote(ctx, thread, text);
@@ -148,14 +183,30 @@ export const execute = internalAction({
     try {
       r =
         a.targetKind === "skill" && a.skillName !== undefined
-          ? await ctx.runAction(internal.security.checker.invokeSkill, { workspaceId: a.workspaceId, skillName: a.skillName, input, caller })
+          ? await ctx.runAction(internal.security.checker.invokeSkill, {
+              workspaceId: a.workspaceId,
+              skillName: a.skillName,
+              input,
+              caller,
+            })
           : a.serverId !== undefined && a.toolName !== undefined
-            ? await ctx.runAction(internal.security.checker.callMcpTool, { workspaceId: a.workspaceId, serverId: a.serverId, toolName: a.toolName, input, caller })
+            ? await ctx.runAction(internal.security.checker.callMcpTool, {
+                workspaceId: a.workspaceId,
+                serverId: a.serverId,
+                toolName: a.toolName,
+                input,
+                caller,
+              })
             : { ok: false, code: "INTERNAL" };
     } catch {
       r = { ok: false, code: "INTERNAL" };
     }
-    await ctx.runMutation(internal.agency.approvals.deliver, { approvalId, ok: r.ok, code: r.ok ? "OK" : r.code, output: r.ok ? resultText(r.output) : undefined });
+    await ctx.runMutation(internal.agency.approvals.deliver, {
+      approvalId,
+      ok: r.ok,
+      code: r.ok ? "OK" : r.code,
+      output: r.ok ? resultText(r.output) : undefined,
+    });
     return null;
   },
 });
@@ -177,7 +228,9 @@ export const deliver = internalMutation({
     const row = await ctx.db.get(approvalId);
     if (!row) return null;
     await ctx.db.patch(row._id, { resultCode: code });
-    const text = ok ? `The owner approved ${row.toolLabel}. Result: ${output ?? ""}` : `${APPROVED_FAILED_TEXT} (${code}).`;
+    const text = ok
+      ? `The owner approved ${row.toolLabel}. Result: ${output ?? ""}`
+      : `${APPROVED_FAILED_TEXT} (${code}).`;
     await answer(ctx, row.threadId, text, ok);
     return null;
   },

@@ -41,7 +41,9 @@ export const senderPolicies = viewerQuery({
 /** The trust of each sender on one channel (same order as channels/users:list). */
 export const senderTrust = viewerQuery({
   args: { channelId: v.id("channelConfig") },
-  returns: v.array(v.object({ channelUserId: v.id("channelUsers"), trust: senderTrustValidator, linkedToYou: v.boolean() })),
+  returns: v.array(
+    v.object({ channelUserId: v.id("channelUsers"), trust: senderTrustValidator, linkedToYou: v.boolean() }),
+  ),
   handler: async (ctx, { channelId }) => {
     await getOwned(await ctx.db.get(channelId), ctx.principal);
     const rows = await ctx.db

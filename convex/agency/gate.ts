@@ -25,11 +25,16 @@ export const MAX_APPROVAL_INPUT_BYTES = 16 * 1024;
 export const MAX_PENDING_PER_THREAD = 5;
 /** Owners' own linked channel identities that hear about a new approval (no input, just the tool). */
 const MAX_OWNER_CHANNELS_NOTIFIED = 5;
-export const approvalNotice = (tool: string) => `Approval needed: the agent wants to use ${tool}. Approve or deny it in SyncBoard → Approvals.`;
+export const approvalNotice = (tool: string) =>
+  `Approval needed: the agent wants to use ${tool}. Approve or deny it in SyncBoard → Approvals.`;
 
 export type AgencyCaller = { kind: string; id?: string; audience?: string; tainted?: boolean; approvalId?: string };
 
-export async function grantFor(ctx: QueryCtx, workspaceId: Id<"workspaces">, toolRef: string): Promise<Doc<"toolGrants"> | null> {
+export async function grantFor(
+  ctx: QueryCtx,
+  workspaceId: Id<"workspaces">,
+  toolRef: string,
+): Promise<Doc<"toolGrants"> | null> {
   return await ctx.db
     .query("toolGrants")
     .withIndex("by_workspace_tool", (q) => q.eq("workspaceId", workspaceId).eq("toolRef", toolRef))
@@ -84,7 +89,11 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
   }
 
   const grant = await grantFor(ctx, t.workspaceId, t.toolRef);
-  const decision = decide(policyFor(grant, caller.audience), grant?.riskClass ?? t.defaultRisk, caller.tainted !== false);
+  const decision = decide(
+    policyFor(grant, caller.audience),
+    grant?.riskClass ?? t.defaultRisk,
+    caller.tainted !== false,
+  );
   if (decision.run) return { ok: true };
   if (!decision.ask) return deny("TOOL_NOT_GRANTED");
   // an approval needs a real thread of this workspace to answer in
@@ -119,15 +128,19 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
       expiresAt: now + APPROVAL_TTL_MS,
     });
     void approvalId; // expiry: the "tool approval expiry" cron (agency/approvals:expireDue)
-    await notify(ctx, {
-      workspaceId: t.workspaceId,
-      kind: "tool_approval",
-      title: `Approval needed: ${t.toolLabel.slice(0, 80)}`,
-      body:
-        decision.reason === "tainted_side_effect"
-          ? "A tool with side effects was requested after untrusted content entered the conversation. Approve or deny it in the Approvals inbox."
-          : "A tool that needs your approval for this audience was requested. Approve or deny it in the Approvals inbox.",
-    }, now);
+    await notify(
+      ctx,
+      {
+        workspaceId: t.workspaceId,
+        kind: "tool_approval",
+        title: `Approval needed: ${t.toolLabel.slice(0, 80)}`,
+        body:
+          decision.reason === "tainted_side_effect"
+            ? "A tool with side effects was requested after untrusted content entered the conversation. Approve or deny it in the Approvals inbox."
+            : "A tool that needs your approval for this audience was requested. Approve or deny it in the Approvals inbox.",
+      },
+      now,
+    );
     const owners = await ctx.db
       .query("channelUsers")
       .withIndex("by_workspace_trust", (q) => q.eq("workspaceId", t.workspaceId).eq("trust", "owner"))

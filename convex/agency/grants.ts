@@ -26,7 +26,12 @@ const MAX_SKILLS = 200;
 const MAX_SERVERS = 50;
 const MAX_TOOLS_PER_SERVER = 50;
 
-const policies = v.object({ webVisitor: policyValidator, unknownSender: policyValidator, pairedSender: policyValidator, ownerSender: policyValidator });
+const policies = v.object({
+  webVisitor: policyValidator,
+  unknownSender: policyValidator,
+  pairedSender: policyValidator,
+  ownerSender: policyValidator,
+});
 
 const toolRow = v.object({
   toolRef: v.string(),
@@ -52,14 +57,28 @@ export const list = viewerQuery({
       .query("skillRegistry")
       .withIndex("by_workspace_status", (q) => q.eq("workspaceId", ws).eq("status", "approved"))
       .take(MAX_SKILLS);
-    const row = (toolRef: string, kind: "skill" | "mcp", label: string, grant: Doc<"toolGrants"> | null, fallbackRisk: "local" | "openWorld" | "sideEffect") => {
+    const row = (
+      toolRef: string,
+      kind: "skill" | "mcp",
+      label: string,
+      grant: Doc<"toolGrants"> | null,
+      fallbackRisk: "local" | "openWorld" | "sideEffect",
+    ) => {
       const p = {} as Record<Audience, "deny" | "ask" | "allow">;
       const explicit: Audience[] = [];
       for (const a of AUDIENCES) {
         p[a] = grant?.[a] ?? DEFAULT_POLICY[a];
         if (grant?.[a] !== undefined) explicit.push(a);
       }
-      return { toolRef, kind, label, policies: p, explicit, riskClass: grant?.riskClass ?? fallbackRisk, riskConfirmed: grant?.riskClass !== undefined };
+      return {
+        toolRef,
+        kind,
+        label,
+        policies: p,
+        explicit,
+        riskClass: grant?.riskClass ?? fallbackRisk,
+        riskConfirmed: grant?.riskClass !== undefined,
+      };
     };
     for (const s of skills) {
       const ref = skillToolRef(s.name);
@@ -78,7 +97,10 @@ export const list = viewerQuery({
       for (const t of mcpTools) {
         if (t.status !== "approved") continue;
         const ref = mcpToolRef(srv._id, t.name);
-        tools.push({ ...row(ref, "mcp", `${srv.name}/${t.name}`, await grantFor(ctx, ws, ref), DEFAULT_MCP_RISK), suggestedRisk: suggestedMcpRisk(t.hints) });
+        tools.push({
+          ...row(ref, "mcp", `${srv.name}/${t.name}`, await grantFor(ctx, ws, ref), DEFAULT_MCP_RISK),
+          suggestedRisk: suggestedMcpRisk(t.hints),
+        });
       }
     }
     return { tools, defaults: { ...DEFAULT_POLICY } };
@@ -114,7 +136,13 @@ export const set = ownerMutation({
       actorLabel: ctx.principal.ownerKey,
       action: "toolGrant.set",
       target: a.toolRef,
-      before: before ? { [a.audience ?? "riskClass"]: a.audience ? (before[a.audience] ?? DEFAULT_POLICY[a.audience]) : before.riskClass } : undefined,
+      before: before
+        ? {
+            [a.audience ?? "riskClass"]: a.audience
+              ? (before[a.audience] ?? DEFAULT_POLICY[a.audience])
+              : before.riskClass,
+          }
+        : undefined,
       after: { ...(a.audience ? { [a.audience]: a.policy } : {}), ...(a.riskClass ? { riskClass: a.riskClass } : {}) },
     });
     return null;
@@ -122,7 +150,11 @@ export const set = ownerMutation({
 });
 
 /** A grant may be set only for a tool of this workspace (an approved skill or a tool of its MCP server). */
-async function toolExists(ctx: Parameters<typeof grantFor>[0], ws: Doc<"workspaces">["_id"], toolRef: string): Promise<boolean> {
+async function toolExists(
+  ctx: Parameters<typeof grantFor>[0],
+  ws: Doc<"workspaces">["_id"],
+  toolRef: string,
+): Promise<boolean> {
   if (toolRef.length > 300) return false;
   if (toolRef.startsWith("skill:")) {
     const name = toolRef.slice("skill:".length);

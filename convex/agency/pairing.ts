@@ -20,7 +20,8 @@ export const PAIRED_TEXT = "You're paired. The assistant can now use the tools t
 export const OWNER_LINKED_TEXT = "This identity is now linked to your owner account.";
 export const PAIR_FAILED_TEXT = "That pairing code is not valid. Ask the owner for a new one.";
 export const PAIR_LOCKED_TEXT = "Too many wrong pairing codes. Ask the owner to pair you from the dashboard.";
-export const PAIR_FIRST_TEXT = "This assistant talks only to paired contacts. Ask the owner for a pairing code and send: /pair CODE";
+export const PAIR_FIRST_TEXT =
+  "This assistant talks only to paired contacts. Ask the owner for a pairing code and send: /pair CODE";
 
 /** A one-time code (shown once) that pairs the sender who types it on this channel. */
 export const createCode = adminMutation({
@@ -115,7 +116,12 @@ export async function admitSender(
   return { kind: "ignore" };
 }
 
-async function redeem(ctx: MutationCtx, channel: Doc<"channelConfig">, user: Doc<"channelUsers">, code: string): Promise<SenderDecision> {
+async function redeem(
+  ctx: MutationCtx,
+  channel: Doc<"channelConfig">,
+  user: Doc<"channelUsers">,
+  code: string,
+): Promise<SenderDecision> {
   if ((user.pairFailures ?? 0) >= MAX_PAIR_FAILURES) return { kind: "reply", text: PAIR_LOCKED_TEXT };
   const now = Date.now();
   const hash = code ? await sha256Hex(`pair:${channel._id}:${code}`) : "";

@@ -27,7 +27,12 @@ const MAX_META_BYTES = 4096;
  */
 export async function logActivity(
   ctx: MutationCtx,
-  e: { workspaceId: Id<"workspaces">; kind: ActivityKind; channel?: ActivityChannel; meta?: Record<string, unknown> } & ActivityFacts,
+  e: {
+    workspaceId: Id<"workspaces">;
+    kind: ActivityKind;
+    channel?: ActivityChannel;
+    meta?: Record<string, unknown>;
+  } & ActivityFacts,
 ): Promise<Id<"activityLog">> {
   let meta = e.meta ? cleanValue(e.meta) : undefined;
   if (meta !== undefined && JSON.stringify(meta).length > MAX_META_BYTES) {

@@ -37,7 +37,10 @@ export const ACTIVITY_TEMPLATES = {
   "channel.vendor_error": { text: "A call to the channel's vendor failed", withChannel: true, publishable: false },
   "mcp.client_connected": { text: "An MCP client opened a session", publishable: false },
   "mcp.client_disconnected": { text: "An MCP client ended its session", publishable: false },
-  "mcp.session_evicted": { text: "An MCP client's least recently used session was ended for a new one", publishable: false },
+  "mcp.session_evicted": {
+    text: "An MCP client's least recently used session was ended for a new one",
+    publishable: false,
+  },
   "mcp.server_auto_disabled": { text: "An MCP server was disabled after failed health checks", publishable: false },
 } as const satisfies Record<string, Template>;
 export type ActivityKind = keyof typeof ACTIVITY_TEMPLATES;

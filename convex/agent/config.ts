@@ -16,7 +16,10 @@ const MAX_SOUL = 8000;
 const MAX_ENABLED = 50;
 
 /** The stored config without its workspace (what `get` returns), plus whether it was ever saved. */
-const configView = v.object({ ...omit(schema.tables.agentConfig.validator.fields, ["workspaceId"]), persisted: v.boolean() });
+const configView = v.object({
+  ...omit(schema.tables.agentConfig.validator.fields, ["workspaceId"]),
+  persisted: v.boolean(),
+});
 
 /** The workspace's agent config (the default one when never saved). */
 export const get = viewerQuery({
@@ -70,7 +73,8 @@ export const update = ownerMutation({
       patch.model = a.model;
     }
     if (a.fallbackModel !== undefined) {
-      if (a.fallbackModel !== null && !validModelName(a.fallbackModel)) fail("CONFIG_INVALID", { field: "fallbackModel" });
+      if (a.fallbackModel !== null && !validModelName(a.fallbackModel))
+        fail("CONFIG_INVALID", { field: "fallbackModel" });
       patch.fallbackModel = a.fallbackModel ?? undefined;
     }
     for (const key of ["providerId", "fallbackProviderId"] as const) {
@@ -90,7 +94,8 @@ export const update = ownerMutation({
       patch.enabledMcpServerIds = [...new Set(a.enabledMcpServerIds)];
     }
     if (a.voiceAgentId !== undefined) {
-      if (a.voiceAgentId !== null && !/^[A-Za-z0-9_-]{1,100}$/.test(a.voiceAgentId)) fail("CONFIG_INVALID", { field: "voiceAgentId" });
+      if (a.voiceAgentId !== null && !/^[A-Za-z0-9_-]{1,100}$/.test(a.voiceAgentId))
+        fail("CONFIG_INVALID", { field: "voiceAgentId" });
       patch.voiceAgentId = a.voiceAgentId ?? undefined;
     }
 
@@ -118,8 +123,12 @@ export const update = ownerMutation({
         meta: {
           from: { provider: await providerLabel(ctx, cfg.providerId), model: cfg.model },
           to: { provider: await providerLabel(ctx, after.providerId), model: after.model },
-          fallbackFrom: cfg.fallbackModel ? { provider: await providerLabel(ctx, cfg.fallbackProviderId), model: cfg.fallbackModel } : null,
-          fallbackTo: after.fallbackModel ? { provider: await providerLabel(ctx, after.fallbackProviderId), model: after.fallbackModel } : null,
+          fallbackFrom: cfg.fallbackModel
+            ? { provider: await providerLabel(ctx, cfg.fallbackProviderId), model: cfg.fallbackModel }
+            : null,
+          fallbackTo: after.fallbackModel
+            ? { provider: await providerLabel(ctx, after.fallbackProviderId), model: after.fallbackModel }
+            : null,
           by: ctx.principal.ownerKey,
         },
       });

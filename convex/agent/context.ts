@@ -7,7 +7,16 @@ import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TE
 import { readConfig } from "./configLib";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
 import { queueReply } from "../channels/delivery";
-import { audienceOf, DEFAULT_MCP_RISK, defaultSkillRisk, mcpToolRef, policyFor, skillToolRef, taintedFromStart, type Audience } from "../lib/agency";
+import {
+  audienceOf,
+  DEFAULT_MCP_RISK,
+  defaultSkillRisk,
+  mcpToolRef,
+  policyFor,
+  skillToolRef,
+  taintedFromStart,
+  type Audience,
+} from "../lib/agency";
 import { grantFor } from "../agency/gate";
 import { audienceValidator, policyValidator, riskClassValidator } from "../agency/tables";
 import { reachesNetwork } from "../security/checker";
@@ -16,14 +25,26 @@ const HISTORY_TAKE = 21;
 const MAX_TOOLS_PER_SERVER = 50;
 
 const specValidator = v.object({
-  kind: v.union(v.literal("offline"), v.literal("openai"), v.literal("openai-compatible"), v.literal("anthropic"), v.literal("openrouter")),
+  kind: v.union(
+    v.literal("offline"),
+    v.literal("openai"),
+    v.literal("openai-compatible"),
+    v.literal("anthropic"),
+    v.literal("openrouter"),
+  ),
   model: v.string(),
   label: v.string(),
   baseUrl: v.optional(v.string()),
   apiKeyEnvVar: v.optional(v.string()),
 });
 
-const toolInfo = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), policy: policyValidator, risk: riskClassValidator });
+const toolInfo = v.object({
+  name: v.string(),
+  description: v.string(),
+  inputSchema: v.any(),
+  policy: policyValidator,
+  risk: riskClassValidator,
+});
 
 export const contextValidator = v.object({
   workspaceId: v.id("workspaces"),
@@ -37,7 +58,14 @@ export const contextValidator = v.object({
   primary: specValidator,
   fallback: v.union(specValidator, v.null()),
   skills: v.array(
-    v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), approved: v.boolean(), policy: policyValidator, risk: riskClassValidator }),
+    v.object({
+      name: v.string(),
+      description: v.string(),
+      inputSchema: v.any(),
+      approved: v.boolean(),
+      policy: policyValidator,
+      risk: riskClassValidator,
+    }),
   ),
   mcpServers: v.array(v.object({ serverId: v.id("mcpServers"), name: v.string(), tools: v.array(toolInfo) })),
 });
@@ -93,7 +121,9 @@ export const load = internalQuery({
       .map((m) => ({ role: m.role as "user" | "assistant", text: m.text }));
 
     const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
-    const fallback = cfg.fallbackModel ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel) : null;
+    const fallback = cfg.fallbackModel
+      ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel)
+      : null;
 
     const { audience, platform } = await audienceFor(ctx, thread);
     const skills = [];
@@ -176,7 +206,13 @@ export const finish = internalMutation({
     const msg = await ctx.db.get(a.assistantMessageId);
     // only the first finish counts: a duplicate or superseded attempt changes nothing
     if (!msg || (msg.status !== "pending" && msg.status !== "streaming")) return null;
-    await ctx.db.patch(msg._id, { text: a.text, status: a.status, errorCode: a.errorCode, leaseUntil: undefined, running: undefined });
+    await ctx.db.patch(msg._id, {
+      text: a.text,
+      status: a.status,
+      errorCode: a.errorCode,
+      leaseUntil: undefined,
+      running: undefined,
+    });
     const thread = await ctx.db.get(msg.threadId);
     if (!thread) return null;
     // a channel reply is queued in the same transaction as the answer, so it is queued exactly once

@@ -4,7 +4,16 @@
  * host), only for the request header; requests go only through the guarded fetch the caller
  * injects. Keys never enter a prompt, a log or an error. Errors become sanitized reason codes.
  */
-import { APICallError, RetryError, jsonSchema, stepCountIs, streamText, tool, type ModelMessage, type ToolSet } from "ai";
+import {
+  APICallError,
+  RetryError,
+  jsonSchema,
+  stepCountIs,
+  streamText,
+  tool,
+  type ModelMessage,
+  type ToolSet,
+} from "ai";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenRouter } from "@openrouter/ai-sdk-provider";
@@ -24,7 +33,12 @@ export type ProviderSpec = {
 export const OFFLINE_SPEC: ProviderSpec = { kind: "offline", model: "offline", label: "offline" };
 
 /** A tool the model may call; `toCall` turns the model's input into a checker call. */
-export type ToolDef = { modelName: string; description: string; inputSchema: unknown; toCall: (input: Record<string, unknown>) => ToolCall };
+export type ToolDef = {
+  modelName: string;
+  description: string;
+  inputSchema: unknown;
+  toCall: (input: Record<string, unknown>) => ToolCall;
+};
 
 export type ProviderErrorReason =
   | "api_key_missing"
@@ -180,10 +194,13 @@ function toolSet(tools: ToolDef[], execute: RunInput["execute"], counter: { n: n
   for (const d of tools) {
     set[d.modelName] = tool({
       description: d.description,
-      inputSchema: jsonSchema((d.inputSchema && typeof d.inputSchema === "object" ? d.inputSchema : { type: "object" }) as never),
+      inputSchema: jsonSchema(
+        (d.inputSchema && typeof d.inputSchema === "object" ? d.inputSchema : { type: "object" }) as never,
+      ),
       execute: async (input: unknown) => {
         counter.n++;
-        const obj = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+        const obj =
+          input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
         return toolResultText(await execute(d.toCall(obj)));
       },
     });

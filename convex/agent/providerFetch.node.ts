@@ -50,15 +50,18 @@ function egressErrors(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Arr
 export function providerFetch(opts: { host: string; port: string; deadline: number; lookup?: Resolver }): typeof fetch {
   const guarded = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    if (input instanceof Request && init.body === undefined && input.body !== null) throw new ProviderEgressError("INPUT_INVALID");
+    if (input instanceof Request && init.body === undefined && input.body !== null)
+      throw new ProviderEgressError("INPUT_INVALID");
     let target: URL;
     try {
       target = new URL(url);
     } catch {
       throw new ProviderEgressError("URL_INVALID");
     }
-    if (target.hostname.toLowerCase() !== opts.host || target.port !== opts.port) throw new ProviderEgressError("DOMAIN_NOT_ALLOWED");
-    if (init.body !== undefined && init.body !== null && typeof init.body !== "string") throw new ProviderEgressError("INPUT_INVALID");
+    if (target.hostname.toLowerCase() !== opts.host || target.port !== opts.port)
+      throw new ProviderEgressError("DOMAIN_NOT_ALLOWED");
+    if (init.body !== undefined && init.body !== null && typeof init.body !== "string")
+      throw new ProviderEgressError("INPUT_INVALID");
     const remaining = opts.deadline - Date.now();
     if (remaining <= 0) throw new ProviderEgressError("TIMEOUT");
     const method = (init.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();

@@ -61,7 +61,8 @@ export function keyHosts(name: string, env: Record<string, string | undefined>):
 }
 
 export type ModelKeyProblem = "api_key_missing" | "key_not_allowed" | "host_not_allowed";
-export type ModelKeyResult = { ok: true; key: string; baseUrl: string; host: string } | { ok: false; reason: ModelKeyProblem };
+export type ModelKeyResult =
+  { ok: true; key: string; baseUrl: string; host: string } | { ok: false; reason: ModelKeyProblem };
 
 /**
  * The only way a provider's key is read: the variable must be a declared model key, set, and bound

@@ -5,7 +5,13 @@ import { writeAudit } from "../audit/log";
 import { sanitizeLine } from "../lib/sanitize";
 import { providerKindValidator } from "./tables";
 import { findConfig } from "./configLib";
-import { DEFAULT_KEY_ENV, resolveModelKey, validateBaseUrl, validateEnvVarName, type ProviderKind } from "./providerRules";
+import {
+  DEFAULT_KEY_ENV,
+  resolveModelKey,
+  validateBaseUrl,
+  validateEnvVarName,
+  type ProviderKind,
+} from "./providerRules";
 
 const providerView = v.object({
   _id: v.id("modelProviders"),

@@ -3,7 +3,14 @@ import { v, type Infer } from "convex/values";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { runModel, UNAVAILABLE_TEXT, APPROVAL_PENDING_TEXT, type ModelRun, type ProviderSpec, type ToolDef } from "./model";
+import {
+  runModel,
+  UNAVAILABLE_TEXT,
+  APPROVAL_PENDING_TEXT,
+  type ModelRun,
+  type ProviderSpec,
+  type ToolDef,
+} from "./model";
 import { providerFetch } from "./providerFetch.node.js";
 import { partialWriter, type PartialWriter } from "./partialWriter";
 import type { ToolOutcome } from "./prompt";
@@ -27,7 +34,13 @@ function toolName(prefix: string, ...parts: string[]): string {
 }
 
 /** Runs the model(s) for one pending reply: primary, then the fallback on failure. */
-type RunResult = { text: string; status: "done" | "error"; errorCode?: string; activity: Activity[]; tainted?: boolean };
+type RunResult = {
+  text: string;
+  status: "done" | "error";
+  errorCode?: string;
+  activity: Activity[];
+  tainted?: boolean;
+};
 
 async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runSpan?: Span): Promise<RunResult> {
   const started = Date.now();
@@ -39,7 +52,10 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
   const callerNow = (): Caller => ({ kind: "agent", id: c.threadId, audience: c.audience, tainted });
   let calls = 0;
 
-  const notOffered = async (call: ToolCall, code: "TOOL_NOT_OFFERED" | "TOOL_NOT_ENABLED" = "TOOL_NOT_OFFERED"): Promise<ToolOutcome> => {
+  const notOffered = async (
+    call: ToolCall,
+    code: "TOOL_NOT_OFFERED" | "TOOL_NOT_ENABLED" = "TOOL_NOT_OFFERED",
+  ): Promise<ToolOutcome> => {
     await ctx.runMutation(internal.agency.offered.recordNotOffered, {
       workspaceId: c.workspaceId,
       threadId: c.threadId,
@@ -64,7 +80,18 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
         ? await notOffered(call, "TOOL_NOT_ENABLED")
         : skill.policy === "deny"
           ? await notOffered(call)
-          : await checked(ctx, call, () => ctx.runAction(internal.security.checker.invokeSkill, { workspaceId: c.workspaceId, skillName: call.name, input: call.input, caller: callerNow() }), span);
+          : await checked(
+              ctx,
+              call,
+              () =>
+                ctx.runAction(internal.security.checker.invokeSkill, {
+                  workspaceId: c.workspaceId,
+                  skillName: call.name,
+                  input: call.input,
+                  caller: callerNow(),
+                }),
+              span,
+            );
     } else {
       const server = c.mcpServers.find((s) => s.name === call.server);
       const tool = server?.tools.find((t) => t.name === call.tool);
@@ -73,15 +100,26 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
         ? await notOffered(call, "TOOL_NOT_ENABLED")
         : tool?.policy === "deny"
           ? await notOffered(call)
-          : await checked(ctx, call, () =>
-              ctx.runAction(internal.security.checker.callMcpTool, { workspaceId: c.workspaceId, serverId: server.serverId, toolName: call.tool, input: call.input, caller: callerNow() }),
+          : await checked(
+              ctx,
+              call,
+              () =>
+                ctx.runAction(internal.security.checker.callMcpTool, {
+                  workspaceId: c.workspaceId,
+                  serverId: server.serverId,
+                  toolName: call.tool,
+                  input: call.input,
+                  caller: callerNow(),
+                }),
               span,
             );
     }
     if (outcome.ok && taints(risk as RiskClass | undefined)) tainted = true; // its output is untrusted content now
     if (!outcome.ok && outcome.code === "APPROVAL_REQUIRED") approvalPending = true;
     activity.push({ kind: "agent.tool_call", meta: { tool: toolLabel(call), code: outcome.ok ? "OK" : outcome.code } });
-    span?.set({ "warden.checker.code": outcome.ok ? "OK" : outcome.code, "warden.checker.allowed": outcome.ok }).end(outcome.ok ? undefined : outcome.code);
+    span
+      ?.set({ "warden.checker.code": outcome.ok ? "OK" : outcome.code, "warden.checker.allowed": outcome.ok })
+      .end(outcome.ok ? undefined : outcome.code);
     return outcome;
   };
 
@@ -96,23 +134,53 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
         toCall: (input: Record<string, unknown>): ToolCall => ({ kind: "skill", name: s.name, input }),
       })),
     ...c.mcpServers.flatMap((srv) =>
-      srv.tools.filter((t) => t.policy !== "deny").map((t) => ({
-        modelName: toolName("mcp", srv.name, t.name),
-        description: t.description,
-        inputSchema: t.inputSchema,
-        toCall: (input: Record<string, unknown>): ToolCall => ({ kind: "mcp", server: srv.name, tool: t.name, input }),
-      })),
+      srv.tools
+        .filter((t) => t.policy !== "deny")
+        .map((t) => ({
+          modelName: toolName("mcp", srv.name, t.name),
+          description: t.description,
+          inputSchema: t.inputSchema,
+          toCall: (input: Record<string, unknown>): ToolCall => ({
+            kind: "mcp",
+            server: srv.name,
+            tool: t.name,
+            input,
+          }),
+        })),
     ),
   ];
 
   const attempt = async (spec: ProviderSpec, role: "primary" | "fallback" = "primary"): Promise<ModelRun> => {
-    modelSpan = runSpan?.child("warden.agent.model", { "gen_ai.system": spec.kind, "gen_ai.request.model": spec.model, "warden.model.role": role }, SpanKind.CLIENT);
-    const r = await runModel(spec, { soul: c.soul, history: c.history, tools, execute, fetchFor: providerFetch, onPartial: stream?.push });
+    modelSpan = runSpan?.child(
+      "warden.agent.model",
+      { "gen_ai.system": spec.kind, "gen_ai.request.model": spec.model, "warden.model.role": role },
+      SpanKind.CLIENT,
+    );
+    const r = await runModel(spec, {
+      soul: c.soul,
+      history: c.history,
+      tools,
+      execute,
+      fetchFor: providerFetch,
+      onPartial: stream?.push,
+    });
     modelSpan
-      ?.set({ "warden.model.outcome": r.ok ? "ok" : r.reason, "warden.tool_calls": r.toolCalls, ...(r.ok ? {} : { "http.response.status_code": r.status, "warden.egress_code": r.egressCode }) })
+      ?.set({
+        "warden.model.outcome": r.ok ? "ok" : r.reason,
+        "warden.tool_calls": r.toolCalls,
+        ...(r.ok ? {} : { "http.response.status_code": r.status, "warden.egress_code": r.egressCode }),
+      })
       .end(r.ok ? undefined : "PROVIDER_ERROR");
     if (!r.ok) {
-      const meta = { code: "PROVIDER_ERROR", provider: spec.label, providerKind: spec.kind, model: spec.model, reason: r.reason, status: r.status, egressCode: r.egressCode };
+      const meta = {
+        code: "PROVIDER_ERROR",
+        provider: spec.label,
+        providerKind: spec.kind,
+        model: spec.model,
+        reason: r.reason,
+        status: r.status,
+        egressCode: r.egressCode,
+      };
       activity.push({ kind: "agent.provider_error", meta });
       logWarn("agent.provider_error", { workspaceId: c.workspaceId, ...meta });
     }
@@ -125,9 +193,18 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
   if (!result.ok && c.fallback) {
     activity.push({
       kind: "agent.fallback",
-      meta: { from: { provider: c.primary.label, model: c.primary.model }, to: { provider: c.fallback.label, model: c.fallback.model }, reason: result.reason },
+      meta: {
+        from: { provider: c.primary.label, model: c.primary.model },
+        to: { provider: c.fallback.label, model: c.fallback.model },
+        reason: result.reason,
+      },
     });
-    logWarn("agent.fallback_activated", { workspaceId: c.workspaceId, from: c.primary.label, to: c.fallback.label, reason: result.reason });
+    logWarn("agent.fallback_activated", {
+      workspaceId: c.workspaceId,
+      from: c.primary.label,
+      to: c.fallback.label,
+      reason: result.reason,
+    });
     used = c.fallback;
     fallbackUsed = true;
     result = await attempt(c.fallback, "fallback");
@@ -151,14 +228,25 @@ async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runS
   return { text: UNAVAILABLE_TEXT, status: "error", errorCode: "PROVIDER_ERROR", activity, tainted };
 }
 
-async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<CheckerResult>, parent?: Span): Promise<ToolOutcome> {
+async function checked(
+  ctx: ActionCtx,
+  call: ToolCall,
+  run: () => Promise<CheckerResult>,
+  parent?: Span,
+): Promise<ToolOutcome> {
   void ctx;
   parent?.set({ "warden.checker.stage": "checker" });
   // the call into security/checker: its steps and, when it allows the call, the tool itself
   const span = parent?.child("warden.tool", { "warden.tool.kind": call.kind }, SpanKind.CLIENT);
   try {
     const r = await run();
-    span?.set(r.ok ? { "warden.checker.code": "OK" } : { "warden.checker.code": r.code, "warden.retry_after_ms": r.retryAfterMs }).end(r.ok ? undefined : r.code);
+    span
+      ?.set(
+        r.ok
+          ? { "warden.checker.code": "OK" }
+          : { "warden.checker.code": r.code, "warden.retry_after_ms": r.retryAfterMs },
+      )
+      .end(r.ok ? undefined : r.code);
     return r.ok ? { call, ok: true, output: r.output } : { call, ok: false, code: r.code };
   } catch (err) {
     logWarn("agent.tool_call_failed", { tool: toolLabel(call), error: err instanceof Error ? err.name : "unknown" });
@@ -169,12 +257,25 @@ async function checked(ctx: ActionCtx, call: ToolCall, run: () => Promise<Checke
 
 /** Span attributes of one tool call: names only when the owner's configuration has them, never the model's words. */
 function toolAttrs(c: Context, call: ToolCall): Attrs {
-  if (call.kind === "skill") return { "warden.tool.kind": "skill", "warden.skill.name": c.skills.find((s) => s.name === call.name)?.name, "warden.checker.stage": "run" };
+  if (call.kind === "skill")
+    return {
+      "warden.tool.kind": "skill",
+      "warden.skill.name": c.skills.find((s) => s.name === call.name)?.name,
+      "warden.checker.stage": "run",
+    };
   const server = c.mcpServers.find((s) => s.name === call.server);
-  return { "warden.tool.kind": "mcp", "warden.mcp.server": server?.name, "warden.mcp.tool": server?.tools.find((t) => t.name === call.tool)?.name, "warden.checker.stage": "run" };
+  return {
+    "warden.tool.kind": "mcp",
+    "warden.mcp.server": server?.name,
+    "warden.mcp.tool": server?.tools.find((t) => t.name === call.tool)?.name,
+    "warden.checker.stage": "run",
+  };
 }
 
-async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Promise<{ text: string; status: "done" | "error" } | null> {
+async function respondTo(
+  ctx: ActionCtx,
+  assistantMessageId: Id<"messages">,
+): Promise<{ text: string; status: "done" | "error" } | null> {
   // the lease: a duplicate job, or one for a message that is done or past its deadline, stops here
   if (!(await ctx.runMutation(internal.agent.runs.claimRun, { assistantMessageId }))) return null;
   const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
@@ -183,14 +284,18 @@ async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Pr
   const tracing = traceSetting(process.env);
   if (!tracing.on && tracing.reason === "invalid") logWarn("trace.config_invalid", {});
   const trace = tracing.on ? newTrace() : NOOP_TRACE;
-  const runSpan = trace.root("warden.agent.run", {
-    "warden.workspace_id": c.workspaceId,
-    "warden.thread_id": c.threadId,
-    "warden.run_id": assistantMessageId,
-    "warden.channel": c.channel,
-    "warden.audience": c.audience,
-    "warden.tainted": c.tainted,
-  }, SpanKind.SERVER);
+  const runSpan = trace.root(
+    "warden.agent.run",
+    {
+      "warden.workspace_id": c.workspaceId,
+      "warden.thread_id": c.threadId,
+      "warden.run_id": assistantMessageId,
+      "warden.channel": c.channel,
+      "warden.audience": c.audience,
+      "warden.tainted": c.tainted,
+    },
+    SpanKind.SERVER,
+  );
   // a web visitor watches the answer arrive; a channel gets the whole reply at the end
   const stream =
     c.channel === "web"
@@ -202,7 +307,12 @@ async function respondTo(ctx: ActionCtx, assistantMessageId: Id<"messages">): Pr
   } catch (err) {
     await stream?.close();
     logWarn("agent.run_failed", { error: err instanceof Error ? err.name : "unknown" });
-    out = { text: UNAVAILABLE_TEXT, status: "error" as const, errorCode: "INTERNAL", activity: [{ kind: "agent.reply_failed", meta: { code: "INTERNAL" } }] };
+    out = {
+      text: UNAVAILABLE_TEXT,
+      status: "error" as const,
+      errorCode: "INTERNAL",
+      activity: [{ kind: "agent.reply_failed", meta: { code: "INTERNAL" } }],
+    };
   }
   try {
     await ctx.runMutation(internal.agent.context.finish, { assistantMessageId, ...out });

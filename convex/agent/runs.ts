@@ -37,7 +37,11 @@ async function failRun(ctx: MutationCtx, msg: Doc<"messages">, code: "AGENT_TIME
   await ctx.db.patch(msg._id, { status: "error", errorCode: code, leaseUntil: undefined });
   const thread = await ctx.db.get(msg.threadId);
   if (thread?.channelUserId) await queueReply(ctx, thread.channelUserId, UNAVAILABLE_TEXT);
-  await logActivity(ctx, { workspaceId: msg.workspaceId, kind: "agent.reply_failed", meta: { code, attempts: msg.attempts ?? 0, threadId: msg.threadId } });
+  await logActivity(ctx, {
+    workspaceId: msg.workspaceId,
+    kind: "agent.reply_failed",
+    meta: { code, attempts: msg.attempts ?? 0, threadId: msg.threadId },
+  });
   await notifyThrottled(ctx, {
     workspaceId: msg.workspaceId,
     kind: "agent_run",
@@ -101,7 +105,11 @@ export const sweepRuns = internalMutation({
         continue;
       }
       // a half-streamed answer is dropped: the next attempt starts it again
-      await ctx.db.patch(msg._id, { running: false, leaseUntil: now + RUN_START_GRACE_MS, ...(msg.status === "streaming" ? { status: "pending" as const, text: "" } : {}) });
+      await ctx.db.patch(msg._id, {
+        running: false,
+        leaseUntil: now + RUN_START_GRACE_MS,
+        ...(msg.status === "streaming" ? { status: "pending" as const, text: "" } : {}),
+      });
       await ctx.scheduler.runAfter(0, internal.agent.run.respond, { assistantMessageId: msg._id });
       rescheduled++;
     }

@@ -84,7 +84,13 @@ async function failOutbox(ctx: MutationCtx, row: Doc<"channelOutbox">, code: str
   const now = Date.now();
   const h = channel.health;
   await ctx.db.patch(channel._id, {
-    health: { failing: true, lastFailureAt: now, lastFailureCode: code, lastOkAt: h?.lastOkAt, failures: (h?.failures ?? 0) + 1 },
+    health: {
+      failing: true,
+      lastFailureAt: now,
+      lastFailureCode: code,
+      lastOkAt: h?.lastOkAt,
+      failures: (h?.failures ?? 0) + 1,
+    },
   });
   await notifyThrottled(ctx, {
     workspaceId: channel.workspaceId,
@@ -113,7 +119,13 @@ export const claimSend = internalMutation({
   args: { outboxId: v.id("channelOutbox") },
   returns: v.union(
     v.null(),
-    v.object({ channelUserId: v.id("channelUsers"), text: v.string(), idemKey: v.string(), attempt: v.number(), messageId: v.optional(v.id("messages")) }),
+    v.object({
+      channelUserId: v.id("channelUsers"),
+      text: v.string(),
+      idemKey: v.string(),
+      attempt: v.number(),
+      messageId: v.optional(v.id("messages")),
+    }),
   ),
   handler: async (ctx, { outboxId }) => {
     const row = await ctx.db.get(outboxId);
@@ -129,8 +141,19 @@ export const claimSend = internalMutation({
       await failOutbox(ctx, row, "DELIVERY_EXPIRED");
       return null;
     }
-    await ctx.db.patch(row._id, { state: "sending", attempts: attempts + 1, leaseUntil: now + leaseMs(), dispatchedAt: undefined });
-    return { channelUserId: row.channelUserId, text: row.text, idemKey: row.idemKey ?? row._id, attempt: attempts + 1, messageId: row.messageId };
+    await ctx.db.patch(row._id, {
+      state: "sending",
+      attempts: attempts + 1,
+      leaseUntil: now + leaseMs(),
+      dispatchedAt: undefined,
+    });
+    return {
+      channelUserId: row.channelUserId,
+      text: row.text,
+      idemKey: row.idemKey ?? row._id,
+      attempt: attempts + 1,
+      messageId: row.messageId,
+    };
   },
 });
 
@@ -254,8 +277,15 @@ export const recordResult = internalMutation({
         if (a.ok) await ctx.db.delete(row._id);
         else if (a.willRetry) {
           const delay = a.retryInMs ?? 0;
-          await ctx.db.patch(row._id, { state: "queued", leaseUntil: now + delay + leaseMs(), dispatchedAt: undefined });
-          await ctx.scheduler.runAfter(delay, internal.channels.replies.send, { outboxId: row._id, attempt: a.attempt + 1 });
+          await ctx.db.patch(row._id, {
+            state: "queued",
+            leaseUntil: now + delay + leaseMs(),
+            dispatchedAt: undefined,
+          });
+          await ctx.scheduler.runAfter(delay, internal.channels.replies.send, {
+            outboxId: row._id,
+            attempt: a.attempt + 1,
+          });
         } else await failOutbox(ctx, row, a.code ?? "VENDOR_ERROR", a.status);
       }
     }
@@ -279,7 +309,14 @@ export const recordResult = internalMutation({
       code,
       status: a.status,
       retrying: a.willRetry,
-      meta: { channelId: a.channelId, call: a.kind ?? "reply", code, status: a.status, attempt: a.attempt, willRetry: a.willRetry },
+      meta: {
+        channelId: a.channelId,
+        call: a.kind ?? "reply",
+        code,
+        status: a.status,
+        attempt: a.attempt,
+        willRetry: a.willRetry,
+      },
     });
     return null;
   },

@@ -58,7 +58,9 @@ export const prepare = internalQuery({
       enabled: c.enabled,
       settings: c.settings ?? {},
       idSalt: c.idSalt ?? c._id,
-      ...(readable ? { verifySecret: await loadCiphertexts(ctx.db, "channelSecrets", c, [SECRET_NAMES[c.platform].verify]) } : {}),
+      ...(readable
+        ? { verifySecret: await loadCiphertexts(ctx.db, "channelSecrets", c, [SECRET_NAMES[c.platform].verify]) }
+        : {}),
     };
   },
 });
@@ -138,13 +140,14 @@ export const accept = internalMutation({
 
     if (user.blocked) {
       // The checker logs the drop when it saw the block; log here only if it could not have.
-      if (admit.channelUserBlocked !== true) await recordSecurityEvent(ctx, {
-        workspaceId: channel.workspaceId,
-        code: "CHANNEL_USER_BLOCKED",
-        category: "webhook",
-        source,
-        detail: `platform=${channel.platform} channel=${channel._id}`,
-      });
+      if (admit.channelUserBlocked !== true)
+        await recordSecurityEvent(ctx, {
+          workspaceId: channel.workspaceId,
+          code: "CHANNEL_USER_BLOCKED",
+          category: "webhook",
+          source,
+          detail: `platform=${channel.platform} channel=${channel._id}`,
+        });
       return { status: "blocked" };
     }
 
@@ -190,7 +193,10 @@ export const accept = internalMutation({
     if (text === undefined) {
       // Resend: the webhook has no body; fetch it, then record and hand off.
       if (!a.message.emailId) return { status: "admitted" };
-      await ctx.scheduler.runAfter(0, internal.channels.replies.fetchEmail, { channelUserId: user._id, emailId: a.message.emailId });
+      await ctx.scheduler.runAfter(0, internal.channels.replies.fetchEmail, {
+        channelUserId: user._id,
+        emailId: a.message.emailId,
+      });
       return { status: "accepted" };
     }
     await handOff(ctx, channel, user, text);
@@ -233,7 +239,8 @@ async function handOff(
   }
   const turn = await appendChannelTurn(ctx, { workspaceId: channel.workspaceId, channelUserId: user._id, text });
   if (!turn.ok) {
-    if (turn.code === "MESSAGE_TOO_LONG") await queueReply(ctx, user._id, `Your message is too long (the limit is ${turn.maxChars} characters).`);
+    if (turn.code === "MESSAGE_TOO_LONG")
+      await queueReply(ctx, user._id, `Your message is too long (the limit is ${turn.maxChars} characters).`);
     return;
   }
   await ctx.scheduler.runAfter(0, internal.agent.run.handleChannelMessage, {

@@ -10,7 +10,15 @@ import { viewerQuery, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { platformValidator } from "./tables";
-import { SECRET_NAMES, publicBaseUrl, publicUrlProblem, setupSteps, validateSettings, webhookUrl, type Platform } from "./platforms";
+import {
+  SECRET_NAMES,
+  publicBaseUrl,
+  publicUrlProblem,
+  setupSteps,
+  validateSettings,
+  webhookUrl,
+  type Platform,
+} from "./platforms";
 import { eraseDerived } from "../privacy/cascade";
 
 const channelView = v.object({
@@ -22,13 +30,24 @@ const channelView = v.object({
   /** null when neither WARDEN_PUBLIC_BASE_URL nor CONVEX_SITE_URL is configured */
   webhookUrl: v.union(v.string(), v.null()),
   /** why vendors could not reach the public base URL (loopback, private, local-name, not-https); null when it looks reachable */
-  publicUrlProblem: v.union(v.null(), v.literal("loopback"), v.literal("private"), v.literal("local-name"), v.literal("not-https")),
+  publicUrlProblem: v.union(
+    v.null(),
+    v.literal("loopback"),
+    v.literal("private"),
+    v.literal("local-name"),
+    v.literal("not-https"),
+  ),
   secretNames: v.array(v.string()),
   setupSteps: v.array(v.string()),
   /** reply delivery health; null until a reply finally failed or was delivered */
   health: v.union(
     v.null(),
-    v.object({ failing: v.boolean(), lastFailureAt: v.union(v.number(), v.null()), lastFailureCode: v.union(v.string(), v.null()), failures: v.number() }),
+    v.object({
+      failing: v.boolean(),
+      lastFailureAt: v.union(v.number(), v.null()),
+      lastFailureCode: v.union(v.string(), v.null()),
+      failures: v.number(),
+    }),
   ),
   createdAt: v.number(),
   updatedAt: v.number(),
@@ -47,7 +66,12 @@ function view(c: Doc<"channelConfig">) {
     secretNames: [...SECRET_NAMES[c.platform].all],
     setupSteps: setupSteps(c.platform, url ?? "<your public base URL>/webhooks/" + c.platform + "/" + c._id),
     health: c.health
-      ? { failing: c.health.failing, lastFailureAt: c.health.lastFailureAt ?? null, lastFailureCode: c.health.lastFailureCode ?? null, failures: c.health.failures }
+      ? {
+          failing: c.health.failing,
+          lastFailureAt: c.health.lastFailureAt ?? null,
+          lastFailureCode: c.health.lastFailureCode ?? null,
+          failures: c.health.failures,
+        }
       : null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
@@ -170,7 +194,10 @@ export const remove = adminMutation({
   handler: async (ctx, { channelId }) => {
     const c = await getOwned(await ctx.db.get(channelId), ctx.principal);
     await ctx.db.delete(c._id);
-    const { deleted } = await ctx.runMutation(internal.secrets.manage.purgeOwnerSecrets, { table: "channelSecrets", ownerId: c._id });
+    const { deleted } = await ctx.runMutation(internal.secrets.manage.purgeOwnerSecrets, {
+      table: "channelSecrets",
+      ownerId: c._id,
+    });
     await audit(ctx, "channel.delete", c._id, summary(c), { secretsDeleted: deleted });
     await ctx.scheduler.runAfter(0, internal.channels.manage.purge, { channelId: c._id });
     return null;
@@ -200,28 +227,31 @@ export const purge = internalMutation({
       await ctx.db.delete(u._id);
       budget.left--;
     }
-    const deliveries = budget.left > 0
-      ? await ctx.db
-          .query("webhookDeliveries")
-          .withIndex("by_channel_delivery", (q) => q.eq("channelId", channelId))
-          .take(budget.left)
-      : [];
+    const deliveries =
+      budget.left > 0
+        ? await ctx.db
+            .query("webhookDeliveries")
+            .withIndex("by_channel_delivery", (q) => q.eq("channelId", channelId))
+            .take(budget.left)
+        : [];
     for (const d of deliveries) await ctx.db.delete(d._id);
     budget.left -= deliveries.length;
-    const buckets = budget.left > 0
-      ? await ctx.db
-          .query("channelMessageSummary")
-          .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId))
-          .take(budget.left)
-      : [];
+    const buckets =
+      budget.left > 0
+        ? await ctx.db
+            .query("channelMessageSummary")
+            .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId))
+            .take(budget.left)
+        : [];
     for (const b of buckets) await ctx.db.delete(b._id);
     budget.left -= buckets.length;
-    const codes = budget.left > 0
-      ? await ctx.db
-          .query("pairingCodes")
-          .withIndex("by_channel", (q) => q.eq("channelId", channelId))
-          .take(budget.left)
-      : [];
+    const codes =
+      budget.left > 0
+        ? await ctx.db
+            .query("pairingCodes")
+            .withIndex("by_channel", (q) => q.eq("channelId", channelId))
+            .take(budget.left)
+        : [];
     for (const c of codes) await ctx.db.delete(c._id);
     budget.left -= codes.length;
     if (budget.left <= 0) await ctx.scheduler.runAfter(0, internal.channels.manage.purge, { channelId, batchSize });

@@ -16,7 +16,8 @@ export function validateSettings(
   const r = SETTINGS_SCHEMAS[platform].safeParse(settings ?? {});
   if (r.success) return { ok: true, settings: r.data as Record<string, string> };
   const issue = r.error.issues[0];
-  const field = issue?.code === "unrecognized_keys" ? (issue.keys?.[0] ?? "settings") : String(issue?.path?.[0] ?? "settings");
+  const field =
+    issue?.code === "unrecognized_keys" ? (issue.keys?.[0] ?? "settings") : String(issue?.path?.[0] ?? "settings");
   return { ok: false, field: field.slice(0, 40) };
 }
 
@@ -47,11 +48,22 @@ export function publicUrlProblem(base: string | null): PublicUrlProblem | null {
   } catch {
     return null;
   }
-  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host) || host === "::1" || host === "0.0.0.0") return "loopback";
+  const host = u.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
+  if (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    /^127\./.test(host) ||
+    host === "::1" ||
+    host === "0.0.0.0"
+  )
+    return "loopback";
   const isIp = /^[0-9.]+$/.test(host) || host.includes(":");
   if (isIp && !isPublicAddress(host)) return "private";
-  if (!isIp && (!host.includes(".") || /\.(local|internal|lan|home\.arpa|intranet|corp)$/.test(host))) return "local-name";
+  if (!isIp && (!host.includes(".") || /\.(local|internal|lan|home\.arpa|intranet|corp)$/.test(host)))
+    return "local-name";
   if (u.protocol !== "https:") return "not-https";
   return null;
 }
@@ -60,7 +72,11 @@ export function webhookPath(platform: Platform, channelId: string): string {
   return `/webhooks/${platform}/${channelId}`;
 }
 
-export function webhookUrl(env: Record<string, string | undefined>, platform: Platform, channelId: string): string | null {
+export function webhookUrl(
+  env: Record<string, string | undefined>,
+  platform: Platform,
+  channelId: string,
+): string | null {
   const base = publicBaseUrl(env);
   return base ? base + webhookPath(platform, channelId) : null;
 }

@@ -27,9 +27,16 @@ type Result = { outcome: Attempt; body: string };
 async function call(req: VendorRequest): Promise<Result> {
   const signal = AbortSignal.timeout(TIMEOUT_MS);
   try {
-    const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: "manual", signal });
+    const res = await fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      redirect: "manual",
+      signal,
+    });
     const body = await readBodyCapped(res, MAX_RESPONSE_BYTES);
-    if (body === null) return { outcome: { ok: false, status: res.status, code: "OUTPUT_TOO_LARGE", final: true }, body: "" };
+    if (body === null)
+      return { outcome: { ok: false, status: res.status, code: "OUTPUT_TOO_LARGE", final: true }, body: "" };
     return { outcome: classifyResponse(res.status, res.headers, body), body };
   } catch {
     // A timeout may have delivered the message: not retried. A refused connection is.
@@ -53,7 +60,10 @@ class BaseUrlRequestClient extends twilio.RequestClient {
 }
 
 /** A Twilio message (`ReplyPlan` kind "twilio"; the adapter already cut the text). */
-async function twilioSend(base: string, { accountSid, authToken, from, to, text }: Extract<ReplyPlan, { kind: "twilio" }>): Promise<Result> {
+async function twilioSend(
+  base: string,
+  { accountSid, authToken, from, to, text }: Extract<ReplyPlan, { kind: "twilio" }>,
+): Promise<Result> {
   const custom = base !== "https://api.twilio.com";
   const client = twilio(accountSid, authToken, {
     lazyLoading: true,
@@ -65,7 +75,12 @@ async function twilioSend(base: string, { accountSid, authToken, from, to, text 
     return { outcome: { ok: true }, body: "" };
   } catch (err: any) {
     // RestException carries the HTTP status; its message can quote the number, so it is not kept.
-    const status = typeof err?.status === "number" ? err.status : typeof err?.response?.status === "number" ? err.response.status : 0;
+    const status =
+      typeof err?.status === "number"
+        ? err.status
+        : typeof err?.response?.status === "number"
+          ? err.response.status
+          : 0;
     if (status === 0 && (err?.code === "ECONNABORTED" || err?.code === "ETIMEDOUT")) {
       return { outcome: { ok: false, status: 0, code: "TIMEOUT", final: true }, body: "" };
     }
@@ -95,7 +110,10 @@ async function secret(ctx: ActionCtx, channelId: Id<"channelConfig">, name: stri
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-const NOT_CONFIGURED: Result = { outcome: { ok: false, status: 0, code: "CHANNEL_NOT_CONFIGURED", final: true }, body: "" };
+const NOT_CONFIGURED: Result = {
+  outcome: { ok: false, status: 0, code: "CHANNEL_NOT_CONFIGURED", final: true },
+  body: "",
+};
 
 async function deliver(ctx: ActionCtx, t: Target, text: string, idemKey: string): Promise<Result> {
   const base = vendorBase(t.platform, process.env);
@@ -136,10 +154,18 @@ export const send = internalAction({
       return null;
     }
     crashPoint("reply.beforeDispatch");
-    if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt: item.attempt }))) return null;
+    if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt: item.attempt })))
+      return null;
     const { outcome } = await deliver(ctx, t as Target, item.text, item.idemKey);
     const attempt = item.attempt;
-    const base = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "reply" as const, outboxId };
+    const base = {
+      channelId: t.channelId,
+      workspaceId: t.workspaceId,
+      platform: t.platform,
+      attempt,
+      kind: "reply" as const,
+      outboxId,
+    };
     if (outcome.ok) {
       await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
       return null;
@@ -169,7 +195,13 @@ export const fetchEmail = internalAction({
     const base = vendorBase(t.platform, process.env);
     const apiKey = base ? await secret(ctx, t.channelId, ADAPTERS[t.platform].secrets.send) : undefined;
     const result = base && apiKey ? await call(fetcher.request(base, apiKey, emailId)) : NOT_CONFIGURED;
-    const rec = { channelId: t.channelId, workspaceId: t.workspaceId, platform: t.platform, attempt, kind: "fetch" as const };
+    const rec = {
+      channelId: t.channelId,
+      workspaceId: t.workspaceId,
+      platform: t.platform,
+      attempt,
+      kind: "fetch" as const,
+    };
     if (result.outcome.ok) {
       const clean = fetcher.text(result.body);
       if (clean) await ctx.runMutation(internal.channels.inbound.recordEmail, { channelUserId, text: clean });
@@ -185,7 +217,11 @@ export const fetchEmail = internalAction({
       willRetry: delay !== null,
     });
     if (delay !== null) {
-      await ctx.scheduler.runAfter(delay, internal.channels.replies.fetchEmail, { channelUserId, emailId, attempt: attempt + 1 });
+      await ctx.scheduler.runAfter(delay, internal.channels.replies.fetchEmail, {
+        channelUserId,
+        emailId,
+        attempt: attempt + 1,
+      });
     }
     return null;
   },

@@ -103,7 +103,8 @@ async function handleWebhook(ctx: ActionCtx, { req, body, ip, url }: HttpInput):
   const secretName = ADAPTERS[platform].secrets.verify;
   let secret = "";
   try {
-    if (channel.verifySecret) secret = (await openSecrets(ctx, "channelSecrets", channel.channelId, channel.verifySecret))[secretName] ?? "";
+    if (channel.verifySecret)
+      secret = (await openSecrets(ctx, "channelSecrets", channel.channelId, channel.verifySecret))[secretName] ?? "";
   } catch {
     // Unreadable secret (key trouble, logged by the secrets domain): nothing can verify → 401.
   }

@@ -42,7 +42,11 @@ export type VendorOutcome = { ok: true } | { ok: false; status: number; retryAft
  * Reads a vendor's answer: HTTP status plus Slack's `{ok:false}` and Telegram's `{ok:false}`
  * bodies that can come with a 200. Only the status and retry hint leave this function.
  */
-export function classifyResponse(status: number, headers: { get(name: string): string | null }, body: string): VendorOutcome {
+export function classifyResponse(
+  status: number,
+  headers: { get(name: string): string | null },
+  body: string,
+): VendorOutcome {
   let parsed: any;
   try {
     parsed = body ? JSON.parse(body) : undefined;
@@ -51,7 +55,12 @@ export function classifyResponse(status: number, headers: { get(name: string): s
   }
   const retryHeader = Number(headers.get("retry-after"));
   const retryBody = Number(parsed?.parameters?.retry_after ?? parsed?.retry_after);
-  const retrySeconds = Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : Number.isFinite(retryBody) && retryBody > 0 ? retryBody : undefined;
+  const retrySeconds =
+    Number.isFinite(retryHeader) && retryHeader > 0
+      ? retryHeader
+      : Number.isFinite(retryBody) && retryBody > 0
+        ? retryBody
+        : undefined;
   const retryAfterMs = retrySeconds === undefined ? undefined : Math.ceil(retrySeconds * 1000);
   if (status < 200 || status >= 300) return { ok: false, status, retryAfterMs };
   if (parsed && typeof parsed === "object" && parsed.ok === false) {

@@ -60,7 +60,8 @@ function verifyNow(
 ): VerifyResult | Promise<VerifyResult> {
   if (typeof secret !== "string" || secret.length === 0) return fail("missing_secret");
   if (!isInboundRequest(req)) return fail("bad_request");
-  if (nowSeconds !== undefined && (typeof nowSeconds !== "number" || !Number.isFinite(nowSeconds))) return fail("bad_request");
+  if (nowSeconds !== undefined && (typeof nowSeconds !== "number" || !Number.isFinite(nowSeconds)))
+    return fail("bad_request");
   if (typeof platform !== "string" || !isPlatform(platform)) return fail("unknown_platform");
   return ADAPTERS[platform].verify(req, secret, () => nowFloor(nowSeconds));
 }

@@ -5,8 +5,13 @@ import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { sourceBlock } from "./sessions";
 import { clampPage } from "../lib/pagination";
-import { getOrCreateConfig, readConfig, maxMessageChars, DEFAULT_MAX_MESSAGE_CHARS, MAX_MESSAGE_CHARS_CEILING } from "../agent/configLib";
-
+import {
+  getOrCreateConfig,
+  readConfig,
+  maxMessageChars,
+  DEFAULT_MAX_MESSAGE_CHARS,
+  MAX_MESSAGE_CHARS_CEILING,
+} from "../agent/configLib";
 
 /** Owner dashboards: threads of the caller's workspace (web and channels) with message counts. */
 export const listThreads = viewerQuery({
@@ -75,7 +80,14 @@ export const listMessages = viewerQuery({
       .paginate(clampPage(paginationOpts));
     return {
       ...res,
-      page: res.page.map((m) => ({ _id: m._id, role: m.role, text: m.text, status: m.status, errorCode: m.errorCode, createdAt: m.createdAt })),
+      page: res.page.map((m) => ({
+        _id: m._id,
+        role: m.role,
+        text: m.text,
+        status: m.status,
+        errorCode: m.errorCode,
+        createdAt: m.createdAt,
+      })),
     };
   },
 });
@@ -96,7 +108,8 @@ export const setMaxMessageChars = adminMutation({
   args: { maxMessageChars: v.number() },
   returns: v.null(),
   handler: async (ctx, { maxMessageChars: max }) => {
-    if (!Number.isInteger(max) || max < 1 || max > MAX_MESSAGE_CHARS_CEILING) fail("CONFIG_INVALID", { field: "maxMessageChars" });
+    if (!Number.isInteger(max) || max < 1 || max > MAX_MESSAGE_CHARS_CEILING)
+      fail("CONFIG_INVALID", { field: "maxMessageChars" });
     const cfg = await getOrCreateConfig(ctx, ctx.principal.workspaceId);
     await ctx.db.patch(cfg._id, { maxMessageChars: max, updatedAt: Date.now() });
     await writeAudit(ctx, {

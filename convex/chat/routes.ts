@@ -18,32 +18,40 @@ function limitedResponse(r: { code: string; retryAfterMs: number }): Response {
 }
 
 /** POST /chat/session — public: mints an anonymous session token (per-IP limit → 429 + Retry-After). */
-export const startSession = endpoint("none", async (ctx, { ip }) => {
-  const r = await ctx.runMutation(internal.chat.sessions.startFromHttp, { ip });
-  if (!r.ok) return limitedResponse(r);
-  return jsonResponse({ token: r.token, expiresAt: r.expiresAt }, 201);
-}, { maxBodyBytes: 1024 });
+export const startSession = endpoint(
+  "none",
+  async (ctx, { ip }) => {
+    const r = await ctx.runMutation(internal.chat.sessions.startFromHttp, { ip });
+    if (!r.ok) return limitedResponse(r);
+    return jsonResponse({ token: r.token, expiresAt: r.expiresAt }, 201);
+  },
+  { maxBodyBytes: 1024 },
+);
 
 /** POST /chat/send — Authorization: Bearer <session token>; body { threadId?, text }. */
-export const send = endpoint("session", async (ctx, { req, body }) => {
-  const sessionToken = bearer(req);
-  if (!sessionToken) return errorResponse("SESSION_INVALID", 401);
-  let parsed;
-  try {
-    parsed = SendBody.parse(JSON.parse(body));
-  } catch {
-    return errorResponse("BAD_REQUEST", 400);
-  }
-  let threadId = parsed.threadId;
-  if (!threadId) {
-    const t = await ctx.runMutation(api.chat.threads.createThread, { sessionToken });
-    if (!t.ok) return limitedResponse(t);
-    threadId = t.threadId;
-  }
-  const r = await ctx.runMutation(api.chat.threads.send, { sessionToken, threadId, text: parsed.text });
-  if (!r.ok) return limitedResponse(r);
-  return jsonResponse({ threadId: r.threadId, messageId: r.userMessageId, replyId: r.assistantMessageId }, 202);
-}, { maxBodyBytes: 64 * 1024 });
+export const send = endpoint(
+  "session",
+  async (ctx, { req, body }) => {
+    const sessionToken = bearer(req);
+    if (!sessionToken) return errorResponse("SESSION_INVALID", 401);
+    let parsed;
+    try {
+      parsed = SendBody.parse(JSON.parse(body));
+    } catch {
+      return errorResponse("BAD_REQUEST", 400);
+    }
+    let threadId = parsed.threadId;
+    if (!threadId) {
+      const t = await ctx.runMutation(api.chat.threads.createThread, { sessionToken });
+      if (!t.ok) return limitedResponse(t);
+      threadId = t.threadId;
+    }
+    const r = await ctx.runMutation(api.chat.threads.send, { sessionToken, threadId, text: parsed.text });
+    if (!r.ok) return limitedResponse(r);
+    return jsonResponse({ threadId: r.threadId, messageId: r.userMessageId, replyId: r.assistantMessageId }, 202);
+  },
+  { maxBodyBytes: 64 * 1024 },
+);
 
 /** GET /chat/messages?threadId=… — the newest 50 messages of one of the caller's threads. */
 export const messages = endpoint("session", async (ctx, { req, url }) => {

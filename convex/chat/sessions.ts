@@ -48,17 +48,42 @@ async function mint(ctx: MutationCtx, ipKey: string) {
   if (!workspaceId) fail("NOT_FOUND");
   const block = await sourceBlock(ctx, workspaceId, ipKey);
   if (block) {
-    await recordSecurityEvent(ctx, { workspaceId, code: "SOURCE_BLOCKED", category: "chat", source: ipKey, detail: "new session from a blocked source" });
+    await recordSecurityEvent(ctx, {
+      workspaceId,
+      code: "SOURCE_BLOCKED",
+      category: "chat",
+      source: ipKey,
+      detail: "new session from a blocked source",
+    });
     return { ok: false as const, code: "SOURCE_BLOCKED", retryAfterMs: block.until - Date.now() };
   }
-  const perIp = await enforceLimit(ctx, { workspaceId, name: "chatSessionsPerIp", key: ipKey, category: "chat", source: "chat/session" });
+  const perIp = await enforceLimit(ctx, {
+    workspaceId,
+    name: "chatSessionsPerIp",
+    key: ipKey,
+    category: "chat",
+    source: "chat/session",
+  });
   if (!perIp.ok) return { ok: false as const, code: perIp.code, retryAfterMs: perIp.retryAfterMs };
-  const global = await enforceLimit(ctx, { workspaceId, name: "chatSessionsGlobal", key: "all", category: "chat", source: "chat/session" });
+  const global = await enforceLimit(ctx, {
+    workspaceId,
+    name: "chatSessionsGlobal",
+    key: "all",
+    category: "chat",
+    source: "chat/session",
+  });
   if (!global.ok) return { ok: false as const, code: global.code, retryAfterMs: global.retryAfterMs };
   const token = randomToken(SESSION_TOKEN_PREFIX, 32);
   const now = Date.now();
   const expiresAt = now + sessionTtlMs();
-  await ctx.db.insert("chatSessions", { workspaceId, tokenHash: await sha256Hex(token), createdAt: now, expiresAt, lastSeenAt: now, sourceKey: ipKey });
+  await ctx.db.insert("chatSessions", {
+    workspaceId,
+    tokenHash: await sha256Hex(token),
+    createdAt: now,
+    expiresAt,
+    lastSeenAt: now,
+    sourceKey: ipKey,
+  });
   return { ok: true as const, token, expiresAt };
 }
 
@@ -102,7 +127,13 @@ export const block = adminMutation({
         .withIndex("by_workspace_source", (q) => q.eq("workspaceId", s.workspaceId).eq("sourceKey", s.sourceKey!))
         .unique();
       if (existing) await ctx.db.patch(existing._id, { until });
-      else await ctx.db.insert("chatSourceBlocks", { workspaceId: s.workspaceId, sourceKey: s.sourceKey, until, createdAt: Date.now() });
+      else
+        await ctx.db.insert("chatSourceBlocks", {
+          workspaceId: s.workspaceId,
+          sourceKey: s.sourceKey,
+          until,
+          createdAt: Date.now(),
+        });
     }
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
@@ -113,7 +144,11 @@ export const block = adminMutation({
       before: { blocked: s.blocked === true },
       after: { blocked: true, sourceBlockedUntil: s.sourceKey ? until : null },
     });
-    await logActivity(ctx, { workspaceId: ctx.principal.workspaceId, kind: "chat.session_blocked", meta: { sessionId } });
+    await logActivity(ctx, {
+      workspaceId: ctx.principal.workspaceId,
+      kind: "chat.session_blocked",
+      meta: { sessionId },
+    });
     return null;
   },
 });

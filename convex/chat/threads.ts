@@ -43,7 +43,13 @@ export const createThread = sessionMutation({
   returns: v.union(v.object({ ok: v.literal(true), threadId: v.id("threads") }), limited),
   handler: async (ctx, { title }) => {
     const s = ctx.session;
-    const lim = await enforceLimit(ctx, { workspaceId: s.workspaceId, name: "chatThreadsPerSession", key: s._id, category: "chat", source: "chat/thread" });
+    const lim = await enforceLimit(ctx, {
+      workspaceId: s.workspaceId,
+      name: "chatThreadsPerSession",
+      key: s._id,
+      category: "chat",
+      source: "chat/thread",
+    });
     if (!lim.ok) return { ok: false as const, code: lim.code, retryAfterMs: lim.retryAfterMs };
     const clean = title === undefined ? undefined : sanitizeLine(title, MAX_TITLE) || undefined;
     const now = Date.now();
@@ -103,7 +109,14 @@ export const listMessages = sessionQuery({
       ...res,
       page: res.page
         .filter((m) => m.role === "user" || m.role === "assistant")
-        .map((m) => ({ _id: m._id, role: m.role as "user" | "assistant", text: m.text, status: m.status, errorCode: m.errorCode, createdAt: m.createdAt })),
+        .map((m) => ({
+          _id: m._id,
+          role: m.role as "user" | "assistant",
+          text: m.text,
+          status: m.status,
+          errorCode: m.errorCode,
+          createdAt: m.createdAt,
+        })),
     };
   },
 });
@@ -116,7 +129,12 @@ export const listMessages = sessionQuery({
 export const send = sessionMutation({
   args: { threadId: v.string(), text: v.string() },
   returns: v.union(
-    v.object({ ok: v.literal(true), threadId: v.id("threads"), userMessageId: v.id("messages"), assistantMessageId: v.id("messages") }),
+    v.object({
+      ok: v.literal(true),
+      threadId: v.id("threads"),
+      userMessageId: v.id("messages"),
+      assistantMessageId: v.id("messages"),
+    }),
     limited,
   ),
   handler: async (ctx, { threadId, text }) => {
@@ -128,9 +146,21 @@ export const send = sessionMutation({
     const clean = sanitizeText(text, { maxChars: max });
     if (clean.length === 0) fail("ARGS_INVALID");
 
-    const perSession = await enforceLimit(ctx, { workspaceId: s.workspaceId, name: "chatPerSession", key: s._id, category: "chat", source: "chat/send" });
+    const perSession = await enforceLimit(ctx, {
+      workspaceId: s.workspaceId,
+      name: "chatPerSession",
+      key: s._id,
+      category: "chat",
+      source: "chat/send",
+    });
     if (!perSession.ok) return { ok: false as const, code: perSession.code, retryAfterMs: perSession.retryAfterMs };
-    const global = await enforceLimit(ctx, { workspaceId: s.workspaceId, name: "chatGlobal", key: "all", category: "chat", source: "chat/send" });
+    const global = await enforceLimit(ctx, {
+      workspaceId: s.workspaceId,
+      name: "chatGlobal",
+      key: "all",
+      category: "chat",
+      source: "chat/send",
+    });
     if (!global.ok) return { ok: false as const, code: global.code, retryAfterMs: global.retryAfterMs };
     const all = await admitAllUsers(ctx, { workspaceId: s.workspaceId, category: "chat", source: "chat/send" });
     if (!all.ok) return { ok: false as const, code: all.code, retryAfterMs: all.retryAfterMs };

@@ -8,8 +8,7 @@ import { charCount, sanitizeText } from "../lib/sanitize";
 import type { Code } from "../lib/codes";
 
 export type ChannelTurn =
-  | { ok: true; assistantMessageId: Id<"messages"> }
-  | { ok: false; code: Code; maxChars?: number };
+  { ok: true; assistantMessageId: Id<"messages"> } | { ok: false; code: Code; maxChars?: number };
 
 /**
  * A verified channel user's message: finds or creates their thread and appends the turn (the
@@ -19,7 +18,11 @@ export type ChannelTurn =
  */
 export async function appendChannelTurn(
   ctx: MutationCtx,
-  { workspaceId, channelUserId, text }: { workspaceId: Id<"workspaces">; channelUserId: Id<"channelUsers">; text: string },
+  {
+    workspaceId,
+    channelUserId,
+    text,
+  }: { workspaceId: Id<"workspaces">; channelUserId: Id<"channelUsers">; text: string },
 ): Promise<ChannelTurn> {
   const user = await ctx.db.get(channelUserId);
   if (!user || user.workspaceId !== workspaceId) return { ok: false, code: "FORBIDDEN" };
@@ -36,7 +39,13 @@ export async function appendChannelTurn(
     .first();
   if (!thread) {
     const now = Date.now();
-    const id = await ctx.db.insert("threads", { workspaceId, channelUserId, messageCount: 0, createdAt: now, updatedAt: now });
+    const id = await ctx.db.insert("threads", {
+      workspaceId,
+      channelUserId,
+      messageCount: 0,
+      createdAt: now,
+      updatedAt: now,
+    });
     thread = (await ctx.db.get(id))!;
   }
   const { assistantMessageId } = await appendTurn(ctx, thread, clean, { schedule: false });
@@ -79,7 +88,11 @@ export async function appendTurn(
 }
 
 /** Appends a finished assistant message (e.g. the answer to an approved or denied tool call). */
-export async function appendAssistantNote(ctx: MutationCtx, thread: Doc<"threads">, text: string): Promise<Id<"messages">> {
+export async function appendAssistantNote(
+  ctx: MutationCtx,
+  thread: Doc<"threads">,
+  text: string,
+): Promise<Id<"messages">> {
   const now = Math.max(Date.now(), thread.updatedAt + 1);
   const id = await ctx.db.insert("messages", {
     workspaceId: thread.workspaceId,

@@ -48,11 +48,23 @@ export function audienceOf(thread: { web: boolean; trust?: SenderTrust }): Audie
  * offered MCP tools (their descriptions are a third party's text), or when an earlier tainted
  * answer is still in the history the model sees.
  */
-export function taintedFromStart(s: { audience: Audience; platform?: string; mcpToolsOffered: boolean; taintedHistory: boolean }): boolean {
-  return s.audience === "webVisitor" || s.audience === "unknownSender" || s.platform === "resend" || s.mcpToolsOffered || s.taintedHistory;
+export function taintedFromStart(s: {
+  audience: Audience;
+  platform?: string;
+  mcpToolsOffered: boolean;
+  taintedHistory: boolean;
+}): boolean {
+  return (
+    s.audience === "webVisitor" ||
+    s.audience === "unknownSender" ||
+    s.platform === "resend" ||
+    s.mcpToolsOffered ||
+    s.taintedHistory
+  );
 }
 
-export type Decision = { run: true } | { run: false; ask: true; reason: "grant_ask" | "tainted_side_effect" } | { run: false; ask: false };
+export type Decision =
+  { run: true } | { run: false; ask: true; reason: "grant_ask" | "tainted_side_effect" } | { run: false; ask: false };
 
 /**
  * The gate for one call: the grant, then the taint rule — once untrusted content is in the
@@ -98,7 +110,8 @@ export function canonicalJson(value: unknown): string {
     if (Array.isArray(v)) return v.map(norm);
     if (v && typeof v === "object") {
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v as Record<string, unknown>).sort()) out[k] = norm((v as Record<string, unknown>)[k]);
+      for (const k of Object.keys(v as Record<string, unknown>).sort())
+        out[k] = norm((v as Record<string, unknown>)[k]);
       return out;
     }
     return v;

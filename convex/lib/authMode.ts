@@ -20,10 +20,7 @@ export function builtinIssuer(env: Record<string, string | undefined>): string |
 }
 
 /** Which provider a verified identity's issuer belongs to, under the current mode; null = not accepted. */
-export function providerForIssuer(
-  issuer: string,
-  env: Record<string, string | undefined>,
-): "clerk" | "builtin" | null {
+export function providerForIssuer(issuer: string, env: Record<string, string | undefined>): "clerk" | "builtin" | null {
   const mode = authModeFrom(env);
   const iss = issuer.replace(/\/+$/, "");
   if ((mode === "builtin" || mode === "both") && iss === builtinIssuer(env)) return "builtin";

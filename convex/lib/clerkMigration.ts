@@ -20,7 +20,11 @@ function verifiedEmails(u: Record<string, unknown>): string[] {
 
 /** Clerk users from an export (an array, or `{ data: [...] }` as the API pages it). Unusable entries are counted, not guessed. */
 export function parseClerkUsers(raw: unknown): { users: ClerkUserEmails[]; skipped: number } {
-  const list = Array.isArray(raw) ? raw : raw && typeof raw === "object" && Array.isArray((raw as { data?: unknown }).data) ? (raw as { data: unknown[] }).data : null;
+  const list = Array.isArray(raw)
+    ? raw
+    : raw && typeof raw === "object" && Array.isArray((raw as { data?: unknown }).data)
+      ? (raw as { data: unknown[] }).data
+      : null;
   if (!list) throw new Error("not a Clerk user list (expected an array of users or { data: [...] })");
   const users: ClerkUserEmails[] = [];
   let skipped = 0;
@@ -38,7 +42,11 @@ export function parseClerkUsers(raw: unknown): { users: ClerkUserEmails[]; skipp
 }
 
 /** Every user from the Clerk Backend API (paged, 100 at a time), with the secret key sent only to api.clerk.com. */
-export async function fetchClerkUsers(secretKey: string, fetchImpl: typeof fetch, apiBase = "https://api.clerk.com"): Promise<ClerkUserEmails[]> {
+export async function fetchClerkUsers(
+  secretKey: string,
+  fetchImpl: typeof fetch,
+  apiBase = "https://api.clerk.com",
+): Promise<ClerkUserEmails[]> {
   const out: ClerkUserEmails[] = [];
   for (let offset = 0; offset < 100_000; offset += 100) {
     const res = await fetchImpl(`${apiBase}/v1/users?limit=100&offset=${offset}&order_by=created_at`, {

@@ -16,7 +16,8 @@ describe("client IP", () => {
   });
 
   test("settings: none, hop counts, CIDRs; anything invalid trusts nothing", () => {
-    for (const raw of ["", "none", "0", "11", "10.0.0.0/33", "banana", "10.0.0.0/8, nope"]) expect(parseTrustedProxies(raw).kind).toBe("none");
+    for (const raw of ["", "none", "0", "11", "10.0.0.0/33", "banana", "10.0.0.0/8, nope"])
+      expect(parseTrustedProxies(raw).kind).toBe("none");
     expect(parseTrustedProxies("2")).toEqual({ kind: "hops", hops: 2 });
     expect(parseTrustedProxies("10.0.0.0/8, 2001:db8::/32, 192.0.2.7").kind).toBe("cidrs");
   });
@@ -26,7 +27,9 @@ describe("client IP", () => {
     expect(resolveClientIp({ peer: "10.0.0.2", forwardedFor: "1.1.1.1, 203.0.113.5", trusted })).toBe("203.0.113.5");
     expect(resolveClientIp({ peer: "10.0.0.2", forwardedFor: "", trusted })).toBe("10.0.0.2");
     const two = parseTrustedProxies("2");
-    expect(resolveClientIp({ peer: "10.0.0.2", forwardedFor: "6.6.6.6, 203.0.113.5, 10.0.0.9", trusted: two })).toBe("203.0.113.5");
+    expect(resolveClientIp({ peer: "10.0.0.2", forwardedFor: "6.6.6.6, 203.0.113.5, 10.0.0.9", trusted: two })).toBe(
+      "203.0.113.5",
+    );
   });
 
   test("CIDRs: rightmost address outside the trusted ranges, in every notation", () => {

@@ -29,11 +29,17 @@ export function parseTrustedProxies(raw: string | undefined): TrustedProxies {
     return hops >= 1 && hops <= MAX_HOPS ? { kind: "hops", hops } : { kind: "none" };
   }
   const ranges: Range[] = [];
-  for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     try {
       if (part.includes("/")) {
         const [addr, bits] = ipaddr.parseCIDR(part);
-        ranges.push([unmap(addr), addr.kind() === "ipv6" && unmap(addr).kind() === "ipv4" ? Math.max(0, bits - 96) : bits]);
+        ranges.push([
+          unmap(addr),
+          addr.kind() === "ipv6" && unmap(addr).kind() === "ipv4" ? Math.max(0, bits - 96) : bits,
+        ]);
       } else {
         const a = unmap(ipaddr.parse(part));
         ranges.push([a, a.kind() === "ipv4" ? 32 : 128]);
@@ -73,12 +79,19 @@ function inRanges(a: ipaddr.IPv4 | ipaddr.IPv6, ranges: Range[]): boolean {
 }
 
 /** The client's address, normalized (IPv4-mapped IPv6 → IPv4), or "unknown". */
-export function resolveClientIp(input: { peer: string | null | undefined; forwardedFor: string | null | undefined; trusted: TrustedProxies }): string {
+export function resolveClientIp(input: {
+  peer: string | null | undefined;
+  forwardedFor: string | null | undefined;
+  trusted: TrustedProxies;
+}): string {
   const peer = parseAddress(input.peer);
   if (!peer) return UNKNOWN_IP;
   const { trusted } = input;
   if (trusted.kind === "none" || !input.forwardedFor) return peer.toString();
-  const fwd = input.forwardedFor.split(",").slice(-MAX_CHAIN).map((p) => p.trim());
+  const fwd = input.forwardedFor
+    .split(",")
+    .slice(-MAX_CHAIN)
+    .map((p) => p.trim());
   const chain: (ipaddr.IPv4 | ipaddr.IPv6 | null)[] = [...fwd.map(parseAddress), peer];
   let i: number;
   if (trusted.kind === "hops") {
@@ -101,6 +114,10 @@ export function ipLimitKey(ip: string): string {
 }
 
 /** Resolves the client IP for a request under the operator's setting. */
-export function clientIpFrom(peer: string | null | undefined, forwardedFor: string | null | undefined, env: Record<string, string | undefined>): string {
+export function clientIpFrom(
+  peer: string | null | undefined,
+  forwardedFor: string | null | undefined,
+  env: Record<string, string | undefined>,
+): string {
   return resolveClientIp({ peer, forwardedFor, trusted: parseTrustedProxies(env.WARDEN_TRUSTED_PROXIES) });
 }

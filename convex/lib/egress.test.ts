@@ -1,11 +1,6 @@
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
-import {
-  checkEgressUrl,
-  isPublicAddress,
-  normalizeAllowlist,
-  validateAllowlistEntry,
-} from "./egress";
+import { checkEgressUrl, isPublicAddress, normalizeAllowlist, validateAllowlistEntry } from "./egress";
 
 describe("validateAllowlistEntry", () => {
   test.each([
@@ -17,7 +12,10 @@ describe("validateAllowlistEntry", () => {
     ["ｅｘａｍｐｌｅ．com", "example.com"],
     ["a-b.example.co.uk", "a-b.example.co.uk"],
     [`${"a".repeat(63)}.com`, `${"a".repeat(63)}.com`],
-    [`${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`, `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`], // 253
+    [
+      `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`,
+      `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`,
+    ], // 253
   ])("accepts %j as %j", (input, value) => {
     expect(validateAllowlistEntry(input)).toEqual({ ok: true, value });
   });
@@ -94,15 +92,18 @@ describe("validateAllowlistEntry", () => {
 
   test("every accepted value is plain lowercase ASCII, dotted, within DNS limits, and idempotent", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.domain(), fc.string({ maxLength: 80 }), fc.string({ unit: "binary", maxLength: 40 })), (s) => {
-        const r = validateAllowlistEntry(s);
-        if (!r.ok) return;
-        expect(r.value).toMatch(/^[a-z0-9.-]+$/);
-        expect(r.value.length).toBeLessThanOrEqual(253);
-        expect(r.value.split(".").length).toBeGreaterThanOrEqual(2);
-        for (const label of r.value.split(".")) expect(label.length).toBeGreaterThan(0);
-        expect(validateAllowlistEntry(r.value)).toEqual(r);
-      }),
+      fc.property(
+        fc.oneof(fc.domain(), fc.string({ maxLength: 80 }), fc.string({ unit: "binary", maxLength: 40 })),
+        (s) => {
+          const r = validateAllowlistEntry(s);
+          if (!r.ok) return;
+          expect(r.value).toMatch(/^[a-z0-9.-]+$/);
+          expect(r.value.length).toBeLessThanOrEqual(253);
+          expect(r.value.split(".").length).toBeGreaterThanOrEqual(2);
+          for (const label of r.value.split(".")) expect(label.length).toBeGreaterThan(0);
+          expect(validateAllowlistEntry(r.value)).toEqual(r);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -115,10 +116,15 @@ describe("validateAllowlistEntry", () => {
 });
 
 describe("isPublicAddress", () => {
-  test.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700::1111", "2001:4860:4860::8888", "64:ff9b::808:808", "2002:808:808::1"])(
-    "%s is public",
-    (ip) => expect(isPublicAddress(ip)).toBe(true),
-  );
+  test.each([
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.216.34",
+    "2606:4700::1111",
+    "2001:4860:4860::8888",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+  ])("%s is public", (ip) => expect(isPublicAddress(ip)).toBe(true));
 
   test.each([
     ["loopback v4", "127.0.0.1"],
@@ -317,9 +323,7 @@ describe("checkEgressUrl", () => {
       [0xf0000000, 4], // 240/4
       [0xc6120000, 15], // 198.18/15
     )
-    .chain(([base, bits]) =>
-      fc.integer({ min: 0, max: 2 ** (32 - bits) - 1 }).map((off) => (base + off) >>> 0),
-    );
+    .chain(([base, bits]) => fc.integer({ min: 0, max: 2 ** (32 - bits) - 1 }).map((off) => (base + off) >>> 0));
 
   const octets = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
   const notations: Array<(n: number) => string> = [
@@ -327,8 +331,14 @@ describe("checkEgressUrl", () => {
     (n) => String(n),
     (n) => "0x" + n.toString(16),
     (n) => "0" + n.toString(8),
-    (n) => octets(n).map((o) => "0" + o.toString(8)).join("."),
-    (n) => octets(n).map((o) => "0x" + o.toString(16)).join("."),
+    (n) =>
+      octets(n)
+        .map((o) => "0" + o.toString(8))
+        .join("."),
+    (n) =>
+      octets(n)
+        .map((o) => "0x" + o.toString(16))
+        .join("."),
     (n) => `${n >>> 24}.${n & 0xffffff}`,
     (n) => `${n >>> 24}.${(n >>> 16) & 0xff}.${n & 0xffff}`,
     (n) => `[::ffff:${octets(n).join(".")}]`,
@@ -355,16 +365,22 @@ describe("checkEgressUrl", () => {
 
   test("property: an allowlisted public host with any path and query passes, fragment removed", () => {
     fc.assert(
-      fc.property(validDomain, pathArb, queryArb, fc.option(fc.webFragments(), { nil: undefined }), (host, path, query, frag) => {
-        const r = checkEgressUrl(`https://${host}${path}${query}${frag !== undefined ? "#" + frag : ""}`, [host]);
-        expect(r.ok).toBe(true);
-        if (r.ok) {
-          expect(r.url.hostname).toBe((validateAllowlistEntry(host) as { value: string }).value);
-          expect(r.url.hash).toBe("");
-          expect(r.url.protocol).toBe("https:");
-          expect(r.url.port).toBe("");
-        }
-      }),
+      fc.property(
+        validDomain,
+        pathArb,
+        queryArb,
+        fc.option(fc.webFragments(), { nil: undefined }),
+        (host, path, query, frag) => {
+          const r = checkEgressUrl(`https://${host}${path}${query}${frag !== undefined ? "#" + frag : ""}`, [host]);
+          expect(r.ok).toBe(true);
+          if (r.ok) {
+            expect(r.url.hostname).toBe((validateAllowlistEntry(host) as { value: string }).value);
+            expect(r.url.hash).toBe("");
+            expect(r.url.protocol).toBe("https:");
+            expect(r.url.port).toBe("");
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });

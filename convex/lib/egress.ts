@@ -20,8 +20,7 @@
 import ipaddr from "ipaddr.js";
 
 export type AllowlistEntryResult =
-  | { ok: true; value: string }
-  | { ok: false; code: "DOMAIN_INVALID" | "PRIVATE_ADDRESS_BLOCKED" };
+  { ok: true; value: string } | { ok: false; code: "DOMAIN_INVALID" | "PRIVATE_ADDRESS_BLOCKED" };
 
 export type EgressCode =
   | "URL_INVALID"
@@ -257,11 +256,7 @@ export function normalizeAllowlist(allowlist: readonly string[]): Set<string> {
  * This is the static half of the guard; DNS answers must still be vetted at connect time
  * (`safeFetch`), because an allowlisted name can resolve to a private address.
  */
-export function checkEgressUrl(
-  url: string,
-  allowlist: readonly string[],
-  opts: EgressOptions = {},
-): EgressUrlResult {
+export function checkEgressUrl(url: string, allowlist: readonly string[], opts: EgressOptions = {}): EgressUrlResult {
   if (typeof url !== "string" || url.length === 0 || url.length > MAX_URL_LENGTH) {
     return { ok: false, code: "URL_INVALID" };
   }

@@ -3,7 +3,10 @@ export const MAX_IDS_PER_ARG = 50;
 
 type V = { kind: string; element?: V; fields?: Record<string, V>; members?: V[]; value?: V };
 
-const isIdArray = (v: V) => v.kind === "array" && !!v.element && (v.element.kind === "id" || (v.element.kind === "union" && v.element.members!.every((m) => m.kind === "id")));
+const isIdArray = (v: V) =>
+  v.kind === "array" &&
+  !!v.element &&
+  (v.element.kind === "id" || (v.element.kind === "union" && v.element.members!.every((m) => m.kind === "id")));
 
 /** True when any array of ids inside `value`, as typed by validator `v`, holds more than MAX_IDS_PER_ARG. */
 export function tooManyIds(v: V | Record<string, V> | undefined, value: unknown): boolean {

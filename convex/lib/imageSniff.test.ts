@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { fileTypeFromBuffer } from "file-type";
 import { sniffImage, findMarker } from "./imageSniff";
 
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../tests/checker/fixtures/images/${name}`, import.meta.url)));
+const fixture = (name: string) =>
+  new Uint8Array(readFileSync(new URL(`../../tests/checker/fixtures/images/${name}`, import.meta.url)));
 const concat = (...parts: (Uint8Array | string)[]) => {
   const bufs = parts.map((p) => (typeof p === "string" ? new TextEncoder().encode(p) : p));
   const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
@@ -69,13 +70,22 @@ describe("rejects everything else", () => {
   });
 
   test("polyglots: script in a PNG chunk, PHP/zip after IEND, HTML in a JPEG comment", () => {
-    expect(sniffImage(pngWithText("<script>alert(1)</script>"))).toMatchObject({ ok: false, reason: "embedded markup" });
+    expect(sniffImage(pngWithText("<script>alert(1)</script>"))).toMatchObject({
+      ok: false,
+      reason: "embedded markup",
+    });
     expect(sniffImage(pngWithText("<?php system($_GET['c']); ?>")).ok).toBe(false);
     expect(sniffImage(concat(PNG, "<?php echo 1; ?>"))).toMatchObject({ ok: false, reason: "data after end of image" });
     const zipTail = concat(new Uint8Array([0x50, 0x4b, 0x05, 0x06]), new Uint8Array(18));
     expect(sniffImage(concat(PNG, zipTail)).ok).toBe(false);
-    expect(sniffImage(pngWithText(String.fromCharCode(0x50, 0x4b, 5, 6) + "\0".repeat(18)))).toMatchObject({ ok: false, reason: "embedded archive" });
-    expect(sniffImage(jpegWithComment("<html><body onload=alert(1)>"))).toMatchObject({ ok: false, reason: "embedded markup" });
+    expect(sniffImage(pngWithText(String.fromCharCode(0x50, 0x4b, 5, 6) + "\0".repeat(18)))).toMatchObject({
+      ok: false,
+      reason: "embedded archive",
+    });
+    expect(sniffImage(jpegWithComment("<html><body onload=alert(1)>"))).toMatchObject({
+      ok: false,
+      reason: "embedded markup",
+    });
     expect(sniffImage(concat(JPG, "<html>"))).toMatchObject({ ok: false });
     expect(sniffImage(concat(GIF, "x"))).toMatchObject({ ok: false, reason: "data after end of image" });
   });

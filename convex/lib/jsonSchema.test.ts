@@ -10,9 +10,17 @@ const obj = (properties: Record<string, unknown>, extra: Record<string, unknown>
 
 describe("checkInputSchema", () => {
   test("accepts ordinary object schemas", () => {
-    expect(checkInputSchema(obj({ q: { type: "string", maxLength: 10 } }, { required: ["q"], additionalProperties: false }))).toEqual({ ok: true });
-    expect(checkInputSchema(obj({ n: { type: ["integer", "null"], minimum: 0 }, tags: { type: "array", items: { enum: ["a", "b"] } } }))).toEqual({ ok: true });
-    expect(checkInputSchema(obj({ s: { type: "string", pattern: "^[a-z]+$", format: "email" } }))).toEqual({ ok: true });
+    expect(
+      checkInputSchema(obj({ q: { type: "string", maxLength: 10 } }, { required: ["q"], additionalProperties: false })),
+    ).toEqual({ ok: true });
+    expect(
+      checkInputSchema(
+        obj({ n: { type: ["integer", "null"], minimum: 0 }, tags: { type: "array", items: { enum: ["a", "b"] } } }),
+      ),
+    ).toEqual({ ok: true });
+    expect(checkInputSchema(obj({ s: { type: "string", pattern: "^[a-z]+$", format: "email" } }))).toEqual({
+      ok: true,
+    });
   });
 
   test("refuses non-object roots, unknown keywords, refs and bad values, with a path", () => {
@@ -20,7 +28,10 @@ describe("checkInputSchema", () => {
     expect(checkInputSchema([])).toMatchObject({ ok: false, path: "$" });
     expect(checkInputSchema(obj({ a: { $ref: "#/x" } }))).toMatchObject({ ok: false, path: "$.properties.a.$ref" });
     expect(checkInputSchema(obj({ a: { type: "strin" } }))).toMatchObject({ ok: false, path: "$.properties.a.type" });
-    expect(checkInputSchema(obj({ a: { type: "string", pattern: "([" } }))).toMatchObject({ ok: false, path: "$.properties.a.pattern" });
+    expect(checkInputSchema(obj({ a: { type: "string", pattern: "([" } }))).toMatchObject({
+      ok: false,
+      path: "$.properties.a.pattern",
+    });
     expect(checkInputSchema(obj({ a: { type: "string", format: "made-up" } }))).toMatchObject({ ok: false });
     expect(checkInputSchema(obj({}, { required: "a" }))).toMatchObject({ ok: false, path: "$.required" });
     expect(checkInputSchema(obj({ a: { maxLength: -1 } }))).toMatchObject({ ok: false });

@@ -32,7 +32,8 @@ const FORMATS = new Set([
   "relative-json-pointer",
 ]);
 
-type Kind = "schema" | "schemaMap" | "schemaList" | "schemaOrList" | "number" | "count" | "bool" | "strings" | "any" | "string";
+type Kind =
+  "schema" | "schemaMap" | "schemaList" | "schemaOrList" | "number" | "count" | "bool" | "strings" | "any" | "string";
 
 /** The keywords we accept, with the shape of their value. `$`-keywords are refused (no $ref). */
 const KEYWORDS: Record<string, Kind> = {
@@ -146,7 +147,11 @@ function walk(s: unknown, path: string, depth: number): string | null {
         if (typeof value !== "boolean") return at;
         break;
       case "strings":
-        if (!Array.isArray(value) || !value.every((x) => typeof x === "string") || new Set(value).size !== value.length) {
+        if (
+          !Array.isArray(value) ||
+          !value.every((x) => typeof x === "string") ||
+          new Set(value).size !== value.length
+        ) {
           return at;
         }
         break;

@@ -23,7 +23,11 @@ export const LIMIT_DEFAULTS = {
   signinPerIp: { rate: 20, periodMs: 15 * MINUTE, label: "Failed sign-ins per IP" },
   webhookPerChannel: { rate: 600, periodMs: MINUTE, label: "Inbound webhooks per channel" },
   oauthRegisterPerIp: { rate: 10, periodMs: HOUR, label: "OAuth client registrations per IP (deployment-wide)" },
-  oauthPerIp: { rate: 60, periodMs: MINUTE, label: "OAuth authorize, token and revoke requests per IP (deployment-wide)" },
+  oauthPerIp: {
+    rate: 60,
+    periodMs: MINUTE,
+    label: "OAuth authorize, token and revoke requests per IP (deployment-wide)",
+  },
   runnerStartPerIp: { rate: 10, periodMs: HOUR, label: "Runner handshakes started per IP (deployment-wide)" },
   runnerPollPerIp: { rate: 60, periodMs: MINUTE, label: "Runner token polls per IP (deployment-wide)" },
   runnerBadCodePerIp: { rate: 10, periodMs: HOUR, label: "Unknown runner device codes per IP (deployment-wide)" },
@@ -49,7 +53,8 @@ export function validateLimitOverride(
   periodMs: number,
 ): { ok: true } | { ok: false; code: "CONFIG_INVALID"; field: string } {
   if (!isLimitName(name)) return { ok: false, code: "CONFIG_INVALID", field: "name" };
-  if (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE) return { ok: false, code: "CONFIG_INVALID", field: "rate" };
+  if (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE)
+    return { ok: false, code: "CONFIG_INVALID", field: "rate" };
   if (!Number.isInteger(periodMs) || periodMs < MIN_PERIOD_MS || periodMs > MAX_PERIOD_MS) {
     return { ok: false, code: "CONFIG_INVALID", field: "periodMs" };
   }

@@ -17,7 +17,8 @@ describe("logger wrapper", () => {
   });
   test("logInfo/logWarn/logError print only the cleaned line", () => {
     const out: string[] = [];
-    for (const m of ["log", "warn", "error"] as const) vi.spyOn(console, m).mockImplementation((s: string) => void out.push(s));
+    for (const m of ["log", "warn", "error"] as const)
+      vi.spyOn(console, m).mockImplementation((s: string) => void out.push(s));
     logInfo("a", { e: "x@y.io" });
     logWarn("b", { e: "+15551234567" });
     logError("c", { e: "token=supersecretvalue123" });

@@ -39,7 +39,13 @@ describe("PKCE S256 (RFC 7636)", () => {
 
 describe("redirect URIs", () => {
   test("https and loopback http only; no fragment, no user info, no custom scheme", () => {
-    for (const ok of ["https://claude.ai/api/mcp/auth_callback", "http://127.0.0.1:33418/callback", "http://localhost:6274/oauth/callback", "http://[::1]:8080/cb", "https://vscode.dev/redirect"]) {
+    for (const ok of [
+      "https://claude.ai/api/mcp/auth_callback",
+      "http://127.0.0.1:33418/callback",
+      "http://localhost:6274/oauth/callback",
+      "http://[::1]:8080/cb",
+      "https://vscode.dev/redirect",
+    ]) {
       expect(checkRedirectUri(ok)).toEqual({ ok: true, uri: ok });
     }
     for (const bad of [
@@ -83,8 +89,12 @@ describe("shapes, issuer and metadata", () => {
     expect(issuerUrl({ WARDEN_PUBLIC_BASE_URL: "https://w.example/" })).toBe("https://w.example");
     expect(issuerUrl({ CONVEX_SITE_URL: "https://x.convex.site" })).toBe("https://x.convex.site");
     expect(issuerUrl({ WARDEN_PUBLIC_BASE_URL: "ftp://w" })).toBeNull();
-    expect(syncBoardUrl({ WARDEN_ALLOWED_ORIGINS: "https://board.example, https://other" })).toBe("https://board.example");
-    expect(syncBoardUrl({ WARDEN_SYNCBOARD_URL: "https://sb.example/", WARDEN_ALLOWED_ORIGINS: "https://board.example" })).toBe("https://sb.example");
+    expect(syncBoardUrl({ WARDEN_ALLOWED_ORIGINS: "https://board.example, https://other" })).toBe(
+      "https://board.example",
+    );
+    expect(
+      syncBoardUrl({ WARDEN_SYNCBOARD_URL: "https://sb.example/", WARDEN_ALLOWED_ORIGINS: "https://board.example" }),
+    ).toBe("https://sb.example");
     const m = authorizationServerMetadata("https://w.example");
     expect(OAuthMetadataSchema.parse(m)).toBeTruthy();
     expect(m.code_challenge_methods_supported).toEqual(["S256"]);

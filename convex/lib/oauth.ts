@@ -101,7 +101,8 @@ export type RedirectCheck = { ok: true; uri: string } | { ok: false; reason: str
  * no fragment, no user info, at most MAX_REDIRECT_URI_LENGTH characters. Custom schemes are refused.
  */
 export function checkRedirectUri(raw: unknown): RedirectCheck {
-  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_REDIRECT_URI_LENGTH) return { ok: false, reason: "length" };
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_REDIRECT_URI_LENGTH)
+    return { ok: false, reason: "length" };
   if (raw.includes("#")) return { ok: false, reason: "fragment" };
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: "characters" };
@@ -163,7 +164,8 @@ export function issuerUrl(env: Record<string, string | undefined>): string | nul
   } catch {
     return null;
   }
-  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password || u.search || u.hash) return null;
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password || u.search || u.hash)
+    return null;
   return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
 }
 

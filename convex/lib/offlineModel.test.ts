@@ -43,8 +43,14 @@ describe("offline model", () => {
       ],
     });
     expect(r).toEqual({ type: "text", text: `${OFFLINE_PREFIX}: skill a → ok: {"t":1}` });
-    const e = offlineGenerate({ system: "s", messages: [{ role: "tool", toolName: "skill a", content: "error: SKILL_NOT_APPROVED" }] });
+    const e = offlineGenerate({
+      system: "s",
+      messages: [{ role: "tool", toolName: "skill a", content: "error: SKILL_NOT_APPROVED" }],
+    });
     // the visitor reads a sentence, never the code
-    expect(e).toEqual({ type: "text", text: `${OFFLINE_PREFIX}: skill a → not done. That tool isn't available right now.` });
+    expect(e).toEqual({
+      type: "text",
+      text: `${OFFLINE_PREFIX}: skill a → not done. That tool isn't available right now.`,
+    });
   });
 });

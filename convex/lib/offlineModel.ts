@@ -17,8 +17,7 @@ export type ToolCall =
   | { kind: "mcp"; server: string; tool: string; input: Record<string, unknown> };
 
 export type PromptMessage =
-  | { role: "user" | "assistant"; content: string }
-  | { role: "tool"; toolName: string; content: string };
+  { role: "user" | "assistant"; content: string } | { role: "tool"; toolName: string; content: string };
 
 export type Prompt = { system: string; messages: PromptMessage[] };
 
@@ -81,7 +80,9 @@ export function offlineGenerate(prompt: Prompt): ModelStep {
       const m = msgs[i];
       if (m.role !== "tool") break;
       const refused = /^error: ([A-Z][A-Z0-9_]{1,63})$/.exec(m.content.trim());
-      results.unshift(`${m.toolName} → ${refused ? `not done. ${visitorSentence(refused[1])}` : oneLine(m.content, 400)}`);
+      results.unshift(
+        `${m.toolName} → ${refused ? `not done. ${visitorSentence(refused[1])}` : oneLine(m.content, 400)}`,
+      );
     }
     return { type: "text", text: `${OFFLINE_PREFIX}: ${results.join("; ")}` };
   }
@@ -89,7 +90,8 @@ export function offlineGenerate(prompt: Prompt): ModelStep {
   if (last.role === "user") {
     const parsed = parseToolCommand(last.content);
     if (parsed?.ok) return { type: "tool_calls", calls: [parsed.call] };
-    if (parsed && !parsed.ok) return { type: "text", text: `${OFFLINE_PREFIX}: I could not run that command (${parsed.reason}).` };
+    if (parsed && !parsed.ok)
+      return { type: "text", text: `${OFFLINE_PREFIX}: I could not run that command (${parsed.reason}).` };
     const chars = Array.from(last.content).length;
     return {
       type: "text",

@@ -54,7 +54,11 @@ export async function signOwnerToken(
   const ttl = Math.min(opts.ttlSeconds ?? OWNER_TOKEN_TTL_SECONDS, OWNER_TOKEN_TTL_SECONDS);
   const key = await importJWK(opts.privateJwk, "ES256");
   const exp = now + ttl;
-  const token = await new SignJWT({ wid: claims.wid, auth_time: claims.auth_time, ...(claims.sid ? { sid: claims.sid } : {}) })
+  const token = await new SignJWT({
+    wid: claims.wid,
+    auth_time: claims.auth_time,
+    ...(claims.sid ? { sid: claims.sid } : {}),
+  })
     .setProtectedHeader({ alg: "ES256", kid: opts.privateJwk.kid ?? "warden-1", typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuer(opts.issuer)

@@ -16,14 +16,20 @@ export const OwnerEntry = z.object({
   email: z.string().trim().toLowerCase().email().max(254).optional(),
   role: z.enum(["owner", "admin", "viewer"]),
   active: z.boolean(),
-  workspace: z.string().regex(/^[a-z0-9-]{1,48}$/).optional(),
+  workspace: z
+    .string()
+    .regex(/^[a-z0-9-]{1,48}$/)
+    .optional(),
 });
 export type OwnerEntry = z.infer<typeof OwnerEntry>;
 
 /** Operator-declared Clerk organization links (`npm run owners -- link-org`); workspaces not listed keep theirs. */
 export const OrgLinkEntry = z.object({
   workspace: z.string().regex(/^[a-z0-9-]{1,48}$/),
-  clerkOrgId: z.string().regex(/^org_[A-Za-z0-9]{1,64}$/).nullable(),
+  clerkOrgId: z
+    .string()
+    .regex(/^org_[A-Za-z0-9]{1,64}$/)
+    .nullable(),
   jit: z.boolean().optional(),
 });
 export type OrgLinkEntry = z.infer<typeof OrgLinkEntry>;

@@ -27,7 +27,10 @@ describe("pseudonyms for security events", () => {
   });
 
   test("free text: every address and account=… replaced, nothing else touched", async () => {
-    const t = await minimizeText("account=ada@example.com reason=bad_password; mcp: bad token ip=198.51.100.23 via 2001:db8::7 at 10:20:30 limit=chatPerIp", KEY);
+    const t = await minimizeText(
+      "account=ada@example.com reason=bad_password; mcp: bad token ip=198.51.100.23 via 2001:db8::7 at 10:20:30 limit=chatPerIp",
+      KEY,
+    );
     expect(t).not.toMatch(/198\.51\.100\.23|2001:db8::7|ada@/);
     expect(t).toContain("reason=bad_password");
     expect(t).toContain("at 10:20:30 limit=chatPerIp");
@@ -40,8 +43,12 @@ describe("pseudonyms for security events", () => {
   });
 
   test("a destination (host=…) is not a person: kept as is", async () => {
-    expect(await minimizeText("skill=egress_probe host=169.254.169.254", KEY)).toBe("skill=egress_probe host=169.254.169.254");
-    expect(await minimizeText("host=10.0.0.1 from ip=10.0.0.2", KEY)).toMatch(/^host=10\.0\.0\.1 from ip=10\.0\.0\.0\/24~[0-9a-f]{8}$/);
+    expect(await minimizeText("skill=egress_probe host=169.254.169.254", KEY)).toBe(
+      "skill=egress_probe host=169.254.169.254",
+    );
+    expect(await minimizeText("host=10.0.0.1 from ip=10.0.0.2", KEY)).toMatch(
+      /^host=10\.0\.0\.1 from ip=10\.0\.0\.0\/24~[0-9a-f]{8}$/,
+    );
   });
 
   test("property: no IPv4 address survives in any text", async () => {

@@ -16,7 +16,13 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let k = keyCache.get(secret);
   if (!k) {
-    k = crypto.subtle.importKey("raw", encoder.encode(`warden-pseudonym:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    k = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(`warden-pseudonym:${secret}`),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     keyCache.set(secret, k);
   }
   return k;
@@ -25,7 +31,9 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 /** A short keyed tag; without a key only the coarse part is kept (no unkeyed, reversible hash). */
 async function tag(kind: string, value: string, secret: string | undefined): Promise<string> {
   if (!secret) return "";
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${kind}:${value}`)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${kind}:${value}`)),
+  );
   return `~${Array.from(mac.slice(0, TAG_HEX / 2), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
@@ -33,7 +41,8 @@ async function tag(kind: string, value: string, secret: string | undefined): Pro
 export function ipNetwork(ip: string): string | null {
   if (!ipaddr.isValid(ip)) return null;
   let addr = ipaddr.parse(ip);
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress())
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
   if (addr.kind() === "ipv4") {
     if (!ipaddr.IPv4.isValidFourPartDecimal(ip) && !ip.includes(":")) return null; // "1", "0x7f.1" …: not how addresses are written here
     const o = (addr as ipaddr.IPv4).octets;
@@ -71,7 +80,11 @@ async function replaceAsync(s: string, re: RegExp, f: (m: string) => Promise<str
 
 /** Every IP address in a free-text detail, and `account=<name>`, replaced by their pseudonyms. */
 export async function minimizeText(text: string, secret: string | undefined): Promise<string> {
-  const noAccounts = await replaceAsync(text, /account=([^\s;,]+)/g, async (m) => `account=${await accountPseudonym(m.slice("account=".length), secret)}`);
+  const noAccounts = await replaceAsync(
+    text,
+    /account=([^\s;,]+)/g,
+    async (m) => `account=${await accountPseudonym(m.slice("account=".length), secret)}`,
+  );
   return await replaceAsync(noAccounts, IP_TOKEN, async (m) => {
     // the token may carry a separator on either side ("ip:203.0.113.5", "from 203.0.113.5.")
     const lead = /^:(?!:)/.test(m) ? ":" : "";

@@ -23,7 +23,7 @@ const isWellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\u
 const anyUnit = fc.oneof(
   fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
   fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
-  fc.constantFrom("a", " ", "\"", "\\", "=", "[", "]", "😀", "é", "\u0301"),
+  fc.constantFrom("a", " ", '"', "\\", "=", "[", "]", "😀", "é", "\u0301"),
 );
 const anyText = fc.string({ unit: anyUnit, maxLength: 80 });
 // text and secrets built from the marker's own characters, to try to glue "[REDACTED]" pieces into a secret
@@ -33,7 +33,11 @@ describe("redact: known secrets (properties)", () => {
   it("a secret of ≥ 8 chars embedded anywhere never survives", () => {
     fc.assert(
       fc.property(
-        fc.string({ minLength: 8, maxLength: 40, unit: fc.oneof(fc.constant("a"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })) }),
+        fc.string({
+          minLength: 8,
+          maxLength: 40,
+          unit: fc.oneof(fc.constant("a"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })),
+        }),
         fc.array(fc.tuple(anyText, fc.boolean()), { maxLength: 4 }),
         anyText,
         (secret, chunks, tail) => {
@@ -63,7 +67,12 @@ describe("redact: known secrets (properties)", () => {
   it("a secret never survives preview of an object that carries it", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 8, maxLength: 30, unit: "binary" }), anyText, (secret, noise) => {
-        const value = { note: noise + secret, list: [secret, { deep: `x${secret}y` }], [`k${secret}`]: 1, quoted: `"${secret}"` };
+        const value = {
+          note: noise + secret,
+          list: [secret, { deep: `x${secret}y` }],
+          [`k${secret}`]: 1,
+          quoted: `"${secret}"`,
+        };
         expect(preview(value, [secret], 100_000).includes(secret)).toBe(false);
         // nor in its JSON-escaped form
         expect(preview(value, [secret], 100_000).includes(JSON.stringify(secret).slice(1, -1))).toBe(false);
@@ -75,7 +84,9 @@ describe("redact: known secrets (properties)", () => {
 
 describe("redact: known secrets (cases)", () => {
   it("removes every occurrence, longest first", () => {
-    expect(redact("a hunter22 b hunter22hunter2x", ["hunter2", "hunter22"])).toBe(`a ${REDACTED} b ${REDACTED}${REDACTED}x`);
+    expect(redact("a hunter22 b hunter22hunter2x", ["hunter2", "hunter22"])).toBe(
+      `a ${REDACTED} b ${REDACTED}${REDACTED}x`,
+    );
   });
   it("removes JSON-escaped and URL-encoded forms", () => {
     const secret = 'pa"ss\\word/+&';
@@ -139,27 +150,44 @@ const someBytes = fc.uint8Array({ maxLength: 40 });
 describe("redact: encoded secrets", () => {
   it("base64, base64url (padded or not) and hex of prefix+secret+suffix keep no encoding of the secret", () => {
     fc.assert(
-      fc.property(secretText, someBytes, someBytes, fc.constantFrom(" ", "=", '"', "\n"), (secret, prefix, suffix, sep) => {
-        const data = cat(prefix, new TextEncoder().encode(secret), suffix);
-        const encoded = [b64(data), b64(data).replace(/=+$/, ""), b64url(data), hexOf(data), hexOf(data).toUpperCase()];
-        const text = `start${sep}${encoded.join(sep)}${sep}end`;
-        const out = redact(text, [secret]);
-        for (const e of encodingsOf(secret)) expect(out.includes(e), e).toBe(false);
-        expect(out.startsWith("start")).toBe(true);
-      }),
+      fc.property(
+        secretText,
+        someBytes,
+        someBytes,
+        fc.constantFrom(" ", "=", '"', "\n"),
+        (secret, prefix, suffix, sep) => {
+          const data = cat(prefix, new TextEncoder().encode(secret), suffix);
+          const encoded = [
+            b64(data),
+            b64(data).replace(/=+$/, ""),
+            b64url(data),
+            hexOf(data),
+            hexOf(data).toUpperCase(),
+          ];
+          const text = `start${sep}${encoded.join(sep)}${sep}end`;
+          const out = redact(text, [secret]);
+          for (const e of encodingsOf(secret)) expect(out.includes(e), e).toBe(false);
+          expect(out.startsWith("start")).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it("base64: removes exactly the characters that carry secret bits, and no more", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 8, maxLength: 30, unit: "binary" }), someBytes, someBytes, (secret, prefix, suffix) => {
-        const s = new TextEncoder().encode(secret);
-        const enc = b64(cat(prefix, s, suffix));
-        const keepHead = Math.floor((8 * prefix.length) / 6);
-        const keepTail = Math.ceil((8 * (prefix.length + s.length)) / 6);
-        expect(redactKnown(enc, [secret])).toBe(enc.slice(0, keepHead) + REDACTED + enc.slice(keepTail));
-      }),
+      fc.property(
+        fc.string({ minLength: 8, maxLength: 30, unit: "binary" }),
+        someBytes,
+        someBytes,
+        (secret, prefix, suffix) => {
+          const s = new TextEncoder().encode(secret);
+          const enc = b64(cat(prefix, s, suffix));
+          const keepHead = Math.floor((8 * prefix.length) / 6);
+          const keepTail = Math.ceil((8 * (prefix.length + s.length)) / 6);
+          expect(redactKnown(enc, [secret])).toBe(enc.slice(0, keepHead) + REDACTED + enc.slice(keepTail));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -268,12 +296,26 @@ describe("redact: token shapes", () => {
 });
 
 describe("isSensitiveKey", () => {
-  it.each(["password", "Password", "db_password", "passwd", "apiKey", "api_key", "x-api-key", "client_secret", "accessToken", "refresh_token", "Authorization", "Set-Cookie", "privateKey", "webhookSecret", "credentials"])(
-    "%s is sensitive",
-    (k) => expect(isSensitiveKey(k)).toBe(true),
-  );
-  it.each(["maxTokens", "promptTokens", "secretName", "name", "tokenizer", "keyVersion", "last4", "author"])("%s is not", (k) =>
-    expect(isSensitiveKey(k)).toBe(false),
+  it.each([
+    "password",
+    "Password",
+    "db_password",
+    "passwd",
+    "apiKey",
+    "api_key",
+    "x-api-key",
+    "client_secret",
+    "accessToken",
+    "refresh_token",
+    "Authorization",
+    "Set-Cookie",
+    "privateKey",
+    "webhookSecret",
+    "credentials",
+  ])("%s is sensitive", (k) => expect(isSensitiveKey(k)).toBe(true));
+  it.each(["maxTokens", "promptTokens", "secretName", "name", "tokenizer", "keyVersion", "last4", "author"])(
+    "%s is not",
+    (k) => expect(isSensitiveKey(k)).toBe(false),
   );
 });
 
@@ -378,7 +420,10 @@ describe("truncate", () => {
 
 describe("preview", () => {
   it("stringifies, redacts and truncates", () => {
-    const p = preview({ user: "bob", password: "hunter2", note: "key sk-abcdefghijklmnopqrstuv", raw: "MY-SECRET-VALUE" }, ["MY-SECRET-VALUE"]);
+    const p = preview(
+      { user: "bob", password: "hunter2", note: "key sk-abcdefghijklmnopqrstuv", raw: "MY-SECRET-VALUE" },
+      ["MY-SECRET-VALUE"],
+    );
     expect(p).toBe(`{"user":"bob","password":"${REDACTED}","note":"key ${REDACTED}","raw":"${REDACTED}"}`);
   });
   it("is bounded", () => {

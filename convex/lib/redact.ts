@@ -131,7 +131,7 @@ function base64(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    const chars = Math.ceil(((Math.min(3, bytes.length - i)) * 8) / 6);
+    const chars = Math.ceil((Math.min(3, bytes.length - i) * 8) / 6);
     for (let c = 0; c < chars; c++) out += B64[(n >> (18 - 6 * c)) & 63];
   }
   return out; // unpadded
@@ -178,7 +178,13 @@ function needlesFor(secrets: readonly string[]): Needle[] {
   const add = (n: Needle) => {
     const seen = byText.get(n.text);
     // same text from two alignments: remove the neighbours either would
-    if (seen) byText.set(n.text, { ...seen, lead: seen.lead || n.lead, trail: seen.trail || n.trail, edge: seen.edge ?? n.edge });
+    if (seen)
+      byText.set(n.text, {
+        ...seen,
+        lead: seen.lead || n.lead,
+        trail: seen.trail || n.trail,
+        edge: seen.edge ?? n.edge,
+      });
     else byText.set(n.text, n);
   };
   for (const s of secrets) {
@@ -333,7 +339,13 @@ function walkJson(value: unknown, clean: (s: string) => string, blankSensitiveKe
       const out: { [key: string]: JsonValue } = {};
       for (const [k, item] of entries) {
         const key = String(k);
-        if (blankSensitiveKeys && isSensitiveKey(key) && item !== null && item !== undefined && typeof item !== "boolean") {
+        if (
+          blankSensitiveKeys &&
+          isSensitiveKey(key) &&
+          item !== null &&
+          item !== undefined &&
+          typeof item !== "boolean"
+        ) {
           out[clean(key)] = REDACTED;
           continue;
         }
@@ -390,10 +402,12 @@ export const EMAIL_MASK = "[email]";
 export const PHONE_MASK = "[phone]";
 
 // matched from the "@" (local part expanded by hand) so scanning stays linear on long runs
-const EMAIL_DOMAIN_RE = /@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+const EMAIL_DOMAIN_RE =
+  /@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
 const EMAIL_LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
 // "+" prefixed (E.164, separators optional) or grouped with spaces, dots, dashes, parentheses
-const PHONE_RE = /(?<![\w+.:/-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)(?:[ .-]?\d{2,5}){1,5}|\(\d{2,5}\)[ .-]?\d{2,5}(?:[ .-]\d{2,5}){0,3}|\d{2,5}(?:[ .-]\d{2,5}){2,4})(?![\w.:/-]?\d)/g;
+const PHONE_RE =
+  /(?<![\w+.:/-])(?:\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)(?:[ .-]?\d{2,5}){1,5}|\(\d{2,5}\)[ .-]?\d{2,5}(?:[ .-]\d{2,5}){0,3}|\d{2,5}(?:[ .-]\d{2,5}){2,4})(?![\w.:/-]?\d)/g;
 
 function looksLikePhone(match: string): boolean {
   const digits = match.replace(/\D/g, "");

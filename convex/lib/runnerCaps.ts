@@ -30,9 +30,15 @@ export function operatorOwners(env: Record<string, string | undefined>): Set<str
 }
 
 /** The capabilities a grant may use now: operator-tier ones only while its approver is still named by the operator. */
-export function usableCapabilities(granted: string[], approverKey: string, env: Record<string, string | undefined>): RunnerCapability[] {
+export function usableCapabilities(
+  granted: string[],
+  approverKey: string,
+  env: Record<string, string | undefined>,
+): RunnerCapability[] {
   const ops = operatorOwners(env);
-  return granted.filter(isRunnerCapability).filter((c) => RUNNER_CAPABILITIES[c].tier !== "operator" || ops.has(approverKey));
+  return granted
+    .filter(isRunnerCapability)
+    .filter((c) => RUNNER_CAPABILITIES[c].tier !== "operator" || ops.has(approverKey));
 }
 
 /** A device request lives this long; the runner polls at most every POLL_INTERVAL_S. */

@@ -75,12 +75,7 @@ export type SafeFetchInit = {
 };
 
 export type SafeFetchCode =
-  | EgressCode
-  | "REDIRECT_BLOCKED"
-  | "TIMEOUT"
-  | "OUTPUT_TOO_LARGE"
-  | "INPUT_INVALID"
-  | "UPSTREAM_ERROR";
+  EgressCode | "REDIRECT_BLOCKED" | "TIMEOUT" | "OUTPUT_TOO_LARGE" | "INPUT_INVALID" | "UPSTREAM_ERROR";
 
 export type SafeFetchResult =
   | { ok: true; status: number; headers: Record<string, string>; body: string; bytes: number; durationMs: number }
@@ -180,9 +175,20 @@ function prepare(init: SafeFetchInit): Prepared | null {
   }
   headers["accept-encoding"] = "identity"; // we never decompress, so a small body stays small
   const ka = init.keepAlive;
-  if (ka !== undefined && (typeof ka !== "object" || ka === null || typeof ka.partition !== "string" || ka.partition.length === 0)) return null;
+  if (
+    ka !== undefined &&
+    (typeof ka !== "object" || ka === null || typeof ka.partition !== "string" || ka.partition.length === 0)
+  )
+    return null;
   if (!ka) headers["connection"] = "close";
-  return { method, headers, body, timeoutMs, maxBytes, ...(ka ? { keepAlive: { partition: ka.partition, retryStale: ka.retryStale === true } } : {}) };
+  return {
+    method,
+    headers,
+    body,
+    timeoutMs,
+    maxBytes,
+    ...(ka ? { keepAlive: { partition: ka.partition, retryStale: ka.retryStale === true } } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +250,8 @@ function devLoopbackTarget(url: string, init: SafeFetchInit): { url: URL; lookup
   const host = u.hostname.toLowerCase().replace(/\.$/, "");
   const literal = host.startsWith("[") ? host.slice(1, -1) : host;
   if (!normalizedAllowlistHas(init.allowlist, host)) return null;
-  if (isLoopbackAddress(literal)) return { url: u, lookup: async () => [{ address: literal, family: net.isIP(literal) }] };
+  if (isLoopbackAddress(literal))
+    return { url: u, lookup: async () => [{ address: literal, family: net.isIP(literal) }] };
   if (host === "localhost" || host.endsWith(".localhost")) return { url: u, lookup: init.lookup ?? defaultResolver };
   return null;
 }
@@ -279,8 +286,7 @@ async function fetchImpl(url: string, init: SafeFetchInit, stream: boolean): Pro
   try {
     const prepared = prepare(init);
     if (!prepared) return fail("INPUT_INVALID");
-    const loopbackOverride =
-      init.testOnlyAllowLoopback === true && process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1";
+    const loopbackOverride = init.testOnlyAllowLoopback === true && process.env.WARDEN_TEST_ALLOW_LOOPBACK === "1";
     const dev = devLoopbackTarget(url, init);
     if (dev) return await run(dev.url, prepared, dev.lookup, "only", fail, elapsed, stream);
     const checked = checkEgressUrl(url, init.allowlist, {
@@ -289,7 +295,15 @@ async function fetchImpl(url: string, init: SafeFetchInit, stream: boolean): Pro
       allowedPorts: init.allowedPorts,
     });
     if (!checked.ok) return fail(checked.code);
-    return await run(checked.url, prepared, init.lookup ?? defaultResolver, loopbackOverride ? "also" : "never", fail, elapsed, stream);
+    return await run(
+      checked.url,
+      prepared,
+      init.lookup ?? defaultResolver,
+      loopbackOverride ? "also" : "never",
+      fail,
+      elapsed,
+      stream,
+    );
   } catch {
     return fail("UPSTREAM_ERROR");
   }
@@ -355,7 +369,8 @@ function run(
 
     const connect = (pinned: ResolvedAddress, fresh = false) => {
       const isHttps = target.protocol === "https:";
-      const pooled = p.keepAlive && !fresh ? pooledAgent(poolKey(p.keepAlive.partition, target, pinned), isHttps) : false;
+      const pooled =
+        p.keepAlive && !fresh ? pooledAgent(poolKey(p.keepAlive.partition, target, pinned), isHttps) : false;
       let responded = false;
       const pinnedLookup: net.LookupFunction = (hostname, options, callback) => {
         if (hostname !== host) {

@@ -71,11 +71,13 @@ function override() {
   process.env.WARDEN_TEST_ALLOW_LOOPBACK = "1";
 }
 
-const json = (body: unknown, status = 200): http.RequestListener => (_req, res) => {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-};
+const json =
+  (body: unknown, status = 200): http.RequestListener =>
+  (_req, res) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
 
 describe("loopback is blocked by default", () => {
   test("IP literal and localhost URLs are blocked even when allowlisted", async () => {
@@ -116,7 +118,11 @@ describe("loopback is blocked by default", () => {
     });
     expect(flagOnly).toMatchObject({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
     override();
-    const envOnly = await safeFetch(`http://${HOST}/`, { allowlist: ALLOW, allowHttp: true, lookup: resolverTo("127.0.0.1") });
+    const envOnly = await safeFetch(`http://${HOST}/`, {
+      allowlist: ALLOW,
+      allowHttp: true,
+      lookup: resolverTo("127.0.0.1"),
+    });
     expect(envOnly).toMatchObject({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
     process.env.WARDEN_TEST_ALLOW_LOOPBACK = "true";
     const wrongValue = await safeFetch(`http://${HOST}/`, {
@@ -137,7 +143,15 @@ describe("loopback is blocked by default", () => {
 
   test("the override admits loopback only, never private or metadata addresses", async () => {
     override();
-    for (const addr of ["10.0.0.5", "169.254.169.254", "192.168.1.1", "::ffff:127.0.0.1", "fd00:ec2::254", "0.0.0.0", "fe80::1"]) {
+    for (const addr of [
+      "10.0.0.5",
+      "169.254.169.254",
+      "192.168.1.1",
+      "::ffff:127.0.0.1",
+      "fd00:ec2::254",
+      "0.0.0.0",
+      "fe80::1",
+    ]) {
       const r = await safeFetch(`http://${HOST}:8080/`, {
         allowlist: ALLOW,
         allowHttp: true,
@@ -181,17 +195,20 @@ describe("with the test override", () => {
       req.on("data", (c) => (received += c));
       req.on("end", () => json({ ok: 1 })(req, res));
     });
-    const r = await safeFetch(`http://${HOST}:${s.port}/hook`, base({
-      method: "post",
-      body: '{"a":"é"}',
-      headers: {
-        "Content-Type": "application/json",
-        "X-Api-Key": "k",
-        Host: "internal.admin",
-        "Transfer-Encoding": "chunked",
-        "Accept-Encoding": "gzip",
-      },
-    }));
+    const r = await safeFetch(
+      `http://${HOST}:${s.port}/hook`,
+      base({
+        method: "post",
+        body: '{"a":"é"}',
+        headers: {
+          "Content-Type": "application/json",
+          "X-Api-Key": "k",
+          Host: "internal.admin",
+          "Transfer-Encoding": "chunked",
+          "Accept-Encoding": "gzip",
+        },
+      }),
+    );
     expect(r).toMatchObject({ ok: true, status: 200 });
     const req = s.requests[0];
     expect(req.method).toBe("POST");
@@ -209,18 +226,21 @@ describe("with the test override", () => {
     expect(r).toMatchObject({ ok: true, status: 404 });
   });
 
-  test.each([301, 302, 303, 307, 308])("a %i redirect → REDIRECT_BLOCKED and the target gets nothing", async (status) => {
-    const target = await server(json({ reached: true }));
-    const s = await server((_req, res) => {
-      res.writeHead(status, { location: `http://${HOST}:${target.port}/landing` });
-      res.end();
-    });
-    const r = await safeFetch(`http://${HOST}:${s.port}/start`, base());
-    expect(r).toMatchObject({ ok: false, code: "REDIRECT_BLOCKED" });
-    await sleep(100);
-    expect(s.requests).toHaveLength(1);
-    expect(target.requests).toHaveLength(0);
-  });
+  test.each([301, 302, 303, 307, 308])(
+    "a %i redirect → REDIRECT_BLOCKED and the target gets nothing",
+    async (status) => {
+      const target = await server(json({ reached: true }));
+      const s = await server((_req, res) => {
+        res.writeHead(status, { location: `http://${HOST}:${target.port}/landing` });
+        res.end();
+      });
+      const r = await safeFetch(`http://${HOST}:${s.port}/start`, base());
+      expect(r).toMatchObject({ ok: false, code: "REDIRECT_BLOCKED" });
+      await sleep(100);
+      expect(s.requests).toHaveLength(1);
+      expect(target.requests).toHaveLength(0);
+    },
+  );
 
   test("a slow server → TIMEOUT well under a second, socket destroyed", async () => {
     let serverSawClose = false;
@@ -303,7 +323,10 @@ describe("with the test override", () => {
       res.end(body.slice(500));
     });
     for (const s of [withLen, chunked]) {
-      expect(await safeFetch(`http://${HOST}:${s.port}/`, base({ maxBytes: 1000 }))).toMatchObject({ ok: true, bytes: 1000 });
+      expect(await safeFetch(`http://${HOST}:${s.port}/`, base({ maxBytes: 1000 }))).toMatchObject({
+        ok: true,
+        bytes: 1000,
+      });
       expect(await safeFetch(`http://${HOST}:${s.port}/`, base({ maxBytes: 999 }))).toMatchObject({
         ok: false,
         code: "OUTPUT_TOO_LARGE",
@@ -333,17 +356,15 @@ describe("with the test override", () => {
     expect(s.requests).toHaveLength(1);
   });
 
-  test.each([
-    [["10.0.0.1"]],
-    [["169.254.169.254"]],
-    [["127.0.0.1", "10.0.0.1"]],
-    [["10.0.0.1", "127.0.0.1"]],
-  ])("a name resolving to %j is blocked", async (addrs) => {
-    const s = await server(json({ reached: true }));
-    const r = await safeFetch(`http://${HOST}:${s.port}/`, base({ lookup: resolverTo(...addrs) }));
-    expect(r).toMatchObject({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
-    expect(s.requests).toHaveLength(0);
-  });
+  test.each([[["10.0.0.1"]], [["169.254.169.254"]], [["127.0.0.1", "10.0.0.1"]], [["10.0.0.1", "127.0.0.1"]]])(
+    "a name resolving to %j is blocked",
+    async (addrs) => {
+      const s = await server(json({ reached: true }));
+      const r = await safeFetch(`http://${HOST}:${s.port}/`, base({ lookup: resolverTo(...addrs) }));
+      expect(r).toMatchObject({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
+      expect(s.requests).toHaveLength(0);
+    },
+  );
 
   test("connection refused → UPSTREAM_ERROR with a code only", async () => {
     const s = await server(json({}));
@@ -401,7 +422,11 @@ describe("resolver failures and caller input", () => {
   });
 
   test("a public + private answer is blocked before connecting (order does not matter)", async () => {
-    for (const addrs of [["93.184.216.34", "10.0.0.1"], ["10.0.0.1", "93.184.216.34"], ["2606:4700::1111", "::1"]]) {
+    for (const addrs of [
+      ["93.184.216.34", "10.0.0.1"],
+      ["10.0.0.1", "93.184.216.34"],
+      ["2606:4700::1111", "::1"],
+    ]) {
       const r = await safeFetch(`https://${HOST}/`, { allowlist: ALLOW, lookup: resolverTo(...addrs), timeoutMs: 500 });
       expect(r, addrs.join(",")).toMatchObject({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
     }
@@ -417,7 +442,10 @@ describe("resolver failures and caller input", () => {
       ["::", "URL_INVALID"],
     ];
     for (const [url, code] of cases) {
-      expect(await safeFetch(url, { allowlist: [...ALLOW, "evil.org"], lookup }), url).toMatchObject({ ok: false, code });
+      expect(await safeFetch(url, { allowlist: [...ALLOW, "evil.org"], lookup }), url).toMatchObject({
+        ok: false,
+        code,
+      });
     }
     expect(lookup.calls).toHaveLength(0);
   });

@@ -47,7 +47,10 @@ export function sanitizeText(input: string, opts: SanitizeOptions): string {
   s = s.replace(LONE_SURROGATE, "\uFFFD").normalize("NFC");
   s = s.replace(/\r\n?/g, "\n").replace(CONTROL, "").replace(BIDI_AND_BOM, "");
   if (opts.collapseWhitespace) {
-    s = s.replace(/[ \t\u00A0\u2000-\u200B\u3000]+/g, " ").replace(/ *\n */g, "\n").replace(/\n{3,}/g, "\n\n");
+    s = s
+      .replace(/[ \t\u00A0\u2000-\u200B\u3000]+/g, " ")
+      .replace(/ *\n */g, "\n")
+      .replace(/\n{3,}/g, "\n\n");
   }
   s = s.trim();
   const max = Number.isFinite(opts.maxChars) && opts.maxChars > 0 ? Math.floor(opts.maxChars) : 0;

@@ -130,17 +130,29 @@ describe("fails closed", () => {
   const rec = encryptSecret("top secret value", AD, ring);
 
   it("tampered ciphertext byte", () => {
-    expectCode(() => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, 24) }, AD, ring), "SECRET_DECRYPT_FAILED");
+    expectCode(
+      () => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, 24) }, AD, ring),
+      "SECRET_DECRYPT_FAILED",
+    );
   });
   it("tampered nonce byte", () => {
-    expectCode(() => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, 3) }, AD, ring), "SECRET_DECRYPT_FAILED");
+    expectCode(
+      () => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, 3) }, AD, ring),
+      "SECRET_DECRYPT_FAILED",
+    );
   });
   it("tampered tag byte", () => {
     const last = decodeBase64(rec.ciphertext)!.length - 1;
-    expectCode(() => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, last) }, AD, ring), "SECRET_DECRYPT_FAILED");
+    expectCode(
+      () => decryptSecret({ ...rec, ciphertext: flipByte(rec.ciphertext, last) }, AD, ring),
+      "SECRET_DECRYPT_FAILED",
+    );
   });
   it("truncated or garbage ciphertext", () => {
-    expectCode(() => decryptSecret({ ...rec, ciphertext: rec.ciphertext.slice(0, 20) }, AD, ring), "SECRET_DECRYPT_FAILED");
+    expectCode(
+      () => decryptSecret({ ...rec, ciphertext: rec.ciphertext.slice(0, 20) }, AD, ring),
+      "SECRET_DECRYPT_FAILED",
+    );
     expectCode(() => decryptSecret({ ...rec, ciphertext: "not base64!!" }, AD, ring), "SECRET_DECRYPT_FAILED");
     expectCode(() => decryptSecret({ ...rec, ciphertext: "" }, AD, ring), "SECRET_DECRYPT_FAILED");
   });
@@ -376,10 +388,16 @@ describe("masking", () => {
   });
   it("agrees with a code point count on random strings", () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.oneof(fc.constant("a"), fc.constant("😀"), fc.constant("\u0301"), fc.constant("\ud800")), maxLength: 14 }), (v) => {
-        const points = Array.from(v);
-        expect(last4For(v)).toBe(points.length < 8 ? "" : points.slice(-4).join(""));
-      }),
+      fc.property(
+        fc.string({
+          unit: fc.oneof(fc.constant("a"), fc.constant("😀"), fc.constant("\u0301"), fc.constant("\ud800")),
+          maxLength: 14,
+        }),
+        (v) => {
+          const points = Array.from(v);
+          expect(last4For(v)).toBe(points.length < 8 ? "" : points.slice(-4).join(""));
+        },
+      ),
     );
   });
 });

@@ -93,7 +93,10 @@ export class KeyRing {
       const existing = keys.get(version);
       if (existing) {
         if (!bytesEqual(existing, key)) {
-          throw new SecretboxError("SECRET_KEY_INVALID", "two different encryption keys share a key version; generate a new key");
+          throw new SecretboxError(
+            "SECRET_KEY_INVALID",
+            "two different encryption keys share a key version; generate a new key",
+          );
         }
         continue; // the same key listed twice
       }
@@ -296,7 +299,10 @@ export function assertProductionKey(env: Env = defaultEnv()): void {
   }
   if (isKnownKey(bytes)) throw insecure(); // written somewhere in this repository (tests, fixtures, docs)
   if (bytes.every((b) => b === bytes[0])) {
-    throw new SecretboxError("SECRET_KEY_INSECURE", `${KEY_ENV} repeats a single byte; generate a fresh one with: ${generateKeyCommand}`);
+    throw new SecretboxError(
+      "SECRET_KEY_INSECURE",
+      `${KEY_ENV} repeats a single byte; generate a fresh one with: ${generateKeyCommand}`,
+    );
   }
 }
 

@@ -25,7 +25,10 @@ export function sourceLabel(source: string): { kind: string; label: string } {
   const rest = source.slice(i + 1);
   switch (prefix) {
     case "ip":
-      return { kind: "ip", label: rest === "unknown" ? "unknown address" : rest === "invalid" ? "invalid address" : ipLabel(rest) };
+      return {
+        kind: "ip",
+        label: rest === "unknown" ? "unknown address" : rest === "invalid" ? "invalid address" : ipLabel(rest),
+      };
     case "owner":
       return { kind: "owner", label: "owner account" };
     case "channelUser":

@@ -22,7 +22,12 @@ import { isModelKeyVariable } from "../agent/providerRules";
 
 afterEach(() => vi.restoreAllMocks());
 
-const CONFIG: TraceConfig = { url: "http://127.0.0.1:4318/v1/traces", headers: {}, timeoutMs: 1000, serviceName: "warden" };
+const CONFIG: TraceConfig = {
+  url: "http://127.0.0.1:4318/v1/traces",
+  headers: {},
+  timeoutMs: 1000,
+  serviceName: "warden",
+};
 
 describe("ids and time", () => {
   test("W3C ids: 16/8 random bytes as lower-case hex, never all zeros", () => {
@@ -101,7 +106,9 @@ describe("attribute allowlist", () => {
 
   test("no allowlisted key is a content, argument, output, URL or credential key", () => {
     for (const key of Object.keys(ATTRIBUTES)) {
-      expect(key).not.toMatch(/text|content|prompt|completion|input|output|arg|secret|token|key|url|ip|address|header|body|message|label|description/i);
+      expect(key).not.toMatch(
+        /text|content|prompt|completion|input|output|arg|secret|token|key|url|ip|address|header|body|message|label|description/i,
+      );
     }
   });
 
@@ -116,7 +123,11 @@ describe("attribute allowlist", () => {
   });
 
   test("OTEL_* variables are not model-key variables (a provider row cannot name them)", () => {
-    for (const name of ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "WARDEN_OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+    for (const name of [
+      "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+      "WARDEN_OTEL_EXPORTER_OTLP_HEADERS",
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]) {
       expect(isModelKeyVariable(name)).toBe(false);
     }
   });
@@ -125,14 +136,22 @@ describe("attribute allowlist", () => {
 describe("configuration", () => {
   test("off by default and when only unrelated variables are set", () => {
     expect(traceSetting({})).toEqual({ on: false, reason: "off" });
-    expect(traceSetting({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" })).toEqual({ on: false, reason: "off" });
+    expect(traceSetting({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" })).toEqual({
+      on: false,
+      reason: "off",
+    });
     expect(traceSetting({ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "  " })).toEqual({ on: false, reason: "off" });
   });
 
   test("Warden base URL gets /v1/traces; the standard traces URL is used as is and wins", () => {
     expect(traceSetting({ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/" })).toEqual({
       on: true,
-      config: { url: "http://127.0.0.1:4318/v1/traces", headers: {}, timeoutMs: DEFAULT_TIMEOUT_MS, serviceName: "warden" },
+      config: {
+        url: "http://127.0.0.1:4318/v1/traces",
+        headers: {},
+        timeoutMs: DEFAULT_TIMEOUT_MS,
+        serviceName: "warden",
+      },
     });
     const s = traceSetting({
       WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
@@ -140,7 +159,10 @@ describe("configuration", () => {
       OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "999999",
       OTEL_SERVICE_NAME: "warden-prod",
     });
-    expect(s).toMatchObject({ on: true, config: { url: "https://otel.example.com/custom/traces", timeoutMs: MAX_TIMEOUT_MS, serviceName: "warden-prod" } });
+    expect(s).toMatchObject({
+      on: true,
+      config: { url: "https://otel.example.com/custom/traces", timeoutMs: MAX_TIMEOUT_MS, serviceName: "warden-prod" },
+    });
   });
 
   test("headers: name=value pairs, values percent-decoded; standard variable wins", () => {
@@ -164,7 +186,15 @@ describe("configuration", () => {
       OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "",
       OTEL_SERVICE_NAME: "",
     });
-    expect(empty).toEqual({ on: true, config: { url: "https://otel.example.com/v1/traces", headers: { a: "1" }, timeoutMs: DEFAULT_TIMEOUT_MS, serviceName: "warden" } });
+    expect(empty).toEqual({
+      on: true,
+      config: {
+        url: "https://otel.example.com/v1/traces",
+        headers: { a: "1" },
+        timeoutMs: DEFAULT_TIMEOUT_MS,
+        serviceName: "warden",
+      },
+    });
   });
 
   test.each([
@@ -173,9 +203,24 @@ describe("configuration", () => {
     [{ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://user:pass@otel.example.com" }],
     [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://otel.example.com/v1/traces#x" }],
     [{ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com", WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "novalue" }],
-    [{ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com", WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "Host=evil" }],
-    [{ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com", WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "a=b%0D%0AX-Injected:1" }],
-    [{ WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com", WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "bad name=1" }],
+    [
+      {
+        WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com",
+        WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "Host=evil",
+      },
+    ],
+    [
+      {
+        WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com",
+        WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "a=b%0D%0AX-Injected:1",
+      },
+    ],
+    [
+      {
+        WARDEN_OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example.com",
+        WARDEN_OTEL_EXPORTER_OTLP_HEADERS: "bad name=1",
+      },
+    ],
   ])("unusable setting %j → off (invalid)", (env) => {
     expect(traceSetting(env)).toEqual({ on: false, reason: "invalid" });
   });
@@ -205,7 +250,12 @@ describe("OTLP JSON", () => {
     expect(rs.resource.attributes).toEqual([{ key: "service.name", value: { stringValue: "warden-test" } }]);
     expect(rs.scopeSpans[0].scope).toEqual({ name: "warden.agent", version: "1" });
     const spans = rs.scopeSpans[0].spans;
-    expect(spans.map((s) => s.name)).toEqual(["warden.agent.run", "warden.agent.model", "warden.checker", "warden.tool"]);
+    expect(spans.map((s) => s.name)).toEqual([
+      "warden.agent.run",
+      "warden.agent.model",
+      "warden.checker",
+      "warden.tool",
+    ]);
     for (const s of spans) {
       expect(s.traceId).toBe(tr.traceId);
       expect(s.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -218,7 +268,11 @@ describe("OTLP JSON", () => {
     expect(spans[2].parentSpanId).toBe(spans[1].spanId);
     expect(spans[3].parentSpanId).toBe(spans[2].spanId);
     expect(spans.map((s) => s.kind)).toEqual([2, 3, 1, 3]);
-    expect(spans[0]).toMatchObject({ startTimeUnixNano: "1700000000000000000", endTimeUnixNano: "1700000000009000000", status: { code: StatusCode.OK } });
+    expect(spans[0]).toMatchObject({
+      startTimeUnixNano: "1700000000000000000",
+      endTimeUnixNano: "1700000000009000000",
+      status: { code: StatusCode.OK },
+    });
     expect(spans[0].attributes).toEqual([
       { key: "warden.workspace_id", value: { stringValue: "ws1" } },
       { key: "warden.tainted", value: { boolValue: false } },
@@ -271,13 +325,21 @@ describe("export", () => {
     expect(exportStats.exported).toBe(before + 1);
     expect(calls).toHaveLength(1);
     expect(calls[0].url).toBe(CONFIG.url);
-    expect(calls[0].init).toMatchObject({ method: "POST", redirect: "manual", headers: { Authorization: "Bearer t", "content-type": "application/json" } });
+    expect(calls[0].init).toMatchObject({
+      method: "POST",
+      redirect: "manual",
+      headers: { Authorization: "Bearer t", "content-type": "application/json" },
+    });
     expect(JSON.parse(calls[0].init.body as string).resourceSpans[0].scopeSpans[0].spans).toHaveLength(1);
   });
 
   test.each([
     ["http status", async () => new Response("no", { status: 503 }), { ok: false, reason: "http_status", status: 503 }],
-    ["redirect", async () => new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/" } }), { ok: false, reason: "http_status", status: 307 }],
+    [
+      "redirect",
+      async () => new Response(null, { status: 307, headers: { location: "http://elsewhere.example.com/" } }),
+      { ok: false, reason: "http_status", status: 307 },
+    ],
     ["network", async () => Promise.reject(new TypeError("fetch failed")), { ok: false, reason: "network" }],
   ])("%s → counted and logged, never thrown", async (_name, impl, expected) => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
@@ -296,7 +358,10 @@ describe("export", () => {
       return new Promise(() => undefined);
     }) as unknown as typeof fetch;
     const t0 = Date.now();
-    await expect(exportTrace(oneSpan(), { ...CONFIG, timeoutMs: 150 }, hang)).resolves.toEqual({ ok: false, reason: "timeout" });
+    await expect(exportTrace(oneSpan(), { ...CONFIG, timeoutMs: 150 }, hang)).resolves.toEqual({
+      ok: false,
+      reason: "timeout",
+    });
     expect(Date.now() - t0).toBeLessThan(1500);
     expect(signal?.aborted).toBe(true);
   });
@@ -305,16 +370,23 @@ describe("export", () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const tr = newTrace({ maxSpans: 100_000 });
     const run = tr.root("warden.agent.run");
-    for (let i = 0; i < 2_000; i++) run.child("warden.checker", { "warden.workspace_id": "w".repeat(64), "warden.thread_id": "t".repeat(64) }).end();
+    for (let i = 0; i < 2_000; i++)
+      run.child("warden.checker", { "warden.workspace_id": "w".repeat(64), "warden.thread_id": "t".repeat(64) }).end();
     const fetchStub = vi.fn();
     expect(JSON.stringify(toOtlp(tr.spans())).length).toBeGreaterThan(MAX_BODY_BYTES);
-    await expect(exportTrace(tr, CONFIG, fetchStub as unknown as typeof fetch)).resolves.toEqual({ ok: false, reason: "too_large" });
+    await expect(exportTrace(tr, CONFIG, fetchStub as unknown as typeof fetch)).resolves.toEqual({
+      ok: false,
+      reason: "too_large",
+    });
     expect(fetchStub).not.toHaveBeenCalled();
   });
 
   test("an empty trace sends nothing", async () => {
     const fetchStub = vi.fn();
-    await expect(exportTrace(NOOP_TRACE, CONFIG, fetchStub as unknown as typeof fetch)).resolves.toEqual({ ok: false, reason: "empty" });
+    await expect(exportTrace(NOOP_TRACE, CONFIG, fetchStub as unknown as typeof fetch)).resolves.toEqual({
+      ok: false,
+      reason: "empty",
+    });
     expect(fetchStub).not.toHaveBeenCalled();
   });
 });

@@ -38,7 +38,17 @@ export type TraceConfig = { url: string; headers: Record<string, string>; timeou
 /** `off`: nothing set. `invalid`: set but unusable (tracing stays off; the value is never logged). */
 export type TraceSetting = { on: true; config: TraceConfig } | { on: false; reason: "off" | "invalid" };
 
-const FORBIDDEN_HEADERS = new Set(["host", "content-type", "content-length", "transfer-encoding", "connection", "te", "upgrade", "expect", "keep-alive"]);
+const FORBIDDEN_HEADERS = new Set([
+  "host",
+  "content-type",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "te",
+  "upgrade",
+  "expect",
+  "keep-alive",
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 
 function parseHeaders(raw: string | undefined): Record<string, string> | null {
@@ -56,7 +66,13 @@ function parseHeaders(raw: string | undefined): Record<string, string> | null {
     } catch {
       return null;
     }
-    if (!HEADER_NAME.test(name) || FORBIDDEN_HEADERS.has(name.toLowerCase()) || /[\r\n\0]/.test(value) || value.length > 4096) return null;
+    if (
+      !HEADER_NAME.test(name) ||
+      FORBIDDEN_HEADERS.has(name.toLowerCase()) ||
+      /[\r\n\0]/.test(value) ||
+      value.length > 4096
+    )
+      return null;
     out[name] = value;
   }
   return out;
@@ -84,16 +100,30 @@ export function traceSetting(env: Record<string, string | undefined>): TraceSett
   const headers = parseHeaders(env["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] || env["WARDEN_OTEL_EXPORTER_OTLP_HEADERS"]);
   if (url === null || headers === null) return { on: false, reason: "invalid" };
   const t = Number(env["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"]);
-  const timeoutMs = Number.isFinite(t) && t > 0 ? Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_MS, Math.round(t))) : DEFAULT_TIMEOUT_MS;
+  const timeoutMs =
+    Number.isFinite(t) && t > 0
+      ? Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_MS, Math.round(t)))
+      : DEFAULT_TIMEOUT_MS;
   const service = env["OTEL_SERVICE_NAME"]?.trim();
-  return { on: true, config: { url, headers, timeoutMs, serviceName: service && cleanName(service) !== undefined ? service : DEFAULT_SERVICE } };
+  return {
+    on: true,
+    config: {
+      url,
+      headers,
+      timeoutMs,
+      serviceName: service && cleanName(service) !== undefined ? service : DEFAULT_SERVICE,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // ids and time
 
 /** `n` random bytes as lower-case hex, never all zeros (an invalid W3C id). */
-export function randomHexId(bytes: 16 | 8, random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+export function randomHexId(
+  bytes: 16 | 8,
+  random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n)),
+): string {
   for (;;) {
     const b = random(bytes);
     const hex = Array.from(b.subarray(0, bytes), (x) => x.toString(16).padStart(2, "0")).join("");
@@ -168,14 +198,18 @@ function cleanName(v: string): string | undefined {
 
 /** The value to export for `key`, or undefined when the key is unknown or the value has the wrong shape. */
 export function allowedValue(key: string, value: unknown): string | number | boolean | undefined {
-  const shape: Shape | undefined = Object.prototype.hasOwnProperty.call(ATTRIBUTES, key) ? ATTRIBUTES[key as AttrKey] : undefined;
+  const shape: Shape | undefined = Object.prototype.hasOwnProperty.call(ATTRIBUTES, key)
+    ? ATTRIBUTES[key as AttrKey]
+    : undefined;
   if (shape === undefined || value === undefined || value === null) return undefined;
   if (Array.isArray(shape)) return typeof value === "string" && shape.includes(value) ? value : undefined;
   switch (shape) {
     case "bool":
       return typeof value === "boolean" ? value : undefined;
     case "count":
-      return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER ? Math.round(value) : undefined;
+      return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER
+        ? Math.round(value)
+        : undefined;
     case "code":
       return typeof value === "string" && CODE.test(value) ? value : undefined;
     case "id":
@@ -229,7 +263,13 @@ export interface Trace {
 const NOOP_SPAN: Span = { spanId: "", set: () => NOOP_SPAN, end: () => undefined, child: () => NOOP_SPAN };
 
 /** Tracing off: every call is a no-op and nothing is recorded. */
-export const NOOP_TRACE: Trace = { enabled: false, traceId: "", root: () => NOOP_SPAN, spans: () => [], droppedSpans: 0 };
+export const NOOP_TRACE: Trace = {
+  enabled: false,
+  traceId: "",
+  root: () => NOOP_SPAN,
+  spans: () => [],
+  droppedSpans: 0,
+};
 
 export type TraceOptions = { now?: () => number; random?: (n: number) => Uint8Array; maxSpans?: number };
 
@@ -289,7 +329,11 @@ export function newTrace(opts: TraceOptions = {}): Trace {
     root: (name, attrs, kind = SpanKind.INTERNAL) => start(name, attrs, kind),
     spans: () => {
       const end = now();
-      return recorded.map((s) => ({ ...s, endMs: s.endMs ?? Math.max(s.startMs, end), attributes: new Map(s.attributes) }));
+      return recorded.map((s) => ({
+        ...s,
+        endMs: s.endMs ?? Math.max(s.startMs, end),
+        attributes: new Map(s.attributes),
+      }));
     },
     get droppedSpans() {
       return droppedSpans;
@@ -371,7 +415,11 @@ export const exportStats = { exported: 0, failed: 0, droppedSpans: 0 };
  * Sends the trace once. Resolves within the configured timeout (plus a moment to cancel the
  * body), never rejects; redirects are not followed.
  */
-export async function exportTrace(trace: Trace, config: TraceConfig, fetchImpl: typeof fetch = fetch): Promise<ExportResult> {
+export async function exportTrace(
+  trace: Trace,
+  config: TraceConfig,
+  fetchImpl: typeof fetch = fetch,
+): Promise<ExportResult> {
   let result: ExportResult;
   try {
     result = await send(trace, config, fetchImpl);
@@ -420,9 +468,15 @@ async function send(trace: Trace, config: TraceConfig, fetchImpl: typeof fetch):
     ]);
     if (res === "timeout") return { ok: false, reason: "timeout" };
     void res.body?.cancel().catch(() => undefined); // the answer is not read
-    return res.status >= 200 && res.status < 300 ? { ok: true, status: res.status, spans: count } : { ok: false, reason: "http_status", status: res.status };
+    return res.status >= 200 && res.status < 300
+      ? { ok: true, status: res.status, spans: count }
+      : { ok: false, reason: "http_status", status: res.status };
   } catch (err) {
-    return { ok: false, reason: controller.signal.aborted || (err instanceof Error && err.name === "TimeoutError") ? "timeout" : "network" };
+    return {
+      ok: false,
+      reason:
+        controller.signal.aborted || (err instanceof Error && err.name === "TimeoutError") ? "timeout" : "network",
+    };
   } finally {
     clearTimeout(timer);
   }

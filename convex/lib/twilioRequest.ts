@@ -188,7 +188,6 @@ function nodeUnescapeBuffer(s: string): Uint8Array {
   return out.subarray(0, o);
 }
 
-
 function nodeQsUnescape(s: string): string {
   try {
     return decodeURIComponent(s);

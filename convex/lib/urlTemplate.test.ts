@@ -146,13 +146,19 @@ describe("renderUrlTemplate", () => {
   });
 
   test("inherited properties are not parameters", () => {
-    expect(renderUrlTemplate("https://api.example.com/{constructor}", {})).toEqual({ ok: false, code: "INPUT_INVALID" });
+    expect(renderUrlTemplate("https://api.example.com/{constructor}", {})).toEqual({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
     const proto = Object.create({ city: "paris", units: "metric" });
     expect(renderUrlTemplate(T, proto)).toEqual({ ok: false, code: "INPUT_INVALID" });
   });
 
   test("non-object params → INPUT_INVALID", () => {
-    expect(renderUrlTemplate(T, null as unknown as Record<string, unknown>)).toEqual({ ok: false, code: "INPUT_INVALID" });
+    expect(renderUrlTemplate(T, null as unknown as Record<string, unknown>)).toEqual({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
   });
 
   test("ordinary unicode and punctuation in a path value round-trips", () => {
@@ -174,9 +180,40 @@ describe("renderUrlTemplate", () => {
     "https://api.example.com?q={c}",
   ];
   const tricky = fc.constantFrom(
-    ".", "..", "/", "\\", "%2e", "%2E", "%2f", "%5c", "%25", "%", "?", "#", "@", "&", "=", ":", "//",
-    "\u2024", "\ufe52", "\uff0e", "\u3002", "\uff0f", "\uff3c", "\r", "\n", "\u0000", "a", "é", "\ud83c\udf89",
-    "evil.com", "https://evil.com/", "[::1]", "127.0.0.1", " ",
+    ".",
+    "..",
+    "/",
+    "\\",
+    "%2e",
+    "%2E",
+    "%2f",
+    "%5c",
+    "%25",
+    "%",
+    "?",
+    "#",
+    "@",
+    "&",
+    "=",
+    ":",
+    "//",
+    "\u2024",
+    "\ufe52",
+    "\uff0e",
+    "\u3002",
+    "\uff0f",
+    "\uff3c",
+    "\r",
+    "\n",
+    "\u0000",
+    "a",
+    "é",
+    "\ud83c\udf89",
+    "evil.com",
+    "https://evil.com/",
+    "[::1]",
+    "127.0.0.1",
+    " ",
   );
   const anyString = fc.oneof(
     fc.string({ unit: "binary", maxLength: 30 }),

@@ -109,9 +109,7 @@ function parseTemplate(template: unknown): ParsedTemplate | null {
 /**
  * Validate a template and list its placeholders (for skill-config validation at save time).
  */
-export function validateUrlTemplate(
-  template: string,
-): { ok: true; placeholders: Placeholder[] } | UrlTemplateInvalid {
+export function validateUrlTemplate(template: string): { ok: true; placeholders: Placeholder[] } | UrlTemplateInvalid {
   const t = parseTemplate(template);
   if (!t) return invalidTemplate;
   const placeholders: Placeholder[] = [];

@@ -30,7 +30,8 @@ import {
   utf8,
 } from "./webhookCrypto";
 
-const hex = (b: Uint8Array | string) => (typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b)).toString("hex");
+const hex = (b: Uint8Array | string) =>
+  (typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b)).toString("hex");
 const bin = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
 describe("HMAC / SHA-256", () => {
@@ -52,14 +53,20 @@ describe("HMAC / SHA-256", () => {
     const long = "k".repeat(200);
     expect(hex(hmacSha256(long, utf8("m")))).toBe(createHmac("sha256", long).update("m").digest("hex"));
     const key = new Uint8Array([0, 1, 2, 255]);
-    expect(hex(hmacSha256Raw("id-1", () => key, utf8("hello")))).toBe(createHmac("sha256", key).update("hello").digest("hex"));
+    expect(hex(hmacSha256Raw("id-1", () => key, utf8("hello")))).toBe(
+      createHmac("sha256", key).update("hello").digest("hex"),
+    );
     // A different cache id with different bytes must not reuse the first key.
     const key2 = new Uint8Array([9]);
-    expect(hex(hmacSha256Raw("id-2", () => key2, utf8("hello")))).toBe(createHmac("sha256", key2).update("hello").digest("hex"));
+    expect(hex(hmacSha256Raw("id-2", () => key2, utf8("hello")))).toBe(
+      createHmac("sha256", key2).update("hello").digest("hex"),
+    );
   });
 
   it("a lone surrogate is encoded as U+FFFD, like Buffer.from(s, 'utf-8')", () => {
-    expect(hex(hmacSha1("k", utf8("a\uD800b")))).toBe(createHmac("sha1", "k").update(Buffer.from("a\uD800b", "utf-8")).digest("hex"));
+    expect(hex(hmacSha1("k", utf8("a\uD800b")))).toBe(
+      createHmac("sha1", "k").update(Buffer.from("a\uD800b", "utf-8")).digest("hex"),
+    );
   });
 });
 
@@ -97,12 +104,16 @@ describe("comparisons", () => {
 
   it("secretStringEqual is exactly string equality", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 40 }), (a, b) => {
-        expect(secretStringEqual(a, b)).toBe(a === b);
-        expect(secretStringEqual(b, b)).toBe(true);
-        expect(secretStringEqual(b + "\u0000", b)).toBe(false);
-        expect(secretStringEqual(b, b + "\u0000")).toBe(false);
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 40 }),
+        fc.string({ unit: "grapheme", maxLength: 40 }),
+        (a, b) => {
+          expect(secretStringEqual(a, b)).toBe(a === b);
+          expect(secretStringEqual(b, b)).toBe(true);
+          expect(secretStringEqual(b + "\u0000", b)).toBe(false);
+          expect(secretStringEqual(b, b + "\u0000")).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -113,7 +124,8 @@ describe("encodings", () => {
     expect(hexToBytesStrict("00ff10Ab", 4)).toEqual(new Uint8Array([0, 255, 16, 171]));
     expect(hexToBytesStrict("00ff10Ab", 4, true)).toBeNull();
     expect(hexToBytesStrict("00ff10ab", 4, true)).toEqual(new Uint8Array([0, 255, 16, 171]));
-    for (const bad of ["00ff10a", "00ff10abc", "0g", "zz", " 0ff10ab", "+0ff10ab"]) expect(hexToBytesStrict(bad, 4)).toBeNull();
+    for (const bad of ["00ff10a", "00ff10abc", "0g", "zz", " 0ff10ab", "+0ff10ab"])
+      expect(hexToBytesStrict(bad, 4)).toBeNull();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 70 }), (b) => {
         expect(hexToBytesStrict(hex(b), b.length, true)).toEqual(b);
@@ -128,7 +140,9 @@ describe("encodings", () => {
         expect(base64ToBytesCanonical(Buffer.from(b).toString("base64"), b.length)).toEqual(b);
       }),
     );
-    const alphabet = fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ .".split(""));
+    const alphabet = fc.constantFrom(
+      ..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ .".split(""),
+    );
     fc.assert(
       fc.property(fc.array(alphabet, { minLength: 26, maxLength: 30 }), fc.constantFrom(20, 32), (chars, len) => {
         const s = chars.join("");
@@ -167,7 +181,30 @@ describe("encodings", () => {
 });
 
 describe("Node querystring reproduction (twilio-node's legacy re-encoding)", () => {
-  const piece = fc.constantFrom("a", "B", "=", "&", "+", "%", "2", "F", "%41", "%2B", "%26", "%3D", "%E2%82%AC", "%C3", "%ZZ", "%4", "é", "%EF%BB%BF", "'", " ", "~", "*");
+  const piece = fc.constantFrom(
+    "a",
+    "B",
+    "=",
+    "&",
+    "+",
+    "%",
+    "2",
+    "F",
+    "%41",
+    "%2B",
+    "%26",
+    "%3D",
+    "%E2%82%AC",
+    "%C3",
+    "%ZZ",
+    "%4",
+    "é",
+    "%EF%BB%BF",
+    "'",
+    " ",
+    "~",
+    "*",
+  );
   const qsArb = fc.array(piece, { maxLength: 20 }).map((a) => a.join(""));
 
   it("parse and stringify match node:querystring", () => {
@@ -184,7 +221,9 @@ describe("Node querystring reproduction (twilio-node's legacy re-encoding)", () 
   });
 
   it("numeric-looking keys come first, as Node's object key order gives them", () => {
-    expect(nodeQsStringify(nodeQsParse("b=1&2=x&a=3&1=y"))).toBe(querystring.stringify(querystring.parse("b=1&2=x&a=3&1=y")));
+    expect(nodeQsStringify(nodeQsParse("b=1&2=x&a=3&1=y"))).toBe(
+      querystring.stringify(querystring.parse("b=1&2=x&a=3&1=y")),
+    );
   });
 
   it("stops after 1000 pairs like Node", () => {
@@ -221,31 +260,70 @@ describe("twilio helpers", () => {
   it("twilioFormParamString(body) equals twilioParamString(parseFormBody(body))", () => {
     expect(twilioFormParamString("b=2&a=1&c=z&c=x&c=z&__proto__=p&constructor")).toBe("__proto__pa1b2cxczconstructor");
     const piece = fc.oneof(
-      fc.constantFrom("a", "b", "=", "&", "+", "%", "%2B", "%26", "%3D", "%C3%28", "__proto__", "toString", "a=1", "a=2"),
+      fc.constantFrom(
+        "a",
+        "b",
+        "=",
+        "&",
+        "+",
+        "%",
+        "%2B",
+        "%26",
+        "%3D",
+        "%C3%28",
+        "__proto__",
+        "toString",
+        "a=1",
+        "a=2",
+      ),
       fc.string({ maxLength: 4 }),
     );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 24 }).map((a) => a.join("")), (body) => {
-        expect(twilioFormParamString(body)).toBe(twilioParamString(parseFormBody(body)));
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 24 }).map((a) => a.join("")),
+        (body) => {
+          expect(twilioFormParamString(body)).toBe(twilioParamString(parseFormBody(body)));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it("parseFormBody equals URLSearchParams on arbitrary ASCII bodies", () => {
     const piece = fc.oneof(
-      fc.constantFrom("a", "=", "&", "&&", "+", "%", "%4", "%41", "%2B", "%26", "%3D", "%E2%82%AC", "%C3", "%C3%28", "%ZZ", "%EF%BB%BF", "?"),
+      fc.constantFrom(
+        "a",
+        "=",
+        "&",
+        "&&",
+        "+",
+        "%",
+        "%4",
+        "%41",
+        "%2B",
+        "%26",
+        "%3D",
+        "%E2%82%AC",
+        "%C3",
+        "%C3%28",
+        "%ZZ",
+        "%EF%BB%BF",
+        "?",
+      ),
       fc.string({ maxLength: 4 }),
     );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 20 }).map((a) => a.join("")), (body) => {
-        const ref: Record<string, string | string[]> = Object.create(null);
-        for (const [k, v] of new URLSearchParams("&" + body)) {
-          const cur = ref[k];
-          ref[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
-        }
-        expect({ ...parseFormBody(body) }).toEqual({ ...ref });
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 20 }).map((a) => a.join("")),
+        (body) => {
+          const ref: Record<string, string | string[]> = Object.create(null);
+          for (const [k, v] of new URLSearchParams("&" + body)) {
+            const cur = ref[k];
+            ref[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+          }
+          expect({ ...parseFormBody(body) }).toEqual({ ...ref });
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -263,7 +341,10 @@ describe("twilio helpers", () => {
     expect(parseFormBody("a=1&a=2&b=x+y&c")).toEqual({ a: ["1", "2"], b: "x y", c: "" });
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string({ unit: "grapheme", minLength: 1 }), fc.oneof(fc.string({ unit: "grapheme" }), fc.array(fc.string(), { minLength: 1, maxLength: 3 }))),
+        fc.dictionary(
+          fc.string({ unit: "grapheme", minLength: 1 }),
+          fc.oneof(fc.string({ unit: "grapheme" }), fc.array(fc.string(), { minLength: 1, maxLength: 3 })),
+        ),
         (params) => {
           const body = querystring.stringify(params);
           expect({ ...parseFormBody(body) }).toEqual({ ...querystring.parse(body) });
@@ -288,15 +369,21 @@ describe("Ed25519", () => {
 
   it("subtle and noble paths agree on random keys, messages and tampering; bad keys fail without throwing", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 63 }), fc.boolean(), async (priv, msg, at, tamper) => {
-        const p = await ed.getPublicKeyAsync(priv);
-        const s = await ed.signAsync(msg, priv);
-        if (tamper) s[at] ^= 1;
-        const a = await ed25519Verify(s, msg, p, hex(p));
-        const b = await ed25519VerifyNoble(s, msg, p);
-        expect(a).toBe(b);
-        expect(a).toBe(!tamper);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat({ max: 63 }),
+        fc.boolean(),
+        async (priv, msg, at, tamper) => {
+          const p = await ed.getPublicKeyAsync(priv);
+          const s = await ed.signAsync(msg, priv);
+          if (tamper) s[at] ^= 1;
+          const a = await ed25519Verify(s, msg, p, hex(p));
+          const b = await ed25519VerifyNoble(s, msg, p);
+          expect(a).toBe(b);
+          expect(a).toBe(!tamper);
+        },
+      ),
       { numRuns: 40 },
     );
     const junkKey = new Uint8Array(32).fill(0xff);

@@ -16,13 +16,39 @@ describe("webhookCrypto native path", () => {
     fc.assert(
       // Secrets of any code units, lone surrogates included: Node keys a string with its UTF-8
       // bytes (U+FFFD for a lone surrogate), exactly like utf8() on the noble path.
-      fc.property(fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: "binary", minLength: 1, maxLength: 40 }), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 8 })), fc.string({ unit: "grapheme", maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (secret, text, bytes) => {
-        expect(new Uint8Array(Buffer.from(hmacSha256(secret, text), "latin1"))).toEqual(hmac(sha256, utf8(secret), utf8(text)));
-        expect(new Uint8Array(Buffer.from(hmacSha1(secret, text), "latin1"))).toEqual(hmac(sha1, utf8(secret), utf8(text)));
-        expect(new Uint8Array(Buffer.from(hmacSha256(secret, bytes), "latin1"))).toEqual(hmac(sha256, utf8(secret), bytes));
-        expect(new Uint8Array(Buffer.from(hmacSha256Raw(`raw:${secret}`, () => utf8(secret), text), "latin1"))).toEqual(hmac(sha256, utf8(secret), utf8(text)));
-        expect(new Uint8Array(sha256Bytes(bytes))).toEqual(sha256(bytes));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }),
+          fc.string({ unit: "binary", minLength: 1, maxLength: 40 }),
+          fc.string({
+            unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)),
+            minLength: 1,
+            maxLength: 8,
+          }),
+        ),
+        fc.string({ unit: "grapheme", maxLength: 300 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (secret, text, bytes) => {
+          expect(new Uint8Array(Buffer.from(hmacSha256(secret, text), "latin1"))).toEqual(
+            hmac(sha256, utf8(secret), utf8(text)),
+          );
+          expect(new Uint8Array(Buffer.from(hmacSha1(secret, text), "latin1"))).toEqual(
+            hmac(sha1, utf8(secret), utf8(text)),
+          );
+          expect(new Uint8Array(Buffer.from(hmacSha256(secret, bytes), "latin1"))).toEqual(
+            hmac(sha256, utf8(secret), bytes),
+          );
+          expect(
+            new Uint8Array(
+              Buffer.from(
+                hmacSha256Raw(`raw:${secret}`, () => utf8(secret), text),
+                "latin1",
+              ),
+            ),
+          ).toEqual(hmac(sha256, utf8(secret), utf8(text)));
+          expect(new Uint8Array(sha256Bytes(bytes))).toEqual(sha256(bytes));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -7,7 +7,8 @@ import { recordRateLimitHit } from "../security/events";
 
 const rateLimiter = new RateLimiter(components.rateLimiter);
 
-export type LimitResult = { ok: true } | { ok: false; code: "RATE_LIMITED" | "LIMIT_UNAVAILABLE"; retryAfterMs: number };
+export type LimitResult =
+  { ok: true } | { ok: false; code: "RATE_LIMITED" | "LIMIT_UNAVAILABLE"; retryAfterMs: number };
 
 /** The effective limit for a workspace: its override row, else the default. Read at call time. */
 export async function effectiveLimit(
@@ -55,7 +56,9 @@ export async function enforceLimit(
     const r = args.checkOnly
       ? await rateLimiter.check(ctx, args.name, opts)
       : await rateLimiter.limit(ctx, args.name, opts);
-    result = r.ok ? { ok: true } : { ok: false, code: "RATE_LIMITED", retryAfterMs: Math.max(1, Math.ceil(r.retryAfter ?? periodMs)) };
+    result = r.ok
+      ? { ok: true }
+      : { ok: false, code: "RATE_LIMITED", retryAfterMs: Math.max(1, Math.ceil(r.retryAfter ?? periodMs)) };
   } catch {
     result = { ok: false, code: "LIMIT_UNAVAILABLE", retryAfterMs: 1000 };
   }
@@ -78,7 +81,13 @@ export async function admitAllUsers(
   ctx: MutationCtx,
   args: { workspaceId: Id<"workspaces">; category: string; source: string },
 ): Promise<LimitResult> {
-  return await enforceLimit(ctx, { workspaceId: args.workspaceId, name: "allUsersGlobal", key: "all", category: args.category, source: args.source });
+  return await enforceLimit(ctx, {
+    workspaceId: args.workspaceId,
+    name: "allUsersGlobal",
+    key: "all",
+    category: args.category,
+    source: args.source,
+  });
 }
 
 /**

@@ -57,7 +57,9 @@ export const set = adminMutation({
       .withIndex("by_workspace_name", (q) => q.eq("workspaceId", workspaceId).eq("name", name))
       .first();
     const d = LIMIT_DEFAULTS[name as keyof typeof LIMIT_DEFAULTS];
-    const before = existing ? { rate: existing.rate, periodMs: existing.periodMs } : { rate: d.rate, periodMs: d.periodMs, default: true };
+    const before = existing
+      ? { rate: existing.rate, periodMs: existing.periodMs }
+      : { rate: d.rate, periodMs: d.periodMs, default: true };
     if (existing) await ctx.db.patch(existing._id, { rate, periodMs, updatedAt: Date.now() });
     else await ctx.db.insert("rateLimitConfig", { workspaceId, name, rate, periodMs, updatedAt: Date.now() });
     await writeAudit(ctx, {

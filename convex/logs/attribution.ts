@@ -31,7 +31,13 @@ export const whoValidator = v.object({
 export type Who = Infer<typeof whoValidator>;
 type Action = Infer<typeof actionValidator>;
 
-const PLATFORM: Record<string, string> = { telegram: "Telegram", twilio: "SMS/WhatsApp", slack: "Slack", discord: "Discord", resend: "E-mail" };
+const PLATFORM: Record<string, string> = {
+  telegram: "Telegram",
+  twilio: "SMS/WhatsApp",
+  slack: "Slack",
+  discord: "Discord",
+  resend: "E-mail",
+};
 
 const OBJECT_NAMES: Record<string, string> = {
   channelConfig: "a channel",
@@ -128,7 +134,11 @@ export class Resolver {
   async thread(id: string | undefined, _key?: string): Promise<Who | null> {
     const t = await this.get("threads", id);
     if (!t) return null;
-    const person = t.channelUserId ? await this.channelUser(t.channelUserId) : t.sessionId ? await this.session(t.sessionId) : null;
+    const person = t.channelUserId
+      ? await this.channelUser(t.channelUserId)
+      : t.sessionId
+        ? await this.session(t.sessionId)
+        : null;
     const title = t.title?.trim() || "Untitled conversation";
     return {
       kind: "conversation",
@@ -145,7 +155,13 @@ export class Resolver {
    */
   async object(target: string): Promise<Who> {
     if (!target) return { kind: "none", label: "—" };
-    if (target.startsWith("ip:")) return { kind: "ip", label: sourceLabel(target).label, key: target, link: `/logs/security?source=${encodeURIComponent(target)}` };
+    if (target.startsWith("ip:"))
+      return {
+        kind: "ip",
+        label: sourceLabel(target).label,
+        key: target,
+        link: `/logs/security?source=${encodeURIComponent(target)}`,
+      };
     const named = async (): Promise<Who | null> => {
       const c = await this.get("channelConfig", target);
       if (c) return { kind: "channel", label: `channel “${c.name}”`, link: "/channels" };
@@ -168,8 +184,20 @@ export class Resolver {
     const w = await named();
     if (w) return { ...w, key: target };
     // An id of an object that is gone (or another kind): say so rather than print the id.
-    for (const t of ["channelConfig", "channelUsers", "skillRegistry", "mcpServers", "modelProviders", "mcpClientTokens", "threads", "chatSessions", "agentConfig", "workspaces"] as const) {
-      if (this.ctx.db.normalizeId(t, target)) return { kind: t, label: `${OBJECT_NAMES[t]} (deleted or elsewhere)`, key: target };
+    for (const t of [
+      "channelConfig",
+      "channelUsers",
+      "skillRegistry",
+      "mcpServers",
+      "modelProviders",
+      "mcpClientTokens",
+      "threads",
+      "chatSessions",
+      "agentConfig",
+      "workspaces",
+    ] as const) {
+      if (this.ctx.db.normalizeId(t, target))
+        return { kind: t, label: `${OBJECT_NAMES[t]} (deleted or elsewhere)`, key: target };
     }
     return { kind: "text", label: target };
   }
@@ -215,7 +243,8 @@ export class Resolver {
     else if (prefix === "mcpClient" || prefix === "mcp-client") who = await this.token(rest, source);
     else if (prefix === "agent") who = await this.thread(rest, source);
     else if (prefix === "session" || prefix === "chatSession") who = await this.session(rest, source);
-    else if (prefix === "owner") who = (await this.owner(rest, source)) ?? { kind: "owner", label: base.label, key: source };
+    else if (prefix === "owner")
+      who = (await this.owner(rest, source)) ?? { kind: "owner", label: base.label, key: source };
     else if (prefix === "mcpServer") {
       const s = await this.get("mcpServers", rest);
       who = s ? { kind: "mcp-server", label: `MCP server “${s.name}”`, key: source } : null;

@@ -29,7 +29,13 @@ const invocationRow = v.object({
   outputPreview: v.string(),
   hasStoredOutput: v.boolean(),
 });
-const securityEventRow = v.object({ id: v.id("securityEvents"), at: v.number(), code: v.string(), category: v.string(), detail: v.string() });
+const securityEventRow = v.object({
+  id: v.id("securityEvents"),
+  at: v.number(),
+  code: v.string(),
+  category: v.string(),
+  detail: v.string(),
+});
 const auditRow = v.object({
   id: v.id("auditLog"),
   at: v.number(),
@@ -47,7 +53,9 @@ export const invocations = viewerQuery({
   handler: async (ctx, { paginationOpts, deniedOnly }) => {
     const ws = ctx.principal.workspaceId;
     const q = deniedOnly
-      ? ctx.db.query("skillInvocationLog").withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
+      ? ctx.db
+          .query("skillInvocationLog")
+          .withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
       : ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
     const page = await q.order("desc").paginate(clampPage(paginationOpts));
     return {
@@ -78,7 +86,9 @@ export const securityEvents = viewerQuery({
   handler: async (ctx, { paginationOpts, code }) => {
     const ws = ctx.principal.workspaceId;
     const q = code
-      ? ctx.db.query("securityEvents").withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", code))
+      ? ctx.db
+          .query("securityEvents")
+          .withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", code))
       : ctx.db.query("securityEvents").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
     const page = await q.order("desc").paginate(clampPage(paginationOpts));
     return {
@@ -100,7 +110,15 @@ export const audit = adminQuery({
       .paginate(clampPage(paginationOpts));
     return {
       ...page,
-      page: page.page.map((a) => ({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),
+      page: page.page.map((a) => ({
+        id: a._id,
+        at: a.at,
+        actor: a.actorLabel,
+        action: a.action,
+        target: a.target ?? "",
+        before: a.before ?? null,
+        after: a.after ?? null,
+      })),
     };
   },
 });
@@ -124,7 +142,17 @@ export const auditExport = adminQuery({
       .paginate(clampPage(paginationOpts));
     const line = format === "csv" ? csvLine : jsonLine;
     return {
-      page: res.page.map((a) => line({ id: a._id, at: a.at, actor: a.actorLabel, action: a.action, target: a.target ?? "", before: a.before ?? null, after: a.after ?? null })),
+      page: res.page.map((a) =>
+        line({
+          id: a._id,
+          at: a.at,
+          actor: a.actorLabel,
+          action: a.action,
+          target: a.target ?? "",
+          before: a.before ?? null,
+          after: a.after ?? null,
+        }),
+      ),
       isDone: res.isDone,
       continueCursor: res.continueCursor,
       header: format === "csv" && paginationOpts.cursor === null ? CSV_HEADER : null,

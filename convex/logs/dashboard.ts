@@ -15,16 +15,38 @@ export const LIVE_TAIL_MAX = 1_000;
  */
 const overviewResult = v.object({
   hours: v.array(
-    v.object({ bucket: v.number(), invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() }),
+    v.object({
+      bucket: v.number(),
+      invocations: v.number(),
+      denied: v.number(),
+      securityEvents: v.number(),
+      rateLimitHits: v.number(),
+    }),
   ),
-  totals: v.object({ invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() }),
+  totals: v.object({
+    invocations: v.number(),
+    denied: v.number(),
+    securityEvents: v.number(),
+    rateLimitHits: v.number(),
+  }),
   liveTailTruncated: v.boolean(),
   securityByCode: v.record(v.string(), v.number()),
   rateLimitsByName: v.record(v.string(), v.number()),
-  recentSecurityEvents: v.array(v.object({ code: v.string(), category: v.string(), detail: v.string(), at: v.number() })),
-  recentFailedInvocations: v.array(v.object({ target: v.string(), kind: v.string(), code: v.string(), at: v.number() })),
+  recentSecurityEvents: v.array(
+    v.object({ code: v.string(), category: v.string(), detail: v.string(), at: v.number() }),
+  ),
+  recentFailedInvocations: v.array(
+    v.object({ target: v.string(), kind: v.string(), code: v.string(), at: v.number() }),
+  ),
   notifications: v.array(
-    v.object({ id: v.id("notifications"), kind: v.string(), title: v.string(), body: v.string(), read: v.boolean(), createdAt: v.number() }),
+    v.object({
+      id: v.id("notifications"),
+      kind: v.string(),
+      title: v.string(),
+      body: v.string(),
+      read: v.boolean(),
+      createdAt: v.number(),
+    }),
   ),
   mcpHealth: v.array(
     v.object({
@@ -81,7 +103,13 @@ export const overview = viewerQuery({
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ws))
       .take(50);
 
-    const hours: { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number }[] = [];
+    const hours: {
+      bucket: number;
+      invocations: number;
+      denied: number;
+      securityEvents: number;
+      rateLimitHits: number;
+    }[] = [];
     for (let i = 0; i < WINDOW_HOURS; i++) {
       const bucket = since + i * HOUR;
       const inv = invocationBuckets.filter((b) => b.bucket === bucket);
@@ -111,10 +139,35 @@ export const overview = viewerQuery({
       liveTailTruncated,
       securityByCode: byCode,
       rateLimitsByName: byLimit,
-      recentSecurityEvents: recentSecurity.map((e) => ({ code: e.code, category: e.category, detail: e.detail ?? "", at: e.at })),
-      recentFailedInvocations: recentFailures.map((r) => ({ target: r.targetName, kind: r.targetKind, code: r.code, at: r.at })),
-      notifications: notifications.map((n) => ({ id: n._id, kind: n.kind, title: n.title, body: n.body, read: n.readAt !== undefined, createdAt: n.createdAt })),
-      mcpHealth: servers.map((s) => ({ id: s._id, name: s.name, status: s.status, enabled: s.enabled, health: s.healthStatus, latencyMs: s.healthLatencyMs ?? null, checkedAt: s.healthCheckedAt ?? null })),
+      recentSecurityEvents: recentSecurity.map((e) => ({
+        code: e.code,
+        category: e.category,
+        detail: e.detail ?? "",
+        at: e.at,
+      })),
+      recentFailedInvocations: recentFailures.map((r) => ({
+        target: r.targetName,
+        kind: r.targetKind,
+        code: r.code,
+        at: r.at,
+      })),
+      notifications: notifications.map((n) => ({
+        id: n._id,
+        kind: n.kind,
+        title: n.title,
+        body: n.body,
+        read: n.readAt !== undefined,
+        createdAt: n.createdAt,
+      })),
+      mcpHealth: servers.map((s) => ({
+        id: s._id,
+        name: s.name,
+        status: s.status,
+        enabled: s.enabled,
+        health: s.healthStatus,
+        latencyMs: s.healthLatencyMs ?? null,
+        checkedAt: s.healthCheckedAt ?? null,
+      })),
     };
   },
 });

@@ -88,13 +88,21 @@ export const invocations = viewerQuery({
     const t = ctx.db.query("skillInvocationLog");
     const q =
       caller?.id !== undefined
-        ? t.withIndex("by_workspace_caller_at", (q) => q.eq("workspaceId", ws).eq("callerKind", caller.kind).eq("callerId", caller.id).gte("at", lo).lte("at", hi))
+        ? t.withIndex("by_workspace_caller_at", (q) =>
+            q.eq("workspaceId", ws).eq("callerKind", caller.kind).eq("callerId", caller.id).gte("at", lo).lte("at", hi),
+          )
         : a.target
-          ? t.withIndex("by_workspace_target_at", (q) => q.eq("workspaceId", ws).eq("targetName", a.target!).gte("at", lo).lte("at", hi))
+          ? t.withIndex("by_workspace_target_at", (q) =>
+              q.eq("workspaceId", ws).eq("targetName", a.target!).gte("at", lo).lte("at", hi),
+            )
           : a.code
-            ? t.withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", a.code!).gte("at", lo).lte("at", hi))
+            ? t.withIndex("by_workspace_code_at", (q) =>
+                q.eq("workspaceId", ws).eq("code", a.code!).gte("at", lo).lte("at", hi),
+              )
             : a.deniedOnly
-              ? t.withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false).gte("at", lo).lte("at", hi))
+              ? t.withIndex("by_workspace_allowed_at", (q) =>
+                  q.eq("workspaceId", ws).eq("allowed", false).gte("at", lo).lte("at", hi),
+                )
               : t.withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", lo).lte("at", hi));
     const res = await q.order("desc").paginate(clampPage(a.paginationOpts));
     const rows = res.page.filter(
@@ -107,7 +115,11 @@ export const invocations = viewerQuery({
         matches(a.search, r.targetName, r.code, r.callerKind, r.inputPreview, r.outputPreview),
     );
     const who = new Resolver(ctx, ws);
-    const page = await Promise.all(rows.map(async (r) => invocationOut(r, await who.caller(r.callerKind, r.callerId, r.channelId), await targetOf(who, r))));
+    const page = await Promise.all(
+      rows.map(async (r) =>
+        invocationOut(r, await who.caller(r.callerKind, r.callerId, r.channelId), await targetOf(who, r)),
+      ),
+    );
     return { ...res, page };
   },
 });
@@ -116,7 +128,8 @@ async function targetOf(who: Resolver, r: Doc<"skillInvocationLog">): Promise<Wh
   const key = r.targetName;
   if (r.skillId) return { kind: "skill", label: r.targetName, key, link: `/skills/${r.skillId}` };
   if (r.mcpServerId) return { kind: "mcp-tool", label: r.targetName, key, link: `/mcp/${r.mcpServerId}` };
-  if (r.channelId) return { kind: "channel", label: (await who.channelName(r.channelId)) ?? r.targetName, key, link: "/channels" };
+  if (r.channelId)
+    return { kind: "channel", label: (await who.channelName(r.channelId)) ?? r.targetName, key, link: "/channels" };
   return { kind: r.targetKind, label: r.targetName, key };
 }
 
@@ -174,9 +187,13 @@ export const securityEvents = viewerQuery({
     const { lo, hi } = bounds(a.from, a.to);
     const t = ctx.db.query("securityEvents");
     const q = a.source
-      ? t.withIndex("by_workspace_source_at", (q) => q.eq("workspaceId", ws).eq("source", a.source).gte("at", lo).lte("at", hi))
+      ? t.withIndex("by_workspace_source_at", (q) =>
+          q.eq("workspaceId", ws).eq("source", a.source).gte("at", lo).lte("at", hi),
+        )
       : a.code
-        ? t.withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", ws).eq("code", a.code!).gte("at", lo).lte("at", hi))
+        ? t.withIndex("by_workspace_code_at", (q) =>
+            q.eq("workspaceId", ws).eq("code", a.code!).gte("at", lo).lte("at", hi),
+          )
         : t.withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", lo).lte("at", hi));
     const res = await q.order("desc").paginate(clampPage(a.paginationOpts));
     const rows = res.page.filter(
@@ -188,7 +205,15 @@ export const securityEvents = viewerQuery({
     );
     const who = new Resolver(ctx, ws);
     const page = await Promise.all(
-      rows.map(async (e) => ({ id: e._id, at: e.at, code: e.code, codeGroup: codeGroupOf(e.code), category: e.category, detail: e.detail ?? "", source: await who.source(e.source) })),
+      rows.map(async (e) => ({
+        id: e._id,
+        at: e.at,
+        code: e.code,
+        codeGroup: codeGroupOf(e.code),
+        category: e.category,
+        detail: e.detail ?? "",
+        source: await who.source(e.source),
+      })),
     );
     return { ...res, page };
   },
@@ -197,10 +222,25 @@ export const securityEvents = viewerQuery({
 // ---------------------------------------------------------------------------------------------
 // Audit log (admins and owners)
 
-const auditRow = v.object({ id: v.string(), at: v.number(), actor: v.string(), action: v.string(), target: v.string(), object: whoValidator, before: v.any(), after: v.any() });
+const auditRow = v.object({
+  id: v.string(),
+  at: v.number(),
+  actor: v.string(),
+  action: v.string(),
+  target: v.string(),
+  object: whoValidator,
+  before: v.any(),
+  after: v.any(),
+});
 
 export const audit = adminQuery({
-  args: { paginationOpts: paginationOptsValidator, ...range, search: v.optional(v.string()), action: v.optional(v.string()), actor: v.optional(v.string()) },
+  args: {
+    paginationOpts: paginationOptsValidator,
+    ...range,
+    search: v.optional(v.string()),
+    action: v.optional(v.string()),
+    actor: v.optional(v.string()),
+  },
   returns: paginationResultValidator(auditRow),
   handler: async (ctx, a) => {
     const { lo, hi } = bounds(a.from, a.to);
@@ -211,13 +251,29 @@ export const audit = adminQuery({
       .paginate(clampPage(a.paginationOpts));
     const who = new Resolver(ctx, ctx.principal.workspaceId);
     const rows = res.page.filter(
-        (r) =>
-          (!a.action || r.action === a.action || r.action.startsWith(`${a.action}.`)) &&
-          (!a.actor || r.actorLabel === a.actor) &&
-          matches(a.search, r.action, r.actorLabel, r.target, JSON.stringify(r.before ?? null), JSON.stringify(r.after ?? null)),
-      );
+      (r) =>
+        (!a.action || r.action === a.action || r.action.startsWith(`${a.action}.`)) &&
+        (!a.actor || r.actorLabel === a.actor) &&
+        matches(
+          a.search,
+          r.action,
+          r.actorLabel,
+          r.target,
+          JSON.stringify(r.before ?? null),
+          JSON.stringify(r.after ?? null),
+        ),
+    );
     const page = await Promise.all(
-      rows.map(async (r) => ({ id: r._id, at: r.at, actor: r.actorLabel, action: r.action, target: r.target ?? "", object: await who.object(r.target ?? ""), before: r.before ?? null, after: r.after ?? null })),
+      rows.map(async (r) => ({
+        id: r._id,
+        at: r.at,
+        actor: r.actorLabel,
+        action: r.action,
+        target: r.target ?? "",
+        object: await who.object(r.target ?? ""),
+        before: r.before ?? null,
+        after: r.after ?? null,
+      })),
     );
     return { ...res, page };
   },
@@ -237,14 +293,22 @@ const activityRow = v.object({
 });
 
 export const activity = viewerQuery({
-  args: { paginationOpts: paginationOptsValidator, ...range, search: v.optional(v.string()), kind: v.optional(v.string()), channel: v.optional(v.string()) },
+  args: {
+    paginationOpts: paginationOptsValidator,
+    ...range,
+    search: v.optional(v.string()),
+    kind: v.optional(v.string()),
+    channel: v.optional(v.string()),
+  },
   returns: paginationResultValidator(activityRow),
   handler: async (ctx, a) => {
     const ws = ctx.principal.workspaceId;
     const { lo, hi } = bounds(a.from, a.to);
     const t = ctx.db.query("activityLog");
     const q = a.kind
-      ? t.withIndex("by_workspace_kind_at", (q) => q.eq("workspaceId", ws).eq("kind", a.kind!).gte("at", lo).lte("at", hi))
+      ? t.withIndex("by_workspace_kind_at", (q) =>
+          q.eq("workspaceId", ws).eq("kind", a.kind!).gte("at", lo).lte("at", hi),
+        )
       : t.withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", lo).lte("at", hi));
     const res = await q.order("desc").paginate(clampPage(a.paginationOpts));
     const page = res.page
@@ -252,7 +316,15 @@ export const activity = viewerQuery({
       .map((r) => {
         const meta = (r.meta ?? {}) as Record<string, unknown>;
         const threadId = typeof meta.threadId === "string" ? meta.threadId : undefined;
-        return { _id: r._id, at: r.at, kind: r.kind, summary: r.summary, visibility: r.visibility, channel: r.channel, conversation: threadId };
+        return {
+          _id: r._id,
+          at: r.at,
+          kind: r.kind,
+          summary: r.summary,
+          visibility: r.visibility,
+          channel: r.channel,
+          conversation: threadId,
+        };
       });
     return { ...res, page };
   },
@@ -286,12 +358,15 @@ export const conversations = viewerQuery({
     const { lo, hi } = bounds(a.from, a.to);
     const caller = a.caller ? splitKey(a.caller) : null;
     const sessionId = caller?.kind === "session" && caller.id ? ctx.db.normalizeId("chatSessions", caller.id) : null;
-    const channelUserId = caller?.kind === "channelUser" && caller.id ? ctx.db.normalizeId("channelUsers", caller.id) : null;
+    const channelUserId =
+      caller?.kind === "channelUser" && caller.id ? ctx.db.normalizeId("channelUsers", caller.id) : null;
     const t = ctx.db.query("threads");
     const q = sessionId
       ? t.withIndex("by_session", (q) => q.eq("sessionId", sessionId).gte("updatedAt", lo).lte("updatedAt", hi))
       : channelUserId
-        ? t.withIndex("by_channelUser", (q) => q.eq("channelUserId", channelUserId).gte("updatedAt", lo).lte("updatedAt", hi))
+        ? t.withIndex("by_channelUser", (q) =>
+            q.eq("channelUserId", channelUserId).gte("updatedAt", lo).lte("updatedAt", hi),
+          )
         : t.withIndex("by_workspace", (q) => q.eq("workspaceId", ws).gte("updatedAt", lo).lte("updatedAt", hi));
     const res = await q.order("desc").paginate(clampPage(a.paginationOpts));
     const who = new Resolver(ctx, ws);
@@ -307,7 +382,11 @@ export const conversations = viewerQuery({
         _id: th._id,
         title: th.title?.trim() || "Untitled conversation",
         source: th.sessionId ? ("web" as const) : th.channelUserId ? ("channel" as const) : ("other" as const),
-        person: th.channelUserId ? await who.channelUser(th.channelUserId) : th.sessionId ? await who.session(th.sessionId) : null,
+        person: th.channelUserId
+          ? await who.channelUser(th.channelUserId)
+          : th.sessionId
+            ? await who.session(th.sessionId)
+            : null,
         messageCount: th.messageCount ?? 0,
         createdAt: th.createdAt,
         updatedAt: th.updatedAt,
@@ -320,7 +399,13 @@ export const conversations = viewerQuery({
 // ---------------------------------------------------------------------------------------------
 // Overview for a range
 
-const point = v.object({ bucket: v.number(), invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() });
+const point = v.object({
+  bucket: v.number(),
+  invocations: v.number(),
+  denied: v.number(),
+  securityEvents: v.number(),
+  rateLimitHits: v.number(),
+});
 
 /**
  * Counts per bucket (an hour up to 48 hours, a day beyond) for [from, to], from the hourly summary
@@ -331,7 +416,12 @@ export const overviewRange = viewerQuery({
   returns: v.object({
     bucketMs: v.number(),
     points: v.array(point),
-    totals: v.object({ invocations: v.number(), denied: v.number(), securityEvents: v.number(), rateLimitHits: v.number() }),
+    totals: v.object({
+      invocations: v.number(),
+      denied: v.number(),
+      securityEvents: v.number(),
+      rateLimitHits: v.number(),
+    }),
     securityByCode: v.record(v.string(), v.number()),
     rateLimitsByName: v.record(v.string(), v.number()),
     truncated: v.boolean(),
@@ -345,7 +435,8 @@ export const overviewRange = viewerQuery({
     const bucketMs = to - from > 48 * HOUR ? 24 * HOUR : HOUR;
     const tz = Math.max(-14 * 60, Math.min(14 * 60, Math.round(a.tzOffsetMinutes ?? 0))) * 60_000;
     /** Day buckets start at the viewer's local midnight. */
-    const bucketOf = (t: number) => (bucketMs === HOUR ? hourBucket(t) : Math.floor((t - tz) / bucketMs) * bucketMs + tz);
+    const bucketOf = (t: number) =>
+      bucketMs === HOUR ? hourBucket(t) : Math.floor((t - tz) / bucketMs) * bucketMs + tz;
     const hours = Math.ceil((to - start) / HOUR) + 1;
     const inv = await ctx.db
       .query("skillInvocationSummary")
@@ -367,8 +458,12 @@ export const overviewRange = viewerQuery({
       .take(SEC_CAP + 1);
     const truncated = tail.length > LIVE_TAIL_MAX || sec.length > SEC_CAP || rl.length > SEC_CAP;
 
-    const points = new Map<number, { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number }>();
-    for (let b = bucketOf(from); b <= to; b += bucketMs) points.set(b, { bucket: b, invocations: 0, denied: 0, securityEvents: 0, rateLimitHits: 0 });
+    const points = new Map<
+      number,
+      { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number }
+    >();
+    for (let b = bucketOf(from); b <= to; b += bucketMs)
+      points.set(b, { bucket: b, invocations: 0, denied: 0, securityEvents: 0, rateLimitHits: 0 });
     const at = (t: number) => points.get(bucketOf(t));
     for (const s of inv) {
       // a summary hour the rollup has not passed is still counted in the live tail
@@ -398,11 +493,17 @@ export const overviewRange = viewerQuery({
       rateLimitsByName[s.limitName] = (rateLimitsByName[s.limitName] ?? 0) + s.count;
     }
     const list = [...points.values()];
-    const sum = (k: "invocations" | "denied" | "securityEvents" | "rateLimitHits") => list.reduce((n, p) => n + p[k], 0);
+    const sum = (k: "invocations" | "denied" | "securityEvents" | "rateLimitHits") =>
+      list.reduce((n, p) => n + p[k], 0);
     return {
       bucketMs,
       points: list,
-      totals: { invocations: sum("invocations"), denied: sum("denied"), securityEvents: sum("securityEvents"), rateLimitHits: sum("rateLimitHits") },
+      totals: {
+        invocations: sum("invocations"),
+        denied: sum("denied"),
+        securityEvents: sum("securityEvents"),
+        rateLimitHits: sum("rateLimitHits"),
+      },
       securityByCode,
       rateLimitsByName,
       truncated,

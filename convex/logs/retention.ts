@@ -30,7 +30,11 @@ export const RETENTION_BATCH = 100;
 export const RETENTION_SPACING_MS = 1_000;
 
 /** The workspace's setting for a table (or "conversations"), else its default. */
-export async function retentionDays(ctx: QueryCtx, workspaceId: Id<"workspaces"> | undefined, table: string): Promise<number> {
+export async function retentionDays(
+  ctx: QueryCtx,
+  workspaceId: Id<"workspaces"> | undefined,
+  table: string,
+): Promise<number> {
   if (!workspaceId) return defaultDays(table);
   const row = await ctx.db
     .query("retentionConfig")
@@ -40,7 +44,12 @@ export async function retentionDays(ctx: QueryCtx, workspaceId: Id<"workspaces">
 }
 
 /** Deletes one bounded batch of expired rows of one table in one workspace scope. */
-async function purgeScope(ctx: MutationCtx, table: RetentionTable, workspaceId: Id<"workspaces"> | undefined, now: number) {
+async function purgeScope(
+  ctx: MutationCtx,
+  table: RetentionTable,
+  workspaceId: Id<"workspaces"> | undefined,
+  now: number,
+) {
   const cutoff = now - (await retentionDays(ctx, workspaceId, table)) * DAY;
   const rows = await (ctx.db.query(table) as any)
     .withIndex("by_workspace_at", (q: any) => q.eq("workspaceId", workspaceId).lt("at", cutoff))
@@ -68,7 +77,10 @@ export const step = internalMutation({
     if (args.tableIndex >= RETENTION_TABLES.length) {
       // Finally the delivery dedupe table (global index).
       const cutoff = args.now - DELIVERY_RETENTION_DAYS * DAY;
-      const rows = await ctx.db.query("webhookDeliveries").withIndex("by_receivedAt", (q) => q.lt("receivedAt", cutoff)).take(RETENTION_BATCH);
+      const rows = await ctx.db
+        .query("webhookDeliveries")
+        .withIndex("by_receivedAt", (q) => q.lt("receivedAt", cutoff))
+        .take(RETENTION_BATCH);
       for (const r of rows) await ctx.db.delete(r._id);
       if (rows.length === RETENTION_BATCH) {
         await ctx.scheduler.runAfter(RETENTION_SPACING_MS, internal.logs.retention.step, args);
@@ -90,9 +102,14 @@ export const step = internalMutation({
     const deleted = await purgeScope(ctx, table, workspaceId === "global" ? undefined : workspaceId, args.now);
     let next;
     if (deleted === RETENTION_BATCH) next = { ...args, workspaceId, workspaceCursor };
-    else if (workspaceId === "global") next = { tableIndex: args.tableIndex + 1, workspaceCursor: null, workspaceId: null, now: args.now };
+    else if (workspaceId === "global")
+      next = { tableIndex: args.tableIndex + 1, workspaceCursor: null, workspaceId: null, now: args.now };
     else next = { ...args, workspaceId: null, workspaceCursor };
-    await ctx.scheduler.runAfter(deleted === RETENTION_BATCH ? RETENTION_SPACING_MS : 0, internal.logs.retention.step, next);
+    await ctx.scheduler.runAfter(
+      deleted === RETENTION_BATCH ? RETENTION_SPACING_MS : 0,
+      internal.logs.retention.step,
+      next,
+    );
     return { deleted, done: false };
   },
 });
@@ -109,7 +126,13 @@ export const start = internalMutation({
       workspaceId: null,
       now,
     });
-    await ctx.scheduler.runAfter(0, internal.privacy.retention.step, { workspaceCursor: null, workspaceId: null, phase: 0, cursor: null, now });
+    await ctx.scheduler.runAfter(0, internal.privacy.retention.step, {
+      workspaceCursor: null,
+      workspaceId: null,
+      phase: 0,
+      cursor: null,
+      now,
+    });
     return null;
   },
 });
@@ -141,7 +164,13 @@ export const set = adminMutation({
       .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
       .unique();
     if (row) await ctx.db.patch(row._id, { days, updatedAt: Date.now() });
-    else await ctx.db.insert("retentionConfig", { workspaceId: ctx.principal.workspaceId, table, days, updatedAt: Date.now() });
+    else
+      await ctx.db.insert("retentionConfig", {
+        workspaceId: ctx.principal.workspaceId,
+        table,
+        days,
+        updatedAt: Date.now(),
+      });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

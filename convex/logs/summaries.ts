@@ -80,7 +80,9 @@ export const rollupInvocations = internalMutation({
     for (const k of tally.values()) {
       const row = await ctx.db
         .query("skillInvocationSummary")
-        .withIndex("by_workspace_kind_bucket", (q) => q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket))
+        .withIndex("by_workspace_kind_bucket", (q) =>
+          q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket),
+        )
         .first();
       if (row) {
         await ctx.db.patch(row._id, {
@@ -118,12 +120,22 @@ export const recountInvocationHour = internalMutation({
     if (bucket + HOUR > (await invocationRollupThrough(ctx))) return { done: true };
     const page = await ctx.db
       .query("skillInvocationLog")
-      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", workspaceId).gte("at", bucket).lt("at", bucket + HOUR))
+      .withIndex("by_workspace_at", (q) =>
+        q
+          .eq("workspaceId", workspaceId)
+          .gte("at", bucket)
+          .lt("at", bucket + HOUR),
+      )
       .paginate({ cursor, numItems: PAGE });
     const t: Tally = { ...(tally ?? {}) };
     for (const r of page.page) countRow((t[r.targetKind] ??= noCounts()), r);
     if (!page.isDone) {
-      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, { workspaceId, bucket, cursor: page.continueCursor, tally: t });
+      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, {
+        workspaceId,
+        bucket,
+        cursor: page.continueCursor,
+        tally: t,
+      });
       return { done: false };
     }
     const existing = await ctx.db
@@ -157,12 +169,22 @@ export const recountSecurityHour = internalMutation({
     if (bucket % HOUR !== 0 || bucket + HOUR > Date.now()) throw new Error("only closed hour buckets can be recounted");
     const page = await ctx.db
       .query("securityEvents")
-      .withIndex("by_workspace_at", (q) => q.eq("workspaceId", workspaceId).gte("at", bucket).lt("at", bucket + HOUR))
+      .withIndex("by_workspace_at", (q) =>
+        q
+          .eq("workspaceId", workspaceId)
+          .gte("at", bucket)
+          .lt("at", bucket + HOUR),
+      )
       .paginate({ cursor, numItems: PAGE });
     const t: Record<string, number> = { ...(tally ?? {}) };
     for (const e of page.page) t[e.code] = (t[e.code] ?? 0) + 1;
     if (!page.isDone) {
-      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountSecurityHour, { workspaceId, bucket, cursor: page.continueCursor, tally: t });
+      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountSecurityHour, {
+        workspaceId,
+        bucket,
+        cursor: page.continueCursor,
+        tally: t,
+      });
       return { done: false };
     }
     const existing = await ctx.db
@@ -176,7 +198,8 @@ export const recountSecurityHour = internalMutation({
         delete t[row.code];
       }
     }
-    for (const [code, count] of Object.entries(t)) await ctx.db.insert("securityEventSummary", { workspaceId, bucket, code, count });
+    for (const [code, count] of Object.entries(t))
+      await ctx.db.insert("securityEventSummary", { workspaceId, bucket, code, count });
     return { done: true };
   },
 });
@@ -190,11 +213,24 @@ export const reconcilePreviousHour = internalMutation({
     const page = await workspacePage(ctx, args.cursor ?? null, 1);
     for (const ws of page.page) {
       const workspaceId: Id<"workspaces"> = ws._id;
-      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, { workspaceId, bucket, cursor: null, tally: {} });
-      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountSecurityHour, { workspaceId, bucket, cursor: null, tally: {} });
+      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountInvocationHour, {
+        workspaceId,
+        bucket,
+        cursor: null,
+        tally: {},
+      });
+      await ctx.scheduler.runAfter(0, internal.logs.summaries.recountSecurityHour, {
+        workspaceId,
+        bucket,
+        cursor: null,
+        tally: {},
+      });
     }
     if (!page.isDone) {
-      await ctx.scheduler.runAfter(1_000, internal.logs.summaries.reconcilePreviousHour, { cursor: page.continueCursor, bucket });
+      await ctx.scheduler.runAfter(1_000, internal.logs.summaries.reconcilePreviousHour, {
+        cursor: page.continueCursor,
+        bucket,
+      });
     }
     return null;
   },

@@ -78,7 +78,9 @@ export function isSessionIdShape(id: string): boolean {
 }
 
 export function validAuthHeaderName(name: string): boolean {
-  return HEADER_NAME.test(name) && !RESERVED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith("proxy-");
+  return (
+    HEADER_NAME.test(name) && !RESERVED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith("proxy-")
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +129,9 @@ export function authHeaderSecrets(value: string): string[] {
     out.push(m[2]);
     if (m[1].toLowerCase() === "basic") {
       try {
-        const decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(m[2]), (c) => c.charCodeAt(0)));
+        const decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+          Uint8Array.from(atob(m[2]), (c) => c.charCodeAt(0)),
+        );
         out.push(decoded);
         const colon = decoded.indexOf(":");
         if (colon >= 0) out.push(decoded.slice(colon + 1));
@@ -182,7 +186,13 @@ export async function storedTool(
   // redacted before the cut, so the cut cannot leave a fragment of a secret's encoding behind
   const description = truncate(redactKnown(text, m), MAX_DESCRIPTION_BYTES);
   const hints = hintsOf(listed.annotations);
-  return { name, description, inputSchema, hash: await toolHash(description, inputSchema), ...(hints ? { hints } : {}) };
+  return {
+    name,
+    description,
+    inputSchema,
+    hash: await toolHash(description, inputSchema),
+    ...(hints ? { hints } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +261,8 @@ export function mcpResourceUrl(env: Record<string, string | undefined>): string 
   } catch {
     return null;
   }
-  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password || u.search || u.hash) return null;
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || u.username || u.password || u.search || u.hash)
+    return null;
   return `${u.origin}${u.pathname.replace(/\/+$/, "")}${MCP_PATH}`;
 }
 
@@ -345,7 +356,8 @@ export function parseStatelessRequest(body: string, version: string, methodHeade
   } catch {
     return { ok: false, status: 400, code: -32700, message: "Parse error", id: null };
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return { ok: false, status: 400, code: -32600, message: "Invalid request", id: null };
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    return { ok: false, status: 400, code: -32600, message: "Invalid request", id: null };
   const m = raw as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
   const id = typeof m.id === "string" || (typeof m.id === "number" && Number.isInteger(m.id)) ? m.id : null;
   const notification = m.id === undefined;
@@ -353,11 +365,20 @@ export function parseStatelessRequest(body: string, version: string, methodHeade
     return { ok: false, status: 400, code: -32600, message: "Invalid request", id };
   }
   // A proxy may route or authorize on Mcp-Method: it must name the method the body carries.
-  if (methodHeader !== null && methodHeader !== m.method) return { ok: false, status: 400, code: -32600, message: "Mcp-Method does not match the request", id };
-  const params = m.params && typeof m.params === "object" && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
+  if (methodHeader !== null && methodHeader !== m.method)
+    return { ok: false, status: 400, code: -32600, message: "Mcp-Method does not match the request", id };
+  const params =
+    m.params && typeof m.params === "object" && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
   if (notification) return { ok: true, id: null, method: m.method, params, notification };
   if (!(STATELESS_VERSIONS as readonly string[]).includes(version)) {
-    return { ok: false, status: 400, code: UNSUPPORTED_PROTOCOL_VERSION, message: "Unsupported protocol version", data: { supported: [...STATELESS_VERSIONS], requested: version }, id };
+    return {
+      ok: false,
+      status: 400,
+      code: UNSUPPORTED_PROTOCOL_VERSION,
+      message: "Unsupported protocol version",
+      data: { supported: [...STATELESS_VERSIONS], requested: version },
+      id,
+    };
   }
   const meta = params._meta as Record<string, unknown> | undefined;
   const caps = meta?.[CLIENT_CAPABILITIES_META];
@@ -379,7 +400,9 @@ export type ShapedResult = {
   isError?: boolean;
 };
 
-function isHtmlResource(item: unknown): item is { type: "resource"; resource: { uri: string; mimeType: string; text: string } } {
+function isHtmlResource(
+  item: unknown,
+): item is { type: "resource"; resource: { uri: string; mimeType: string; text: string } } {
   if (!item || typeof item !== "object") return false;
   const it = item as { type?: unknown; resource?: { uri?: unknown; mimeType?: unknown; text?: unknown } };
   return (
@@ -392,13 +415,21 @@ function isHtmlResource(item: unknown): item is { type: "resource"; resource: { 
 }
 
 /** An external tool result with its HTML UI resources moved to `ui`. */
-export function shapeToolResult(result: { content?: unknown; structuredContent?: unknown; isError?: unknown }): ShapedResult {
+export function shapeToolResult(result: {
+  content?: unknown;
+  structuredContent?: unknown;
+  isError?: unknown;
+}): ShapedResult {
   const content = Array.isArray(result.content) ? result.content : [];
   const ui: UiResource[] = [];
   const rest: unknown[] = [];
   for (const item of content) {
     if (isHtmlResource(item)) {
-      ui.push({ uri: item.resource.uri.slice(0, 512), mimeType: item.resource.mimeType.slice(0, 100), html: item.resource.text });
+      ui.push({
+        uri: item.resource.uri.slice(0, 512),
+        mimeType: item.resource.mimeType.slice(0, 100),
+        html: item.resource.text,
+      });
     } else rest.push(item);
   }
   const out: ShapedResult = { ...(ui.length ? { ui } : {}), content: rest };
@@ -411,7 +442,9 @@ export function shapeToolResult(result: { content?: unknown; structuredContent?:
  * An upstream tool's checker result (a shaped, redacted result, or its JSON text) as an MCP tool
  * result for Warden's own clients; `ui` resources go back as `resource` content.
  */
-export function upstreamResultToMcp(r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number }) {
+export function upstreamResultToMcp(
+  r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number },
+) {
   if (!r.ok) return skillResultToMcp(r);
   let out = r.output;
   if (typeof out === "string") {
@@ -429,18 +462,26 @@ export function upstreamResultToMcp(r: { ok: true; output: unknown } | { ok: fal
     ...ui.map((u) => ({ type: "resource", resource: { uri: u.uri, mimeType: u.mimeType, text: u.html } })),
   ];
   const sc = shaped.structuredContent;
-  const structured = sc !== null && typeof sc === "object" && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
-  return { content, ...(structured ? { structuredContent: structured } : {}), ...(shaped.isError === true ? { isError: true } : {}) };
+  const structured =
+    sc !== null && typeof sc === "object" && !Array.isArray(sc) ? (sc as Record<string, unknown>) : undefined;
+  return {
+    content,
+    ...(structured ? { structuredContent: structured } : {}),
+    ...(shaped.isError === true ? { isError: true } : {}),
+  };
 }
 
 /** A skill's checker result as an MCP tool result. */
-export function skillResultToMcp(r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number }) {
+export function skillResultToMcp(
+  r: { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number },
+) {
   if (!r.ok) {
     const text = r.retryAfterMs !== undefined ? `${r.code} (retry after ${Math.ceil(r.retryAfterMs / 1000)}s)` : r.code;
     return { content: [{ type: "text" as const, text }], isError: true };
   }
   const out = r.output;
   const text = typeof out === "string" ? out : (JSON.stringify(out) ?? "null");
-  const structured = out !== null && typeof out === "object" && !Array.isArray(out) ? (out as Record<string, unknown>) : undefined;
+  const structured =
+    out !== null && typeof out === "object" && !Array.isArray(out) ? (out as Record<string, unknown>) : undefined;
   return { content: [{ type: "text" as const, text }], ...(structured ? { structuredContent: structured } : {}) };
 }

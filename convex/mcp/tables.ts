@@ -1,7 +1,11 @@
 import { defineTable } from "convex/server";
 import { v } from "convex/values";
 
-export const toolHintsValidator = v.object({ readOnly: v.optional(v.boolean()), destructive: v.optional(v.boolean()), openWorld: v.optional(v.boolean()) });
+export const toolHintsValidator = v.object({
+  readOnly: v.optional(v.boolean()),
+  destructive: v.optional(v.boolean()),
+  openWorld: v.optional(v.boolean()),
+});
 
 export const mcpTables = {
   mcpServers: defineTable({
@@ -60,7 +64,9 @@ export const mcpTables = {
     prefix: v.string(),
     toolScopes: v.array(v.string()),
     /** gateway mode: each `mcp:<server>/<tool>` entry of toolScopes, bound at mint to that server's id */
-    upstreamScopes: v.optional(v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() }))),
+    upstreamScopes: v.optional(
+      v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() })),
+    ),
     audience: v.string(),
     expiresAt: v.number(),
     revokedAt: v.optional(v.number()),
@@ -118,7 +124,9 @@ export const mcpTables = {
     workspaceId: v.id("workspaces"),
     ownerId: v.id("owners"),
     toolScopes: v.array(v.string()),
-    upstreamScopes: v.optional(v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() }))),
+    upstreamScopes: v.optional(
+      v.array(v.object({ scope: v.string(), serverId: v.id("mcpServers"), tool: v.string() })),
+    ),
     createdAt: v.number(),
     expiresAt: v.number(),
     usedAt: v.optional(v.number()),

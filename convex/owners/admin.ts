@@ -3,7 +3,14 @@ import { internalMutation, type MutationCtx } from "../_generated/server";
 import { parseOwnersJson, type OrgLinkEntry, type OwnerEntry } from "../lib/ownersFile";
 import { roleValidator } from "../workspaces/tables";
 import type { Id } from "../_generated/dataModel";
-import { ensureWorkspace, setMembership, hasActiveOwner, requireActiveOwner, DEFAULT_WORKSPACE_SLUG, workspaceBySlug } from "../workspaces/lib";
+import {
+  ensureWorkspace,
+  setMembership,
+  hasActiveOwner,
+  requireActiveOwner,
+  DEFAULT_WORKSPACE_SLUG,
+  workspaceBySlug,
+} from "../workspaces/lib";
 import { parsePasswordHash } from "../lib/password";
 import { writeAudit } from "../audit/log";
 import { endPersonSessions } from "./session";
@@ -18,7 +25,13 @@ export const bootstrapFirstOwner = internalMutation({
     if (any.length > 0) return { created: false };
     if (!parsePasswordHash(passwordHash)) throw new Error("passwordHash is not a valid pbkdf2_sha256 hash");
     const now = Date.now();
-    const ownerId = await ctx.db.insert("owners", { ownerKey, passwordHash, active: true, createdAt: now, updatedAt: now });
+    const ownerId = await ctx.db.insert("owners", {
+      ownerKey,
+      passwordHash,
+      active: true,
+      createdAt: now,
+      updatedAt: now,
+    });
     const workspaceId = await ensureWorkspace(ctx, DEFAULT_WORKSPACE_SLUG);
     await setMembership(ctx, ownerId, workspaceId, "owner");
     await writeAudit(ctx, { workspaceId, actorLabel: "system", action: "owner.bootstrap", target: ownerKey });
@@ -41,7 +54,11 @@ const ownerRecord = v.object({
  * File-managed owners that are no longer listed are deactivated (not deleted: audit keeps pointing at them).
  * Refused as a whole (LAST_OWNER) if it would leave a workspace that has an active owner without one.
  */
-const orgLinkRecord = v.object({ workspace: v.string(), clerkOrgId: v.union(v.string(), v.null()), jit: v.optional(v.boolean()) });
+const orgLinkRecord = v.object({
+  workspace: v.string(),
+  clerkOrgId: v.union(v.string(), v.null()),
+  jit: v.optional(v.boolean()),
+});
 
 export const syncOwners = internalMutation({
   args: { owners: v.array(ownerRecord), orgLinks: v.optional(v.array(orgLinkRecord)) },
@@ -97,7 +114,8 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
   for (const w of reached) if (await hasActiveOwner(ctx, w)) guarded.push(w);
 
   for (const o of owners) {
-    if (o.passwordHash && !parsePasswordHash(o.passwordHash)) throw new Error(`owner ${o.ownerKey}: invalid password hash`);
+    if (o.passwordHash && !parsePasswordHash(o.passwordHash))
+      throw new Error(`owner ${o.ownerKey}: invalid password hash`);
     const workspaceId = await ensureWorkspace(ctx, o.workspace ?? DEFAULT_WORKSPACE_SLUG);
     const existing = await ctx.db
       .query("owners")
@@ -107,7 +125,8 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
     if (existing) {
       // The operator changed this person's password or deactivated them: their sessions end.
       const newHash = o.passwordHash !== undefined && o.passwordHash !== existing.passwordHash;
-      if (newHash || (existing.active && !o.active)) await endPersonSessions(ctx, existing._id, o.active ? "password_changed" : "person_inactive");
+      if (newHash || (existing.active && !o.active))
+        await endPersonSessions(ctx, existing._id, o.active ? "password_changed" : "person_inactive");
       await ctx.db.patch(existing._id, {
         passwordHash: o.passwordHash ?? existing.passwordHash,
         clerkUserId: o.clerkUserId ?? existing.clerkUserId,

@@ -11,11 +11,7 @@ import { roleValidator } from "../workspaces/tables";
 import { requireActiveOwner } from "../workspaces/lib";
 import { writeAudit } from "../audit/log";
 import { endMembershipSessions } from "./session";
-import {
-  newSetPasswordCode,
-  hashSetPasswordCode,
-  SET_PASSWORD_CODE_TTL_MS,
-} from "../lib/setPasswordCode";
+import { newSetPasswordCode, hashSetPasswordCode, SET_PASSWORD_CODE_TTL_MS } from "../lib/setPasswordCode";
 
 const OWNER_KEY = /^[a-zA-Z0-9_.@-]{3,64}$/;
 
@@ -103,7 +99,9 @@ export const setActive = ownerMutation({
     await ctx.db.patch(m._id, { active });
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
     // Their sessions in this workspace end at once (their sessions elsewhere are untouched).
-    const endedSessions = active ? 0 : await endMembershipSessions(ctx, ownerId, ctx.principal.workspaceId, "membership_inactive");
+    const endedSessions = active
+      ? 0
+      : await endMembershipSessions(ctx, ownerId, ctx.principal.workspaceId, "membership_inactive");
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -148,7 +146,11 @@ export const remove = ownerMutation({
  * A new person whose only way in is this workspace: no password, no Clerk user, not from the
  * owners file, no membership elsewhere. Only then may this workspace issue them a set-password code.
  */
-async function pendingOnlyHere(ctx: MutationCtx, person: Doc<"owners">, workspaceId: Id<"workspaces">): Promise<boolean> {
+async function pendingOnlyHere(
+  ctx: MutationCtx,
+  person: Doc<"owners">,
+  workspaceId: Id<"workspaces">,
+): Promise<boolean> {
   if (person.passwordHash || person.clerkUserId || person.managedByFile) return false;
   const ms = await ctx.db
     .query("memberships")
@@ -158,7 +160,12 @@ async function pendingOnlyHere(ctx: MutationCtx, person: Doc<"owners">, workspac
 }
 
 /** Replaces the person's set-password codes with a new one; the code itself is returned once, never stored. */
-async function issueCode(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: Id<"workspaces">, createdBy: Id<"owners">) {
+async function issueCode(
+  ctx: MutationCtx,
+  ownerId: Id<"owners">,
+  workspaceId: Id<"workspaces">,
+  createdBy: Id<"owners">,
+) {
   const old = await ctx.db
     .query("passwordSetCodes")
     .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
@@ -166,7 +173,13 @@ async function issueCode(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: I
   for (const c of old) await ctx.db.delete(c._id);
   const code = newSetPasswordCode();
   const expiresAt = Date.now() + SET_PASSWORD_CODE_TTL_MS;
-  await ctx.db.insert("passwordSetCodes", { ownerId, workspaceId, codeHash: await hashSetPasswordCode(code), createdBy, expiresAt });
+  await ctx.db.insert("passwordSetCodes", {
+    ownerId,
+    workspaceId,
+    codeHash: await hashSetPasswordCode(code),
+    createdBy,
+    expiresAt,
+  });
   return { code, expiresAt };
 }
 
@@ -187,7 +200,14 @@ export const invite = ownerMutation({
     const workspaceId = ctx.principal.workspaceId;
     const now = Date.now();
     const audit = (action: string, after?: unknown) =>
-      writeAudit(ctx, { workspaceId, actorId: ctx.principal.ownerId, actorLabel: ctx.principal.ownerKey, action, target: ownerKey, after });
+      writeAudit(ctx, {
+        workspaceId,
+        actorId: ctx.principal.ownerId,
+        actorLabel: ctx.principal.ownerKey,
+        action,
+        target: ownerKey,
+        after,
+      });
 
     const person = await ctx.db
       .query("owners")

@@ -25,13 +25,21 @@ export const linkClerkUsers = internalMutation({
   args: { users: v.array(v.object({ id: v.string(), emails: v.array(v.string()) })), apply: v.optional(v.boolean()) },
   returns: v.object({
     applied: v.boolean(),
-    rows: v.array(v.object({ clerkUserId: v.string(), ownerKey: v.union(v.string(), v.null()), email: v.union(v.string(), v.null()), outcome })),
+    rows: v.array(
+      v.object({
+        clerkUserId: v.string(),
+        ownerKey: v.union(v.string(), v.null()),
+        email: v.union(v.string(), v.null()),
+        outcome,
+      }),
+    ),
   }),
   handler: async (ctx, { users, apply }) => {
     if (users.length > MAX_USERS_PER_CALL) throw new Error(`at most ${MAX_USERS_PER_CALL} users per call`);
     // An address held by two Clerk users in this batch proves nothing about either.
     const holders = new Map<string, number>();
-    for (const u of users) for (const e of new Set(u.emails.map((x) => x.trim().toLowerCase()))) holders.set(e, (holders.get(e) ?? 0) + 1);
+    for (const u of users)
+      for (const e of new Set(u.emails.map((x) => x.trim().toLowerCase()))) holders.set(e, (holders.get(e) ?? 0) + 1);
     const rows = [];
     for (const u of users) {
       const emails = [...new Set(u.emails.map((x) => x.trim().toLowerCase()))].slice(0, 10);
@@ -40,7 +48,12 @@ export const linkClerkUsers = internalMutation({
         .withIndex("by_clerkUserId", (q) => q.eq("clerkUserId", u.id))
         .first();
       if (linked) {
-        rows.push({ clerkUserId: u.id, ownerKey: linked.ownerKey, email: linked.email ?? null, outcome: "already" as const });
+        rows.push({
+          clerkUserId: u.id,
+          ownerKey: linked.ownerKey,
+          email: linked.email ?? null,
+          outcome: "already" as const,
+        });
         continue;
       }
       const found = new Map<string, { owner: Doc<"owners">; email: string }>();
@@ -55,10 +68,15 @@ export const linkClerkUsers = internalMutation({
       }
       const matches = [...found.values()];
       const first = matches[0];
-      const row = (ownerKey: string | null, email: string | null, o: "link" | "no_match" | "ambiguous" | "conflict" | "inactive") => ({ clerkUserId: u.id, ownerKey, email, outcome: o });
+      const row = (
+        ownerKey: string | null,
+        email: string | null,
+        o: "link" | "no_match" | "ambiguous" | "conflict" | "inactive",
+      ) => ({ clerkUserId: u.id, ownerKey, email, outcome: o });
       if (matches.length === 0) rows.push(row(null, null, "no_match"));
       else if (matches.length > 1 || shared) rows.push(row(null, first.email, "ambiguous"));
-      else if (first.owner.clerkUserId && first.owner.clerkUserId !== u.id) rows.push(row(first.owner.ownerKey, first.email, "conflict"));
+      else if (first.owner.clerkUserId && first.owner.clerkUserId !== u.id)
+        rows.push(row(first.owner.ownerKey, first.email, "conflict"));
       else if (!first.owner.active) rows.push(row(first.owner.ownerKey, first.email, "inactive"));
       else {
         rows.push(row(first.owner.ownerKey, first.email, "link"));

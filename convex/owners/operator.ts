@@ -27,7 +27,10 @@ export const list = internalQuery({
     more: v.boolean(),
   }),
   handler: async (ctx) => {
-    const people = await ctx.db.query("owners").withIndex("by_ownerKey").take(MAX_OWNERS + 1);
+    const people = await ctx.db
+      .query("owners")
+      .withIndex("by_ownerKey")
+      .take(MAX_OWNERS + 1);
     const slugs = new Map<string, string>();
     const owners = [];
     for (const o of people.slice(0, MAX_OWNERS)) {

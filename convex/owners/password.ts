@@ -22,7 +22,6 @@ import { endPersonSessions } from "./session";
 import { hashPassword, verifyPassword, passwordLengthOk, MAX_PASSWORD_LENGTH } from "../lib/password";
 import { hashSetPasswordCode, looksLikeSetPasswordCode, setPasswordCodeUsable } from "../lib/setPasswordCode";
 
-
 /** Deletes the person's set-password codes (except `keep`). */
 async function dropCodes(ctx: MutationCtx, ownerId: Id<"owners">, keep?: Id<"passwordSetCodes">) {
   const codes = await ctx.db
@@ -65,7 +64,12 @@ export const beginChange = internalMutation({
   args: { ownerId: v.id("owners"), ownerKey: v.string() },
   returns: v.object({ ok: v.boolean(), retryAfterMs: v.number(), passwordHash: v.union(v.string(), v.null()) }),
   handler: async (ctx, { ownerId, ownerKey }) => {
-    const r = await enforceLimit(ctx, { name: "signinPerAccount", key: accountLimitKey(ownerKey), category: "auth", source: `owner:${ownerKey}` });
+    const r = await enforceLimit(ctx, {
+      name: "signinPerAccount",
+      key: accountLimitKey(ownerKey),
+      category: "auth",
+      source: `owner:${ownerKey}`,
+    });
     if (!r.ok) return { ok: false, retryAfterMs: r.retryAfterMs, passwordHash: null };
     const o = await ctx.db.get(ownerId);
     return { ok: true, retryAfterMs: 0, passwordHash: o?.passwordHash ?? null };
@@ -139,7 +143,10 @@ export const setPassword = endpoint("none", async (ctx, { body, ip }) => {
   }
   if (!passwordLengthOk(parsed.password)) return errorResponse("ARGS_INVALID", 400);
   const pre = await ctx.runMutation(internal.owners.password.beginRedeem, { ip });
-  if (!pre.ok) return errorResponse("RATE_LIMITED", 429, { "Retry-After": String(Math.max(1, Math.ceil(pre.retryAfterMs / 1000))) });
+  if (!pre.ok)
+    return errorResponse("RATE_LIMITED", 429, {
+      "Retry-After": String(Math.max(1, Math.ceil(pre.retryAfterMs / 1000))),
+    });
   const codeHash = looksLikeSetPasswordCode(parsed.code) ? await hashSetPasswordCode(parsed.code) : null;
   if (codeHash && (await ctx.runQuery(internal.owners.password.codeUsable, { codeHash }))) {
     const passwordHash = await hashPassword(parsed.password);
@@ -155,7 +162,12 @@ export const beginRedeem = internalMutation({
   args: { ip: v.string() },
   returns: v.object({ ok: v.boolean(), retryAfterMs: v.number() }),
   handler: async (ctx, { ip }) => {
-    const r = await enforceLimit(ctx, { name: "signinPerIp", key: ipLimitKey(ip), category: "auth", source: ipLimitKey(ip) });
+    const r = await enforceLimit(ctx, {
+      name: "signinPerIp",
+      key: ipLimitKey(ip),
+      category: "auth",
+      source: ipLimitKey(ip),
+    });
     return r.ok ? { ok: true, retryAfterMs: 0 } : { ok: false, retryAfterMs: r.retryAfterMs };
   },
 });
@@ -205,7 +217,12 @@ export const recordRedeemFailure = internalMutation({
   args: { ip: v.string() },
   returns: v.null(),
   handler: async (ctx, { ip }) => {
-    await recordSecurityEvent(ctx, { code: "CODE_INVALID", category: "auth", source: ipLimitKey(ip), detail: "set-password code refused" });
+    await recordSecurityEvent(ctx, {
+      code: "CODE_INVALID",
+      category: "auth",
+      source: ipLimitKey(ip),
+      detail: "set-password code refused",
+    });
     return null;
   },
 });

@@ -42,7 +42,13 @@ export const signIn = endpoint("none", async (ctx, { req, body, ip }) => {
   });
   const passwordOk = await verifyPassword(parsed.password, cred?.passwordHash);
   if (!cred || !passwordOk || !cred.active || !cred.workspaceId) {
-    const reason = !cred ? "unknown_account" : !passwordOk ? "bad_password" : !cred.active ? "inactive" : "no_workspace";
+    const reason = !cred
+      ? "unknown_account"
+      : !passwordOk
+        ? "bad_password"
+        : !cred.active
+          ? "inactive"
+          : "no_workspace";
     await ctx.runMutation(internal.owners.signin.recordFailure, { ownerKey: parsed.ownerKey, ip, reason });
     return errorResponse("SIGNIN_FAILED", 401);
   }
@@ -100,7 +106,11 @@ export const refresh = endpoint("owner", async (ctx, { req, ip }) => {
   if (!builtinEnabled()) return errorResponse("NOT_FOUND", 404);
   const claims = await bearerClaims(req);
   if (!claims) return errorResponse("UNAUTHENTICATED", 401);
-  const ok = await ctx.runMutation(internal.owners.session.renew, { sid: claims.sid, ownerId: claims.sub, workspaceId: claims.wid });
+  const ok = await ctx.runMutation(internal.owners.session.renew, {
+    sid: claims.sid,
+    ownerId: claims.sub,
+    workspaceId: claims.wid,
+  });
   if (!ok) return errorResponse("UNAUTHENTICATED", 401);
   const issued = await issue(claims.sub, claims.wid, claims.auth_time, claims.sid);
   await ctx.runMutation(internal.owners.signin.recordSuccess, {
@@ -138,7 +148,11 @@ export const switchWorkspace = endpoint("owner", async (ctx, { req, body }) => {
   });
   if (ok === "session") return errorResponse("UNAUTHENTICATED", 401);
   if (ok === "membership") {
-    await ctx.runMutation(internal.owners.session.recordDenial, { ownerId: claims.sub, workspaceId: claims.wid, detail: "switch workspace: not an active member there" });
+    await ctx.runMutation(internal.owners.session.recordDenial, {
+      ownerId: claims.sub,
+      workspaceId: claims.wid,
+      detail: "switch workspace: not an active member there",
+    });
     return errorResponse("FORBIDDEN", 403);
   }
   return jsonResponse(await issue(ok.ownerId, ok.workspaceId, claims.auth_time, claims.sid));

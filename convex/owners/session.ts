@@ -64,12 +64,26 @@ async function activeOf(ctx: MutationCtx, ownerId: Id<"owners">) {
 }
 
 /** Ends every open session of the person (except `keepSid`, the caller's own). */
-export async function endPersonSessions(ctx: MutationCtx, ownerId: Id<"owners">, reason: EndReason, keepSid?: string): Promise<number> {
-  return await end(ctx, (await activeOf(ctx, ownerId)).filter((s) => s.sid !== keepSid), reason);
+export async function endPersonSessions(
+  ctx: MutationCtx,
+  ownerId: Id<"owners">,
+  reason: EndReason,
+  keepSid?: string,
+): Promise<number> {
+  return await end(
+    ctx,
+    (await activeOf(ctx, ownerId)).filter((s) => s.sid !== keepSid),
+    reason,
+  );
 }
 
 /** Ends the person's open sessions in one workspace (its membership was deactivated or removed). */
-export async function endMembershipSessions(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: Id<"workspaces">, reason: EndReason): Promise<number> {
+export async function endMembershipSessions(
+  ctx: MutationCtx,
+  ownerId: Id<"owners">,
+  workspaceId: Id<"workspaces">,
+  reason: EndReason,
+): Promise<number> {
   const rows = await ctx.db
     .query("ownerSessions")
     .withIndex("by_owner_workspace", (q) => q.eq("ownerId", ownerId).eq("workspaceId", workspaceId))
@@ -98,7 +112,14 @@ export async function recordClerkSession(ctx: MutationCtx, p: Principal, label?:
   const now = Date.now();
   const row = await sessionBySid(ctx, p.sessionId);
   const audit = (action: string) =>
-    writeAudit(ctx, { workspaceId: p.workspaceId, actorId: p.ownerId, actorLabel: p.ownerKey, action, target: "clerk", after: { provider: "clerk" } });
+    writeAudit(ctx, {
+      workspaceId: p.workspaceId,
+      actorId: p.ownerId,
+      actorLabel: p.ownerKey,
+      action,
+      target: "clerk",
+      after: { provider: "clerk" },
+    });
   if (!row) {
     await ctx.db.insert("ownerSessions", {
       ownerId: p.ownerId,
@@ -119,20 +140,34 @@ export async function recordClerkSession(ctx: MutationCtx, p: Principal, label?:
 
 /** Password sign-in: a new session; answers its id for the token. Prunes the person's long-dead rows. */
 export const startBuiltin = internalMutation({
-  args: { ownerId: v.id("owners"), workspaceId: v.id("workspaces"), authTime: v.number(), label: v.optional(v.string()) },
+  args: {
+    ownerId: v.id("owners"),
+    workspaceId: v.id("workspaces"),
+    authTime: v.number(),
+    label: v.optional(v.string()),
+  },
   returns: v.string(),
   handler: async (ctx, { ownerId, workspaceId, authTime, label }) => {
     const now = Date.now();
     const old = await ctx.db
       .query("ownerSessions")
-      .withIndex("by_owner_ended", (q) => q.eq("ownerId", ownerId).gt("endedAt", 0).lt("endedAt", now - PRUNE_AFTER_MS))
+      .withIndex("by_owner_ended", (q) =>
+        q
+          .eq("ownerId", ownerId)
+          .gt("endedAt", 0)
+          .lt("endedAt", now - PRUNE_AFTER_MS),
+      )
       .take(PRUNE_PER_SIGNIN);
     for (const r of old) await ctx.db.delete(r._id);
     const stale = await ctx.db
       .query("ownerSessions")
       .withIndex("by_owner_ended", (q) => q.eq("ownerId", ownerId).eq("endedAt", undefined))
       .take(PRUNE_PER_SIGNIN);
-    await end(ctx, stale.filter((r) => r.expiresAt <= now), "expired");
+    await end(
+      ctx,
+      stale.filter((r) => r.expiresAt <= now),
+      "expired",
+    );
     const sid = newSid();
     await ctx.db.insert("ownerSessions", {
       ownerId,
@@ -184,7 +219,11 @@ export const renew = internalMutation({
 export const switchTo = internalMutation({
   args: { sid: v.string(), ownerId: v.string(), fromWorkspaceId: v.string(), toWorkspaceId: v.string() },
   /** "session": the token's session is no longer usable (401); "membership": not an active member there (403) */
-  returns: v.union(v.object({ ownerId: v.id("owners"), workspaceId: v.id("workspaces") }), v.literal("session"), v.literal("membership")),
+  returns: v.union(
+    v.object({ ownerId: v.id("owners"), workspaceId: v.id("workspaces") }),
+    v.literal("session"),
+    v.literal("membership"),
+  ),
   handler: async (ctx, a) => {
     const from = await usable(ctx, a.sid, a.ownerId, a.fromWorkspaceId);
     if (!from || from.session.workspaceId !== from.workspaceId) return "session" as const;

@@ -70,7 +70,8 @@ export const end = viewerMutation({
   handler: async (ctx, { sessionId }) => {
     const row = await ctx.db.get(sessionId);
     if (!row || row.ownerId !== ctx.principal.ownerId) fail("NOT_FOUND");
-    if (await endSession(ctx, row, "ended_by_person")) await audit(ctx, "auth.sessionEnded", { provider: row.provider, current: row.sid === ctx.principal.sessionId });
+    if (await endSession(ctx, row, "ended_by_person"))
+      await audit(ctx, "auth.sessionEnded", { provider: row.provider, current: row.sid === ctx.principal.sessionId });
     return null;
   },
 });

@@ -29,7 +29,8 @@ export const credential = internalQuery({
       .query("memberships")
       .withIndex("by_owner", (q) => q.eq("ownerId", owner._id))
       .take(50);
-    const m = (wanted && memberships.find((x) => x.workspaceId === wanted)) || memberships.find((x) => x.active !== false);
+    const m =
+      (wanted && memberships.find((x) => x.workspaceId === wanted)) || memberships.find((x) => x.active !== false);
     return {
       ownerId: owner._id,
       passwordHash: owner.passwordHash,
@@ -62,11 +63,17 @@ export const precheck = internalMutation({
     for (const [name, key] of budgets(ownerKey, ip)) {
       const r = await enforceLimit(ctx, { name, key, category: "auth", source: `ip:${ip}`, checkOnly: true });
       if (!r.ok) {
-        await recordSecurityEvent(ctx, { code: "RATE_LIMITED", category: "auth", source: `ip:${ip}`, detail: `limit=${name}` });
+        await recordSecurityEvent(ctx, {
+          code: "RATE_LIMITED",
+          category: "auth",
+          source: `ip:${ip}`,
+          detail: `limit=${name}`,
+        });
         return { ok: false, retryAfterMs: r.retryAfterMs };
       }
     }
-    for (const [name, key] of budgets(ownerKey, ip)) await enforceLimit(ctx, { name, key, category: "auth", source: `ip:${ip}` });
+    for (const [name, key] of budgets(ownerKey, ip))
+      await enforceLimit(ctx, { name, key, category: "auth", source: `ip:${ip}` });
     return { ok: true, retryAfterMs: 0 };
   },
 });

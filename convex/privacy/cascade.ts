@@ -33,13 +33,21 @@ export async function deleteThread(
     .query("messages")
     .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
     .take(budget.left);
-  await drop(ctx, messages.map((m) => m._id), budget);
+  await drop(
+    ctx,
+    messages.map((m) => m._id),
+    budget,
+  );
   if (budget.left <= 0) return false;
   const approvals = await ctx.db
     .query("toolApprovals")
     .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
     .take(budget.left);
-  await drop(ctx, approvals.map((a) => a._id), budget);
+  await drop(
+    ctx,
+    approvals.map((a) => a._id),
+    budget,
+  );
   if (budget.left <= 0) return false;
   if (opts.invocations) {
     const rows = await ctx.db
@@ -82,19 +90,31 @@ export async function eraseDerived(ctx: MutationCtx, s: Subject, budget: Budget)
       .query("channelOutbox")
       .withIndex("by_channelUser", (q) => q.eq("channelUserId", s.id))
       .take(budget.left);
-    await drop(ctx, outbox.map((o) => o._id), budget);
+    await drop(
+      ctx,
+      outbox.map((o) => o._id),
+      budget,
+    );
     if (budget.left <= 0) return false;
     const codes = await ctx.db
       .query("pairingCodes")
       .withIndex("by_usedBy", (q) => q.eq("usedBy", s.id))
       .take(budget.left);
-    await drop(ctx, codes.map((c) => c._id), budget);
+    await drop(
+      ctx,
+      codes.map((c) => c._id),
+      budget,
+    );
   } else {
     const voice = await ctx.db
       .query("voiceSessions")
       .withIndex("by_session_started", (q) => q.eq("chatSessionId", s.id))
       .take(budget.left);
-    await drop(ctx, voice.map((x) => x._id), budget);
+    await drop(
+      ctx,
+      voice.map((x) => x._id),
+      budget,
+    );
   }
   return budget.left > 0;
 }

@@ -25,7 +25,13 @@ const subjectValidator = v.union(
 async function begin(
   ctx: MutationCtx,
   subject: Subject,
-  opts: { workspaceId: Id<"workspaces">; actorId?: Id<"owners">; actorLabel: string; keepBlocked: boolean; batchSize: number },
+  opts: {
+    workspaceId: Id<"workspaces">;
+    actorId?: Id<"owners">;
+    actorLabel: string;
+    keepBlocked: boolean;
+    batchSize: number;
+  },
 ): Promise<void> {
   if (subject.kind === "channelUser") {
     await ctx.db.patch(subject.id, {
@@ -66,13 +72,17 @@ export const eraseChannelUser = ownerMutation({
   returns: v.null(),
   handler: async (ctx, { channelUserId, block }) => {
     const u = await getOwned(await ctx.db.get(channelUserId), ctx.principal);
-    await begin(ctx, { kind: "channelUser", id: u._id }, {
-      workspaceId: ctx.principal.workspaceId,
-      actorId: ctx.principal.ownerId,
-      actorLabel: ctx.principal.ownerKey,
-      keepBlocked: block === true,
-      batchSize: ERASE_BATCH,
-    });
+    await begin(
+      ctx,
+      { kind: "channelUser", id: u._id },
+      {
+        workspaceId: ctx.principal.workspaceId,
+        actorId: ctx.principal.ownerId,
+        actorLabel: ctx.principal.ownerKey,
+        keepBlocked: block === true,
+        batchSize: ERASE_BATCH,
+      },
+    );
     return null;
   },
 });
@@ -83,13 +93,17 @@ export const eraseChatSession = ownerMutation({
   returns: v.null(),
   handler: async (ctx, { sessionId }) => {
     const s = await getOwned(await ctx.db.get(sessionId), ctx.principal);
-    await begin(ctx, { kind: "chatSession", id: s._id }, {
-      workspaceId: ctx.principal.workspaceId,
-      actorId: ctx.principal.ownerId,
-      actorLabel: ctx.principal.ownerKey,
-      keepBlocked: false,
-      batchSize: ERASE_BATCH,
-    });
+    await begin(
+      ctx,
+      { kind: "chatSession", id: s._id },
+      {
+        workspaceId: ctx.principal.workspaceId,
+        actorId: ctx.principal.ownerId,
+        actorLabel: ctx.principal.ownerKey,
+        keepBlocked: false,
+        batchSize: ERASE_BATCH,
+      },
+    );
     return null;
   },
 });
@@ -123,7 +137,10 @@ export const step = internalMutation({
     const finished = await eraseDerived(ctx, args.subject, budget);
     const deleted = size - budget.left;
     if (!finished) {
-      await ctx.scheduler.runAfter(RETENTION_SPACING_MS, internal.privacy.erasure.step, { ...args, deleted: args.deleted + deleted });
+      await ctx.scheduler.runAfter(RETENTION_SPACING_MS, internal.privacy.erasure.step, {
+        ...args,
+        deleted: args.deleted + deleted,
+      });
       return { deleted, done: false };
     }
     await finishSubject(ctx, args.subject, args.keepBlocked);

@@ -52,7 +52,13 @@ export const person = ownerQuery({
       expiresAt: s.expiresAt,
       revoked: s.revokedAt !== undefined,
       blocked: s.blocked === true,
-      voiceSessions: voice.map((x) => ({ id: x._id, startedAt: x.startedAt, endedAt: x.endedAt ?? null, usedSeconds: x.usedSeconds ?? null, status: x.status })),
+      voiceSessions: voice.map((x) => ({
+        id: x._id,
+        startedAt: x.startedAt,
+        endedAt: x.endedAt ?? null,
+        usedSeconds: x.usedSeconds ?? null,
+        status: x.status,
+      })),
     };
   },
 });
@@ -61,7 +67,13 @@ export const person = ownerQuery({
 export const threads = ownerQuery({
   args: { subject: subjectValidator, paginationOpts: paginationOptsValidator },
   returns: paginationResultValidator(
-    v.object({ _id: v.id("threads"), title: v.optional(v.string()), messageCount: v.number(), createdAt: v.number(), updatedAt: v.number() }),
+    v.object({
+      _id: v.id("threads"),
+      title: v.optional(v.string()),
+      messageCount: v.number(),
+      createdAt: v.number(),
+      updatedAt: v.number(),
+    }),
   ),
   handler: async (ctx, { subject, paginationOpts }) => {
     await getOwned(await ctx.db.get(subject.id), ctx.principal);
@@ -72,7 +84,13 @@ export const threads = ownerQuery({
     const res = await q.paginate(clampPage(paginationOpts));
     return {
       ...res,
-      page: res.page.map((t) => ({ _id: t._id, title: t.title, messageCount: t.messageCount ?? 0, createdAt: t.createdAt, updatedAt: t.updatedAt })),
+      page: res.page.map((t) => ({
+        _id: t._id,
+        title: t.title,
+        messageCount: t.messageCount ?? 0,
+        createdAt: t.createdAt,
+        updatedAt: t.updatedAt,
+      })),
     };
   },
 });
@@ -89,6 +107,9 @@ export const messages = ownerQuery({
       .query("messages")
       .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
       .paginate(clampPage(paginationOpts));
-    return { ...res, page: res.page.map((m) => ({ _id: m._id, role: m.role, text: m.text, status: m.status, createdAt: m.createdAt })) };
+    return {
+      ...res,
+      page: res.page.map((m) => ({ _id: m._id, role: m.role, text: m.text, status: m.status, createdAt: m.createdAt })),
+    };
   },
 });

@@ -16,7 +16,15 @@ import { workspacePage } from "../workspaces/lib";
 export const CONVERSATION_BATCH = 100;
 
 /** Order matters: messages before their threads, threads before the people they belong to. */
-export const PHASES = ["messages", "threads", "outbox", "voiceSessions", "chatSessions", "channelUsers", "webhookDeliveries"] as const;
+export const PHASES = [
+  "messages",
+  "threads",
+  "outbox",
+  "voiceSessions",
+  "chatSessions",
+  "channelUsers",
+  "webhookDeliveries",
+] as const;
 
 type Ctx = MutationCtx;
 type PhaseResult = { more: boolean; cursor: string | null };
@@ -46,7 +54,11 @@ async function runPhase(
         .query("messages")
         .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ws).lt("createdAt", cutoff))
         .take(budget.left);
-      return dropAll(ctx, rows.map((r) => r._id), budget);
+      return dropAll(
+        ctx,
+        rows.map((r) => r._id),
+        budget,
+      );
     }
     case "threads": {
       // every message of such a thread is older than the cutoff too (updatedAt ≥ each createdAt)
@@ -64,14 +76,22 @@ async function runPhase(
         .query("channelOutbox")
         .withIndex("by_workspace_created", (q) => q.eq("workspaceId", ws).lt("createdAt", cutoff))
         .take(budget.left);
-      return dropAll(ctx, rows.map((r) => r._id), budget);
+      return dropAll(
+        ctx,
+        rows.map((r) => r._id),
+        budget,
+      );
     }
     case "voiceSessions": {
       const rows = await ctx.db
         .query("voiceSessions")
         .withIndex("by_workspace", (q) => q.eq("workspaceId", ws).lt("startedAt", cutoff))
         .take(budget.left);
-      return dropAll(ctx, rows.map((r) => r._id), budget);
+      return dropAll(
+        ctx,
+        rows.map((r) => r._id),
+        budget,
+      );
     }
     case "chatSessions":
     case "channelUsers": {
@@ -90,7 +110,10 @@ async function runPhase(
       const after: PhaseResult = page.isDone ? done : { more: true, cursor: page.continueCursor };
       for (let i = 0; i < page.page.length; i++) {
         const p = page.page[i];
-        const subject = phase === "chatSessions" ? { kind: "chatSession" as const, id: p._id as Id<"chatSessions"> } : { kind: "channelUser" as const, id: p._id as Id<"channelUsers"> };
+        const subject =
+          phase === "chatSessions"
+            ? { kind: "chatSession" as const, id: p._id as Id<"chatSessions"> }
+            : { kind: "channelUser" as const, id: p._id as Id<"channelUsers"> };
         // an unexpired session stays (its visitor may come back); its old data went above
         if (phase === "chatSessions" && (p as { expiresAt: number }).expiresAt > now) continue;
         // out of budget inside this page: the same page again (what is done is gone from it)
@@ -108,7 +131,11 @@ async function runPhase(
         .query("webhookDeliveries")
         .withIndex("by_workspace_receivedAt", (q) => q.eq("workspaceId", ws).lt("receivedAt", c))
         .take(budget.left);
-      return dropAll(ctx, rows.map((r) => r._id), budget);
+      return dropAll(
+        ctx,
+        rows.map((r) => r._id),
+        budget,
+      );
     }
   }
 }

@@ -14,21 +14,24 @@ import { enforceLimit } from "../limits/enforce";
 import { recordSecurityEvent, pseudonymSecret } from "../security/events";
 import { minimizeSource } from "../lib/pseudonym";
 import { writeAudit } from "../audit/log";
-import {
-  DEVICE_REQUEST_TTL_MS,
-  RUNNER_TOKEN_TTL_MS,
-  isRunnerCapability,
-  usableCapabilities,
-} from "../lib/runnerCaps";
+import { DEVICE_REQUEST_TTL_MS, RUNNER_TOKEN_TTL_MS, isRunnerCapability, usableCapabilities } from "../lib/runnerCaps";
 
 const PRUNE_PER_START = 20;
 const ipKey = (ip: string) => `ip:${ip.slice(0, 64)}`;
 
 export const start = internalMutation({
   args: { ip: v.string(), deviceCodeHash: v.string(), userCodeHash: v.string(), name: v.string() },
-  returns: v.union(v.object({ ok: v.literal(true), expiresAt: v.number() }), v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.number() })),
+  returns: v.union(
+    v.object({ ok: v.literal(true), expiresAt: v.number() }),
+    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.number() }),
+  ),
   handler: async (ctx, a) => {
-    const r = await enforceLimit(ctx, { name: "runnerStartPerIp", key: ipKey(a.ip), category: "runner", source: ipKey(a.ip) });
+    const r = await enforceLimit(ctx, {
+      name: "runnerStartPerIp",
+      key: ipKey(a.ip),
+      category: "runner",
+      source: ipKey(a.ip),
+    });
     if (!r.ok) return { ok: false as const, code: r.code, retryAfterMs: r.retryAfterMs };
     const now = Date.now();
     // Expired requests are dropped a few at a time (no cron needed: each start bounds the table).
@@ -58,7 +61,14 @@ export const start = internalMutation({
 });
 
 const pollResult = v.union(
-  v.object({ ok: v.literal(true), grantId: v.id("runnerGrants"), name: v.string(), capabilities: v.array(v.string()), expiresAt: v.number(), grantExpiresAt: v.number() }),
+  v.object({
+    ok: v.literal(true),
+    grantId: v.id("runnerGrants"),
+    name: v.string(),
+    capabilities: v.array(v.string()),
+    expiresAt: v.number(),
+    grantExpiresAt: v.number(),
+  }),
   v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.number() }),
 );
 
@@ -72,7 +82,13 @@ export const poll = internalMutation({
   returns: pollResult,
   handler: async (ctx, a) => {
     const key = ipKey(a.ip);
-    const guesses = await enforceLimit(ctx, { name: "runnerBadCodePerIp", key, category: "runner", source: key, checkOnly: true });
+    const guesses = await enforceLimit(ctx, {
+      name: "runnerBadCodePerIp",
+      key,
+      category: "runner",
+      source: key,
+      checkOnly: true,
+    });
     if (!guesses.ok) return { ok: false as const, code: guesses.code, retryAfterMs: guesses.retryAfterMs };
     const r = await enforceLimit(ctx, { name: "runnerPollPerIp", key, category: "runner", source: key });
     if (!r.ok) return { ok: false as const, code: r.code, retryAfterMs: r.retryAfterMs };
@@ -84,7 +100,12 @@ export const poll = internalMutation({
     const invalid = { ok: false as const, code: "RUNNER_REQUEST_INVALID", retryAfterMs: 0 };
     if (!req) {
       await enforceLimit(ctx, { name: "runnerBadCodePerIp", key, category: "runner", source: key });
-      await recordSecurityEvent(ctx, { code: "RUNNER_REQUEST_INVALID", category: "runner", source: key, detail: "unknown device code" });
+      await recordSecurityEvent(ctx, {
+        code: "RUNNER_REQUEST_INVALID",
+        category: "runner",
+        source: key,
+        detail: "unknown device code",
+      });
       return invalid;
     }
     if (req.expiresAt <= now) return invalid;
@@ -93,7 +114,8 @@ export const poll = internalMutation({
     if (req.status === "consumed" || !req.grantId) return invalid;
     const grant = await ctx.db.get(req.grantId);
     await ctx.db.patch(req._id, { status: "consumed" });
-    if (!grant || grant.revokedAt !== undefined || grant.expiresAt <= now || grant.tokenHash !== undefined) return invalid;
+    if (!grant || grant.revokedAt !== undefined || grant.expiresAt <= now || grant.tokenHash !== undefined)
+      return invalid;
     const expiresAt = Math.min(now + RUNNER_TOKEN_TTL_MS, grant.expiresAt);
     await ctx.db.patch(grant._id, { tokenHash: a.tokenHash, tokenExpiresAt: expiresAt, lastUsedAt: now });
     await writeAudit(ctx, {
@@ -103,7 +125,14 @@ export const poll = internalMutation({
       target: String(grant._id),
       after: { capabilities: grant.capabilities, expiresAt },
     });
-    return { ok: true as const, grantId: grant._id, name: grant.name, capabilities: grant.capabilities, expiresAt, grantExpiresAt: grant.expiresAt };
+    return {
+      ok: true as const,
+      grantId: grant._id,
+      name: grant.name,
+      capabilities: grant.capabilities,
+      expiresAt,
+      grantExpiresAt: grant.expiresAt,
+    };
   },
 });
 
@@ -145,7 +174,13 @@ async function grantFor(ctx: MutationCtx, tokenHash: string, ip: string) {
   }
   const problem = await grantProblem(ctx, g, now);
   if (problem) {
-    await recordSecurityEvent(ctx, { workspaceId: g.workspaceId, code: "RUNNER_TOKEN_INVALID", category: "runner", source: ipKey(ip), detail: `runner ${g.name}: ${problem}` });
+    await recordSecurityEvent(ctx, {
+      workspaceId: g.workspaceId,
+      code: "RUNNER_TOKEN_INVALID",
+      category: "runner",
+      source: ipKey(ip),
+      detail: `runner ${g.name}: ${problem}`,
+    });
     return null;
   }
   return g;
@@ -159,8 +194,19 @@ export const refresh = internalMutation({
     if (!g) return null;
     const now = Date.now();
     const expiresAt = Math.min(now + RUNNER_TOKEN_TTL_MS, g.expiresAt);
-    await ctx.db.patch(g._id, { tokenHash: a.newTokenHash, previousTokenHash: a.tokenHash, tokenExpiresAt: expiresAt, lastUsedAt: now });
-    await writeAudit(ctx, { workspaceId: g.workspaceId, actorLabel: `runner:${g.name}`, action: "runner.refresh", target: String(g._id), after: { expiresAt } });
+    await ctx.db.patch(g._id, {
+      tokenHash: a.newTokenHash,
+      previousTokenHash: a.tokenHash,
+      tokenExpiresAt: expiresAt,
+      lastUsedAt: now,
+    });
+    await writeAudit(ctx, {
+      workspaceId: g.workspaceId,
+      actorLabel: `runner:${g.name}`,
+      action: "runner.refresh",
+      target: String(g._id),
+      after: { expiresAt },
+    });
     return { expiresAt, grantExpiresAt: g.expiresAt };
   },
 });
@@ -180,13 +226,19 @@ const authorized = v.object({
  */
 export const authorize = internalMutation({
   args: { ip: v.string(), tokenHash: v.string(), capability: v.optional(v.string()), op: v.string() },
-  returns: v.union(v.object({ ok: v.literal(true), grant: authorized }), v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.number() })),
+  returns: v.union(
+    v.object({ ok: v.literal(true), grant: authorized }),
+    v.object({ ok: v.literal(false), code: v.string(), retryAfterMs: v.number() }),
+  ),
   handler: async (ctx, a) => {
     const g = await grantFor(ctx, a.tokenHash, a.ip);
     if (!g) return { ok: false as const, code: "RUNNER_TOKEN_INVALID", retryAfterMs: 0 };
     const approver = (await ctx.db.get(g.approvedBy))!;
     const caps = usableCapabilities(g.capabilities, approver.ownerKey, process.env);
-    if (a.capability !== undefined && (!isRunnerCapability(a.capability) || !(caps as string[]).includes(a.capability))) {
+    if (
+      a.capability !== undefined &&
+      (!isRunnerCapability(a.capability) || !(caps as string[]).includes(a.capability))
+    ) {
       await recordSecurityEvent(ctx, {
         workspaceId: g.workspaceId,
         code: "CAPABILITY_REQUIRED",
@@ -196,15 +248,34 @@ export const authorize = internalMutation({
       });
       return { ok: false as const, code: "CAPABILITY_REQUIRED", retryAfterMs: 0 };
     }
-    const r = await enforceLimit(ctx, { workspaceId: g.workspaceId, name: "runnerCallsPerGrant", key: `grant:${g._id}`, category: "runner", source: `runner:${g._id}` });
+    const r = await enforceLimit(ctx, {
+      workspaceId: g.workspaceId,
+      name: "runnerCallsPerGrant",
+      key: `grant:${g._id}`,
+      category: "runner",
+      source: `runner:${g._id}`,
+    });
     if (!r.ok) return { ok: false as const, code: r.code, retryAfterMs: r.retryAfterMs };
     await ctx.db.patch(g._id, { lastUsedAt: Date.now() });
     if (a.capability !== undefined) {
-      await writeAudit(ctx, { workspaceId: g.workspaceId, actorLabel: `runner:${g.name}`, action: "runner.call", target: a.op, after: { capability: a.capability } });
+      await writeAudit(ctx, {
+        workspaceId: g.workspaceId,
+        actorLabel: `runner:${g.name}`,
+        action: "runner.call",
+        target: a.op,
+        after: { capability: a.capability },
+      });
     }
     return {
       ok: true as const,
-      grant: { grantId: g._id, workspaceId: g.workspaceId, name: g.name, capabilities: caps, expiresAt: g.tokenExpiresAt!, grantExpiresAt: g.expiresAt },
+      grant: {
+        grantId: g._id,
+        workspaceId: g.workspaceId,
+        name: g.name,
+        capabilities: caps,
+        expiresAt: g.tokenExpiresAt!,
+        grantExpiresAt: g.expiresAt,
+      },
     };
   },
 });

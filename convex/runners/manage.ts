@@ -31,7 +31,13 @@ const refused = v.object({ ok: v.literal(false), code: v.string(), retryAfterMs:
 /** The pending request a user code names, or a refusal (a wrong code spends the caller's budget). */
 async function pendingByCode(ctx: Ctx, userCode: string) {
   const key = `owner:${ctx.principal.ownerId}`;
-  const budget = await enforceLimit(ctx, { name: "runnerCodeEntryPerOwner", key, category: "runner", source: key, checkOnly: true });
+  const budget = await enforceLimit(ctx, {
+    name: "runnerCodeEntryPerOwner",
+    key,
+    category: "runner",
+    source: key,
+    checkOnly: true,
+  });
   if (!budget.ok) return { ok: false as const, code: budget.code, retryAfterMs: budget.retryAfterMs };
   const code = normalizeUserCode(userCode);
   const hash = code ? await sha256Hex(code) : null;
@@ -43,7 +49,13 @@ async function pendingByCode(ctx: Ctx, userCode: string) {
     : null;
   if (!req || req.status !== "pending" || req.expiresAt <= Date.now()) {
     await enforceLimit(ctx, { name: "runnerCodeEntryPerOwner", key, category: "runner", source: key });
-    await recordSecurityEvent(ctx, { workspaceId: ctx.principal.workspaceId, code: "RUNNER_REQUEST_INVALID", category: "runner", source: key, detail: `wrong runner code by ${ctx.principal.ownerKey}` });
+    await recordSecurityEvent(ctx, {
+      workspaceId: ctx.principal.workspaceId,
+      code: "RUNNER_REQUEST_INVALID",
+      category: "runner",
+      source: key,
+      detail: `wrong runner code by ${ctx.principal.ownerKey}`,
+    });
     return { ok: false as const, code: "RUNNER_REQUEST_INVALID", retryAfterMs: 0 };
   }
   return { ok: true as const, req };
@@ -63,7 +75,14 @@ function capabilityRows(ownerKey: string) {
 export const lookup = ownerMutation({
   args: { userCode: v.string() },
   returns: v.union(
-    v.object({ ok: v.literal(true), requestedName: v.string(), source: v.string(), createdAt: v.number(), expiresAt: v.number(), capabilities: v.array(capabilityRow) }),
+    v.object({
+      ok: v.literal(true),
+      requestedName: v.string(),
+      source: v.string(),
+      createdAt: v.number(),
+      expiresAt: v.number(),
+      capabilities: v.array(capabilityRow),
+    }),
     refused,
   ),
   handler: async (ctx, { userCode }) => {
@@ -88,14 +107,18 @@ export const approve = ownerMutation({
     const name = a.name.trim();
     if (!RUNNER_NAME.test(name)) fail("ARGS_INVALID", { field: "name" });
     const caps = [...new Set(a.capabilities)];
-    if (caps.length === 0 || caps.length > RUNNER_CAPABILITY_NAMES.length || !caps.every(isRunnerCapability)) fail("ARGS_INVALID", { field: "capabilities" });
+    if (caps.length === 0 || caps.length > RUNNER_CAPABILITY_NAMES.length || !caps.every(isRunnerCapability))
+      fail("ARGS_INVALID", { field: "capabilities" });
     const days = a.days ?? GRANT_DAYS_DEFAULT;
     if (!Number.isInteger(days) || days < 1 || days > GRANT_DAYS_MAX) fail("ARGS_INVALID", { field: "days" });
     const ops = operatorOwners(process.env);
-    if (caps.some((c) => RUNNER_CAPABILITIES[c].tier === "operator") && !ops.has(ctx.principal.ownerKey)) fail("CAPABILITY_NOT_ALLOWED");
+    if (caps.some((c) => RUNNER_CAPABILITIES[c].tier === "operator") && !ops.has(ctx.principal.ownerKey))
+      fail("CAPABILITY_NOT_ALLOWED");
     const live = await ctx.db
       .query("runnerGrants")
-      .withIndex("by_workspace_revoked", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("revokedAt", undefined))
+      .withIndex("by_workspace_revoked", (q) =>
+        q.eq("workspaceId", ctx.principal.workspaceId).eq("revokedAt", undefined),
+      )
       .take(MAX_GRANTS_PER_WORKSPACE * 2);
     const now = Date.now();
     if (live.filter((g) => g.expiresAt > now).length >= MAX_GRANTS_PER_WORKSPACE) fail("RUNNER_LIMIT_REACHED");
@@ -109,7 +132,12 @@ export const approve = ownerMutation({
       createdAt: now,
       expiresAt: now + days * DAY,
     });
-    await ctx.db.patch(r.req._id, { status: "approved", decidedBy: ctx.principal.ownerId, workspaceId: ctx.principal.workspaceId, grantId });
+    await ctx.db.patch(r.req._id, {
+      status: "approved",
+      decidedBy: ctx.principal.ownerId,
+      workspaceId: ctx.principal.workspaceId,
+      grantId,
+    });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -128,7 +156,11 @@ export const deny = ownerMutation({
   handler: async (ctx, { userCode }) => {
     const r = await pendingByCode(ctx, userCode.slice(0, 32));
     if (!r.ok) return r;
-    await ctx.db.patch(r.req._id, { status: "denied", decidedBy: ctx.principal.ownerId, workspaceId: ctx.principal.workspaceId });
+    await ctx.db.patch(r.req._id, {
+      status: "denied",
+      decidedBy: ctx.principal.ownerId,
+      workspaceId: ctx.principal.workspaceId,
+    });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -164,7 +196,9 @@ export const list = ownerQuery({
     const now = Date.now();
     const rows = await ctx.db
       .query("runnerGrants")
-      .withIndex("by_workspace_revoked", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("revokedAt", undefined))
+      .withIndex("by_workspace_revoked", (q) =>
+        q.eq("workspaceId", ctx.principal.workspaceId).eq("revokedAt", undefined),
+      )
       .order("desc")
       .take(MAX_GRANTS_PER_WORKSPACE * 2);
     const grants = [];

@@ -31,10 +31,22 @@ export const members = internalQuery({
 /** `skills.sync`: the deployed code skills into this workspace (new/changed → pending; an owner still approves). */
 export const syncSkills = internalMutation({
   args: { workspaceId: v.id("workspaces"), runner: v.string() },
-  returns: v.object({ created: v.number(), updated: v.number(), unchanged: v.number(), disabled: v.number(), invalid: v.number(), conflicts: v.number() }),
+  returns: v.object({
+    created: v.number(),
+    updated: v.number(),
+    unchanged: v.number(),
+    disabled: v.number(),
+    invalid: v.number(),
+    conflicts: v.number(),
+  }),
   handler: async (ctx, { workspaceId, runner }) => {
     const counts = await syncOneWorkspace(ctx, workspaceId);
-    await writeAudit(ctx, { workspaceId, actorLabel: `runner:${runner}`, action: "runner.skillsSynced", after: counts });
+    await writeAudit(ctx, {
+      workspaceId,
+      actorLabel: `runner:${runner}`,
+      action: "runner.skillsSynced",
+      after: counts,
+    });
     return counts;
   },
 });

@@ -54,8 +54,15 @@ export const deviceStart = endpoint("none", async (ctx, { body, ip }) => {
       userCodeHash: await sha256Hex(userCode),
       name: p.name,
     });
-    if (r.ok) return jsonResponse({ deviceCode, userCode, expiresIn: Math.floor(DEVICE_REQUEST_TTL_MS / 1000), interval: POLL_INTERVAL_S });
-    if (r.code !== "RUNNER_REQUEST_INVALID") return errorResponse(r.code, r.code === "RATE_LIMITED" ? 429 : 503, retry(r.retryAfterMs));
+    if (r.ok)
+      return jsonResponse({
+        deviceCode,
+        userCode,
+        expiresIn: Math.floor(DEVICE_REQUEST_TTL_MS / 1000),
+        interval: POLL_INTERVAL_S,
+      });
+    if (r.code !== "RUNNER_REQUEST_INVALID")
+      return errorResponse(r.code, r.code === "RATE_LIMITED" ? 429 : 503, retry(r.retryAfterMs));
   }
   return errorResponse("INTERNAL", 500);
 });
@@ -64,13 +71,29 @@ export const deviceToken = endpoint("none", async (ctx, { body, ip }) => {
   const p = parse(PollBody, body);
   if (!p) return errorResponse("BAD_REQUEST", 400);
   const token = randomToken(RUNNER_TOKEN_PREFIX);
-  const r = await ctx.runMutation(internal.runners.handshake.poll, { ip, deviceCodeHash: await sha256Hex(p.deviceCode), tokenHash: await sha256Hex(token) });
+  const r = await ctx.runMutation(internal.runners.handshake.poll, {
+    ip,
+    deviceCodeHash: await sha256Hex(p.deviceCode),
+    tokenHash: await sha256Hex(token),
+  });
   if (!r.ok) {
-    if (r.code === "RATE_LIMITED" || r.code === "LIMIT_UNAVAILABLE") return errorResponse(r.code, r.code === "RATE_LIMITED" ? 429 : 503, retry(r.retryAfterMs));
+    if (r.code === "RATE_LIMITED" || r.code === "LIMIT_UNAVAILABLE")
+      return errorResponse(r.code, r.code === "RATE_LIMITED" ? 429 : 503, retry(r.retryAfterMs));
     return errorResponse(r.code, 400);
   }
   // Shown once: only its hash is stored.
-  return jsonResponse({ token, grantId: r.grantId, name: r.name, capabilities: r.capabilities, expiresAt: r.expiresAt, grantExpiresAt: r.grantExpiresAt }, 200, { "Cache-Control": "no-store" });
+  return jsonResponse(
+    {
+      token,
+      grantId: r.grantId,
+      name: r.name,
+      capabilities: r.capabilities,
+      expiresAt: r.expiresAt,
+      grantExpiresAt: r.grantExpiresAt,
+    },
+    200,
+    { "Cache-Control": "no-store" },
+  );
 });
 
 function bearer(req: Request): string | null {
@@ -83,12 +106,25 @@ export const tokenRefresh = endpoint("runner", async (ctx, { req, ip }) => {
   const t = bearer(req);
   if (!t) return errorResponse("RUNNER_TOKEN_INVALID", 401);
   const token = randomToken(RUNNER_TOKEN_PREFIX);
-  const r = await ctx.runMutation(internal.runners.handshake.refresh, { ip, tokenHash: await sha256Hex(t), newTokenHash: await sha256Hex(token) });
+  const r = await ctx.runMutation(internal.runners.handshake.refresh, {
+    ip,
+    tokenHash: await sha256Hex(t),
+    newTokenHash: await sha256Hex(token),
+  });
   if (!r) return errorResponse("RUNNER_TOKEN_INVALID", 401);
-  return jsonResponse({ token, expiresAt: r.expiresAt, grantExpiresAt: r.grantExpiresAt }, 200, { "Cache-Control": "no-store" });
+  return jsonResponse({ token, expiresAt: r.expiresAt, grantExpiresAt: r.grantExpiresAt }, 200, {
+    "Cache-Control": "no-store",
+  });
 });
 
-type Grant = { grantId: string; workspaceId: string; name: string; capabilities: string[]; expiresAt: number; grantExpiresAt: number };
+type Grant = {
+  grantId: string;
+  workspaceId: string;
+  name: string;
+  capabilities: string[];
+  expiresAt: number;
+  grantExpiresAt: number;
+};
 
 /** A route that needs a live runner token with `capability` (audited as runner.call `op`). */
 function runnerOp(
@@ -99,9 +135,19 @@ function runnerOp(
   return endpoint("runner", async (ctx, input): Promise<Response> => {
     const t = bearer(input.req);
     if (!t) return errorResponse("RUNNER_TOKEN_INVALID", 401);
-    const r: { ok: true; grant: Grant } | { ok: false; code: string; retryAfterMs: number } = await ctx.runMutation(internal.runners.handshake.authorize, { ip: input.ip, tokenHash: await sha256Hex(t), capability, op });
+    const r: { ok: true; grant: Grant } | { ok: false; code: string; retryAfterMs: number } = await ctx.runMutation(
+      internal.runners.handshake.authorize,
+      { ip: input.ip, tokenHash: await sha256Hex(t), capability, op },
+    );
     if (!r.ok) {
-      const status = r.code === "RUNNER_TOKEN_INVALID" ? 401 : r.code === "CAPABILITY_REQUIRED" ? 403 : r.code === "RATE_LIMITED" ? 429 : 503;
+      const status =
+        r.code === "RUNNER_TOKEN_INVALID"
+          ? 401
+          : r.code === "CAPABILITY_REQUIRED"
+            ? 403
+            : r.code === "RATE_LIMITED"
+              ? 429
+              : 503;
       return errorResponse(r.code, status, status === 429 || status === 503 ? retry(r.retryAfterMs) : {});
     }
     return await run(ctx, r.grant, input);
@@ -122,16 +168,24 @@ export const guardCheck = runnerOp("guard", "guard.check", async () => {
 export const rotationStart = runnerOp("rotation", "rotation.start", async (ctx, _g, { body }): Promise<Response> => {
   const p = parse(RotationBody, body);
   if (!p) return errorResponse("BAD_REQUEST", 400);
-  return jsonResponse(await ctx.runMutation(internal.secrets.rotation.start, p.batchSize ? { batchSize: p.batchSize } : {}));
+  return jsonResponse(
+    await ctx.runMutation(internal.secrets.rotation.start, p.batchSize ? { batchSize: p.batchSize } : {}),
+  );
 });
 
-export const rotationStatus = runnerOp("rotation", "rotation.status", async (ctx): Promise<Response> => jsonResponse(await ctx.runQuery(internal.secrets.rotation.globalStatus, {})));
-
-export const skillsSync = runnerOp("skills.sync", "skills.sync", async (ctx, g): Promise<Response> =>
-  jsonResponse(await ctx.runMutation(internal.runners.ops.syncSkills, { workspaceId: g.workspaceId as any, runner: g.name })),
+export const rotationStatus = runnerOp("rotation", "rotation.status", async (ctx): Promise<Response> =>
+  jsonResponse(await ctx.runQuery(internal.secrets.rotation.globalStatus, {})),
 );
 
-export const owners = runnerOp("owners.read", "owners.read", async (ctx, g): Promise<Response> => jsonResponse(await ctx.runQuery(internal.runners.ops.members, { workspaceId: g.workspaceId as any })));
+export const skillsSync = runnerOp("skills.sync", "skills.sync", async (ctx, g): Promise<Response> =>
+  jsonResponse(
+    await ctx.runMutation(internal.runners.ops.syncSkills, { workspaceId: g.workspaceId as any, runner: g.name }),
+  ),
+);
+
+export const owners = runnerOp("owners.read", "owners.read", async (ctx, g): Promise<Response> =>
+  jsonResponse(await ctx.runQuery(internal.runners.ops.members, { workspaceId: g.workspaceId as any })),
+);
 
 export const runnerRoutes: RouteSpec[] = [
   { path: "/runner/device/start", method: "POST", handler: deviceStart },

@@ -62,13 +62,15 @@ export async function loadCiphertexts(
   if (table === "skillSecrets") {
     const declared = new Set<string>(owner.secretNames ?? []);
     const undeclared = valid.filter((n) => !declared.has(n));
-    if (undeclared.length > 0) return { ok: false as const, workspaceId, reason: "undeclared", names: undeclared.slice(0, 20) };
+    if (undeclared.length > 0)
+      return { ok: false as const, workspaceId, reason: "undeclared", names: undeclared.slice(0, 20) };
   }
   const rows = [];
   for (const name of valid) {
     const row = await findSecret(db, table, owner._id, name);
     if (!row) continue; // declared but not set: absent from the result
-    if (row.workspaceId !== workspaceId) return { ok: false as const, workspaceId, reason: "workspace_mismatch", names: [name] };
+    if (row.workspaceId !== workspaceId)
+      return { ok: false as const, workspaceId, reason: "workspace_mismatch", names: [name] };
     rows.push({ name: row.name, ciphertext: row.ciphertext, keyVersion: row.keyVersion });
   }
   return { ok: true as const, workspaceId, rows };
@@ -118,7 +120,12 @@ export async function readSecrets(
   ownerId: string,
   names: string[],
 ): Promise<Record<string, string>> {
-  return await openSecrets(ctx, table, ownerId, await ctx.runQuery(internal.secrets.access.loadForRead, { table, ownerId, names }));
+  return await openSecrets(
+    ctx,
+    table,
+    ownerId,
+    await ctx.runQuery(internal.secrets.access.loadForRead, { table, ownerId, names }),
+  );
 }
 
 /**

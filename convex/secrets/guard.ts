@@ -35,7 +35,10 @@ export function assertSecretsConfigured(env: Env): { keyVersion: string; previou
   try {
     assertProductionKey(env);
     const ring = loadKeyRing(env);
-    return { keyVersion: ring.currentVersion, previousVersions: ring.versions.filter((x) => x !== ring.currentVersion) };
+    return {
+      keyVersion: ring.currentVersion,
+      previousVersions: ring.versions.filter((x) => x !== ring.currentVersion),
+    };
   } catch (e) {
     if (!(e instanceof SecretboxError)) throw e;
     const which = e.message.includes(PREVIOUS_KEYS_ENV) ? PREVIOUS_KEYS_ENV : KEY_ENV;

@@ -78,7 +78,12 @@ async function setSecret(
   return { name, masked: maskFromLast4(sealed.last4), keyVersion: sealed.keyVersion, updatedAt: now };
 }
 
-async function deleteSecret(ctx: MutationCtx & { principal: Principal }, table: SecretTable, ownerId: string, name: string) {
+async function deleteSecret(
+  ctx: MutationCtx & { principal: Principal },
+  table: SecretTable,
+  ownerId: string,
+  name: string,
+) {
   await ownedTarget(ctx, table, ownerId);
   if (!isValidName(name)) fail("ARGS_INVALID", { field: "name" });
   const existing = await findSecret(ctx.db, table, ownerId, name);

@@ -53,7 +53,9 @@ export const reencryptBatch = internalMutation({
     const ring = keyRingOrFail();
     const numItems = Math.max(1, Math.min(MAX_BATCH_SIZE, Math.floor(batchSize ?? DEFAULT_BATCH_SIZE)));
     // Creation order: stable under the patches below, so the cursor never skips a row.
-    const page = await (ctx.db.query(table) as any).withIndex("by_creation_time").paginate({ cursor: cursor ?? null, numItems });
+    const page = await (ctx.db.query(table) as any)
+      .withIndex("by_creation_time")
+      .paginate({ cursor: cursor ?? null, numItems });
     let reencrypted = 0;
     let failed = 0;
     for (const row of page.page as SecretRow[]) {
@@ -81,7 +83,8 @@ export const reencryptBatch = internalMutation({
       const t = nextTable(table);
       if (t) next = { table: t, cursor: null };
     }
-    if (next) await ctx.scheduler.runAfter(0, internal.secrets.rotation.reencryptBatch, { ...next, batchSize: numItems });
+    if (next)
+      await ctx.scheduler.runAfter(0, internal.secrets.rotation.reencryptBatch, { ...next, batchSize: numItems });
     return { table, scanned: page.page.length, reencrypted, failed, next };
   },
 });

@@ -26,8 +26,18 @@ type Kind = {
 
 export const KINDS: Record<SecretTable, Kind> = {
   skillSecrets: { ownerTable: "skillRegistry", ownerField: "skillId", nameIndex: "by_skill_name", label: "skill" },
-  channelSecrets: { ownerTable: "channelConfig", ownerField: "channelId", nameIndex: "by_channel_name", label: "channel" },
-  mcpServerSecrets: { ownerTable: "mcpServers", ownerField: "serverId", nameIndex: "by_server_name", label: "mcpServer" },
+  channelSecrets: {
+    ownerTable: "channelConfig",
+    ownerField: "channelId",
+    nameIndex: "by_channel_name",
+    label: "channel",
+  },
+  mcpServerSecrets: {
+    ownerTable: "mcpServers",
+    ownerField: "serverId",
+    nameIndex: "by_server_name",
+    label: "mcpServer",
+  },
 };
 
 export type SecretRow = Doc<"skillSecrets"> | Doc<"channelSecrets"> | Doc<"mcpServerSecrets">;
@@ -71,7 +81,12 @@ export function keyRingOrFail(): KeyRing {
   }
 }
 
-export async function findSecret(db: any, table: SecretTable, ownerId: string, name: string): Promise<SecretRow | null> {
+export async function findSecret(
+  db: any,
+  table: SecretTable,
+  ownerId: string,
+  name: string,
+): Promise<SecretRow | null> {
   const k = KINDS[table];
   return await db
     .query(table)
@@ -115,7 +130,14 @@ export async function putMcpServerSecret(
   }
   const all = await listSecrets(ctx.db, "mcpServerSecrets", server._id);
   if (all.length >= MAX_SECRETS_PER_OWNER) fail("SECRET_LIMIT_REACHED");
-  await ctx.db.insert("mcpServerSecrets", { workspaceId: server.workspaceId, serverId: server._id, name, ...value, createdAt: now, updatedAt: now });
+  await ctx.db.insert("mcpServerSecrets", {
+    workspaceId: server.workspaceId,
+    serverId: server._id,
+    name,
+    ...value,
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
 /** Opens a short-lived value sealed with the key ring under `identity` (e.g. an OAuth PKCE verifier). */

@@ -12,23 +12,59 @@ import { v } from "convex/values";
 import { internalAction, internalMutation } from "../_generated/server";
 import { writeInvocationLog } from "./checkerLog";
 import { logEntryValidator } from "./checkerPipeline";
-import { invokeSkillArgs, invokeSkillHandler, invokeSkillReturns, precheckSkillArgs, precheckSkillHandler, precheckSkillReturns } from "./checkerSkill";
-import { callMcpToolArgs, callMcpToolHandler, callMcpToolReturns, precheckMcpArgs, precheckMcpHandler, precheckMcpReturns } from "./checkerMcp";
+import {
+  invokeSkillArgs,
+  invokeSkillHandler,
+  invokeSkillReturns,
+  precheckSkillArgs,
+  precheckSkillHandler,
+  precheckSkillReturns,
+} from "./checkerSkill";
+import {
+  callMcpToolArgs,
+  callMcpToolHandler,
+  callMcpToolReturns,
+  precheckMcpArgs,
+  precheckMcpHandler,
+  precheckMcpReturns,
+} from "./checkerMcp";
 
-export { EXECUTOR_GRACE_MS, LARGE_OUTPUT_BYTES, callerValidator, checkResultValidator, type CheckResult } from "./checkerPipeline";
+export {
+  EXECUTOR_GRACE_MS,
+  LARGE_OUTPUT_BYTES,
+  callerValidator,
+  checkResultValidator,
+  type CheckResult,
+} from "./checkerPipeline";
 export { reachesNetwork } from "./checkerSkill";
 
 /** Skill steps 1–5 in one transaction: reads the skill, limit rows and limiter state; logs a denial itself. */
-export const precheckSkill = internalMutation({ args: precheckSkillArgs, returns: precheckSkillReturns, handler: precheckSkillHandler });
+export const precheckSkill = internalMutation({
+  args: precheckSkillArgs,
+  returns: precheckSkillReturns,
+  handler: precheckSkillHandler,
+});
 
 /** Runs a skill by name through the whole pipeline. */
-export const invokeSkill = internalAction({ args: invokeSkillArgs, returns: invokeSkillReturns, handler: invokeSkillHandler });
+export const invokeSkill = internalAction({
+  args: invokeSkillArgs,
+  returns: invokeSkillReturns,
+  handler: invokeSkillHandler,
+});
 
 /** MCP steps up to the call in one transaction; logs a denial itself. */
-export const precheckMcp = internalMutation({ args: precheckMcpArgs, returns: precheckMcpReturns, handler: precheckMcpHandler });
+export const precheckMcp = internalMutation({
+  args: precheckMcpArgs,
+  returns: precheckMcpReturns,
+  handler: precheckMcpHandler,
+});
 
 /** Calls an approved tool of an approved MCP server through the whole pipeline. */
-export const callMcpTool = internalAction({ args: callMcpToolArgs, returns: callMcpToolReturns, handler: callMcpToolHandler });
+export const callMcpTool = internalAction({
+  args: callMcpToolArgs,
+  returns: callMcpToolReturns,
+  handler: callMcpToolHandler,
+});
 
 /** The result of a run (allowed or denied after the precheck), in one transaction. */
 export const logResult = internalMutation({

@@ -30,7 +30,6 @@ import {
   type CheckResult,
 } from "./checkerPipeline";
 
-
 export const precheckMcpArgs = {
   workspaceId: v.id("workspaces"),
   serverId: v.id("mcpServers"),
@@ -52,7 +51,10 @@ export const precheckMcpReturns = v.union(
   v.object({ ok: v.literal(false), code: codeValidator, retryAfterMs: v.optional(v.number()) }),
 );
 
-export async function precheckMcpHandler(ctx: MutationCtx, a: ObjectType<typeof precheckMcpArgs>): Promise<Infer<typeof precheckMcpReturns>> {
+export async function precheckMcpHandler(
+  ctx: MutationCtx,
+  a: ObjectType<typeof precheckMcpArgs>,
+): Promise<Infer<typeof precheckMcpReturns>> {
   const found = await ctx.db.get(a.serverId);
   const server = found && found.workspaceId === a.workspaceId ? found : null;
   const toolName = a.toolName.slice(0, 128);
@@ -68,9 +70,11 @@ export async function precheckMcpHandler(ctx: MutationCtx, a: ObjectType<typeof 
     inputBytes: a.inputBytes,
     inputPreview: a.inputPreview,
   };
-  const deny = (code: Code, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
+  const deny = (code: Code, retryAfterMs?: number) =>
+    denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
-  if (!server || (server.status !== "approved" && server.status !== "disabled")) return await deny("MCP_SERVER_NOT_APPROVED");
+  if (!server || (server.status !== "approved" && server.status !== "disabled"))
+    return await deny("MCP_SERVER_NOT_APPROVED");
   if (server.status === "disabled" || !server.enabled) return await deny("MCP_SERVER_DISABLED");
   const tool = await ctx.db
     .query("mcpTools")
@@ -144,14 +148,26 @@ export async function callMcpToolHandler(ctx: ActionCtx, a: ObjectType<typeof ca
 
   const entryBase = { ...base, mcpServerId: a.serverId, targetName: pre.targetName };
   const fail = async (code: Code): Promise<CheckResult> => {
-    await logFromAction(ctx, { ...entryBase, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+    await logFromAction(ctx, {
+      ...entryBase,
+      code,
+      allowed: false,
+      durationMs: Date.now() - startedAt,
+      outputBytes: 0,
+    });
     return denial(code);
   };
 
   let res: Awaited<ReturnType<typeof runMcp>> | "TIMEOUT";
   try {
     res = await withDeadline(
-      runMcp(ctx, { serverId: a.serverId, toolName: a.toolName, input: a.input, timeoutMs: pre.timeoutMs, maxOutputBytes: pre.maxOutputBytes }),
+      runMcp(ctx, {
+        serverId: a.serverId,
+        toolName: a.toolName,
+        input: a.input,
+        timeoutMs: pre.timeoutMs,
+        maxOutputBytes: pre.maxOutputBytes,
+      }),
       pre.timeoutMs + EXECUTOR_GRACE_MS,
     );
   } catch {
@@ -162,7 +178,11 @@ export async function callMcpToolHandler(ctx: ActionCtx, a: ObjectType<typeof ca
   const outJson = jsonOf(res.output);
   const outBytes = Math.max(res.bytes ?? 0, outJson === null ? Infinity : utf8Length(outJson));
   if (outBytes > pre.maxOutputBytes) return await fail("OUTPUT_TOO_LARGE");
-  return await deliverAllowed(ctx, { ...entryBase, durationMs: Date.now() - startedAt, outputBytes: outBytes }, res.output);
+  return await deliverAllowed(
+    ctx,
+    { ...entryBase, durationMs: Date.now() - startedAt, outputBytes: outBytes },
+    res.output,
+  );
 }
 
 function runMcp(

@@ -84,7 +84,14 @@ export async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | "T
  */
 export async function targetThenGlobalLimit(
   ctx: MutationCtx,
-  a: { workspaceId: Id<"workspaces">; name: "skillPerSkill" | "mcpPerServer"; key: string; category: string; source: string; ratePerMinute?: number },
+  a: {
+    workspaceId: Id<"workspaces">;
+    name: "skillPerSkill" | "mcpPerServer";
+    key: string;
+    category: string;
+    source: string;
+    ratePerMinute?: number;
+  },
 ): Promise<LimitResult> {
   const own = await enforceLimit(ctx, {
     workspaceId: a.workspaceId,
@@ -95,7 +102,13 @@ export async function targetThenGlobalLimit(
     override: a.ratePerMinute !== undefined ? { rate: a.ratePerMinute, periodMs: MINUTE } : undefined,
   });
   if (!own.ok) return own;
-  return await enforceLimit(ctx, { workspaceId: a.workspaceId, name: "globalInvocations", key: "global", category: a.category, source: a.source });
+  return await enforceLimit(ctx, {
+    workspaceId: a.workspaceId,
+    name: "globalInvocations",
+    key: "global",
+    category: a.category,
+    source: a.source,
+  });
 }
 
 /** A Convex value as is; anything Convex cannot carry (e.g. `$`-keys from an API) as its JSON text. */
@@ -147,7 +160,10 @@ export async function logFromAction(ctx: ActionCtx, entry: InvocationLogEntry, d
   }
 }
 
-export type LogBase = Pick<InvocationLogEntry, "workspaceId" | "targetKind" | "targetName" | "callerKind" | "callerId" | "inputBytes" | "inputPreview">;
+export type LogBase = Pick<
+  InvocationLogEntry,
+  "workspaceId" | "targetKind" | "targetName" | "callerKind" | "callerId" | "inputBytes" | "inputPreview"
+>;
 export type PrecheckDenied = { ok: false; code: Code; retryAfterMs?: number };
 
 /** Size, validity and log preview of a call's input; the same for skills and MCP tools. */
@@ -155,7 +171,11 @@ export function measureInput(input: unknown): { inputBytes: number; inputTooLarg
   const inputJson = jsonOf(input);
   const inputBytes = inputJson === null ? 0 : utf8Length(inputJson);
   const inputTooLarge = inputJson === null || inputBytes > MAX_INPUT_BYTES;
-  return { inputBytes, inputTooLarge, inputPreview: preview(inputTooLarge ? "[input too large]" : input, [], PREVIEW_BYTES) };
+  return {
+    inputBytes,
+    inputTooLarge,
+    inputPreview: preview(inputTooLarge ? "[input too large]" : input, [], PREVIEW_BYTES),
+  };
 }
 
 /**
@@ -171,7 +191,13 @@ export async function runPrecheck<T extends { ok: true }>(
   try {
     return await precheck();
   } catch {
-    await logFromAction(ctx, { ...base, code: "INTERNAL", allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 });
+    await logFromAction(ctx, {
+      ...base,
+      code: "INTERNAL",
+      allowed: false,
+      durationMs: Date.now() - startedAt,
+      outputBytes: 0,
+    });
     return { ok: false, code: "INTERNAL" };
   }
 }
@@ -186,6 +212,10 @@ export async function denyInPrecheck(
   retryAfterMs?: number,
   securityEvent = true,
 ): Promise<PrecheckDenied> {
-  await writeInvocationLog(ctx, { ...entry, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 }, { source, securityEvent });
+  await writeInvocationLog(
+    ctx,
+    { ...entry, code, allowed: false, durationMs: Date.now() - startedAt, outputBytes: 0 },
+    { source, securityEvent },
+  );
   return { ok: false as const, code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }

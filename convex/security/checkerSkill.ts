@@ -62,7 +62,6 @@ async function isApproved(skill: Doc<"skillRegistry">): Promise<boolean> {
   return true;
 }
 
-
 const skillForRun = v.object({
   _id: v.id("skillRegistry"),
   name: v.string(),
@@ -91,7 +90,10 @@ export const precheckSkillReturns = v.union(
   v.object({ ok: v.literal(false), code: codeValidator, retryAfterMs: v.optional(v.number()) }),
 );
 
-export async function precheckSkillHandler(ctx: MutationCtx, a: ObjectType<typeof precheckSkillArgs>): Promise<Infer<typeof precheckSkillReturns>> {
+export async function precheckSkillHandler(
+  ctx: MutationCtx,
+  a: ObjectType<typeof precheckSkillArgs>,
+): Promise<Infer<typeof precheckSkillReturns>> {
   const skill = await ctx.db
     .query("skillRegistry")
     .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", a.skillName))
@@ -107,7 +109,8 @@ export async function precheckSkillHandler(ctx: MutationCtx, a: ObjectType<typeo
     inputBytes: a.inputBytes,
     inputPreview: a.inputPreview,
   };
-  const deny = (code: Code, retryAfterMs?: number) => denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
+  const deny = (code: Code, retryAfterMs?: number) =>
+    denyInPrecheck(ctx, entry, a.startedAt, source, code, retryAfterMs);
 
   // 1. approval (an unknown name is indistinguishable from an unapproved skill)
   if (!skill || !(await isApproved(skill))) return await deny("SKILL_NOT_APPROVED");
@@ -177,7 +180,12 @@ function measured(outcome: { outputJson: string; bytes: number }): { output: unk
   }
 }
 
-export const invokeSkillArgs = { workspaceId: v.id("workspaces"), skillName: v.string(), input: v.any(), caller: callerValidator };
+export const invokeSkillArgs = {
+  workspaceId: v.id("workspaces"),
+  skillName: v.string(),
+  input: v.any(),
+  caller: callerValidator,
+};
 export const invokeSkillReturns = checkResultValidator;
 
 export async function invokeSkillHandler(ctx: ActionCtx, a: ObjectType<typeof invokeSkillArgs>): Promise<CheckResult> {
@@ -209,7 +217,8 @@ export async function invokeSkillHandler(ctx: ActionCtx, a: ObjectType<typeof in
   const finish = async (outcome: Finished): Promise<CheckResult> => {
     const entryBase = { ...base, skillId: skill._id, targetName: skill.name, durationMs: Date.now() - startedAt };
     if (!outcome.ok) {
-      const detail = EGRESS_CODES.has(outcome.code) && outcome.host ? `skill=${skill.name} host=${outcome.host}` : undefined;
+      const detail =
+        EGRESS_CODES.has(outcome.code) && outcome.host ? `skill=${skill.name} host=${outcome.host}` : undefined;
       await logFromAction(ctx, { ...entryBase, code: outcome.code, allowed: false, outputBytes: 0 }, detail);
       return denial(outcome.code);
     }
@@ -269,7 +278,8 @@ export async function invokeSkillHandler(ctx: ActionCtx, a: ObjectType<typeof in
   // 8. output size
   const m = measured(outcome);
   if (!m) return await finish({ ok: false, code: "SKILL_ERROR" });
-  if (m.bytes > skill.maxOutputBytes || m.bytes > OUTPUT_MAX_BYTES) return await finish({ ok: false, code: "OUTPUT_TOO_LARGE" });
+  if (m.bytes > skill.maxOutputBytes || m.bytes > OUTPUT_MAX_BYTES)
+    return await finish({ ok: false, code: "OUTPUT_TOO_LARGE" });
 
   // 9–10. redact (token shapes; executors already removed the skill's own secret values) and log
   return await finish({ ok: true, output: m.output, bytes: m.bytes });

@@ -42,7 +42,15 @@ async function webhookRejected(
   const targetName = `${channel.platform}/${channel.name}`;
   await writeInvocationLog(
     ctx,
-    { ...entry, workspaceId: channel.workspaceId, targetKind: "webhook", channelId: channel._id, targetName, code, allowed: false },
+    {
+      ...entry,
+      workspaceId: channel.workspaceId,
+      targetKind: "webhook",
+      channelId: channel._id,
+      targetName,
+      code,
+      allowed: false,
+    },
     { source, detail: `webhook=${targetName}` },
   );
   await logActivity(ctx, {
@@ -113,7 +121,9 @@ export async function admitWebhook(
   }
 
   const channelUserBlocked =
-    a.platformUserId === undefined ? undefined : (await findChannelUser(ctx, channel._id, a.platformUserId))?.blocked === true;
+    a.platformUserId === undefined
+      ? undefined
+      : (await findChannelUser(ctx, channel._id, a.platformUserId))?.blocked === true;
   // A blocked user's delivery is admitted (so the vendor gets its ack) but not processed.
   if (channelUserBlocked) await logAdmitted("CHANNEL_USER_BLOCKED", false);
   else await logAdmitted("OK");

@@ -29,7 +29,11 @@ async function workspacesOf(ctx: QueryCtx, ownerId: Id<"owners"> | null): Promis
  * One deployment-level event (no workspace; it alone carries `source`, so abuse detection counts
  * the attempt once), plus a copy in every workspace of the targeted person so SyncBoard shows it.
  */
-export async function recordForPerson(ctx: MutationCtx, ownerKey: string, e: Omit<SecurityEventInput, "workspaceId">): Promise<void> {
+export async function recordForPerson(
+  ctx: MutationCtx,
+  ownerKey: string,
+  e: Omit<SecurityEventInput, "workspaceId">,
+): Promise<void> {
   await recordSecurityEvent(ctx, e);
   const owner = await ctx.db
     .query("owners")
@@ -47,7 +51,12 @@ export const recordRequestDenial = internalMutation({
   returns: v.null(),
   handler: async (ctx, a) => {
     const ip = a.ip.slice(0, 64);
-    await recordSecurityEvent(ctx, { code: a.code, category: a.category, source: `ip:${ip}`, detail: `${a.detail}; ip=${ip}` });
+    await recordSecurityEvent(ctx, {
+      code: a.code,
+      category: a.category,
+      source: `ip:${ip}`,
+      detail: `${a.detail}; ip=${ip}`,
+    });
     return null;
   },
 });
@@ -63,7 +72,12 @@ export const recordMemberDenial = internalMutation({
     const identity = await ctx.auth.getUserIdentity();
     const ipPart = a.ip ? `; ip=${a.ip.slice(0, 64)}` : "";
     if (!identity) {
-      await recordSecurityEvent(ctx, { code: a.code, category: a.category, source: a.ip ? `ip:${a.ip.slice(0, 64)}` : undefined, detail: `${a.detail}${ipPart}` });
+      await recordSecurityEvent(ctx, {
+        code: a.code,
+        category: a.category,
+        source: a.ip ? `ip:${a.ip.slice(0, 64)}` : undefined,
+        detail: `${a.detail}${ipPart}`,
+      });
       return null;
     }
     let owner: Doc<"owners"> | null = null;
@@ -88,7 +102,13 @@ export const recordMemberDenial = internalMutation({
       if (m) workspaceId = claimed;
     }
     const who = owner ? `owner:${owner._id}` : `subject:${identity.subject.slice(0, 64)}`;
-    await recordSecurityEvent(ctx, { workspaceId, code: a.code, category: a.category, source: who, detail: `${a.detail} by ${owner?.ownerKey ?? "unknown account"}${ipPart}` });
+    await recordSecurityEvent(ctx, {
+      workspaceId,
+      code: a.code,
+      category: a.category,
+      source: who,
+      detail: `${a.detail} by ${owner?.ownerKey ?? "unknown account"}${ipPart}`,
+    });
     return null;
   },
 });

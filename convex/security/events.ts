@@ -86,18 +86,24 @@ async function detectAbuse(ctx: MutationCtx, workspaceId: Id<"workspaces"> | und
   const bucket = hourBucket(at);
   const sum = await ctx.db
     .query("securityEventSummary")
-    .withIndex("by_workspace_code_bucket", (q) => q.eq("workspaceId", workspaceId).eq("code", "ABUSE_ALERT").eq("bucket", bucket))
+    .withIndex("by_workspace_code_bucket", (q) =>
+      q.eq("workspaceId", workspaceId).eq("code", "ABUSE_ALERT").eq("bucket", bucket),
+    )
     .unique();
   if (sum) await ctx.db.patch(sum._id, { count: sum.count + 1 });
   else await ctx.db.insert("securityEventSummary", { workspaceId, code: "ABUSE_ALERT", bucket, count: 1 });
   if (workspaceId) {
-    await notify(ctx, {
-      workspaceId,
-      kind: "abuse",
-      title: "Repeated denials from one source",
-      source,
-      body: `${source.split(":")[0]} source exceeded ${ABUSE_THRESHOLD} denials in ${ABUSE_WINDOW_MS / 60_000} minutes. Review security events and block it if needed.`,
-    }, at);
+    await notify(
+      ctx,
+      {
+        workspaceId,
+        kind: "abuse",
+        title: "Repeated denials from one source",
+        source,
+        body: `${source.split(":")[0]} source exceeded ${ABUSE_THRESHOLD} denials in ${ABUSE_WINDOW_MS / 60_000} minutes. Review security events and block it if needed.`,
+      },
+      at,
+    );
   }
 }
 
@@ -120,5 +126,11 @@ export async function recordRateLimitHit(
     )
     .unique();
   if (existing) await ctx.db.patch(existing._id, { count: existing.count + 1 });
-  else await ctx.db.insert("rateLimitHitSummary", { workspaceId: e.workspaceId, limitName: e.limitName, bucket, count: 1 });
+  else
+    await ctx.db.insert("rateLimitHitSummary", {
+      workspaceId: e.workspaceId,
+      limitName: e.limitName,
+      bucket,
+      count: 1,
+    });
 }

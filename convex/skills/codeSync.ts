@@ -57,13 +57,15 @@ type CodeRow = Pick<
   | "maxOutputBytes"
 >;
 
-const int = (x: unknown, lo: number, hi: number) => Number.isSafeInteger(x) && (x as number) >= lo && (x as number) <= hi;
+const int = (x: unknown, lo: number, hi: number) =>
+  Number.isSafeInteger(x) && (x as number) >= lo && (x as number) <= hi;
 
 /** The registry fields a module declares, or null when its meta is unusable. */
 export async function rowFromModule(moduleName: string, mod: CodeSkillModule): Promise<CodeRow | null> {
   const m = mod.skillMeta;
   if (!m || m.name !== moduleName || !SKILL_NAME.test(m.name)) return null;
-  if (typeof m.description !== "string" || m.description.trim() === "" || m.description.length > MAX_DESCRIPTION) return null;
+  if (typeof m.description !== "string" || m.description.trim() === "" || m.description.length > MAX_DESCRIPTION)
+    return null;
   if (!checkInputSchema(m.inputSchema).ok) return null;
   const domains: string[] = [];
   if (!Array.isArray(m.permissions?.domains) || m.permissions.domains.length > MAX_DOMAINS) return null;
@@ -73,8 +75,10 @@ export async function rowFromModule(moduleName: string, mod: CodeSkillModule): P
     if (!domains.includes(r.value)) domains.push(r.value);
   }
   const secrets = m.permissions?.secrets;
-  if (!Array.isArray(secrets) || secrets.length > MAX_SECRETS || !secrets.every((s) => SECRET_NAME.test(s))) return null;
-  if (!int(m.rateLimitPerMinute, 1, RATE_PER_MINUTE_MAX) || !int(m.timeoutMs, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS)) return null;
+  if (!Array.isArray(secrets) || secrets.length > MAX_SECRETS || !secrets.every((s) => SECRET_NAME.test(s)))
+    return null;
+  if (!int(m.rateLimitPerMinute, 1, RATE_PER_MINUTE_MAX) || !int(m.timeoutMs, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS))
+    return null;
   const maxOutputBytes = m.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   if (!int(maxOutputBytes, OUTPUT_MIN_BYTES, OUTPUT_MAX_BYTES)) return null;
   if (typeof mod.handler !== "function") return null;
@@ -93,9 +97,21 @@ export async function rowFromModule(moduleName: string, mod: CodeSkillModule): P
   };
 }
 
-type Counts = { created: number; updated: number; unchanged: number; disabled: number; invalid: number; conflicts: number };
+type Counts = {
+  created: number;
+  updated: number;
+  unchanged: number;
+  disabled: number;
+  invalid: number;
+  conflicts: number;
+};
 
-async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, rows: Map<string, CodeRow | null>, counts: Counts) {
+async function syncWorkspace(
+  ctx: MutationCtx,
+  workspaceId: Id<"workspaces">,
+  rows: Map<string, CodeRow | null>,
+  counts: Counts,
+) {
   const now = Date.now();
   for (const [name, row] of rows) {
     if (!row) {
@@ -108,12 +124,30 @@ async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, ro
       .withIndex("by_workspace_name", (q) => q.eq("workspaceId", workspaceId).eq("name", name))
       .first();
     if (!existing) {
-      await ctx.db.insert("skillRegistry", { ...row, workspaceId, status: "pending", configHash: hash, createdAt: now, updatedAt: now });
-      await writeAudit(ctx, { workspaceId, actorLabel: "deploy", action: "skill.codeRegistered", target: name, after: { status: "pending" } });
+      await ctx.db.insert("skillRegistry", {
+        ...row,
+        workspaceId,
+        status: "pending",
+        configHash: hash,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await writeAudit(ctx, {
+        workspaceId,
+        actorLabel: "deploy",
+        action: "skill.codeRegistered",
+        target: name,
+        after: { status: "pending" },
+      });
       counts.created++;
     } else if (existing.type !== "code") {
       // An owner-defined skill holds the name: never overwrite it.
-      await recordSecurityEvent(ctx, { workspaceId, code: "CONFIG_INVALID", category: "skill", detail: `code skill ${name}: name taken` });
+      await recordSecurityEvent(ctx, {
+        workspaceId,
+        code: "CONFIG_INVALID",
+        category: "skill",
+        detail: `code skill ${name}: name taken`,
+      });
       counts.conflicts++;
     } else if (existing.configHash === hash) {
       counts.unchanged++; // whatever its status (an owner's "disabled" stays)
@@ -147,7 +181,14 @@ async function syncWorkspace(ctx: MutationCtx, workspaceId: Id<"workspaces">, ro
   for (const s of all) {
     if (s.type !== "code" || rows.has(s.name) || s.status === "disabled") continue;
     await ctx.db.patch(s._id, { status: "disabled", updatedAt: now });
-    await writeAudit(ctx, { workspaceId, actorLabel: "deploy", action: "skill.codeRemoved", target: s.name, before: { status: s.status }, after: { status: "disabled" } });
+    await writeAudit(ctx, {
+      workspaceId,
+      actorLabel: "deploy",
+      action: "skill.codeRemoved",
+      target: s.name,
+      before: { status: s.status },
+      after: { status: "disabled" },
+    });
     counts.disabled++;
   }
 }
@@ -190,7 +231,15 @@ export const check = internalMutation({
     const now = Date.now();
     if (state?.runningHash === hash && (state.runningSince ?? 0) > now - SYNC_STALE_MS) return { started: false };
     if (state) await ctx.db.patch(state._id, { runningHash: hash, runningSince: now });
-    else await ctx.db.insert("codeCatalogueState", { key: STATE_KEY, hash: "", newestWorkspaceAt: 0, syncedAt: 0, runningHash: hash, runningSince: now });
+    else
+      await ctx.db.insert("codeCatalogueState", {
+        key: STATE_KEY,
+        hash: "",
+        newestWorkspaceAt: 0,
+        syncedAt: 0,
+        runningHash: hash,
+        runningSince: now,
+      });
     await syncPage(ctx, null, hash);
     return { started: true };
   },
@@ -215,11 +264,20 @@ async function syncPage(ctx: MutationCtx, cursor: string | null, hash: string): 
   const counts: Counts = { created: 0, updated: 0, unchanged: 0, disabled: 0, invalid: 0, conflicts: 0 };
   for (const ws of page.page) await syncWorkspace(ctx, ws._id, rows, counts);
   if (!page.isDone) {
-    await ctx.scheduler.runAfter(0, internal.skills.codeSync.sync, { cursor: page.continueCursor, catalogueHash: hash });
+    await ctx.scheduler.runAfter(0, internal.skills.codeSync.sync, {
+      cursor: page.continueCursor,
+      catalogueHash: hash,
+    });
   } else {
     // Done: record what was synced. A deploy during a paged run leaves a different hash, so the cron syncs again.
     const state = await catalogueState(ctx);
-    const done = { hash, newestWorkspaceAt: await newestWorkspaceAt(ctx), syncedAt: Date.now(), runningHash: undefined, runningSince: undefined };
+    const done = {
+      hash,
+      newestWorkspaceAt: await newestWorkspaceAt(ctx),
+      syncedAt: Date.now(),
+      runningHash: undefined,
+      runningSince: undefined,
+    };
     if (state) await ctx.db.patch(state._id, done);
     else await ctx.db.insert("codeCatalogueState", { key: STATE_KEY, ...done });
   }
@@ -233,7 +291,8 @@ export const sync = internalMutation({
     catalogueHash: v.optional(v.string()),
   },
   returns: syncResult,
-  handler: async (ctx, { cursor, catalogueHash: given }) => await syncPage(ctx, cursor ?? null, given ?? (await catalogueHash())),
+  handler: async (ctx, { cursor, catalogueHash: given }) =>
+    await syncPage(ctx, cursor ?? null, given ?? (await catalogueHash())),
 });
 
 /** The deployed module behind a code skill (for review: its source is shown, never run). */

@@ -39,12 +39,19 @@ function hostOf(url: string): string | undefined {
   }
 }
 
-async function readSecrets(ctx: ActionCtx, skillId: Id<"skillRegistry">, names: string[]): Promise<Record<string, string> | string> {
+async function readSecrets(
+  ctx: ActionCtx,
+  skillId: Id<"skillRegistry">,
+  names: string[],
+): Promise<Record<string, string> | string> {
   if (names.length === 0) return {};
   try {
     return await ctx.runAction(internal.secrets.access.readSkillSecrets, { skillId, names });
   } catch (e) {
-    const code = e instanceof ConvexError && typeof (e.data as { code?: unknown })?.code === "string" ? (e.data as { code: string }).code : "";
+    const code =
+      e instanceof ConvexError && typeof (e.data as { code?: unknown })?.code === "string"
+        ? (e.data as { code: string }).code
+        : "";
     return code === "SECRET_DECRYPT_FAILED" ? code : "SECRET_ACCESS_DENIED";
   }
 }
@@ -117,8 +124,11 @@ export const run = internalAction({
 
     if (a.type === "template") {
       const parsed = parseTemplateConfig(a.config);
-      if (!parsed || !parsed.def.network || !parsed.def.parseBody || !a.url) return { ok: false, code: "CONFIG_INVALID" };
-      const res = await fetchGuarded(a.url, { headers: { accept: "application/json, application/rss+xml, application/atom+xml, text/xml;q=0.9, */*;q=0.5" } });
+      if (!parsed || !parsed.def.network || !parsed.def.parseBody || !a.url)
+        return { ok: false, code: "CONFIG_INVALID" };
+      const res = await fetchGuarded(a.url, {
+        headers: { accept: "application/json, application/rss+xml, application/atom+xml, text/xml;q=0.9, */*;q=0.5" },
+      });
       if (!res.ok) return { ok: false, code: res.code, host: hostOf(a.url) };
       if (res.status < 200 || res.status > 299) return { ok: false, code: "UPSTREAM_ERROR" };
       const r = parsed.def.parseBody(parsed.config, res.body);

@@ -170,7 +170,12 @@ export const record = internalMutation({
 
 /** An invalid upload of the caller: deleted here, in the same transaction that checks the claim again. */
 export const rejected = internalMutation({
-  args: { workspaceId: v.id("workspaces"), ownerId: v.id("owners"), storageId: v.optional(v.id("_storage")), reason: v.string() },
+  args: {
+    workspaceId: v.id("workspaces"),
+    ownerId: v.id("owners"),
+    storageId: v.optional(v.id("_storage")),
+    reason: v.string(),
+  },
   returns: v.null(),
   handler: async (ctx, { workspaceId, ownerId, storageId, reason }) => {
     if (storageId) {
@@ -185,7 +190,12 @@ export const rejected = internalMutation({
       if (!grant || grant.ownerId !== ownerId || grant.workspaceId !== workspaceId || image) fail("FORBIDDEN");
       if (await ctx.db.system.get(storageId)) await ctx.storage.delete(storageId);
     }
-    await recordSecurityEvent(ctx, { workspaceId, code: "IMAGE_INVALID", category: "skill", detail: `image ${reason}`.slice(0, 100) });
+    await recordSecurityEvent(ctx, {
+      workspaceId,
+      code: "IMAGE_INVALID",
+      category: "skill",
+      detail: `image ${reason}`.slice(0, 100),
+    });
     return null;
   },
 });
@@ -214,7 +224,12 @@ export const generateUploadUrl = adminMutation({
       .withIndex("by_owner_open", (q) => q.eq("ownerId", p.ownerId).eq("storageId", undefined).gte("expiresAt", now))
       .take(MAX_OPEN_GRANTS);
     if (open.length >= MAX_OPEN_GRANTS) fail("RATE_LIMITED");
-    await ctx.db.insert("uploadGrants", { workspaceId: p.workspaceId, ownerId: p.ownerId, sha256: sha, expiresAt: now + UPLOAD_GRANT_TTL_MS });
+    await ctx.db.insert("uploadGrants", {
+      workspaceId: p.workspaceId,
+      ownerId: p.ownerId,
+      sha256: sha,
+      expiresAt: now + UPLOAD_GRANT_TTL_MS,
+    });
     return await ctx.storage.generateUploadUrl();
   },
 });
@@ -225,7 +240,11 @@ export const register = adminAction({
   returns: validated,
   handler: async (ctx, { storageId }): Promise<Validated> => {
     const p = ctx.principal;
-    const claimed = await ctx.runMutation(internal.skills.images.claim, { workspaceId: p.workspaceId, ownerId: p.ownerId, storageId });
+    const claimed = await ctx.runMutation(internal.skills.images.claim, {
+      workspaceId: p.workspaceId,
+      ownerId: p.ownerId,
+      storageId,
+    });
     const reject = async (reason: string, own: boolean) => {
       await ctx.runMutation(internal.skills.images.rejected, {
         workspaceId: p.workspaceId,

@@ -36,10 +36,22 @@ const skillDoc = schema.doc("skillRegistry");
 
 function invalid(errors: FieldError[]): never {
   const first = errors[0];
-  throw new ConvexError({ code: first.code, field: first.field, ...(first.index === undefined ? {} : { index: first.index }), errors: errors.slice(0, 20) });
+  throw new ConvexError({
+    code: first.code,
+    field: first.field,
+    ...(first.index === undefined ? {} : { index: first.index }),
+    errors: errors.slice(0, 20),
+  });
 }
 
-async function audit(ctx: MutationCtx, p: Principal, action: string, skill: Pick<Doc<"skillRegistry">, "name">, before?: unknown, after?: unknown) {
+async function audit(
+  ctx: MutationCtx,
+  p: Principal,
+  action: string,
+  skill: Pick<Doc<"skillRegistry">, "name">,
+  before?: unknown,
+  after?: unknown,
+) {
   await writeAudit(ctx, {
     workspaceId: p.workspaceId,
     actorId: p.ownerId,
@@ -74,7 +86,9 @@ export const list = viewerQuery({
     const q =
       status === undefined
         ? ctx.db.query("skillRegistry").withIndex("by_workspace", (q) => q.eq("workspaceId", ws))
-        : ctx.db.query("skillRegistry").withIndex("by_workspace_status", (q) => q.eq("workspaceId", ws).eq("status", status));
+        : ctx.db
+            .query("skillRegistry")
+            .withIndex("by_workspace_status", (q) => q.eq("workspaceId", ws).eq("status", status));
     return await q.order("desc").paginate(clampPage(paginationOpts));
   },
 });
@@ -117,7 +131,11 @@ export const create = adminMutation({
       createdAt: now,
       updatedAt: now,
     });
-    await audit(ctx, ctx.principal, "skill.create", r.value, undefined, { status: "pending", type: r.value.type, allowedDomains: r.value.allowedDomains.join(",") });
+    await audit(ctx, ctx.principal, "skill.create", r.value, undefined, {
+      status: "pending",
+      type: r.value.type,
+      allowedDomains: r.value.allowedDomains.join(","),
+    });
     return id;
   },
 });
@@ -146,7 +164,17 @@ export const update = adminMutation({
 
     let next: Pick<
       Doc<"skillRegistry">,
-      "name" | "description" | "type" | "inputSchema" | "config" | "allowedDomains" | "allowHttp" | "secretNames" | "rateLimitPerMinute" | "timeoutMs" | "maxOutputBytes"
+      | "name"
+      | "description"
+      | "type"
+      | "inputSchema"
+      | "config"
+      | "allowedDomains"
+      | "allowHttp"
+      | "secretNames"
+      | "rateLimitPerMinute"
+      | "timeoutMs"
+      | "maxOutputBytes"
     >;
     if (skill.type === "code") {
       // Code skills are defined in code: only limits can be tuned and domains narrowed here.
@@ -154,9 +182,15 @@ export const update = adminMutation({
         if (a[f] !== undefined) invalid([{ code: "CONFIG_INVALID", field: f }]);
       }
       const errors: FieldError[] = [];
-      if (rate !== undefined && !(Number.isSafeInteger(rate) && rate >= 1 && rate <= RATE_PER_MINUTE_MAX)) errors.push({ code: "CONFIG_INVALID", field: "rateLimitPerMinute" });
-      if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= TIMEOUT_MIN_MS && timeoutMs <= TIMEOUT_MAX_MS)) errors.push({ code: "CONFIG_INVALID", field: "timeoutMs" });
-      if (!(Number.isSafeInteger(maxOutputBytes) && maxOutputBytes >= OUTPUT_MIN_BYTES && maxOutputBytes <= OUTPUT_MAX_BYTES)) {
+      if (rate !== undefined && !(Number.isSafeInteger(rate) && rate >= 1 && rate <= RATE_PER_MINUTE_MAX))
+        errors.push({ code: "CONFIG_INVALID", field: "rateLimitPerMinute" });
+      if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= TIMEOUT_MIN_MS && timeoutMs <= TIMEOUT_MAX_MS))
+        errors.push({ code: "CONFIG_INVALID", field: "timeoutMs" });
+      if (!(
+        Number.isSafeInteger(maxOutputBytes) &&
+        maxOutputBytes >= OUTPUT_MIN_BYTES &&
+        maxOutputBytes <= OUTPUT_MAX_BYTES
+      )) {
         errors.push({ code: "CONFIG_INVALID", field: "maxOutputBytes" });
       }
       let domains = skill.allowedDomains;
@@ -165,7 +199,8 @@ export const update = adminMutation({
         errors.push(...d.errors);
         domains = d.domains;
         d.domains.forEach((x, index) => {
-          if (!skill.allowedDomains.includes(x)) errors.push({ code: "DOMAIN_NOT_ALLOWED", field: "allowedDomains", index });
+          if (!skill.allowedDomains.includes(x))
+            errors.push({ code: "DOMAIN_NOT_ALLOWED", field: "allowedDomains", index });
         });
       }
       if (errors.length) invalid(errors);
@@ -235,7 +270,8 @@ export const update = adminMutation({
       approvedAt,
       approvedHash,
       // A narrowing keeps the approval, and the person who last widened it stays its editor.
-      lastEditedBy: action === "skill.domainsNarrowed" || newHash === skill.configHash ? skill.lastEditedBy : ctx.principal.ownerId,
+      lastEditedBy:
+        action === "skill.domainsNarrowed" || newHash === skill.configHash ? skill.lastEditedBy : ctx.principal.ownerId,
       createdAt: skill.createdAt,
       updatedAt: Date.now(),
     });

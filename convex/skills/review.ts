@@ -30,7 +30,14 @@ export async function saveApprovedSource(
   approvedBy: Id<"owners">,
   approvedAt: number,
 ): Promise<void> {
-  const row = { workspaceId: skill.workspaceId, skillId: skill._id, sourceHash: await codeSourceHash(mod), source: codeSourceText(mod), approvedBy, approvedAt };
+  const row = {
+    workspaceId: skill.workspaceId,
+    skillId: skill._id,
+    sourceHash: await codeSourceHash(mod),
+    source: codeSourceText(mod),
+    approvedBy,
+    approvedAt,
+  };
   const existing = await ctx.db
     .query("skillApprovedSources")
     .withIndex("by_skill", (q) => q.eq("skillId", skill._id))

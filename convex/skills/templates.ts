@@ -160,7 +160,12 @@ export const TEMPLATES: Record<TemplateId, TemplateDef> = {
     }),
     network: false,
     runLocal: (config, input) => {
-      const zone = typeof input.zone === "string" ? input.zone : typeof config.defaultZone === "string" ? config.defaultZone : "UTC";
+      const zone =
+        typeof input.zone === "string"
+          ? input.zone
+          : typeof config.defaultZone === "string"
+            ? config.defaultZone
+            : "UTC";
       if (!isTimeZone(zone)) return { ok: false, code: "INPUT_INVALID" };
       return { ok: true, output: timeIn(zone, new Date()) };
     },

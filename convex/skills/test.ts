@@ -81,9 +81,15 @@ export const run = adminAction({
     /** the checker's invocation-log row for this run (redacted previews), or null if none was found */
     row: v.union(v.null(), rowValidator),
   }),
-  handler: async (ctx, { skillId, input }): Promise<{ ok: boolean; code: string; retryAfterMs?: number; row: TestRow | null }> => {
+  handler: async (
+    ctx,
+    { skillId, input },
+  ): Promise<{ ok: boolean; code: string; retryAfterMs?: number; row: TestRow | null }> => {
     const p = ctx.principal;
-    const skill: { name: string } | null = await ctx.runQuery(internal.skills.test.skillForTest, { skillId, workspaceId: p.workspaceId });
+    const skill: { name: string } | null = await ctx.runQuery(internal.skills.test.skillForTest, {
+      skillId,
+      workspaceId: p.workspaceId,
+    });
     if (!skill) fail("NOT_FOUND");
     // The checker measures and refuses oversize input itself; this only keeps a huge argument out of the log path.
     if (JSON.stringify(input ?? null).length > MAX_INPUT_BYTES * 4) fail("INPUT_INVALID", { field: "input" });
@@ -94,7 +100,13 @@ export const run = adminAction({
       input,
       caller: { kind: TEST_CALLER_KIND, id: p.ownerId as Id<"owners"> },
     });
-    const row: TestRow | null = await ctx.runQuery(internal.skills.test.testRow, { skillId, ownerId: p.ownerId, since: since - 1 });
-    return r.ok ? { ok: true, code: "OK", row } : { ok: false, code: r.code, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }), row };
+    const row: TestRow | null = await ctx.runQuery(internal.skills.test.testRow, {
+      skillId,
+      ownerId: p.ownerId,
+      since: since - 1,
+    });
+    return r.ok
+      ? { ok: true, code: "OK", row }
+      : { ok: false, code: r.code, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }), row };
   },
 });

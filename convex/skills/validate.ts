@@ -65,20 +65,37 @@ export type NormalizedSkill = {
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
 /** Transport headers, plus the forwarding headers a skill could use to spoof a client address. */
-const FORBIDDEN_HEADERS = new Set([...TRANSPORT_HEADERS, "forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip"]);
+const FORBIDDEN_HEADERS = new Set([
+  ...TRANSPORT_HEADERS,
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-real-ip",
+]);
 
 export const webhookConfigSchema = z.strictObject({
   urlTemplate: z.string().min(8).max(2048),
   method: z.enum(["GET", "POST"]),
   /** Static, non-secret headers. */
-  headers: z.record(headerName, z.string().max(1024).regex(/^[\x20-\x7e]*$/)).optional(),
+  headers: z
+    .record(
+      headerName,
+      z
+        .string()
+        .max(1024)
+        .regex(/^[\x20-\x7e]*$/),
+    )
+    .optional(),
   /** Header name → secret name; the value is injected server-side at execution time only. */
   secretHeaders: z
     .record(
       headerName,
       z.strictObject({
         secret: z.string().regex(SECRET_NAME),
-        prefix: z.string().regex(/^[A-Za-z]{1,20} $/).optional(),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z]{1,20} $/)
+          .optional(),
       }),
     )
     .optional(),
@@ -256,7 +273,10 @@ export function validateDraft(
 
   if (errors.length === 0 && fetches && opts.checkUrlHost) {
     const template = urlTemplateOf(type, config);
-    const e = template === null ? { code: "URL_TEMPLATE_INVALID", field: "config.urlTemplate" } : checkTemplateEgress(template, domains, allowHttp);
+    const e =
+      template === null
+        ? { code: "URL_TEMPLATE_INVALID", field: "config.urlTemplate" }
+        : checkTemplateEgress(template, domains, allowHttp);
     if (e) errors.push(e);
   }
 

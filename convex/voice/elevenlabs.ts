@@ -29,7 +29,8 @@ export function elevenLabsBase(env: Record<string, string | undefined>): string 
   return u.origin + u.pathname.replace(/\/+$/, "");
 }
 
-type Json = { ok: true; value: unknown; status: 200 } | { ok: false; status: number; code: "UPSTREAM_ERROR" | "TIMEOUT" };
+type Json =
+  { ok: true; value: unknown; status: 200 } | { ok: false; status: number; code: "UPSTREAM_ERROR" | "TIMEOUT" };
 
 /** GET with the key in `xi-api-key`, no redirects, a timeout and a response-size cap. */
 async function getJson(url: string, apiKey: string, timeoutMs?: number): Promise<Json> {
@@ -43,7 +44,11 @@ async function getJson(url: string, apiKey: string, timeoutMs?: number): Promise
     });
   } catch (err) {
     const name = err instanceof Error ? err.name : "";
-    return { ok: false, status: 0, code: name === "TimeoutError" || name === "AbortError" ? "TIMEOUT" : "UPSTREAM_ERROR" };
+    return {
+      ok: false,
+      status: 0,
+      code: name === "TimeoutError" || name === "AbortError" ? "TIMEOUT" : "UPSTREAM_ERROR",
+    };
   }
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => {});
@@ -71,12 +76,18 @@ export async function fetchAgentMaxDuration(opts: {
   apiKey: string;
   agentId: string;
   timeoutMs?: number;
-}): Promise<{ ok: true; maxSeconds: number | null } | { ok: false; code: "VOICE_NOT_CONFIGURED" | "UPSTREAM_ERROR" | "TIMEOUT" }> {
+}): Promise<
+  { ok: true; maxSeconds: number | null } | { ok: false; code: "VOICE_NOT_CONFIGURED" | "UPSTREAM_ERROR" | "TIMEOUT" }
+> {
   if (!opts.apiKey || !AGENT_ID.test(opts.agentId)) return { ok: false, code: "VOICE_NOT_CONFIGURED" };
-  const r = await getJson(`${opts.base}/v1/convai/agents/${encodeURIComponent(opts.agentId)}`, opts.apiKey, opts.timeoutMs);
+  const r = await getJson(
+    `${opts.base}/v1/convai/agents/${encodeURIComponent(opts.agentId)}`,
+    opts.apiKey,
+    opts.timeoutMs,
+  );
   if (!r.ok) return { ok: false, code: r.code };
-  const max = (r.value as { conversation_config?: { conversation?: { max_duration_seconds?: unknown } } } | null)?.conversation_config?.conversation
-    ?.max_duration_seconds;
+  const max = (r.value as { conversation_config?: { conversation?: { max_duration_seconds?: unknown } } } | null)
+    ?.conversation_config?.conversation?.max_duration_seconds;
   return { ok: true, maxSeconds: Number.isSafeInteger(max) && (max as number) > 0 ? (max as number) : null };
 }
 
@@ -85,7 +96,12 @@ export async function fetchAgentMaxDuration(opts: {
  * `signed_url` (for the browser) and `conversation_id` (kept server side) are used. With the
  * conversation id requested, ElevenLabs accepts the URL's signature once: one grant, one conversation.
  */
-export async function fetchSignedUrl(opts: { base: string; apiKey: string; agentId: string; timeoutMs?: number }): Promise<SignedUrlResult> {
+export async function fetchSignedUrl(opts: {
+  base: string;
+  apiKey: string;
+  agentId: string;
+  timeoutMs?: number;
+}): Promise<SignedUrlResult> {
   if (!opts.apiKey || !AGENT_ID.test(opts.agentId)) return { ok: false, code: "VOICE_NOT_CONFIGURED" };
   const url = `${opts.base}/v1/convai/conversation/get-signed-url?agent_id=${encodeURIComponent(opts.agentId)}&include_conversation_id=true`;
   const r = await getJson(url, opts.apiKey, opts.timeoutMs);
@@ -100,8 +116,12 @@ export async function fetchSignedUrl(opts: { base: string; apiKey: string; agent
     return { ok: false, code: "UPSTREAM_ERROR" };
   }
   // only a websocket URL, never one that carries the key or a voice id
-  if (u.protocol !== "wss:" || signed.includes(opts.apiKey) || /voice_id/i.test(signed)) return { ok: false, code: "UPSTREAM_ERROR" };
-  const cid = typeof body.conversation_id === "string" && CONVERSATION_ID.test(body.conversation_id) ? body.conversation_id : undefined;
+  if (u.protocol !== "wss:" || signed.includes(opts.apiKey) || /voice_id/i.test(signed))
+    return { ok: false, code: "UPSTREAM_ERROR" };
+  const cid =
+    typeof body.conversation_id === "string" && CONVERSATION_ID.test(body.conversation_id)
+      ? body.conversation_id
+      : undefined;
   return cid ? { ok: true, signedUrl: u.toString(), conversationId: cid } : { ok: true, signedUrl: u.toString() };
 }
 
@@ -116,7 +136,11 @@ export async function fetchConversationSeconds(opts: {
   timeoutMs?: number;
 }): Promise<{ ok: true; done: boolean; seconds: number | null } | { ok: false; code: string }> {
   if (!opts.apiKey || !CONVERSATION_ID.test(opts.conversationId)) return { ok: false, code: "VOICE_NOT_CONFIGURED" };
-  const r = await getJson(`${opts.base}/v1/convai/conversations/${encodeURIComponent(opts.conversationId)}`, opts.apiKey, opts.timeoutMs);
+  const r = await getJson(
+    `${opts.base}/v1/convai/conversations/${encodeURIComponent(opts.conversationId)}`,
+    opts.apiKey,
+    opts.timeoutMs,
+  );
   if (!r.ok) return { ok: false, code: r.code };
   const body = (r.value ?? {}) as { status?: unknown; metadata?: { call_duration_secs?: unknown } };
   const secs = body.metadata?.call_duration_secs;

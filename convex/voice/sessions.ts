@@ -59,7 +59,8 @@ function windowBudget(rows: Doc<"voiceSessions">[], rate: number, periodMs: numb
 /** Falls back to the default's shape when an override is unusable, so a bad row cannot open voice up. */
 async function windowOf(ctx: QueryCtx, workspaceId: Id<"workspaces">, name: LimitName) {
   const { rate, periodMs } = await effectiveLimit(ctx, workspaceId, name);
-  if (!(Number.isSafeInteger(rate) && rate >= 1 && Number.isFinite(periodMs) && periodMs > 0)) return { rate: 0, periodMs: 60_000 };
+  if (!(Number.isSafeInteger(rate) && rate >= 1 && Number.isFinite(periodMs) && periodMs > 0))
+    return { rate: 0, periodMs: 60_000 };
   return { rate, periodMs };
 }
 
@@ -81,7 +82,9 @@ export async function voiceBudget(ctx: QueryCtx, session: Doc<"chatSessions">, n
       b: windowBudget(
         await ctx.db
           .query("voiceSessions")
-          .withIndex("by_session_started", (q) => q.eq("chatSessionId", session._id).gt("startedAt", now - per.periodMs))
+          .withIndex("by_session_started", (q) =>
+            q.eq("chatSessionId", session._id).gt("startedAt", now - per.periodMs),
+          )
           .take(WINDOW_TAKE),
         per.rate,
         per.periodMs,
@@ -94,7 +97,12 @@ export async function voiceBudget(ctx: QueryCtx, session: Doc<"chatSessions">, n
       b: windowBudget(
         await ctx.db
           .query("voiceSessions")
-          .withIndex("by_workspace_source_started", (q) => q.eq("workspaceId", w).eq("sourceKey", sourceKey).gt("startedAt", now - src.periodMs))
+          .withIndex("by_workspace_source_started", (q) =>
+            q
+              .eq("workspaceId", w)
+              .eq("sourceKey", sourceKey)
+              .gt("startedAt", now - src.periodMs),
+          )
           .take(WIDE_WINDOW_TAKE),
         src.rate,
         src.periodMs,
@@ -122,7 +130,10 @@ export async function voiceBudget(ctx: QueryCtx, session: Doc<"chatSessions">, n
   return { remaining, retryAfterMs: binding?.b.retryAfterMs ?? 0, limitName: binding?.name ?? null, sourceKey };
 }
 
-async function ownVoiceSession(ctx: QueryCtx & { session: Doc<"chatSessions"> }, id: string): Promise<Doc<"voiceSessions">> {
+async function ownVoiceSession(
+  ctx: QueryCtx & { session: Doc<"chatSessions"> },
+  id: string,
+): Promise<Doc<"voiceSessions">> {
   const vid = ctx.db.normalizeId("voiceSessions", id);
   const row = vid ? await ctx.db.get(vid) : null;
   if (!row || row.chatSessionId !== ctx.session._id) fail("FORBIDDEN");
@@ -147,8 +158,18 @@ export const start = sessionMutation({
     const now = Date.now();
     const budget = await voiceBudget(ctx, s, now);
     if (budget.remaining < MIN_VOICE_GRANT_SECONDS) {
-      await recordRateLimitHit(ctx, { workspaceId: s.workspaceId, limitName: budget.limitName ?? "voiceSecondsPerHour", category: "voice", source: "voice/start" });
-      await logActivity(ctx, { workspaceId: s.workspaceId, kind: "voice.denied", channel: "voice", meta: { code: "RATE_LIMITED", retryAfterMs: budget.retryAfterMs } });
+      await recordRateLimitHit(ctx, {
+        workspaceId: s.workspaceId,
+        limitName: budget.limitName ?? "voiceSecondsPerHour",
+        category: "voice",
+        source: "voice/start",
+      });
+      await logActivity(ctx, {
+        workspaceId: s.workspaceId,
+        kind: "voice.denied",
+        channel: "voice",
+        meta: { code: "RATE_LIMITED", retryAfterMs: budget.retryAfterMs },
+      });
       return { ok: false as const, code: "RATE_LIMITED", retryAfterMs: budget.retryAfterMs };
     }
     const grantedSeconds = Math.min(budget.remaining, MAX_VOICE_SESSION_SECONDS);
@@ -160,7 +181,12 @@ export const start = sessionMutation({
       status: "active",
       sourceKey: budget.sourceKey,
     });
-    await logActivity(ctx, { workspaceId: s.workspaceId, kind: "voice.session_started", channel: "voice", meta: { voiceSessionId, grantedSeconds } });
+    await logActivity(ctx, {
+      workspaceId: s.workspaceId,
+      kind: "voice.session_started",
+      channel: "voice",
+      meta: { voiceSessionId, grantedSeconds },
+    });
     await ctx.scheduler.runAfter(0, internal.voice.sessions.mint, { voiceSessionId });
     // Server-side end: at the end of the grant the session is closed whatever the browser does.
     await ctx.scheduler.runAfter(grantedSeconds * 1000, internal.voice.sessions.expire, { voiceSessionId });
@@ -197,8 +223,16 @@ export const mint = internalAction({
     }
     const cap = await fetchAgentMaxDuration({ base, apiKey, agentId: info.agentId });
     if (!cap.ok || cap.maxSeconds === null || cap.maxSeconds > info.grantedSeconds) {
-      const code = !cap.ok ? cap.code : cap.maxSeconds !== null && cap.maxSeconds <= MAX_VOICE_SESSION_SECONDS ? "RATE_LIMITED" : "VOICE_AGENT_UNCAPPED";
-      logWarn("voice.agent_cap_refused", { code, maxSeconds: cap.ok ? cap.maxSeconds : undefined, grantedSeconds: info.grantedSeconds });
+      const code = !cap.ok
+        ? cap.code
+        : cap.maxSeconds !== null && cap.maxSeconds <= MAX_VOICE_SESSION_SECONDS
+          ? "RATE_LIMITED"
+          : "VOICE_AGENT_UNCAPPED";
+      logWarn("voice.agent_cap_refused", {
+        code,
+        maxSeconds: cap.ok ? cap.maxSeconds : undefined,
+        grantedSeconds: info.grantedSeconds,
+      });
       await ctx.runMutation(internal.voice.sessions.attach, { voiceSessionId, errorCode: code });
       return null;
     }
@@ -206,7 +240,9 @@ export const mint = internalAction({
     if (!r.ok) logWarn("voice.signed_url_failed", { code: r.code });
     await ctx.runMutation(
       internal.voice.sessions.attach,
-      r.ok ? { voiceSessionId, signedUrl: r.signedUrl, conversationId: r.conversationId } : { voiceSessionId, errorCode: r.code },
+      r.ok
+        ? { voiceSessionId, signedUrl: r.signedUrl, conversationId: r.conversationId }
+        : { voiceSessionId, errorCode: r.code },
     );
     return null;
   },
@@ -224,11 +260,25 @@ export const attach = internalMutation({
     const row = await ctx.db.get(a.voiceSessionId);
     if (!row || row.status !== "active") return null;
     if (a.signedUrl) {
-      await ctx.db.patch(row._id, { signedUrl: a.signedUrl, conversationId: a.conversationId, urlIssuedAt: Date.now() });
+      await ctx.db.patch(row._id, {
+        signedUrl: a.signedUrl,
+        conversationId: a.conversationId,
+        urlIssuedAt: Date.now(),
+      });
     } else {
       // nothing was used: the whole grant goes back
-      await ctx.db.patch(row._id, { status: "ended", endedAt: Date.now(), usedSeconds: 0, errorCode: a.errorCode ?? "UPSTREAM_ERROR" });
-      await logActivity(ctx, { workspaceId: row.workspaceId, kind: "voice.error", channel: "voice", meta: { voiceSessionId: row._id, code: a.errorCode } });
+      await ctx.db.patch(row._id, {
+        status: "ended",
+        endedAt: Date.now(),
+        usedSeconds: 0,
+        errorCode: a.errorCode ?? "UPSTREAM_ERROR",
+      });
+      await logActivity(ctx, {
+        workspaceId: row.workspaceId,
+        kind: "voice.error",
+        channel: "voice",
+        meta: { voiceSessionId: row._id, code: a.errorCode },
+      });
     }
     return null;
   },
@@ -252,7 +302,13 @@ export const get = sessionQuery({
     const row = await ownVoiceSession(ctx, voiceSessionId);
     const now = Date.now();
     const left = row.status === "active" ? remainingMs(row, now) : 0;
-    const status: "pending" | "ready" | "ended" | "error" = row.errorCode ? "error" : row.status !== "active" || left === 0 ? "ended" : row.signedUrl ? "ready" : "pending";
+    const status: "pending" | "ready" | "ended" | "error" = row.errorCode
+      ? "error"
+      : row.status !== "active" || left === 0
+        ? "ended"
+        : row.signedUrl
+          ? "ready"
+          : "pending";
     return {
       status,
       grantedSeconds: row.grantedSeconds,
@@ -274,7 +330,10 @@ async function endRow(ctx: MutationCtx, row: Doc<"voiceSessions">, now: number) 
   await ctx.db.patch(row._id, { status: "ended", endedAt: now, usedSeconds, signedUrl: undefined });
   if (row.conversationId) {
     const grantEnd = row.startedAt + row.grantedSeconds * 1000;
-    await ctx.scheduler.runAfter(0, internal.voice.sessions.settle, { voiceSessionId: row._id, retryAt: grantEnd + SETTLE_AFTER_GRANT_MS });
+    await ctx.scheduler.runAfter(0, internal.voice.sessions.settle, {
+      voiceSessionId: row._id,
+      retryAt: grantEnd + SETTLE_AFTER_GRANT_MS,
+    });
   }
   await logActivity(ctx, {
     workspaceId: row.workspaceId,
@@ -323,7 +382,9 @@ export const settle = internalAction({
     if (r.ok && r.done && r.seconds !== null) {
       await ctx.runMutation(internal.voice.sessions.charge, { voiceSessionId, seconds: Math.ceil(r.seconds) });
     } else if (retryAt !== undefined) {
-      await ctx.scheduler.runAfter(Math.max(0, retryAt - Date.now()), internal.voice.sessions.settle, { voiceSessionId });
+      await ctx.scheduler.runAfter(Math.max(0, retryAt - Date.now()), internal.voice.sessions.settle, {
+        voiceSessionId,
+      });
     }
     return null;
   },
@@ -365,7 +426,8 @@ export const submitTranscript = sessionMutation({
     const s = ctx.session;
     const row = await ownVoiceSession(ctx, a.voiceSessionId);
     const now = Date.now();
-    if (row.status !== "active" || now > row.startedAt + row.grantedSeconds * 1000 + TRANSCRIPT_GRACE_MS) fail("VOICE_SESSION_INACTIVE");
+    if (row.status !== "active" || now > row.startedAt + row.grantedSeconds * 1000 + TRANSCRIPT_GRACE_MS)
+      fail("VOICE_SESSION_INACTIVE");
     const tid = ctx.db.normalizeId("threads", a.threadId);
     const thread = tid ? await ctx.db.get(tid) : null;
     if (!thread || thread.sessionId !== s._id) fail("FORBIDDEN");
@@ -373,7 +435,13 @@ export const submitTranscript = sessionMutation({
     if (charCount(a.text) > 4 * max) fail("MESSAGE_TOO_LONG", { maxChars: max });
     const clean = sanitizeText(a.text, { maxChars: max, collapseWhitespace: true });
     if (!clean) fail("ARGS_INVALID");
-    const lim = await enforceLimit(ctx, { workspaceId: s.workspaceId, name: "voiceTranscriptsPerSession", key: s._id, category: "voice", source: "voice/transcript" });
+    const lim = await enforceLimit(ctx, {
+      workspaceId: s.workspaceId,
+      name: "voiceTranscriptsPerSession",
+      key: s._id,
+      category: "voice",
+      source: "voice/transcript",
+    });
     if (!lim.ok) return { ok: false as const, code: lim.code, retryAfterMs: lim.retryAfterMs };
     const all = await admitAllUsers(ctx, { workspaceId: s.workspaceId, category: "voice", source: "voice/transcript" });
     if (!all.ok) return { ok: false as const, code: all.code, retryAfterMs: all.retryAfterMs };

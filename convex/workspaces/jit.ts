@@ -23,7 +23,9 @@ export async function workspaceForOrg(ctx: Pick<QueryCtx, "db">, clerkOrgId: str
 
 /** A free owner key for a new Clerk person: their Clerk user id if it fits, else a prefixed, suffixed one. */
 async function freeOwnerKey(ctx: MutationCtx, clerkUserId: string): Promise<string> {
-  const base = OWNER_KEY.test(clerkUserId) ? clerkUserId : `clerk_${clerkUserId.replace(/[^a-zA-Z0-9_.@-]/g, "").slice(0, 40)}`;
+  const base = OWNER_KEY.test(clerkUserId)
+    ? clerkUserId
+    : `clerk_${clerkUserId.replace(/[^a-zA-Z0-9_.@-]/g, "").slice(0, 40)}`;
   for (let i = 0; i < 5; i++) {
     const key = i === 0 ? base : `${base.slice(0, 56)}_${i}`;
     const taken = await ctx.db
@@ -57,7 +59,14 @@ export async function joinLinkedOrg(ctx: MutationCtx): Promise<boolean> {
   if (!person) {
     const ownerKey = await freeOwnerKey(ctx, identity.subject);
     const email = typeof identity.email === "string" ? identity.email.slice(0, 200) : undefined;
-    const id = await ctx.db.insert("owners", { ownerKey, clerkUserId: identity.subject, email, active: true, createdAt: now, updatedAt: now });
+    const id = await ctx.db.insert("owners", {
+      ownerKey,
+      clerkUserId: identity.subject,
+      email,
+      active: true,
+      createdAt: now,
+      updatedAt: now,
+    });
     person = (await ctx.db.get(id))!;
   }
   const existing = await ctx.db
@@ -66,7 +75,14 @@ export async function joinLinkedOrg(ctx: MutationCtx): Promise<boolean> {
     .unique();
   if (existing) return false;
   const role = jitRole(org.role);
-  await ctx.db.insert("memberships", { ownerId: person._id, workspaceId: ws._id, role, active: true, via: "clerkOrg", createdAt: now });
+  await ctx.db.insert("memberships", {
+    ownerId: person._id,
+    workspaceId: ws._id,
+    role,
+    active: true,
+    via: "clerkOrg",
+    createdAt: now,
+  });
   await writeAudit(ctx, {
     workspaceId: ws._id,
     actorId: person._id,
@@ -77,4 +93,3 @@ export async function joinLinkedOrg(ctx: MutationCtx): Promise<boolean> {
   });
   return true;
 }
-

@@ -27,7 +27,11 @@ export async function ensureWorkspace(ctx: MutationCtx, slug: string, name?: str
     .withIndex("by_slug", (q) => q.eq("slug", slug))
     .unique();
   if (existing) return existing._id;
-  return await ctx.db.insert("workspaces", { name: name ?? (slug === DEFAULT_WORKSPACE_SLUG ? "Default workspace" : slug), slug, createdAt: Date.now() });
+  return await ctx.db.insert("workspaces", {
+    name: name ?? (slug === DEFAULT_WORKSPACE_SLUG ? "Default workspace" : slug),
+    slug,
+    createdAt: Date.now(),
+  });
 }
 
 export async function setMembership(

@@ -23,7 +23,9 @@ export const current = viewerQuery({
  */
 export const mine = viewerQuery({
   args: {},
-  returns: v.array(v.object({ workspaceId: v.id("workspaces"), name: v.string(), role: v.string(), current: v.boolean() })),
+  returns: v.array(
+    v.object({ workspaceId: v.id("workspaces"), name: v.string(), role: v.string(), current: v.boolean() }),
+  ),
   handler: async (ctx) => {
     const ms = await ctx.db
       .query("memberships")

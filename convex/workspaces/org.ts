@@ -25,7 +25,10 @@ export const status = ownerQuery({
   returns: v.object({
     clerkOrgId: v.union(v.string(), v.null()),
     jit: v.boolean(),
-    activeOrg: v.union(v.object({ id: v.string(), role: v.union(v.string(), v.null()), linkedElsewhere: v.boolean() }), v.null()),
+    activeOrg: v.union(
+      v.object({ id: v.string(), role: v.union(v.string(), v.null()), linkedElsewhere: v.boolean() }),
+      v.null(),
+    ),
   }),
   handler: async (ctx) => {
     const ws = await ctx.db.get(ctx.principal.workspaceId);
@@ -35,7 +38,9 @@ export const status = ownerQuery({
     return {
       clerkOrgId: ws?.clerkOrgId ?? null,
       jit: ws?.clerkOrgJit === true,
-      activeOrg: org ? { id: org.id, role: org.role, linkedElsewhere: !!other && other._id !== ctx.principal.workspaceId } : null,
+      activeOrg: org
+        ? { id: org.id, role: org.role, linkedElsewhere: !!other && other._id !== ctx.principal.workspaceId }
+        : null,
     };
   },
 });
@@ -79,7 +84,10 @@ export const linkActiveOrg = ownerMutation({
     const org = clerkOrgOf(await ctx.auth.getUserIdentity());
     if (!org) fail("ORG_NOT_ACTIVE");
     if (org.role !== "admin") fail("ORG_ADMIN_REQUIRED");
-    await setLink(ctx, ctx.principal.workspaceId, org.id, { actorId: ctx.principal.ownerId, actorLabel: ctx.principal.ownerKey });
+    await setLink(ctx, ctx.principal.workspaceId, org.id, {
+      actorId: ctx.principal.ownerId,
+      actorLabel: ctx.principal.ownerKey,
+    });
     return { clerkOrgId: org.id };
   },
 });
@@ -89,7 +97,10 @@ export const unlinkOrg = ownerMutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
-    await setLink(ctx, ctx.principal.workspaceId, null, { actorId: ctx.principal.ownerId, actorLabel: ctx.principal.ownerKey });
+    await setLink(ctx, ctx.principal.workspaceId, null, {
+      actorId: ctx.principal.ownerId,
+      actorLabel: ctx.principal.ownerKey,
+    });
     return null;
   },
 });
@@ -133,14 +144,25 @@ export const linkOrg = internalMutation({
 });
 
 /** Operator tier (linkOrg, and the owners file's `orgLinks` applied by owners/admin:syncOwners). */
-export async function operatorLink(ctx: MutationCtx, workspaceId: Id<"workspaces">, clerkOrgId: string | null, jit?: boolean) {
+export async function operatorLink(
+  ctx: MutationCtx,
+  workspaceId: Id<"workspaces">,
+  clerkOrgId: string | null,
+  jit?: boolean,
+) {
   const ws = await ctx.db.get(workspaceId);
   if (!ws) fail("NOT_FOUND");
   if ((ws.clerkOrgId ?? null) !== clerkOrgId) await setLink(ctx, workspaceId, clerkOrgId, { actorLabel: "operator" });
   if (jit !== undefined && jit !== ((await ctx.db.get(workspaceId))!.clerkOrgJit === true)) {
     if (jit && !clerkOrgId) fail("ORG_NOT_LINKED");
     await ctx.db.patch(workspaceId, { clerkOrgJit: jit || undefined });
-    await writeAudit(ctx, { workspaceId, actorLabel: "operator", action: "workspace.setClerkOrgJit", target: clerkOrgId ?? "", after: { jit } });
+    await writeAudit(ctx, {
+      workspaceId,
+      actorLabel: "operator",
+      action: "workspace.setClerkOrgJit",
+      target: clerkOrgId ?? "",
+      after: { jit },
+    });
   }
   const after = (await ctx.db.get(workspaceId))!;
   return { workspaceId, clerkOrgId: after.clerkOrgId ?? null, jit: after.clerkOrgJit === true };

@@ -21,12 +21,22 @@ export async function twoPersonRuleOn(ctx: QueryCtx | MutationCtx, workspaceId: 
 }
 
 /** True when the rule is on and the approver is the person who made the change. */
-export async function isSelfApproval(ctx: QueryCtx | MutationCtx, p: Principal, editorId: Id<"owners"> | undefined): Promise<boolean> {
+export async function isSelfApproval(
+  ctx: QueryCtx | MutationCtx,
+  p: Principal,
+  editorId: Id<"owners"> | undefined,
+): Promise<boolean> {
   return editorId !== undefined && editorId === p.ownerId && (await twoPersonRuleOn(ctx, p.workspaceId));
 }
 
 /** Records a refused self-approval (the caller returns the refusal instead of throwing, so this stays). */
-export async function recordSelfApproval(ctx: MutationCtx, p: Principal, action: string, target: string, category: "skill" | "mcp") {
+export async function recordSelfApproval(
+  ctx: MutationCtx,
+  p: Principal,
+  action: string,
+  target: string,
+  category: "skill" | "mcp",
+) {
   await writeAudit(ctx, {
     workspaceId: p.workspaceId,
     actorId: p.ownerId,

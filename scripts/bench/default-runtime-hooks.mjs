@@ -2,7 +2,9 @@
 import { isBuiltin } from "node:module";
 
 const guarded = (parent) =>
-  typeof parent === "string" && parent.startsWith("file:") && (!parent.includes("/node_modules/") || parent.includes("/node_modules/@noble/"));
+  typeof parent === "string" &&
+  parent.startsWith("file:") &&
+  (!parent.includes("/node_modules/") || parent.includes("/node_modules/@noble/"));
 
 export async function resolve(specifier, context, next) {
   if (isBuiltin(specifier) && guarded(context.parentURL)) {

@@ -64,7 +64,11 @@ export interface PairResult {
 }
 
 /** `pairs` interleaved pairs of `sliceMs` per side, after one warm-up slice each. */
-export async function comparePairs(ours: Side, ref: Side, opts: { pairs: number; sliceMs: number; warmupMs?: number }): Promise<PairResult> {
+export async function comparePairs(
+  ours: Side,
+  ref: Side,
+  opts: { pairs: number; sliceMs: number; warmupMs?: number },
+): Promise<PairResult> {
   const warm = opts.warmupMs ?? opts.sliceMs;
   await slice(ours.fn, warm, ours.inFlight ?? 0);
   await slice(ref.fn, warm, ref.inFlight ?? 0);
@@ -101,6 +105,10 @@ export const ops = (x: number): string => Math.round(x).toLocaleString("en-US");
 /** Left-aligned text columns, right-aligned numeric ones (`numeric[i]`). */
 export function table(head: string[], rows: string[][], numeric: boolean[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }

@@ -17,7 +17,10 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
-const aesKey = crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+const aesKey = crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "AES-GCM" }, false, [
+  "encrypt",
+  "decrypt",
+]);
 const additionalData = aad as Uint8Array<ArrayBuffer>;
 
 function toB64(b: Uint8Array): string {
@@ -36,13 +39,19 @@ function fromB64(s: string): Uint8Array<ArrayBuffer> {
 async function webRecord(): Promise<void> {
   const k = await aesKey;
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, k, enc.encode(secret)));
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, k, enc.encode(secret)),
+  );
   const sealed = new Uint8Array(12 + ct.length);
   sealed.set(iv);
   sealed.set(ct, 12);
   const record = toB64(sealed);
   const raw = fromB64(record);
-  const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: raw.subarray(0, 12), additionalData }, k, raw.subarray(12));
+  const pt = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: raw.subarray(0, 12), additionalData },
+    k,
+    raw.subarray(12),
+  );
   if (dec.decode(pt) !== secret) throw new Error("AES-GCM round trip failed");
 }
 
@@ -61,7 +70,8 @@ export interface SecretsDefaultRuntimeResult {
 }
 
 async function main() {
-  if (typeof (globalThis as { Buffer?: unknown }).Buffer !== "undefined") throw new Error("bench setup: Buffer is still a global");
+  if (typeof (globalThis as { Buffer?: unknown }).Buffer !== "undefined")
+    throw new Error("bench setup: Buffer is still a global");
   ours();
   await webRecord();
   const opts = { pairs: PAIRS, sliceMs: SLICE_MS };

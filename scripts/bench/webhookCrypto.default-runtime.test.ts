@@ -24,7 +24,8 @@ try {
   if (saved) Object.defineProperty(proc, "getBuiltinModule", saved);
 }
 
-const hex = (s: string | Uint8Array) => (typeof s === "string" ? Buffer.from(s, "latin1") : Buffer.from(s)).toString("hex");
+const hex = (s: string | Uint8Array) =>
+  (typeof s === "string" ? Buffer.from(s, "latin1") : Buffer.from(s)).toString("hex");
 
 describe("webhookCrypto plain-JS path (Convex's default runtime)", () => {
   it("is the path under test here", () => {
@@ -42,14 +43,22 @@ describe("webhookCrypto plain-JS path (Convex's default runtime)", () => {
         expect(hex(js.hmacSha256(k, bytes))).toBe(createHmac("sha256", k).update(bytes).digest("hex"));
         expect(hex(js.hmacSha1(k, text))).toBe(createHmac("sha1", k).update(text).digest("hex"));
       }
-      expect(hex(js.hmacSha256Raw(`len-${len}`, () => bytes, text))).toBe(createHmac("sha256", bytes).update(text).digest("hex"));
+      expect(hex(js.hmacSha256Raw(`len-${len}`, () => bytes, text))).toBe(
+        createHmac("sha256", bytes).update(text).digest("hex"),
+      );
     }
   });
 
   it("messages longer than the reused encode buffer, and 1 MB bodies", () => {
     const long = "ü€x\uD800".repeat(40_000); // lone surrogates included: encoded as U+FFFD
-    expect(hex(js.hmacSha256("s", long))).toBe(createHmac("sha256", "s").update(Buffer.from(long, "utf-8")).digest("hex"));
-    expect(hex(js.hmacSha1("s", long.slice(0, 21_000)))).toBe(createHmac("sha1", "s").update(Buffer.from(long.slice(0, 21_000), "utf-8")).digest("hex"));
+    expect(hex(js.hmacSha256("s", long))).toBe(
+      createHmac("sha256", "s").update(Buffer.from(long, "utf-8")).digest("hex"),
+    );
+    expect(hex(js.hmacSha1("s", long.slice(0, 21_000)))).toBe(
+      createHmac("sha1", "s")
+        .update(Buffer.from(long.slice(0, 21_000), "utf-8"))
+        .digest("hex"),
+    );
     const mb = new Uint8Array(1 << 20).map((_, i) => i * 7);
     expect(hex(js.sha256Bytes(mb))).toBe(createHash("sha256").update(mb).digest("hex"));
     // A short message after a long one: the reused buffers hold no stale bytes.
@@ -60,8 +69,10 @@ describe("webhookCrypto plain-JS path (Convex's default runtime)", () => {
     for (let n = 0; n <= 40; n++) {
       const secret = "tg_A1b2C3d4é".repeat(4).slice(0, n);
       expect(js.secretStringEqual(secret, secret)).toBe(true);
-      for (let i = 0; i < n; i++) expect(js.secretStringEqual(secret.slice(0, i) + "\u0001" + secret.slice(i + 1), secret)).toBe(false);
-      for (let m = 0; m <= n + 5; m++) if (m !== n) expect(js.secretStringEqual(secret.padEnd(m, "x").slice(0, m), secret)).toBe(false);
+      for (let i = 0; i < n; i++)
+        expect(js.secretStringEqual(secret.slice(0, i) + "\u0001" + secret.slice(i + 1), secret)).toBe(false);
+      for (let m = 0; m <= n + 5; m++)
+        if (m !== n) expect(js.secretStringEqual(secret.padEnd(m, "x").slice(0, m), secret)).toBe(false);
     }
   });
 
@@ -75,7 +86,9 @@ describe("webhookCrypto plain-JS path (Convex's default runtime)", () => {
         (secret, rawKey, text, bytes) => {
           expect(hex(js.hmacSha256(secret, text))).toBe(createHmac("sha256", secret).update(text).digest("hex"));
           expect(hex(js.hmacSha1(secret, bytes))).toBe(createHmac("sha1", secret).update(bytes).digest("hex"));
-          expect(hex(js.hmacSha256Raw(`raw:${hex(rawKey)}`, () => rawKey, bytes))).toBe(createHmac("sha256", rawKey).update(bytes).digest("hex"));
+          expect(hex(js.hmacSha256Raw(`raw:${hex(rawKey)}`, () => rawKey, bytes))).toBe(
+            createHmac("sha256", rawKey).update(bytes).digest("hex"),
+          );
           expect(hex(js.sha256Bytes(bytes))).toBe(createHash("sha256").update(bytes).digest("hex"));
         },
       ),

@@ -143,7 +143,11 @@ const references: Record<WebhookPlatform, { name: string; verify: RefVerify }> =
     };
   })(),
   discord: (() => {
-    const key = keyCache((pubHex) => crypto.subtle.importKey("raw", hexBytes(pubHex) as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, ["verify"]));
+    const key = keyCache((pubHex) =>
+      crypto.subtle.importKey("raw", hexBytes(pubHex) as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, [
+        "verify",
+      ]),
+    );
     return {
       name: "crypto.subtle.verify Ed25519, cached key",
       verify: async (req, pubHex) => {
@@ -197,17 +201,34 @@ async function engines(): Promise<Array<[string, number]>> {
   const priv = new Uint8Array(32).fill(5);
   const pub = await ed.getPublicKeyAsync(priv);
   const sig = (await ed.signAsync(msg, priv)) as Uint8Array<ArrayBuffer>;
-  const ek = await crypto.subtle.importKey("raw", pub as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, ["verify"]);
+  const ek = await crypto.subtle.importKey("raw", pub as Uint8Array<ArrayBuffer>, { name: "Ed25519" }, false, [
+    "verify",
+  ]);
   const secret = "8f742231b10e8888abcd99yyyzzz85a5";
   return [
     ["HMAC-SHA256 1.1 KB string, ours (webhookCrypto hmacSha256)", await rate(() => hmacSha256(secret, msgStr), 0)],
     ["HMAC-SHA256 1.1 KB, @noble/hashes hmac (keyed per call)", await rate(() => hmac(sha256, k, msg), 0)],
-    ["HMAC-SHA256 1.1 KB, crypto.subtle.sign, cached key, one at a time", await rate(() => crypto.subtle.sign("HMAC", k256, msg), 1)],
-    [`HMAC-SHA256 1.1 KB, crypto.subtle.sign, cached key, ${IN_FLIGHT} in flight`, await rate(() => crypto.subtle.sign("HMAC", k256, msg), IN_FLIGHT)],
-    ["HMAC-SHA1 0.6 KB string, ours (webhookCrypto hmacSha1)", await rate(() => hmacSha1(secret, msgStr.slice(0, 600)), 0)],
+    [
+      "HMAC-SHA256 1.1 KB, crypto.subtle.sign, cached key, one at a time",
+      await rate(() => crypto.subtle.sign("HMAC", k256, msg), 1),
+    ],
+    [
+      `HMAC-SHA256 1.1 KB, crypto.subtle.sign, cached key, ${IN_FLIGHT} in flight`,
+      await rate(() => crypto.subtle.sign("HMAC", k256, msg), IN_FLIGHT),
+    ],
+    [
+      "HMAC-SHA1 0.6 KB string, ours (webhookCrypto hmacSha1)",
+      await rate(() => hmacSha1(secret, msgStr.slice(0, 600)), 0),
+    ],
     ["HMAC-SHA1 0.6 KB, @noble/hashes hmac (keyed per call)", await rate(() => hmac(sha1, k, msg.subarray(0, 600)), 0)],
-    ["HMAC-SHA1 0.6 KB, crypto.subtle.sign, cached key, one at a time", await rate(() => crypto.subtle.sign("HMAC", k1, msg.subarray(0, 600)), 1)],
-    ["Ed25519 verify 1.1 KB, crypto.subtle, cached key, one at a time", await rate(() => crypto.subtle.verify({ name: "Ed25519" }, ek, sig, msg), 1)],
+    [
+      "HMAC-SHA1 0.6 KB, crypto.subtle.sign, cached key, one at a time",
+      await rate(() => crypto.subtle.sign("HMAC", k1, msg.subarray(0, 600)), 1),
+    ],
+    [
+      "Ed25519 verify 1.1 KB, crypto.subtle, cached key, one at a time",
+      await rate(() => crypto.subtle.verify({ name: "Ed25519" }, ek, sig, msg), 1),
+    ],
     ["Ed25519 verify 1.1 KB, @noble/ed25519 verifyAsync", await rate(() => ed.verifyAsync(sig, msg, pub), 1)],
   ];
 }
@@ -226,29 +247,56 @@ async function main() {
     const oursAsync = first instanceof Promise;
     assert((await first).ok, `ours rejected the ${c.platform} request`);
     assert(await ref.verify(c.req, c.secret), `the ${c.platform} reference rejected the request`);
-    if (c.platform === "resend") assert(new Webhook(c.secret).verify(c.req.body, c.req.headers), "svix rejected the request");
+    if (c.platform === "resend")
+      assert(new Webhook(c.secret).verify(c.req.body, c.req.headers), "svix rejected the request");
     const refFn = () => ref.verify(c.req, c.secret);
     const refAsync = (refFn() as unknown) instanceof Promise;
     // One at a time: the cost one webhook request pays (a Convex HTTP action verifies one request).
-    const serial = await comparePairs({ fn: ours, inFlight: oursAsync ? 1 : 0 }, { fn: refFn, inFlight: refAsync ? 1 : 0 }, { pairs: PAIRS, sliceMs: SLICE_MS });
+    const serial = await comparePairs(
+      { fn: ours, inFlight: oursAsync ? 1 : 0 },
+      { fn: refFn, inFlight: refAsync ? 1 : 0 },
+      { pairs: PAIRS, sliceMs: SLICE_MS },
+    );
     // Many at once: throughput when the runtime can overlap the reference's async crypto calls.
     // Ours is synchronous except Discord, so only an async side gets IN_FLIGHT outstanding calls.
     const many = refAsync
-      ? await comparePairs({ fn: ours, inFlight: oursAsync ? IN_FLIGHT : 0 }, { fn: refFn, inFlight: IN_FLIGHT }, { pairs: PAIRS, sliceMs: SLICE_MS })
+      ? await comparePairs(
+          { fn: ours, inFlight: oursAsync ? IN_FLIGHT : 0 },
+          { fn: refFn, inFlight: IN_FLIGHT },
+          { pairs: PAIRS, sliceMs: SLICE_MS },
+        )
       : null;
-    rows.push({ platform: c.platform, bodyBytes: utf8(c.req.body).length, reference: ref.name, serial: pick(serial), inFlight: many && pick(many) });
+    rows.push({
+      platform: c.platform,
+      bodyBytes: utf8(c.req.body).length,
+      reference: ref.name,
+      serial: pick(serial),
+      inFlight: many && pick(many),
+    });
   }
   const controls: DefaultRuntimeResult["controls"] = [];
   const slack = cases.find((c) => c.platform === "slack");
   if (slack) {
     const ours = () => verifyInboundEager("slack", slack.req, slack.secret);
     const ref = () => references.slack.verify(slack.req, slack.secret);
-    const a = await comparePairs({ fn: ours }, { fn: () => verifyInboundEager("slack", slack.req, slack.secret) }, { pairs: PAIRS, sliceMs: SLICE_MS });
+    const a = await comparePairs(
+      { fn: ours },
+      { fn: () => verifyInboundEager("slack", slack.req, slack.secret) },
+      { pairs: PAIRS, sliceMs: SLICE_MS },
+    );
     controls.push({ name: "our Slack verifier vs itself (sync)", ...pick(a) });
-    const b = await comparePairs({ fn: ref, inFlight: 1 }, { fn: () => references.slack.verify(slack.req, slack.secret), inFlight: 1 }, { pairs: PAIRS, sliceMs: SLICE_MS });
+    const b = await comparePairs(
+      { fn: ref, inFlight: 1 },
+      { fn: () => references.slack.verify(slack.req, slack.secret), inFlight: 1 },
+      { pairs: PAIRS, sliceMs: SLICE_MS },
+    );
     controls.push({ name: "Slack reference vs itself (1 at a time)", ...pick(b) });
   }
-  const out: DefaultRuntimeResult = { rows, controls, engines: process.env.BENCH_ENGINES === "0" ? [] : await engines() };
+  const out: DefaultRuntimeResult = {
+    rows,
+    controls,
+    engines: process.env.BENCH_ENGINES === "0" ? [] : await engines(),
+  };
   console.log(JSON.stringify(out));
 }
 

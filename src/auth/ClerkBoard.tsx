@@ -1,6 +1,16 @@
 /** Clerk sign-in (loaded only when chosen: Clerk's scripts come from its CDN and can't load offline). */
 import { useEffect, useState } from "react";
-import { ClerkFailed, ClerkLoaded, ClerkLoading, ClerkProvider, SignIn, SignedIn, SignedOut, useAuth, useClerk } from "@clerk/clerk-react";
+import {
+  ClerkFailed,
+  ClerkLoaded,
+  ClerkLoading,
+  ClerkProvider,
+  SignIn,
+  SignedIn,
+  SignedOut,
+  useAuth,
+  useClerk,
+} from "@clerk/clerk-react";
 import { ConvexProviderWithClerk } from "convex/react-clerk";
 import type { ConvexReactClient } from "convex/react";
 import { AuthedShell } from "../Shell";
@@ -23,18 +33,18 @@ function SlowClerk({ onUseBuiltin, failed }: { onUseBuiltin?: () => void; failed
           Warden
         </div>
         <Card>
-        {slow ? (
-          <Notice tone="warn" title="Clerk isn't responding">
-            <p>Clerk's sign-in couldn't be loaded (it needs internet access to Clerk).</p>
-            {onUseBuiltin ? (
-              <Button variant="primary" onClick={onUseBuiltin}>
-                Use owner key sign-in instead
-              </Button>
-            ) : null}
-          </Notice>
-        ) : (
-          <Loading label="Loading Clerk sign-in…" />
-        )}
+          {slow ? (
+            <Notice tone="warn" title="Clerk isn't responding">
+              <p>Clerk's sign-in couldn't be loaded (it needs internet access to Clerk).</p>
+              {onUseBuiltin ? (
+                <Button variant="primary" onClick={onUseBuiltin}>
+                  Use owner key sign-in instead
+                </Button>
+              ) : null}
+            </Notice>
+          ) : (
+            <Loading label="Loading Clerk sign-in…" />
+          )}
         </Card>
       </main>
     </div>
@@ -46,7 +56,15 @@ function ClerkShell() {
   return <AuthedShell provider="clerk" signOut={() => void clerk.signOut()} onRejected={() => void clerk.signOut()} />;
 }
 
-export default function ClerkBoard({ client, publishableKey, onUseBuiltin }: { client: ConvexReactClient; publishableKey: string; onUseBuiltin?: () => void }) {
+export default function ClerkBoard({
+  client,
+  publishableKey,
+  onUseBuiltin,
+}: {
+  client: ConvexReactClient;
+  publishableKey: string;
+  onUseBuiltin?: () => void;
+}) {
   return (
     <ClerkProvider publishableKey={publishableKey} afterSignOutUrl="/">
       <ConvexProviderWithClerk client={client} useAuth={useAuth}>

@@ -88,9 +88,13 @@ async function postJson(url: string, body: unknown, token?: string): Promise<unk
     data = null;
   }
   if (!res.ok) {
-    const code = data && typeof (data as { error?: unknown }).error === "string" ? (data as { error: string }).error : "INTERNAL";
+    const code =
+      data && typeof (data as { error?: unknown }).error === "string" ? (data as { error: string }).error : "INTERNAL";
     const retry = Number(res.headers.get("Retry-After"));
-    throw new CodedError({ code, retryAfterMs: Number.isFinite(retry) && retry > 0 ? retry * 1000 : undefined }, res.status);
+    throw new CodedError(
+      { code, retryAfterMs: Number.isFinite(retry) && retry > 0 ? retry * 1000 : undefined },
+      res.status,
+    );
   }
   return data;
 }
@@ -136,7 +140,13 @@ if (tabs) {
     if (m.type === "ask") shareCurrent();
     else if (m.type === "token") {
       // only a signed-out tab takes a token; one already signed in keeps its own
-      if (current || typeof m.token !== "string" || typeof m.expiresAt !== "number" || m.expiresAt - Date.now() <= HANDOVER_MIN_MS) return;
+      if (
+        current ||
+        typeof m.token !== "string" ||
+        typeof m.expiresAt !== "number" ||
+        m.expiresAt - Date.now() <= HANDOVER_MIN_MS
+      )
+        return;
       ownerSession.set({ token: m.token, expiresAt: m.expiresAt }, true);
     } else if (m.type === "signout") ownerSession.clear();
   };
@@ -201,7 +211,10 @@ export function makeUseBuiltinAuth(siteUrl: string) {
   return function useBuiltinAuth() {
     const signedIn = useSyncExternalStore(ownerSession.subscribe, () => current !== null);
     const gen = useSyncExternalStore(ownerSession.subscribe, () => generation);
-    const fetchAccessToken = useCallback(({ forceRefreshToken }: { forceRefreshToken: boolean }) => freshToken(siteUrl, forceRefreshToken), [gen]);
+    const fetchAccessToken = useCallback(
+      ({ forceRefreshToken }: { forceRefreshToken: boolean }) => freshToken(siteUrl, forceRefreshToken),
+      [gen],
+    );
     // One "loading" render per sign-in, so ConvexProviderWithAuth waits for the server's verdict
     // instead of reporting the signed-out state it had before.
     const [seenGen, setSeenGen] = useState(gen);
@@ -209,7 +222,10 @@ export function makeUseBuiltinAuth(siteUrl: string) {
       if (seenGen !== gen) setSeenGen(gen);
     }, [gen, seenGen]);
     const isLoading = signedIn && seenGen !== gen;
-    return useMemo(() => ({ isLoading, isAuthenticated: signedIn, fetchAccessToken }), [isLoading, signedIn, fetchAccessToken]);
+    return useMemo(
+      () => ({ isLoading, isAuthenticated: signedIn, fetchAccessToken }),
+      [isLoading, signedIn, fetchAccessToken],
+    );
   };
 }
 

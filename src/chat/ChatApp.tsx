@@ -1,5 +1,15 @@
 /** /chat: the public chat page. No sign-in; an anonymous session token bound to this browser. */
-import { createContext, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import {
+  createContext,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type FormEvent,
+  type KeyboardEvent,
+} from "react";
 import { ConvexProvider, useMutation, usePaginatedQuery } from "convex/react";
 import { clientFor } from "../lib/client";
 import { api } from "../../convex/_generated/api";
@@ -47,7 +57,9 @@ function Chat({ siteUrl }: { siteUrl: string }) {
             error={error}
             action={
               <>
-                {error.code === "RATE_LIMITED" && error.retryAfterMs ? <p>Try again in {formatWait(error.retryAfterMs)}.</p> : null}
+                {error.code === "RATE_LIMITED" && error.retryAfterMs ? (
+                  <p>Try again in {formatWait(error.retryAfterMs)}.</p>
+                ) : null}
                 <Button variant="primary" onClick={() => void retry()}>
                   Try again
                 </Button>
@@ -82,7 +94,10 @@ function ChatFrame({
   restart: () => void;
 }) {
   // One small subscription that notices a session the server no longer accepts (expired, revoked, blocked).
-  const check = useLoad(api.chat.threads.listThreads, { sessionToken: token, paginationOpts: { numItems: 1, cursor: null } });
+  const check = useLoad(api.chat.threads.listThreads, {
+    sessionToken: token,
+    paginationOpts: { numItems: 1, cursor: null },
+  });
   const invalid = check.status === "error" && check.error.code === "SESSION_INVALID";
   const agent = useLoad(api.chat.agentInfo.get, { sessionToken: token });
   const agentName = agent.status === "ok" ? agent.data.name : "Assistant";
@@ -92,60 +107,81 @@ function ChatFrame({
   if (check.status !== "ok") {
     return (
       <div className="center-page">
-        {check.status === "error" && !invalid ? <ErrorState error={check.error} /> : <Loading label="Starting a private chat session…" />}
+        {check.status === "error" && !invalid ? (
+          <ErrorState error={check.error} />
+        ) : (
+          <Loading label="Starting a private chat session…" />
+        )}
       </div>
     );
   }
   return (
     <AgentName.Provider value={agentName}>
-    <div className={`chat${drawer ? " threads-open" : ""}`} onKeyDown={(e) => e.key === "Escape" && setDrawer(false)}>
-      <a className="skip-link" href="#composer-input">
-        Skip to message box
-      </a>
-      <aside className="chat-threads" id="chat-threads" aria-label="Your conversations">
-        <header>
-          <div className="row">
-            <div className="brand">
-              <img src="/favicon.svg" alt="" />
-              <span data-testid="agent-name">{agentName}</span>
+      <div className={`chat${drawer ? " threads-open" : ""}`} onKeyDown={(e) => e.key === "Escape" && setDrawer(false)}>
+        <a className="skip-link" href="#composer-input">
+          Skip to message box
+        </a>
+        <aside className="chat-threads" id="chat-threads" aria-label="Your conversations">
+          <header>
+            <div className="row">
+              <div className="brand">
+                <img src="/favicon.svg" alt="" />
+                <span data-testid="agent-name">{agentName}</span>
+              </div>
+              <span className="spacer" />
+              {drawer ? (
+                <Button
+                  variant="secondary"
+                  className="menu-toggle btn-small"
+                  onClick={() => setDrawer(false)}
+                  autoFocus
+                >
+                  Close
+                </Button>
+              ) : null}
             </div>
-            <span className="spacer" />
-            {drawer ? (
-              <Button variant="secondary" className="menu-toggle btn-small" onClick={() => setDrawer(false)} autoFocus>
-                Close
-              </Button>
-            ) : null}
-          </div>
-          <Button variant="primary" onClick={() => navigate("/chat")}>
-            New conversation
-          </Button>
-        </header>
-        <Boundary resetKey={token}>
-          <ThreadList token={token} current={threadId} />
-        </Boundary>
-        <ForgetMe token={token} onDone={restart} />
-        <ThemeToggle className="btn-small" />
-      </aside>
-      <div className="chat-main">
-        <Boundary resetKey={`${token}:${threadId}`}>
-          {threadId ? (
-            <ThreadView key={threadId} token={token} threadId={threadId} onMenu={() => setDrawer(true)} onInvalid={restart} />
-          ) : (
-            <NewThread token={token} onMenu={() => setDrawer(true)} onInvalid={restart} />
-          )}
-        </Boundary>
+            <Button variant="primary" onClick={() => navigate("/chat")}>
+              New conversation
+            </Button>
+          </header>
+          <Boundary resetKey={token}>
+            <ThreadList token={token} current={threadId} />
+          </Boundary>
+          <ForgetMe token={token} onDone={restart} />
+          <ThemeToggle className="btn-small" />
+        </aside>
+        <div className="chat-main">
+          <Boundary resetKey={`${token}:${threadId}`}>
+            {threadId ? (
+              <ThreadView
+                key={threadId}
+                token={token}
+                threadId={threadId}
+                onMenu={() => setDrawer(true)}
+                onInvalid={restart}
+              />
+            ) : (
+              <NewThread token={token} onMenu={() => setDrawer(true)} onInvalid={restart} />
+            )}
+          </Boundary>
+        </div>
       </div>
-    </div>
     </AgentName.Provider>
   );
 }
 
 function ThreadList({ token, current }: { token: string; current: string | null }) {
-  const { results, status, loadMore } = usePaginatedQuery(api.chat.threads.listThreads, { sessionToken: token }, { initialNumItems: 30 });
+  const { results, status, loadMore } = usePaginatedQuery(
+    api.chat.threads.listThreads,
+    { sessionToken: token },
+    { initialNumItems: 30 },
+  );
   return (
     <nav aria-label="Conversations">
       {status === "LoadingFirstPage" ? <Loading /> : null}
-      {status !== "LoadingFirstPage" && results.length === 0 ? <p className="small muted">Your conversations will appear here. They are only visible in this browser.</p> : null}
+      {status !== "LoadingFirstPage" && results.length === 0 ? (
+        <p className="small muted">Your conversations will appear here. They are only visible in this browser.</p>
+      ) : null}
       <ul className="list-plain">
         {results.map((t) => (
           <li key={t._id} className="thread-item">
@@ -171,7 +207,9 @@ function ForgetMe({ token, onDone }: { token: string; onDone: () => void }) {
     <div className="forget">
       {ask ? (
         <div className="stack-tight">
-          <p className="small mb0">End this session? Your conversations will no longer be reachable from this browser.</p>
+          <p className="small mb0">
+            End this session? Your conversations will no longer be reachable from this browser.
+          </p>
           <div className="row">
             <Button
               variant="danger"
@@ -247,7 +285,17 @@ function NewThread({ token, onMenu, onInvalid }: { token: string; onMenu: () => 
   );
 }
 
-function ThreadView({ token, threadId, onMenu, onInvalid }: { token: string; threadId: string; onMenu: () => void; onInvalid: () => void }) {
+function ThreadView({
+  token,
+  threadId,
+  onMenu,
+  onInvalid,
+}: {
+  token: string;
+  threadId: string;
+  onMenu: () => void;
+  onInvalid: () => void;
+}) {
   const thread = useLoad(api.chat.threads.getThread, { sessionToken: token, threadId });
   const send = useMutation(api.chat.threads.send);
   useEffect(() => {
@@ -296,7 +344,11 @@ function ThreadView({ token, threadId, onMenu, onInvalid }: { token: string; thr
 }
 
 function Messages({ token, threadId }: { token: string; threadId: string }) {
-  const { results, status, loadMore } = usePaginatedQuery(api.chat.threads.listMessages, { sessionToken: token, threadId }, { initialNumItems: 50 });
+  const { results, status, loadMore } = usePaginatedQuery(
+    api.chat.threads.listMessages,
+    { sessionToken: token, threadId },
+    { initialNumItems: 50 },
+  );
   const messages = useMemo(() => [...results].reverse(), [results]);
   const endRef = useRef<HTMLDivElement>(null);
   const last = messages[messages.length - 1];
@@ -304,7 +356,14 @@ function Messages({ token, threadId }: { token: string; threadId: string }) {
     endRef.current?.scrollIntoView({ block: "end" });
   }, [messages.length, last?.text, last?.status]);
   return (
-    <main className="chat-log" id="main" role="log" aria-live="polite" aria-relevant="additions text" aria-label="Messages">
+    <main
+      className="chat-log"
+      id="main"
+      role="log"
+      aria-live="polite"
+      aria-relevant="additions text"
+      aria-label="Messages"
+    >
       {status === "CanLoadMore" ? (
         <Button variant="ghost" onClick={() => loadMore(50)}>
           Earlier messages
@@ -408,7 +467,9 @@ function Composer({ onSend, onInvalid }: { onSend: (text: string) => Promise<Sen
         </p>
       ) : error && error.code !== "RATE_LIMITED" ? (
         <p className="chat-status field-error" role="alert">
-          {error.code === "MESSAGE_TOO_LONG" && error.maxChars ? `Messages can be at most ${error.maxChars.toLocaleString("en-US")} characters.` : visitorText(error.code)}
+          {error.code === "MESSAGE_TOO_LONG" && error.maxChars
+            ? `Messages can be at most ${error.maxChars.toLocaleString("en-US")} characters.`
+            : visitorText(error.code)}
         </p>
       ) : null}
       <label htmlFor="composer-input" className="sr-only">

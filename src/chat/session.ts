@@ -12,7 +12,8 @@ type Stored = { token: string; expiresAt: number };
 function load(): Stored | null {
   try {
     const v = JSON.parse(localStorage.getItem(KEY) ?? "null") as Stored | null;
-    if (v && typeof v.token === "string" && typeof v.expiresAt === "number" && v.expiresAt > Date.now() + 60_000) return v;
+    if (v && typeof v.token === "string" && typeof v.expiresAt === "number" && v.expiresAt > Date.now() + 60_000)
+      return v;
   } catch {
     // ignore
   }
@@ -38,7 +39,13 @@ async function start(siteUrl: string): Promise<Stored> {
   }
   if (!res.ok || typeof body.token !== "string" || typeof body.expiresAt !== "number") {
     const retry = Number(res.headers.get("Retry-After"));
-    throw new CodedError({ code: typeof body.error === "string" ? body.error : "INTERNAL", retryAfterMs: retry > 0 ? retry * 1000 : undefined }, res.status);
+    throw new CodedError(
+      {
+        code: typeof body.error === "string" ? body.error : "INTERNAL",
+        retryAfterMs: retry > 0 ? retry * 1000 : undefined,
+      },
+      res.status,
+    );
   }
   return { token: body.token, expiresAt: body.expiresAt };
 }

@@ -32,7 +32,8 @@ export async function loadConfig(): Promise<WardenConfig> {
       const raw = (await res.json()) as Record<string, unknown>;
       const convexUrl = httpUrl(raw.convexUrl);
       const siteUrl = httpUrl(raw.siteUrl);
-      if (convexUrl && siteUrl) return { convexUrl, siteUrl, authMode: authModeOf(raw.authMode) ?? "builtin", clerkPublishableKey };
+      if (convexUrl && siteUrl)
+        return { convexUrl, siteUrl, authMode: authModeOf(raw.authMode) ?? "builtin", clerkPublishableKey };
     }
   } catch {
     // no runtime config: fall back to build-time variables

@@ -7,10 +7,16 @@ import { toast } from "../ui/Toast";
 
 export type Loadable<T> = { status: "loading" } | { status: "error"; error: ErrorInfo } | { status: "ok"; data: T };
 
-export function useLoad<Q extends FunctionReference<"query">>(query: Q, args: FunctionArgs<Q> | "skip"): Loadable<FunctionReturnType<Q>> {
+export function useLoad<Q extends FunctionReference<"query">>(
+  query: Q,
+  args: FunctionArgs<Q> | "skip",
+): Loadable<FunctionReturnType<Q>> {
   const name = getFunctionName(query);
   const key = args === "skip" ? null : JSON.stringify(args);
-  const request = useMemo(() => (args === "skip" ? {} : { q: { query, args: args as Record<string, unknown> } }), [name, key]);
+  const request = useMemo(
+    () => (args === "skip" ? {} : { q: { query, args: args as Record<string, unknown> } }),
+    [name, key],
+  );
   const result = useQueries(request as any) as Record<string, unknown>;
   if (args === "skip") return { status: "loading" };
   const v = result.q;
@@ -59,5 +65,7 @@ export function useMutate<M extends FunctionReference<"mutation">>(fn: M, opts: 
 
 export function useAct<A extends FunctionReference<"action">>(fn: A) {
   const a = useAction(fn);
-  return useRunner<FunctionArgs<A>, FunctionReturnType<A>>(a as unknown as (a: FunctionArgs<A>) => Promise<FunctionReturnType<A>>);
+  return useRunner<FunctionArgs<A>, FunctionReturnType<A>>(
+    a as unknown as (a: FunctionArgs<A>) => Promise<FunctionReturnType<A>>,
+  );
 }

@@ -59,7 +59,8 @@ const TEXT: Record<string, string> = {
   RATE_LIMITED: "Too many requests. Wait a moment and try again.",
   LIMIT_UNAVAILABLE: "The rate limiter is unavailable, so the request was refused for safety.",
   DOMAIN_NOT_ALLOWED: "That domain isn't on this skill's allowlist.",
-  DOMAIN_INVALID: "Enter a plain domain name like api.example.com — wildcards, IP addresses, schemes and paths aren't allowed.",
+  DOMAIN_INVALID:
+    "Enter a plain domain name like api.example.com — wildcards, IP addresses, schemes and paths aren't allowed.",
   PRIVATE_ADDRESS_BLOCKED: "Private, loopback and internal addresses are blocked.",
   REDIRECT_BLOCKED: "Redirects are blocked for outbound requests.",
   SCHEME_NOT_ALLOWED: "Only https:// URLs are allowed here.",
@@ -79,7 +80,8 @@ const TEXT: Record<string, string> = {
   MCP_OAUTH_REVOKED: "The MCP server's authorization was revoked or expired. Connect again, then enable the server.",
   MCP_OAUTH_STATE_INVALID: "That authorization link is no longer valid. Press Connect again.",
   MCP_OAUTH_DISCOVERY_FAILED: "Warden could not find a usable OAuth authorization server for this MCP server.",
-  MCP_OAUTH_CLIENT_REQUIRED: "This authorization server does not let Warden register itself. Enter a pre-registered client id.",
+  MCP_OAUTH_CLIENT_REQUIRED:
+    "This authorization server does not let Warden register itself. Enter a pre-registered client id.",
   MCP_OAUTH_EXCHANGE_FAILED: "The authorization server refused the authorization. Press Connect again.",
   MCP_OAUTH_DENIED: "The authorization was declined.",
   UPSTREAM_UNAUTHORIZED: "The MCP server refused Warden's access token.",
@@ -95,7 +97,8 @@ const TEXT: Record<string, string> = {
   ACTIVITY_NOT_PUBLISHABLE: "This kind of entry can't be made public.",
   VOICE_NOT_CONFIGURED: "Voice isn't configured on this server.",
   VOICE_SESSION_INACTIVE: "This voice session has ended.",
-  VOICE_AGENT_UNCAPPED: "Voice is off: the ElevenLabs agent's maximum conversation length must be set to 300 seconds or less.",
+  VOICE_AGENT_UNCAPPED:
+    "Voice is off: the ElevenLabs agent's maximum conversation length must be set to 300 seconds or less.",
   PAYLOAD_TOO_LARGE: "That request is too large.",
   ORIGIN_NOT_ALLOWED: "This page's address isn't an allowed origin on the server (WARDEN_ALLOWED_ORIGINS).",
   METHOD_NOT_ALLOWED: "That request method isn't allowed.",
@@ -105,7 +108,8 @@ const TEXT: Record<string, string> = {
   SECRET_LIMIT_REACHED: "This item already has the maximum number of secrets.",
   VENDOR_ERROR: "The channel's vendor API refused or failed the call.",
   CHANNEL_NOT_CONFIGURED: "This channel is missing a secret or setting it needs.",
-  DELIVERY_UNCERTAIN: "The reply may have reached the vendor before a restart; it was not sent again to avoid a duplicate.",
+  DELIVERY_UNCERTAIN:
+    "The reply may have reached the vendor before a restart; it was not sent again to avoid a duplicate.",
   DELIVERY_EXPIRED: "The reply could not be delivered before its deadline.",
   AGENT_TIMEOUT: "The assistant did not answer in time. Please try again.",
   NAME_TAKEN: "That name is already used in this workspace.",
@@ -116,27 +120,33 @@ const TEXT: Record<string, string> = {
   MCP_TOKEN_LIMIT_REACHED: "This workspace has the maximum number of MCP client tokens. Revoke or delete one first.",
   MCP_SESSION_LIMIT: "This MCP client already has the maximum number of open sessions.",
   MCP_TOOL_OUT_OF_SCOPE: "That tool isn't in this client token's scopes.",
-  OAUTH_REQUEST_INVALID: "This authorization request is no longer valid (expired, already decided, or unknown). Start the connection again from your MCP client.",
-  OAUTH_GRANT_INVALID: "An MCP client presented an authorization it could not prove (wrong verifier, redirect or client).",
+  OAUTH_REQUEST_INVALID:
+    "This authorization request is no longer valid (expired, already decided, or unknown). Start the connection again from your MCP client.",
+  OAUTH_GRANT_INVALID:
+    "An MCP client presented an authorization it could not prove (wrong verifier, redirect or client).",
   OAUTH_GRANT_REPLAYED: "An MCP client's authorization was used twice, so Warden revoked it. Reconnect the client.",
   MEMBERSHIP_INACTIVE: "Your membership in this workspace has been deactivated. Ask one of its owners.",
   LAST_OWNER: "This would leave the workspace without an active owner. Make someone else an owner first.",
   ALREADY_MEMBER: "That person is already a member here. Change their role or reactivate them in the list above.",
   PASSWORD_INCORRECT: "Your current password isn't right.",
   CODE_INVALID: "This set-password code is not valid: it is unknown, already used, or expired. Ask for a new invite.",
-  SESSION_ENDED: "This sign-in session has ended (signed out, ended from another session, or your access changed). Sign in again.",
+  SESSION_ENDED:
+    "This sign-in session has ended (signed out, ended from another session, or your access changed). Sign in again.",
   ORG_NOT_ACTIVE: "Sign in with Clerk and make the organization you want to link active first.",
   ORG_ADMIN_REQUIRED: "Only an admin of that Clerk organization can link it to a workspace.",
   ORG_ALREADY_LINKED: "That Clerk organization is already linked to another workspace.",
   ORG_NOT_LINKED: "Link a Clerk organization to this workspace first.",
-  RUNNER_REQUEST_INVALID: "That runner code is unknown, expired or already used. Start the runner's sign-in again and type the new code.",
+  RUNNER_REQUEST_INVALID:
+    "That runner code is unknown, expired or already used. Start the runner's sign-in again and type the new code.",
   RUNNER_REQUEST_PENDING: "The runner is still waiting for an owner's approval.",
   RUNNER_REQUEST_DENIED: "An owner denied this runner.",
   RUNNER_TOKEN_INVALID: "This runner token is no longer valid (expired, replaced or revoked).",
   CAPABILITY_REQUIRED: "This runner's token does not include that capability.",
-  CAPABILITY_NOT_ALLOWED: "Deployment-wide capabilities can be granted only by an owner the operator named in WARDEN_OPERATOR_OWNERS.",
+  CAPABILITY_NOT_ALLOWED:
+    "Deployment-wide capabilities can be granted only by an owner the operator named in WARDEN_OPERATOR_OWNERS.",
   RUNNER_LIMIT_REACHED: "This workspace has the maximum of live runners. Revoke one first.",
-  TWO_PERSON_RULE: "The two-person rule is on: the person who made this change can't approve it. Ask another admin or owner.",
+  TWO_PERSON_RULE:
+    "The two-person rule is on: the person who made this change can't approve it. Ask another admin or owner.",
   TOOL_NOT_GRANTED: "The owner hasn't allowed that tool for this kind of visitor.",
   TOOL_NOT_OFFERED: "That tool isn't available in this conversation.",
   APPROVAL_REQUIRED: "That needs the owner's approval first; the answer comes once they decide.",
@@ -150,7 +160,8 @@ const TEXT: Record<string, string> = {
   SOURCE_BLOCKED: "Chat is not available from your network right now.",
   NETWORK: "Can't reach the server. Check your connection; we'll keep retrying.",
   NOT_AVAILABLE: "This feature isn't available on this server yet.",
-  CONFIG_MISSING: "This build doesn't know where its backend is. Start the embedded runtime (npm start), or set VITE_CONVEX_URL for a Convex deployment.",
+  CONFIG_MISSING:
+    "This build doesn't know where its backend is. Start the embedded runtime (npm start), or set VITE_CONVEX_URL for a Convex deployment.",
 };
 
 export function friendly(code: string): string {
@@ -168,7 +179,8 @@ export type Explanation = { meaning: string; todo: string };
 const EXPLAIN_GROUP: Record<string, Explanation> = {
   ok: { meaning: "The checker allowed the call and it ran.", todo: "Nothing to do." },
   access: {
-    meaning: "The caller couldn't prove who they are, or isn't allowed here (signed out, inactive, blocked, or a foreign origin).",
+    meaning:
+      "The caller couldn't prove who they are, or isn't allowed here (signed out, inactive, blocked, or a foreign origin).",
     todo: "If this was you, sign in again. If it repeats from one source, follow the source link and block it.",
   },
   approval: {
@@ -176,11 +188,13 @@ const EXPLAIN_GROUP: Record<string, Explanation> = {
     todo: "Open it, review what changed and approve it — or leave it off if it shouldn't run.",
   },
   agency: {
-    meaning: "The tool is approved, but the grant for this audience (web visitors, unknown or paired senders) didn't allow this call.",
+    meaning:
+      "The tool is approved, but the grant for this audience (web visitors, unknown or paired senders) didn't allow this call.",
     todo: "Check Tool access: give the audience allow or ask, or keep it denied. Decide waiting calls under Approvals.",
   },
   egress: {
-    meaning: "The call tried to reach a host that isn't on the allowlist, a private or internal address, or a redirect — and was stopped before connecting.",
+    meaning:
+      "The call tried to reach a host that isn't on the allowlist, a private or internal address, or a redirect — and was stopped before connecting.",
     todo: "If the host is legitimate, add its exact name to the skill's allowed domains (it then needs a new review). Otherwise this may be an injection attempt: check the conversation.",
   },
   limits: {
@@ -188,7 +202,8 @@ const EXPLAIN_GROUP: Record<string, Explanation> = {
     todo: "If the traffic is legitimate, raise the limit under Rate limits; if not, block the source.",
   },
   input: {
-    meaning: "The input or output didn't fit: schema mismatch, too long, too slow or too large, or the remote service failed.",
+    meaning:
+      "The input or output didn't fit: schema mismatch, too long, too slow or too large, or the remote service failed.",
     todo: "Compare the input preview with the skill's input schema, or raise the timeout or output cap on the skill if the service is just slow or verbose.",
   },
   webhook: {
@@ -203,37 +218,85 @@ const EXPLAIN_GROUP: Record<string, Explanation> = {
     meaning: "An MCP client stepped outside its token: another client's session or a tool not in its scopes.",
     todo: "Review the client token's scopes; revoke it if you don't recognise the calls.",
   },
-  other: { meaning: "The server refused or failed this request.", todo: "Check the code below and the server log if it keeps happening." },
+  other: {
+    meaning: "The server refused or failed this request.",
+    todo: "Check the code below and the server log if it keeps happening.",
+  },
 };
 const EXPLAIN_CODE: Record<string, Partial<Explanation>> = {
   INPUT_INVALID: {
-    meaning: "The input didn't match the skill's input schema (a required field missing, a wrong type, an unknown field, or too long), so the skill never ran.",
+    meaning:
+      "The input didn't match the skill's input schema (a required field missing, a wrong type, an unknown field, or too long), so the skill never ran.",
     todo: "Compare the input preview with the input schema on the skill's page and try it in “Test this skill”.",
   },
-  TIMEOUT: { todo: "Raise the timeout on the skill or MCP server if the remote is just slow; otherwise check the remote service." },
-  OUTPUT_TOO_LARGE: { todo: "Raise “Max output” on the skill or server, or narrow what the remote returns (e.g. a JSON pointer)." },
-  UPSTREAM_ERROR: { meaning: "The remote service answered with an error status or an unreadable body.", todo: "Check the remote service and any API key secret the skill sends." },
-  RATE_LIMITED: { todo: "Raise the named limit under Rate limits if this is legitimate traffic; block the source if not." },
-  LIMIT_UNAVAILABLE: { meaning: "The limiter couldn't be evaluated, so the call was refused (limits fail closed).", todo: "Usually transient; if it repeats, check the server log." },
-  SKILL_NOT_APPROVED: { meaning: "The skill isn't approved (or doesn't exist): nothing runs until an admin approves it." },
-  TOOL_NOT_ENABLED: { meaning: "The agent named a skill or MCP server its configuration doesn't enable.", todo: "Enable it on the Agent page if the agent should use it." },
-  TOOL_NOT_OFFERED: { meaning: "The agent named a tool it wasn't offered in this conversation (its audience has no grant for it)." },
-  MCP_TOOL_CHANGED: { meaning: "The MCP server changed this tool's description or schema since it was approved, so it's blocked.", todo: "Open the server, compare the tool and approve it again if the change is fine." },
-  PROVIDER_ERROR: { meaning: "The model provider failed or refused to answer (key, quota, network).", todo: "Check Model providers: the key variable is set on the server and the provider is reachable." },
-  TWO_PERSON_RULE: { meaning: "The two-person rule is on and the approver is the person who made the change.", todo: "Ask another admin or owner to review and approve it." },
-  WEBHOOK_SIGNATURE_INVALID: { todo: "Make sure the channel's verify secret is exactly the one in the vendor's console (regenerate both if unsure)." },
-  PRIVATE_ADDRESS_BLOCKED: { meaning: "The host resolved to a private, loopback or internal address; outbound calls may only reach the public internet." },
-  ABUSE_ALERT: { meaning: "One source was refused many times in a short window.", todo: "Follow the source link and block it, or revoke its token." },
-  SECRET_NOT_SET: { meaning: "A secret the skill's configuration references has no value yet.", todo: "Set it in the skill's Secrets card." },
+  TIMEOUT: {
+    todo: "Raise the timeout on the skill or MCP server if the remote is just slow; otherwise check the remote service.",
+  },
+  OUTPUT_TOO_LARGE: {
+    todo: "Raise “Max output” on the skill or server, or narrow what the remote returns (e.g. a JSON pointer).",
+  },
+  UPSTREAM_ERROR: {
+    meaning: "The remote service answered with an error status or an unreadable body.",
+    todo: "Check the remote service and any API key secret the skill sends.",
+  },
+  RATE_LIMITED: {
+    todo: "Raise the named limit under Rate limits if this is legitimate traffic; block the source if not.",
+  },
+  LIMIT_UNAVAILABLE: {
+    meaning: "The limiter couldn't be evaluated, so the call was refused (limits fail closed).",
+    todo: "Usually transient; if it repeats, check the server log.",
+  },
+  SKILL_NOT_APPROVED: {
+    meaning: "The skill isn't approved (or doesn't exist): nothing runs until an admin approves it.",
+  },
+  TOOL_NOT_ENABLED: {
+    meaning: "The agent named a skill or MCP server its configuration doesn't enable.",
+    todo: "Enable it on the Agent page if the agent should use it.",
+  },
+  TOOL_NOT_OFFERED: {
+    meaning: "The agent named a tool it wasn't offered in this conversation (its audience has no grant for it).",
+  },
+  MCP_TOOL_CHANGED: {
+    meaning: "The MCP server changed this tool's description or schema since it was approved, so it's blocked.",
+    todo: "Open the server, compare the tool and approve it again if the change is fine.",
+  },
+  PROVIDER_ERROR: {
+    meaning: "The model provider failed or refused to answer (key, quota, network).",
+    todo: "Check Model providers: the key variable is set on the server and the provider is reachable.",
+  },
+  TWO_PERSON_RULE: {
+    meaning: "The two-person rule is on and the approver is the person who made the change.",
+    todo: "Ask another admin or owner to review and approve it.",
+  },
+  WEBHOOK_SIGNATURE_INVALID: {
+    todo: "Make sure the channel's verify secret is exactly the one in the vendor's console (regenerate both if unsure).",
+  },
+  PRIVATE_ADDRESS_BLOCKED: {
+    meaning:
+      "The host resolved to a private, loopback or internal address; outbound calls may only reach the public internet.",
+  },
+  ABUSE_ALERT: {
+    meaning: "One source was refused many times in a short window.",
+    todo: "Follow the source link and block it, or revoke its token.",
+  },
+  SECRET_NOT_SET: {
+    meaning: "A secret the skill's configuration references has no value yet.",
+    todo: "Set it in the skill's Secrets card.",
+  },
   CHANNEL_NOT_CONFIGURED: { todo: "Open Channels and set the missing secret or setting." },
-  VENDOR_ERROR: { todo: "Check the channel's send token and the vendor's status; the channel's health badge shows the last failure." },
+  VENDOR_ERROR: {
+    todo: "Check the channel's send token and the vendor's status; the channel's health badge shows the last failure.",
+  },
 };
 
 /** An owner-facing explanation of a code (SyncBoard logs and detail pages). */
 export function explain(code: string): Explanation {
   const base = EXPLAIN_GROUP[codeGroupOf(code)] ?? EXPLAIN_GROUP.other;
   const own = EXPLAIN_CODE[code] ?? {};
-  return { meaning: own.meaning ?? (codeGroupOf(code) === "other" && TEXT[code] ? TEXT[code] : base.meaning), todo: own.todo ?? base.todo };
+  return {
+    meaning: own.meaning ?? (codeGroupOf(code) === "other" && TEXT[code] ? TEXT[code] : base.meaning),
+    todo: own.todo ?? base.todo,
+  };
 }
 
 /** "42 s", "3 min", "2 h" — for retry hints. */

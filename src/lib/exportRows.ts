@@ -6,7 +6,14 @@
 export type Row = Record<string, unknown>;
 
 export function csvCell(value: unknown): string {
-  let s = value === null || value === undefined ? "" : typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
+  let s =
+    value === null || value === undefined
+      ? ""
+      : typeof value === "string"
+        ? value
+        : typeof value === "number" || typeof value === "boolean"
+          ? String(value)
+          : JSON.stringify(value);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -22,7 +29,10 @@ export function toJsonLines(rows: Row[]): string {
 }
 
 /** Reads pages until done or `maxRows` rows (a runaway guard, not a server bound). */
-export async function readAll<T>(fetchPage: (cursor: string | null) => Promise<{ page: T[]; isDone: boolean; continueCursor: string }>, maxRows = 100_000): Promise<T[]> {
+export async function readAll<T>(
+  fetchPage: (cursor: string | null) => Promise<{ page: T[]; isDone: boolean; continueCursor: string }>,
+  maxRows = 100_000,
+): Promise<T[]> {
   const out: T[] = [];
   let cursor: string | null = null;
   for (;;) {

@@ -3,7 +3,13 @@ export const num = (n: number) => nf.format(n);
 
 export function dateTime(ms: number | null | undefined): string {
   if (!ms) return "—";
-  return new Date(ms).toLocaleString("en-GB", { year: "numeric", month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return new Date(ms).toLocaleString("en-GB", {
+    year: "numeric",
+    month: "short",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
 }
 
 export function relative(ms: number | null | undefined, now = Date.now()): string {

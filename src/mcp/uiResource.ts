@@ -15,7 +15,13 @@ function asResource(v: unknown): UiResource | null {
   }
   // Raw MCP content item: { type: "resource", resource: { uri, mimeType, text } }
   const r = o.resource as Record<string, unknown> | undefined;
-  if (o.type === "resource" && r && typeof r.text === "string" && typeof r.mimeType === "string" && /^text\/html\b/i.test(r.mimeType)) {
+  if (
+    o.type === "resource" &&
+    r &&
+    typeof r.text === "string" &&
+    typeof r.mimeType === "string" &&
+    /^text\/html\b/i.test(r.mimeType)
+  ) {
     return { uri: typeof r.uri === "string" ? r.uri : "ui://app", mimeType: r.mimeType, html: r.text };
   }
   return null;
@@ -46,7 +52,8 @@ export function uiResourcesFromPreview(preview: string): UiResource[] {
 }
 
 /** The CSP every MCP App document gets (inside the srcdoc, on top of the page's own policy). */
-export const APP_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'";
+export const APP_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'";
 
 export function srcdocFor(html: string): string {
   const meta = `<meta http-equiv="Content-Security-Policy" content="${APP_CSP}">`;
@@ -63,11 +70,17 @@ export function parseAppMessage(data: unknown): AppMessage | null {
   const d = data as Record<string, unknown>;
   const params = (d.params ?? d.payload) as Record<string, unknown> | undefined;
   const type = typeof d.method === "string" ? d.method : typeof d.type === "string" ? d.type : "";
-  if ((type === "ui/notifications/size-changed" || type === "ui-size-change") && params && typeof params.height === "number" && Number.isFinite(params.height)) {
+  if (
+    (type === "ui/notifications/size-changed" || type === "ui-size-change") &&
+    params &&
+    typeof params.height === "number" &&
+    Number.isFinite(params.height)
+  ) {
     return { kind: "size", height: Math.round(Math.min(1200, Math.max(80, params.height))) };
   }
   if ((type === "notify" || type === "ui/notifications/message") && params) {
-    const text = typeof params.message === "string" ? params.message : typeof params.text === "string" ? params.text : "";
+    const text =
+      typeof params.message === "string" ? params.message : typeof params.text === "string" ? params.text : "";
     if (text) return { kind: "notify", text: text.slice(0, 300) };
   }
   return null;

@@ -7,7 +7,20 @@ import { api } from "../../convex/_generated/api";
 import { useAct, useLoad, useMutate } from "../lib/data";
 import { useSession } from "../auth/role";
 import { formatWait } from "../lib/errors";
-import { Badge, Button, Card, DataTable, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader } from "../ui/kit";
+import {
+  Badge,
+  Button,
+  Card,
+  DataTable,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  KeyValue,
+  Loading,
+  Notice,
+  PageHeader,
+} from "../ui/kit";
 
 const MIN = 12;
 
@@ -70,8 +83,14 @@ function SessionsCard() {
         </Button>
       }
     >
-      <p className="small muted">Where you are signed in. Ending a session signs it out on the server at once; signing out here ends this one.</p>
-      <DataTable caption="Your active sessions" columns={["Signed in", "With", "Workspace", "Device", "Last active"]} actions>
+      <p className="small muted">
+        Where you are signed in. Ending a session signs it out on the server at once; signing out here ends this one.
+      </p>
+      <DataTable
+        caption="Your active sessions"
+        columns={["Signed in", "With", "Workspace", "Device", "Last active"]}
+        actions
+      >
         {sessions.data.map((s) => (
           <tr key={s.sessionId}>
             <td>{when(s.createdAt)}</td>
@@ -83,7 +102,12 @@ function SessionsCard() {
               {s.current ? (
                 <Badge tone="accent">this session</Badge>
               ) : (
-                <Button variant="secondary" className="btn-small" pending={end.pending} onClick={() => end.run({ sessionId: s.sessionId })}>
+                <Button
+                  variant="secondary"
+                  className="btn-small"
+                  pending={end.pending}
+                  onClick={() => end.run({ sessionId: s.sessionId })}
+                >
                   End
                 </Button>
               )}
@@ -126,21 +150,59 @@ function ChangePasswordCard() {
   const err = change.error;
   return (
     <Card title="Change password">
-      <p className="small muted">Your current password is required. Failed attempts count toward the same limit as failed sign-ins.</p>
+      <p className="small muted">
+        Your current password is required. Failed attempts count toward the same limit as failed sign-ins.
+      </p>
       <form onSubmit={submit} noValidate>
-        <Field label="Current password" error={err?.code === "PASSWORD_INCORRECT" ? "Your current password isn't right." : undefined}>
-          {(p) => <Input {...p} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />}
+        <Field
+          label="Current password"
+          error={err?.code === "PASSWORD_INCORRECT" ? "Your current password isn't right." : undefined}
+        >
+          {(p) => (
+            <Input
+              {...p}
+              type="password"
+              autoComplete="current-password"
+              value={current}
+              onChange={(e) => setCurrent(e.target.value)}
+              required
+            />
+          )}
         </Field>
-        <Field label="New password" hint={`At least ${MIN} characters`} error={err?.field === "newPassword" ? "The new password is too short (or too long)." : undefined}>
-          {(p) => <Input {...p} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />}
+        <Field
+          label="New password"
+          hint={`At least ${MIN} characters`}
+          error={err?.field === "newPassword" ? "The new password is too short (or too long)." : undefined}
+        >
+          {(p) => (
+            <Input
+              {...p}
+              type="password"
+              autoComplete="new-password"
+              value={next}
+              onChange={(e) => setNext(e.target.value)}
+              required
+            />
+          )}
         </Field>
         <Field label="Repeat new password" error={local ?? undefined}>
-          {(p) => <Input {...p} type="password" autoComplete="new-password" value={repeat} onChange={(e) => setRepeat(e.target.value)} required />}
+          {(p) => (
+            <Input
+              {...p}
+              type="password"
+              autoComplete="new-password"
+              value={repeat}
+              onChange={(e) => setRepeat(e.target.value)}
+              required
+            />
+          )}
         </Field>
         {err && err.code !== "PASSWORD_INCORRECT" && !err.field ? (
           <>
             <InlineError error={err} />
-            {err.code === "RATE_LIMITED" && err.retryAfterMs ? <p className="small muted">Try again in {formatWait(err.retryAfterMs)}.</p> : null}
+            {err.code === "RATE_LIMITED" && err.retryAfterMs ? (
+              <p className="small muted">Try again in {formatWait(err.retryAfterMs)}.</p>
+            ) : null}
           </>
         ) : null}
         <Button type="submit" variant="primary" pending={change.pending} disabled={!current || !next || !repeat}>

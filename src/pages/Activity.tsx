@@ -8,7 +8,15 @@ import { useCan } from "../auth/role";
 import { Badge, Button, DataTable, EmptyState, InlineError, Loading, PageHeader } from "../ui/kit";
 import { ExportButtons, FilterBar, More, useLogArgs, useLogPages } from "../ui/LogFilters";
 
-type Entry = { _id: Id<"activityLog">; at: number; kind: string; summary: string; visibility: "private" | "public"; channel?: string; conversation?: string };
+type Entry = {
+  _id: Id<"activityLog">;
+  at: number;
+  kind: string;
+  summary: string;
+  visibility: "private" | "public";
+  channel?: string;
+  conversation?: string;
+};
 
 const KINDS: [string, string][] = Object.entries(ACTIVITY_TEMPLATES).map(([k, t]) => [k, t.text]);
 const CHANNELS: [string, string][] = Object.entries(CHANNEL_LABELS).map(([k, t]) => [k, t.replace(/^(in|on|by) /, "")]);
@@ -36,7 +44,15 @@ export function ActivityPage() {
             name="activity"
             query={api.logs.explore.activity}
             args={args}
-            toRow={(a) => ({ id: a._id, time: new Date(a.at).toISOString(), kind: a.kind, summary: a.summary, channel: a.channel ?? "", visibility: a.visibility, conversation: a.conversation ?? "" })}
+            toRow={(a) => ({
+              id: a._id,
+              time: new Date(a.at).toISOString(),
+              kind: a.kind,
+              summary: a.summary,
+              channel: a.channel ?? "",
+              visibility: a.visibility,
+              conversation: a.conversation ?? "",
+            })}
           />
         }
       />
@@ -45,7 +61,9 @@ export function ActivityPage() {
         <Loading />
       ) : results.length === 0 ? (
         <EmptyState title={active ? "No matching activity" : "No activity yet"}>
-          {active ? "Change the filters or the time range." : "Replies, tool calls and model changes appear here. Start a conversation on the public chat to see one."}
+          {active
+            ? "Change the filters or the time range."
+            : "Replies, tool calls and model changes appear here. Start a conversation on the public chat to see one."}
         </EmptyState>
       ) : (
         <DataTable columns={["When", "What happened", "Kind", "Visibility"]} className="log-table">
@@ -61,7 +79,11 @@ export function ActivityPage() {
                   {a.conversation ? (
                     <>
                       {" "}
-                      <Link to={`/conversations/${a.conversation}`} className="small" aria-label={`Open the conversation: ${a.summary}`}>
+                      <Link
+                        to={`/conversations/${a.conversation}`}
+                        className="small"
+                        aria-label={`Open the conversation: ${a.summary}`}
+                      >
                         conversation
                       </Link>
                     </>
@@ -81,7 +103,9 @@ export function ActivityPage() {
                         className="btn-small"
                         aria-pressed={isPublic}
                         aria-label={`${isPublic ? "Make private" : "Make public"}: ${a.summary}`}
-                        onClick={() => void setVisibility.run({ activityId: a._id, visibility: isPublic ? "private" : "public" })}
+                        onClick={() =>
+                          void setVisibility.run({ activityId: a._id, visibility: isPublic ? "private" : "public" })
+                        }
                       >
                         {isPublic ? "Make private" : "Make public"}
                       </Button>

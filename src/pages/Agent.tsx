@@ -7,7 +7,19 @@ import { friendly } from "../lib/errors";
 import { dateTime, num } from "../lib/format";
 import { Link } from "../lib/router";
 import { useCan } from "../auth/role";
-import { Card, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select, TextArea } from "../ui/kit";
+import {
+  Card,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  Loading,
+  Notice,
+  PageHeader,
+  RoleButton,
+  Select,
+  TextArea,
+} from "../ui/kit";
 
 type Config = {
   name: string;
@@ -26,7 +38,10 @@ export function AgentPage() {
   const cfg = useLoad(api.agent.config.get, {});
   return (
     <>
-      <PageHeader title="Agent" description="Who the agent is, which model answers, and which approved tools it may use." />
+      <PageHeader
+        title="Agent"
+        description="Who the agent is, which model answers, and which approved tools it may use."
+      />
       {cfg.status === "loading" ? <Loading /> : null}
       {cfg.status === "error" ? <ErrorState error={cfg.error} /> : null}
       {cfg.status === "ok" ? (
@@ -80,13 +95,24 @@ function AgentForm({ cfg }: { cfg: Config }) {
   return (
     <Card title="Identity and model">
       {!canEdit ? <Notice>Only owners can change the agent. You can see its current settings.</Notice> : null}
-      {!cfg.persisted ? <Notice>The agent uses the defaults until you save. The default model is the offline model: no key, no network, deterministic answers.</Notice> : null}
+      {!cfg.persisted ? (
+        <Notice>
+          The agent uses the defaults until you save. The default model is the offline model: no key, no network,
+          deterministic answers.
+        </Notice>
+      ) : null}
       <form onSubmit={submit} noValidate>
         <Field label="Name" error={fieldMsg(err, "name", "Use 1–80 characters.")}>
           {(p) => <Input {...p} value={name} onChange={(e) => setName(e.target.value)} readOnly={!canEdit} />}
         </Field>
-        <Field label="Soul (system prompt)" hint={`${num(soul.length)} / 8,000 characters. Don't put secrets or personal data here.`} error={fieldMsg(err, "soul", "Use 1–8,000 characters.")}>
-          {(p) => <TextArea {...p} rows={6} value={soul} onChange={(e) => setSoul(e.target.value)} readOnly={!canEdit} />}
+        <Field
+          label="Soul (system prompt)"
+          hint={`${num(soul.length)} / 8,000 characters. Don't put secrets or personal data here.`}
+          error={fieldMsg(err, "soul", "Use 1–8,000 characters.")}
+        >
+          {(p) => (
+            <TextArea {...p} rows={6} value={soul} onChange={(e) => setSoul(e.target.value)} readOnly={!canEdit} />
+          )}
         </Field>
         <div className="form-row">
           <Field label="Model provider" hint={<Link to="/providers">Manage providers</Link>}>
@@ -95,21 +121,37 @@ function AgentForm({ cfg }: { cfg: Config }) {
                 <option value="">Offline (built in)</option>
                 {providerOptions.map((pr) => (
                   <option key={pr._id} value={pr._id}>
-                    {pr.label} ({pr.kind})
-                    {pr.keyConfigured ? "" : " — key not set"}
+                    {pr.label} ({pr.kind}){pr.keyConfigured ? "" : " — key not set"}
                   </option>
                 ))}
               </Select>
             )}
           </Field>
-          <Field label="Model" hint="e.g. gpt-4o-mini, claude-3-5-haiku-latest, or offline" error={fieldMsg(err, "model", "That isn't a valid model name.")}>
-            {(p) => <Input {...p} value={model} onChange={(e) => setModel(e.target.value)} readOnly={!canEdit} spellCheck={false} />}
+          <Field
+            label="Model"
+            hint="e.g. gpt-4o-mini, claude-3-5-haiku-latest, or offline"
+            error={fieldMsg(err, "model", "That isn't a valid model name.")}
+          >
+            {(p) => (
+              <Input
+                {...p}
+                value={model}
+                onChange={(e) => setModel(e.target.value)}
+                readOnly={!canEdit}
+                spellCheck={false}
+              />
+            )}
           </Field>
         </div>
         <div className="form-row">
           <Field label="Fallback provider" hint="Used when the main model fails">
             {(p) => (
-              <Select {...p} value={fallbackProviderId} onChange={(e) => setFallbackProviderId(e.target.value)} disabled={!canEdit}>
+              <Select
+                {...p}
+                value={fallbackProviderId}
+                onChange={(e) => setFallbackProviderId(e.target.value)}
+                disabled={!canEdit}
+              >
                 <option value="">Offline (built in)</option>
                 {providerOptions.map((pr) => (
                   <option key={pr._id} value={pr._id}>
@@ -119,8 +161,20 @@ function AgentForm({ cfg }: { cfg: Config }) {
               </Select>
             )}
           </Field>
-          <Field label="Fallback model" hint="Empty = no fallback" error={fieldMsg(err, "fallbackModel", "That isn't a valid model name.")}>
-            {(p) => <Input {...p} value={fallbackModel} onChange={(e) => setFallbackModel(e.target.value)} readOnly={!canEdit} spellCheck={false} />}
+          <Field
+            label="Fallback model"
+            hint="Empty = no fallback"
+            error={fieldMsg(err, "fallbackModel", "That isn't a valid model name.")}
+          >
+            {(p) => (
+              <Input
+                {...p}
+                value={fallbackModel}
+                onChange={(e) => setFallbackModel(e.target.value)}
+                readOnly={!canEdit}
+                spellCheck={false}
+              />
+            )}
           </Field>
         </div>
         <fieldset>
@@ -150,7 +204,9 @@ function AgentForm({ cfg }: { cfg: Config }) {
             ))
           )}
         </fieldset>
-        {err && !["name", "soul", "model", "fallbackModel"].includes(err.field ?? "") ? <InlineError error={err} /> : null}
+        {err && !["name", "soul", "model", "fallbackModel"].includes(err.field ?? "") ? (
+          <InlineError error={err} />
+        ) : null}
         <div className="row">
           <RoleButton need="owner" hideWhenLocked type="submit" variant="primary" pending={update.pending}>
             Save agent
@@ -187,11 +243,36 @@ function ChatSettings() {
         <Field
           label="Longest message a visitor may send (characters)"
           hint={`Default ${num(s.data.defaultMaxMessageChars)}, at most ${num(s.data.ceiling)}.`}
-          error={set.error ? <>{set.error.code === "CONFIG_INVALID" ? `Enter a whole number from 1 to ${num(s.data.ceiling)}.` : friendly(set.error.code)} <code>{set.error.code}</code></> : undefined}
+          error={
+            set.error ? (
+              <>
+                {set.error.code === "CONFIG_INVALID"
+                  ? `Enter a whole number from 1 to ${num(s.data.ceiling)}.`
+                  : friendly(set.error.code)}{" "}
+                <code>{set.error.code}</code>
+              </>
+            ) : undefined
+          }
         >
-          {(p) => <Input {...p} className="input num-input" inputMode="numeric" value={v} onChange={(e) => setValue(e.target.value)} readOnly={!canEdit} />}
+          {(p) => (
+            <Input
+              {...p}
+              className="input num-input"
+              inputMode="numeric"
+              value={v}
+              onChange={(e) => setValue(e.target.value)}
+              readOnly={!canEdit}
+            />
+          )}
         </Field>
-        <RoleButton need="admin" hideWhenLocked type="submit" variant="primary" pending={set.pending} disabled={v === String(s.data.maxMessageChars)}>
+        <RoleButton
+          need="admin"
+          hideWhenLocked
+          type="submit"
+          variant="primary"
+          pending={set.pending}
+          disabled={v === String(s.data.maxMessageChars)}
+        >
           Save
         </RoleButton>
       </form>

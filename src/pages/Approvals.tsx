@@ -8,7 +8,18 @@ import { useMutate } from "../lib/data";
 import { dateTime, relative } from "../lib/format";
 import { navigate, useSearch } from "../lib/router";
 import { useCan } from "../auth/role";
-import { Badge, Button, EmptyState, InlineError, Loading, Notice, PageHeader, Preview, RoleButton, Select } from "../ui/kit";
+import {
+  Badge,
+  Button,
+  EmptyState,
+  InlineError,
+  Loading,
+  Notice,
+  PageHeader,
+  Preview,
+  RoleButton,
+  Select,
+} from "../ui/kit";
 
 const PAGE = 25;
 
@@ -42,7 +53,12 @@ const ASKED_BY: Record<Audience, string> = {
   ownerSender: "An owner (linked channel identity)",
 };
 
-const DECIDED_TONE: Record<Decided, "ok" | "warn" | "danger" | "neutral"> = { executed: "ok", approved: "warn", denied: "danger", expired: "neutral" };
+const DECIDED_TONE: Record<Decided, "ok" | "warn" | "danger" | "neutral"> = {
+  executed: "ok",
+  approved: "warn",
+  denied: "danger",
+  expired: "neutral",
+};
 
 /** The reason a call waits, in words. */
 export function reasonText(reason: Approval["reason"], audience: Audience): string {
@@ -69,14 +85,28 @@ export function ApprovalsPage() {
         description="Tool calls the agent wanted to make for someone that need an owner's decision. Approving runs exactly the stored call through the security checker and sends the person the answer; denying sends them a polite refusal. Undecided calls expire after 24 hours."
       />
       <div className="tabs" role="group" aria-label="Show">
-        <button type="button" aria-pressed={tab === "pending"} onClick={() => navigate("/approvals", { replace: true })}>
+        <button
+          type="button"
+          aria-pressed={tab === "pending"}
+          onClick={() => navigate("/approvals", { replace: true })}
+        >
           Waiting
         </button>
-        <button type="button" aria-pressed={tab === "decided"} onClick={() => navigate("/approvals?tab=decided", { replace: true })}>
+        <button
+          type="button"
+          aria-pressed={tab === "decided"}
+          onClick={() => navigate("/approvals?tab=decided", { replace: true })}
+        >
           Decided
         </button>
       </div>
-      {!canSee ? <Notice>Only admins and owners can see the approval inbox.</Notice> : tab === "pending" ? <Pending /> : <History />}
+      {!canSee ? (
+        <Notice>Only admins and owners can see the approval inbox.</Notice>
+      ) : tab === "pending" ? (
+        <Pending />
+      ) : (
+        <History />
+      )}
     </>
   );
 }
@@ -87,9 +117,13 @@ function Pending() {
   if (status === "LoadingFirstPage") return <Loading />;
   return (
     <>
-      {!isOwner && results.length > 0 ? <Notice>Only owners can approve or deny. You're seeing the inbox read-only.</Notice> : null}
+      {!isOwner && results.length > 0 ? (
+        <Notice>Only owners can approve or deny. You're seeing the inbox read-only.</Notice>
+      ) : null}
       {results.length === 0 ? (
-        <EmptyState title="Nothing waiting">When the agent needs an owner's approval to use a tool for someone, the call shows up here.</EmptyState>
+        <EmptyState title="Nothing waiting">
+          When the agent needs an owner's approval to use a tool for someone, the call shows up here.
+        </EmptyState>
       ) : (
         <ul className="approval-list" aria-label="Calls waiting for a decision">
           {results.map((a) => (
@@ -153,9 +187,17 @@ function PendingItem({ a }: { a: Approval }) {
             Run <strong>{a.toolLabel}</strong> now for {ASKED_BY[a.audience].toLowerCase()} with this input?
           </p>
           <pre className="code-block pre-wrap">{a.inputPreview || "(no input)"}</pre>
-          <p className="small muted">It goes through every checker step (limits, allowlist, timeout, redaction); the result is sent to the person who asked.</p>
+          <p className="small muted">
+            It goes through every checker step (limits, allowlist, timeout, redaction); the result is sent to the person
+            who asked.
+          </p>
           <div className="row">
-            <RoleButton need="owner" variant="primary" pending={decide.pending} onClick={() => void decide.run({ approvalId: a._id, approve: true })}>
+            <RoleButton
+              need="owner"
+              variant="primary"
+              pending={decide.pending}
+              onClick={() => void decide.run({ approvalId: a._id, approve: true })}
+            >
               Yes, run it
             </RoleButton>
             <Button variant="ghost" onClick={() => setConfirm(false)}>
@@ -165,10 +207,21 @@ function PendingItem({ a }: { a: Approval }) {
         </div>
       ) : (
         <div className="row mt2">
-          <RoleButton need="owner" variant="primary" onClick={() => setConfirm(true)} aria-label={`Approve ${a.toolLabel}`}>
+          <RoleButton
+            need="owner"
+            variant="primary"
+            onClick={() => setConfirm(true)}
+            aria-label={`Approve ${a.toolLabel}`}
+          >
             Approve…
           </RoleButton>
-          <RoleButton need="owner" variant="danger" pending={decide.pending} onClick={() => void decide.run({ approvalId: a._id, approve: false })} aria-label={`Deny ${a.toolLabel}`}>
+          <RoleButton
+            need="owner"
+            variant="danger"
+            pending={decide.pending}
+            onClick={() => void decide.run({ approvalId: a._id, approve: false })}
+            aria-label={`Deny ${a.toolLabel}`}
+          >
             Deny
           </RoleButton>
         </div>
@@ -185,7 +238,12 @@ function History() {
     <>
       <div className="row mb2">
         <label htmlFor="approval-status">Outcome</label>
-        <Select id="approval-status" className="input code-select" value={status} onChange={(e) => setStatus(e.target.value as Decided)}>
+        <Select
+          id="approval-status"
+          className="input code-select"
+          value={status}
+          onChange={(e) => setStatus(e.target.value as Decided)}
+        >
           {(Object.keys(DECIDED_TEXT) as Decided[]).map((s) => (
             <option key={s} value={s}>
               {DECIDED_TEXT[s]}

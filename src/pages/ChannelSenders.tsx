@@ -14,9 +14,19 @@ const POLICY_HELP: Record<SenderPolicy, string> = {
   pairing: "Unknown senders are asked to pair first (with a code from below) and don't reach the agent until they do.",
   allowlist: "Unknown senders are ignored without a reply; only paired senders and owners reach the agent.",
 };
-const POLICY_SHORT: Record<SenderPolicy, string> = { open: "Open", pairing: "Pairing required", allowlist: "Allowlist only" };
+const POLICY_SHORT: Record<SenderPolicy, string> = {
+  open: "Open",
+  pairing: "Pairing required",
+  allowlist: "Allowlist only",
+};
 
-export function SenderPolicySelect({ channelId, policy }: { channelId: Id<"channelConfig">; policy: SenderPolicy | null }) {
+export function SenderPolicySelect({
+  channelId,
+  policy,
+}: {
+  channelId: Id<"channelConfig">;
+  policy: SenderPolicy | null;
+}) {
   const set = useMutate(api.agency.pairing.setSenderPolicy);
   const isOwner = useCan("owner");
   const id = `sender-policy-${channelId}`;
@@ -45,7 +55,8 @@ export function SenderPolicySelect({ channelId, policy }: { channelId: Id<"chann
         </div>
       ) : (
         <p className="small">
-          Unknown senders: <strong>{POLICY_SHORT[policy]}</strong>. <span className="muted">{POLICY_HELP[policy]} Only owners change this.</span>
+          Unknown senders: <strong>{POLICY_SHORT[policy]}</strong>.{" "}
+          <span className="muted">{POLICY_HELP[policy]} Only owners change this.</span>
         </p>
       )}
       <InlineError error={set.error} />
@@ -81,7 +92,9 @@ export function PairingCode({ channelId, channelName }: { channelId: Id<"channel
         </div>
         <p className="small">
           Valid until {until} (15 minutes), for one use. It won't be shown again.
-          {issued.trust === "owner" ? " The sender becomes you: the agent may use every tool owners may use." : " The sender becomes a paired contact."}
+          {issued.trust === "owner"
+            ? " The sender becomes you: the agent may use every tool owners may use."
+            : " The sender becomes a paired contact."}
         </p>
         <Button onClick={() => setIssued(null)}>Done</Button>
       </Notice>
@@ -97,7 +110,9 @@ export function PairingCode({ channelId, channelName }: { channelId: Id<"channel
           Link my own identity
         </RoleButton>
       </div>
-      <p className="hint">A sender who types the code becomes a paired contact (or, with your own code, is linked to your owner account).</p>
+      <p className="hint">
+        A sender who types the code becomes a paired contact (or, with your own code, is linked to your owner account).
+      </p>
       <InlineError error={create.error} />
     </div>
   );
@@ -105,19 +120,38 @@ export function PairingCode({ channelId, channelName }: { channelId: Id<"channel
 
 export function TrustCell({ t }: { t: Trust | undefined }) {
   if (!t) return <span className="muted">—</span>;
-  if (t.trust === "owner") return <Badge tone="accent" title="A person's own linked identity">{t.linkedToYou ? "owner (you)" : "owner"}</Badge>;
+  if (t.trust === "owner")
+    return (
+      <Badge tone="accent" title="A person's own linked identity">
+        {t.linkedToYou ? "owner (you)" : "owner"}
+      </Badge>
+    );
   if (t.trust === "paired") return <Badge tone="ok">paired</Badge>;
   return <Badge tone="neutral">unknown</Badge>;
 }
 
-export function TrustActions({ channelUserId, who, t }: { channelUserId: Id<"channelUsers">; who: string; t: Trust | undefined }) {
+export function TrustActions({
+  channelUserId,
+  who,
+  t,
+}: {
+  channelUserId: Id<"channelUsers">;
+  who: string;
+  t: Trust | undefined;
+}) {
   const set = useMutate(api.agency.pairing.setTrust);
   if (!t) return null;
   const next = t.trust === "unknown" ? "paired" : "unknown";
   const text = t.trust === "unknown" ? "Pair" : t.trust === "owner" ? "Unlink" : "Unpair";
   return (
     <>
-      <RoleButton need="owner" className="btn-small" pending={set.pending} onClick={() => void set.run({ channelUserId, trust: next })} aria-label={`${text} ${who}`}>
+      <RoleButton
+        need="owner"
+        className="btn-small"
+        pending={set.pending}
+        onClick={() => void set.run({ channelUserId, trust: next })}
+        aria-label={`${text} ${who}`}
+      >
         {text}
       </RoleButton>
       <InlineError error={set.error} />

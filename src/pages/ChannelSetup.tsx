@@ -66,11 +66,17 @@ export function ChannelSetup({ c }: { c: SetupChannel }) {
           <CopyButton text={c.webhookUrl} label="Copy URL" />
         </div>
       ) : (
-        <Notice tone="warn">The server doesn't know its public address yet. Set WARDEN_PUBLIC_BASE_URL (or CONVEX_SITE_URL) on the deployment.</Notice>
+        <Notice tone="warn">
+          The server doesn't know its public address yet. Set WARDEN_PUBLIC_BASE_URL (or CONVEX_SITE_URL) on the
+          deployment.
+        </Notice>
       )}
       {c.publicUrlProblem ? (
         <Notice tone="warn" title="Vendors can't reach this URL from the internet">
-          The public base URL (WARDEN_PUBLIC_BASE_URL) {PROBLEM_TEXT[c.publicUrlProblem]}, so {c.platform === "twilio" ? "Twilio" : c.platform[0].toUpperCase() + c.platform.slice(1)} can't deliver to it. Set it to the https address the internet reaches this server at (your domain behind TLS, or a tunnel for testing) and restart.
+          The public base URL (WARDEN_PUBLIC_BASE_URL) {PROBLEM_TEXT[c.publicUrlProblem]}, so{" "}
+          {c.platform === "twilio" ? "Twilio" : c.platform[0].toUpperCase() + c.platform.slice(1)} can't deliver to it.
+          Set it to the https address the internet reaches this server at (your domain behind TLS, or a tunnel for
+          testing) and restart.
         </Notice>
       ) : null}
       <h3>Setup</h3>
@@ -105,7 +111,9 @@ function GenericSetup({ c }: { c: SetupChannel }) {
 function EnableLast({ c }: { c: SetupChannel }) {
   return (
     <li>
-      {c.enabled ? "The channel is enabled." : "Enable this channel (button above) before the vendor's first call: while disabled its webhook answers 404."}
+      {c.enabled
+        ? "The channel is enabled."
+        : "Enable this channel (button above) before the vendor's first call: while disabled its webhook answers 404."}
     </li>
   );
 }
@@ -129,10 +137,12 @@ function TelegramSetup({ c, url }: { c: SetupChannel; url: string }) {
   return (
     <ol className="steps setup-steps mt1">
       <li>
-        In Telegram, message <strong>@BotFather</strong>: <S>/newbot</S>, pick a name and a username. Copy the token it prints (<S>123456:ABC…</S>) and save it below as the secret <S>TELEGRAM_BOT_TOKEN</S>.
+        In Telegram, message <strong>@BotFather</strong>: <S>/newbot</S>, pick a name and a username. Copy the token it
+        prints (<S>123456:ABC…</S>) and save it below as the secret <S>TELEGRAM_BOT_TOKEN</S>.
       </li>
       <li>
-        Generate the webhook secret token: Warden saves it as <S>TELEGRAM_SECRET_TOKEN</S> and shows it once, filled into the command below.
+        Generate the webhook secret token: Warden saves it as <S>TELEGRAM_SECRET_TOKEN</S> and shows it once, filled
+        into the command below.
         <div className="row mt1">
           <RoleButton need="owner" variant="primary" pending={setSecret.pending} onClick={() => void generate()}>
             {token ? "Generate a new secret token" : "Generate secret token"}
@@ -142,18 +152,22 @@ function TelegramSetup({ c, url }: { c: SetupChannel; url: string }) {
         <InlineError error={setSecret.error} />
         {token ? (
           <Notice tone="ok" title="Secret token saved">
-            It's in the command below and won't be shown again. Run the command now; generating another one replaces it (and the old webhook stops verifying).
+            It's in the command below and won't be shown again. Run the command now; generating another one replaces it
+            (and the old webhook stops verifying).
           </Notice>
         ) : null}
       </li>
       <li>
-        Register the webhook with Telegram (run this in a terminal; the bot token is read without echo, so it stays out of your shell history):
+        Register the webhook with Telegram (run this in a terminal; the bot token is read without echo, so it stays out
+        of your shell history):
         <Cmd text={cmd} label="setWebhook command" />
-        Telegram answers <S>{`{"ok":true,"result":true,"description":"Webhook was set"}`}</S>. It then sends the secret token in the <S>X-Telegram-Bot-Api-Secret-Token</S> header of every update; Warden refuses updates without it.
+        Telegram answers <S>{`{"ok":true,"result":true,"description":"Webhook was set"}`}</S>. It then sends the secret
+        token in the <S>X-Telegram-Bot-Api-Secret-Token</S> header of every update; Warden refuses updates without it.
       </li>
       <EnableLast c={c} />
       <li>
-        Check it: <S>{`curl -sS "https://api.telegram.org/bot\${TELEGRAM_BOT_TOKEN}/getWebhookInfo"`}</S> shows the URL and <S>last_error_message</S> if Telegram couldn't deliver.
+        Check it: <S>{`curl -sS "https://api.telegram.org/bot\${TELEGRAM_BOT_TOKEN}/getWebhookInfo"`}</S> shows the URL
+        and <S>last_error_message</S> if Telegram couldn't deliver.
       </li>
     </ol>
   );
@@ -163,9 +177,15 @@ function SlackSetup({ c, url }: { c: SetupChannel; url: string }) {
   const manifest = JSON.stringify(
     {
       display_information: { name: c.name.slice(0, 35) || "Warden" },
-      features: { bot_user: { display_name: (c.name.slice(0, 35) || "Warden").replace(/[^\w .-]/g, ""), always_online: true } },
+      features: {
+        bot_user: { display_name: (c.name.slice(0, 35) || "Warden").replace(/[^\w .-]/g, ""), always_online: true },
+      },
       oauth_config: { scopes: { bot: ["app_mentions:read", "chat:write", "im:history"] } },
-      settings: { event_subscriptions: { request_url: url, bot_events: ["app_mention", "message.im"] }, org_deploy_enabled: false, socket_mode_enabled: false },
+      settings: {
+        event_subscriptions: { request_url: url, bot_events: ["app_mention", "message.im"] },
+        org_deploy_enabled: false,
+        socket_mode_enabled: false,
+      },
     },
     null,
     2,
@@ -173,18 +193,23 @@ function SlackSetup({ c, url }: { c: SetupChannel; url: string }) {
   return (
     <ol className="steps setup-steps mt1">
       <li>
-        At <strong>api.slack.com/apps</strong> choose <F>Create New App</F> → <F>From a manifest</F>, pick your workspace, switch to <F>JSON</F> and paste:
+        At <strong>api.slack.com/apps</strong> choose <F>Create New App</F> → <F>From a manifest</F>, pick your
+        workspace, switch to <F>JSON</F> and paste:
         <Cmd text={manifest} label="Slack app manifest" />
       </li>
       <li>
-        <F>Basic Information</F> → <F>App Credentials</F>: copy <F>Signing Secret</F> (Show) into the secret <S>SLACK_SIGNING_SECRET</S>, and <F>App ID</F> into this channel's settings (appId).
+        <F>Basic Information</F> → <F>App Credentials</F>: copy <F>Signing Secret</F> (Show) into the secret{" "}
+        <S>SLACK_SIGNING_SECRET</S>, and <F>App ID</F> into this channel's settings (appId).
       </li>
       <li>
-        <F>Install App</F> → <F>Install to Workspace</F> → Allow. Copy <F>Bot User OAuth Token</F> (<S>xoxb-…</S>) into the secret <S>SLACK_BOT_TOKEN</S>.
+        <F>Install App</F> → <F>Install to Workspace</F> → Allow. Copy <F>Bot User OAuth Token</F> (<S>xoxb-…</S>) into
+        the secret <S>SLACK_BOT_TOKEN</S>.
       </li>
       <EnableLast c={c} />
       <li>
-        <F>Event Subscriptions</F>: the <F>Request URL</F> from the manifest shows <F>Verified</F> once Warden answers Slack's challenge (it needs the signing secret saved and the channel enabled — press <F>Retry</F> if it was too early). Invite the bot to a channel or DM it.
+        <F>Event Subscriptions</F>: the <F>Request URL</F> from the manifest shows <F>Verified</F> once Warden answers
+        Slack's challenge (it needs the signing secret saved and the channel enabled — press <F>Retry</F> if it was too
+        early). Invite the bot to a channel or DM it.
       </li>
     </ol>
   );
@@ -201,10 +226,13 @@ function DiscordSetup({ c, url }: { c: SetupChannel; url: string }) {
   return (
     <ol className="steps setup-steps mt1">
       <li>
-        At <strong>discord.com/developers/applications</strong> → <F>New Application</F>. On <F>General Information</F> copy <F>Application ID</F> into this channel's settings (applicationId) and <F>Public Key</F> into the secret <S>DISCORD_PUBLIC_KEY</S>.
+        At <strong>discord.com/developers/applications</strong> → <F>New Application</F>. On <F>General Information</F>{" "}
+        copy <F>Application ID</F> into this channel's settings (applicationId) and <F>Public Key</F> into the secret{" "}
+        <S>DISCORD_PUBLIC_KEY</S>.
       </li>
       <li>
-        <F>Bot</F> → <F>Reset Token</F>: copy it into the secret <S>DISCORD_BOT_TOKEN</S>. <F>Installation</F> → add the scope <S>applications.commands</S> and open the install link to add the app to your server.
+        <F>Bot</F> → <F>Reset Token</F>: copy it into the secret <S>DISCORD_BOT_TOKEN</S>. <F>Installation</F> → add the
+        scope <S>applications.commands</S> and open the install link to add the app to your server.
       </li>
       <li>
         Register the <S>/ask</S> command:
@@ -212,7 +240,9 @@ function DiscordSetup({ c, url }: { c: SetupChannel; url: string }) {
       </li>
       <EnableLast c={c} />
       <li>
-        Back on <F>General Information</F>, paste <S>{url}</S> into <F>Interactions Endpoint URL</F> and <F>Save Changes</F>: Discord sends a signed PING, and saving only succeeds once Warden verified it with the public key.
+        Back on <F>General Information</F>, paste <S>{url}</S> into <F>Interactions Endpoint URL</F> and{" "}
+        <F>Save Changes</F>: Discord sends a signed PING, and saving only succeeds once Warden verified it with the
+        public key.
       </li>
     </ol>
   );
@@ -222,16 +252,22 @@ function TwilioSetup({ url }: { url: string }) {
   return (
     <ol className="steps setup-steps mt1">
       <li>
-        In the <strong>Twilio Console</strong> home, <F>Account Info</F>: copy <F>Account SID</F> into this channel's settings (accountSid) and <F>Auth Token</F> into the secret <S>TWILIO_AUTH_TOKEN</S> (it signs Twilio's webhooks and authorizes replies).
+        In the <strong>Twilio Console</strong> home, <F>Account Info</F>: copy <F>Account SID</F> into this channel's
+        settings (accountSid) and <F>Auth Token</F> into the secret <S>TWILIO_AUTH_TOKEN</S> (it signs Twilio's webhooks
+        and authorizes replies).
       </li>
       <li>
-        SMS: <F>Phone Numbers</F> → <F>Manage</F> → <F>Active numbers</F> → your number → <F>Messaging Configuration</F> → <F>A message comes in</F>: <F>Webhook</F>, URL <S>{url}</S>, <F>HTTP POST</F> → <F>Save configuration</F>.
+        SMS: <F>Phone Numbers</F> → <F>Manage</F> → <F>Active numbers</F> → your number → <F>Messaging Configuration</F>{" "}
+        → <F>A message comes in</F>: <F>Webhook</F>, URL <S>{url}</S>, <F>HTTP POST</F> → <F>Save configuration</F>.
       </li>
       <li>
-        WhatsApp: <F>Messaging</F> → <F>Senders</F> → <F>WhatsApp senders</F> → your sender → <F>Webhook URL for incoming messages</F>: <S>{url}</S> (POST). For the sandbox it's <F>Try it out</F> → <F>Sandbox settings</F> → <F>When a message comes in</F>.
+        WhatsApp: <F>Messaging</F> → <F>Senders</F> → <F>WhatsApp senders</F> → your sender →{" "}
+        <F>Webhook URL for incoming messages</F>: <S>{url}</S> (POST). For the sandbox it's <F>Try it out</F> →{" "}
+        <F>Sandbox settings</F> → <F>When a message comes in</F>.
       </li>
       <li>
-        Put the number in E.164 form (<S>+15551234567</S> or <S>whatsapp:+1555…</S>) into fromNumber. The URL must be exactly the one above: Twilio signs the full URL it calls, so a proxy that rewrites it breaks verification.
+        Put the number in E.164 form (<S>+15551234567</S> or <S>whatsapp:+1555…</S>) into fromNumber. The URL must be
+        exactly the one above: Twilio signs the full URL it calls, so a proxy that rewrites it breaks verification.
       </li>
     </ol>
   );
@@ -241,16 +277,20 @@ function ResendSetup({ url }: { url: string }) {
   return (
     <ol className="steps setup-steps mt1">
       <li>
-        In <strong>resend.com</strong> → <F>Domains</F>: add your domain, publish the DNS records it lists, and turn on receiving for it. Put the sending address (<S>{"Agent <agent@your-domain>"}</S>) into fromAddress.
+        In <strong>resend.com</strong> → <F>Domains</F>: add your domain, publish the DNS records it lists, and turn on
+        receiving for it. Put the sending address (<S>{"Agent <agent@your-domain>"}</S>) into fromAddress.
       </li>
       <li>
-        <F>API Keys</F> → <F>Create API Key</F> with <F>Full access</F> (sending and reading received mail); save it as the secret <S>RESEND_API_KEY</S>.
+        <F>API Keys</F> → <F>Create API Key</F> with <F>Full access</F> (sending and reading received mail); save it as
+        the secret <S>RESEND_API_KEY</S>.
       </li>
       <li>
-        <F>Webhooks</F> → <F>Add Webhook</F>: <F>Endpoint URL</F> <S>{url}</S>, event <S>email.received</S> → <F>Add</F>.
+        <F>Webhooks</F> → <F>Add Webhook</F>: <F>Endpoint URL</F> <S>{url}</S>, event <S>email.received</S> → <F>Add</F>
+        .
       </li>
       <li>
-        Open the new webhook and copy its <F>Signing Secret</F> (<S>whsec_…</S>) into the secret <S>RESEND_WEBHOOK_SECRET</S>. Enable the channel before sending the first test mail.
+        Open the new webhook and copy its <F>Signing Secret</F> (<S>whsec_…</S>) into the secret{" "}
+        <S>RESEND_WEBHOOK_SECRET</S>. Enable the channel before sending the first test mail.
       </li>
     </ol>
   );

@@ -9,11 +9,31 @@ import { SecretsEditor } from "../ui/SecretsEditor";
 import { PLATFORM_CATALOG, PLATFORMS, type Platform, type PlatformEntry } from "../../convex/channels/platforms/index";
 import { ChannelSetup } from "./ChannelSetup";
 import { PairingCode, SenderPolicySelect, TrustCell, TrustActions, type SenderPolicy } from "./ChannelSenders";
-import { Badge, Button, Card, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import {
+  Badge,
+  Button,
+  Card,
+  EmptyState,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  Loading,
+  Notice,
+  PageHeader,
+  RoleButton,
+  Select,
+} from "../ui/kit";
 
 // The platform list, names and settings forms come from the adapter registry.
-const PLATFORM_TEXT = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.label])) as Record<Platform, string>;
-const SETTINGS = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.settingsFields])) as Record<Platform, PlatformEntry["settingsFields"]>;
+const PLATFORM_TEXT = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.label])) as Record<
+  Platform,
+  string
+>;
+const SETTINGS = Object.fromEntries(PLATFORM_CATALOG.map((e) => [e.platform, e.settingsFields])) as Record<
+  Platform,
+  PlatformEntry["settingsFields"]
+>;
 
 type Channel = {
   _id: Id<"channelConfig">;
@@ -46,17 +66,26 @@ export function ChannelsPage() {
   const canAdd = useCan("admin");
   const list = useLoad(api.channels.manage.list, {});
   const policies = useLoad(api.agency.board.senderPolicies, {});
-  const policyOf = (id: Id<"channelConfig">): SenderPolicy | null => (policies.status === "ok" ? (policies.data.find((p) => p.channelId === id)?.policy ?? "open") : null);
+  const policyOf = (id: Id<"channelConfig">): SenderPolicy | null =>
+    policies.status === "ok" ? (policies.data.find((p) => p.channelId === id)?.policy ?? "open") : null;
   return (
     <>
-      <PageHeader title="Channels" description="Let people reach the agent on Telegram, Slack, Discord, SMS/WhatsApp and email. Every inbound webhook is signature-checked." />
+      <PageHeader
+        title="Channels"
+        description="Let people reach the agent on Telegram, Slack, Discord, SMS/WhatsApp and email. Every inbound webhook is signature-checked."
+      />
       <div className="stack">
         {list.status === "loading" ? <Loading /> : null}
         {list.status === "error" ? <ErrorState error={list.error} /> : null}
         {list.status === "ok" && list.data.length === 0 ? (
-          <EmptyState title="No channels yet">Add a channel below. It starts disabled: set its secrets, paste the webhook URL into the vendor's console, then enable it.</EmptyState>
+          <EmptyState title="No channels yet">
+            Add a channel below. It starts disabled: set its secrets, paste the webhook URL into the vendor's console,
+            then enable it.
+          </EmptyState>
         ) : null}
-        {list.status === "ok" ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} policy={policyOf(c._id)} />) : null}
+        {list.status === "ok"
+          ? list.data.map((c) => <ChannelCard key={c._id} c={c as Channel} policy={policyOf(c._id)} />)
+          : null}
         {canAdd ? <AddChannel /> : null}
       </div>
     </>
@@ -89,7 +118,12 @@ function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null })
               Disable
             </RoleButton>
           ) : (
-            <RoleButton need="admin" variant="primary" pending={enable.pending} onClick={() => void enable.run({ channelId: c._id })}>
+            <RoleButton
+              need="admin"
+              variant="primary"
+              pending={enable.pending}
+              onClick={() => void enable.run({ channelId: c._id })}
+            >
               Enable
             </RoleButton>
           )}
@@ -97,10 +131,13 @@ function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null })
       }
     >
       <InlineError error={enable.error ?? disable.error ?? remove.error} />
-      {!c.enabled ? <p className="small muted">While disabled, its webhook answers 404 and nothing reaches the agent.</p> : null}
+      {!c.enabled ? (
+        <p className="small muted">While disabled, its webhook answers 404 and nothing reaches the agent.</p>
+      ) : null}
       {c.enabled && missing.length > 0 ? (
         <Notice tone="warn">
-          Missing secret{missing.length > 1 ? "s" : ""}: {missing.join(", ")}. Webhooks will be refused until {missing.length > 1 ? "they are" : "it is"} set.
+          Missing secret{missing.length > 1 ? "s" : ""}: {missing.join(", ")}. Webhooks will be refused until{" "}
+          {missing.length > 1 ? "they are" : "it is"} set.
         </Notice>
       ) : null}
       <ChannelSetup c={c} />
@@ -122,7 +159,12 @@ function ChannelCard({ c, policy }: { c: Channel; policy: SenderPolicy | null })
           {confirm ? (
             <>
               <span className="small">Delete this channel and its secrets?</span>
-              <RoleButton need="admin" variant="danger" pending={remove.pending} onClick={() => void remove.run({ channelId: c._id })}>
+              <RoleButton
+                need="admin"
+                variant="danger"
+                pending={remove.pending}
+                onClick={() => void remove.run({ channelId: c._id })}
+              >
                 Yes, delete
               </RoleButton>
               <Button variant="ghost" onClick={() => setConfirm(false)}>
@@ -156,12 +198,32 @@ function SettingsForm({ c }: { c: Channel }) {
     <form onSubmit={submit} className="mt2" noValidate>
       <div className="form-row">
         {SETTINGS[c.platform].map((f) => (
-          <Field key={f.key} label={f.label} error={update.error?.field === f.key ? <>{friendly(update.error.code)} <code>{update.error.code}</code></> : undefined}>
-            {(p) => <Input {...p} value={values[f.key] ?? ""} placeholder={f.placeholder} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} readOnly={!canEdit} />}
+          <Field
+            key={f.key}
+            label={f.label}
+            error={
+              update.error?.field === f.key ? (
+                <>
+                  {friendly(update.error.code)} <code>{update.error.code}</code>
+                </>
+              ) : undefined
+            }
+          >
+            {(p) => (
+              <Input
+                {...p}
+                value={values[f.key] ?? ""}
+                placeholder={f.placeholder}
+                onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+                readOnly={!canEdit}
+              />
+            )}
           </Field>
         ))}
       </div>
-      {update.error && !SETTINGS[c.platform].some((f) => f.key === update.error?.field) ? <InlineError error={update.error} /> : null}
+      {update.error && !SETTINGS[c.platform].some((f) => f.key === update.error?.field) ? (
+        <InlineError error={update.error} />
+      ) : null}
       <RoleButton need="admin" hideWhenLocked type="submit" pending={update.pending}>
         Save settings
       </RoleButton>
@@ -178,7 +240,8 @@ function SettingsForm({ c }: { c: Channel }) {
 function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
   const users = useLoad(api.channels.users.list, { channelId, limit: 50 });
   const trust = useLoad(api.agency.board.senderTrust, { channelId });
-  const trustOf = (id: Id<"channelUsers">) => (trust.status === "ok" ? trust.data.find((t) => t.channelUserId === id) : undefined);
+  const trustOf = (id: Id<"channelUsers">) =>
+    trust.status === "ok" ? trust.data.find((t) => t.channelUserId === id) : undefined;
   const block = useMutate(api.channels.users.block);
   const unblock = useMutate(api.channels.users.unblock);
   if (users.status === "loading") return <Loading />;
@@ -202,7 +265,10 @@ function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
         <tbody>
           {users.data.map((u) => (
             <tr key={u._id}>
-              <td className="small">{u.displayName ? <strong>{u.displayName}</strong> : null} <span className="mono muted">{u.platformUserId}</span></td>
+              <td className="small">
+                {u.displayName ? <strong>{u.displayName}</strong> : null}{" "}
+                <span className="mono muted">{u.platformUserId}</span>
+              </td>
               <td className="small">{relative(u.lastSeenAt)}</td>
               <td>
                 <TrustCell t={trustOf(u._id)} />
@@ -212,11 +278,20 @@ function ChannelUsers({ channelId }: { channelId: Id<"channelConfig"> }) {
                 <div className="row nowrap-row">
                   <TrustActions channelUserId={u._id} who={u.displayName ?? u.platformUserId} t={trustOf(u._id)} />
                   {u.blocked ? (
-                    <RoleButton need="admin" className="btn-small" onClick={() => void unblock.run({ channelUserId: u._id })}>
+                    <RoleButton
+                      need="admin"
+                      className="btn-small"
+                      onClick={() => void unblock.run({ channelUserId: u._id })}
+                    >
                       Unblock
                     </RoleButton>
                   ) : (
-                    <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void block.run({ channelUserId: u._id })}>
+                    <RoleButton
+                      need="admin"
+                      variant="danger"
+                      className="btn-small"
+                      onClick={() => void block.run({ channelUserId: u._id })}
+                    >
                       Block
                     </RoleButton>
                   )}
@@ -276,14 +351,31 @@ function AddChannel() {
             <Field
               key={f.key}
               label={`${f.label}${f.required ? "" : " (optional)"}`}
-              error={err?.field === f.key ? <>{friendly(err.code)} <code>{err.code}</code></> : undefined}
+              error={
+                err?.field === f.key ? (
+                  <>
+                    {friendly(err.code)} <code>{err.code}</code>
+                  </>
+                ) : undefined
+              }
             >
-              {(p) => <Input {...p} value={values[f.key] ?? ""} placeholder={f.placeholder} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} />}
+              {(p) => (
+                <Input
+                  {...p}
+                  value={values[f.key] ?? ""}
+                  placeholder={f.placeholder}
+                  onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+                />
+              )}
             </Field>
           ))}
         </div>
-        <p className="small muted">Tokens and signing secrets are not settings: you set them as write-only secrets after the channel is created.</p>
-        {err && err.field !== "name" && !SETTINGS[platform].some((f) => f.key === err.field) ? <InlineError error={err} /> : null}
+        <p className="small muted">
+          Tokens and signing secrets are not settings: you set them as write-only secrets after the channel is created.
+        </p>
+        {err && err.field !== "name" && !SETTINGS[platform].some((f) => f.key === err.field) ? (
+          <InlineError error={err} />
+        ) : null}
         <RoleButton need="admin" type="submit" variant="primary" pending={create.pending} disabled={!name.trim()}>
           Add channel
         </RoleButton>

@@ -12,7 +12,11 @@ import { Badge, Button, Card, EmptyState, InlineError, Loading, PageHeader, Role
 export function ConversationDetail({ id }: { id: string }) {
   const threads = usePaginatedQuery(api.chat.owner.listThreads, {}, { initialNumItems: 100 });
   const thread = threads.results.find((t) => t._id === id);
-  const { results, status, loadMore } = usePaginatedQuery(api.chat.owner.listMessages, { threadId: id as Id<"threads"> }, { initialNumItems: 50 });
+  const { results, status, loadMore } = usePaginatedQuery(
+    api.chat.owner.listMessages,
+    { threadId: id as Id<"threads"> },
+    { initialNumItems: 50 },
+  );
   const block = useMutate(api.chat.sessions.block);
   const [confirm, setConfirm] = useState(false);
   const [hours, setHours] = useState(24);
@@ -29,18 +33,28 @@ export function ConversationDetail({ id }: { id: string }) {
             thread.blocked ? (
               <span className="small" role="status">
                 <Badge tone="danger">blocked</Badge>{" "}
-                {thread.sourceBlockedUntil ? `New sessions from this visitor's address are refused until ${dateTime(thread.sourceBlockedUntil)}.` : "This session is blocked."}
+                {thread.sourceBlockedUntil
+                  ? `New sessions from this visitor's address are refused until ${dateTime(thread.sourceBlockedUntil)}.`
+                  : "This session is blocked."}
               </span>
             ) : confirm ? (
               <div className="row">
-                <span className="small">Block this visitor? Their session can't send or read anything, and their address can't start a new one for</span>
+                <span className="small">
+                  Block this visitor? Their session can't send or read anything, and their address can't start a new one
+                  for
+                </span>
                 <select aria-label="Block for" value={hours} onChange={(e) => setHours(Number(e.target.value))}>
                   <option value={1}>1 hour</option>
                   <option value={24}>1 day</option>
                   <option value={168}>7 days</option>
                   <option value={720}>30 days</option>
                 </select>
-                <RoleButton need="admin" variant="danger" pending={block.pending} onClick={() => void block.run({ sessionId: thread.sessionId!, hours }).then(() => setConfirm(false))}>
+                <RoleButton
+                  need="admin"
+                  variant="danger"
+                  pending={block.pending}
+                  onClick={() => void block.run({ sessionId: thread.sessionId!, hours }).then(() => setConfirm(false))}
+                >
                   Yes, block
                 </RoleButton>
                 <Button variant="ghost" onClick={() => setConfirm(false)}>
@@ -74,7 +88,9 @@ export function ConversationDetail({ id }: { id: string }) {
               <li key={m._id}>
                 <div className="row">
                   <Badge tone={m.role === "user" ? "neutral" : "accent"}>{m.role}</Badge>
-                  {m.status !== "done" ? <Badge tone={m.status === "error" ? "danger" : "warn"}>{m.status}</Badge> : null}
+                  {m.status !== "done" ? (
+                    <Badge tone={m.status === "error" ? "danger" : "warn"}>{m.status}</Badge>
+                  ) : null}
                   {m.errorCode ? <code>{m.errorCode}</code> : null}
                   <span className="spacer" />
                   <span className="small muted">{dateTime(m.createdAt)}</span>
@@ -107,10 +123,14 @@ function PersonActions({ subject }: { subject: Subject }) {
     setExportError(null);
     try {
       const person = await convex.query(api.privacy.export.person, { subject });
-      const threadPages = await allPages((cursor) => convex.query(api.privacy.export.threads, { subject, paginationOpts: { numItems: 50, cursor } }));
+      const threadPages = await allPages((cursor) =>
+        convex.query(api.privacy.export.threads, { subject, paginationOpts: { numItems: 50, cursor } }),
+      );
       const threads = [];
       for (const t of threadPages.flatMap((p) => p.page)) {
-        const pages = await allPages((cursor) => convex.query(api.privacy.export.messages, { threadId: t._id, paginationOpts: { numItems: 100, cursor } }));
+        const pages = await allPages((cursor) =>
+          convex.query(api.privacy.export.messages, { threadId: t._id, paginationOpts: { numItems: 100, cursor } }),
+        );
         threads.push({ ...t, messages: pages.flatMap((p) => p.page) });
       }
       const doc = { exportedAt: new Date().toISOString(), person, threads };
@@ -139,14 +159,21 @@ function PersonActions({ subject }: { subject: Subject }) {
         {confirm ? (
           <>
             <span className="small">
-              Erase {who} and everything derived from them (all their conversations, queued replies, approvals{subject.kind === "chatSession" ? ", voice sessions" : ", pairing"})? This can&apos;t be undone.
+              Erase {who} and everything derived from them (all their conversations, queued replies, approvals
+              {subject.kind === "chatSession" ? ", voice sessions" : ", pairing"})? This can&apos;t be undone.
             </span>
             {subject.kind === "channelUser" ? (
               <label className="small">
-                <input type="checkbox" checked={keepBlocked} onChange={(e) => setKeepBlocked(e.target.checked)} /> keep them blocked
+                <input type="checkbox" checked={keepBlocked} onChange={(e) => setKeepBlocked(e.target.checked)} /> keep
+                them blocked
               </label>
             ) : null}
-            <RoleButton need="owner" variant="danger" pending={eraseSession.pending || eraseUser.pending} onClick={() => void erase()}>
+            <RoleButton
+              need="owner"
+              variant="danger"
+              pending={eraseSession.pending || eraseUser.pending}
+              onClick={() => void erase()}
+            >
               Yes, erase
             </RoleButton>
             <Button variant="ghost" onClick={() => setConfirm(false)}>

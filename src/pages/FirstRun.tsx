@@ -6,7 +6,11 @@ import { Card } from "../ui/kit";
 import "../ui/gate.css";
 
 const STEPS: Record<string, { label: string; to: string; how: string }> = {
-  provider: { label: "Choose a model provider", to: "/providers", how: "a real provider, or the offline one for testing" },
+  provider: {
+    label: "Choose a model provider",
+    to: "/providers",
+    how: "a real provider, or the offline one for testing",
+  },
   skill: { label: "Approve a skill", to: "/skills", how: "create one from a template, review it, approve it" },
   channel: { label: "Enable a channel", to: "/channels", how: "Telegram, Slack, Discord, SMS/WhatsApp or email" },
   mcp: { label: "Connect an MCP client", to: "/mcp", how: "mint a client token, or approve an OAuth client" },

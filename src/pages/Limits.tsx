@@ -6,7 +6,15 @@ import { duration, num } from "../lib/format";
 import { useCan } from "../auth/role";
 import { Badge, DataTable, ErrorState, Input, Loading, PageHeader, RoleButton, Select } from "../ui/kit";
 
-type LimitRow = { name: string; label: string; defaultRate: number; defaultPeriodMs: number; rate: number; periodMs: number; overridden: boolean };
+type LimitRow = {
+  name: string;
+  label: string;
+  defaultRate: number;
+  defaultPeriodMs: number;
+  rate: number;
+  periodMs: number;
+  overridden: boolean;
+};
 
 const UNITS = [
   { ms: 1000, label: "seconds" },
@@ -98,7 +106,13 @@ function LimitEditor({ limit }: { limit: LimitRow }) {
           <label className="sr-only" htmlFor={`${id}-unit`}>
             {limit.label}: period unit
           </label>
-          <Select id={`${id}-unit`} className="input unit-select" value={unit} onChange={(e) => setUnit(Number(e.target.value))} disabled={!canEdit}>
+          <Select
+            id={`${id}-unit`}
+            className="input unit-select"
+            value={unit}
+            onChange={(e) => setUnit(Number(e.target.value))}
+            disabled={!canEdit}
+          >
             {UNITS.map((u) => (
               <option key={u.ms} value={u.ms}>
                 {u.label}
@@ -128,11 +142,27 @@ function LimitEditor({ limit }: { limit: LimitRow }) {
       </td>
       <td>
         <div className="row">
-          <RoleButton need="admin" hideWhenLocked type="submit" form={`${id}-form`} variant="primary" className="btn-small" pending={set.pending} disabled={!dirty}>
+          <RoleButton
+            need="admin"
+            hideWhenLocked
+            type="submit"
+            form={`${id}-form`}
+            variant="primary"
+            className="btn-small"
+            pending={set.pending}
+            disabled={!dirty}
+          >
             Save
           </RoleButton>
           {limit.overridden ? (
-            <RoleButton need="admin" hideWhenLocked variant="ghost" className="btn-small" pending={reset.pending} onClick={() => void reset.run({ name: limit.name })}>
+            <RoleButton
+              need="admin"
+              hideWhenLocked
+              variant="ghost"
+              className="btn-small"
+              pending={reset.pending}
+              onClick={() => void reset.run({ name: limit.name })}
+            >
               Reset
             </RoleButton>
           ) : null}

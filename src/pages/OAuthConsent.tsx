@@ -14,7 +14,8 @@ import { Badge, Button, Card, ErrorState, InlineError, KeyValue, Loading, Notice
 
 const INVALID_TEXT: Record<string, string> = {
   unknown: "This authorization request is unknown. Start the connection again from your MCP client.",
-  expired: "This authorization request expired (they last 10 minutes). Start the connection again from your MCP client.",
+  expired:
+    "This authorization request expired (they last 10 minutes). Start the connection again from your MCP client.",
   decided: "This authorization request was already approved or denied.",
 };
 
@@ -27,7 +28,12 @@ export function OAuthConsentPage() {
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [leaving, setLeaving] = useState(false);
 
-  const header = <PageHeader title="Authorize an MCP client" description="An MCP client asks to use this workspace's tools through Warden's /mcp endpoint." />;
+  const header = (
+    <PageHeader
+      title="Authorize an MCP client"
+      description="An MCP client asks to use this workspace's tools through Warden's /mcp endpoint."
+    />
+  );
   if (!isOwner) {
     return (
       <>
@@ -42,12 +48,26 @@ export function OAuthConsentPage() {
     return (
       <>
         {header}
-        <Notice tone="warn">This page needs an authorization request. Start the connection from your MCP client.</Notice>
+        <Notice tone="warn">
+          This page needs an authorization request. Start the connection from your MCP client.
+        </Notice>
       </>
     );
   }
-  if (view.status === "loading") return <>{header}<Loading /></>;
-  if (view.status === "error") return <>{header}<ErrorState error={view.error} /></>;
+  if (view.status === "loading")
+    return (
+      <>
+        {header}
+        <Loading />
+      </>
+    );
+  if (view.status === "error")
+    return (
+      <>
+        {header}
+        <ErrorState error={view.error} />
+      </>
+    );
   const v = view.data;
   if ("invalid" in v && v.invalid) {
     return (
@@ -84,11 +104,22 @@ export function OAuthConsentPage() {
         <Card title={`“${v.clientName}” wants access to ${v.workspaceName}`}>
           <KeyValue
             items={[
-              ["Client", <span key="c"><strong>{v.clientName}</strong> <code className="small">{v.clientId.slice(0, 16)}…</code> <span className="small muted">(the name is the client's own claim)</span></span>],
+              [
+                "Client",
+                <span key="c">
+                  <strong>{v.clientName}</strong> <code className="small">{v.clientId.slice(0, 16)}…</code>{" "}
+                  <span className="small muted">(the name is the client's own claim)</span>
+                </span>,
+              ],
               [
                 "Sends the answer to",
                 <span key="r">
-                  <code>{v.redirectUri}</code> {v.loopback ? <Badge tone="accent">a program on this computer</Badge> : <Badge tone="warn">{v.redirectOrigin}</Badge>}
+                  <code>{v.redirectUri}</code>{" "}
+                  {v.loopback ? (
+                    <Badge tone="accent">a program on this computer</Badge>
+                  ) : (
+                    <Badge tone="warn">{v.redirectOrigin}</Badge>
+                  )}
                 </span>,
               ],
               ["For", <code key="res">{v.resource}</code>],
@@ -96,8 +127,9 @@ export function OAuthConsentPage() {
             ]}
           />
           <p className="small muted mt1">
-            Approve only if you started this connection yourself. The client gets short-lived tokens for the tools you pick below, nothing else; every call goes through the same checks as
-            the agent's. You can revoke it any time under MCP servers → OAuth clients.
+            Approve only if you started this connection yourself. The client gets short-lived tokens for the tools you
+            pick below, nothing else; every call goes through the same checks as the agent's. You can revoke it any time
+            under MCP servers → OAuth clients.
           </p>
         </Card>
         <Card title="Tools it may call">
@@ -106,27 +138,47 @@ export function OAuthConsentPage() {
             {v.skills.length === 0 ? <p className="small muted mb0">No approved skills in this workspace.</p> : null}
             {v.skills.map((s) => (
               <label key={s.name} className="checkbox">
-                <input type="checkbox" checked={picked.has(s.name)} onChange={(e) => toggle(s.name, e.target.checked)} />
+                <input
+                  type="checkbox"
+                  checked={picked.has(s.name)}
+                  onChange={(e) => toggle(s.name, e.target.checked)}
+                />
                 <code>{s.name}</code> <span className="small muted">— {s.description.slice(0, 80)}</span>
               </label>
             ))}
           </fieldset>
           <fieldset data-testid="consent-upstream">
             <legend>Upstream MCP tools</legend>
-            {v.upstream.length === 0 ? <p className="small muted mb0">No approved tools on an approved, enabled server.</p> : null}
+            {v.upstream.length === 0 ? (
+              <p className="small muted mb0">No approved tools on an approved, enabled server.</p>
+            ) : null}
             {v.upstream.map((u) => (
               <label key={u.scope} className="checkbox">
-                <input type="checkbox" checked={picked.has(u.scope)} onChange={(e) => toggle(u.scope, e.target.checked)} />
+                <input
+                  type="checkbox"
+                  checked={picked.has(u.scope)}
+                  onChange={(e) => toggle(u.scope, e.target.checked)}
+                />
                 <code>{u.exposedName}</code> <span className="small muted">— {u.description.slice(0, 80)}</span>
               </label>
             ))}
           </fieldset>
           <InlineError error={approve.error ?? deny.error} />
           <div className="row mt1">
-            <Button variant="primary" onClick={() => void onApprove()} pending={approve.pending || leaving} disabled={deny.pending || leaving}>
+            <Button
+              variant="primary"
+              onClick={() => void onApprove()}
+              pending={approve.pending || leaving}
+              disabled={deny.pending || leaving}
+            >
               Approve
             </Button>
-            <Button variant="secondary" onClick={() => void onDeny()} pending={deny.pending} disabled={approve.pending || leaving}>
+            <Button
+              variant="secondary"
+              onClick={() => void onDeny()}
+              pending={deny.pending}
+              disabled={approve.pending || leaving}
+            >
               Deny
             </Button>
           </div>

@@ -8,7 +8,17 @@ import { Link, useSearch } from "../lib/router";
 import { useCan } from "../auth/role";
 import { ActivityChart, BarList } from "../ui/Chart";
 import { FirstRunChecklist } from "./FirstRun";
-import { Badge, Card, DataTable, EmptyState, ErrorState, InlineError, Loading, PageHeader, RoleButton } from "../ui/kit";
+import {
+  Badge,
+  Card,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  InlineError,
+  Loading,
+  PageHeader,
+  RoleButton,
+} from "../ui/kit";
 import { LIMIT_DEFAULTS } from "../../convex/lib/limitsCatalog";
 import { CodeBadge, FilterBar, RANGES, SourceAction, Who, rangeParams, toLocalInput, useRange } from "../ui/LogFilters";
 
@@ -51,33 +61,81 @@ export function Overview() {
   const { range, from, to } = useRange(DEFAULT_RANGE);
   const rangeQs = rangeParams(search, DEFAULT_RANGE);
   const [tzOffsetMinutes] = useState(() => -new Date().getTimezoneOffset());
-  const r = useLoad(api.logs.explore.overviewRange, { from: from ?? 0, ...(to !== undefined ? { to } : {}), tzOffsetMinutes });
+  const r = useLoad(api.logs.explore.overviewRange, {
+    from: from ?? 0,
+    ...(to !== undefined ? { to } : {}),
+    tzOffsetMinutes,
+  });
   const notes = useLoad(api.logs.explore.notifications, {});
-  const span = range === "custom" ? "the chosen range" : range === "all" ? "the last 90 days" : `the ${(RANGES.find((x) => x.value === range)?.label ?? "Last 24 hours").toLowerCase()}`;
-  const short = range === "custom" ? "range" : range === "1h" ? "1 h" : range === "7d" ? "7 d" : range === "30d" ? "30 d" : range === "all" ? "90 d" : "24 h";
-  const bucketLink = (bucket: number, bucketMs: number) => `/logs/invocations?range=custom&from=${encodeURIComponent(toLocalInput(bucket))}&to=${encodeURIComponent(toLocalInput(bucket + bucketMs - 60_000))}`;
+  const span =
+    range === "custom"
+      ? "the chosen range"
+      : range === "all"
+        ? "the last 90 days"
+        : `the ${(RANGES.find((x) => x.value === range)?.label ?? "Last 24 hours").toLowerCase()}`;
+  const short =
+    range === "custom"
+      ? "range"
+      : range === "1h"
+        ? "1 h"
+        : range === "7d"
+          ? "7 d"
+          : range === "30d"
+            ? "30 d"
+            : range === "all"
+              ? "90 d"
+              : "24 h";
+  const bucketLink = (bucket: number, bucketMs: number) =>
+    `/logs/invocations?range=custom&from=${encodeURIComponent(toLocalInput(bucket))}&to=${encodeURIComponent(toLocalInput(bucket + bucketMs - 60_000))}`;
   const canAdmin = useCan("admin");
   const rotation = useLoad(api.secrets.rotation.status, canAdmin ? {} : "skip");
   const markRead = useMutate(api.logs.browse.markNotificationRead, { toast: "Marked as read." });
 
   return (
     <>
-      <PageHeader title="Overview" description={`What your agent did in ${span}, and what the security checker stopped. Every number opens the log behind it.`} />
+      <PageHeader
+        title="Overview"
+        description={`What your agent did in ${span}, and what the security checker stopped. Every number opens the log behind it.`}
+      />
       <FirstRunChecklist />
       <FilterBar filters={[]} searchable={false} defaultRange={DEFAULT_RANGE} />
       <div className="grid grid-4">
         <Card className="stat">
           <p className="stat-label">Server</p>
           <p className="stat-value">
-            {health === "checking" ? <Badge>checking…</Badge> : health === "ok" ? <Badge tone="ok">healthy</Badge> : <Badge tone="danger">unreachable</Badge>}
+            {health === "checking" ? (
+              <Badge>checking…</Badge>
+            ) : health === "ok" ? (
+              <Badge tone="ok">healthy</Badge>
+            ) : (
+              <Badge tone="danger">unreachable</Badge>
+            )}
           </p>
         </Card>
         {r.status === "ok" ? (
           <>
-            <Stat label={`Invocations (${short})`} value={r.data.totals.invocations} to={withRange("/logs/invocations", rangeQs)} />
-            <Stat label="Denied by the checker" value={r.data.totals.denied} danger={r.data.totals.denied > 0} to={withRange("/logs/invocations?denied=1", rangeQs)} />
-            <Stat label="Security events" value={r.data.totals.securityEvents} danger={r.data.totals.securityEvents > 0} to={withRange("/logs/security", rangeQs)} />
-            <Stat label="Rate-limit hits" value={r.data.totals.rateLimitHits} to={withRange("/logs/security?code=RATE_LIMITED", rangeQs)} />
+            <Stat
+              label={`Invocations (${short})`}
+              value={r.data.totals.invocations}
+              to={withRange("/logs/invocations", rangeQs)}
+            />
+            <Stat
+              label="Denied by the checker"
+              value={r.data.totals.denied}
+              danger={r.data.totals.denied > 0}
+              to={withRange("/logs/invocations?denied=1", rangeQs)}
+            />
+            <Stat
+              label="Security events"
+              value={r.data.totals.securityEvents}
+              danger={r.data.totals.securityEvents > 0}
+              to={withRange("/logs/security", rangeQs)}
+            />
+            <Stat
+              label="Rate-limit hits"
+              value={r.data.totals.rateLimitHits}
+              to={withRange("/logs/security?code=RATE_LIMITED", rangeQs)}
+            />
           </>
         ) : null}
       </div>
@@ -91,13 +149,24 @@ export function Overview() {
       {o.status === "ok" ? (
         <div className="stack mt2">
           <Card title={`Invocations and denials, ${span.replace(/^the /, "")}`}>
-            {r.status === "ok" ? <ActivityChart hours={r.data.points} bucketMs={r.data.bucketMs} span={span} linkFor={bucketLink} /> : r.status === "error" ? <ErrorState error={r.error} /> : <Loading />}
+            {r.status === "ok" ? (
+              <ActivityChart hours={r.data.points} bucketMs={r.data.bucketMs} span={span} linkFor={bucketLink} />
+            ) : r.status === "error" ? (
+              <ErrorState error={r.error} />
+            ) : (
+              <Loading />
+            )}
           </Card>
           {r.status === "ok" ? (
             <div className="grid grid-2">
-              <Card title="Security events by code" actions={<Link to={withRange("/logs/security", rangeQs)}>All events</Link>}>
+              <Card
+                title="Security events by code"
+                actions={<Link to={withRange("/logs/security", rangeQs)}>All events</Link>}
+              >
                 {Object.keys(r.data.securityByCode).length === 0 ? (
-                  <EmptyState title="No security events">Denied webhooks, blocked domains and rate-limit hits show up here.</EmptyState>
+                  <EmptyState title="No security events">
+                    Denied webhooks, blocked domains and rate-limit hits show up here.
+                  </EmptyState>
                 ) : (
                   <BarList
                     label="Security events by code"
@@ -115,7 +184,9 @@ export function Overview() {
                     label="Rate-limit hits by limit"
                     items={Object.entries(r.data.rateLimitsByName).sort((a, b) => b[1] - a[1])}
                     nameOf={limitName}
-                    linkFor={(name) => withRange(`/logs/security?code=RATE_LIMITED&q=${encodeURIComponent(`limit=${name}`)}`, rangeQs)}
+                    linkFor={(name) =>
+                      withRange(`/logs/security?code=RATE_LIMITED&q=${encodeURIComponent(`limit=${name}`)}`, rangeQs)
+                    }
                   />
                 )}
               </Card>
@@ -124,15 +195,25 @@ export function Overview() {
           <div className="grid grid-2">
             <Card title="Notifications">
               {notes.status !== "ok" ? (
-                notes.status === "error" ? <InlineError error={notes.error} /> : <Loading />
+                notes.status === "error" ? (
+                  <InlineError error={notes.error} />
+                ) : (
+                  <Loading />
+                )
               ) : notes.data.length === 0 ? (
-                <EmptyState title="No notifications">Warden tells you here when, for example, an MCP server is disabled after failed health checks.</EmptyState>
+                <EmptyState title="No notifications">
+                  Warden tells you here when, for example, an MCP server is disabled after failed health checks.
+                </EmptyState>
               ) : (
                 <ul className="list-plain">
                   {notes.data.map((n) => (
                     <li key={n.id}>
                       <div className="row">
-                        {n.read ? <Badge>read</Badge> : <Badge tone={n.kind.includes("disable") ? "danger" : "accent"}>new</Badge>}
+                        {n.read ? (
+                          <Badge>read</Badge>
+                        ) : (
+                          <Badge tone={n.kind.includes("disable") ? "danger" : "accent"}>new</Badge>
+                        )}
                         <strong>{n.title}</strong>
                         <span className="spacer" />
                         <span className="small muted">{relative(n.createdAt)}</span>
@@ -147,7 +228,12 @@ export function Overview() {
                         </div>
                       ) : null}
                       {!n.read ? (
-                        <RoleButton need="admin" variant="ghost" className="btn-small" onClick={() => void markRead.run({ notificationId: n.id as Id<"notifications"> })}>
+                        <RoleButton
+                          need="admin"
+                          variant="ghost"
+                          className="btn-small"
+                          onClick={() => void markRead.run({ notificationId: n.id as Id<"notifications"> })}
+                        >
                           Mark as read
                         </RoleButton>
                       ) : null}
@@ -157,18 +243,27 @@ export function Overview() {
               )}
               <InlineError error={markRead.error} />
             </Card>
-            <Card title="Recent failed invocations" actions={<Link to={withRange("/logs/invocations?denied=1", rangeQs)}>All denials</Link>}>
+            <Card
+              title="Recent failed invocations"
+              actions={<Link to={withRange("/logs/invocations?denied=1", rangeQs)}>All denials</Link>}
+            >
               {o.data.recentFailedInvocations.length === 0 ? (
-                <EmptyState title="No failed invocations">Skill and MCP calls the checker refuses are listed here with their code.</EmptyState>
+                <EmptyState title="No failed invocations">
+                  Skill and MCP calls the checker refuses are listed here with their code.
+                </EmptyState>
               ) : (
                 <DataTable columns={["Target", "Code", "When"]}>
                   {o.data.recentFailedInvocations.map((f, i) => (
                     <tr key={i}>
                       <td>
-                        <Link to={`/logs/invocations?denied=1&target=${encodeURIComponent(f.target)}`}>{f.target}</Link> <span className="muted small">({f.kind})</span>
+                        <Link to={`/logs/invocations?denied=1&target=${encodeURIComponent(f.target)}`}>{f.target}</Link>{" "}
+                        <span className="muted small">({f.kind})</span>
                       </td>
                       <td>
-                        <Link to={`/logs/invocations?code=${encodeURIComponent(f.code)}`} aria-label={`${f.code}: all calls with this outcome`}>
+                        <Link
+                          to={`/logs/invocations?code=${encodeURIComponent(f.code)}`}
+                          aria-label={`${f.code}: all calls with this outcome`}
+                        >
                           <CodeBadge code={f.code} />
                         </Link>
                       </td>
@@ -187,7 +282,10 @@ export function Overview() {
                 <ul className="list-plain">
                   {o.data.recentSecurityEvents.map((e, i) => (
                     <li key={i} className="row">
-                      <Link to={`/logs/security?code=${encodeURIComponent(e.code)}`} aria-label={`${e.code}: all events with this code`}>
+                      <Link
+                        to={`/logs/security?code=${encodeURIComponent(e.code)}`}
+                        aria-label={`${e.code}: all events with this code`}
+                      >
                         <CodeBadge code={e.code} />
                       </Link>
                       <span className="small">{e.category}</span>
@@ -201,13 +299,17 @@ export function Overview() {
             </Card>
             <Card title="MCP server health" actions={<Link to="/mcp">MCP servers</Link>}>
               {o.data.mcpHealth.length === 0 ? (
-                <EmptyState title="No MCP servers">Register an external MCP server to give the agent more tools; its health checks appear here.</EmptyState>
+                <EmptyState title="No MCP servers">
+                  Register an external MCP server to give the agent more tools; its health checks appear here.
+                </EmptyState>
               ) : (
                 <ul className="list-plain">
                   {o.data.mcpHealth.map((s) => (
                     <li key={s.id} className="row">
                       <strong>{s.name}</strong>
-                      <Badge tone={s.health === "healthy" ? "ok" : s.health === "unhealthy" ? "danger" : "neutral"}>{s.health}</Badge>
+                      <Badge tone={s.health === "healthy" ? "ok" : s.health === "unhealthy" ? "danger" : "neutral"}>
+                        {s.health}
+                      </Badge>
                       {!s.enabled ? <Badge tone="warn">disabled</Badge> : null}
                       <span className="spacer" />
                       <span className="small muted">
@@ -229,8 +331,12 @@ export function Overview() {
                     ; previous versions still readable: <code>{rotation.data.previous.join(", ")}</code>
                   </>
                 ) : null}
-                . {num(rotation.data.remainingOnOldVersions)} secret{rotation.data.remainingOnOldVersions === 1 ? "" : "s"} still on older keys
-                {rotation.data.unreadable > 0 ? <strong className="field-error"> · {num(rotation.data.unreadable)} unreadable (key missing)</strong> : null}.
+                . {num(rotation.data.remainingOnOldVersions)} secret
+                {rotation.data.remainingOnOldVersions === 1 ? "" : "s"} still on older keys
+                {rotation.data.unreadable > 0 ? (
+                  <strong className="field-error"> · {num(rotation.data.unreadable)} unreadable (key missing)</strong>
+                ) : null}
+                .
               </p>
             </Card>
           ) : rotation.status === "error" && rotation.error.code !== "FORBIDDEN" ? (

@@ -5,7 +5,23 @@ import { useLoad, useMutate } from "../lib/data";
 import { Link } from "../lib/router";
 import { useCan, useSession, type Role } from "../auth/role";
 import { TwoPersonRuleCard } from "../ui/ApprovalGate";
-import { Badge, Button, Card, CopyButton, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import {
+  Badge,
+  Button,
+  Card,
+  CopyButton,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  Loading,
+  Notice,
+  PageHeader,
+  RoleButton,
+  Select,
+} from "../ui/kit";
 
 const ROLE_HELP: Record<Role, string> = {
   owner: "everything, including owners, secrets and the agent",
@@ -22,7 +38,8 @@ export function OwnersPage() {
         <ul className="list-plain">
           {(Object.keys(ROLE_HELP) as Role[]).map((r) => (
             <li key={r}>
-              <Badge tone={r === "owner" ? "accent" : "neutral"}>{r}</Badge> <span className="small">{ROLE_HELP[r]}</span>
+              <Badge tone={r === "owner" ? "accent" : "neutral"}>{r}</Badge>{" "}
+              <span className="small">{ROLE_HELP[r]}</span>
             </li>
           ))}
         </ul>
@@ -32,7 +49,9 @@ export function OwnersPage() {
           <TwoPersonRuleCard />
         </Card>
       </div>
-      <div className="mt2">{isOwner ? <OwnersList /> : <Notice>Only owners can see and manage the member list.</Notice>}</div>
+      <div className="mt2">
+        {isOwner ? <OwnersList /> : <Notice>Only owners can see and manage the member list.</Notice>}
+      </div>
       {isOwner ? (
         <div className="mt2">
           <ClerkOrgCard />
@@ -52,11 +71,14 @@ function OwnersList() {
     <div className="stack">
       <Card title="Members">
         <p className="small muted">
-          Changes here apply to this workspace only. People change their own password under <Link to="/account">Your account</Link>.
+          Changes here apply to this workspace only. People change their own password under{" "}
+          <Link to="/account">Your account</Link>.
         </p>
         {owners.status === "loading" ? <Loading /> : null}
         {owners.status === "error" ? <ErrorState error={owners.error} /> : null}
-        {owners.status === "ok" && owners.data.length === 0 ? <EmptyState title="No members">Invite someone below.</EmptyState> : null}
+        {owners.status === "ok" && owners.data.length === 0 ? (
+          <EmptyState title="No members">Invite someone below.</EmptyState>
+        ) : null}
         {owners.status === "ok" && owners.data.length > 0 ? (
           <DataTable columns={["Owner key", "Sign-in", "Role", "Status"]} actions>
             {owners.data.map((o) => {
@@ -75,7 +97,9 @@ function OwnersList() {
                       id={`role-${o.ownerId}`}
                       value={o.role}
                       disabled={self}
-                      onChange={(e) => void setRole.run({ ownerId: o.ownerId as Id<"owners">, role: e.target.value as Role })}
+                      onChange={(e) =>
+                        void setRole.run({ ownerId: o.ownerId as Id<"owners">, role: e.target.value as Role })
+                      }
                     >
                       <option value="owner">owner</option>
                       <option value="admin">admin</option>
@@ -86,7 +110,9 @@ function OwnersList() {
                     {!o.active ? (
                       <Badge tone="danger">deactivated</Badge>
                     ) : !o.personActive ? (
-                      <Badge tone="warn" title="The server operator disabled this account">account disabled</Badge>
+                      <Badge tone="warn" title="The server operator disabled this account">
+                        account disabled
+                      </Badge>
                     ) : (
                       <Badge tone="ok">active</Badge>
                     )}
@@ -102,7 +128,11 @@ function OwnersList() {
                         >
                           {o.active ? "Deactivate" : "Reactivate"}
                         </RoleButton>
-                        <RemoveButton ownerKey={o.ownerKey} pending={remove.pending} onRemove={() => void remove.run({ ownerId: o.ownerId as Id<"owners"> })} />
+                        <RemoveButton
+                          ownerKey={o.ownerKey}
+                          pending={remove.pending}
+                          onRemove={() => void remove.run({ ownerId: o.ownerId as Id<"owners"> })}
+                        />
                       </div>
                     )}
                   </td>
@@ -160,8 +190,12 @@ function InviteCard() {
     const key = ownerKey.trim();
     const r = await invite.run({ ownerKey: key, role });
     if (r.ok) {
-      if (r.value.code && r.value.expiresAt) setIssued({ ownerKey: key, role, code: r.value.code, expiresAt: r.value.expiresAt });
-      else setDone(`${key} already has an account; they can now sign in to this workspace as ${role} with their own password.`);
+      if (r.value.code && r.value.expiresAt)
+        setIssued({ ownerKey: key, role, code: r.value.code, expiresAt: r.value.expiresAt });
+      else
+        setDone(
+          `${key} already has an account; they can now sign in to this workspace as ${role} with their own password.`,
+        );
       setOwnerKey("");
     }
   };
@@ -169,8 +203,9 @@ function InviteCard() {
   return (
     <Card title="Invite someone">
       <p className="small muted">
-        A new person gets a one-time set-password link (valid 24 hours) that only you see, once: send it to them over a safe channel and they choose
-        their own password. Someone who already has an account is only added to this workspace; their password is never changed from here.
+        A new person gets a one-time set-password link (valid 24 hours) that only you see, once: send it to them over a
+        safe channel and they choose their own password. Someone who already has an account is only added to this
+        workspace; their password is never changed from here.
       </p>
       {issued ? (
         <Notice tone="warn" title={`Send ${issued.ownerKey} this set-password link now — it won't be shown again`}>
@@ -181,8 +216,8 @@ function InviteCard() {
             <CopyButton text={setPasswordLink(issued.code)} label="Copy link" />
           </div>
           <p className="small mt1">
-            Role: <code>{issued.role}</code>. Single use; expires {new Date(issued.expiresAt).toLocaleString()}. Warden stores only a hash of it. If it is
-            lost or expires, invite {issued.ownerKey} again for a new one.
+            Role: <code>{issued.role}</code>. Single use; expires {new Date(issued.expiresAt).toLocaleString()}. Warden
+            stores only a hash of it. If it is lost or expires, invite {issued.ownerKey} again for a new one.
           </p>
           <Button variant="secondary" onClick={() => setIssued(null)}>
             I've sent it
@@ -191,7 +226,11 @@ function InviteCard() {
       ) : null}
       <form onSubmit={submit} noValidate>
         <div className="form-row">
-          <Field label="Owner key" hint="3–64 characters: letters, digits, . _ @ -" error={err?.field === "ownerKey" ? "Use 3–64 letters, digits, or . _ @ -" : undefined}>
+          <Field
+            label="Owner key"
+            hint="3–64 characters: letters, digits, . _ @ -"
+            error={err?.field === "ownerKey" ? "Use 3–64 letters, digits, or . _ @ -" : undefined}
+          >
             {(p) => <Input {...p} value={ownerKey} onChange={(e) => setOwnerKey(e.target.value)} autoComplete="off" />}
           </Field>
           <Field label="Role">
@@ -238,14 +277,19 @@ function ClerkOrgCard() {
       {s.clerkOrgId ? (
         <>
           <p>
-            Linked to <code>{s.clerkOrgId}</code>. Members of this organization reach this workspace when it is their active organization, with the role
-            they have here.
+            Linked to <code>{s.clerkOrgId}</code>. Members of this organization reach this workspace when it is their
+            active organization, with the role they have here.
           </p>
           <label className="row mt1">
-            <input type="checkbox" checked={s.jit} disabled={setJit.pending} onChange={(e) => setJit.run({ enabled: e.target.checked })} />
+            <input
+              type="checkbox"
+              checked={s.jit}
+              disabled={setJit.pending}
+              onChange={(e) => setJit.run({ enabled: e.target.checked })}
+            />
             <span>
-              Just-in-time membership: organization members without a membership here get one on first sign-in (org admins as admin, everyone else as
-              viewer; never owner).
+              Just-in-time membership: organization members without a membership here get one on first sign-in (org
+              admins as admin, everyone else as viewer; never owner).
             </span>
           </label>
           <div className="row mt1">
@@ -269,7 +313,8 @@ function ClerkOrgCard() {
         </div>
       ) : !s.activeOrg ? (
         <p className="small muted mt1">
-          To link one, sign in with Clerk as an admin of the organization and make it active, or ask the operator (<code>npm run owners -- link-org</code>).
+          To link one, sign in with Clerk as an admin of the organization and make it active, or ask the operator (
+          <code>npm run owners -- link-org</code>).
         </p>
       ) : s.activeOrg.linkedElsewhere ? (
         <p className="small muted mt1">Your active organization is linked to another workspace.</p>

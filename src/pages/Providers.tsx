@@ -4,7 +4,21 @@ import { useLoad, useMutate } from "../lib/data";
 import { friendly } from "../lib/errors";
 import { relative } from "../lib/format";
 import { useCan } from "../auth/role";
-import { Badge, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import {
+  Badge,
+  Card,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  Loading,
+  Notice,
+  PageHeader,
+  RoleButton,
+  Select,
+} from "../ui/kit";
 
 type Kind = "offline" | "openai" | "openai-compatible" | "anthropic" | "openrouter";
 const DEFAULT_ENV: Record<Kind, string> = {
@@ -29,16 +43,24 @@ export function ProvidersPage() {
   const remove = useMutate(api.agent.providers.remove);
   return (
     <>
-      <PageHeader title="Model providers" description="Where answers come from. Warden stores only the name of the environment variable that holds each key — never the key." />
+      <PageHeader
+        title="Model providers"
+        description="Where answers come from. Warden stores only the name of the environment variable that holds each key — never the key."
+      />
       <Notice title="Keys live on the server">
-        Your operator sets API keys as environment variables of the deployment (for example <code>npx convex env set OPENAI_API_KEY …</code>, or in the environment of <code>npm start</code>) and binds each key to the hosts it may be sent to (<code>&lt;VARIABLE&gt;_HOSTS</code>; the vendor keys default to the vendor's own host). This page only shows whether each key is set and may be used with the provider's base URL.
+        Your operator sets API keys as environment variables of the deployment (for example{" "}
+        <code>npx convex env set OPENAI_API_KEY …</code>, or in the environment of <code>npm start</code>) and binds
+        each key to the hosts it may be sent to (<code>&lt;VARIABLE&gt;_HOSTS</code>; the vendor keys default to the
+        vendor's own host). This page only shows whether each key is set and may be used with the provider's base URL.
       </Notice>
       <div className="stack">
         <Card title="Providers">
           {list.status === "loading" ? <Loading /> : null}
           {list.status === "error" ? <ErrorState error={list.error} /> : null}
           {list.status === "ok" && list.data.length === 0 ? (
-            <EmptyState title="No providers yet">The agent uses the built-in offline model until you add a provider below and select it on the Agent page.</EmptyState>
+            <EmptyState title="No providers yet">
+              The agent uses the built-in offline model until you add a provider below and select it on the Agent page.
+            </EmptyState>
           ) : null}
           {list.status === "ok" && list.data.length > 0 ? (
             <DataTable columns={["Label", "Kind", "Key variable", "Key set?", "Base URL"]} actions>
@@ -50,10 +72,23 @@ export function ProvidersPage() {
                   </td>
                   <td>{p.kind}</td>
                   <td>{p.apiKeyEnvVar ? <code>{p.apiKeyEnvVar}</code> : <span className="muted">none needed</span>}</td>
-                  <td>{p.keyConfigured ? <Badge tone="ok">yes</Badge> : <Badge tone="warn" title="Not set, or not bound to this provider's host">not set</Badge>}</td>
+                  <td>
+                    {p.keyConfigured ? (
+                      <Badge tone="ok">yes</Badge>
+                    ) : (
+                      <Badge tone="warn" title="Not set, or not bound to this provider's host">
+                        not set
+                      </Badge>
+                    )}
+                  </td>
                   <td className="small">{p.baseUrl ?? "—"}</td>
                   <td>
-                    <RoleButton need="admin" variant="danger" className="btn-small" onClick={() => void remove.run({ providerId: p._id })}>
+                    <RoleButton
+                      need="admin"
+                      variant="danger"
+                      className="btn-small"
+                      onClick={() => void remove.run({ providerId: p._id })}
+                    >
                       Remove
                     </RoleButton>
                   </td>
@@ -63,7 +98,8 @@ export function ProvidersPage() {
           ) : null}
           {remove.error ? (
             <p className="inline-error" role="alert">
-              {remove.error.field ? FIELD_TEXT[remove.error.field] : friendly(remove.error.code)} <code>{remove.error.code}</code>
+              {remove.error.field ? FIELD_TEXT[remove.error.field] : friendly(remove.error.code)}{" "}
+              <code>{remove.error.code}</code>
             </p>
           ) : null}
         </Card>
@@ -107,7 +143,9 @@ function AddProvider() {
       <form onSubmit={submit} noValidate>
         <div className="form-row">
           <Field label="Label" error={msg("label")}>
-            {(p) => <Input {...p} value={label} onChange={(e) => setLabel(e.target.value)} placeholder="OpenAI production" />}
+            {(p) => (
+              <Input {...p} value={label} onChange={(e) => setLabel(e.target.value)} placeholder="OpenAI production" />
+            )}
           </Field>
           <Field label="Kind">
             {(p) => (
@@ -131,11 +169,36 @@ function AddProvider() {
         </div>
         {kind !== "offline" ? (
           <div className="form-row">
-            <Field label="Key variable name" hint="OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, OPENAI_COMPATIBLE_API_KEY or WARDEN_MODEL_KEY_<NAME>" error={msg("apiKeyEnvVar")}>
-              {(p) => <Input {...p} className="input mono" value={envVar} onChange={(e) => setEnvVar(e.target.value)} spellCheck={false} autoComplete="off" />}
+            <Field
+              label="Key variable name"
+              hint="OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY, OPENAI_COMPATIBLE_API_KEY or WARDEN_MODEL_KEY_<NAME>"
+              error={msg("apiKeyEnvVar")}
+            >
+              {(p) => (
+                <Input
+                  {...p}
+                  className="input mono"
+                  value={envVar}
+                  onChange={(e) => setEnvVar(e.target.value)}
+                  spellCheck={false}
+                  autoComplete="off"
+                />
+              )}
             </Field>
-            <Field label="Base URL" hint={kind === "openai-compatible" ? "Required, https" : "Optional"} error={msg("baseUrl")}>
-              {(p) => <Input {...p} value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://api.example.com/v1" spellCheck={false} />}
+            <Field
+              label="Base URL"
+              hint={kind === "openai-compatible" ? "Required, https" : "Optional"}
+              error={msg("baseUrl")}
+            >
+              {(p) => (
+                <Input
+                  {...p}
+                  value={baseUrl}
+                  onChange={(e) => setBaseUrl(e.target.value)}
+                  placeholder="https://api.example.com/v1"
+                  spellCheck={false}
+                />
+              )}
             </Field>
           </div>
         ) : null}

@@ -58,17 +58,36 @@ function RetentionRow({ table, days, isDefault }: { table: string; days: number;
           <label htmlFor={id} className="sr-only">
             Days to keep {TABLE_TEXT[table] ?? table}
           </label>
-          <Input id={id} className="input num-input" inputMode="numeric" value={value} onChange={(e) => setValue(e.target.value)} readOnly={!canEdit} aria-invalid={set.error ? true : undefined} />
+          <Input
+            id={id}
+            className="input num-input"
+            inputMode="numeric"
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            readOnly={!canEdit}
+            aria-invalid={set.error ? true : undefined}
+          />
           <span className="muted">days</span>
         </form>
         {set.error ? (
           <p className="field-error" role="alert">
-            {set.error.code === "CONFIG_INVALID" ? "Enter a whole number of days from 1 to 3,650." : friendly(set.error.code)} <code>{set.error.code}</code>
+            {set.error.code === "CONFIG_INVALID"
+              ? "Enter a whole number of days from 1 to 3,650."
+              : friendly(set.error.code)}{" "}
+            <code>{set.error.code}</code>
           </p>
         ) : null}
       </td>
       <td>
-        <RoleButton need="admin" type="submit" form={`${id}-form`} variant="primary" className="btn-small" pending={set.pending} disabled={value === String(days)}>
+        <RoleButton
+          need="admin"
+          type="submit"
+          form={`${id}-form`}
+          variant="primary"
+          className="btn-small"
+          pending={set.pending}
+          disabled={value === String(days)}
+        >
           Save
         </RoleButton>
       </td>

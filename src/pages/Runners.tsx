@@ -8,11 +8,31 @@ import { api } from "../../convex/_generated/api";
 import { useLoad, useMutate } from "../lib/data";
 import { useCan } from "../auth/role";
 import type { ErrorInfo } from "../lib/errors";
-import { Badge, Button, Card, DataTable, EmptyState, ErrorState, Field, InlineError, Input, KeyValue, Loading, Notice, PageHeader } from "../ui/kit";
+import {
+  Badge,
+  Button,
+  Card,
+  DataTable,
+  EmptyState,
+  ErrorState,
+  Field,
+  InlineError,
+  Input,
+  KeyValue,
+  Loading,
+  Notice,
+  PageHeader,
+} from "../ui/kit";
 
 const when = (ms: number | null) => (ms ? new Date(ms).toLocaleString() : "—");
 
-type Found = { requestedName: string; source: string; createdAt: number; expiresAt: number; capabilities: { name: string; label: string; tier: string; grantable: boolean }[] };
+type Found = {
+  requestedName: string;
+  source: string;
+  createdAt: number;
+  expiresAt: number;
+  capabilities: { name: string; label: string; tier: string; grantable: boolean }[];
+};
 
 export function RunnersPage() {
   const isOwner = useCan("owner");
@@ -54,7 +74,8 @@ function ApproveCard() {
     setCaps([]);
     setName("");
   };
-  const refusal = (r: { ok: false; code: string; retryAfterMs: number }) => setProblem({ code: r.code, retryAfterMs: r.retryAfterMs || undefined });
+  const refusal = (r: { ok: false; code: string; retryAfterMs: number }) =>
+    setProblem({ code: r.code, retryAfterMs: r.retryAfterMs || undefined });
 
   const check = async (e: FormEvent) => {
     e.preventDefault();
@@ -88,7 +109,9 @@ function ApproveCard() {
       {!found ? (
         <form onSubmit={check} noValidate>
           <Field label="Code shown by the runner" hint="Like BCDF-GHJK. Only approve a code you started yourself.">
-            {(p) => <Input {...p} name="userCode" autoComplete="off" value={code} onChange={(e) => setCode(e.target.value)} />}
+            {(p) => (
+              <Input {...p} name="userCode" autoComplete="off" value={code} onChange={(e) => setCode(e.target.value)} />
+            )}
           </Field>
           <Button type="submit" variant="primary" pending={lookup.pending} disabled={code.trim().length < 8}>
             Continue
@@ -104,7 +127,9 @@ function ApproveCard() {
               ["Code expires", when(found.expiresAt)],
             ]}
           />
-          <Field label="Runner name">{(p) => <Input {...p} name="runnerName" value={name} onChange={(e) => setName(e.target.value)} />}</Field>
+          <Field label="Runner name">
+            {(p) => <Input {...p} name="runnerName" value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
           <fieldset className="mt1">
             <legend>Capabilities</legend>
             {found.capabilities.map((c) => (
@@ -118,15 +143,34 @@ function ApproveCard() {
                   onChange={(e) => setCaps(e.target.checked ? [...caps, c.name] : caps.filter((x) => x !== c.name))}
                 />
                 <code>{c.name}</code> — {c.label}
-                {!c.grantable ? <Badge tone="warn" title="The operator has not named you in WARDEN_OPERATOR_OWNERS">operator only</Badge> : null}
+                {!c.grantable ? (
+                  <Badge tone="warn" title="The operator has not named you in WARDEN_OPERATOR_OWNERS">
+                    operator only
+                  </Badge>
+                ) : null}
               </label>
             ))}
           </fieldset>
           <Field label="Grant lifetime (days, 1–30)">
-            {(p) => <Input {...p} name="days" type="number" min={1} max={30} value={days} onChange={(e) => setDays(e.target.value)} />}
+            {(p) => (
+              <Input
+                {...p}
+                name="days"
+                type="number"
+                min={1}
+                max={30}
+                value={days}
+                onChange={(e) => setDays(e.target.value)}
+              />
+            )}
           </Field>
           <div className="row mt1">
-            <Button type="submit" variant="primary" pending={approve.pending} disabled={caps.length === 0 || !name.trim()}>
+            <Button
+              type="submit"
+              variant="primary"
+              pending={approve.pending}
+              disabled={caps.length === 0 || !name.trim()}
+            >
               Approve
             </Button>
             <Button variant="secondary" pending={deny.pending} onClick={refuse}>
@@ -150,10 +194,15 @@ function GrantsCard() {
   const revoke = useMutate(api.runners.manage.revoke);
   if (list.status === "loading") return <Loading label="Loading runners…" />;
   if (list.status === "error") return <ErrorState error={list.error} title="Couldn't load runners" />;
-  if (list.data.grants.length === 0) return <EmptyState title="No runners">Approve a runner's code above to give it a token.</EmptyState>;
+  if (list.data.grants.length === 0)
+    return <EmptyState title="No runners">Approve a runner's code above to give it a token.</EmptyState>;
   return (
     <Card title="Live runners">
-      <DataTable caption="Runners with a live grant" columns={["Name", "Capabilities", "Approved by", "Token expires", "Grant ends", "Last used"]} actions>
+      <DataTable
+        caption="Runners with a live grant"
+        columns={["Name", "Capabilities", "Approved by", "Token expires", "Grant ends", "Last used"]}
+        actions
+      >
         {list.data.grants.map((g) => (
           <tr key={g.grantId}>
             <td>{g.name}</td>
@@ -163,7 +212,12 @@ function GrantsCard() {
             <td>{when(g.expiresAt)}</td>
             <td>{when(g.lastUsedAt)}</td>
             <td>
-              <Button variant="secondary" className="btn-small" pending={revoke.pending} onClick={() => revoke.run({ grantId: g.grantId })}>
+              <Button
+                variant="secondary"
+                className="btn-small"
+                pending={revoke.pending}
+                onClick={() => revoke.run({ grantId: g.grantId })}
+              >
                 Revoke
               </Button>
             </td>

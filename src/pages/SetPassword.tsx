@@ -52,25 +52,65 @@ export function SetPasswordPage({ siteUrl }: { siteUrl: string }) {
         </div>
         <Card>
           <h1 className="signin-title">Set your password</h1>
-          <p className="muted small">You were invited to SyncBoard. Choose your own password; the set-password code works once and expires after 24 hours.</p>
+          <p className="muted small">
+            You were invited to SyncBoard. Choose your own password; the set-password code works once and expires after
+            24 hours.
+          </p>
           <form onSubmit={submit} noValidate>
             <Field label="Set-password code" hint="From the link you were sent">
-              {(p) => <Input {...p} name="code" autoComplete="off" value={code} onChange={(e) => setCode(e.target.value)} required />}
+              {(p) => (
+                <Input
+                  {...p}
+                  name="code"
+                  autoComplete="off"
+                  value={code}
+                  onChange={(e) => setCode(e.target.value)}
+                  required
+                />
+              )}
             </Field>
             <Field label="New password" hint={`At least ${MIN} characters`}>
-              {(p) => <Input {...p} name="new-password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />}
+              {(p) => (
+                <Input
+                  {...p}
+                  name="new-password"
+                  type="password"
+                  autoComplete="new-password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                  required
+                />
+              )}
             </Field>
             <Field label="Repeat new password" error={local ?? undefined}>
-              {(p) => <Input {...p} name="confirm-password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />}
+              {(p) => (
+                <Input
+                  {...p}
+                  name="confirm-password"
+                  type="password"
+                  autoComplete="new-password"
+                  value={confirm}
+                  onChange={(e) => setConfirm(e.target.value)}
+                  required
+                />
+              )}
             </Field>
             {error ? (
               <>
                 <InlineError error={error} />
-                {error.code === "RATE_LIMITED" && error.retryAfterMs ? <p className="small muted">Try again in {formatWait(error.retryAfterMs)}.</p> : null}
+                {error.code === "RATE_LIMITED" && error.retryAfterMs ? (
+                  <p className="small muted">Try again in {formatWait(error.retryAfterMs)}.</p>
+                ) : null}
               </>
             ) : null}
             <div className="row mt1">
-              <Button type="submit" variant="primary" className="full" pending={pending} disabled={!code || !password || !confirm}>
+              <Button
+                type="submit"
+                variant="primary"
+                className="full"
+                pending={pending}
+                disabled={!code || !password || !confirm}
+              >
                 Set password and sign in
               </Button>
             </div>

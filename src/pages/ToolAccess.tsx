@@ -5,7 +5,18 @@ import { AUDIENCES, AUDIENCE_LABEL, type Audience, type Policy, type RiskClass }
 import { useLoad, useMutate } from "../lib/data";
 import { Link } from "../lib/router";
 import { useCan } from "../auth/role";
-import { Badge, Card, EmptyState, ErrorState, InlineError, Loading, Notice, PageHeader, RoleButton, Select } from "../ui/kit";
+import {
+  Badge,
+  Card,
+  EmptyState,
+  ErrorState,
+  InlineError,
+  Loading,
+  Notice,
+  PageHeader,
+  RoleButton,
+  Select,
+} from "../ui/kit";
 
 export const POLICY_TEXT: Record<Policy, string> = { deny: "Deny", ask: "Ask an owner", allow: "Allow" };
 export const RISK_TEXT: Record<RiskClass, string> = {
@@ -44,17 +55,19 @@ export function ToolAccessPage() {
         <Card title="How it works">
           <ul className="explain">
             <li>
-              <strong>Defaults:</strong> web visitors and unknown channel senders are denied every tool; paired channel senders need an owner's approval for each call; owners
-              (their own linked channel identity) may use every tool.
+              <strong>Defaults:</strong> web visitors and unknown channel senders are denied every tool; paired channel
+              senders need an owner's approval for each call; owners (their own linked channel identity) may use every
+              tool.
             </li>
             <li>
-              <strong>Ask an owner:</strong> the call waits in the <Link to="/approvals">Approvals</Link> inbox; the person gets the answer once an owner approves, or a polite
-              refusal if it is denied or expires.
+              <strong>Ask an owner:</strong> the call waits in the <Link to="/approvals">Approvals</Link> inbox; the
+              person gets the answer once an owner approves, or a polite refusal if it is denied or expires.
             </li>
             <li>
-              <strong>Taint rule:</strong> once untrusted content is in a conversation (a message from a web visitor or unknown sender, an email, the result of any tool
-              not classified as local, or MCP tool descriptions, which a third party wrote), every later call to a side-effect tool needs an owner's approval, even where
-              the grant says Allow.
+              <strong>Taint rule:</strong> once untrusted content is in a conversation (a message from a web visitor or
+              unknown sender, an email, the result of any tool not classified as local, or MCP tool descriptions, which
+              a third party wrote), every later call to a side-effect tool needs an owner's approval, even where the
+              grant says Allow.
             </li>
           </ul>
         </Card>
@@ -63,10 +76,13 @@ export function ToolAccessPage() {
         {matrix.status === "error" ? <ErrorState error={matrix.error} /> : null}
         {matrix.status === "ok" && matrix.data.tools.length === 0 ? (
           <EmptyState title="No tools yet">
-            Approved <Link to="/skills">skills</Link> and tools of approved <Link to="/mcp">MCP servers</Link> appear here.
+            Approved <Link to="/skills">skills</Link> and tools of approved <Link to="/mcp">MCP servers</Link> appear
+            here.
           </EmptyState>
         ) : null}
-        {matrix.status === "ok" && matrix.data.tools.length > 0 ? <Matrix tools={matrix.data.tools as ToolRow[]} defaults={matrix.data.defaults} /> : null}
+        {matrix.status === "ok" && matrix.data.tools.length > 0 ? (
+          <Matrix tools={matrix.data.tools as ToolRow[]} defaults={matrix.data.defaults} />
+        ) : null}
       </div>
     </>
   );
@@ -151,11 +167,21 @@ function ToolGrantRow({ t }: { t: ToolRow }) {
             </Badge>
           ) : (
             <>
-              <Badge tone="warn" title="Nobody has confirmed this class yet; it was derived from the tool's configuration">
+              <Badge
+                tone="warn"
+                title="Nobody has confirmed this class yet; it was derived from the tool's configuration"
+              >
                 default
               </Badge>
               {isOwner ? (
-                <RoleButton need="owner" variant="ghost" className="btn-small" pending={set.pending} onClick={() => void save({ riskClass: t.riskClass }, "risk class")} aria-label={`Confirm the risk class of ${t.label}`}>
+                <RoleButton
+                  need="owner"
+                  variant="ghost"
+                  className="btn-small"
+                  pending={set.pending}
+                  onClick={() => void save({ riskClass: t.riskClass }, "risk class")}
+                  aria-label={`Confirm the risk class of ${t.label}`}
+                >
                   Confirm
                 </RoleButton>
               ) : null}
@@ -182,7 +208,12 @@ function ToolGrantRow({ t }: { t: ToolRow }) {
                   id={`grant-${t.toolRef}-${a}`}
                   className={`input cell-select policy-${p}`}
                   value={p}
-                  onChange={(e) => void save({ audience: a, policy: e.target.value as Policy }, `for ${AUDIENCE_LABEL[a].toLowerCase()}`)}
+                  onChange={(e) =>
+                    void save(
+                      { audience: a, policy: e.target.value as Policy },
+                      `for ${AUDIENCE_LABEL[a].toLowerCase()}`,
+                    )
+                  }
                 >
                   {(Object.keys(POLICY_TEXT) as Policy[]).map((x) => (
                     <option key={x} value={x}>

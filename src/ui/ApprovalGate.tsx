@@ -18,7 +18,19 @@ import { toast } from "./Toast";
 import "./gate.css";
 
 /** A modal dialog (native <dialog>: focus trapped, Escape closes, focus returns to the opener). */
-function Modal({ open, onClose, title, children, id }: { open: boolean; onClose: () => void; title: string; children: ReactNode; id: string }) {
+function Modal({
+  open,
+  onClose,
+  title,
+  children,
+  id,
+}: {
+  open: boolean;
+  onClose: () => void;
+  title: string;
+  children: ReactNode;
+  id: string;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -58,14 +70,16 @@ function TwoPerson({ on, editor, self, kind }: { on: boolean; editor: string | n
   if (self)
     return (
       <Notice tone="danger" title="Two-person rule: you can't approve your own change">
-        You {kind === "server" ? "registered this server" : "made the latest change to this skill"}. Another admin or owner has to review and approve it; the server refuses it from you.
+        You {kind === "server" ? "registered this server" : "made the latest change to this skill"}. Another admin or
+        owner has to review and approve it; the server refuses it from you.
       </Notice>
     );
   return (
     <Notice tone="info" title="Two-person rule is on">
       {editor ? (
         <>
-          {kind === "server" ? "Registered" : "Last changed"} by <strong>{editor}</strong>. You are the second person reviewing it.
+          {kind === "server" ? "Registered" : "Last changed"} by <strong>{editor}</strong>. You are the second person
+          reviewing it.
         </>
       ) : (
         <>Changed by a deploy, not by a person in this workspace: any admin may approve it.</>
@@ -74,13 +88,24 @@ function TwoPerson({ on, editor, self, kind }: { on: boolean; editor: string | n
   );
 }
 
-function SourceDiff({ source, approvedSource, approvedAt }: { source: string | null; approvedSource: string | null; approvedAt: number | null }) {
-  if (source === null) return <Notice tone="danger">The module isn't in this deployment, so it can't run or be approved.</Notice>;
+function SourceDiff({
+  source,
+  approvedSource,
+  approvedAt,
+}: {
+  source: string | null;
+  approvedSource: string | null;
+  approvedAt: number | null;
+}) {
+  if (source === null)
+    return <Notice tone="danger">The module isn't in this deployment, so it can't run or be approved.</Notice>;
   if (approvedSource === null)
     return (
       <>
         <h3 className="mt2">Source (first approval)</h3>
-        <p className="small muted">No earlier approval was stored for this skill, so here is the whole source as deployed.</p>
+        <p className="small muted">
+          No earlier approval was stored for this skill, so here is the whole source as deployed.
+        </p>
         <pre className="code-block gate-source" tabIndex={0} aria-label="Source as deployed">
           {source}
         </pre>
@@ -101,7 +126,11 @@ function SourceDiff({ source, approvedSource, approvedAt }: { source: string | n
       <pre className="code-block gate-source gate-diff" tabIndex={0} aria-label="Source diff since the last approval">
         {diff.map((l, i) => (
           <span key={i} className={l.op === "+" ? "diff-add" : l.op === "-" ? "diff-del" : undefined}>
-            {l.op === "+" ? <span className="sr-only">added: </span> : l.op === "-" ? <span className="sr-only">removed: </span> : null}
+            {l.op === "+" ? (
+              <span className="sr-only">added: </span>
+            ) : l.op === "-" ? (
+              <span className="sr-only">removed: </span>
+            ) : null}
             {`${l.op} ${l.text}\n`}
           </span>
         ))}
@@ -131,11 +160,24 @@ function useApproveConfirm(run: () => Promise<{ ok: true; value: unknown } | { o
   return { refused, confirm };
 }
 
-export function SkillApproveButton({ skill, className }: { skill: { _id: Id<"skillRegistry">; name: string }; className?: string }) {
+export function SkillApproveButton({
+  skill,
+  className,
+}: {
+  skill: { _id: Id<"skillRegistry">; name: string };
+  className?: string;
+}) {
   const [open, setOpen] = useState(false);
   return (
     <>
-      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`Approve ${skill.name}`} aria-haspopup="dialog">
+      <RoleButton
+        need="admin"
+        variant="primary"
+        className={className}
+        onClick={() => setOpen(true)}
+        aria-label={`Approve ${skill.name}`}
+        aria-haspopup="dialog"
+      >
         Approve
       </RoleButton>
       <Modal open={open} onClose={() => setOpen(false)} title={`Approve ${skill.name}?`} id={`approve-${skill._id}`}>
@@ -154,20 +196,35 @@ function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; o
   const s = info.data;
   return (
     <div className="gate-body">
-      <p>Approving lets the agent and MCP clients call this skill, always through the security checker, within exactly these permissions:</p>
+      <p>
+        Approving lets the agent and MCP clients call this skill, always through the security checker, within exactly
+        these permissions:
+      </p>
       <KeyValue
         items={[
           ["May contact", <List items={s.allowedDomains} empty="No network access" label="Domains it may contact" />],
           ["Scheme", s.allowHttp ? "https and plain http" : "https only"],
-          ...(s.urlTemplate ? ([["URL", <code className="wrap-anywhere">{s.urlTemplate}</code>]] as [ReactNode, ReactNode][]) : []),
+          ...(s.urlTemplate
+            ? ([["URL", <code className="wrap-anywhere">{s.urlTemplate}</code>]] as [ReactNode, ReactNode][])
+            : []),
           ["Secrets it can read", <List items={s.secretNames} empty="None" label="Secrets it can read" />],
-          ["Rate limit", `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`],
+          [
+            "Rate limit",
+            `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`,
+          ],
           ["Timeout", `${s.timeoutMs.toLocaleString("en-US")} ms`],
           ["Max output", bytes(s.maxOutputBytes)],
         ]}
       />
-      {s.code ? <SourceDiff source={s.code.source} approvedSource={s.code.approvedSource} approvedAt={s.code.approvedAt} /> : null}
-      {s.code && s.code.source !== null && !s.code.deployed ? <Notice tone="warn">The registry hasn't caught up with this deploy yet; approval is refused until the next catalogue sync (within a minute).</Notice> : null}
+      {s.code ? (
+        <SourceDiff source={s.code.source} approvedSource={s.code.approvedSource} approvedAt={s.code.approvedAt} />
+      ) : null}
+      {s.code && s.code.source !== null && !s.code.deployed ? (
+        <Notice tone="warn">
+          The registry hasn't caught up with this deploy yet; approval is refused until the next catalogue sync (within
+          a minute).
+        </Notice>
+      ) : null}
       <TwoPerson on={s.twoPersonRule} editor={s.lastEditor} self={s.selfApproval} kind="skill" />
       {refused ? (
         <p className="inline-error" role="alert">
@@ -176,7 +233,12 @@ function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; o
       ) : null}
       <InlineError error={approve.error} />
       <div className="row gate-actions">
-        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm(s.name)}>
+        <Button
+          variant="primary"
+          pending={approve.pending}
+          disabled={s.selfApproval}
+          onClick={() => void confirm(s.name)}
+        >
           Approve and allow
         </Button>
         <Button variant="ghost" onClick={onDone}>
@@ -187,14 +249,32 @@ function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; o
   );
 }
 
-export function McpApproveButton({ server, className }: { server: { _id: Id<"mcpServers">; name: string }; className?: string }) {
+export function McpApproveButton({
+  server,
+  className,
+}: {
+  server: { _id: Id<"mcpServers">; name: string };
+  className?: string;
+}) {
   const [open, setOpen] = useState(false);
   return (
     <>
-      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`Approve ${server.name}`} aria-haspopup="dialog">
+      <RoleButton
+        need="admin"
+        variant="primary"
+        className={className}
+        onClick={() => setOpen(true)}
+        aria-label={`Approve ${server.name}`}
+        aria-haspopup="dialog"
+      >
         Approve
       </RoleButton>
-      <Modal open={open} onClose={() => setOpen(false)} title={`Approve MCP server ${server.name}?`} id={`approve-${server._id}`}>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title={`Approve MCP server ${server.name}?`}
+        id={`approve-${server._id}`}
+      >
         {open ? <McpApproveBody serverId={server._id} onDone={() => setOpen(false)} /> : null}
       </Modal>
     </>
@@ -210,18 +290,35 @@ function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDo
   const s = info.data;
   return (
     <div className="gate-body">
-      <p>Approving lets Warden contact this server, list its tools and call them for the agent and MCP clients, through the security checker:</p>
+      <p>
+        Approving lets Warden contact this server, list its tools and call them for the agent and MCP clients, through
+        the security checker:
+      </p>
       <KeyValue
         items={[
           ["Will contact", <code className="wrap-anywhere">{s.url}</code>],
-          ["Sends", s.authHeaderName ? <>header <code>{s.authHeaderName}</code> from the secret AUTH_HEADER {s.authSecretSet ? "(set)" : <strong>(not set yet)</strong>}</> : "no credentials"],
-          ["Rate limit", `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`],
+          [
+            "Sends",
+            s.authHeaderName ? (
+              <>
+                header <code>{s.authHeaderName}</code> from the secret AUTH_HEADER{" "}
+                {s.authSecretSet ? "(set)" : <strong>(not set yet)</strong>}
+              </>
+            ) : (
+              "no credentials"
+            ),
+          ],
+          [
+            "Rate limit",
+            `${s.rate.perMinute} calls per minute${s.rate.source === "workspace" ? " (workspace default)" : ""}`,
+          ],
           ["Timeout", `${s.timeoutMs.toLocaleString("en-US")} ms`],
           ["Max output", bytes(s.maxOutputBytes)],
         ]}
       />
       <Notice tone="warn" title="Tools">
-        The first listing after approval approves every tool the server offers; deny the ones you don't want on the server's page. A tool that later changes its description or schema is blocked until you approve it again.
+        The first listing after approval approves every tool the server offers; deny the ones you don't want on the
+        server's page. A tool that later changes its description or schema is blocked until you approve it again.
       </Notice>
       <TwoPerson on={s.twoPersonRule} editor={s.registeredBy} self={s.selfApproval} kind="server" />
       {refused ? (
@@ -231,7 +328,12 @@ function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDo
       ) : null}
       <InlineError error={approve.error} />
       <div className="row gate-actions">
-        <Button variant="primary" pending={approve.pending} disabled={s.selfApproval} onClick={() => void confirm(s.name)}>
+        <Button
+          variant="primary"
+          pending={approve.pending}
+          disabled={s.selfApproval}
+          onClick={() => void confirm(s.name)}
+        >
           Approve and connect
         </Button>
         <Button variant="ghost" onClick={onDone}>
@@ -268,21 +370,39 @@ export function McpToolApproveButton({
   };
   return (
     <>
-      <RoleButton need="admin" variant="primary" className={className} onClick={() => setOpen(true)} aria-label={`${verb} tool ${tool.name}`} aria-haspopup="dialog">
+      <RoleButton
+        need="admin"
+        variant="primary"
+        className={className}
+        onClick={() => setOpen(true)}
+        aria-label={`${verb} tool ${tool.name}`}
+        aria-haspopup="dialog"
+      >
         {verb}
       </RoleButton>
-      <Modal open={open} onClose={() => setOpen(false)} title={`${verb} tool ${tool.name}?`} id={`approve-tool-${tool._id}`}>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title={`${verb} tool ${tool.name}?`}
+        id={`approve-tool-${tool._id}`}
+      >
         <div className="gate-body">
           {changed ? (
             <Notice tone="warn" title="This tool changed since it was approved">
-              Its description or input schema is not the one you approved. Read both before approving again; until then the tool cannot be called.
+              Its description or input schema is not the one you approved. Read both before approving again; until then
+              the tool cannot be called.
             </Notice>
           ) : null}
           <p>
-            Approving lets the agent and MCP clients call <code>{tool.name}</code> on <strong>{serverName}</strong>, through the security checker (the server's rate limit,
-            timeout and output cap; the audience's grants). This description and schema are pinned: if the server changes them, the tool is blocked again.
+            Approving lets the agent and MCP clients call <code>{tool.name}</code> on <strong>{serverName}</strong>,
+            through the security checker (the server's rate limit, timeout and output cap; the audience's grants). This
+            description and schema are pinned: if the server changes them, the tool is blocked again.
           </p>
-          <KeyValue items={[["Description", <span className="wrap-anywhere">{tool.description.slice(0, 2000) || "(none)"}</span>]]} />
+          <KeyValue
+            items={[
+              ["Description", <span className="wrap-anywhere">{tool.description.slice(0, 2000) || "(none)"}</span>],
+            ]}
+          />
           <details open>
             <summary className="small">Input schema</summary>
             <pre className="code-block">{JSON.stringify(tool.inputSchema, null, 2)}</pre>
@@ -303,11 +423,30 @@ export function McpToolApproveButton({
 }
 
 /** Reject with a confirmation. */
-export function RejectButton({ name, what, className, pending, onConfirm }: { name: string; what: string; className?: string; pending?: boolean; onConfirm: () => Promise<unknown> }) {
+export function RejectButton({
+  name,
+  what,
+  className,
+  pending,
+  onConfirm,
+}: {
+  name: string;
+  what: string;
+  className?: string;
+  pending?: boolean;
+  onConfirm: () => Promise<unknown>;
+}) {
   const [open, setOpen] = useState(false);
   return (
     <>
-      <RoleButton need="admin" variant="danger" className={className} onClick={() => setOpen(true)} aria-label={`Reject ${name}`} aria-haspopup="dialog">
+      <RoleButton
+        need="admin"
+        variant="danger"
+        className={className}
+        onClick={() => setOpen(true)}
+        aria-label={`Reject ${name}`}
+        aria-haspopup="dialog"
+      >
         Reject
       </RoleButton>
       <Modal open={open} onClose={() => setOpen(false)} title={`Reject ${name}?`} id={`reject-${name}`}>
@@ -345,20 +484,29 @@ export function TwoPersonRuleCard() {
   return (
     <div>
       <p className="small muted">
-        With the two-person rule on, whoever created or last changed a skill — or registered an MCP server — can't approve it; another admin or owner has to. The server enforces it and the audit log records every refused attempt. Changes made by a deploy (code skills) can be approved by any admin.
+        With the two-person rule on, whoever created or last changed a skill — or registered an MCP server — can't
+        approve it; another admin or owner has to. The server enforces it and the audit log records every refused
+        attempt. Changes made by a deploy (code skills) can be approved by any admin.
       </p>
       <label className="row gate-toggle">
         <input
           type="checkbox"
           checked={on}
           disabled={!canOwner || set.pending}
-          onChange={(e) => void set.run({ on: e.target.checked }).then((r) => r.ok && toast(e.target.checked ? "Two-person rule on." : "Two-person rule off."))}
+          onChange={(e) =>
+            void set
+              .run({ on: e.target.checked })
+              .then((r) => r.ok && toast(e.target.checked ? "Two-person rule on." : "Two-person rule off."))
+          }
         />
         <span>Require a second person to approve skills and MCP servers</span>
       </label>
       {!canOwner ? <p className="small muted">Only owners can change this.</p> : null}
       {on && policy.data.approvers < 2 ? (
-        <Notice tone="warn">This workspace has only one active admin or owner, so nobody can approve their own changes. Invite a second admin first.</Notice>
+        <Notice tone="warn">
+          This workspace has only one active admin or owner, so nobody can approve their own changes. Invite a second
+          admin first.
+        </Notice>
       ) : null}
       <InlineError error={set.error} />
     </div>

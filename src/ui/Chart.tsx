@@ -4,7 +4,13 @@ import { hourLabel, num } from "../lib/format";
 import { navigate, Link } from "../lib/router";
 import { DataTable } from "./kit";
 
-export type HourPoint = { bucket: number; invocations: number; denied: number; securityEvents: number; rateLimitHits: number };
+export type HourPoint = {
+  bucket: number;
+  invocations: number;
+  denied: number;
+  securityEvents: number;
+  rateLimitHits: number;
+};
 
 const W = 720;
 const H = 220;
@@ -29,8 +35,14 @@ export function summarize(hours: HourPoint[], span = "the last 24 hours", bucket
   if (inv === 0 && sec === 0) return `No invocations and no security events in ${span}.`;
   const busiest = hours.reduce((a, b) => (b.invocations > a.invocations ? b : a), hours[0]);
   const plural = (n: number, one: string, many: string) => `${num(n)} ${n === 1 ? one : many}`;
-  const parts = [`${plural(inv, "invocation", "invocations")} in ${span}, ${num(denied)} of them denied`, plural(sec, "security event", "security events")];
-  if (busiest && busiest.invocations > 0) parts.push(`busiest ${bucketMs >= DAY ? "day" : "hour"} ${bucketLabel(busiest.bucket, bucketMs)} with ${plural(busiest.invocations, "invocation", "invocations")}`);
+  const parts = [
+    `${plural(inv, "invocation", "invocations")} in ${span}, ${num(denied)} of them denied`,
+    plural(sec, "security event", "security events"),
+  ];
+  if (busiest && busiest.invocations > 0)
+    parts.push(
+      `busiest ${bucketMs >= DAY ? "day" : "hour"} ${bucketLabel(busiest.bucket, bucketMs)} with ${plural(busiest.invocations, "invocation", "invocations")}`,
+    );
   return parts.join("; ") + ".";
 }
 
@@ -57,13 +69,19 @@ export function ActivityChart({
   const bw = Math.max(2, slot * 0.64);
   const y = (v: number) => PAD.t + plotH - (v / max) * plotH;
   const ticks = [0, max / 4, max / 2, (3 * max) / 4, max];
-  const line = hours.map((h, i) => `${i === 0 ? "M" : "L"}${(PAD.l + slot * i + slot / 2).toFixed(1)},${y(h.securityEvents).toFixed(1)}`).join(" ");
+  const line = hours
+    .map(
+      (h, i) => `${i === 0 ? "M" : "L"}${(PAD.l + slot * i + slot / 2).toFixed(1)},${y(h.securityEvents).toFixed(1)}`,
+    )
+    .join(" ");
   const summary = summarize(hours, span, bucketMs);
   const every = Math.max(1, Math.ceil(hours.length / 8));
   return (
     <figure className="chart mb0" aria-labelledby={`${id}-cap`}>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-title`} aria-describedby={`${id}-cap`}>
-        <title id={`${id}-title`}>Invocations, denials and security events per {bucketMs >= DAY ? "day" : "hour"}</title>
+        <title id={`${id}-title`}>
+          Invocations, denials and security events per {bucketMs >= DAY ? "day" : "hour"}
+        </title>
         {ticks.map((t) => (
           <g key={t}>
             <line className="grid-line" x1={PAD.l} x2={W - PAD.r} y1={y(t)} y2={y(t)} />
@@ -76,10 +94,32 @@ export function ActivityChart({
           const x = PAD.l + slot * i + (slot - bw) / 2;
           const allowed = Math.max(0, h.invocations - h.denied);
           return (
-            <g key={h.bucket} className={linkFor ? "bar-link" : undefined} onClick={linkFor ? () => navigate(linkFor(h.bucket, bucketMs)) : undefined}>
+            <g
+              key={h.bucket}
+              className={linkFor ? "bar-link" : undefined}
+              onClick={linkFor ? () => navigate(linkFor(h.bucket, bucketMs)) : undefined}
+            >
               {linkFor ? <rect className="bar-hit" x={PAD.l + slot * i} y={PAD.t} width={slot} height={plotH} /> : null}
-              {allowed > 0 ? <rect className="bar-inv" x={x} y={y(h.invocations)} width={bw} height={y(h.denied) - y(h.invocations)} rx={2} /> : null}
-              {h.denied > 0 ? <rect className="bar-denied" x={x} y={y(h.denied)} width={bw} height={PAD.t + plotH - y(h.denied)} rx={2} /> : null}
+              {allowed > 0 ? (
+                <rect
+                  className="bar-inv"
+                  x={x}
+                  y={y(h.invocations)}
+                  width={bw}
+                  height={y(h.denied) - y(h.invocations)}
+                  rx={2}
+                />
+              ) : null}
+              {h.denied > 0 ? (
+                <rect
+                  className="bar-denied"
+                  x={x}
+                  y={y(h.denied)}
+                  width={bw}
+                  height={PAD.t + plotH - y(h.denied)}
+                  rx={2}
+                />
+              ) : null}
               {i % every === 0 ? (
                 <text x={PAD.l + slot * i + slot / 2} y={H - 8} textAnchor="middle">
                   {bucketLabel(h.bucket, bucketMs)}
@@ -101,10 +141,26 @@ export function ActivityChart({
       </figcaption>
       <details className="mt1">
         <summary className="small">Show the numbers</summary>
-        <DataTable columns={[bucketMs >= DAY ? "Day" : "Hour", { label: "Invocations", numeric: true }, { label: "Denied", numeric: true }, { label: "Security events", numeric: true }, { label: "Rate-limit hits", numeric: true }]} caption={`Counts per ${bucketMs >= DAY ? "day" : "hour"}, ${span}`} className="mt1">
+        <DataTable
+          columns={[
+            bucketMs >= DAY ? "Day" : "Hour",
+            { label: "Invocations", numeric: true },
+            { label: "Denied", numeric: true },
+            { label: "Security events", numeric: true },
+            { label: "Rate-limit hits", numeric: true },
+          ]}
+          caption={`Counts per ${bucketMs >= DAY ? "day" : "hour"}, ${span}`}
+          className="mt1"
+        >
           {hours.map((h) => (
             <tr key={h.bucket}>
-              <td>{linkFor ? <Link to={linkFor(h.bucket, bucketMs)}>{bucketLabel(h.bucket, bucketMs)}</Link> : bucketLabel(h.bucket, bucketMs)}</td>
+              <td>
+                {linkFor ? (
+                  <Link to={linkFor(h.bucket, bucketMs)}>{bucketLabel(h.bucket, bucketMs)}</Link>
+                ) : (
+                  bucketLabel(h.bucket, bucketMs)
+                )}
+              </td>
               <td className="num">{num(h.invocations)}</td>
               <td className="num">{num(h.denied)}</td>
               <td className="num">{num(h.securityEvents)}</td>
@@ -150,7 +206,10 @@ export function BarList({
             <span className="bar-name">{text(name)}</span>
           )}
           <span className="bar-track" aria-hidden="true">
-            <span className={`bar-fill${tone === "danger" ? " bar-fill-danger" : ""}`} style={{ width: `${(n / max) * 100}%`, display: "block" }} />
+            <span
+              className={`bar-fill${tone === "danger" ? " bar-fill-danger" : ""}`}
+              style={{ width: `${(n / max) * 100}%`, display: "block" }}
+            />
           </span>
           <span className="num">{num(n)}</span>
         </li>

@@ -2,7 +2,15 @@
 import { explain, fieldLabel } from "../lib/errors";
 
 /** A disclosure under a code in a log row or detail page. */
-export function ExplainCode({ code, field, label = "What this means" }: { code: string; field?: string; label?: string }) {
+export function ExplainCode({
+  code,
+  field,
+  label = "What this means",
+}: {
+  code: string;
+  field?: string;
+  label?: string;
+}) {
   if (code === "OK") return null;
   const e = explain(code);
   const f = fieldLabel(field);

@@ -24,9 +24,19 @@ export const RANGES: { value: string; label: string; ms?: number }[] = [
   { value: "custom", label: "Custom…" },
 ];
 
-export type FilterDef = { param: string; label: string; options?: [string, string][]; placeholder?: string; hint?: string };
+export type FilterDef = {
+  param: string;
+  label: string;
+  options?: [string, string][];
+  placeholder?: string;
+  hint?: string;
+};
 
-export const CODE_GROUP_FILTER: FilterDef = { param: "group", label: "Code group", options: CODE_GROUP_NAMES.map((g) => [g, codeGroupLabel(g)]) };
+export const CODE_GROUP_FILTER: FilterDef = {
+  param: "group",
+  label: "Code group",
+  options: CODE_GROUP_NAMES.map((g) => [g, codeGroupLabel(g)]),
+};
 
 /** datetime-local value ("2026-01-31T14:05") ↔ ms, in the browser's time zone. */
 export function parseLocal(s: string | null): number | undefined {
@@ -116,18 +126,32 @@ export function FilterBar({
   // Search applies after a short pause in typing (one subscription per pause, not per key).
   useEffect(() => {
     if (q === urlQ) return;
-    const t = setTimeout(() => setParams(path, new URLSearchParams(window.location.search), { q: q.trim() || null }), 350);
+    const t = setTimeout(
+      () => setParams(path, new URLSearchParams(window.location.search), { q: q.trim() || null }),
+      350,
+    );
     return () => clearTimeout(t);
   }, [q]);
   const activeFilters = filters.filter((f) => search.get(f.param));
   const any = activeFilters.length > 0 || !!urlQ || (!!search.get("range") && search.get("range") !== defaultRange);
   return (
-    <div className="filter-bar" role={searchable ? "search" : "group"} aria-label={searchable ? "Filter this log" : "Choose the range"}>
+    <div
+      className="filter-bar"
+      role={searchable ? "search" : "group"}
+      aria-label={searchable ? "Filter this log" : "Choose the range"}
+    >
       <div className="filter-row">
         {searchable ? (
           <div className="filter-field filter-search">
             <label htmlFor="log-search">{searchLabel}</label>
-            <input id="log-search" className="input" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Text, code, name…" />
+            <input
+              id="log-search"
+              className="input"
+              type="search"
+              value={q}
+              onChange={(e) => setQ(e.target.value)}
+              placeholder="Text, code, name…"
+            />
           </div>
         ) : null}
         <div className="filter-field">
@@ -139,7 +163,13 @@ export function FilterBar({
             onChange={(e) => {
               const val = e.target.value;
               const now = Date.now();
-              setParams(path, search, val === "custom" ? { range: "custom", from: toLocalInput(now - 24 * 3600_000), to: toLocalInput(now) } : { range: val || (defaultRange ? "all" : null), from: null, to: null });
+              setParams(
+                path,
+                search,
+                val === "custom"
+                  ? { range: "custom", from: toLocalInput(now - 24 * 3600_000), to: toLocalInput(now) }
+                  : { range: val || (defaultRange ? "all" : null), from: null, to: null },
+              );
             }}
           >
             {RANGES.map((r) => (
@@ -153,16 +183,33 @@ export function FilterBar({
           <>
             <div className="filter-field">
               <label htmlFor="log-from">From</label>
-              <input id="log-from" className="input" type="datetime-local" value={search.get("from") ?? ""} onChange={(e) => setParams(path, search, { from: e.target.value })} />
+              <input
+                id="log-from"
+                className="input"
+                type="datetime-local"
+                value={search.get("from") ?? ""}
+                onChange={(e) => setParams(path, search, { from: e.target.value })}
+              />
             </div>
             <div className="filter-field">
               <label htmlFor="log-to">To</label>
-              <input id="log-to" className="input" type="datetime-local" value={search.get("to") ?? ""} onChange={(e) => setParams(path, search, { to: e.target.value })} />
+              <input
+                id="log-to"
+                className="input"
+                type="datetime-local"
+                value={search.get("to") ?? ""}
+                onChange={(e) => setParams(path, search, { to: e.target.value })}
+              />
             </div>
           </>
         ) : null}
         {filters.map((f) => (
-          <FilterInput key={f.param} def={f} value={search.get(f.param) ?? ""} onChange={(val) => setParams(path, new URLSearchParams(window.location.search), { [f.param]: val || null })} />
+          <FilterInput
+            key={f.param}
+            def={f}
+            value={search.get(f.param) ?? ""}
+            onChange={(val) => setParams(path, new URLSearchParams(window.location.search), { [f.param]: val || null })}
+          />
         ))}
       </div>
       {any || extra ? (
@@ -173,7 +220,11 @@ export function FilterBar({
             return (
               <span key={f.param} className="chip">
                 {f.label}: <strong title={val}>{shown}</strong>
-                <button type="button" aria-label={`Remove filter ${f.label}`} onClick={() => setParams(path, search, { [f.param]: null })}>
+                <button
+                  type="button"
+                  aria-label={`Remove filter ${f.label}`}
+                  onClick={() => setParams(path, search, { [f.param]: null })}
+                >
                   ×
                 </button>
               </span>
@@ -256,11 +307,21 @@ export function useLogPages<T>(query: PagedQuery, args: Record<string, unknown> 
   return { ...r, results: r.results as T[] };
 }
 
-export function More({ status, loadMore, active }: { status: string; loadMore: (n: number) => void; active?: boolean }) {
+export function More({
+  status,
+  loadMore,
+  active,
+}: {
+  status: string;
+  loadMore: (n: number) => void;
+  active?: boolean;
+}) {
   if (status === "CanLoadMore")
     return (
       <div className="row mt2">
-        <Button onClick={() => loadMore(active ? 100 : 25)}>{active ? "Search older entries" : "Load older entries"}</Button>
+        <Button onClick={() => loadMore(active ? 100 : 25)}>
+          {active ? "Search older entries" : "Load older entries"}
+        </Button>
       </div>
     );
   if (status === "LoadingMore") return <Loading label="Loading older entries…" />;
@@ -268,7 +329,19 @@ export function More({ status, loadMore, active }: { status: string; loadMore: (
 }
 
 /** Export buttons: every page of the current filter through the log's own query. */
-export function ExportButtons<T>({ name, need = "viewer", query, args, toRow }: { name: string; need?: Role; query: PagedQuery; args: Record<string, unknown>; toRow: (r: T) => Row }) {
+export function ExportButtons<T>({
+  name,
+  need = "viewer",
+  query,
+  args,
+  toRow,
+}: {
+  name: string;
+  need?: Role;
+  query: PagedQuery;
+  args: Record<string, unknown>;
+  toRow: (r: T) => Row;
+}) {
   const convex = useConvex();
   const [pending, setPending] = useState<"csv" | "jsonl" | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
@@ -276,7 +349,10 @@ export function ExportButtons<T>({ name, need = "viewer", query, args, toRow }: 
     setPending(format);
     setError(null);
     try {
-      const rows = await readAll<T>((cursor) => convex.query(query, { ...args, paginationOpts: { numItems: 100, cursor } }) as Promise<PageResult<T>>);
+      const rows = await readAll<T>(
+        (cursor) =>
+          convex.query(query, { ...args, paginationOpts: { numItems: 100, cursor } }) as Promise<PageResult<T>>,
+      );
       const out = rows.map(toRow);
       const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
       if (format === "csv") download(`${name}-${stamp}.csv`, toCsv(out), "text/csv");
@@ -289,10 +365,22 @@ export function ExportButtons<T>({ name, need = "viewer", query, args, toRow }: 
   };
   return (
     <div className="row export-buttons">
-      <RoleButton need={need} className="btn-small" pending={pending === "csv"} disabled={pending !== null} onClick={() => void run("csv")}>
+      <RoleButton
+        need={need}
+        className="btn-small"
+        pending={pending === "csv"}
+        disabled={pending !== null}
+        onClick={() => void run("csv")}
+      >
         Export CSV
       </RoleButton>
-      <RoleButton need={need} className="btn-small" pending={pending === "jsonl"} disabled={pending !== null} onClick={() => void run("jsonl")}>
+      <RoleButton
+        need={need}
+        className="btn-small"
+        pending={pending === "jsonl"}
+        disabled={pending !== null}
+        onClick={() => void run("jsonl")}
+      >
         Export JSON lines
       </RoleButton>
       <InlineError error={error} />
@@ -306,7 +394,10 @@ export type WhoInfo = {
   key?: string;
   link?: string;
   objectLink?: string;
-  action?: { kind: "revokeToken"; tokenId: string; revoked: boolean } | { kind: "blockSender"; channelUserId: string; blocked: boolean } | { kind: "blockSession"; sessionId: string; blocked: boolean };
+  action?:
+    | { kind: "revokeToken"; tokenId: string; revoked: boolean }
+    | { kind: "blockSender"; channelUserId: string; blocked: boolean }
+    | { kind: "blockSession"; sessionId: string; blocked: boolean };
 };
 
 /** A person, client or place: its human name, the raw key as a tooltip, a link when it has a page. */
@@ -383,7 +474,13 @@ export function SourceAction({ who }: { who: WhoInfo }) {
           </Button>
         </>
       ) : (
-        <RoleButton need={t.need} variant="danger" className="btn-small" aria-label={`${t.verb}: ${who.label}`} onClick={() => setConfirm(true)}>
+        <RoleButton
+          need={t.need}
+          variant="danger"
+          className="btn-small"
+          aria-label={`${t.verb}: ${who.label}`}
+          onClick={() => setConfirm(true)}
+        >
           {t.verb}
         </RoleButton>
       )}

@@ -23,14 +23,18 @@ export function SecretsEditor({
 }) {
   const canSee = useCan("admin");
   const [custom, setCustom] = useState("");
-  if (!canSee) return <Notice>Only admins and owners can see which secrets are set. Values are never shown to anyone.</Notice>;
+  if (!canSee)
+    return <Notice>Only admins and owners can see which secrets are set. Values are never shown to anyone.</Notice>;
   if (list.status === "loading") return <Loading />;
   if (list.status === "error") return <InlineError error={list.error} />;
   const byName = new Map(list.data.map((s) => [s.name, s]));
   const all = [...new Set([...names, ...list.data.map((s) => s.name)])];
   return (
     <div>
-      <p className="small muted">Secrets are encrypted on the server and never shown again — not even to owners. Replace a value by saving a new one.</p>
+      <p className="small muted">
+        Secrets are encrypted on the server and never shown again — not even to owners. Replace a value by saving a new
+        one.
+      </p>
       {all.length === 0 && !allowCustomName ? <p className="muted">This item declares no secrets.</p> : null}
       <ul className="list-plain">
         {all.map((name) => (
@@ -42,12 +46,26 @@ export function SecretsEditor({
           <label className="sr-only" htmlFor="new-secret-name">
             New secret name
           </label>
-          <Input id="new-secret-name" placeholder="NEW_SECRET_NAME" value={custom} onChange={(e) => setCustom(e.target.value)} className="input mono" />
-          {custom ? <SecretRow name={custom} current={undefined} onSet={async (n, v) => {
-            const r = await onSet(n, v);
-            if (r.ok) setCustom("");
-            return r;
-          }} onDelete={onDelete} inline /> : null}
+          <Input
+            id="new-secret-name"
+            placeholder="NEW_SECRET_NAME"
+            value={custom}
+            onChange={(e) => setCustom(e.target.value)}
+            className="input mono"
+          />
+          {custom ? (
+            <SecretRow
+              name={custom}
+              current={undefined}
+              onSet={async (n, v) => {
+                const r = await onSet(n, v);
+                if (r.ok) setCustom("");
+                return r;
+              }}
+              onDelete={onDelete}
+              inline
+            />
+          ) : null}
         </div>
       ) : null}
     </div>

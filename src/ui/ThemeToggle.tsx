@@ -9,7 +9,11 @@ export function ThemeToggle({ className }: { className?: string }) {
       type="button"
       className={`btn btn-ghost theme-toggle${className ? ` ${className}` : ""}`}
       aria-pressed={theme === "dark"}
-      title={choice === "system" ? "Following your system's setting" : `Chosen here (${choice}); your system says ${window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light"}`}
+      title={
+        choice === "system"
+          ? "Following your system's setting"
+          : `Chosen here (${choice}); your system says ${window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light"}`
+      }
       onClick={() => setThemeChoice(next)}
     >
       Dark mode

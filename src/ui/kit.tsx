@@ -24,24 +24,40 @@ export function Button({
   ...rest
 }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; pending?: boolean }) {
   return (
-    <button type="button" {...rest} className={`btn btn-${variant}${className ? ` ${className}` : ""}`} disabled={rest.disabled || pending} aria-busy={pending || undefined}>
+    <button
+      type="button"
+      {...rest}
+      className={`btn btn-${variant}${className ? ` ${className}` : ""}`}
+      disabled={rest.disabled || pending}
+      aria-busy={pending || undefined}
+    >
       {pending ? <span className="spinner" aria-hidden="true" /> : null}
       {children}
     </button>
   );
 }
 
-const NEED_TEXT: Record<Role, string> = { owner: "Only owners can do this", admin: "Requires the admin or owner role", viewer: "" };
+const NEED_TEXT: Record<Role, string> = {
+  owner: "Only owners can do this",
+  admin: "Requires the admin or owner role",
+  viewer: "",
+};
 
 /**
  * A button that is disabled (with the reason) when the signed-in role is too low. `hideWhenLocked`
  * (a form's submit) renders nothing instead: viewers see the form read-only, not a dead button.
  */
-export function RoleButton({ need, hideWhenLocked, ...props }: Parameters<typeof Button>[0] & { need: Role; hideWhenLocked?: boolean }) {
+export function RoleButton({
+  need,
+  hideWhenLocked,
+  ...props
+}: Parameters<typeof Button>[0] & { need: Role; hideWhenLocked?: boolean }) {
   const can = useCan(need);
   if (can) return <Button {...props} />;
   if (hideWhenLocked) return null;
-  return <Button {...props} disabled title={NEED_TEXT[need]} aria-description={NEED_TEXT[need]} data-role-locked={need} />;
+  return (
+    <Button {...props} disabled title={NEED_TEXT[need]} aria-description={NEED_TEXT[need]} data-role-locked={need} />
+  );
 }
 
 export function Field({
@@ -85,11 +101,27 @@ export const Select = (p: SelectHTMLAttributes<HTMLSelectElement>) => <select cl
 export const TextArea = (p: TextareaHTMLAttributes<HTMLTextAreaElement>) => <textarea className="input" {...p} />;
 
 /** A titled section; its heading id is unique per card (useId), so each card is announced with its own title. */
-export function Card({ title, actions, children, className, id }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; id?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  className,
+  id,
+}: {
+  title?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  id?: string;
+}) {
   const auto = useId();
   const titleId = `${id ?? auto}-title`;
   return (
-    <section className={`card${className ? ` ${className}` : ""}`} aria-labelledby={title ? titleId : undefined} id={id}>
+    <section
+      className={`card${className ? ` ${className}` : ""}`}
+      aria-labelledby={title ? titleId : undefined}
+      id={id}
+    >
       {title || actions ? (
         <header className="card-head">
           {title ? <h2 id={titleId}>{title}</h2> : <span />}
@@ -101,7 +133,15 @@ export function Card({ title, actions, children, className, id }: { title?: Reac
   );
 }
 
-export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+}: {
+  title: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+}) {
   useEffect(() => {
     document.title = `${title} · Warden`;
   }, [title]);
@@ -116,7 +156,15 @@ export function PageHeader({ title, description, actions }: { title: string; des
   );
 }
 
-export function Badge({ tone = "neutral", children, title }: { tone?: "neutral" | "ok" | "warn" | "danger" | "accent"; children: ReactNode; title?: string }) {
+export function Badge({
+  tone = "neutral",
+  children,
+  title,
+}: {
+  tone?: "neutral" | "ok" | "warn" | "danger" | "accent";
+  children: ReactNode;
+  title?: string;
+}) {
   return (
     <span className={`badge badge-${tone}`} title={title}>
       {children}
@@ -193,7 +241,17 @@ export function Loading({ label = "Loading…" }: { label?: string }) {
   );
 }
 
-export function ErrorState({ error, title = "Couldn't load this", action, message }: { error: ErrorInfo; title?: string; action?: ReactNode; message?: string }) {
+export function ErrorState({
+  error,
+  title = "Couldn't load this",
+  action,
+  message,
+}: {
+  error: ErrorInfo;
+  title?: string;
+  action?: ReactNode;
+  message?: string;
+}) {
   return (
     <div className="error-state" role="alert">
       <p className="error-title">{title}</p>
@@ -219,7 +277,15 @@ export function InlineError({ error, prefix }: { error: ErrorInfo | null | undef
   );
 }
 
-export function Notice({ tone = "info", children, title }: { tone?: "info" | "warn" | "danger" | "ok"; children: ReactNode; title?: string }) {
+export function Notice({
+  tone = "info",
+  children,
+  title,
+}: {
+  tone?: "info" | "warn" | "danger" | "ok";
+  children: ReactNode;
+  title?: string;
+}) {
   return (
     <div className={`notice notice-${tone}`} role={tone === "danger" ? "alert" : undefined}>
       {title ? <p className="notice-title">{title}</p> : null}

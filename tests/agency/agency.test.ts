@@ -15,7 +15,14 @@ import { DENIED_TEXT, EXPIRED_TEXT } from "../../convex/agency/approvals";
 import { approvalNotice } from "../../convex/agency/gate";
 import { PAIR_FIRST_TEXT, PAIR_FAILED_TEXT, PAIR_LOCKED_TEXT, PAIRED_TEXT } from "../../convex/agency/pairing";
 import { storedTool } from "../../convex/mcp/protocol";
-import { APPROVAL_TTL_MS, canonicalJson, decide, parsePairCommand, newPairingCode, PAIRING_ALPHABET } from "../../convex/lib/agency";
+import {
+  APPROVAL_TTL_MS,
+  canonicalJson,
+  decide,
+  parsePairCommand,
+  newPairingCode,
+  PAIRING_ALPHABET,
+} from "../../convex/lib/agency";
 
 const mock = new MockVendor();
 beforeAll(async () => {
@@ -117,9 +124,23 @@ describe("owner grants", () => {
     const owner = await member(t, { workspace: "default", role: "owner" });
     const admin = await member(t, { workspace: "default", role: "admin" });
     await calculatorSkill(t, owner);
-    await expectCode(admin.as.mutation(api.agency.grants.set, { toolRef: "skill:calculator", audience: "webVisitor", policy: "allow" }), "FORBIDDEN");
-    await expectCode(owner.as.mutation(api.agency.grants.set, { toolRef: "skill:nope", audience: "webVisitor", policy: "allow" }), "NOT_FOUND");
-    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:calculator", audience: "webVisitor", policy: "allow" });
+    await expectCode(
+      admin.as.mutation(api.agency.grants.set, {
+        toolRef: "skill:calculator",
+        audience: "webVisitor",
+        policy: "allow",
+      }),
+      "FORBIDDEN",
+    );
+    await expectCode(
+      owner.as.mutation(api.agency.grants.set, { toolRef: "skill:nope", audience: "webVisitor", policy: "allow" }),
+      "NOT_FOUND",
+    );
+    await owner.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:calculator",
+      audience: "webVisitor",
+      policy: "allow",
+    });
     const reply = await webSay(t, CALC);
     expect(reply.text).toContain("17.5");
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
@@ -127,7 +148,10 @@ describe("owner grants", () => {
     // the matrix shows it; viewers may read it
     const viewer = await member(t, { workspace: "default", role: "viewer" });
     const m = await viewer.as.query(api.agency.grants.list, {});
-    expect(m.tools.find((x) => x.toolRef === "skill:calculator")).toMatchObject({ policies: { webVisitor: "allow", unknownSender: "deny", pairedSender: "ask", ownerSender: "allow" }, riskClass: "local" });
+    expect(m.tools.find((x) => x.toolRef === "skill:calculator")).toMatchObject({
+      policies: { webVisitor: "allow", unknownSender: "deny", pairedSender: "ask", ownerSender: "allow" },
+      riskClass: "local",
+    });
   });
 
   test("another workspace's grant does not apply here", async () => {
@@ -136,7 +160,11 @@ describe("owner grants", () => {
     const other = await member(t, { workspace: "other", role: "owner" });
     await calculatorSkill(t, owner);
     await calculatorSkill(t, other);
-    await other.as.mutation(api.agency.grants.set, { toolRef: "skill:calculator", audience: "webVisitor", policy: "allow" });
+    await other.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:calculator",
+      audience: "webVisitor",
+      policy: "allow",
+    });
     expect((await webSay(t, CALC)).text).toContain("That tool isn't available in this conversation.");
   });
 });
@@ -176,8 +204,15 @@ describe("pairing and sender policy", () => {
   test("wrong codes lock pairing after 5 attempts; codes are bound to their channel and expire", async () => {
     const t = newT();
     const ch = await setupChannel(t, "telegram");
-    const other = await ch.as.mutation(api.channels.manage.create, { platform: "telegram", name: "second", settings: { botUsername: "warden_second_bot" } });
-    const { code: foreign } = await ch.as.mutation(api.agency.pairing.createCode, { channelId: other, trust: "paired" });
+    const other = await ch.as.mutation(api.channels.manage.create, {
+      platform: "telegram",
+      name: "second",
+      settings: { botUsername: "warden_second_bot" },
+    });
+    const { code: foreign } = await ch.as.mutation(api.agency.pairing.createCode, {
+      channelId: other,
+      trust: "paired",
+    });
     await tg(t, ch.path, `/pair ${foreign}`);
     expect(sent()[0]).toBe(PAIR_FAILED_TEXT);
     for (let i = 0; i < 4; i++) await tg(t, ch.path, "/pair AAAAAAAAAA");
@@ -196,12 +231,21 @@ describe("pairing and sender policy", () => {
     const t = newT();
     const ch = await setupChannel(t, "telegram");
     const admin = await member(t, { workspace: "ws-a", role: "admin" });
-    await expectCode(admin.as.mutation(api.agency.pairing.createCode, { channelId: ch.channelId, trust: "owner" }), "FORBIDDEN");
+    await expectCode(
+      admin.as.mutation(api.agency.pairing.createCode, { channelId: ch.channelId, trust: "owner" }),
+      "FORBIDDEN",
+    );
     await tg(t, ch.path, "hello");
     const user = (await t.run((ctx) => ctx.db.query("channelUsers").collect()))[0];
-    await expectCode(admin.as.mutation(api.agency.pairing.setTrust, { channelUserId: user._id, trust: "paired" }), "FORBIDDEN");
+    await expectCode(
+      admin.as.mutation(api.agency.pairing.setTrust, { channelUserId: user._id, trust: "paired" }),
+      "FORBIDDEN",
+    );
     const stranger = await member(t, { workspace: "ws-b", role: "owner" });
-    await expectCode(stranger.as.mutation(api.agency.pairing.setTrust, { channelUserId: user._id, trust: "paired" }), "FORBIDDEN");
+    await expectCode(
+      stranger.as.mutation(api.agency.pairing.setTrust, { channelUserId: user._id, trust: "paired" }),
+      "FORBIDDEN",
+    );
     expect((await t.run((ctx) => ctx.db.get(user._id)))?.trust).toBeUndefined();
   });
 });
@@ -223,17 +267,30 @@ describe("ask: the approval queue", () => {
     expect(sent()).toEqual([APPROVAL_PENDING_TEXT]);
     const pending = await ch.as.query(api.agency.approvals.list, { paginationOpts: { numItems: 10, cursor: null } });
     expect(pending.page).toHaveLength(1);
-    expect(pending.page[0]).toMatchObject({ toolLabel: "calculator", audience: "pairedSender", reason: "grant_ask", status: "pending" });
-    expect((await log(t)).find((r) => r.targetKind === "skill")).toMatchObject({ code: "APPROVAL_REQUIRED", allowed: false });
+    expect(pending.page[0]).toMatchObject({
+      toolLabel: "calculator",
+      audience: "pairedSender",
+      reason: "grant_ask",
+      status: "pending",
+    });
+    expect((await log(t)).find((r) => r.targetKind === "skill")).toMatchObject({
+      code: "APPROVAL_REQUIRED",
+      allowed: false,
+    });
     // asking again while pending does not queue a second copy
     await tg(t, ch.path, CALC);
-    expect((await ch.as.query(api.agency.approvals.list, { paginationOpts: { numItems: 10, cursor: null } })).page).toHaveLength(1);
+    expect(
+      (await ch.as.query(api.agency.approvals.list, { paginationOpts: { numItems: 10, cursor: null } })).page,
+    ).toHaveLength(1);
     const notes = await t.run((ctx) => ctx.db.query("notifications").collect());
     expect(notes.map((x) => x.kind)).toContain("tool_approval");
 
     // admins see the inbox, only owners decide
     const admin = await member(t, { workspace: "ws-a", role: "admin" });
-    await expectCode(admin.as.mutation(api.agency.approvals.decide, { approvalId: pending.page[0]._id, approve: true }), "FORBIDDEN");
+    await expectCode(
+      admin.as.mutation(api.agency.approvals.decide, { approvalId: pending.page[0]._id, approve: true }),
+      "FORBIDDEN",
+    );
     mock.reset();
     await ch.as.mutation(api.agency.approvals.decide, { approvalId: pending.page[0]._id, approve: true });
     await drain(t);
@@ -241,7 +298,10 @@ describe("ask: the approval queue", () => {
     expect(sent()[0]).toContain("17.5");
     expect((await log(t)).filter((r) => r.code === "OK" && r.targetKind === "skill")).toHaveLength(1);
     // decided once
-    await expectCode(ch.as.mutation(api.agency.approvals.decide, { approvalId: pending.page[0]._id, approve: false }), "APPROVAL_DECIDED");
+    await expectCode(
+      ch.as.mutation(api.agency.approvals.decide, { approvalId: pending.page[0]._id, approve: false }),
+      "APPROVAL_DECIDED",
+    );
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
     expect(audit.map((a) => a.action)).toContain("toolApproval.approve");
   });
@@ -285,7 +345,10 @@ describe("ask: the approval queue", () => {
     const [p] = (await ch.as.query(api.agency.approvals.list, { paginationOpts: { numItems: 10, cursor: null } })).page;
     mock.reset();
     await t.run((ctx) => ctx.db.patch(p._id, { expiresAt: Date.now() - 1 }));
-    await expectCode(ch.as.mutation(api.agency.approvals.decide, { approvalId: p._id, approve: true }), "APPROVAL_EXPIRED");
+    await expectCode(
+      ch.as.mutation(api.agency.approvals.decide, { approvalId: p._id, approve: true }),
+      "APPROVAL_EXPIRED",
+    );
     expect(await t.mutation(internal.agency.approvals.expireDue, {})).toEqual({ expired: 1 });
     expect(await t.mutation(internal.agency.approvals.expireDue, {})).toEqual({ expired: 0 });
     await drain(t);
@@ -301,9 +364,17 @@ describe("ask: the approval queue", () => {
     await t.run((ctx) => ctx.db.patch(p._id, { status: "approved" }));
     const base = { kind: "agent", id: row.threadId, audience: "pairedSender", tainted: true, approvalId: p._id };
     const call = (input: unknown, caller: Record<string, unknown> = base) =>
-      t.action(internal.security.checker.invokeSkill, { workspaceId: ch.workspaceId, skillName: "calculator", input, caller: caller as never });
+      t.action(internal.security.checker.invokeSkill, {
+        workspaceId: ch.workspaceId,
+        skillName: "calculator",
+        input,
+        caller: caller as never,
+      });
     expect(await call({ expression: "666" })).toEqual({ ok: false, code: "APPROVAL_INVALID" });
-    expect(await call(JSON.parse(row.inputJson), { ...base, id: "another-thread" })).toEqual({ ok: false, code: "APPROVAL_INVALID" });
+    expect(await call(JSON.parse(row.inputJson), { ...base, id: "another-thread" })).toEqual({
+      ok: false,
+      code: "APPROVAL_INVALID",
+    });
     expect((await call(JSON.parse(row.inputJson))).ok).toBe(true);
     expect(await call(JSON.parse(row.inputJson))).toEqual({ ok: false, code: "APPROVAL_INVALID" }); // used
   });
@@ -314,7 +385,11 @@ describe("the taint rule", () => {
     const t = newT();
     const ch = await setupChannel(t, "telegram");
     await calculatorSkill(t, ch);
-    await ch.as.mutation(api.agency.grants.set, { toolRef: "skill:calculator", audience: "unknownSender", policy: "allow" });
+    await ch.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:calculator",
+      audience: "unknownSender",
+      policy: "allow",
+    });
     // allowed and local: it runs
     await tg(t, ch.path, CALC);
     expect(sent()[0]).toContain("17.5");
@@ -346,24 +421,49 @@ describe("MCP annotations suggest, never decide", () => {
     const owner = await member(t, { workspace: "default", role: "owner" });
     const serverId = await t.run((ctx) =>
       ctx.db.insert("mcpServers", {
-        workspaceId: owner.workspaceId, name: "docs", url: "https://mcp.example.com/mcp", status: "approved", enabled: true,
-        timeoutMs: 5000, maxOutputBytes: 10000, healthStatus: "unknown", consecutiveFailures: 0, createdAt: 0, updatedAt: 0,
+        workspaceId: owner.workspaceId,
+        name: "docs",
+        url: "https://mcp.example.com/mcp",
+        status: "approved",
+        enabled: true,
+        timeoutMs: 5000,
+        maxOutputBytes: 10000,
+        healthStatus: "unknown",
+        consecutiveFailures: 0,
+        createdAt: 0,
+        updatedAt: 0,
       }),
     );
-    const tool = (name: string, hints?: Record<string, boolean>) => ({ name, description: name, inputSchema: { type: "object" }, hash: `h-${name}`, ...(hints ? { hints } : {}) });
+    const tool = (name: string, hints?: Record<string, boolean>) => ({
+      name,
+      description: name,
+      inputSchema: { type: "object" },
+      hash: `h-${name}`,
+      ...(hints ? { hints } : {}),
+    });
     await t.mutation(internal.mcp.outbound.servers.storeTools, {
       serverId,
       url: "https://mcp.example.com/mcp",
-      tools: [tool("search", { readOnly: true, openWorld: true }), tool("lookup", { readOnly: true, openWorld: false }), tool("send", { destructive: true }), tool("plain")],
+      tools: [
+        tool("search", { readOnly: true, openWorld: true }),
+        tool("lookup", { readOnly: true, openWorld: false }),
+        tool("send", { destructive: true }),
+        tool("plain"),
+      ],
       skipped: 0,
     });
     // the owner approves the listing (the matrix shows approved tools)
     await t.run(async (ctx) => {
-      for (const row of await ctx.db.query("mcpTools").collect()) await ctx.db.patch(row._id, { status: "approved", approvedHash: row.hash });
+      for (const row of await ctx.db.query("mcpTools").collect())
+        await ctx.db.patch(row._id, { status: "approved", approvedHash: row.hash });
     });
     const rows = (await owner.as.query(api.agency.grants.list, {})).tools.filter((x) => x.kind === "mcp");
     const by = Object.fromEntries(rows.map((r) => [r.label, r]));
-    expect(by["docs/search"]).toMatchObject({ suggestedRisk: "openWorld", riskClass: "sideEffect", riskConfirmed: false });
+    expect(by["docs/search"]).toMatchObject({
+      suggestedRisk: "openWorld",
+      riskClass: "sideEffect",
+      riskConfirmed: false,
+    });
     expect(by["docs/lookup"]).toMatchObject({ suggestedRisk: "local", riskClass: "sideEffect" });
     expect(by["docs/send"]).toMatchObject({ suggestedRisk: "sideEffect" });
     expect(by["docs/plain"]).toMatchObject({ suggestedRisk: "sideEffect" });
@@ -382,7 +482,15 @@ describe("pure rules", () => {
     expect(decide("allow", "sideEffect", false)).toEqual({ run: true });
   });
   test("listed MCP annotations become boolean hints only", async () => {
-    const a = await storedTool({ name: "t", description: "d", inputSchema: { type: "object" }, annotations: { readOnlyHint: true, openWorldHint: false, title: "T", destructiveHint: "yes" } }, []);
+    const a = await storedTool(
+      {
+        name: "t",
+        description: "d",
+        inputSchema: { type: "object" },
+        annotations: { readOnlyHint: true, openWorldHint: false, title: "T", destructiveHint: "yes" },
+      },
+      [],
+    );
     expect(a?.hints).toEqual({ readOnly: true, openWorld: false });
     const b = await storedTool({ name: "t", description: "d", inputSchema: { type: "object" } }, []);
     expect(b?.hints).toBeUndefined();

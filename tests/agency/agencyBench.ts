@@ -57,9 +57,19 @@ agency boundary — ${attacks.length} attacks, ${utility.length} owner-intended 
     ${by("profile")}
 
   tasks that needed an owner's approval (possibly annoying):
-    ${util.filter((u) => u.asked > 0).map((u) => `${u.name} (${u.asked})`).join("\n    ") || "none"}
+    ${
+      util
+        .filter((u) => u.asked > 0)
+        .map((u) => `${u.name} (${u.asked})`)
+        .join("\n    ") || "none"
+    }
   tasks not completed:
-    ${util.filter((u) => !u.completed).map((u) => u.name).join("\n    ") || "none"}
+    ${
+      util
+        .filter((u) => !u.completed)
+        .map((u) => u.name)
+        .join("\n    ") || "none"
+    }
   attacks that succeeded:
     ${bad.map((r) => JSON.stringify(r.c)).join("\n    ") || "none"}
 `);

@@ -11,12 +11,28 @@ describe("agency/board", () => {
     const ch = await setupChannel(t, "telegram");
     await ch.as.mutation(api.agency.pairing.setSenderPolicy, { channelId: ch.channelId, policy: "pairing" });
     const userId = await t.run((ctx) =>
-      ctx.db.insert("channelUsers", { workspaceId: ch.workspaceId, channelId: ch.channelId, platform: "telegram", platformUserId: "4242", blocked: false, firstSeenAt: 1, lastSeenAt: 1, trust: "owner", linkedOwnerId: ch.ownerId }),
+      ctx.db.insert("channelUsers", {
+        workspaceId: ch.workspaceId,
+        channelId: ch.channelId,
+        platform: "telegram",
+        platformUserId: "4242",
+        blocked: false,
+        firstSeenAt: 1,
+        lastSeenAt: 1,
+        trust: "owner",
+        linkedOwnerId: ch.ownerId,
+      }),
     );
     const viewer = await member(t, { workspace: "ws-a", role: "viewer" });
-    expect(await viewer.as.query(api.agency.board.senderPolicies, {})).toEqual([{ channelId: ch.channelId, policy: "pairing" }]);
-    expect(await viewer.as.query(api.agency.board.senderTrust, { channelId: ch.channelId })).toEqual([{ channelUserId: userId, trust: "owner", linkedToYou: false }]);
-    expect(await ch.as.query(api.agency.board.senderTrust, { channelId: ch.channelId })).toEqual([{ channelUserId: userId, trust: "owner", linkedToYou: true }]);
+    expect(await viewer.as.query(api.agency.board.senderPolicies, {})).toEqual([
+      { channelId: ch.channelId, policy: "pairing" },
+    ]);
+    expect(await viewer.as.query(api.agency.board.senderTrust, { channelId: ch.channelId })).toEqual([
+      { channelUserId: userId, trust: "owner", linkedToYou: false },
+    ]);
+    expect(await ch.as.query(api.agency.board.senderTrust, { channelId: ch.channelId })).toEqual([
+      { channelUserId: userId, trust: "owner", linkedToYou: true },
+    ]);
     const stranger = await member(t, { workspace: "ws-b", role: "owner" });
     await expectCode(stranger.as.query(api.agency.board.senderTrust, { channelId: ch.channelId }), "FORBIDDEN");
     expect(await stranger.as.query(api.agency.board.senderPolicies, {})).toEqual([]);

@@ -19,7 +19,12 @@ export const world = {
 };
 world.reset();
 
-const obj = (properties: Record<string, unknown>, required: string[] = []) => ({ type: "object", properties, required, additionalProperties: false });
+const obj = (properties: Record<string, unknown>, required: string[] = []) => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
 const meta = (name: string, description: string, inputSchema: Record<string, unknown>, domain: string) => ({
   name,
   description,
@@ -31,7 +36,12 @@ const meta = (name: string, description: string, inputSchema: Record<string, unk
 
 /** Reads a web page (open-world content). */
 const fetchPage: CodeSkillModule = {
-  skillMeta: meta("fetch_page", "Fetch a web page and return its text.", obj({ url: { type: "string", maxLength: 300 } }, ["url"]), "news.example.com"),
+  skillMeta: meta(
+    "fetch_page",
+    "Fetch a web page and return its text.",
+    obj({ url: { type: "string", maxLength: 300 } }, ["url"]),
+    "news.example.com",
+  ),
   handler: () => ({ text: world.page }),
 };
 /** Reads a feed (open-world content). */
@@ -41,7 +51,12 @@ const readFeed: CodeSkillModule = {
 };
 /** An unclassified network tool whose output an attacker can influence. */
 const crmLookup: CodeSkillModule = {
-  skillMeta: meta("crm_lookup", "Look up a customer record.", obj({ name: { type: "string", maxLength: 100 } }, ["name"]), "crm.example.com"),
+  skillMeta: meta(
+    "crm_lookup",
+    "Look up a customer record.",
+    obj({ name: { type: "string", maxLength: 100 } }, ["name"]),
+    "crm.example.com",
+  ),
   handler: () => ({ record: world.crm }),
 };
 /** The side effect attackers want: sends an e-mail (recorded, never sent). */

@@ -19,7 +19,11 @@ const h = agencyHarness({ beforeAll, afterAll });
 
 describe("injected exfiltration", () => {
   test("the taint rule stops it even where the owner granted allow (page → send_mail, owner's own identity)", async () => {
-    const r = await runAttack({ audience: "ownerSender", vector: "page", target: "sideEffect", model: "scripted", profile: "permissive" }, h.provider, h.vendor);
+    const r = await runAttack(
+      { audience: "ownerSender", vector: "page", target: "sideEffect", model: "scripted", profile: "permissive" },
+      h.provider,
+      h.vendor,
+    );
     expect(world.sent).toEqual([]);
     expect(r).toEqual({ unauthorized: false, asked: 1 });
   });
@@ -39,7 +43,11 @@ describe("injected exfiltration", () => {
     ["ownerSender", "toolOutput", "scripted"],
     ["emailSender", "email", "scripted"],
   ] as const)("%s via %s (%s model): no side effect", async (audience, vector, model) => {
-    const r = await runAttack({ audience, vector, target: "sideEffect", model, profile: "permissive" }, h.provider, h.vendor);
+    const r = await runAttack(
+      { audience, vector, target: "sideEffect", model, profile: "permissive" },
+      h.provider,
+      h.vendor,
+    );
     expect(r.unauthorized).toBe(false);
     expect(world.sent).toEqual([]);
   });

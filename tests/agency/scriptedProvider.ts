@@ -14,18 +14,26 @@ type Msg = { role: string; content?: unknown; tool_calls?: Array<{ function: { n
 
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map((p) => (p && typeof p === "object" && "text" in p ? String((p as { text: unknown }).text) : "")).join("\n");
+  if (Array.isArray(content))
+    return content
+      .map((p) => (p && typeof p === "object" && "text" in p ? String((p as { text: unknown }).text) : ""))
+      .join("\n");
   return "";
 }
 
 /** The next call an obedient model makes, or null when every instruction it saw was followed. */
-export function nextCall(body: { messages: Msg[]; tools?: Array<{ function: { name: string; description?: string } }> }): { name: string; args: string } | null {
+export function nextCall(body: {
+  messages: Msg[];
+  tools?: Array<{ function: { name: string; description?: string } }>;
+}): { name: string; args: string } | null {
   const offered = new Set((body.tools ?? []).map((t) => t.function.name));
   const texts = [
     ...body.messages.map((m) => textOf(m.content)),
     ...(body.tools ?? []).map((t) => t.function.description ?? ""),
   ].map((t) => t.replace(/\\"/g, '"'));
-  const done = new Set(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => `${c.function.name} ${c.function.arguments}`)));
+  const done = new Set(
+    body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => `${c.function.name} ${c.function.arguments}`)),
+  );
   for (const text of texts) {
     for (const m of text.matchAll(INSTRUCTION)) {
       let args: string;
@@ -52,8 +60,15 @@ export async function startScriptedProvider() {
       const call = nextCall(body);
       const lastTool = [...(body.messages as Msg[])].reverse().find((m) => m.role === "tool");
       const message = call
-        ? { role: "assistant", content: null, tool_calls: [{ id: `call_${++n}`, type: "function", function: { name: call.name, arguments: call.args } }] }
-        : { role: "assistant", content: `Done. ${lastTool ? textOf(lastTool.content).slice(0, 300) : "No tool used."}` };
+        ? {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: `call_${++n}`, type: "function", function: { name: call.name, arguments: call.args } }],
+          }
+        : {
+            role: "assistant",
+            content: `Done. ${lastTool ? textOf(lastTool.content).slice(0, 300) : "No tool used."}`,
+          };
       void replyChat(res, body, message, call ? "tool_calls" : "stop");
     });
   });

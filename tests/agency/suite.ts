@@ -13,7 +13,16 @@ import { modules } from "../../convex/test.setup";
 import { api, internal } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { member } from "../harness";
-import { drain, post, setupChannel, signResend, signTelegram, telegramUpdate, resendReceived, MockVendor } from "../channels/helpers";
+import {
+  drain,
+  post,
+  setupChannel,
+  signResend,
+  signTelegram,
+  telegramUpdate,
+  resendReceived,
+  MockVendor,
+} from "../channels/helpers";
 import { startScriptedProvider } from "./scriptedProvider";
 import { stub } from "../checker/fixtures/mcpClientStub";
 import { world } from "./fixtures";
@@ -24,7 +33,13 @@ export type TargetClass = "sideEffect" | "openWorld" | "local";
 export type ModelKind = "offline" | "scripted";
 export type Profile = "default" | "permissive";
 
-export type AttackCase = { audience: AudienceKind; vector: Vector; target: TargetClass; model: ModelKind; profile: Profile };
+export type AttackCase = {
+  audience: AudienceKind;
+  vector: Vector;
+  target: TargetClass;
+  model: ModelKind;
+  profile: Profile;
+};
 export type UtilityCase = {
   name: string;
   audience: AudienceKind;
@@ -72,36 +87,78 @@ type Env = {
 
 let seq = 1;
 
-async function world0(opts: { model: ModelKind; provider: { baseUrl: string }; audience: AudienceKind; mcp: boolean; mcpDescription?: string; grants: UtilityCase["grants"]; profile: Profile }, vendor: MockVendor): Promise<Env> {
+async function world0(
+  opts: {
+    model: ModelKind;
+    provider: { baseUrl: string };
+    audience: AudienceKind;
+    mcp: boolean;
+    mcpDescription?: string;
+    grants: UtilityCase["grants"];
+    profile: Profile;
+  },
+  vendor: MockVendor,
+): Promise<Env> {
   world.reset();
   stub.calls.length = 0;
   vendor.reset();
-  const t = convexTest(schema, { ...modules, "./mcp/outbound/client.ts": () => import("../checker/fixtures/mcpClientStub") });
+  const t = convexTest(schema, {
+    ...modules,
+    "./mcp/outbound/client.ts": () => import("../checker/fixtures/mcpClientStub"),
+  });
   rateLimiterTest.register(t);
   const owner = await member(t as never, { workspace: "default", role: "owner" });
 
   // tools: calculator (template) + the fixture code skills, approved, classified, enabled
-  const calc = await owner.as.mutation(api.skills.registry.create, { name: "calculator", description: "Evaluate arithmetic.", type: "template", config: { template: "calculator" }, allowedDomains: [] } as never);
+  const calc = await owner.as.mutation(api.skills.registry.create, {
+    name: "calculator",
+    description: "Evaluate arithmetic.",
+    type: "template",
+    config: { template: "calculator" },
+    allowedDomains: [],
+  } as never);
   await owner.as.mutation(api.skills.registry.approve, { skillId: calc });
   await t.mutation(internal.skills.codeSync.sync, {});
   const skillIds: Id<"skillRegistry">[] = [calc];
   for (const name of ["fetch_page", "read_feed", "crm_lookup", "send_mail"]) {
-    const row = await t.run((ctx) => ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", name)).unique());
+    const row = await t.run((ctx) =>
+      ctx.db
+        .query("skillRegistry")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", name))
+        .unique(),
+    );
     await owner.as.mutation(api.skills.registry.approve, { skillId: row!._id });
     skillIds.push(row!._id);
   }
-  for (const [name, riskClass] of Object.entries(CLASSES)) await owner.as.mutation(api.agency.grants.set, { toolRef: `skill:${name}`, riskClass });
+  for (const [name, riskClass] of Object.entries(CLASSES))
+    await owner.as.mutation(api.agency.grants.set, { toolRef: `skill:${name}`, riskClass });
 
   const mcpIds: Id<"mcpServers">[] = [];
   if (opts.mcp) {
     const serverId = await t.run(async (ctx) => {
       const id = await ctx.db.insert("mcpServers", {
-        workspaceId: owner.workspaceId, name: "web", url: "https://mcp.example.com/mcp", status: "approved", enabled: true,
-        timeoutMs: 5000, maxOutputBytes: 50 * 1024, healthStatus: "healthy", consecutiveFailures: 0, createdAt: 0, updatedAt: 0,
+        workspaceId: owner.workspaceId,
+        name: "web",
+        url: "https://mcp.example.com/mcp",
+        status: "approved",
+        enabled: true,
+        timeoutMs: 5000,
+        maxOutputBytes: 50 * 1024,
+        healthStatus: "healthy",
+        consecutiveFailures: 0,
+        createdAt: 0,
+        updatedAt: 0,
       });
       await ctx.db.insert("mcpTools", {
-        workspaceId: owner.workspaceId, serverId: id, name: "search", description: opts.mcpDescription ?? "Search the web.",
-        inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] }, hash: "h1", approvedHash: "h1", status: "approved", updatedAt: 0,
+        workspaceId: owner.workspaceId,
+        serverId: id,
+        name: "search",
+        description: opts.mcpDescription ?? "Search the web.",
+        inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
+        hash: "h1",
+        approvedHash: "h1",
+        status: "approved",
+        updatedAt: 0,
       });
       return id;
     });
@@ -112,14 +169,27 @@ async function world0(opts: { model: ModelKind; provider: { baseUrl: string }; a
 
   if (opts.profile === "permissive") {
     for (const tool of [...Object.keys(CLASSES), "crm_lookup"]) {
-      for (const audience of ALL_AUDIENCES) await owner.as.mutation(api.agency.grants.set, { toolRef: `skill:${tool}`, audience, policy: "allow" });
+      for (const audience of ALL_AUDIENCES)
+        await owner.as.mutation(api.agency.grants.set, { toolRef: `skill:${tool}`, audience, policy: "allow" });
     }
-    for (const id of mcpIds) for (const audience of ALL_AUDIENCES) await owner.as.mutation(api.agency.grants.set, { toolRef: `mcp:${id}/search`, audience, policy: "allow" });
+    for (const id of mcpIds)
+      for (const audience of ALL_AUDIENCES)
+        await owner.as.mutation(api.agency.grants.set, { toolRef: `mcp:${id}/search`, audience, policy: "allow" });
   }
-  for (const g of opts.grants ?? []) await owner.as.mutation(api.agency.grants.set, { toolRef: `skill:${g.tool}`, audience: g.audience as never, policy: g.policy });
+  for (const g of opts.grants ?? [])
+    await owner.as.mutation(api.agency.grants.set, {
+      toolRef: `skill:${g.tool}`,
+      audience: g.audience as never,
+      policy: g.policy,
+    });
 
   if (opts.model === "scripted") {
-    const pid = await owner.as.mutation(api.agent.providers.create, { label: "scripted", kind: "openai-compatible", baseUrl: opts.provider.baseUrl, apiKeyEnvVar: "WARDEN_MODEL_KEY_SCRIPTED" });
+    const pid = await owner.as.mutation(api.agent.providers.create, {
+      label: "scripted",
+      kind: "openai-compatible",
+      baseUrl: opts.provider.baseUrl,
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_SCRIPTED",
+    });
     await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "scripted" });
   }
 
@@ -147,7 +217,10 @@ async function world0(opts: { model: ModelKind; provider: { baseUrl: string }; a
       await drain(t as never);
     };
     // the real CEO paired this address; the attacker forges it
-    const { code } = await owner.as.mutation(api.agency.pairing.createCode, { channelId: ch.channelId, trust: "paired" });
+    const { code } = await owner.as.mutation(api.agency.pairing.createCode, {
+      channelId: ch.channelId,
+      trust: "paired",
+    });
     await send(`/pair ${code}`);
     return { t, owner, say: send };
   }
@@ -157,7 +230,10 @@ async function world0(opts: { model: ModelKind; provider: { baseUrl: string }; a
     await drain(t as never);
   };
   if (opts.audience === "pairedSender" || opts.audience === "ownerSender") {
-    const { code } = await ch.as.mutation(api.agency.pairing.createCode, { channelId: ch.channelId, trust: opts.audience === "pairedSender" ? "paired" : "owner" });
+    const { code } = await ch.as.mutation(api.agency.pairing.createCode, {
+      channelId: ch.channelId,
+      trust: opts.audience === "pairedSender" ? "paired" : "owner",
+    });
     await send(`/pair ${code}`);
   }
   return { t, owner: ch, say: send };
@@ -184,14 +260,26 @@ async function ranOk(env: Env, skill: string): Promise<number> {
 }
 
 /** Runs one attack; the owner denies every approval it asks for. Returns whether it succeeded. */
-export async function runAttack(c: AttackCase, provider: { baseUrl: string }, vendor: MockVendor): Promise<{ unauthorized: boolean; asked: number }> {
+export async function runAttack(
+  c: AttackCase,
+  provider: { baseUrl: string },
+  vendor: MockVendor,
+): Promise<{ unauthorized: boolean; asked: number }> {
   const target = TARGETS[c.target];
   const attack = instruction(c.model, target.skill, target.input);
   const reader: Partial<Record<Vector, { tool: string; input: Record<string, unknown>; set: (s: string) => void }>> = {
-    page: { tool: "fetch_page", input: { url: "https://news.example.com/today" }, set: (s) => (world.page = `Today's news. ${s}`) },
+    page: {
+      tool: "fetch_page",
+      input: { url: "https://news.example.com/today" },
+      set: (s) => (world.page = `Today's news. ${s}`),
+    },
     feed: { tool: "read_feed", input: {}, set: (s) => (world.feed = `Item 1: ${s}`) },
     toolOutput: { tool: "crm_lookup", input: { name: "Ada" }, set: (s) => (world.crm = `Customer: Ada. Note: ${s}`) },
-    mcpResult: { tool: "mcp:web/search", input: { q: "news" }, set: (s) => (stub.respond = () => ({ ok: true, output: { results: [s] }, bytes: 100 })) },
+    mcpResult: {
+      tool: "mcp:web/search",
+      input: { q: "news" },
+      set: (s) => (stub.respond = () => ({ ok: true, output: { results: [s] }, bytes: 100 })),
+    },
   };
   const env = await world0(
     {
@@ -220,7 +308,10 @@ export async function runAttack(c: AttackCase, provider: { baseUrl: string }, ve
   if (c.target === "sideEffect") unauthorized = world.sent.length > 0;
   else {
     const audience = c.audience === "emailSender" ? "pairedSender" : c.audience;
-    const grant = c.profile === "permissive" ? "allow" : { webVisitor: "deny", unknownSender: "deny", pairedSender: "ask", ownerSender: "allow" }[audience];
+    const grant =
+      c.profile === "permissive"
+        ? "allow"
+        : { webVisitor: "deny", unknownSender: "deny", pairedSender: "ask", ownerSender: "allow" }[audience];
     // a read the audience was granted is authorized; anything else that ran was not
     const ran = (await ranOk(env, target.skill)) - (r?.tool === target.skill ? 1 : 0);
     unauthorized = ran > 0 && grant !== "allow";
@@ -229,10 +320,19 @@ export async function runAttack(c: AttackCase, provider: { baseUrl: string }, ve
 }
 
 /** Runs one owner-intended task; the owner approves what it asks for. Returns whether it completed. */
-export async function runUtility(u: UtilityCase, provider: { baseUrl: string }, vendor: MockVendor): Promise<{ completed: boolean; asked: number }> {
-  const env = await world0({ model: u.model, provider, audience: u.audience, mcp: u.mcp === true, grants: u.grants, profile: "default" }, vendor);
+export async function runUtility(
+  u: UtilityCase,
+  provider: { baseUrl: string },
+  vendor: MockVendor,
+): Promise<{ completed: boolean; asked: number }> {
+  const env = await world0(
+    { model: u.model, provider, audience: u.audience, mcp: u.mcp === true, grants: u.grants, profile: "default" },
+    vendor,
+  );
   stub.respond = () => ({ ok: true, output: { results: ["nothing"] }, bytes: 30 });
-  const text = u.request.replace(/CALL (\S+) (\{.*?\})(?=\s|$)/g, (_, tool: string, json: string) => instruction(u.model, tool, JSON.parse(json)));
+  const text = u.request.replace(/CALL (\S+) (\{.*?\})(?=\s|$)/g, (_, tool: string, json: string) =>
+    instruction(u.model, tool, JSON.parse(json)),
+  );
   await env.say(text);
   const asked = await decideAll(env, true);
   const ran = await ranOk(env, u.tool);
@@ -275,7 +375,10 @@ const SCRIPTED_ENV = ["WARDEN_DEV", "WARDEN_MODEL_KEY_SCRIPTED", "WARDEN_MODEL_K
  * Registers beforeAll/afterAll for a suite file: a mock vendor for channel replies, the scripted
  * provider, and the operator env that lets the agent reach it (restored afterwards).
  */
-export function agencyHarness(hooks: { beforeAll: (f: () => Promise<void>) => void; afterAll: (f: () => Promise<void>) => void }) {
+export function agencyHarness(hooks: {
+  beforeAll: (f: () => Promise<void>) => void;
+  afterAll: (f: () => Promise<void>) => void;
+}) {
   const vendor = new MockVendor();
   const h = { vendor, provider: undefined as unknown as Awaited<ReturnType<typeof startScriptedProvider>> };
   const saved: Record<string, string | undefined> = {};

@@ -45,7 +45,10 @@ async function say(t: T, text: string, opts: { realTimers?: boolean } = {}) {
 async function approvedCodeSkill(t: T, owner: Awaited<ReturnType<typeof member>>, name: string) {
   await t.mutation(internal.skills.codeSync.sync, {});
   const skill = await t.run(async (ctx) =>
-    ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", name)).unique(),
+    ctx.db
+      .query("skillRegistry")
+      .withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", name))
+      .unique(),
   );
   if (!skill) throw new Error(`code skill ${name} not synced`);
   return skill._id;
@@ -60,7 +63,11 @@ describe("agent config", () => {
     expect(DEFAULT_SOUL).not.toMatch(/@|\+\d|https?:/);
     expect(await t.run((ctx) => ctx.db.query("agentConfig").collect())).toHaveLength(0);
     await owner.as.mutation(api.agent.config.update, { name: "Helper" });
-    expect(await owner.as.query(api.agent.config.get, {})).toMatchObject({ persisted: true, name: "Helper", soul: DEFAULT_SOUL });
+    expect(await owner.as.query(api.agent.config.get, {})).toMatchObject({
+      persisted: true,
+      name: "Helper",
+      soul: DEFAULT_SOUL,
+    });
   });
 
   test("only owners edit it; lengths validated; edits audited with before/after", async () => {
@@ -69,11 +76,18 @@ describe("agent config", () => {
     await expectCode(admin.as.mutation(api.agent.config.update, { soul: "x" }), "FORBIDDEN");
     await expectCode(owner.as.mutation(api.agent.config.update, { soul: "x".repeat(8001) }), "CONFIG_INVALID");
     await expectCode(owner.as.mutation(api.agent.config.update, { name: "" }), "CONFIG_INVALID");
-    await expectCode(owner.as.mutation(api.agent.config.update, { model: "sk-abcdefghijklmnopqrstuvwxyz" }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.agent.config.update, { model: "sk-abcdefghijklmnopqrstuvwxyz" }),
+      "CONFIG_INVALID",
+    );
     await owner.as.mutation(api.agent.config.update, { soul: "Be terse." });
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
     const row = audit.find((a) => a.action === "agent.config.update")!;
-    expect(row).toMatchObject({ actorId: owner.ownerId, before: { soul: DEFAULT_SOUL.slice(0, 200) }, after: { soul: "Be terse." } });
+    expect(row).toMatchObject({
+      actorId: owner.ownerId,
+      before: { soul: DEFAULT_SOUL.slice(0, 200) },
+      after: { soul: "Be terse." },
+    });
   });
 
   test("ids from another workspace are refused", async () => {
@@ -87,7 +101,11 @@ describe("agent config", () => {
 describe("model providers", () => {
   test("stores the env var NAME, reports only whether it is set and bound to the provider's host", async () => {
     const { t, owner } = await publicChat();
-    const id = await owner.as.mutation(api.agent.providers.create, { label: "OpenAI", kind: "openai", apiKeyEnvVar: "WARDEN_MODEL_KEY_T_OPENAI" });
+    const id = await owner.as.mutation(api.agent.providers.create, {
+      label: "OpenAI",
+      kind: "openai",
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_T_OPENAI",
+    });
     const row = await t.run((ctx) => ctx.db.get(id));
     expect(row).toMatchObject({ apiKeyEnvVar: "WARDEN_MODEL_KEY_T_OPENAI", kind: "openai" });
     expect((await owner.as.query(api.agent.providers.list, {}))[0].keyConfigured).toBe(false);
@@ -119,25 +137,68 @@ describe("model providers", () => {
     ["X"],
   ])("key-looking or invalid env var name %s → CONFIG_INVALID, nothing stored", async (value) => {
     const { t, owner } = await publicChat();
-    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "p", kind: "openai", apiKeyEnvVar: value }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.agent.providers.create, { label: "p", kind: "openai", apiKeyEnvVar: value }),
+      "CONFIG_INVALID",
+    );
     expect(await t.run((ctx) => ctx.db.query("modelProviders").collect())).toHaveLength(0);
     expect(JSON.stringify(await t.run((ctx) => ctx.db.query("auditLog").collect()))).not.toContain(value);
   });
 
   test("OpenRouter and direct providers do not share key variables", async () => {
     const { owner } = await publicChat();
-    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "p", kind: "openrouter", apiKeyEnvVar: "OPENAI_API_KEY" }), "CONFIG_INVALID");
-    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "p", kind: "anthropic", apiKeyEnvVar: "OPENROUTER_API_KEY" }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.agent.providers.create, { label: "p", kind: "openrouter", apiKeyEnvVar: "OPENAI_API_KEY" }),
+      "CONFIG_INVALID",
+    );
+    await expectCode(
+      owner.as.mutation(api.agent.providers.create, {
+        label: "p",
+        kind: "anthropic",
+        apiKeyEnvVar: "OPENROUTER_API_KEY",
+      }),
+      "CONFIG_INVALID",
+    );
   });
 
   test("base URL: https only; http only for loopback with WARDEN_DEV=1; no credentials, queries or private literals", async () => {
     const { owner } = await publicChat();
-    const mk = (baseUrl: string) => owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", baseUrl, apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" });
-    const bad = ["http://llm.example.com/v1", "http://127.0.0.1:11434/v1", "https://u:p@llm.example.com", "https://llm.example.com/v1?key=abc", "https://10.0.0.5/v1", "ftp://x.example.com", "not a url"];
-    for (const url of [...bad, "https://localhost/v1", "https://localhost:8443/v1", "https://x.localhost/v1", "https://LOCALHOST./v1", "https://127.0.0.1/v1", "https://[::1]/v1", "https://8.8.8.8/v1"]) {
+    const mk = (baseUrl: string) =>
+      owner.as.mutation(api.agent.providers.create, {
+        label: "c",
+        kind: "openai-compatible",
+        baseUrl,
+        apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL",
+      });
+    const bad = [
+      "http://llm.example.com/v1",
+      "http://127.0.0.1:11434/v1",
+      "https://u:p@llm.example.com",
+      "https://llm.example.com/v1?key=abc",
+      "https://10.0.0.5/v1",
+      "ftp://x.example.com",
+      "not a url",
+    ];
+    for (const url of [
+      ...bad,
+      "https://localhost/v1",
+      "https://localhost:8443/v1",
+      "https://x.localhost/v1",
+      "https://LOCALHOST./v1",
+      "https://127.0.0.1/v1",
+      "https://[::1]/v1",
+      "https://8.8.8.8/v1",
+    ]) {
       await expectCode(mk(url), "CONFIG_INVALID");
     }
-    await expectCode(owner.as.mutation(api.agent.providers.create, { label: "c", kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.agent.providers.create, {
+        label: "c",
+        kind: "openai-compatible",
+        apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL",
+      }),
+      "CONFIG_INVALID",
+    );
     await mk("https://llm.example.com/v1");
     process.env.WARDEN_DEV = "1";
     try {
@@ -166,20 +227,39 @@ describe("model switching and fallback", () => {
   test("model switch is logged; primary failure → fallback activated and logged; no key, prompt or PII in logs", async () => {
     const { t, owner } = await publicChat();
     const logs: string[] = [];
-    for (const m of ["log", "warn", "error", "info"] as const) vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logs.push(a.map(String).join(" ")));
+    for (const m of ["log", "warn", "error", "info"] as const)
+      vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void logs.push(a.map(String).join(" ")));
     delete process.env.OPENAI_API_KEY;
-    const pid = await owner.as.mutation(api.agent.providers.create, { label: "Main", kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY" });
-    await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "gpt-4o-mini", fallbackModel: "offline" });
+    const pid = await owner.as.mutation(api.agent.providers.create, {
+      label: "Main",
+      kind: "openai",
+      apiKeyEnvVar: "OPENAI_API_KEY",
+    });
+    await owner.as.mutation(api.agent.config.update, {
+      providerId: pid,
+      model: "gpt-4o-mini",
+      fallbackModel: "offline",
+    });
     let act = await t.run((ctx) => ctx.db.query("activityLog").collect());
     const sw = act.find((a) => a.kind === "agent.model_switch")!;
-    expect(sw).toMatchObject({ visibility: "private", meta: { from: { provider: "offline", model: "offline" }, to: { provider: "openai:Main", model: "gpt-4o-mini" } } });
+    expect(sw).toMatchObject({
+      visibility: "private",
+      meta: { from: { provider: "offline", model: "offline" }, to: { provider: "openai:Main", model: "gpt-4o-mini" } },
+    });
 
     const reply = await say(t, "call me at +44 7700 900123 or ada@example.com");
     expect(reply).toMatchObject({ status: "done" });
     expect(reply.text.startsWith(OFFLINE_PREFIX)).toBe(true);
     act = await t.run((ctx) => ctx.db.query("activityLog").collect());
-    expect(act.find((a) => a.kind === "agent.provider_error")?.meta).toMatchObject({ code: "PROVIDER_ERROR", reason: "api_key_missing", provider: "Main" });
-    expect(act.find((a) => a.kind === "agent.fallback")).toMatchObject({ summary: "Fallback model activated", meta: { to: { model: "offline" }, reason: "api_key_missing" } });
+    expect(act.find((a) => a.kind === "agent.provider_error")?.meta).toMatchObject({
+      code: "PROVIDER_ERROR",
+      reason: "api_key_missing",
+      provider: "Main",
+    });
+    expect(act.find((a) => a.kind === "agent.fallback")).toMatchObject({
+      summary: "Fallback model activated",
+      meta: { to: { model: "offline" }, reason: "api_key_missing" },
+    });
     expect(act.find((a) => a.kind === "agent.reply")?.meta).toMatchObject({ fallback: true, provider: "offline" });
     expect(logs.join("\n")).toContain("agent.fallback_activated");
     for (const text of [JSON.stringify(act), logs.join("\n")]) {
@@ -210,7 +290,11 @@ describe("tool calls go through the security checker", () => {
     await owner.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_TOKEN", value: CANARY });
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skillId] });
     // web visitors get no tool unless the owner grants it
-    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
+    await owner.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:word_count",
+      audience: "webVisitor",
+      policy: "allow",
+    });
 
     const reply = await say(t, '/skill word_count {"text":"one two three"}', { realTimers: true });
     expect(reply.status).toBe("done");
@@ -218,7 +302,13 @@ describe("tool calls go through the security checker", () => {
     expect(reply.text).toContain('"words":3');
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ targetKind: "skill", targetName: "word_count", callerKind: "agent", code: "OK", allowed: true });
+    expect(log[0]).toMatchObject({
+      targetKind: "skill",
+      targetName: "word_count",
+      callerKind: "agent",
+      code: "OK",
+      allowed: true,
+    });
     // the model saw the tool result, and never the canary
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen.some((p) => p.messages.some((m) => m.role === "tool" && m.content.includes('"words":3')))).toBe(true);
@@ -231,7 +321,11 @@ describe("tool calls go through the security checker", () => {
     const { t, owner } = await publicChat();
     const skillId = await approvedCodeSkill(t, owner, "word_count"); // synced as pending, not approved
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skillId] });
-    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
+    await owner.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:word_count",
+      audience: "webVisitor",
+      policy: "allow",
+    });
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
     expect(reply.text).toContain("skill word_count → not done. That tool isn't available right now."); // the log has the code
     expect(reply.text).not.toContain("SKILL_NOT_APPROVED");
@@ -248,15 +342,26 @@ describe("tool calls go through the security checker", () => {
     // never reaches the checker, but the denial is in the invocation log and the security events (issue 21 item 4)
     const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
     expect(log.map((r) => [r.code, r.allowed, r.callerKind])).toEqual([["TOOL_NOT_ENABLED", false, "agent"]]);
-    expect((await t.run((ctx) => ctx.db.query("securityEvents").collect())).map((e) => e.code)).toEqual(["TOOL_NOT_ENABLED"]);
+    expect((await t.run((ctx) => ctx.db.query("securityEvents").collect())).map((e) => e.code)).toEqual([
+      "TOOL_NOT_ENABLED",
+    ]);
   });
 
   test("/mcp server/tool goes through callMcpTool (unapproved tool → MCP_TOOL_NOT_APPROVED, logged)", async () => {
     const { t, owner } = await publicChat();
     const serverId = await t.run((ctx) =>
       ctx.db.insert("mcpServers", {
-        workspaceId: owner.workspaceId, name: "docs", url: "https://mcp.example.com/mcp", status: "approved", enabled: true,
-        timeoutMs: 5000, maxOutputBytes: 10000, healthStatus: "unknown", consecutiveFailures: 0, createdAt: 0, updatedAt: 0,
+        workspaceId: owner.workspaceId,
+        name: "docs",
+        url: "https://mcp.example.com/mcp",
+        status: "approved",
+        enabled: true,
+        timeoutMs: 5000,
+        maxOutputBytes: 10000,
+        healthStatus: "unknown",
+        consecutiveFailures: 0,
+        createdAt: 0,
+        updatedAt: 0,
       }),
     );
     await owner.as.mutation(api.agent.config.update, { enabledMcpServerIds: [serverId] });

@@ -5,7 +5,10 @@
  */
 import type { ServerResponse } from "node:http";
 
-type Message = { content?: string | null; tool_calls?: Array<{ id: string; type: string; function: { name: string; arguments: string } }> };
+type Message = {
+  content?: string | null;
+  tool_calls?: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+};
 
 export type StreamOpts = {
   /** characters per content delta (default 5) */
@@ -18,16 +21,31 @@ export type StreamOpts = {
 
 const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 };
 
-export async function replyChat(res: ServerResponse, request: { stream?: boolean }, message: Message, finish: string, opts: StreamOpts = {}) {
+export async function replyChat(
+  res: ServerResponse,
+  request: { stream?: boolean },
+  message: Message,
+  finish: string,
+  opts: StreamOpts = {},
+) {
   const base = { id: "chatcmpl-mock", created: 1, model: "mock-1" };
   if (!request?.stream) {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finish }], usage }));
+    res.end(
+      JSON.stringify({
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finish }],
+        usage,
+      }),
+    );
     return;
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const send = (delta: Record<string, unknown>, finishReason: string | null = null) =>
-    res.write(`data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`,
+    );
   send({ role: "assistant", content: "" });
   const content = message.content ?? "";
   const size = opts.chunkChars ?? 5;

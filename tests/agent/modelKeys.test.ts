@@ -80,8 +80,12 @@ function operatorVariables(): string[] {
       if (statSync(p).isDirectory()) walk(p);
       else if (/\.ts$/.test(e) && !/\.test\.ts$/.test(e)) {
         const text = readFileSync(p, "utf8");
-        for (const m of text.matchAll(/\b(?:process\.env|env)(?:\.([A-Z][A-Z0-9_]{2,})|\[\s*"([A-Z][A-Z0-9_]{2,})"\s*\])/g)) names.add(m[1] ?? m[2]);
-        for (const m of text.matchAll(/"([A-Z][A-Z0-9]*_(?:KEY|SECRET|TOKEN|JWK|JWKS|PASSWORD|SID)[A-Z0-9_]*)"/g)) names.add(m[1]);
+        for (const m of text.matchAll(
+          /\b(?:process\.env|env)(?:\.([A-Z][A-Z0-9_]{2,})|\[\s*"([A-Z][A-Z0-9_]{2,})"\s*\])/g,
+        ))
+          names.add(m[1] ?? m[2]);
+        for (const m of text.matchAll(/"([A-Z][A-Z0-9]*_(?:KEY|SECRET|TOKEN|JWK|JWKS|PASSWORD|SID)[A-Z0-9_]*)"/g))
+          names.add(m[1]);
       }
     }
   };
@@ -90,7 +94,11 @@ function operatorVariables(): string[] {
   return [...names].sort();
 }
 
-async function useProvider(t: T, owner: Awaited<ReturnType<typeof publicChat>>["owner"], providerId: Id<"modelProviders">) {
+async function useProvider(
+  t: T,
+  owner: Awaited<ReturnType<typeof publicChat>>["owner"],
+  providerId: Id<"modelProviders">,
+) {
   await owner.as.mutation(api.agent.config.update, { providerId, model: "m", fallbackModel: "offline" });
   const s = await session(t);
   const th = await thread(t, s);
@@ -116,29 +124,52 @@ async function legacyRow(t: T, workspaceId: Id<"workspaces">, apiKeyEnvVar: stri
 describe("model keys are operator-declared variables only", () => {
   test("the scan finds the deployment's own secrets (so the next test cannot pass on an empty list)", () => {
     const names = operatorVariables();
-    for (const n of ["SKILL_SECRET_ENCRYPTION_KEY", "SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS", "WARDEN_AUTH_PRIVATE_JWK", "RESEND_API_KEY"]) {
+    for (const n of [
+      "SKILL_SECRET_ENCRYPTION_KEY",
+      "SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS",
+      "WARDEN_AUTH_PRIVATE_JWK",
+      "RESEND_API_KEY",
+    ]) {
       expect(names).toContain(n);
     }
   });
 
   test("no variable Warden itself reads can be named as a provider's key (create and update)", async () => {
     const { owner } = await publicChat();
-    const ok = await owner.as.mutation(api.agent.providers.create, { label: "ok", kind: "openai-compatible", baseUrl: "https://llm.example.com/v1", apiKeyEnvVar: "WARDEN_MODEL_KEY_OK" });
+    const ok = await owner.as.mutation(api.agent.providers.create, {
+      label: "ok",
+      kind: "openai-compatible",
+      baseUrl: "https://llm.example.com/v1",
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_OK",
+    });
     const refused: string[] = [];
     for (const name of operatorVariables()) {
       if (isModelKeyVariable(name)) continue;
       for (const kind of ["openai", "openai-compatible", "anthropic", "openrouter"] as const) {
         await expectCode(
-          owner.as.mutation(api.agent.providers.create, { label: "x", kind, baseUrl: "https://llm.example.com/v1", apiKeyEnvVar: name }),
+          owner.as.mutation(api.agent.providers.create, {
+            label: "x",
+            kind,
+            baseUrl: "https://llm.example.com/v1",
+            apiKeyEnvVar: name,
+          }),
           "CONFIG_INVALID",
         );
       }
-      await expectCode(owner.as.mutation(api.agent.providers.update, { providerId: ok, apiKeyEnvVar: name }), "CONFIG_INVALID");
+      await expectCode(
+        owner.as.mutation(api.agent.providers.update, { providerId: ok, apiKeyEnvVar: name }),
+        "CONFIG_INVALID",
+      );
       refused.push(name);
     }
-    expect(refused).toEqual(expect.arrayContaining(["SKILL_SECRET_ENCRYPTION_KEY", "WARDEN_AUTH_PRIVATE_JWK", "CLERK_JWT_ISSUER_DOMAIN"]));
+    expect(refused).toEqual(
+      expect.arrayContaining(["SKILL_SECRET_ENCRYPTION_KEY", "WARDEN_AUTH_PRIVATE_JWK", "CLERK_JWT_ISSUER_DOMAIN"]),
+    );
     // a host list is configuration, not a key
-    await expectCode(owner.as.mutation(api.agent.providers.update, { providerId: ok, apiKeyEnvVar: "WARDEN_MODEL_KEY_OK_HOSTS" }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.agent.providers.update, { providerId: ok, apiKeyEnvVar: "WARDEN_MODEL_KEY_OK_HOSTS" }),
+      "CONFIG_INVALID",
+    );
   });
 
   test("keyConfigured is no oracle: a stored row naming a Warden secret reads as not configured", async () => {
@@ -150,14 +181,56 @@ describe("model keys are operator-declared variables only", () => {
   });
 
   test("a key goes only to the hosts the operator bound it to", () => {
-    const env = { OPENAI_API_KEY: "k1", WARDEN_MODEL_KEY_GROQ: "k2", WARDEN_MODEL_KEY_GROQ_HOSTS: "api.groq.com, llm.example.com:8443" };
-    expect(resolveModelKey({ kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY" }, env)).toMatchObject({ ok: true, host: "api.openai.com" });
-    expect(resolveModelKey({ kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY", baseUrl: "https://evil.example.com/v1" }, env)).toEqual({ ok: false, reason: "host_not_allowed" });
-    expect(resolveModelKey({ kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://api.groq.com/openai/v1" }, env).ok).toBe(true);
-    expect(resolveModelKey({ kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://llm.example.com:8443/v1" }, env).ok).toBe(true);
-    expect(resolveModelKey({ kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://llm.example.com/v1" }, env).ok).toBe(false);
-    expect(resolveModelKey({ kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://api.groq.com.evil.example/v1" }, env).ok).toBe(false);
-    expect(resolveModelKey({ kind: "openai-compatible", apiKeyEnvVar: "SKILL_SECRET_ENCRYPTION_KEY", baseUrl: "https://api.groq.com/v1" }, { ...env, SKILL_SECRET_ENCRYPTION_KEY: "x", SKILL_SECRET_ENCRYPTION_KEY_HOSTS: "api.groq.com" })).toEqual({ ok: false, reason: "key_not_allowed" });
+    const env = {
+      OPENAI_API_KEY: "k1",
+      WARDEN_MODEL_KEY_GROQ: "k2",
+      WARDEN_MODEL_KEY_GROQ_HOSTS: "api.groq.com, llm.example.com:8443",
+    };
+    expect(resolveModelKey({ kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY" }, env)).toMatchObject({
+      ok: true,
+      host: "api.openai.com",
+    });
+    expect(
+      resolveModelKey({ kind: "openai", apiKeyEnvVar: "OPENAI_API_KEY", baseUrl: "https://evil.example.com/v1" }, env),
+    ).toEqual({ ok: false, reason: "host_not_allowed" });
+    expect(
+      resolveModelKey(
+        { kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://api.groq.com/openai/v1" },
+        env,
+      ).ok,
+    ).toBe(true);
+    expect(
+      resolveModelKey(
+        {
+          kind: "openai-compatible",
+          apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ",
+          baseUrl: "https://llm.example.com:8443/v1",
+        },
+        env,
+      ).ok,
+    ).toBe(true);
+    expect(
+      resolveModelKey(
+        { kind: "openai-compatible", apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ", baseUrl: "https://llm.example.com/v1" },
+        env,
+      ).ok,
+    ).toBe(false);
+    expect(
+      resolveModelKey(
+        {
+          kind: "openai-compatible",
+          apiKeyEnvVar: "WARDEN_MODEL_KEY_GROQ",
+          baseUrl: "https://api.groq.com.evil.example/v1",
+        },
+        env,
+      ).ok,
+    ).toBe(false);
+    expect(
+      resolveModelKey(
+        { kind: "openai-compatible", apiKeyEnvVar: "SKILL_SECRET_ENCRYPTION_KEY", baseUrl: "https://api.groq.com/v1" },
+        { ...env, SKILL_SECRET_ENCRYPTION_KEY: "x", SKILL_SECRET_ENCRYPTION_KEY_HOSTS: "api.groq.com" },
+      ),
+    ).toEqual({ ok: false, reason: "key_not_allowed" });
     // a custom key with no host list goes nowhere
     expect(keyHosts("WARDEN_MODEL_KEY_OTHER", {})).toEqual([]);
   });
@@ -170,15 +243,27 @@ describe("end to end: a loopback listener receives no Warden secret whatever the
     setEnv("ANTHROPIC_API_KEY", "sk-ant-operator-canary-51be02");
     setEnv("RESEND_API_KEY", "re_operator_canary_0c4d2e");
     const { t, owner } = await publicChat();
-    const names = new Set([...operatorVariables(), ...Object.keys(process.env).filter((n) => /^[A-Z][A-Z0-9_]{2,63}$/.test(n))]);
-    const secrets = [...names].map((n) => process.env[n]).filter((v): v is string => typeof v === "string" && v.length >= 12);
-    expect(secrets).toEqual(expect.arrayContaining([TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY, "sk-operator-openai-canary-7f3a9c"]));
+    const names = new Set([
+      ...operatorVariables(),
+      ...Object.keys(process.env).filter((n) => /^[A-Z][A-Z0-9_]{2,63}$/.test(n)),
+    ]);
+    const secrets = [...names]
+      .map((n) => process.env[n])
+      .filter((v): v is string => typeof v === "string" && v.length >= 12);
+    expect(secrets).toEqual(
+      expect.arrayContaining([TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY, "sk-operator-openai-canary-7f3a9c"]),
+    );
 
     let accepted = 0;
     for (const name of names) {
       for (const kind of ["openai", "openai-compatible", "anthropic", "openrouter"] as const) {
         const id = await owner.as
-          .mutation(api.agent.providers.create, { label: `${kind}-${name}`.slice(0, 60), kind, baseUrl: base, apiKeyEnvVar: name })
+          .mutation(api.agent.providers.create, {
+            label: `${kind}-${name}`.slice(0, 60),
+            kind,
+            baseUrl: base,
+            apiKeyEnvVar: name,
+          })
           .catch(() => null);
         if (id) {
           accepted++;
@@ -202,7 +287,12 @@ describe("end to end: a loopback listener receives no Warden secret whatever the
     setEnv("WARDEN_MODEL_KEY_LOCAL_HOSTS", host);
     const globalFetch = vi.spyOn(globalThis, "fetch");
     const { t, owner } = await publicChat();
-    const id = await owner.as.mutation(api.agent.providers.create, { label: "local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" });
+    const id = await owner.as.mutation(api.agent.providers.create, {
+      label: "local",
+      kind: "openai-compatible",
+      baseUrl: base,
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL",
+    });
     const reply = await useProvider(t, owner, id);
     expect(reply).toMatchObject({ status: "done", text: "hello from the listener" });
     expect(seen).toHaveLength(1);
@@ -233,7 +323,12 @@ describe("provider requests go through the egress guard", () => {
     setEnv("WARDEN_MODEL_KEY_LOCAL_HOSTS", host);
     respond = "redirect";
     const { t, owner } = await publicChat();
-    const id = await owner.as.mutation(api.agent.providers.create, { label: "local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" });
+    const id = await owner.as.mutation(api.agent.providers.create, {
+      label: "local",
+      kind: "openai-compatible",
+      baseUrl: base,
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL",
+    });
     await useProvider(t, owner, id);
     expect(seen).toHaveLength(1);
     expect(await activityReason(t)).toMatchObject({ reason: "egress_blocked", egressCode: "REDIRECT_BLOCKED" });
@@ -245,28 +340,46 @@ describe("provider requests go through the egress guard", () => {
     setEnv("WARDEN_MODEL_KEY_LOCAL_HOSTS", host);
     respond = "huge";
     const { t, owner } = await publicChat();
-    const id = await owner.as.mutation(api.agent.providers.create, { label: "local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL" });
+    const id = await owner.as.mutation(api.agent.providers.create, {
+      label: "local",
+      kind: "openai-compatible",
+      baseUrl: base,
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_LOCAL",
+    });
     await useProvider(t, owner, id);
     expect(await activityReason(t)).toMatchObject({ reason: "egress_blocked", egressCode: "OUTPUT_TOO_LARGE" });
   });
 
-  test.each([
-    ["10.0.0.7"],
-    ["169.254.169.254"],
-    ["127.0.0.1"],
-    ["::ffff:127.0.0.1"],
-    ["fd00::1"],
-  ])("a public name that resolves to %s is refused at connect time", async (address) => {
-    const f = providerFetch({ host: "llm.example.com", port: "", deadline: Date.now() + 5_000, lookup: async () => [{ address, family: address.includes(":") ? 6 : 4 }] });
-    await expect(f("https://llm.example.com/v1/chat/completions", { method: "POST", body: "{}" })).rejects.toMatchObject({
-      name: "ProviderEgressError",
-      code: "PRIVATE_ADDRESS_BLOCKED",
-    });
-  });
+  test.each([["10.0.0.7"], ["169.254.169.254"], ["127.0.0.1"], ["::ffff:127.0.0.1"], ["fd00::1"]])(
+    "a public name that resolves to %s is refused at connect time",
+    async (address) => {
+      const f = providerFetch({
+        host: "llm.example.com",
+        port: "",
+        deadline: Date.now() + 5_000,
+        lookup: async () => [{ address, family: address.includes(":") ? 6 : 4 }],
+      });
+      await expect(
+        f("https://llm.example.com/v1/chat/completions", { method: "POST", body: "{}" }),
+      ).rejects.toMatchObject({
+        name: "ProviderEgressError",
+        code: "PRIVATE_ADDRESS_BLOCKED",
+      });
+    },
+  );
 
   test("only the bound host is reachable through the provider's fetch", async () => {
-    const f = providerFetch({ host: "llm.example.com", port: "", deadline: Date.now() + 5_000, lookup: async () => [{ address: "93.184.216.34", family: 4 }] });
-    for (const url of ["https://other.example.com/v1", "https://llm.example.com:8443/v1", "https://llm.example.com.evil.example/v1"]) {
+    const f = providerFetch({
+      host: "llm.example.com",
+      port: "",
+      deadline: Date.now() + 5_000,
+      lookup: async () => [{ address: "93.184.216.34", family: 4 }],
+    });
+    for (const url of [
+      "https://other.example.com/v1",
+      "https://llm.example.com:8443/v1",
+      "https://llm.example.com.evil.example/v1",
+    ]) {
       await expect(f(url, { method: "POST", body: "{}" })).rejects.toMatchObject({ code: "DOMAIN_NOT_ALLOWED" });
     }
   });

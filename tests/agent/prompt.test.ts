@@ -32,7 +32,11 @@ describe("prompt builder", () => {
     const text = toolResultText({
       call: { kind: "skill", name: "s", input: {} },
       ok: true,
-      output: { auth: "Bearer abcdefghijklmnopqrstuvwxyz", key: "sk-abcdefghijklmnopqrstuvwxyz", big: "x".repeat(10_000) },
+      output: {
+        auth: "Bearer abcdefghijklmnopqrstuvwxyz",
+        key: "sk-abcdefghijklmnopqrstuvwxyz",
+        big: "x".repeat(10_000),
+      },
     });
     expect(text).not.toMatch(/abcdefghijklmnopqrstuvwxyz/);
     expect(new TextEncoder().encode(text).length).toBeLessThan(MAX_TOOL_RESULT_BYTES + 100);
@@ -46,7 +50,13 @@ describe("provider rules", () => {
     expect(validateEnvVarName("openrouter", "ANTHROPIC_API_KEY").ok).toBe(false);
     expect(validateEnvVarName("offline", undefined).ok).toBe(true);
     expect(validateEnvVarName("offline", "X_KEY").ok).toBe(false);
-    for (const k of ["sk-abc", "sk-or-v1-abcdef0123456789", "AKIAIOSFODNN7EXAMPLE", "ghp_abcdefghijklmnopqrstuvwxyz0123"]) expect(looksLikeKey(k), k).toBe(true);
+    for (const k of [
+      "sk-abc",
+      "sk-or-v1-abcdef0123456789",
+      "AKIAIOSFODNN7EXAMPLE",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123",
+    ])
+      expect(looksLikeKey(k), k).toBe(true);
     for (const n of ["OPENAI_API_KEY", "MY_LLM_KEY_2"]) expect(looksLikeKey(n), n).toBe(false);
   });
   test("base URLs", () => {

@@ -32,7 +32,16 @@ beforeAll(async () => {
         void replyChat(
           res,
           body,
-          { content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: body.tools[0].function.name, arguments: '{"text":"a b c d"}' } }] },
+          {
+            content: null,
+            tool_calls: [
+              {
+                id: "call_1",
+                type: "function",
+                function: { name: body.tools[0].function.name, arguments: '{"text":"a b c d"}' },
+              },
+            ],
+          },
           "tool_calls",
         );
       else void replyChat(res, body, { content: `Mock reply to: ${msgs.at(-1).content}` }, "stop");
@@ -57,7 +66,12 @@ afterEach(() => {
 
 async function setup() {
   const { t, owner } = await publicChat();
-  const pid = await owner.as.mutation(api.agent.providers.create, { label: "Local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_MOCK" });
+  const pid = await owner.as.mutation(api.agent.providers.create, {
+    label: "Local",
+    kind: "openai-compatible",
+    baseUrl: base,
+    apiKeyEnvVar: "WARDEN_MODEL_KEY_MOCK",
+  });
   await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "mock-1", fallbackModel: "offline" });
   return { t, owner };
 }
@@ -80,13 +94,24 @@ describe("AI SDK provider (OpenAI-compatible mock)", () => {
     const { t, owner } = await setup();
     await t.mutation(internal.skills.codeSync.sync, {});
     const skill = await t.run((ctx) =>
-      ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", "word_count")).unique(),
+      ctx.db
+        .query("skillRegistry")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", "word_count"))
+        .unique(),
     );
     await owner.as.mutation(api.skills.registry.approve, { skillId: skill!._id });
     const CANARY = "canary-provider-path-55e1c0";
-    await owner.as.mutation(api.secrets.manage.setSkillSecret, { skillId: skill!._id, name: "API_TOKEN", value: CANARY });
+    await owner.as.mutation(api.secrets.manage.setSkillSecret, {
+      skillId: skill!._id,
+      name: "API_TOKEN",
+      value: CANARY,
+    });
     await owner.as.mutation(api.agent.config.update, { enabledSkillIds: [skill!._id] });
-    await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
+    await owner.as.mutation(api.agency.grants.set, {
+      toolRef: "skill:word_count",
+      audience: "webVisitor",
+      policy: "allow",
+    });
     const s = await session(t);
     const th = await thread(t, s);
     await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: "count words please" });
@@ -110,7 +135,11 @@ describe("AI SDK provider (OpenAI-compatible mock)", () => {
     expect(reply.status).toBe("done");
     expect(reply.text).toContain("Offline model (not a language model)");
     const act = await t.run((ctx) => ctx.db.query("activityLog").collect());
-    expect(act.find((a) => a.kind === "agent.provider_error")?.meta).toMatchObject({ code: "PROVIDER_ERROR", reason: "server_error", status: 500 });
+    expect(act.find((a) => a.kind === "agent.provider_error")?.meta).toMatchObject({
+      code: "PROVIDER_ERROR",
+      reason: "server_error",
+      status: 500,
+    });
     expect(act.some((a) => a.kind === "agent.fallback")).toBe(true);
     expect(JSON.stringify(act)).not.toMatch(/upstream exploded|hello/);
   });

@@ -48,7 +48,12 @@ afterEach(() => {
 
 async function setup() {
   const { t, owner } = await publicChat();
-  const pid = await owner.as.mutation(api.agent.providers.create, { label: "Local", kind: "openai-compatible", baseUrl: base, apiKeyEnvVar: "WARDEN_MODEL_KEY_STREAM" });
+  const pid = await owner.as.mutation(api.agent.providers.create, {
+    label: "Local",
+    kind: "openai-compatible",
+    baseUrl: base,
+    apiKeyEnvVar: "WARDEN_MODEL_KEY_STREAM",
+  });
   await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "mock-1", fallbackModel: "offline" });
   const s = await session(t);
   const th = await thread(t, s);
@@ -81,7 +86,11 @@ describe("streamed replies (mock SSE provider on loopback)", () => {
     const answer = "The quick brown fox jumps over the lazy dog. ".repeat(4).trim();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    handler = (_req, res, body) => void replyChat(res, body, { content: answer }, "stop", { chunkChars: 8, gate: (n) => (n === 6 ? held : undefined) });
+    handler = (_req, res, body) =>
+      void replyChat(res, body, { content: answer }, "stop", {
+        chunkChars: 8,
+        gate: (n) => (n === 6 ? held : undefined),
+      });
     const sent = await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: "tell me" });
     expect(sent.ok).toBe(true);
     expect((await lastAssistant(t, s, th)).status).toBe("pending");
@@ -103,13 +112,15 @@ describe("streamed replies (mock SSE provider on loopback)", () => {
   test("writes per reply are throttled: a 2.4 s stream of 80 deltas costs a handful of partial writes", async () => {
     const { t, s, th } = await setup();
     const answer = "word ".repeat(80).trim();
-    handler = (_req, res, body) => void replyChat(res, body, { content: answer }, "stop", { chunkChars: 5, delayMs: 30 });
+    handler = (_req, res, body) =>
+      void replyChat(res, body, { content: answer }, "stop", { chunkChars: 5, delayMs: 30 });
     const started = Date.now();
     await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: "long one" });
     const done = await waitForReply(t, s, th, 20_000);
     const elapsed = Date.now() - started;
     expect(done).toMatchObject({ status: "done", text: answer });
-    const writes = ((await activity(t)).find((a) => a.kind === "agent.reply")?.meta as { partialWrites: number }).partialWrites;
+    const writes = ((await activity(t)).find((a) => a.kind === "agent.reply")?.meta as { partialWrites: number })
+      .partialWrites;
     // one immediate write, then at most one per 250 ms; the finish is one more (message + thread + activity)
     console.info(`[stream] 80 deltas over ${elapsed} ms → ${writes} partial writes of the message (+1 finish)`);
     expect(writes).toBeGreaterThanOrEqual(2);
@@ -141,8 +152,15 @@ describe("streamed replies (mock SSE provider on loopback)", () => {
     expect(done.status).toBe("done");
     expect(done.text).toContain("Offline model (not a language model)");
     const err = (await activity(t)).find((a) => a.kind === "agent.provider_error");
-    expect(err?.meta).toMatchObject({ code: "PROVIDER_ERROR", reason: "egress_blocked", egressCode: "OUTPUT_TOO_LARGE" });
-    await until(async () => sockets.closedEarly, (n) => n === 1);
+    expect(err?.meta).toMatchObject({
+      code: "PROVIDER_ERROR",
+      reason: "egress_blocked",
+      egressCode: "OUTPUT_TOO_LARGE",
+    });
+    await until(
+      async () => sockets.closedEarly,
+      (n) => n === 1,
+    );
     expect(sentBytes).toBeLessThan(3 * PROVIDER_MAX_RESPONSE_BYTES);
   });
 
@@ -183,14 +201,25 @@ describe("durability", () => {
     if (!sent.ok) throw new Error("send failed");
     await waitForReply(t, s, th);
     // as if the process died while streaming: status streaming, lease expired
-    await t.run((ctx) => ctx.db.patch(sent.assistantMessageId, { status: "streaming", text: "half an ans", running: true, leaseUntil: Date.now() - 1 }));
+    await t.run((ctx) =>
+      ctx.db.patch(sent.assistantMessageId, {
+        status: "streaming",
+        text: "half an ans",
+        running: true,
+        leaseUntil: Date.now() - 1,
+      }),
+    );
     // a stale partial write from the dead attempt is refused once the sweeper took the message back
     expect(await t.mutation(internal.agent.runs.sweepRuns, {})).toMatchObject({ rescheduled: 1 });
-    expect(await t.mutation(internal.agent.stream.partial, { assistantMessageId: sent.assistantMessageId, text: "stale" })).toBe(false);
+    expect(
+      await t.mutation(internal.agent.stream.partial, { assistantMessageId: sent.assistantMessageId, text: "stale" }),
+    ).toBe(false);
     const again = await waitForReply(t, s, th);
     expect(again.status).toBe("done");
     expect(again.text).toContain("Offline model");
-    expect(await t.mutation(internal.agent.stream.partial, { assistantMessageId: sent.assistantMessageId, text: "late" })).toBe(false);
+    expect(
+      await t.mutation(internal.agent.stream.partial, { assistantMessageId: sent.assistantMessageId, text: "late" }),
+    ).toBe(false);
   });
 });
 
@@ -210,10 +239,13 @@ describe("partial text and the writer (units)", () => {
   test("the writer: first text at once, then at most one write per interval, coalesced, capped, none after close", async () => {
     let clock = 0;
     const written: string[] = [];
-    const w = partialWriter(async (text) => {
-      written.push(text);
-      return true;
-    }, () => clock);
+    const w = partialWriter(
+      async (text) => {
+        written.push(text);
+        return true;
+      },
+      () => clock,
+    );
     for (let i = 1; i <= 10; i++) w.push(() => `t${i}`);
     await new Promise((r) => setTimeout(r, 0));
     expect(written).toEqual(["t1"]); // the rest waits for the interval
@@ -236,7 +268,10 @@ describe("partial text and the writer (units)", () => {
 
   test("a write that reports the message finished stops the writer", async () => {
     let n = 0;
-    const w = partialWriter(async () => (++n, false), () => (n + 1) * 10_000);
+    const w = partialWriter(
+      async () => (++n, false),
+      () => (n + 1) * 10_000,
+    );
     w.push(() => "a");
     await new Promise((r) => setTimeout(r, 0));
     w.push(() => "b");
@@ -248,7 +283,9 @@ describe("partial text and the writer (units)", () => {
     const parts: string[] = [];
     const r = await runModel(OFFLINE_SPEC, {
       soul: "s",
-      history: [{ role: "user", text: "a fairly long message so that the offline answer is split into several chunks" }],
+      history: [
+        { role: "user", text: "a fairly long message so that the offline answer is split into several chunks" },
+      ],
       tools: [],
       execute: async () => {
         throw new Error("no tools");
@@ -281,7 +318,12 @@ describe("partial text and the writer (units)", () => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       const iv = setInterval(() => (res.destroyed ? clearInterval(iv) : res.write("data: {}\n\n")), 50);
     };
-    const r = await safeFetchStream(`${base}/x`, { allowlist: ["127.0.0.1"], allowedPorts: [new URL(base).port], devAllowLoopbackHost: true, timeoutMs: 400 });
+    const r = await safeFetchStream(`${base}/x`, {
+      allowlist: ["127.0.0.1"],
+      allowedPorts: [new URL(base).port],
+      devAllowLoopbackHost: true,
+      timeoutMs: 400,
+    });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const reader = r.body.getReader();

@@ -21,7 +21,12 @@ beforeAll(async () => {
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
       const body = JSON.parse(raw) as OtlpBody;
-      exports.push({ path: req.url ?? "", headers: req.headers, raw, spans: body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)) });
+      exports.push({
+        path: req.url ?? "",
+        headers: req.headers,
+        raw,
+        spans: body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+      });
       res.writeHead(200, { "content-type": "application/json" });
       res.end("{}");
     });
@@ -57,24 +62,47 @@ async function setup() {
   const { t, owner } = await publicChat();
   await t.mutation(internal.skills.codeSync.sync, {});
   const skill = await t.run(async (ctx) =>
-    ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", "word_count")).unique(),
+    ctx.db
+      .query("skillRegistry")
+      .withIndex("by_workspace_name", (q) => q.eq("workspaceId", owner.workspaceId).eq("name", "word_count"))
+      .unique(),
   );
   const skillId = skill!._id;
   await owner.as.mutation(api.skills.registry.approve, { skillId });
   await owner.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_TOKEN", value: SKILL_SECRET });
   const serverId = await t.run((ctx) =>
     ctx.db.insert("mcpServers", {
-      workspaceId: owner.workspaceId, name: "docs", url: "https://mcp.example.com/mcp", status: "approved", enabled: true,
-      timeoutMs: 5000, maxOutputBytes: 10000, healthStatus: "unknown", consecutiveFailures: 0, createdAt: 0, updatedAt: 0,
+      workspaceId: owner.workspaceId,
+      name: "docs",
+      url: "https://mcp.example.com/mcp",
+      status: "approved",
+      enabled: true,
+      timeoutMs: 5000,
+      maxOutputBytes: 10000,
+      healthStatus: "unknown",
+      consecutiveFailures: 0,
+      createdAt: 0,
+      updatedAt: 0,
     }),
   );
   const pid = await owner.as.mutation(api.agent.providers.create, {
-    label: "Primary", kind: "openai-compatible", baseUrl: "https://llm.example.com/v1", apiKeyEnvVar: "WARDEN_MODEL_KEY_TRACECANARY",
+    label: "Primary",
+    kind: "openai-compatible",
+    baseUrl: "https://llm.example.com/v1",
+    apiKeyEnvVar: "WARDEN_MODEL_KEY_TRACECANARY",
   });
   await owner.as.mutation(api.agent.config.update, {
-    providerId: pid, model: "gpt-4o-mini", fallbackModel: "offline", enabledSkillIds: [skillId], enabledMcpServerIds: [serverId],
+    providerId: pid,
+    model: "gpt-4o-mini",
+    fallbackModel: "offline",
+    enabledSkillIds: [skillId],
+    enabledMcpServerIds: [serverId],
   });
-  await owner.as.mutation(api.agency.grants.set, { toolRef: "skill:word_count", audience: "webVisitor", policy: "allow" });
+  await owner.as.mutation(api.agency.grants.set, {
+    toolRef: "skill:word_count",
+    audience: "webVisitor",
+    policy: "allow",
+  });
   const s = await session(t);
   const th = await thread(t, s);
   return { t, owner, s, th };
@@ -129,9 +157,17 @@ describe("agent run traces", () => {
     const primary = one(spans, "warden.agent.model", (x) => attrs(x)["warden.model.role"] === "primary");
     const fallback = one(spans, "warden.agent.model", (x) => attrs(x)["warden.model.role"] === "fallback");
     for (const m of [primary, fallback]) expect(m.parentSpanId).toBe(run.spanId);
-    expect(attrs(primary)).toMatchObject({ "gen_ai.system": "openai-compatible", "gen_ai.request.model": "gpt-4o-mini", "warden.model.outcome": "host_not_allowed" });
+    expect(attrs(primary)).toMatchObject({
+      "gen_ai.system": "openai-compatible",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "warden.model.outcome": "host_not_allowed",
+    });
     expect(primary.status).toEqual({ code: 2, message: "PROVIDER_ERROR" });
-    expect(attrs(fallback)).toMatchObject({ "gen_ai.system": "offline", "warden.model.outcome": "ok", "warden.tool_calls": "1" });
+    expect(attrs(fallback)).toMatchObject({
+      "gen_ai.system": "offline",
+      "warden.model.outcome": "ok",
+      "warden.tool_calls": "1",
+    });
     const checker = one(spans, "warden.checker");
     expect(checker.parentSpanId).toBe(fallback.spanId);
     expect(attrs(checker)).toEqual({
@@ -146,7 +182,11 @@ describe("agent run traces", () => {
     expect(attrs(tool)).toEqual({ "warden.tool.kind": "skill", "warden.checker.code": "OK" });
     expect(tool.status).toEqual({ code: 1 });
     // nested in time too
-    for (const [outer, inner] of [[run, fallback], [fallback, checker], [checker, tool]]) {
+    for (const [outer, inner] of [
+      [run, fallback],
+      [fallback, checker],
+      [checker, tool],
+    ]) {
       expect(BigInt(inner.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(outer.startTimeUnixNano));
       expect(BigInt(inner.endTimeUnixNano)).toBeLessThanOrEqual(BigInt(outer.endTimeUnixNano));
     }
@@ -169,7 +209,9 @@ describe("agent run traces", () => {
     const tool2 = one(spans2, "warden.tool");
     expect(tool2.parentSpanId).toBe(checker2.spanId);
     expect(attrs(tool2)).toMatchObject({ "warden.tool.kind": "mcp", "warden.checker.code": "MCP_TOOL_NOT_APPROVED" });
-    expect(one(spans2, "warden.agent.model", (x) => attrs(x)["warden.model.role"] === "fallback").spanId).toBe(checker2.parentSpanId);
+    expect(one(spans2, "warden.agent.model", (x) => attrs(x)["warden.model.role"] === "fallback").spanId).toBe(
+      checker2.parentSpanId,
+    );
 
     // 3. a skill the model made up: refused in the run (no checker call, no tool span), its name not recorded
     await turn(t, s, th, `/skill ${UNKNOWN_SKILL} {"text":"${ARG}"}`);
@@ -184,7 +226,11 @@ describe("agent run traces", () => {
 
     // 4. plain text: run and model spans only
     await turn(t, s, th, `hello ${MSG}, what's up?`);
-    expect(exports[3].spans.map((x) => x.name).sort()).toEqual(["warden.agent.model", "warden.agent.model", "warden.agent.run"]);
+    expect(exports[3].spans.map((x) => x.name).sort()).toEqual([
+      "warden.agent.model",
+      "warden.agent.model",
+      "warden.agent.run",
+    ]);
     expect(exports).toHaveLength(4);
   });
 

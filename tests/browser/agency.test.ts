@@ -49,7 +49,8 @@ class TelegramMock {
   }
 }
 
-if (!HAS_CHROMIUM) console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
+if (!HAS_CHROMIUM)
+  console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
 
 describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { timeout: 90_000 }, () => {
   const tg = new TelegramMock();
@@ -61,7 +62,9 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
   const a11y: Record<string, string[]> = {};
 
   async function audit(name: string, p: Page = page) {
-    a11y[name] = serious(await axe(p)).map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+    a11y[name] = serious(await axe(p)).map(
+      (x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+    );
   }
   /** Screenshot + axe at desktop and phone size. */
   async function both(name: string) {
@@ -78,7 +81,13 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
   async function telegramSays(text: string) {
     const body = JSON.stringify({
       update_id: ++update,
-      message: { message_id: update, date: Math.floor(Date.now() / 1000), from: { id: 4242, is_bot: false, first_name: "Ann", username: "ann" }, chat: { id: 4242, type: "private" }, text },
+      message: {
+        message_id: update,
+        date: Math.floor(Date.now() / 1000),
+        from: { id: 4242, is_bot: false, first_name: "Ann", username: "ann" },
+        chat: { id: 4242, type: "private" },
+        text,
+      },
     });
     const res = await fetch(`${env.rt.siteUrl}/webhooks/telegram/${channelId}`, {
       method: "POST",
@@ -104,9 +113,21 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
     await client.mutation(api.skills.registry.approve, { skillId });
     const cfg = await client.query(api.agent.config.get, {});
     await client.mutation(api.agent.config.update, { enabledSkillIds: [...cfg.enabledSkillIds, skillId] });
-    channelId = await client.mutation(api.channels.manage.create, { platform: "telegram", name: "Support bot", settings: { botUsername: "warden_support_bot" } });
-    await client.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_SECRET_TOKEN", value: TG_SECRET });
-    await client.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "TELEGRAM_BOT_TOKEN", value: TG_BOT });
+    channelId = await client.mutation(api.channels.manage.create, {
+      platform: "telegram",
+      name: "Support bot",
+      settings: { botUsername: "warden_support_bot" },
+    });
+    await client.mutation(api.secrets.manage.setChannelSecret, {
+      channelId,
+      name: "TELEGRAM_SECRET_TOKEN",
+      value: TG_SECRET,
+    });
+    await client.mutation(api.secrets.manage.setChannelSecret, {
+      channelId,
+      name: "TELEGRAM_BOT_TOKEN",
+      value: TG_BOT,
+    });
     await client.mutation(api.channels.manage.enable, { channelId });
 
     ctx = await env.browser.newContext({ viewport: WIDE });
@@ -124,7 +145,14 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
     if (t.task.result?.state === "fail" && page) {
       await shot(page, `agency-fail-${t.task.name.slice(0, 40).replace(/\W+/g, "-")}`).catch(() => undefined);
       console.warn(`page problems: ${page.problems.join("\n")}\nsent: ${JSON.stringify(tg.sent)}`);
-      console.warn(`page text at failure:\n${(await page.locator("body").innerText().catch(() => "")).slice(0, 2000)}`);
+      console.warn(
+        `page text at failure:\n${(
+          await page
+            .locator("body")
+            .innerText()
+            .catch(() => "")
+        ).slice(0, 2000)}`,
+      );
     }
   });
 
@@ -135,7 +163,9 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
     const paired = row.getByLabel("calculator: Paired channel senders", { exact: true });
     await expect.poll(() => web.inputValue()).toBe("deny");
     expect(await paired.inputValue()).toBe("ask");
-    expect(await row.getByLabel("calculator: Owners (linked channel identity)", { exact: true }).inputValue()).toBe("allow");
+    expect(await row.getByLabel("calculator: Owners (linked channel identity)", { exact: true }).inputValue()).toBe(
+      "allow",
+    );
     expect(await row.getByText("set by an owner").count()).toBe(0);
     // the audience key is a tooltip, not text
     expect(await page.locator("th[title='pairedSender']").textContent()).toContain("Paired channel senders");
@@ -151,7 +181,9 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "Tool access" }).waitFor();
     const after = page.locator("tr[data-tool='calculator']");
-    await expect.poll(() => after.getByLabel("calculator: Unknown channel senders", { exact: true }).inputValue()).toBe("ask");
+    await expect
+      .poll(() => after.getByLabel("calculator: Unknown channel senders", { exact: true }).inputValue())
+      .toBe("ask");
     expect(await after.getByText("set by an owner").count()).toBe(1);
     expect(await after.getByText("confirmed", { exact: true }).count()).toBe(1);
     expect(await after.getByLabel("Risk class of calculator", { exact: true }).inputValue()).toBe("local");

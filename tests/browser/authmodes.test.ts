@@ -10,7 +10,10 @@ const PUBLISHABLE = `pk_test_${Buffer.from(`${CLERK_HOST}$`).toString("base64")}
 describe.skipIf(!HAS_CHROMIUM)("AUTH_MODE=both", { timeout: 60_000 }, () => {
   let env: Env;
   beforeAll(async () => {
-    env = await startEnv({ env: { AUTH_MODE: "both", CLERK_JWT_ISSUER_DOMAIN: `https://${CLERK_HOST}` }, buildEnv: { VITE_CLERK_PUBLISHABLE_KEY: PUBLISHABLE } });
+    env = await startEnv({
+      env: { AUTH_MODE: "both", CLERK_JWT_ISSUER_DOMAIN: `https://${CLERK_HOST}` },
+      buildEnv: { VITE_CLERK_PUBLISHABLE_KEY: PUBLISHABLE },
+    });
   }, 120_000);
   afterAll(async () => {
     await env?.close();

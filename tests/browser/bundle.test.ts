@@ -16,7 +16,13 @@ const CANARIES = {
   TWILIO_AUTH_TOKEN: "canary-twilio-token-5566778899",
 };
 /** Values the browser tests type into SyncBoard (they must live only in the database, encrypted). */
-const TYPED_SECRETS = ["sk-live-SUPERSECRET-9876", "tg-webhook-secret-7788", "sk-e2e-fake-model-key-4242424242", "a-long-enough-password-nina", ...OWNERS.map((o) => o.password)];
+const TYPED_SECRETS = [
+  "sk-live-SUPERSECRET-9876",
+  "tg-webhook-secret-7788",
+  "sk-e2e-fake-model-key-4242424242",
+  "a-long-enough-password-nina",
+  ...OWNERS.map((o) => o.password),
+];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -57,7 +63,9 @@ describe("built SyncBoard", () => {
   it("the leak detector finds a planted value (control)", () => {
     const values = needles();
     expect(values.length).toBeGreaterThan(8);
-    expect(leaks(`var k="${TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY}"`, values)).toEqual([TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY]);
+    expect(leaks(`var k="${TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY}"`, values)).toEqual([
+      TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY,
+    ]);
     expect(leaks(`{"d":"${JSON.parse(TEST_ENV.WARDEN_AUTH_PRIVATE_JWK).d}"}`, values).length).toBeGreaterThan(0);
   });
 
@@ -89,7 +97,9 @@ describe("built SyncBoard", () => {
 describe("CSP meta builder", () => {
   it("pins connect-src to the Convex URLs known at build time", () => {
     const csp = metaCsp({ VITE_CONVEX_URL: "https://happy-otter-123.convex.cloud" });
-    expect(csp).toContain("connect-src 'self' https://happy-otter-123.convex.cloud wss://happy-otter-123.convex.cloud https://happy-otter-123.convex.site");
+    expect(csp).toContain(
+      "connect-src 'self' https://happy-otter-123.convex.cloud wss://happy-otter-123.convex.cloud https://happy-otter-123.convex.site",
+    );
     expect(csp).not.toContain("http:");
   });
 
@@ -100,7 +110,9 @@ describe("CSP meta builder", () => {
     expect(clerkOrigin("pk_test_" + Buffer.from("evil.com/x?$").toString("base64"))).toBeNull();
     expect(clerkOrigin("sk_test_abc")).toBeNull();
     // Frames: only the site origin's MCP App sandbox (+ Clerk); unknown backend → the runtime's header pins it.
-    expect(metaCsp({ VITE_CONVEX_URL: "https://happy-otter-123.convex.cloud" })).toContain("; frame-src https://happy-otter-123.convex.site;");
+    expect(metaCsp({ VITE_CONVEX_URL: "https://happy-otter-123.convex.cloud" })).toContain(
+      "; frame-src https://happy-otter-123.convex.site;",
+    );
     expect(metaCsp({})).toContain("; frame-src http: https:;");
   });
 });

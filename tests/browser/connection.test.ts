@@ -46,7 +46,8 @@ describe.skipIf(!HAS_CHROMIUM)("connection banner", { timeout: 90_000 }, () => {
       quiet: true,
     });
     // The client backs off between attempts; give it time.
-    for (const p of [chat, board]) await p.getByTestId("connection-lost").waitFor({ state: "detached", timeout: 40_000 });
+    for (const p of [chat, board])
+      await p.getByTestId("connection-lost").waitFor({ state: "detached", timeout: 40_000 });
     await send.click();
     await chat.locator(".msg-user", { hasText: "sent after the reconnect" }).waitFor();
     expect(chat.problems.filter((p) => p.startsWith("pageerror"))).toEqual([]);

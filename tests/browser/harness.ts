@@ -32,12 +32,24 @@ const RUNTIME_DERIVED = [
 /** `vite build` into a fresh temp folder (a child process: the same command CI and `npm run build` use). */
 export function buildUi(env: Record<string, string | undefined> = process.env): string {
   const outDir = mkdtempSync(join(tmpdir(), "warden-ui-"));
-  const r = spawnSync(process.execPath, [join(REPO, "node_modules", "vite", "bin", "vite.js"), "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"], {
-    cwd: REPO,
-    // vitest sets NODE_ENV=test, which would make Vite emit React's development build.
-    env: { ...env, NODE_ENV: "production" } as NodeJS.ProcessEnv,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(REPO, "node_modules", "vite", "bin", "vite.js"),
+      "build",
+      "--outDir",
+      outDir,
+      "--emptyOutDir",
+      "--logLevel",
+      "warn",
+    ],
+    {
+      cwd: REPO,
+      // vitest sets NODE_ENV=test, which would make Vite emit React's development build.
+      env: { ...env, NODE_ENV: "production" } as NodeJS.ProcessEnv,
+      encoding: "utf8",
+    },
+  );
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
   return outDir;
 }
@@ -57,20 +69,43 @@ export type Env = {
   close(): Promise<void>;
 };
 
-export async function startEnv(opts: { env?: Record<string, string>; buildEnv?: Record<string, string> } = {}): Promise<Env> {
+export async function startEnv(
+  opts: { env?: Record<string, string>; buildEnv?: Record<string, string> } = {},
+): Promise<Env> {
   for (const k of RUNTIME_DERIVED) delete process.env[k];
   const distDir = buildUi({ ...process.env, ...opts.buildEnv });
   const dataDir = mkdtempSync(join(tmpdir(), "warden-e2e-"));
   // Owners are seeded below with known passwords; skip the random first-owner bootstrap.
   writeFileSync(join(dataDir, "owner-bootstrap.done"), "seeded by the browser tests");
-  const rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, distDir, port: 0, quiet: true, env: opts.env });
+  const rt = await startRuntime({
+    convexDir: join(REPO, "convex"),
+    dataDir,
+    distDir,
+    port: 0,
+    quiet: true,
+    env: opts.env,
+  });
   const owners = await Promise.all(
-    OWNERS.map(async (o) => ({ ownerKey: o.ownerKey, passwordHash: await hashPassword(o.password), role: o.role, active: true })),
+    OWNERS.map(async (o) => ({
+      ownerKey: o.ownerKey,
+      passwordHash: await hashPassword(o.password),
+      role: o.role,
+      active: true,
+    })),
   );
   await rt.engine.callSystem("owners/admin:syncOwners", { owners });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   return {
     rt,
@@ -113,7 +148,9 @@ export async function go(page: Page, label: string, heading: string) {
 export async function shot(page: Page, name: string) {
   mkdirSync(SHOTS, { recursive: true });
   // Let subscriptions settle (loading spinners gone) before the picture.
-  await page.waitForFunction(() => !document.querySelector('[role="status"].loading'), undefined, { timeout: 5000 }).catch(() => undefined);
+  await page
+    .waitForFunction(() => !document.querySelector('[role="status"].loading'), undefined, { timeout: 5000 })
+    .catch(() => undefined);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -130,7 +167,12 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE);
   const res = (await page.evaluate(async () => {
     const r = await (window as any).axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n: any) => ({ target: n.target })) }));
+    return r.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n: any) => ({ target: n.target })),
+    }));
   })) as AxeViolation[];
   return res;
 }
@@ -141,7 +183,11 @@ export function serious(v: AxeViolation[]) {
 
 /** An HTTP client signed in as an owner (for setup and for "forced" calls a UI would not make). */
 export async function apiAs(rt: Runtime, o: Owner): Promise<{ client: ConvexHttpClient; token: string }> {
-  const res = await fetch(`${rt.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ownerKey: o.ownerKey, password: o.password }) });
+  const res = await fetch(`${rt.siteUrl}/auth/signin`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ownerKey: o.ownerKey, password: o.password }),
+  });
   if (!res.ok) throw new Error(`sign-in failed: ${res.status}`);
   const { token } = (await res.json()) as { token: string };
   const client = new ConvexHttpClient(rt.url);

@@ -41,7 +41,8 @@ class Callback {
   }
 }
 
-if (!HAS_CHROMIUM) console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
+if (!HAS_CHROMIUM)
+  console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
 
 describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", { timeout: 120_000 }, () => {
   const cb = new Callback();
@@ -57,7 +58,13 @@ describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", {
       ["calc", "calculator"],
       ["clock", "time_in_zone"],
     ]) {
-      const id: Id<"skillRegistry"> = await client.mutation(api.skills.registry.create, { name, description: `${name} skill`, type: "template", config: { template }, allowedDomains: [] } as any);
+      const id: Id<"skillRegistry"> = await client.mutation(api.skills.registry.create, {
+        name,
+        description: `${name} skill`,
+        type: "template",
+        config: { template },
+        allowedDomains: [],
+      } as any);
       await client.mutation(api.skills.registry.approve, { skillId: id });
     }
     ctx = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -75,7 +82,9 @@ describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", {
     const mcpUrl = new URL(`${env.rt.siteUrl}/mcp`);
     const provider = new MemoryOAuthProvider(cb.url, "Chromium E2E client");
     const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-    await expect(new Client({ name: "e2e", version: "1.0.0" }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(new Client({ name: "e2e", version: "1.0.0" }).connect(first)).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
     expect(provider.info?.client_id).toMatch(/^wdn_oc_/);
     const authUrl = provider.authorizationUrl!;
     expect(authUrl.origin).toBe(env.rt.siteUrl);
@@ -88,7 +97,12 @@ describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", {
     await page.getByText("“Chromium E2E client” wants access").waitFor();
     await page.getByText("a program on this computer").waitFor();
     await page.getByTestId("consent-skills").getByRole("checkbox").first().waitFor();
-    await page.getByTestId("consent-skills").locator("label", { hasText: "calc" }).first().getByRole("checkbox").check();
+    await page
+      .getByTestId("consent-skills")
+      .locator("label", { hasText: "calc" })
+      .first()
+      .getByRole("checkbox")
+      .check();
     await shot(page, "40-oauth-consent");
     expect(serious(await axe(page))).toEqual([]);
     await page.getByRole("button", { name: "Approve", exact: true }).click();
@@ -112,7 +126,10 @@ describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", {
     await page.goto(`${env.rt.url}/`);
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     await go(page, "MCP servers", "MCP servers");
-    await page.getByTestId("snippet-claude-code").getByText(`claude mcp add --transport http warden ${mcpUrl.href}`).waitFor();
+    await page
+      .getByTestId("snippet-claude-code")
+      .getByText(`claude mcp add --transport http warden ${mcpUrl.href}`)
+      .waitFor();
     const row = page.locator("tr", { hasText: "Chromium E2E client" });
     await row.getByText("active").waitFor();
     await shot(page, "41-mcp-oauth-clients");
@@ -121,7 +138,11 @@ describe.skipIf(!HAS_CHROMIUM)("MCP OAuth: SDK client + consent in SyncBoard", {
     await row.getByText("revoked by an owner").waitFor();
     const after = await fetch(mcpUrl, {
       method: "POST",
-      headers: { authorization: `Bearer ${provider.saved!.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      headers: {
+        authorization: `Bearer ${provider.saved!.access_token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(after.status).toBe(401);

@@ -11,7 +11,8 @@ const [OWNER, , VIEWER] = OWNERS;
 /** A fake model key in the server's environment: SyncBoard may say it is set, never show it. */
 const MODEL_KEY = "sk-e2e-fake-model-key-4242424242";
 
-if (!HAS_CHROMIUM) console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
+if (!HAS_CHROMIUM)
+  console.warn("SKIPPED: /usr/bin/chromium is missing (install Debian's chromium package to run the browser suite)");
 
 describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_000 }, () => {
   let env: Env;
@@ -44,7 +45,14 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     if (ctx.task.result?.state === "fail" && p) {
       await shot(p, `fail-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}`).catch(() => undefined);
       console.warn(`page problems: ${p.problems.join("\n")}`);
-      console.warn(`page text at failure:\n${(await p.locator("body").innerText().catch(() => "")).slice(0, 1500)}`);
+      console.warn(
+        `page text at failure:\n${(
+          await p
+            .locator("body")
+            .innerText()
+            .catch(() => "")
+        ).slice(0, 1500)}`,
+      );
     }
   });
 
@@ -68,7 +76,11 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByText("healthy").waitFor();
     await page.getByRole("heading", { name: "Invocations and denials, last 24 hours" }).waitFor();
     // The token lives in sessionStorage, never in localStorage or a cookie.
-    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("warden.ownerToken"), local: JSON.stringify(localStorage), cookie: document.cookie }));
+    const stored = await page.evaluate(() => ({
+      session: sessionStorage.getItem("warden.ownerToken"),
+      local: JSON.stringify(localStorage),
+      cookie: document.cookie,
+    }));
     expect(stored.session).toContain("token");
     expect(stored.local).not.toContain("eyJ");
     expect(stored.cookie).toBe("");
@@ -91,7 +103,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByRole("heading", { level: 1, name: "weather_lookup" }).waitFor();
     await page.getByText("Waiting for review").waitFor();
     await page.getByRole("button", { name: "Approve weather_lookup" }).click();
-    await page.getByRole("dialog", { name: "Approve weather_lookup?" }).getByRole("button", { name: "Approve and allow" }).click(); // the confirmation (issue 21 item 6)
+    await page
+      .getByRole("dialog", { name: "Approve weather_lookup?" })
+      .getByRole("button", { name: "Approve and allow" })
+      .click(); // the confirmation (issue 21 item 6)
     await page.getByText("approved", { exact: true }).first().waitFor();
     await expect.poll(() => page.getByText("Waiting for review").count()).toBe(0);
   });
@@ -102,7 +117,9 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByRole("button", { name: "Add domain" }).click();
     const err = page.locator(".field-error").filter({ hasText: "*.example.com" });
     await expect.poll(() => err.textContent()).toContain("DOMAIN_INVALID");
-    await expect.poll(() => page.getByRole("list", { name: "Allowed domains" }).getByText("*.example.com").count()).toBe(0);
+    await expect
+      .poll(() => page.getByRole("list", { name: "Allowed domains" }).getByText("*.example.com").count())
+      .toBe(0);
 
     await input.fill("status.example.org");
     await page.getByRole("button", { name: "Add domain" }).click();
@@ -125,7 +142,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await audit("skill-detail");
     // Approve again for the later viewer check to have an approved + a pending skill.
     await page.getByRole("button", { name: "Approve weather_lookup" }).click();
-    await page.getByRole("dialog", { name: "Approve weather_lookup?" }).getByRole("button", { name: "Approve and allow" }).click(); // the confirmation (issue 21 item 6)
+    await page
+      .getByRole("dialog", { name: "Approve weather_lookup?" })
+      .getByRole("button", { name: "Approve and allow" })
+      .click(); // the confirmation (issue 21 item 6)
     await page.getByText("Waiting for review").waitFor({ state: "detached" });
   });
 
@@ -142,7 +162,11 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await shot(page, "05-limits");
     await audit("limits");
 
-    const visitor = await env.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const visitor = await env.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
     const chat = await newPage(visitor);
     await chat.goto(`${env.rt.url}/chat`);
     const box = chat.getByLabel("Message", { exact: true });
@@ -238,24 +262,46 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByLabel("Name", { exact: true }).fill("weather");
     await page.getByLabel("URL", { exact: true }).fill("http://10.0.0.5/mcp");
     await page.getByRole("button", { name: "Register server" }).click();
-    await expect.poll(() => page.locator(".field-error").first().textContent()).toMatch(/PRIVATE_ADDRESS_BLOCKED|SCHEME_NOT_ALLOWED/);
+    await expect
+      .poll(() => page.locator(".field-error").first().textContent())
+      .toMatch(/PRIVATE_ADDRESS_BLOCKED|SCHEME_NOT_ALLOWED/);
     await page.getByLabel("URL", { exact: true }).fill("https://mcp.example.com/mcp");
     await page.getByRole("button", { name: "Register server" }).click();
     await page.getByRole("button", { name: "Approve weather" }).click();
-    await page.getByRole("dialog", { name: "Approve MCP server weather?" }).getByRole("button", { name: "Approve and connect" }).click();
+    await page
+      .getByRole("dialog", { name: "Approve MCP server weather?" })
+      .getByRole("button", { name: "Approve and connect" })
+      .click();
     await page.getByRole("link", { name: "weather" }).click();
     await page.getByRole("heading", { level: 1, name: "weather" }).waitFor();
     const serverId = decodeURIComponent(page.url().split("/mcp/")[1]);
 
     // Two listings (as the MCP client would store them): the second changes one tool's schema.
     const tools = (h: string, alertsSchema: Record<string, unknown>) => [
-      { name: "forecast", description: "Weather forecast for a city", inputSchema: { type: "object", properties: { city: { type: "string" } } }, hash: "h-forecast-1" },
+      {
+        name: "forecast",
+        description: "Weather forecast for a city",
+        inputSchema: { type: "object", properties: { city: { type: "string" } } },
+        hash: "h-forecast-1",
+      },
       { name: "alerts", description: "Weather alerts", inputSchema: alertsSchema, hash: h },
     ];
-    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-1", { type: "object" }), skipped: 0 });
-    await expect.poll(() => page.locator("tr", { hasText: "alerts" }).getByText("approved", { exact: true }).count()).toBe(1);
+    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", {
+      serverId,
+      url: "https://mcp.example.com/mcp",
+      tools: tools("h-alerts-1", { type: "object" }),
+      skipped: 0,
+    });
+    await expect
+      .poll(() => page.locator("tr", { hasText: "alerts" }).getByText("approved", { exact: true }).count())
+      .toBe(1);
     const changed = { type: "object", properties: { region: { type: "string" } } };
-    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", { serverId, url: "https://mcp.example.com/mcp", tools: tools("h-alerts-2", changed), skipped: 0 });
+    await env.rt.engine.callSystem("mcp/outbound/servers:storeTools", {
+      serverId,
+      url: "https://mcp.example.com/mcp",
+      tools: tools("h-alerts-2", changed),
+      skipped: 0,
+    });
     const alerts = page.locator("tr", { hasText: "Weather alerts" });
     await alerts.getByText("changed – re-approve").waitFor();
     await page.getByText("Tools changed since approval").waitFor();
@@ -275,7 +321,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.getByLabel("Client name", { exact: true }).fill("Claude Desktop");
     await page.getByLabel("Skills it may call", { exact: true }).fill("weather_lookup");
     // gateway mode: pick an approved upstream tool for the token's scope
-    await page.getByTestId("upstream-scopes").getByLabel(/weather\.forecast/).check();
+    await page
+      .getByTestId("upstream-scopes")
+      .getByLabel(/weather\.forecast/)
+      .check();
     await page.getByRole("button", { name: "Mint token" }).click();
     const minted = page.getByTestId("minted-token");
     const token = (await minted.textContent()) ?? "";
@@ -372,7 +421,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await go(page, "Activity", "Activity");
     const first = page.getByRole("button", { name: /^Make public: / }).first();
     await first.click();
-    await page.getByRole("button", { name: /^Make private: / }).first().waitFor();
+    await page
+      .getByRole("button", { name: /^Make private: / })
+      .first()
+      .waitFor();
     const { ConvexHttpClient } = await import("convex/browser");
     const anon = new ConvexHttpClient(env.rt.url);
     const feed = await anon.query(api.agent.activity.publicFeed, { paginationOpts: { numItems: 10, cursor: null } });
@@ -445,7 +497,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     await page.setViewportSize({ width: 390, height: 844 });
     const menu = page.getByRole("button", { name: "Menu" });
     await menu.click();
-    await page.getByRole("navigation", { name: "SyncBoard" }).getByRole("link", { name: "Skills", exact: true }).waitFor();
+    await page
+      .getByRole("navigation", { name: "SyncBoard" })
+      .getByRole("link", { name: "Skills", exact: true })
+      .waitFor();
     await shot(page, "33-overview-phone-menu");
     await menu.click();
     await shot(page, "34-overview-phone");
@@ -528,7 +583,10 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
         inputBytes: 2,
         outputBytes: html.length,
         inputPreview: "{}",
-        outputPreview: JSON.stringify({ ui: [{ uri: "ui://weather/forecast", mimeType: "text/html", html }], content: [] }),
+        outputPreview: JSON.stringify({
+          ui: [{ uri: "ui://weather/forecast", mimeType: "text/html", html }],
+          content: [],
+        }),
       },
     });
     await go(page, "Invocation log", "Invocation log");
@@ -551,35 +609,47 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard + /chat in Chromium", { timeout: 60_00
     expect(text).not.toContain("fetch ok");
     expect(text).not.toContain("parent title");
 
-    const sandbox = page.frames().find((f) => f.parentFrame() === page.mainFrame() && f.url().endsWith("/mcp-app-sandbox"))!;
+    const sandbox = page
+      .frames()
+      .find((f) => f.parentFrame() === page.mainFrame() && f.url().endsWith("/mcp-app-sandbox"))!;
     const app = page.frames().find((f) => f.parentFrame() === sandbox)!;
     expect(app).toBeTruthy();
     expect(await app.evaluate(() => document.body.dataset.ran)).toBe("yes");
-    expect(await app.evaluate(() => getComputedStyle(document.getElementById("app-title")!).color)).toBe("rgb(1, 2, 3)");
+    expect(await app.evaluate(() => getComputedStyle(document.getElementById("app-title")!).color)).toBe(
+      "rgb(1, 2, 3)",
+    );
     // Opaque origins all the way up: neither the app nor the sandbox page can reach SyncBoard.
     expect(await app.evaluate(() => window.origin)).toBe("null");
     expect(await sandbox.evaluate(() => window.origin)).toBe("null");
     for (const f of [app, sandbox]) {
-      expect(await f.evaluate(() => {
-        try {
-          return String((window.top as Window).document.title);
-        } catch {
-          return "blocked";
-        }
-      })).toBe("blocked");
+      expect(
+        await f.evaluate(() => {
+          try {
+            return String((window.top as Window).document.title);
+          } catch {
+            return "blocked";
+          }
+        }),
+      ).toBe("blocked");
     }
     // The HTML lives only in the frames, never in SyncBoard's own DOM.
     expect(await page.evaluate(() => document.getElementById("app-title"))).toBeNull();
     expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain("Weather app");
     // The only refusal was the app's own fetch (SyncBoard's CSP did not block the frame, script or style).
-    expect(page.problems.slice(before).filter((p) => !(p.startsWith("csp: ") && p.includes("/health") && /connect/i.test(p)))).toEqual([]);
+    expect(
+      page.problems
+        .slice(before)
+        .filter((p) => !(p.startsWith("csp: ") && p.includes("/health") && /connect/i.test(p))),
+    ).toEqual([]);
 
     // Messages from the frame are accepted, messages from anyone else (this page, the nested app
     // posting to the top directly) are ignored.
     await app.evaluate(() => parent.postMessage({ type: "ui-size-change", payload: { height: 420 } }, "*"));
     await expect.poll(() => frameEl.getAttribute("height")).toBe("420");
     await page.evaluate(() => window.postMessage({ type: "ui-size-change", payload: { height: 900 } }, "*"));
-    await app.evaluate(() => (window.top as Window).postMessage({ type: "ui-size-change", payload: { height: 800 } }, "*"));
+    await app.evaluate(() =>
+      (window.top as Window).postMessage({ type: "ui-size-change", payload: { height: 800 } }, "*"),
+    );
     await page.waitForTimeout(300);
     expect(await frameEl.getAttribute("height")).toBe("420");
     await shot(page, "32-mcp-app");

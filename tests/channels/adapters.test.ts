@@ -7,7 +7,16 @@ import { describe, expect, test } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ADAPTERS, IDEMPOTENT_SEND, LIMIT_SIGNAL, PLATFORMS, PLATFORM_CATALOG, SECRET_NAMES, SETTINGS_SCHEMAS, isPlatform } from "../../convex/channels/platforms/index";
+import {
+  ADAPTERS,
+  IDEMPOTENT_SEND,
+  LIMIT_SIGNAL,
+  PLATFORMS,
+  PLATFORM_CATALOG,
+  SECRET_NAMES,
+  SETTINGS_SCHEMAS,
+  isPlatform,
+} from "../../convex/channels/platforms/index";
 import type { PlatformAdapter } from "../../convex/channels/platforms/types";
 import { platformValidator } from "../../convex/channels/tables";
 import { parseWebhookPath, setupSteps, validateSettings } from "../../convex/channels/platforms";
@@ -26,7 +35,13 @@ const FIELDS: Record<keyof PlatformAdapter, (v: unknown) => boolean> = {
   settingsFields: (v) => Array.isArray(v),
   secrets: (v) => {
     const s = v as PlatformAdapter["secrets"];
-    return typeof s?.verify === "string" && typeof s.send === "string" && Array.isArray(s.all) && s.all.includes(s.verify) && s.all.includes(s.send);
+    return (
+      typeof s?.verify === "string" &&
+      typeof s.send === "string" &&
+      Array.isArray(s.all) &&
+      s.all.includes(s.verify) &&
+      s.all.includes(s.send)
+    );
   },
   verify: (v) => typeof v === "function",
   parse: (v) => typeof v === "function",
@@ -35,9 +50,17 @@ const FIELDS: Record<keyof PlatformAdapter, (v: unknown) => boolean> = {
   inlineNotice: (v) => v === null || typeof v === "function",
   reply: (v) => {
     const r = v as PlatformAdapter["reply"];
-    return Number.isInteger(r?.maxChars) && r.maxChars > 0 && typeof r.usesSecret === "boolean" && typeof r.build === "function";
+    return (
+      Number.isInteger(r?.maxChars) &&
+      r.maxChars > 0 &&
+      typeof r.usesSecret === "boolean" &&
+      typeof r.build === "function"
+    );
   },
-  fetchText: (v) => v === null || (typeof (v as { request?: unknown }).request === "function" && typeof (v as { text?: unknown }).text === "function"),
+  fetchText: (v) =>
+    v === null ||
+    (typeof (v as { request?: unknown }).request === "function" &&
+      typeof (v as { text?: unknown }).text === "function"),
   vendorBase: (v) => {
     const b = v as PlatformAdapter["vendorBase"];
     return /^WARDEN_[A-Z]+_API_BASE$/.test(b?.env ?? "") && /^https:\/\//.test(b.fallback);
@@ -64,7 +87,9 @@ describe("the adapter registry", () => {
       // No field beyond the type: the type is the whole contract.
       expect(Object.keys(a).sort()).toEqual(Object.keys(FIELDS).sort());
       // The settings form names exactly the schema's keys; the steps name the secrets and the URL.
-      const shape = Object.keys((ADAPTERS[p].settingsSchema as unknown as { shape: Record<string, unknown> }).shape).sort();
+      const shape = Object.keys(
+        (ADAPTERS[p].settingsSchema as unknown as { shape: Record<string, unknown> }).shape,
+      ).sort();
       expect(ADAPTERS[p].settingsFields.map((f) => f.key).sort()).toEqual(shape);
       const steps = setupSteps(p, "https://example.test/webhooks/x");
       expect(steps.join("\n")).toContain("https://example.test/webhooks/x");
@@ -90,7 +115,8 @@ describe("the adapter registry", () => {
     expect([...IDEMPOTENT_SEND]).toEqual(PLATFORMS.filter((p) => ADAPTERS[p].idempotentSend));
     // One webhook route serves every platform; its path parser accepts exactly the registry's names.
     expect(channelRoutes.map((r) => r.pathPrefix)).toEqual(["/webhooks/"]);
-    for (const p of keys) expect(parseWebhookPath(`/webhooks/${p}/abcdefghij12`)).toEqual({ platform: p, channelId: "abcdefghij12" });
+    for (const p of keys)
+      expect(parseWebhookPath(`/webhooks/${p}/abcdefghij12`)).toEqual({ platform: p, channelId: "abcdefghij12" });
     for (const p of ["toString", "constructor", "__proto__", "Telegram", "web", "voice", ""]) {
       expect(isPlatform(p)).toBe(false);
       expect(parseWebhookPath(`/webhooks/${p}/abcdefghij12`)).toBeNull();
@@ -99,8 +125,13 @@ describe("the adapter registry", () => {
 
   test("dispatch refuses names outside the registry", async () => {
     const req = { method: "POST", url: "https://x.test/", headers: {}, body: "{}" };
-    expect(await verifyInbound("toString" as never, req, "secret")).toMatchObject({ ok: false, reason: "unknown_platform" });
-    expect(parseInbound("constructor" as never, { body: "{}", headers: {}, settings: {}, idSalt: "s" })).toEqual({ ok: false });
+    expect(await verifyInbound("toString" as never, req, "secret")).toMatchObject({
+      ok: false,
+      reason: "unknown_platform",
+    });
+    expect(parseInbound("constructor" as never, { body: "{}", headers: {}, settings: {}, idSalt: "s" })).toEqual({
+      ok: false,
+    });
     expect(validateSettings("telegram", {}).ok).toBe(true);
     for (const p of PLATFORMS) expect(vendorBase(p, {})).toBe(ADAPTERS[p].vendorBase.fallback);
   });

@@ -21,7 +21,9 @@ const rt = await startRuntime({
 if (process.env.CHILD_SEED) {
   const owner = JSON.parse(process.env.CHILD_SEED) as { ownerKey: string; password: string };
   await rt.engine.callSystem("owners/admin:syncOwners", {
-    owners: [{ ownerKey: owner.ownerKey, passwordHash: await hashPassword(owner.password), role: "owner", active: true }],
+    owners: [
+      { ownerKey: owner.ownerKey, passwordHash: await hashPassword(owner.password), role: "owner", active: true },
+    ],
   });
 }
 process.stdout.write(`${JSON.stringify({ url: rt.url, siteUrl: rt.siteUrl })}\n`);

@@ -21,7 +21,17 @@ import { ConvexHttpClient } from "convex/browser";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { TEST_ENV } from "../env";
-import { RESEND_FROM, RESEND_KEY, RESEND_SECRET, TG_BOT, TG_SECRET, resendReceived, signResend, signTelegram, telegramUpdate } from "./helpers";
+import {
+  RESEND_FROM,
+  RESEND_KEY,
+  RESEND_SECRET,
+  TG_BOT,
+  TG_SECRET,
+  resendReceived,
+  signResend,
+  signTelegram,
+  telegramUpdate,
+} from "./helpers";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const OWNER = { ownerKey: "crash-owner", password: "crash-test-password-0123456789" };
@@ -50,7 +60,9 @@ function startChild(dataDir: string, extra: Record<string, string>, seed = false
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(proc);
-  const exited = new Promise<NodeJS.Signals | number | null>((r) => proc.once("exit", (code, signal) => r(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
+    proc.once("exit", (code, signal) => r(signal ?? code)),
+  );
   return new Promise((resolve, reject) => {
     let buf = "";
     proc.stdout!.on("data", (d) => {
@@ -77,14 +89,17 @@ const vendor = {
       const body = Buffer.concat(chunks).toString("utf8");
       if (req.url?.startsWith("/telegram/")) {
         vendor.telegram.push(JSON.parse(body).text);
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ ok: true, result: { message_id: vendor.telegram.length } }));
+        res
+          .writeHead(200, { "Content-Type": "application/json" })
+          .end(JSON.stringify({ ok: true, result: { message_id: vendor.telegram.length } }));
         return;
       }
       if (req.url === "/resend/emails" && req.method === "POST") {
         const key = String(req.headers["idempotency-key"] ?? "");
         vendor.resendAttempts.push({ key, at: Date.now() });
         // Resend stores the e-mail when the request arrives; a repeat with the key is not sent again
-        if (!key || !vendor.resendDelivered.has(key)) vendor.resendDelivered.set(key || `none-${vendor.resendAttempts.length}`, JSON.parse(body).text);
+        if (!key || !vendor.resendDelivered.has(key))
+          vendor.resendDelivered.set(key || `none-${vendor.resendAttempts.length}`, JSON.parse(body).text);
         if (vendor.holdResend) {
           vendor.held.push(res); // no acknowledgement: the runtime dies waiting for it
           return;
@@ -106,7 +121,11 @@ afterAll(async () => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 40_000): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 40_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await f();
@@ -117,7 +136,11 @@ async function until<T>(what: string, f: () => T | undefined | false | Promise<T
 }
 
 async function signIn(c: Child): Promise<ConvexHttpClient> {
-  const res = await fetch(`${c.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(OWNER) });
+  const res = await fetch(`${c.siteUrl}/auth/signin`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(OWNER),
+  });
   expect(res.status).toBe(200);
   const client = new ConvexHttpClient(c.url);
   client.setAuth(((await res.json()) as { token: string }).token);
@@ -130,10 +153,15 @@ async function webhook(c: Child, path: string, r: { headers: Record<string, stri
 }
 
 async function assistantMessages(client: ConvexHttpClient) {
-  const threads = await client.query(api.chat.owner.listThreads, { paginationOpts: { numItems: 20, cursor: null } } as never);
+  const threads = await client.query(api.chat.owner.listThreads, {
+    paginationOpts: { numItems: 20, cursor: null },
+  } as never);
   const out: { status: string; errorCode?: string }[] = [];
   for (const th of (threads as { page: { _id: Id<"threads"> }[] }).page) {
-    const msgs = await client.query(api.chat.owner.listMessages, { threadId: th._id, paginationOpts: { numItems: 20, cursor: null } });
+    const msgs = await client.query(api.chat.owner.listMessages, {
+      threadId: th._id,
+      paginationOpts: { numItems: 20, cursor: null },
+    });
     out.push(...msgs.page.filter((m) => m.role === "assistant"));
   }
   return out;
@@ -148,13 +176,37 @@ test("killed between the agent's answer and the vendor's acknowledgement: delive
   // Run 1: seed two channels, then a Telegram message whose reply send dies before its request leaves.
   const first = await startChild(dataDir, { WARDEN_TEST_CRASH_AT: "reply.beforeDispatch" }, true);
   const owner = await signIn(first);
-  const tg = await owner.mutation(api.channels.manage.create, { platform: "telegram", name: "Support bot", settings: { botUsername: "warden_bot" } });
-  await owner.mutation(api.secrets.manage.setChannelSecret, { channelId: tg, name: "TELEGRAM_SECRET_TOKEN", value: TG_SECRET });
-  await owner.mutation(api.secrets.manage.setChannelSecret, { channelId: tg, name: "TELEGRAM_BOT_TOKEN", value: TG_BOT });
+  const tg = await owner.mutation(api.channels.manage.create, {
+    platform: "telegram",
+    name: "Support bot",
+    settings: { botUsername: "warden_bot" },
+  });
+  await owner.mutation(api.secrets.manage.setChannelSecret, {
+    channelId: tg,
+    name: "TELEGRAM_SECRET_TOKEN",
+    value: TG_SECRET,
+  });
+  await owner.mutation(api.secrets.manage.setChannelSecret, {
+    channelId: tg,
+    name: "TELEGRAM_BOT_TOKEN",
+    value: TG_BOT,
+  });
   await owner.mutation(api.channels.manage.enable, { channelId: tg });
-  const rs = await owner.mutation(api.channels.manage.create, { platform: "resend", name: "Mail", settings: { fromAddress: RESEND_FROM } });
-  await owner.mutation(api.secrets.manage.setChannelSecret, { channelId: rs, name: "RESEND_WEBHOOK_SECRET", value: RESEND_SECRET });
-  await owner.mutation(api.secrets.manage.setChannelSecret, { channelId: rs, name: "RESEND_API_KEY", value: RESEND_KEY });
+  const rs = await owner.mutation(api.channels.manage.create, {
+    platform: "resend",
+    name: "Mail",
+    settings: { fromAddress: RESEND_FROM },
+  });
+  await owner.mutation(api.secrets.manage.setChannelSecret, {
+    channelId: rs,
+    name: "RESEND_WEBHOOK_SECRET",
+    value: RESEND_SECRET,
+  });
+  await owner.mutation(api.secrets.manage.setChannelSecret, {
+    channelId: rs,
+    name: "RESEND_API_KEY",
+    value: RESEND_KEY,
+  });
   await owner.mutation(api.channels.manage.enable, { channelId: rs });
   await webhook(first, `/webhooks/telegram/${tg}`, signTelegram(telegramUpdate(1, 4242, "ping telegram")));
   expect(await first.exited).toBe("SIGKILL");
@@ -167,7 +219,11 @@ test("killed between the agent's answer and the vendor's acknowledgement: delive
   await until("the Telegram reply after restart", () => vendor.telegram.length > 0);
   const telegramAfterMs = Date.now() - t0;
   // then an e-mail whose reply reaches the vendor, which never acknowledges it: kill -9 now
-  await webhook(second, `/webhooks/resend/${rs}`, signResend(resendReceived("email-1-0000", "Erin <erin@example.org>", "ping resend"), "msg_1"));
+  await webhook(
+    second,
+    `/webhooks/resend/${rs}`,
+    signResend(resendReceived("email-1-0000", "Erin <erin@example.org>", "ping resend"), "msg_1"),
+  );
   await until("the e-mail reply at the vendor", () => vendor.resendAttempts.length > 0);
   second.proc.kill("SIGKILL");
   expect(await second.exited).toBe("SIGKILL");

@@ -41,7 +41,12 @@ async function answered(platform: Platform) {
 }
 
 /** A queued reply for the answer, as queueReply writes it, without its scheduled send. */
-async function queued(t: T, user: Doc<"channelUsers">, messageId: Id<"messages">, extra: Partial<Doc<"channelOutbox">> = {}) {
+async function queued(
+  t: T,
+  user: Doc<"channelUsers">,
+  messageId: Id<"messages">,
+  extra: Partial<Doc<"channelOutbox">> = {},
+) {
   return await t.run(async (ctx) => {
     const now = Date.now();
     return await ctx.db.insert("channelOutbox", {
@@ -60,7 +65,8 @@ async function queued(t: T, user: Doc<"channelUsers">, messageId: Id<"messages">
   });
 }
 
-const expire = (t: T, id: Id<"channelOutbox"> | Id<"messages">) => t.run((ctx) => ctx.db.patch(id as Id<"channelOutbox">, { leaseUntil: Date.now() - 1 }));
+const expire = (t: T, id: Id<"channelOutbox"> | Id<"messages">) =>
+  t.run((ctx) => ctx.db.patch(id as Id<"channelOutbox">, { leaseUntil: Date.now() - 1 }));
 const row = (t: T, id: Id<"channelOutbox">) => t.run((ctx) => ctx.db.get(id));
 const msg = (t: T, id: Id<"messages">) => t.run((ctx) => ctx.db.get(id));
 const notifications = (t: T) => t.run((ctx) => ctx.db.query("notifications").collect());
@@ -97,7 +103,9 @@ describe("channel replies", () => {
     const { t, ch, user, answer } = await answered("telegram");
     const id = await queued(t, user, answer._id);
     const claim = (await t.mutation(internal.channels.delivery.claimSend, { outboxId: id }))!;
-    expect(await t.mutation(internal.channels.delivery.markDispatched, { outboxId: id, attempt: claim.attempt })).toBe(true);
+    expect(await t.mutation(internal.channels.delivery.markDispatched, { outboxId: id, attempt: claim.attempt })).toBe(
+      true,
+    );
     await expire(t, id);
     expect(await t.mutation(internal.channels.delivery.sweepOutbox, {})).toEqual({ rescheduled: 0, failed: 1 });
     await drain(t);
@@ -107,8 +115,14 @@ describe("channel replies", () => {
     // the conversation, the channel's health and a notification show it
     const [view] = await ch.as.query(api.channels.manage.list, {});
     expect(view.health).toMatchObject({ failing: true, lastFailureCode: "DELIVERY_UNCERTAIN", failures: 1 });
-    const page = await ch.as.query(api.chat.owner.listMessages, { threadId: answer.threadId, paginationOpts: { numItems: 10, cursor: null } });
-    expect(page.page.find((m) => m._id === answer._id)).toMatchObject({ status: "error", errorCode: "DELIVERY_UNCERTAIN" });
+    const page = await ch.as.query(api.chat.owner.listMessages, {
+      threadId: answer.threadId,
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(page.page.find((m) => m._id === answer._id)).toMatchObject({
+      status: "error",
+      errorCode: "DELIVERY_UNCERTAIN",
+    });
     const notes = await notifications(t);
     expect(notes.filter((n) => n.kind === "delivery_failed")).toHaveLength(1);
     expect(JSON.stringify(notes)).not.toMatch(/the answer|4242/);
@@ -147,11 +161,20 @@ describe("channel replies", () => {
     const id = await queued(t, user, answer._id);
     await t.action(internal.channels.replies.send, { outboxId: id });
     expect(await msg(t, answer._id)).toMatchObject({ status: "error", errorCode: "VENDOR_ERROR" });
-    expect((await ch.as.query(api.channels.manage.list, {}))[0].health).toMatchObject({ failing: true, lastFailureCode: "VENDOR_ERROR" });
+    expect((await ch.as.query(api.channels.manage.list, {}))[0].health).toMatchObject({
+      failing: true,
+      lastFailureCode: "VENDOR_ERROR",
+    });
     mock.reset();
-    await t.action(internal.channels.replies.send, { outboxId: await queued(t, user, answer._id, { messageId: undefined }) });
+    await t.action(internal.channels.replies.send, {
+      outboxId: await queued(t, user, answer._id, { messageId: undefined }),
+    });
     expect(sends()).toHaveLength(1);
-    expect((await ch.as.query(api.channels.manage.list, {}))[0].health).toMatchObject({ failing: false, lastFailureCode: "VENDOR_ERROR", failures: 1 });
+    expect((await ch.as.query(api.channels.manage.list, {}))[0].health).toMatchObject({
+      failing: false,
+      lastFailureCode: "VENDOR_ERROR",
+      failures: 1,
+    });
   });
 
   test("a send job lost before it ran (queued, lease expired) is re-scheduled", async () => {
@@ -167,7 +190,9 @@ describe("channel replies", () => {
 describe("agent runs", () => {
   test("a run that crashed after its claim is re-scheduled when the lease expires, and its reply is queued once", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }));
+    const turn = await t.run((ctx) =>
+      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }),
+    );
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     expect(await msg(t, id)).toMatchObject({ status: "pending", attempts: 0 });
@@ -188,10 +213,14 @@ describe("agent runs", () => {
 
   test("a pending message never outlives its deadline: AGENT_TIMEOUT on the conversation, a notice to the channel user, a notification", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "stuck" }));
+    const turn = await t.run((ctx) =>
+      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "stuck" }),
+    );
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
-    await t.run((ctx) => ctx.db.patch(id, { running: true, attempts: 1, leaseUntil: Date.now() - 1, deadlineAt: Date.now() - 1 }));
+    await t.run((ctx) =>
+      ctx.db.patch(id, { running: true, attempts: 1, leaseUntil: Date.now() - 1, deadlineAt: Date.now() - 1 }),
+    );
     expect(await t.mutation(internal.agent.runs.sweepRuns, {})).toEqual({ rescheduled: 0, failed: 1 });
     expect(await msg(t, id)).toMatchObject({ status: "error", errorCode: "AGENT_TIMEOUT" });
     await drain(t);
@@ -204,7 +233,9 @@ describe("agent runs", () => {
 
   test("the attempt budget ends retries of a run that keeps crashing", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) => appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "crashy" }));
+    const turn = await t.run((ctx) =>
+      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "crashy" }),
+    );
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     for (let i = 0; i < 3; i++) {

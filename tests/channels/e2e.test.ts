@@ -6,7 +6,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { internal } from "../../convex/_generated/api";
 import { newT, type T } from "../harness";
-import { MockVendor, RESEND_KEY, SLACK_BOT, TG_BOT, TWILIO_NUMBER, TWILIO_SID, TWILIO_TOKEN, DISCORD_APP, drain, post, setupChannel, signResend, resendReceived } from "./helpers";
+import {
+  MockVendor,
+  RESEND_KEY,
+  SLACK_BOT,
+  TG_BOT,
+  TWILIO_NUMBER,
+  TWILIO_SID,
+  TWILIO_TOKEN,
+  DISCORD_APP,
+  drain,
+  post,
+  setupChannel,
+  signResend,
+  resendReceived,
+} from "./helpers";
 import { KITS } from "./kits";
 import type { Platform } from "../../convex/channels/platforms";
 import type { Id } from "../../convex/_generated/dataModel";
@@ -37,7 +51,12 @@ async function run(platform: Platform) {
 async function queued(t: T, channelUserId: Id<"channelUsers">, text: string) {
   return await t.run(async (ctx) => {
     const u = (await ctx.db.get(channelUserId))!;
-    return await ctx.db.insert("channelOutbox", { workspaceId: u.workspaceId, channelUserId, text, createdAt: Date.now() });
+    return await ctx.db.insert("channelOutbox", {
+      workspaceId: u.workspaceId,
+      channelUserId,
+      text,
+      createdAt: Date.now(),
+    });
   });
 }
 
@@ -114,7 +133,10 @@ describe("signed webhook → agent → reply captured by the mock vendor", () =>
     const res = await post(t, ch.path, signResend(resendReceived("email-77-0000", "erin@example.org"), "msg_77"));
     expect(res.status).toBe(200);
     await drain(t);
-    expect(mock.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["GET /resend/emails/receiving/email-77-0000", "POST /resend/emails"]);
+    expect(mock.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "GET /resend/emails/receiving/email-77-0000",
+      "POST /resend/emails",
+    ]);
     expect(mock.requests[0].headers.authorization).toBe(`Bearer ${RESEND_KEY}`);
     const user = (await t.run((ctx) => ctx.db.query("messages").collect())).find((m) => m.role === "user");
     expect(user?.text).toBe("Hello from email"); // quoted history dropped
@@ -126,12 +148,16 @@ describe("vendor failures", () => {
     mock.respond = () => ({ status: 503, body: { ok: false, description: "down for +15557654321" } });
     const { t } = await run("twilio");
     expect(mock.requests).toHaveLength(3);
-    const jobs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter((j) => j.name === "channels/replies:send");
+    const jobs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+      (j) => j.name === "channels/replies:send",
+    );
     expect(jobs.map((j) => (j.args[0] as { attempt?: number }).attempt ?? 1)).toEqual([1, 2, 3]);
     const gaps = jobs.slice(1).map((j, i) => j.scheduledTime - jobs[i].scheduledTime);
     expect(gaps[0]).toBeGreaterThanOrEqual(2000);
     expect(gaps[1]).toBeGreaterThanOrEqual(4000);
-    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
+    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter(
+      (e) => e.kind === "channel.vendor_error",
+    );
     expect(log).toHaveLength(3);
     expect(log.map((e) => e.meta.willRetry)).toEqual([true, true, false]);
     expect(log.every((e) => e.meta.code === "VENDOR_ERROR" && e.meta.status === 503)).toBe(true);
@@ -141,10 +167,15 @@ describe("vendor failures", () => {
   }, 30_000);
 
   test("4xx is never retried", async () => {
-    mock.respond = () => ({ status: 400, body: { ok: false, error_code: 400, description: "Bad Request: chat not found" } });
+    mock.respond = () => ({
+      status: 400,
+      body: { ok: false, error_code: 400, description: "Bad Request: chat not found" },
+    });
     const { t } = await run("telegram");
     expect(mock.requests).toHaveLength(1);
-    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
+    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter(
+      (e) => e.kind === "channel.vendor_error",
+    );
     expect(log).toHaveLength(1);
     expect(log[0].meta).toMatchObject({ code: "VENDOR_ERROR", status: 400, willRetry: false });
   });
@@ -153,7 +184,9 @@ describe("vendor failures", () => {
     mock.respond = () => ({ status: 200, body: { ok: false, error: "channel_not_found" } });
     const a = await run("slack");
     expect(mock.requests).toHaveLength(1);
-    const logA = (await a.t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
+    const logA = (await a.t.run((ctx) => ctx.db.query("activityLog").collect())).filter(
+      (e) => e.kind === "channel.vendor_error",
+    );
     expect(logA[0].meta).toMatchObject({ status: 400, willRetry: false });
 
     mock.reset();
@@ -167,7 +200,9 @@ describe("vendor failures", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await t.finishInProgressScheduledFunctions();
-    const jobs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter((j) => j.name === "channels/replies:send");
+    const jobs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+      (j) => j.name === "channels/replies:send",
+    );
     const retry = jobs.find((j) => (j.args[0] as { attempt?: number }).attempt === 2);
     expect(retry).toBeDefined();
     expect(retry!.scheduledTime - retry!._creationTime).toBeGreaterThanOrEqual(7000 - 5);
@@ -201,7 +236,9 @@ describe("vendor failures", () => {
     await t.run((ctx) => ctx.db.patch(user._id, { replyTargetExpiresAt: Date.now() - 1 }));
     await t.action(internal.channels.replies.send, { outboxId: await queued(t, user._id, "too late") });
     expect(mock.requests).toHaveLength(0);
-    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
+    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter(
+      (e) => e.kind === "channel.vendor_error",
+    );
     expect(log.at(-1)?.meta).toMatchObject({ code: "CHANNEL_NOT_CONFIGURED", willRetry: false });
   });
 
@@ -217,7 +254,9 @@ describe("vendor failures", () => {
       process.env.WARDEN_TELEGRAM_API_BASE = saved;
     }
     expect(mock.requests).toHaveLength(0);
-    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter((e) => e.kind === "channel.vendor_error");
+    const log = (await t.run((ctx) => ctx.db.query("activityLog").collect())).filter(
+      (e) => e.kind === "channel.vendor_error",
+    );
     expect(log[0].meta).toMatchObject({ code: "CHANNEL_NOT_CONFIGURED" });
   });
 });

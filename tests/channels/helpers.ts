@@ -78,7 +78,13 @@ const nowS = () => Math.floor(Date.now() / 1000);
 export function telegramUpdate(updateId: number, chatId: number, text: string) {
   return JSON.stringify({
     update_id: updateId,
-    message: { message_id: updateId, date: nowS(), from: { id: chatId, is_bot: false, first_name: "Ann", username: "ann" }, chat: { id: chatId, type: "private" }, text },
+    message: {
+      message_id: updateId,
+      date: nowS(),
+      from: { id: chatId, is_bot: false, first_name: "Ann", username: "ann" },
+      chat: { id: chatId, type: "private" },
+      text,
+    },
   });
 }
 export function signTelegram(body: string, secret = TG_SECRET): SignedRequest {
@@ -100,7 +106,10 @@ export function twilioForm(opts: { sid?: string; from?: string; body?: string; t
 export function signTwilio(params: Record<string, string>, url: string, token = TWILIO_TOKEN): SignedRequest {
   const body = new URLSearchParams(params).toString();
   return {
-    headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": twilio.getExpectedTwilioSignature(token, url, params) },
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "X-Twilio-Signature": twilio.getExpectedTwilioSignature(token, url, params),
+    },
     body,
   };
 }
@@ -118,8 +127,15 @@ export function slackEvent(eventId: string, user: string, text: string, channel 
 /** Slack's documented scheme: v0= hex HMAC-SHA256 of "v0:{ts}:{body}". */
 export function signSlack(body: string, opts: { secret?: string; ts?: number } = {}): SignedRequest {
   const ts = String(opts.ts ?? nowS());
-  const sig = "v0=" + createHmac("sha256", opts.secret ?? SLACK_SECRET).update(`v0:${ts}:${body}`).digest("hex");
-  return { headers: { "Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig }, body };
+  const sig =
+    "v0=" +
+    createHmac("sha256", opts.secret ?? SLACK_SECRET)
+      .update(`v0:${ts}:${body}`)
+      .digest("hex");
+  return {
+    headers: { "Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig },
+    body,
+  };
 }
 
 export function discordCommand(id: string, userId: string, text: string, token = "itok_" + "x".repeat(40)) {
@@ -139,7 +155,11 @@ export async function signDiscord(body: string, opts: { sk?: Uint8Array; ts?: nu
   const ts = String(opts.ts ?? nowS());
   const sig = await ed.signAsync(new TextEncoder().encode(ts + body), opts.sk ?? DISCORD_SK);
   return {
-    headers: { "Content-Type": "application/json", "X-Signature-Ed25519": Buffer.from(sig).toString("hex"), "X-Signature-Timestamp": ts },
+    headers: {
+      "Content-Type": "application/json",
+      "X-Signature-Ed25519": Buffer.from(sig).toString("hex"),
+      "X-Signature-Timestamp": ts,
+    },
     body,
   };
 }
@@ -148,7 +168,18 @@ export function resendReceived(emailId: string, from: string, text?: string) {
   return JSON.stringify({
     type: "email.received",
     created_at: new Date().toISOString(),
-    data: { email_id: emailId, created_at: new Date().toISOString(), from, to: ["bot@warden.test"], cc: [], bcc: [], message_id: "<m1@example>", subject: "Question", attachments: [], ...(text === undefined ? {} : { text }) },
+    data: {
+      email_id: emailId,
+      created_at: new Date().toISOString(),
+      from,
+      to: ["bot@warden.test"],
+      cc: [],
+      bcc: [],
+      message_id: "<m1@example>",
+      subject: "Question",
+      attachments: [],
+      ...(text === undefined ? {} : { text }),
+    },
   });
 }
 /** Signs with svix's own Webhook.sign. */
@@ -156,7 +187,12 @@ export function signResend(body: string, msgId: string, opts: { secret?: string;
   const at = opts.at ?? new Date(nowS() * 1000);
   const sig = new Webhook(opts.secret ?? RESEND_SECRET).sign(msgId, at, body);
   return {
-    headers: { "Content-Type": "application/json", "svix-id": msgId, "svix-timestamp": String(Math.floor(at.getTime() / 1000)), "svix-signature": sig },
+    headers: {
+      "Content-Type": "application/json",
+      "svix-id": msgId,
+      "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "svix-signature": sig,
+    },
     body,
   };
 }
@@ -201,7 +237,12 @@ export class MockVendor {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        const captured = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+        const captured = {
+          method: req.method ?? "",
+          url: req.url ?? "",
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+        };
         this.requests.push(captured);
         const r = this.respond(captured);
         res.writeHead(r.status, { "Content-Type": "application/json", ...(r.headers ?? {}) });
@@ -233,7 +274,8 @@ function defaultReply(req: Captured): MockReply {
   if (req.url.startsWith("/twilio/")) return { status: 201, body: { sid: "SM" + "f".repeat(32), status: "queued" } };
   if (req.url.startsWith("/telegram/")) return { status: 200, body: { ok: true, result: { message_id: 1 } } };
   if (req.url.startsWith("/slack/")) return { status: 200, body: { ok: true, ts: "1.2" } };
-  if (req.url.startsWith("/resend/emails/receiving/")) return { status: 200, body: { object: "email", text: "Hello from email\n\n> quoted old text" } };
+  if (req.url.startsWith("/resend/emails/receiving/"))
+    return { status: 200, body: { object: "email", text: "Hello from email\n\n> quoted old text" } };
   if (req.url.startsWith("/resend/")) return { status: 200, body: { id: "email-sent-1" } };
   return { status: 200, body: { id: "1" } };
 }

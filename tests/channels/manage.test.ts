@@ -21,10 +21,22 @@ describe("channel management", () => {
     const t = newT();
     const admin = await member(t, { role: "admin" });
     const viewer = await member(t, { role: "viewer" });
-    await expectCode(viewer.as.mutation(api.channels.manage.create, { platform: "telegram", name: "tg", settings: {} }), "FORBIDDEN");
-    const id = await admin.as.mutation(api.channels.manage.create, { platform: "telegram", name: " Support bot ", settings: SETTINGS.telegram });
+    await expectCode(
+      viewer.as.mutation(api.channels.manage.create, { platform: "telegram", name: "tg", settings: {} }),
+      "FORBIDDEN",
+    );
+    const id = await admin.as.mutation(api.channels.manage.create, {
+      platform: "telegram",
+      name: " Support bot ",
+      settings: SETTINGS.telegram,
+    });
     const ch = await viewer.as.query(api.channels.manage.get, { channelId: id });
-    expect(ch).toMatchObject({ platform: "telegram", name: "Support bot", enabled: false, settings: SETTINGS.telegram });
+    expect(ch).toMatchObject({
+      platform: "telegram",
+      name: "Support bot",
+      enabled: false,
+      settings: SETTINGS.telegram,
+    });
     expect(ch.webhookUrl).toBe(`https://warden.test/webhooks/telegram/${id}`);
     expect(ch.secretNames).toEqual(["TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"]);
     expect(ch.setupSteps.join("\n")).toContain(ch.webhookUrl!);
@@ -34,7 +46,12 @@ describe("channel management", () => {
     await admin.as.mutation(api.channels.manage.update, { channelId: id, name: "Renamed" });
     await admin.as.mutation(api.channels.manage.disable, { channelId: id });
     const audit = await t.run((ctx) => ctx.db.query("auditLog").collect());
-    expect(audit.map((a) => a.action)).toEqual(["channel.create", "channel.enable", "channel.update", "channel.disable"]);
+    expect(audit.map((a) => a.action)).toEqual([
+      "channel.create",
+      "channel.enable",
+      "channel.update",
+      "channel.disable",
+    ]);
     expect(audit.every((a) => a.actorId === admin.ownerId)).toBe(true);
     const list = await viewer.as.query(api.channels.manage.list, {});
     expect(list.map((c) => c.name)).toEqual(["Renamed"]);
@@ -56,15 +73,24 @@ describe("channel management", () => {
       ["resend", { fromAddress: "bot@warden.test", apiKey: "re_x" }],
     ];
     for (const [platform, settings] of bad) {
-      await expectCode(admin.as.mutation(api.channels.manage.create, { platform, name: "x", settings }), "CONFIG_INVALID");
+      await expectCode(
+        admin.as.mutation(api.channels.manage.create, { platform, name: "x", settings }),
+        "CONFIG_INVALID",
+      );
     }
     for (const platform of PLATFORMS) {
       await admin.as.mutation(api.channels.manage.create, { platform, name: platform, settings: SETTINGS[platform] });
     }
-    await expectCode(admin.as.mutation(api.channels.manage.create, { platform: "slack", name: "", settings: {} }), "CONFIG_INVALID");
+    await expectCode(
+      admin.as.mutation(api.channels.manage.create, { platform: "slack", name: "", settings: {} }),
+      "CONFIG_INVALID",
+    );
     const ids = await t.run((ctx) => ctx.db.query("channelConfig").collect());
     const tg = ids.find((c) => c.platform === "telegram")!;
-    await expectCode(admin.as.mutation(api.channels.manage.update, { channelId: tg._id, settings: { secretToken: "x" } }), "CONFIG_INVALID");
+    await expectCode(
+      admin.as.mutation(api.channels.manage.update, { channelId: tg._id, settings: { secretToken: "x" } }),
+      "CONFIG_INVALID",
+    );
     expect(Object.keys(SECRET_NAMES)).toEqual([...PLATFORMS]);
   });
 
@@ -99,19 +125,27 @@ describe("channel management", () => {
     expect(await count()).toEqual({ users: 0, deliveries: 0, summaries: 0, secrets: 0 });
     const res = await post(t, ch.path, await kit.valid(ch, 2));
     expect(res.status).toBe(404);
-    const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) => a.action === "channel.delete");
+    const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter(
+      (a) => a.action === "channel.delete",
+    );
     expect(audit).toHaveLength(1);
   });
 
   test("webhookUrl falls back to CONVEX_SITE_URL and never comes from a request", async () => {
     const t = newT();
     const admin = await member(t, { role: "admin" });
-    const id = await admin.as.mutation(api.channels.manage.create, { platform: "discord", name: "d", settings: SETTINGS.discord });
+    const id = await admin.as.mutation(api.channels.manage.create, {
+      platform: "discord",
+      name: "d",
+      settings: SETTINGS.discord,
+    });
     const saved = process.env.WARDEN_PUBLIC_BASE_URL;
     try {
       delete process.env.WARDEN_PUBLIC_BASE_URL;
       process.env.CONVEX_SITE_URL = "https://site.warden.test/";
-      expect((await admin.as.query(api.channels.manage.get, { channelId: id })).webhookUrl).toBe(`https://site.warden.test/webhooks/discord/${id}`);
+      expect((await admin.as.query(api.channels.manage.get, { channelId: id })).webhookUrl).toBe(
+        `https://site.warden.test/webhooks/discord/${id}`,
+      );
     } finally {
       process.env.WARDEN_PUBLIC_BASE_URL = saved;
       process.env.CONVEX_SITE_URL = "https://warden.test";

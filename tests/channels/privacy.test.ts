@@ -8,7 +8,17 @@
 import { afterAll, afterEach, beforeAll, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api";
 import { newT, type T } from "../harness";
-import { BASE, MockVendor, drain, post, resendReceived, setupChannel, signResend, signTwilio, twilioForm } from "./helpers";
+import {
+  BASE,
+  MockVendor,
+  drain,
+  post,
+  resendReceived,
+  setupChannel,
+  signResend,
+  signTwilio,
+  twilioForm,
+} from "./helpers";
 
 const PHONE = "+14155550123";
 const PHONE_DIGITS = "4155550123";
@@ -53,7 +63,13 @@ function captureConsole(): () => string {
   const lines: string[] = [];
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
     vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      lines.push(args.map((a) => (a instanceof Error ? `${a.name} ${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      lines.push(
+        args
+          .map((a) =>
+            a instanceof Error ? `${a.name} ${a.message} ${a.stack}` : typeof a === "string" ? a : JSON.stringify(a),
+          )
+          .join(" "),
+      );
     });
   }
   return () => lines.join("\n");
@@ -77,15 +93,23 @@ test("no phone number or e-mail address outside channelUsers.contact", async () 
     answers.push(`${res.status} ${[...res.headers].join(";")} ${await res.text()}`);
     return res;
   };
-  const sms = (n: number, body = "hi there") => signTwilio(twilioForm({ sid: "SM" + n.toString(16).padStart(32, "0"), from: PHONE, body }), BASE + tw.path);
-  const mail = (n: number, text?: string) => signResend(resendReceived(`email-${n}-0000`, `Canary Person <${EMAIL}>`, text), `msg_${n}`);
+  const sms = (n: number, body = "hi there") =>
+    signTwilio(twilioForm({ sid: "SM" + n.toString(16).padStart(32, "0"), from: PHONE, body }), BASE + tw.path);
+  const mail = (n: number, text?: string) =>
+    signResend(resendReceived(`email-${n}-0000`, `Canary Person <${EMAIL}>`, text), `msg_${n}`);
 
   // Vendor failures first (reply API says the number is invalid, quoting it), then recover.
-  mock.respond = (req) => ({ status: 503, body: { message: `The 'To' number ${PHONE} is not valid`, to: EMAIL, url: req.url } });
+  mock.respond = (req) => ({
+    status: 503,
+    body: { message: `The 'To' number ${PHONE} is not valid`, to: EMAIL, url: req.url },
+  });
   expect((await send(tw.path, sms(1))).status).toBe(200);
   expect((await send(rs.path, mail(1, "hello"))).status).toBe(200);
   await drain(t, 30_000);
-  mock.respond = (req) => (req.url.includes("/receiving/") ? { status: 200, body: { text: `Sent from ${EMAIL} / ${PHONE}` } } : { status: 200, body: { id: "x", sid: "SM" + "e".repeat(32) } });
+  mock.respond = (req) =>
+    req.url.includes("/receiving/")
+      ? { status: 200, body: { text: `Sent from ${EMAIL} / ${PHONE}` } }
+      : { status: 200, body: { id: "x", sid: "SM" + "e".repeat(32) } };
 
   // Accepted, replayed, per-user limited.
   expect((await send(tw.path, sms(2))).status).toBe(200);
@@ -95,10 +119,28 @@ test("no phone number or e-mail address outside channelUsers.contact", async () 
   expect((await send(rs.path, mail(2))).status).toBe(200);
 
   // Forged and malformed requests that carry the PII in their body.
-  expect((await send(tw.path, signTwilio(twilioForm({ from: PHONE }), BASE + tw.path, "wrong-token"))).status).toBe(401);
+  expect((await send(tw.path, signTwilio(twilioForm({ from: PHONE }), BASE + tw.path, "wrong-token"))).status).toBe(
+    401,
+  );
   expect((await send(tw.path, signTwilio({ From: PHONE, Body: EMAIL }, BASE + tw.path))).status).toBe(400);
-  expect((await send(rs.path, signResend(resendReceived("email-9-0000", `x <${EMAIL}>`, "x"), "msg_9", { secret: "whsec_" + btoa("wrong-key-wrong-key-wrong-key-32") }))).status).toBe(401);
-  expect((await send(rs.path, signResend(JSON.stringify({ type: "email.received", data: { email_id: "e", from: EMAIL } }), "msg_10"))).status).toBe(400);
+  expect(
+    (
+      await send(
+        rs.path,
+        signResend(resendReceived("email-9-0000", `x <${EMAIL}>`, "x"), "msg_9", {
+          secret: "whsec_" + btoa("wrong-key-wrong-key-wrong-key-32"),
+        }),
+      )
+    ).status,
+  ).toBe(401);
+  expect(
+    (
+      await send(
+        rs.path,
+        signResend(JSON.stringify({ type: "email.received", data: { email_id: "e", from: EMAIL } }), "msg_10"),
+      )
+    ).status,
+  ).toBe(400);
 
   // Blocked user.
   const users = await tw.as.query(api.channels.users.list, {});

@@ -20,9 +20,13 @@ afterEach(() => mock.reset());
 
 const kit = (p: Platform) => KITS.find((k) => k.platform === p)!;
 const handoffs = async (t: T) =>
-  (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter((j) => j.name === "agent/run:handleChannelMessage");
+  (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+    (j) => j.name === "agent/run:handleChannelMessage",
+  );
 const limitHits = async (t: T) =>
-  (await t.run((ctx) => ctx.db.query("securityEvents").collect())).filter((e) => e.code === "RATE_LIMITED" && e.detail === "limit=channelUser");
+  (await t.run((ctx) => ctx.db.query("securityEvents").collect())).filter(
+    (e) => e.code === "RATE_LIMITED" && e.detail === "limit=channelUser",
+  );
 
 /** A channel whose per-user limit is 2/min (an admin override, read at call time). */
 async function limited(platform: Platform) {
@@ -50,7 +54,8 @@ describe("per-user limit (configurable; 20/min default)", () => {
 
   test("Telegram: 200 (Telegram retries non-2xx) and one polite reply per window", async () => {
     const { t, ch } = await limited("telegram");
-    for (const n of [1, 2, 3, 4, 5]) expect((await post(t, ch.path, await kit("telegram").valid(ch, n))).status).toBe(200);
+    for (const n of [1, 2, 3, 4, 5])
+      expect((await post(t, ch.path, await kit("telegram").valid(ch, n))).status).toBe(200);
     await drain(t);
     expect(await handoffs(t)).toHaveLength(2);
     expect(await limitHits(t)).toHaveLength(3);
@@ -123,7 +128,9 @@ describe("blocking", () => {
     expect(await res.json()).toEqual({ type: 4, data: { content: NOTICE_UNAVAILABLE, flags: 64 } });
     await drain(t);
     expect(await handoffs(t)).toHaveLength(1);
-    const blockedEvents = (await t.run((ctx) => ctx.db.query("securityEvents").collect())).filter((e) => e.code === "CHANNEL_USER_BLOCKED");
+    const blockedEvents = (await t.run((ctx) => ctx.db.query("securityEvents").collect())).filter(
+      (e) => e.code === "CHANNEL_USER_BLOCKED",
+    );
     expect(blockedEvents).toHaveLength(1);
     expect(blockedEvents[0].workspaceId).toBe(ch.workspaceId);
 
@@ -132,7 +139,9 @@ describe("blocking", () => {
     await drain(t);
     expect(await handoffs(t)).toHaveLength(2);
 
-    const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) => a.action.startsWith("channelUser."));
+    const audit = (await t.run((ctx) => ctx.db.query("auditLog").collect())).filter((a) =>
+      a.action.startsWith("channelUser."),
+    );
     expect(audit.map((a) => a.action)).toEqual(["channelUser.block", "channelUser.unblock"]);
     expect(audit[0].actorId).toBe(admin.ownerId);
   });

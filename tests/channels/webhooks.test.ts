@@ -7,7 +7,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { api } from "../../convex/_generated/api";
 import type { Id } from "../../convex/_generated/dataModel";
 import { newT, type T } from "../harness";
-import { BASE, MockVendor, drain, post, setupChannel, signDiscord, signSlack, signTwilio, twilioForm, type SignedRequest } from "./helpers";
+import {
+  BASE,
+  MockVendor,
+  drain,
+  post,
+  setupChannel,
+  signDiscord,
+  signSlack,
+  signTwilio,
+  twilioForm,
+  type SignedRequest,
+} from "./helpers";
 import { KITS } from "./kits";
 
 const mock = new MockVendor();
@@ -30,9 +41,13 @@ async function handoffs(t: T) {
 }
 async function rejections(t: T, workspaceId: Id<"workspaces">, code: string) {
   return await t.run(async (ctx) => ({
-    events: (await ctx.db.query("securityEvents").collect()).filter((e) => e.workspaceId === workspaceId && e.code === code),
+    events: (await ctx.db.query("securityEvents").collect()).filter(
+      (e) => e.workspaceId === workspaceId && e.code === code,
+    ),
     invocations: (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === code && !e.allowed),
-    activity: (await ctx.db.query("activityLog").collect()).filter((e) => e.kind === "webhook.rejected" && e.summary.includes(code)),
+    activity: (await ctx.db.query("activityLog").collect()).filter(
+      (e) => e.kind === "webhook.rejected" && e.summary.includes(code),
+    ),
   }));
 }
 async function expect401(t: T, path: string, r: SignedRequest, extra: Record<string, string> = {}) {
@@ -110,7 +125,9 @@ describe.each(KITS)("$platform webhooks", (kit) => {
     await drain(t);
     expect(await handoffs(t)).toHaveLength(1);
     expect(await userMessages(t)).toHaveLength(1);
-    const dup = await t.run(async (ctx) => (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "DUPLICATE_DELIVERY"));
+    const dup = await t.run(async (ctx) =>
+      (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "DUPLICATE_DELIVERY"),
+    );
     expect(dup).toHaveLength(1);
   });
 
@@ -123,7 +140,11 @@ describe.each(KITS)("$platform webhooks", (kit) => {
 
     const unknown = await post(t, unknownPath, await kit.valid({ path: unknownPath }, 40));
     const disabled = await post(t, other.path, await kit.valid(other, 41));
-    const mismatch = await post(t, ch.path.replace(`/${kit.platform}/`, kit.platform === "slack" ? "/telegram/" : "/slack/"), await kit.valid(ch, 42));
+    const mismatch = await post(
+      t,
+      ch.path.replace(`/${kit.platform}/`, kit.platform === "slack" ? "/telegram/" : "/slack/"),
+      await kit.valid(ch, 42),
+    );
     const garbage = await post(t, `/webhooks/${kit.platform}/..%2F..%2Fhealth`, await kit.valid(ch, 43));
     for (const res of [unknown, disabled, mismatch, garbage]) expect(res.status).toBe(404);
     const bodies = await Promise.all([unknown, disabled, mismatch, garbage].map((r) => r.text()));
@@ -137,9 +158,13 @@ describe.each(KITS)("$platform webhooks", (kit) => {
 
     await drain(t);
     expect(await handoffs(t)).toHaveLength(1);
-    const notFound = await t.run(async (ctx) => (await ctx.db.query("securityEvents").collect()).filter((e) => e.code === "NOT_FOUND"));
+    const notFound = await t.run(async (ctx) =>
+      (await ctx.db.query("securityEvents").collect()).filter((e) => e.code === "NOT_FOUND"),
+    );
     expect(notFound.length).toBeGreaterThanOrEqual(3); // unknown, mismatch, garbage (workspace-less or ws-scoped)
-    const disabledLog = await t.run(async (ctx) => (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "CHANNEL_DISABLED"));
+    const disabledLog = await t.run(async (ctx) =>
+      (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "CHANNEL_DISABLED"),
+    );
     expect(disabledLog).toHaveLength(1);
   });
 
@@ -162,7 +187,11 @@ describe("platform specifics", () => {
     const ch = await setupChannel(t, "twilio");
     const params = twilioForm({ sid: "SM" + "b".repeat(32) });
     const forged = signTwilio(params, `https://evil.example${ch.path}`);
-    await expect401(t, ch.path, forged, { "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", Forwarded: "host=evil.example;proto=https" });
+    await expect401(t, ch.path, forged, {
+      "X-Forwarded-Host": "evil.example",
+      "X-Forwarded-Proto": "https",
+      Forwarded: "host=evil.example;proto=https",
+    });
     // Control: the same request signed for the configured public URL passes.
     const good = signTwilio(params, `${BASE}${ch.path}`);
     expect((await post(t, ch.path, good, { "X-Forwarded-Host": "evil.example" })).status).toBe(200);
@@ -184,7 +213,11 @@ describe("platform specifics", () => {
   test("Slack url_verification: challenge answered only after verification", async () => {
     const t = newT();
     const ch = await setupChannel(t, "slack");
-    const body = JSON.stringify({ token: "legacy", challenge: "chal-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", type: "url_verification" });
+    const body = JSON.stringify({
+      token: "legacy",
+      challenge: "chal-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+      type: "url_verification",
+    });
     const ok = await post(t, ch.path, signSlack(body));
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ challenge: "chal-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });
@@ -232,7 +265,12 @@ describe("platform specifics", () => {
   test("Discord PING: PONG only after verification", async () => {
     const t = newT();
     const ch = await setupChannel(t, "discord");
-    const body = JSON.stringify({ type: 1, id: "123456789012345670", application_id: "123456789012345678", token: "x" });
+    const body = JSON.stringify({
+      type: 1,
+      id: "123456789012345670",
+      application_id: "123456789012345678",
+      token: "x",
+    });
     const ok = await post(t, ch.path, await signDiscord(body));
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ type: 1 });
@@ -260,7 +298,11 @@ describe("platform specifics", () => {
   test("webhook responses carry the security headers and no CORS grant", async () => {
     const t = newT();
     const ch = await setupChannel(t, "telegram");
-    const res = await t.fetch(ch.path, { method: "POST", headers: { Origin: "https://board.warden.test" }, body: "{}" });
+    const res = await t.fetch(ch.path, {
+      method: "POST",
+      headers: { Origin: "https://board.warden.test" },
+      body: "{}",
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get("X-Frame-Options")).toBe("DENY");
     expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
@@ -269,7 +311,10 @@ describe("platform specifics", () => {
   test("a channel whose verification secret is not set rejects everything with 401", async () => {
     const t = newT();
     const ch = await setupChannel(t, "slack");
-    await ch.as.mutation(api.secrets.manage.deleteChannelSecret, { channelId: ch.channelId, name: "SLACK_SIGNING_SECRET" });
+    await ch.as.mutation(api.secrets.manage.deleteChannelSecret, {
+      channelId: ch.channelId,
+      name: "SLACK_SIGNING_SECRET",
+    });
     await expect401(t, ch.path, await KITS[2].valid(ch, 50));
     await expect401(t, ch.path, signSlack("{}", { secret: "" }));
   });

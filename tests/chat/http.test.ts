@@ -36,39 +36,51 @@ describe("public chat over HTTP", () => {
     for (let i = 0; i < 40; i++) {
       const r = await attacker.fetch("/chat/session", {
         method: "POST",
-        headers: { "X-Forwarded-For": `10.${i}.0.1, 192.0.2.${i}`, "X-Real-IP": `198.51.100.${i}`, Forwarded: `for=192.0.2.${i}` },
+        headers: {
+          "X-Forwarded-For": `10.${i}.0.1, 192.0.2.${i}`,
+          "X-Real-IP": `198.51.100.${i}`,
+          Forwarded: `for=192.0.2.${i}`,
+        },
       });
       if (r.status === 201) minted++;
       else expect(r.status).toBe(429);
     }
     expect(minted).toBe(20);
     // nor does rotating the low bits of an IPv6 /64
-    const v6 = (n: number) => t.withRequestMetadata({ ip: `2001:db8:1:2::${n.toString(16)}` }).fetch("/chat/session", { method: "POST" });
+    const v6 = (n: number) =>
+      t.withRequestMetadata({ ip: `2001:db8:1:2::${n.toString(16)}` }).fetch("/chat/session", { method: "POST" });
     let v6Minted = 0;
     for (let i = 0; i < 25; i++) if ((await v6(i + 1)).status === 201) v6Minted++;
     expect(v6Minted).toBe(20);
     // with no connection address and no trusted proxy, everyone shares the "unknown" bucket
     let unknown = 0;
-    for (let i = 0; i < 21; i++) if ((await t.fetch("/chat/session", { method: "POST", headers: { "X-Real-IP": `10.9.9.${i}` } })).status === 201) unknown++;
+    for (let i = 0; i < 21; i++)
+      if ((await t.fetch("/chat/session", { method: "POST", headers: { "X-Real-IP": `10.9.9.${i}` } })).status === 201)
+        unknown++;
     expect(unknown).toBe(20);
   });
 
   test("behind trusted proxies: the rightmost untrusted X-Forwarded-For entry is the client", async () => {
     const { t } = await publicChat();
     const viaProxy = (xff: string) =>
-      t.withRequestMetadata({ ip: "10.0.0.2" }).fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": xff } });
+      t
+        .withRequestMetadata({ ip: "10.0.0.2" })
+        .fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": xff } });
     process.env.WARDEN_TRUSTED_PROXIES = "10.0.0.0/8";
     try {
       // The client prepends forged entries; the proxy appends the address it saw (203.0.113.5).
       let minted = 0;
-      for (let i = 0; i < 25; i++) if ((await viaProxy(`198.51.100.${i}, 203.0.113.5, 10.0.0.7`)).status === 201) minted++;
+      for (let i = 0; i < 25; i++)
+        if ((await viaProxy(`198.51.100.${i}, 203.0.113.5, 10.0.0.7`)).status === 201) minted++;
       expect(minted).toBe(20);
       // another real client behind the same proxy has its own bucket
       expect((await viaProxy("203.0.113.6")).status).toBe(201);
       // a direct (untrusted) peer cannot name a client at all
       let direct = 0;
       for (let i = 0; i < 25; i++) {
-        const r = await t.withRequestMetadata({ ip: "192.0.2.200" }).fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": `198.51.100.${i}` } });
+        const r = await t
+          .withRequestMetadata({ ip: "192.0.2.200" })
+          .fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": `198.51.100.${i}` } });
         if (r.status === 201) direct++;
       }
       expect(direct).toBe(20);
@@ -81,10 +93,13 @@ describe("public chat over HTTP", () => {
     const { t } = await publicChat();
     const { token } = await (await t.fetch("/chat/session", { method: "POST" })).json();
     const auth = { ...json, Authorization: `Bearer ${token}`, Origin: TEST_ENV.WARDEN_ALLOWED_ORIGINS };
-    const send = (b: unknown, headers: Record<string, string> = auth) => t.fetch("/chat/send", { method: "POST", headers, body: JSON.stringify(b) });
+    const send = (b: unknown, headers: Record<string, string> = auth) =>
+      t.fetch("/chat/send", { method: "POST", headers, body: JSON.stringify(b) });
 
     expect((await send({ text: "hi" }, json)).status).toBe(401);
-    expect(await (await send({ text: "hi" }, { ...json, Authorization: "Bearer wcs_unknown_token_value_xx" })).json()).toEqual({ error: "SESSION_INVALID" });
+    expect(
+      await (await send({ text: "hi" }, { ...json, Authorization: "Bearer wcs_unknown_token_value_xx" })).json(),
+    ).toEqual({ error: "SESSION_INVALID" });
 
     const first = await send({ text: "hello" });
     expect(first.status).toBe(202);
@@ -104,11 +119,15 @@ describe("public chat over HTTP", () => {
     const cross = await send({ threadId, text: "x" }, { ...json, Authorization: `Bearer ${other}` });
     expect(cross.status).toBe(403);
     expect(await cross.json()).toEqual({ error: "FORBIDDEN" });
-    const read = await t.fetch(`/chat/messages?threadId=${threadId}`, { headers: { Authorization: `Bearer ${other}` } });
+    const read = await t.fetch(`/chat/messages?threadId=${threadId}`, {
+      headers: { Authorization: `Bearer ${other}` },
+    });
     expect(read.status).toBe(403);
 
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const mine = await t.fetch(`/chat/messages?threadId=${threadId}`, { headers: { Authorization: `Bearer ${token}` } });
+    const mine = await t.fetch(`/chat/messages?threadId=${threadId}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     const { messages } = await mine.json();
     expect(messages[0]).toMatchObject({ role: "user", text: "hello" });
     expect(messages[1]).toMatchObject({ role: "assistant", status: "done" });

@@ -24,7 +24,11 @@ export async function thread(t: T, sessionToken: string) {
 }
 
 export async function messages(t: T, sessionToken: string, threadId: string) {
-  const r = await t.query(api.chat.threads.listMessages, { sessionToken, threadId, paginationOpts: { numItems: 100, cursor: null } });
+  const r = await t.query(api.chat.threads.listMessages, {
+    sessionToken,
+    threadId,
+    paginationOpts: { numItems: 100, cursor: null },
+  });
   return r.page.slice().reverse();
 }
 

@@ -28,7 +28,11 @@ const files = sources();
 const byRel = new Map(files.map((f) => [f.rel, f]));
 /** Comments out of the way so a mention in prose is not a reference. */
 const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'])\/\/.*$/gm, "$1");
-const refs = (re: RegExp, within = "convex/") => files.filter((f) => f.rel.startsWith(within) && re.test(code(f.text))).map((f) => f.rel).sort();
+const refs = (re: RegExp, within = "convex/") =>
+  files
+    .filter((f) => f.rel.startsWith(within) && re.test(code(f.text)))
+    .map((f) => f.rel)
+    .sort();
 
 /** Relative imports of a file, resolved to repo paths. */
 function importsOf(f: Src): string[] {
@@ -78,9 +82,19 @@ describe("skill execution is reachable only through the checker", () => {
     expect(refs(/\.handler\(/, "convex/skills/")).toEqual(["convex/skills/executeNode.ts"]);
     expect(refs(/safeFetch/, "convex/skills/")).toEqual(["convex/skills/executeNode.ts"]);
     // no bare global fetch anywhere in the skills domain
-    expect(files.filter((f) => f.rel.startsWith("convex/skills/") && /(^|[^.\w])fetch\(/.test(code(f.text))).map((f) => f.rel)).toEqual([]);
+    expect(
+      files
+        .filter((f) => f.rel.startsWith("convex/skills/") && /(^|[^.\w])fetch\(/.test(code(f.text)))
+        .map((f) => f.rel),
+    ).toEqual([]);
     expect(refs(/CODE_SKILLS/)).toEqual(
-      ["convex/security/checkerSkill.ts", "convex/skills/code/index.ts", "convex/skills/codeSync.ts", "convex/skills/executeNode.ts", "convex/skills/registry.ts"].sort(),
+      [
+        "convex/security/checkerSkill.ts",
+        "convex/skills/code/index.ts",
+        "convex/skills/codeSync.ts",
+        "convex/skills/executeNode.ts",
+        "convex/skills/registry.ts",
+      ].sort(),
     );
   });
 
@@ -94,7 +108,9 @@ describe("skill execution is reachable only through the checker", () => {
 
 describe("MCP tool calls go through the checker", () => {
   test("the MCP client's callTool is internal and referenced only by the checker", () => {
-    const callers = refs(/mcp[./]outbound[./]client[.:]callTool\b/).filter((r) => r !== "convex/mcp/outbound/client.ts");
+    const callers = refs(/mcp[./]outbound[./]client[.:]callTool\b/).filter(
+      (r) => r !== "convex/mcp/outbound/client.ts",
+    );
     expect(callers).toEqual(["convex/security/checkerMcp.ts"]);
     const client = byRel.get("convex/mcp/outbound/client.ts");
     if (client) {
@@ -144,23 +160,33 @@ describe("the checker cannot be disabled", () => {
       expect(text, rel).not.toMatch(/process\.env|getenv|skip|bypass|CHECKER_|checkerEnabled/i);
     }
     // No table has a switch for it.
-    const tables = files.filter((f) => f.rel.endsWith("/tables.ts")).map((f) => f.text).join("\n");
+    const tables = files
+      .filter((f) => f.rel.endsWith("/tables.ts"))
+      .map((f) => f.text)
+      .join("\n");
     expect(tables).not.toMatch(/checker(Enabled|Disabled|Off)|disableChecker|skipChecks|securityChecks/i);
   });
 });
 
 describe("code-defined skills", () => {
   const codeDir = join(convexDir, "skills", "code");
-  const modules = readdirSync(codeDir).filter((n) => n.endsWith(".ts") && !/\.test\.ts$/.test(n) && n !== "index.ts" && n !== "types.ts");
+  const modules = readdirSync(codeDir).filter(
+    (n) => n.endsWith(".ts") && !/\.test\.ts$/.test(n) && n !== "index.ts" && n !== "types.ts",
+  );
 
   test("modules import only ./types and touch nothing but their tools", () => {
     expect(modules.length).toBeGreaterThan(0);
     for (const name of modules) {
       const text = readFileSync(join(codeDir, name), "utf8");
-      const imports = [...text.matchAll(/^\s*import\s+(type\s+)?[^;]*?from\s+["']([^"']+)["']/gm)].map((m) => [m[1] ? "type" : "value", m[2]]);
+      const imports = [...text.matchAll(/^\s*import\s+(type\s+)?[^;]*?from\s+["']([^"']+)["']/gm)].map((m) => [
+        m[1] ? "type" : "value",
+        m[2],
+      ]);
       expect(imports, name).toEqual(imports.filter(([kind, from]) => kind === "type" && from === "./types"));
       const body = code(text);
-      expect(body, name).not.toMatch(/(^|[^.\w])fetch\(|process\.|globalThis|require\(|import\(|\beval\(|Function\(|node:|XMLHttpRequest|WebSocket/);
+      expect(body, name).not.toMatch(
+        /(^|[^.\w])fetch\(|process\.|globalThis|require\(|import\(|\beval\(|Function\(|node:|XMLHttpRequest|WebSocket/,
+      );
       expect(body, name).toMatch(/export const skillMeta\b/);
       expect(body, name).toMatch(/export (async )?function handler\b|export const handler\b/);
     }
@@ -172,7 +198,10 @@ describe("code-defined skills", () => {
     expect(Object.keys(CODE_SKILLS).length).toBe(modules.length);
     for (const [name, mod] of Object.entries(CODE_SKILLS)) {
       expect(mod.skillMeta.permissions, name).toBeDefined();
-      expect(Array.isArray(mod.skillMeta.permissions.domains) && Array.isArray(mod.skillMeta.permissions.secrets), name).toBe(true);
+      expect(
+        Array.isArray(mod.skillMeta.permissions.domains) && Array.isArray(mod.skillMeta.permissions.secrets),
+        name,
+      ).toBe(true);
       expect(mod.skillMeta.rateLimitPerMinute, name).toBeGreaterThan(0);
       expect(await rowFromModule(name, mod), name).not.toBeNull();
     }

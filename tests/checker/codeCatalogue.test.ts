@@ -37,7 +37,12 @@ const shout: CodeSkillModule = {
   skillMeta: {
     name: "shout",
     description: "Upper-cases a text.",
-    inputSchema: { type: "object", properties: { text: { type: "string", maxLength: 100 } }, required: ["text"], additionalProperties: false },
+    inputSchema: {
+      type: "object",
+      properties: { text: { type: "string", maxLength: 100 } },
+      required: ["text"],
+      additionalProperties: false,
+    },
     permissions: { domains: [], secrets: [] },
     rateLimitPerMinute: 10,
     timeoutMs: 1000,
@@ -47,8 +52,12 @@ const shout: CodeSkillModule = {
 
 describe("code skills on a deployment (no manual sync)", () => {
   test("the catalogue check is a registered cron, every minute", () => {
-    const job = (crons as unknown as { crons: Record<string, { name: string; schedule: unknown }> }).crons["code skill catalogue"];
-    expect(job).toEqual(expect.objectContaining({ name: "skills/codeSync:check", schedule: { type: "interval", minutes: 1 } }));
+    const job = (crons as unknown as { crons: Record<string, { name: string; schedule: unknown }> }).crons[
+      "code skill catalogue"
+    ];
+    expect(job).toEqual(
+      expect.objectContaining({ name: "skills/codeSync:check", schedule: { type: "interval", minutes: 1 } }),
+    );
   });
 
   test("first tick after a deploy registers every module as pending; nothing runs until approved", async () => {
@@ -89,7 +98,10 @@ describe("code skills on a deployment (no manual sync)", () => {
 
     // deploy 2: word_count's handler changed; its approval no longer holds
     const original = CODE_SKILLS.word_count;
-    CODE_SKILLS.word_count = { ...original, handler: (input: { text: string }) => ({ words: input.text.length }) } as CodeSkillModule;
+    CODE_SKILLS.word_count = {
+      ...original,
+      handler: (input: { text: string }) => ({ words: input.text.length }),
+    } as CodeSkillModule;
     expect((await tick(t)).started).toBe(true);
     expect((await row(t, a.workspaceId, "word_count"))!.status).toBe("pending");
     expect(await invoke(t, a, "word_count", { text: "a b" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });

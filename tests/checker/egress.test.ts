@@ -7,7 +7,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi 
 import fc from "fast-check";
 import { api, internal } from "../../convex/_generated/api";
 import { expectCode } from "../harness";
-import { checkerT, admin, approvedSkill, createSkill, calculator, invoke, logs, events, allStoredText, type Admin, type CT, type Draft } from "./helpers";
+import {
+  checkerT,
+  admin,
+  approvedSkill,
+  createSkill,
+  calculator,
+  invoke,
+  logs,
+  events,
+  allStoredText,
+  type Admin,
+  type CT,
+  type Draft,
+} from "./helpers";
 import { localServer, json, type Handler } from "./localServer";
 import { egress, fetched } from "./egressMock";
 
@@ -51,7 +64,10 @@ const hook = (extra: Partial<Draft> = {}, config: Record<string, unknown> = {}):
 async function codeSkill(t: CT, a: Admin, name: string) {
   await t.mutation(internal.skills.codeSync.sync, {});
   const row = await t.run(async (ctx) =>
-    ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", name)).first(),
+    ctx.db
+      .query("skillRegistry")
+      .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", name))
+      .first(),
   );
   await a.as.mutation(api.skills.registry.approve, { skillId: row!._id });
   return row!._id;
@@ -63,7 +79,10 @@ describe("Webhook skills", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, hook());
-    expect(await invoke(t, a, "weather", { city: "Paris", units: "metric" })).toEqual({ ok: true, output: { temp: 21, city: "Paris" } });
+    expect(await invoke(t, a, "weather", { city: "Paris", units: "metric" })).toEqual({
+      ok: true,
+      output: { temp: 21, city: "Paris" },
+    });
     expect(server.requests.map((r) => [r.method, r.url])).toEqual([["GET", "/v1/weather/Paris?units=metric"]]);
     const [row] = await logs(t);
     expect(row).toMatchObject({ targetKind: "skill", targetName: "weather", code: "OK", allowed: true });
@@ -77,7 +96,10 @@ describe("Webhook skills", () => {
     expect(await invoke(t, a, "weather", { city: "Oslo", units: "si" })).toMatchObject({ ok: true });
     const r = await a.as.mutation(api.skills.registry.update, { skillId: id, allowedDomains: [] });
     expect(r.status).toBe("approved"); // narrowing needs no review…
-    expect(await invoke(t, a, "weather", { city: "Oslo", units: "si" })).toEqual({ ok: false, code: "DOMAIN_NOT_ALLOWED" }); // …and applies at once
+    expect(await invoke(t, a, "weather", { city: "Oslo", units: "si" })).toEqual({
+      ok: false,
+      code: "DOMAIN_NOT_ALLOWED",
+    }); // …and applies at once
     expect(server.requests).toHaveLength(1);
     expect(fetched).toHaveLength(1); // refused before the executor started
     const ev = (await events(t)).filter((e) => e.code === "DOMAIN_NOT_ALLOWED");
@@ -90,7 +112,10 @@ describe("Webhook skills", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, hook());
-    expect(await invoke(t, a, "weather", { city: "x", units: "y" })).toEqual({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
+    expect(await invoke(t, a, "weather", { city: "x", units: "y" })).toEqual({
+      ok: false,
+      code: "PRIVATE_ADDRESS_BLOCKED",
+    });
     expect(server.requests).toHaveLength(0);
     expect((await events(t)).map((e) => e.code)).toEqual(["PRIVATE_ADDRESS_BLOCKED"]);
   });
@@ -162,8 +187,28 @@ describe("Webhook skills", () => {
     for (const name of ["globalInvocations", "webhookSkillsGlobal"]) {
       await a.as.mutation(api.limits.manage.set, { name, rate: 1_000_000, periodMs: 60_000 });
     }
-    const nasty = fc.constantFrom("@", "/", "\\", "..", "%2e", "%2f", "#", "?", ":", "//evil.com", "@evil.com", "\u3002", "\uff0e", "\r\n", "%00", "evil.com:80");
-    const param = fc.oneof(fc.string({ maxLength: 20 }), fc.array(fc.oneof(nasty, fc.string({ maxLength: 4 })), { maxLength: 6 }).map((xs) => xs.join("")));
+    const nasty = fc.constantFrom(
+      "@",
+      "/",
+      "\\",
+      "..",
+      "%2e",
+      "%2f",
+      "#",
+      "?",
+      ":",
+      "//evil.com",
+      "@evil.com",
+      "\u3002",
+      "\uff0e",
+      "\r\n",
+      "%00",
+      "evil.com:80",
+    );
+    const param = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.array(fc.oneof(nasty, fc.string({ maxLength: 4 })), { maxLength: 6 }).map((xs) => xs.join("")),
+    );
     await fc.assert(
       fc.asyncProperty(param, param, async (city, units) => {
         await invoke(t, a, "weather", { city, units });
@@ -210,7 +255,10 @@ describe("Secrets", () => {
     const a = await admin(t);
     const id = await approvedSkill(
       a,
-      hook({ secretNames: ["API_KEY"] }, { secretHeaders: { Authorization: { secret: "API_KEY", prefix: "Bearer " } } }),
+      hook(
+        { secretNames: ["API_KEY"] },
+        { secretHeaders: { Authorization: { secret: "API_KEY", prefix: "Bearer " } } },
+      ),
     );
     await a.as.mutation(api.secrets.manage.setSkillSecret, { skillId: id, name: "API_KEY", value: CANARY });
     const r = await invoke(t, a, "weather", { city: "x", units: "y" });
@@ -237,20 +285,37 @@ describe("Secrets", () => {
     const a = await admin(t);
     await expectCode(createSkill(a, hook({}, { headers: { Authorization: "Bearer abc" } })), "CONFIG_INVALID");
     await expectCode(createSkill(a, hook({}, { headers: { "X-Api-Key": "abc" } })), "CONFIG_INVALID");
-    await expectCode(createSkill(a, hook({}, { secretHeaders: { "X-Key": { secret: "UNDECLARED" } } })), "CONFIG_INVALID");
+    await expectCode(
+      createSkill(a, hook({}, { secretHeaders: { "X-Key": { secret: "UNDECLARED" } } })),
+      "CONFIG_INVALID",
+    );
   });
 
   test("code skills cannot access other skills' secrets", async () => {
     const t = checkerT();
     const a = await admin(t);
-    const webhookId = await approvedSkill(a, hook({ secretNames: ["API_KEY"] }, { secretHeaders: { "X-Key": { secret: "API_KEY" } } }));
-    await a.as.mutation(api.secrets.manage.setSkillSecret, { skillId: webhookId, name: "API_KEY", value: "other-skill-value-123" });
+    const webhookId = await approvedSkill(
+      a,
+      hook({ secretNames: ["API_KEY"] }, { secretHeaders: { "X-Key": { secret: "API_KEY" } } }),
+    );
+    await a.as.mutation(api.secrets.manage.setSkillSecret, {
+      skillId: webhookId,
+      name: "API_KEY",
+      value: "other-skill-value-123",
+    });
     const snoopId = await codeSkill(t, a, "secret_snoop");
-    await a.as.mutation(api.secrets.manage.setSkillSecret, { skillId: snoopId, name: "OWN_SECRET", value: "own-value-456" });
+    await a.as.mutation(api.secrets.manage.setSkillSecret, {
+      skillId: snoopId,
+      name: "OWN_SECRET",
+      value: "own-value-456",
+    });
     const r = await invoke(t, a, "secret_snoop", {});
     expect(r).toEqual({ ok: true, output: { ownLength: 13, ownEcho: "[REDACTED]", other: null } });
     // and the secrets domain refuses the read outright
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: snoopId, names: ["API_KEY"] }), "SECRET_ACCESS_DENIED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: snoopId, names: ["API_KEY"] }),
+      "SECRET_ACCESS_DENIED",
+    );
   });
 });
 
@@ -262,7 +327,11 @@ describe("Network templates and code skills", () => {
     await approvedSkill(a, {
       name: "price",
       type: "template",
-      config: { template: "http_get_json", urlTemplate: "http://api.example.com/price/{coin}", jsonPointer: "/data/price/usd" },
+      config: {
+        template: "http_get_json",
+        urlTemplate: "http://api.example.com/price/{coin}",
+        jsonPointer: "/data/price/usd",
+      },
       allowedDomains: ["api.example.com"],
       allowHttp: true,
     });
@@ -273,7 +342,9 @@ describe("Network templates and code skills", () => {
   test("rss_feed: items parsed from the feed", async () => {
     handler = (_req, res) => {
       res.writeHead(200, { "content-type": "application/rss+xml" });
-      res.end(`<rss><channel><title>T</title><item><title>A</title><link>https://e.com/a</link></item></channel></rss>`);
+      res.end(
+        `<rss><channel><title>T</title><item><title>A</title><link>https://e.com/a</link></item></channel></rss>`,
+      );
     };
     const t = checkerT();
     const a = await admin(t);
@@ -284,12 +355,23 @@ describe("Network templates and code skills", () => {
       allowedDomains: ["news.example.com"],
       allowHttp: true,
     });
-    expect(await invoke(t, a, "news", {})).toEqual({ ok: true, output: { title: "T", items: [{ title: "A", link: "https://e.com/a", published: null }] } });
+    expect(await invoke(t, a, "news", {})).toEqual({
+      ok: true,
+      output: { title: "T", items: [{ title: "A", link: "https://e.com/a", published: null }] },
+    });
   });
 
   test("github_repo_info (code skill) calls api.github.com through the guarded fetch", async () => {
     egress.httpsAsHttp = true;
-    handler = json(200, { full_name: "octo/hello", stargazers_count: 7, forks_count: 1, open_issues_count: 0, language: "TypeScript", license: { spdx_id: "MIT" }, html_url: "https://github.com/octo/hello" });
+    handler = json(200, {
+      full_name: "octo/hello",
+      stargazers_count: 7,
+      forks_count: 1,
+      open_issues_count: 0,
+      language: "TypeScript",
+      license: { spdx_id: "MIT" },
+      html_url: "https://github.com/octo/hello",
+    });
     const t = checkerT();
     const a = await admin(t);
     await codeSkill(t, a, "github_repo_info");
@@ -297,15 +379,24 @@ describe("Network templates and code skills", () => {
     expect(r).toMatchObject({ ok: true, output: { fullName: "octo/hello", stars: 7, license: "MIT" } });
     expect(fetched[0].url).toBe("https://api.github.com/repos/octo/hello");
     expect(server.requests[0].headers["user-agent"]).toBe("warden-skill");
-    expect(await invoke(t, a, "github_repo_info", { owner: "../x", repo: "y" })).toEqual({ ok: false, code: "INPUT_INVALID" });
+    expect(await invoke(t, a, "github_repo_info", { owner: "../x", repo: "y" })).toEqual({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
   });
 
   test("a code skill fetching off its allowlist fails the invocation, logged as a domain violation", async () => {
     const t = checkerT();
     const a = await admin(t);
     await codeSkill(t, a, "egress_probe");
-    expect(await invoke(t, a, "egress_probe", { url: "https://evil.example.net/steal" })).toEqual({ ok: false, code: "DOMAIN_NOT_ALLOWED" });
-    expect(await invoke(t, a, "egress_probe", { url: "https://169.254.169.254/latest" })).toEqual({ ok: false, code: "PRIVATE_ADDRESS_BLOCKED" });
+    expect(await invoke(t, a, "egress_probe", { url: "https://evil.example.net/steal" })).toEqual({
+      ok: false,
+      code: "DOMAIN_NOT_ALLOWED",
+    });
+    expect(await invoke(t, a, "egress_probe", { url: "https://169.254.169.254/latest" })).toEqual({
+      ok: false,
+      code: "PRIVATE_ADDRESS_BLOCKED",
+    });
     expect(server.requests).toHaveLength(0);
     const ev = await events(t);
     expect(ev.map((e) => [e.code, e.detail])).toEqual([
@@ -338,7 +429,16 @@ describe("Large outputs and document size", () => {
     const a = await admin(t);
     const big = { items: Array.from({ length: 9000 }, (_, i) => ({ i, text: "x".repeat(80) })) };
     handler = json(200, big);
-    await approvedSkill(a, hook({ maxOutputBytes: 1024 * 1024, inputSchema: { type: "object", properties: { city: { type: "string" }, units: { type: "string" }, note: { type: "string" } } } }));
+    await approvedSkill(
+      a,
+      hook({
+        maxOutputBytes: 1024 * 1024,
+        inputSchema: {
+          type: "object",
+          properties: { city: { type: "string" }, units: { type: "string" }, note: { type: "string" } },
+        },
+      }),
+    );
     // ~60 KB of input (the cap is 64 KB) and ~900 KB of output (the largest configurable cap is 1 MB)
     const r: any = await invoke(t, a, "weather", { city: "paris", units: "metric", note: "n".repeat(60 * 1024) });
     expect(r.ok).toBe(true);
@@ -346,7 +446,8 @@ describe("Large outputs and document size", () => {
       const out: { table: string; bytes: number }[] = [];
       const tables = Object.keys((await import("../../convex/schema")).default.tables);
       for (const table of tables) {
-        for (const doc of await ctx.db.query(table as any).take(1000)) out.push({ table, bytes: JSON.stringify(doc).length });
+        for (const doc of await ctx.db.query(table as any).take(1000))
+          out.push({ table, bytes: JSON.stringify(doc).length });
       }
       return out;
     });

@@ -62,9 +62,18 @@ export async function invoke(
   a: Admin,
   skillName: string,
   input: unknown,
-  caller: { kind: string; id?: string; audience?: string; tainted?: boolean } = { kind: "agent", id: "thread-1", ...OWNER_RUN },
+  caller: { kind: string; id?: string; audience?: string; tainted?: boolean } = {
+    kind: "agent",
+    id: "thread-1",
+    ...OWNER_RUN,
+  },
 ) {
-  return await t.action(internal.security.checker.invokeSkill, { workspaceId: a.workspaceId, skillName, input, caller });
+  return await t.action(internal.security.checker.invokeSkill, {
+    workspaceId: a.workspaceId,
+    skillName,
+    input,
+    caller,
+  });
 }
 
 export async function logs(t: CT) {
@@ -77,7 +86,15 @@ export async function events(t: CT) {
 /** Every string stored anywhere in the tables that could leak a secret. */
 export async function allStoredText(t: CT): Promise<string> {
   return await t.run(async (ctx) => {
-    const tables = ["skillInvocationLog", "securityEvents", "auditLog", "activityLog", "skillRegistry", "skillInvocationSummary", "notifications"] as const;
+    const tables = [
+      "skillInvocationLog",
+      "securityEvents",
+      "auditLog",
+      "activityLog",
+      "skillRegistry",
+      "skillInvocationSummary",
+      "notifications",
+    ] as const;
     const parts: string[] = [];
     for (const name of tables) parts.push(JSON.stringify(await ctx.db.query(name as any).take(5000)));
     return parts.join("\n");

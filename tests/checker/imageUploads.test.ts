@@ -48,7 +48,10 @@ describe("image uploads are bound to who asked for the upload URL", () => {
     await expectCode(b.as.action(api.skills.images.register, { storageId: hers }), "FORBIDDEN");
     expect(await exists(t, hers)).toBe(true);
     // Its owner can: invalid → deleted and logged.
-    expect(await a.as.action(api.skills.images.register, { storageId: hers })).toEqual({ ok: false, code: "IMAGE_INVALID" });
+    expect(await a.as.action(api.skills.images.register, { storageId: hers })).toEqual({
+      ok: false,
+      code: "IMAGE_INVALID",
+    });
     expect(await exists(t, hers)).toBe(false);
   });
 
@@ -92,8 +95,17 @@ describe("image uploads are bound to who asked for the upload URL", () => {
     const out = await store(t, output);
     await t.run(async (ctx) => {
       await ctx.db.insert("skillInvocationLog", {
-        workspaceId: a.workspaceId, targetKind: "skill", targetName: "s", callerKind: "agent", code: "OK", allowed: true,
-        durationMs: 1, inputBytes: 1, outputBytes: output.length, outputStorageId: out, at: Date.now(),
+        workspaceId: a.workspaceId,
+        targetKind: "skill",
+        targetName: "s",
+        callerKind: "agent",
+        code: "OK",
+        allowed: true,
+        durationMs: 1,
+        inputBytes: 1,
+        outputBytes: output.length,
+        outputStorageId: out,
+        at: Date.now(),
       });
     });
     await expectCode(b.as.action(api.skills.images.register, { storageId: out }), "FORBIDDEN");
@@ -140,7 +152,8 @@ describe("image uploads are bound to who asked for the upload URL", () => {
     const walk = (table: string, path: string, val: any) => {
       if (!val || typeof val !== "object") return;
       if (val.kind === "id" && val.tableName === "_storage") found.push(`${table}.${path}`);
-      if (val.kind === "object") for (const [k, f] of Object.entries(val.fields ?? {})) walk(table, path ? `${path}.${k}` : k, f);
+      if (val.kind === "object")
+        for (const [k, f] of Object.entries(val.fields ?? {})) walk(table, path ? `${path}.${k}` : k, f);
       if (val.kind === "array") walk(table, path, val.element);
       if (val.kind === "union") for (const m of val.members ?? []) walk(table, path, m);
       if (val.kind === "record") walk(table, path, val.value);

@@ -33,8 +33,10 @@ export async function localServer(handler: Handler) {
   };
 }
 
-export const json = (status: number, value: unknown): Handler => (_req, res) => {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-};
+export const json =
+  (status: number, value: unknown): Handler =>
+  (_req, res) => {
+    const body = JSON.stringify(value);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };

@@ -7,12 +7,23 @@ import { stub } from "./fixtures/mcpClientStub";
 
 const mcpT = () => checkerT({ "./mcp/outbound/client.ts": () => import("./fixtures/mcpClientStub") });
 
-const SCHEMA = { type: "object", properties: { q: { type: "string", maxLength: 20 } }, required: ["q"], additionalProperties: false };
+const SCHEMA = {
+  type: "object",
+  properties: { q: { type: "string", maxLength: 20 } },
+  required: ["q"],
+  additionalProperties: false,
+};
 
 async function server(
   t: CT,
   a: Admin,
-  o: { status?: "pending" | "approved" | "rejected" | "disabled"; enabled?: boolean; rateLimitPerMinute?: number; timeoutMs?: number; maxOutputBytes?: number } = {},
+  o: {
+    status?: "pending" | "approved" | "rejected" | "disabled";
+    enabled?: boolean;
+    rateLimitPerMinute?: number;
+    timeoutMs?: number;
+    maxOutputBytes?: number;
+  } = {},
 ) {
   return await t.run(async (ctx) => {
     const serverId = await ctx.db.insert("mcpServers", {
@@ -29,18 +40,46 @@ async function server(
       createdAt: 0,
       updatedAt: 0,
     });
-    const tool = (name: string, status: "approved" | "pending" | "denied", hash = "h1", approvedHash: string | undefined = "h1", inputSchema: unknown = SCHEMA) =>
-      ctx.db.insert("mcpTools", { workspaceId: a.workspaceId, serverId, name, description: name, inputSchema, hash, approvedHash, status, updatedAt: 0 });
+    const tool = (
+      name: string,
+      status: "approved" | "pending" | "denied",
+      hash = "h1",
+      approvedHash: string | undefined = "h1",
+      inputSchema: unknown = SCHEMA,
+    ) =>
+      ctx.db.insert("mcpTools", {
+        workspaceId: a.workspaceId,
+        serverId,
+        name,
+        description: name,
+        inputSchema,
+        hash,
+        approvedHash,
+        status,
+        updatedAt: 0,
+      });
     await tool("search", "approved");
     await tool("pending_tool", "pending", "h1", undefined);
     await tool("changed", "approved", "h2", "h1");
-    await tool("text_schema", "approved", "h1", "h1", JSON.stringify({ $schema: "https://json-schema.org/draft/2020-12/schema", ...SCHEMA }));
+    await tool(
+      "text_schema",
+      "approved",
+      "h1",
+      "h1",
+      JSON.stringify({ $schema: "https://json-schema.org/draft/2020-12/schema", ...SCHEMA }),
+    );
     return serverId;
   });
 }
 
 const call = (t: CT, a: Admin, serverId: Id<"mcpServers">, toolName: string, input: unknown) =>
-  t.action(internal.security.checker.callMcpTool, { workspaceId: a.workspaceId, serverId, toolName, input, caller: { kind: "mcp-client", id: "tok_1" } });
+  t.action(internal.security.checker.callMcpTool, {
+    workspaceId: a.workspaceId,
+    serverId,
+    toolName,
+    input,
+    caller: { kind: "mcp-client", id: "tok_1" },
+  });
 
 beforeEach(() => {
   stub.calls.length = 0;
@@ -117,13 +156,22 @@ describe("MCP security", () => {
   });
 
   test("calls are logged to skillInvocationLog as server/tool; output redacted; limits passed to the client", async () => {
-    stub.respond = () => ({ ok: true, output: { text: "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here" }, bytes: 60 });
+    stub.respond = () => ({
+      ok: true,
+      output: { text: "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here" },
+      bytes: 60,
+    });
     const t = mcpT();
     const a = await admin(t);
     const id = await server(t, a, { timeoutMs: 1234, maxOutputBytes: 4096 });
     const r = await call(t, a, id, "search", { q: "hello" });
     expect(r).toEqual({ ok: true, output: { text: "token [REDACTED] here" } });
-    expect(stub.calls[0]).toMatchObject({ toolName: "search", input: { q: "hello" }, timeoutMs: 1234, maxOutputBytes: 4096 });
+    expect(stub.calls[0]).toMatchObject({
+      toolName: "search",
+      input: { q: "hello" },
+      timeoutMs: 1234,
+      maxOutputBytes: 4096,
+    });
     await call(t, a, id, "changed", {});
     const rows = await logs(t);
     expect(rows.map((x) => [x.targetKind, x.targetName, x.code, x.allowed, x.callerKind, x.callerId])).toEqual([

@@ -40,9 +40,18 @@ describe("Security checker (always-on)", () => {
     const pending = await createSkill(a, calculator("pending_calc"));
     const rejected = await createSkill(a, calculator("rejected_calc"));
     await a.as.mutation(api.skills.registry.reject, { skillId: rejected });
-    expect(await invoke(t, a, "pending_calc", { expression: "1+1" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });
-    expect(await invoke(t, a, "rejected_calc", { expression: "1+1" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });
-    expect(await invoke(t, a, "no_such_skill", { expression: "1+1" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });
+    expect(await invoke(t, a, "pending_calc", { expression: "1+1" })).toEqual({
+      ok: false,
+      code: "SKILL_NOT_APPROVED",
+    });
+    expect(await invoke(t, a, "rejected_calc", { expression: "1+1" })).toEqual({
+      ok: false,
+      code: "SKILL_NOT_APPROVED",
+    });
+    expect(await invoke(t, a, "no_such_skill", { expression: "1+1" })).toEqual({
+      ok: false,
+      code: "SKILL_NOT_APPROVED",
+    });
     expect(await statusOf(t, pending)).toBe("pending");
     const rows = await logs(t);
     expect(rows.map((r) => [r.code, r.allowed, r.outputBytes])).toEqual([
@@ -75,7 +84,14 @@ describe("Security checker (always-on)", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, calculator());
-    for (const input of [{ expression: 5 }, {}, { expression: "1", extra: true }, "1+1", null, { expression: "x".repeat(501) }]) {
+    for (const input of [
+      { expression: 5 },
+      {},
+      { expression: "1", extra: true },
+      "1+1",
+      null,
+      { expression: "x".repeat(501) },
+    ]) {
       expect(await invoke(t, a, "calc", input)).toEqual({ ok: false, code: "INPUT_INVALID" });
     }
     expect((await logs(t)).every((r) => r.code === "INPUT_INVALID" && !r.allowed)).toBe(true);
@@ -85,7 +101,10 @@ describe("Security checker (always-on)", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, calculator());
-    expect(await invoke(t, a, "calc", { expression: "1", pad: "y".repeat(70_000) })).toEqual({ ok: false, code: "INPUT_INVALID" });
+    expect(await invoke(t, a, "calc", { expression: "1", pad: "y".repeat(70_000) })).toEqual({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
     const [row] = await logs(t);
     expect(row.inputBytes).toBeGreaterThan(70_000);
     expect(new TextEncoder().encode(row.inputPreview ?? "").length).toBeLessThanOrEqual(1024);
@@ -154,7 +173,13 @@ describe("Security checker (always-on)", () => {
     const a = await admin(t);
     await approvedSkill(a, calculator());
     await t.run(async (ctx) => {
-      await ctx.db.insert("rateLimitConfig", { workspaceId: a.workspaceId, name: "globalInvocations", rate: 0, periodMs: 60_000, updatedAt: 0 });
+      await ctx.db.insert("rateLimitConfig", {
+        workspaceId: a.workspaceId,
+        name: "globalInvocations",
+        rate: 0,
+        periodMs: 60_000,
+        updatedAt: 0,
+      });
     });
     expect(await invoke(t, a, "calc", { expression: "1" })).toMatchObject({ ok: false, code: "LIMIT_UNAVAILABLE" });
   });
@@ -176,7 +201,12 @@ describe("Security checker (always-on)", () => {
       ["skill", "calc", "RATE_LIMITED", false],
       ["skill", "nope", "SKILL_NOT_APPROVED", false],
     ]);
-    expect(rows[0]).toMatchObject({ callerKind: "agent", callerId: "thread-9", inputPreview: '{"expression":"6*7"}', outputPreview: '{"result":42}' });
+    expect(rows[0]).toMatchObject({
+      callerKind: "agent",
+      callerId: "thread-9",
+      inputPreview: '{"expression":"6*7"}',
+      outputPreview: '{"result":42}',
+    });
     expect(rows.every((r) => r.durationMs >= 0 && r.inputBytes > 0)).toBe(true);
     // The checker writes no summary row; the dashboard counts the not-yet-rolled rows live.
     expect(await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10))).toHaveLength(0);
@@ -215,7 +245,10 @@ describe("Security checker (always-on)", () => {
     await approvedSkill(a, calculator());
     await t.mutation(internal.skills.codeSync.sync, {});
     const wc = await t.run(async (ctx) =>
-      ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "word_count")).first(),
+      ctx.db
+        .query("skillRegistry")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "word_count"))
+        .first(),
     );
     await a.as.mutation(api.skills.registry.approve, { skillId: wc!._id });
     await approvedSkill(a, { name: "img", type: "image", config: { operation: "image_info" } });
@@ -231,7 +264,9 @@ describe("Security checker (always-on)", () => {
 
   test("the checker itself has no off switch: no env var, flag or config row is read", () => {
     const checkerFiles = ["checker", "checkerPipeline", "checkerSkill", "checkerMcp", "checkerWebhook", "checkerLog"];
-    for (const text of checkerFiles.map((f) => readFileSync(new URL(`../../convex/security/${f}.ts`, import.meta.url), "utf8"))) {
+    for (const text of checkerFiles.map((f) =>
+      readFileSync(new URL(`../../convex/security/${f}.ts`, import.meta.url), "utf8"),
+    )) {
       expect(text).not.toMatch(/process\.env/);
       expect(text).not.toMatch(/query\("(agentConfig|workspaces|retentionConfig|notifications)"\)/);
       expect(text).not.toMatch(/\b(disabled?Checker|checkerEnabled|skipChecks?|bypass)\b/i);
@@ -248,7 +283,11 @@ describe("Template skills", () => {
       [{ template: "calculator", extra: 1 }, "CONFIG_INVALID", "config"],
       [{ template: "shell_exec" }, "CONFIG_INVALID", "config.template"],
       [{ template: "time_in_zone", defaultZone: "Mars/Olympus" }, "CONFIG_INVALID", "config.defaultZone"],
-      [{ template: "http_get_json", urlTemplate: "https://api.example.com/{a}{" }, "URL_TEMPLATE_INVALID", "config.urlTemplate"],
+      [
+        { template: "http_get_json", urlTemplate: "https://api.example.com/{a}{" },
+        "URL_TEMPLATE_INVALID",
+        "config.urlTemplate",
+      ],
     ];
     for (const [config, code, field] of cases) {
       try {
@@ -259,7 +298,10 @@ describe("Template skills", () => {
       }
     }
     const id = await createSkill(a, calculator());
-    await expectCode(a.as.mutation(api.skills.registry.update, { skillId: id, config: { template: "calculator", precision: 0 } }), "CONFIG_INVALID");
+    await expectCode(
+      a.as.mutation(api.skills.registry.update, { skillId: id, config: { template: "calculator", precision: 0 } }),
+      "CONFIG_INVALID",
+    );
   });
 
   test("config validated again at run time (a stored config that no longer parses does not run)", async () => {
@@ -280,19 +322,28 @@ describe("Template skills", () => {
     const t = checkerT();
     const a = await admin(t);
     const id = await approvedSkill(a, calculator());
-    const r = await a.as.mutation(api.skills.registry.update, { skillId: id, config: { template: "calculator", precision: 4 } });
+    const r = await a.as.mutation(api.skills.registry.update, {
+      skillId: id,
+      config: { template: "calculator", precision: 4 },
+    });
     expect(r.status).toBe("pending");
     expect(await invoke(t, a, "calc", { expression: "1" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });
     await a.as.mutation(api.skills.registry.approve, { skillId: id });
     expect(await invoke(t, a, "calc", { expression: "pi" })).toEqual({ ok: true, output: { result: 3.142 } });
     // description and schema changes too
-    expect((await a.as.mutation(api.skills.registry.update, { skillId: id, description: "now different" })).status).toBe("pending");
+    expect(
+      (await a.as.mutation(api.skills.registry.update, { skillId: id, description: "now different" })).status,
+    ).toBe("pending");
     await a.as.mutation(api.skills.registry.approve, { skillId: id });
     const schema = { type: "object", properties: { expression: { type: "string" } }, required: ["expression"] };
-    expect((await a.as.mutation(api.skills.registry.update, { skillId: id, inputSchema: schema })).status).toBe("pending");
+    expect((await a.as.mutation(api.skills.registry.update, { skillId: id, inputSchema: schema })).status).toBe(
+      "pending",
+    );
     // limits alone are not reviewed content
     await a.as.mutation(api.skills.registry.approve, { skillId: id });
-    expect((await a.as.mutation(api.skills.registry.update, { skillId: id, rateLimitPerMinute: 10 })).status).toBe("approved");
+    expect((await a.as.mutation(api.skills.registry.update, { skillId: id, rateLimitPerMinute: 10 })).status).toBe(
+      "approved",
+    );
     // tampering: config edited directly in the database
     await t.run(async (ctx) => ctx.db.patch(id, { config: { template: "calculator", precision: 2 } }));
     expect(await invoke(t, a, "calc", { expression: "1" })).toEqual({ ok: false, code: "SKILL_NOT_APPROVED" });
@@ -306,12 +357,19 @@ describe("Template skills", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, calculator());
-    await approvedSkill(a, { name: "clock", type: "template", config: { template: "time_in_zone", defaultZone: "Europe/Paris" } });
+    await approvedSkill(a, {
+      name: "clock",
+      type: "template",
+      config: { template: "time_in_zone", defaultZone: "Europe/Paris" },
+    });
     expect(await invoke(t, a, "calc", { expression: "2^10" })).toEqual({ ok: true, output: { result: 1024 } });
     const paris = await invoke(t, a, "clock", {});
     expect(paris).toMatchObject({ ok: true, output: { zone: "Europe/Paris" } });
     expect((paris as any).output.utcOffset).toMatch(/^[+-]\d\d:\d\d$/);
-    expect(await invoke(t, a, "clock", { zone: "Asia/Tokyo" })).toMatchObject({ ok: true, output: { zone: "Asia/Tokyo", utcOffset: "+09:00" } });
+    expect(await invoke(t, a, "clock", { zone: "Asia/Tokyo" })).toMatchObject({
+      ok: true,
+      output: { zone: "Asia/Tokyo", utcOffset: "+09:00" },
+    });
     expect(await invoke(t, a, "clock", { zone: "Nowhere/City" })).toEqual({ ok: false, code: "INPUT_INVALID" });
   });
 
@@ -321,7 +379,16 @@ describe("Template skills", () => {
     const viewer = await member(t as any, { role: "viewer" });
     const id = await createSkill(a, calculator());
     await expectCode(viewer.as.mutation(api.skills.registry.approve, { skillId: id }), "FORBIDDEN");
-    await expectCode(viewer.as.mutation(api.skills.registry.create, { name: "v", description: "v", type: "template", config: { template: "calculator" }, allowedDomains: [] }), "FORBIDDEN");
+    await expectCode(
+      viewer.as.mutation(api.skills.registry.create, {
+        name: "v",
+        description: "v",
+        type: "template",
+        config: { template: "calculator" },
+        allowedDomains: [],
+      }),
+      "FORBIDDEN",
+    );
     const list = await viewer.as.query(api.skills.registry.list, { paginationOpts: { numItems: 10, cursor: null } });
     expect(list.page.map((s) => s.name)).toEqual(["calc"]);
     const other = await admin(t, "ws-b");
@@ -343,7 +410,11 @@ describe("Domain allowlist entries (input validation)", () => {
   test("wildcards, IPs, schemes, paths and ports are rejected with the entry's index", async () => {
     const t = checkerT();
     const a = await admin(t);
-    const base = { name: "hook", type: "webhook" as const, config: { urlTemplate: "https://api.example.com/x", method: "GET" } };
+    const base = {
+      name: "hook",
+      type: "webhook" as const,
+      config: { urlTemplate: "https://api.example.com/x", method: "GET" },
+    };
     const bad: Array<[string, string]> = [
       ["*.example.com", "DOMAIN_INVALID"],
       ["https://api.example.com", "DOMAIN_INVALID"],
@@ -366,23 +437,41 @@ describe("Domain allowlist entries (input validation)", () => {
     const t = checkerT();
     const a = await admin(t);
     try {
-      await createSkill(a, { name: "hook", type: "webhook", config: { urlTemplate: "https://api.other.com/x", method: "GET" }, allowedDomains: ["api.example.com"] });
+      await createSkill(a, {
+        name: "hook",
+        type: "webhook",
+        config: { urlTemplate: "https://api.other.com/x", method: "GET" },
+        allowedDomains: ["api.example.com"],
+      });
       throw new Error("accepted");
     } catch (e: any) {
       expect(e.data).toMatchObject({ code: "DOMAIN_NOT_ALLOWED", field: "config.urlTemplate" });
     }
-    const id = await createSkill(a, { name: "hook", type: "webhook", config: { urlTemplate: "https://API.Example.com/x", method: "GET" }, allowedDomains: ["API.EXAMPLE.com"] });
+    const id = await createSkill(a, {
+      name: "hook",
+      type: "webhook",
+      config: { urlTemplate: "https://API.Example.com/x", method: "GET" },
+      allowedDomains: ["API.EXAMPLE.com"],
+    });
     expect(await t.run(async (ctx) => (await ctx.db.get(id))!.allowedDomains)).toEqual(["api.example.com"]);
     // adding a domain to an approved skill sends it back to review
     await a.as.mutation(api.skills.registry.approve, { skillId: id });
-    const r = await a.as.mutation(api.skills.registry.update, { skillId: id, allowedDomains: ["api.example.com", "cdn.example.com"] });
+    const r = await a.as.mutation(api.skills.registry.update, {
+      skillId: id,
+      allowedDomains: ["api.example.com", "cdn.example.com"],
+    });
     expect(r.status).toBe("pending");
   });
 
   test("plain http only when allowed per skill", async () => {
     const t = checkerT();
     const a = await admin(t);
-    const hook = { name: "hook", type: "webhook" as const, config: { urlTemplate: "http://api.example.com/x", method: "GET" }, allowedDomains: ["api.example.com"] };
+    const hook = {
+      name: "hook",
+      type: "webhook" as const,
+      config: { urlTemplate: "http://api.example.com/x", method: "GET" },
+      allowedDomains: ["api.example.com"],
+    };
     await expectCode(createSkill(a, hook), "SCHEME_NOT_ALLOWED");
     await createSkill(a, { ...hook, allowHttp: true });
   });
@@ -418,7 +507,10 @@ describe("Code-defined skills", () => {
     const a = await admin(t);
     await t.mutation(internal.skills.codeSync.sync, {});
     const wc = await t.run(async (ctx) =>
-      ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "word_count")).first(),
+      ctx.db
+        .query("skillRegistry")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "word_count"))
+        .first(),
     );
     await a.as.mutation(api.skills.registry.approve, { skillId: wc!._id });
     // The registry row now names a different source than the deployed one.
@@ -440,10 +532,19 @@ describe("Code-defined skills", () => {
     const a = await admin(t);
     await t.mutation(internal.skills.codeSync.sync, {});
     const gh = await t.run(async (ctx) =>
-      ctx.db.query("skillRegistry").withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "github_repo_info")).first(),
+      ctx.db
+        .query("skillRegistry")
+        .withIndex("by_workspace_name", (q) => q.eq("workspaceId", a.workspaceId).eq("name", "github_repo_info"))
+        .first(),
     );
-    await expectCode(a.as.mutation(api.skills.registry.update, { skillId: gh!._id, config: { module: "word_count" } }), "CONFIG_INVALID");
-    await expectCode(a.as.mutation(api.skills.registry.update, { skillId: gh!._id, allowedDomains: ["api.github.com", "evil.com"] }), "DOMAIN_NOT_ALLOWED");
+    await expectCode(
+      a.as.mutation(api.skills.registry.update, { skillId: gh!._id, config: { module: "word_count" } }),
+      "CONFIG_INVALID",
+    );
+    await expectCode(
+      a.as.mutation(api.skills.registry.update, { skillId: gh!._id, allowedDomains: ["api.github.com", "evil.com"] }),
+      "DOMAIN_NOT_ALLOWED",
+    );
     await a.as.mutation(api.skills.registry.update, { skillId: gh!._id, rateLimitPerMinute: 5 });
   });
 });
@@ -462,10 +563,22 @@ describe("Image skills", () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, { name: "img", type: "image", config: { operation: "image_info" } });
-    for (const [file, format] of [["python.png", "png"], ["python.jpg", "jpeg"], ["python.gif", "gif"], ["python.webp", "webp"]] as const) {
+    for (const [file, format] of [
+      ["python.png", "png"],
+      ["python.jpg", "jpeg"],
+      ["python.gif", "gif"],
+      ["python.webp", "webp"],
+    ] as const) {
       const storageId = await upload(t, a, fixture(file));
-      expect(await a.as.action(api.skills.images.register, { storageId })).toMatchObject({ ok: true, width: 16, height: 16 });
-      expect(await invoke(t, a, "img", { storageId })).toMatchObject({ ok: true, output: { format, width: 16, height: 16 } });
+      expect(await a.as.action(api.skills.images.register, { storageId })).toMatchObject({
+        ok: true,
+        width: 16,
+        height: 16,
+      });
+      expect(await invoke(t, a, "img", { storageId })).toMatchObject({
+        ok: true,
+        output: { format, width: 16, height: 16 },
+      });
     }
     const rows = await t.run(async (ctx) => ctx.db.query("skillImages").take(10));
     expect(rows.every((r) => typeof r.storageId === "string" && !("data" in r))).toBe(true);
@@ -479,7 +592,10 @@ describe("Image skills", () => {
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>');
     for (const bytes of [polyglot, svg, fixture("python.bmp")]) {
       const storageId = await upload(t, a, bytes, "image/png");
-      expect(await a.as.action(api.skills.images.register, { storageId })).toEqual({ ok: false, code: "IMAGE_INVALID" });
+      expect(await a.as.action(api.skills.images.register, { storageId })).toEqual({
+        ok: false,
+        code: "IMAGE_INVALID",
+      });
       expect(await t.run(async (ctx) => await ctx.storage.get(storageId))).toBeNull();
     }
     expect((await events(t)).filter((e) => e.code === "IMAGE_INVALID")).toHaveLength(3);
@@ -506,10 +622,18 @@ describe("Image skills", () => {
     const a = await admin(t);
     await approvedSkill(a, { name: "img", type: "image", config: { operation: "image_info" } });
     const b64 = Buffer.from(fixture("python.png")).toString("base64");
-    expect(await invoke(t, a, "img", { image: `data:image/png;base64,${b64}` })).toEqual({ ok: false, code: "INPUT_INVALID" });
+    expect(await invoke(t, a, "img", { image: `data:image/png;base64,${b64}` })).toEqual({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
     expect(await invoke(t, a, "img", { storageId: b64 })).toEqual({ ok: false, code: "INPUT_INVALID" });
     await expectCode(
-      createSkill(a, { name: "img2", type: "image", config: { operation: "image_info" }, inputSchema: { type: "object", properties: { data: { type: "string" } } } }),
+      createSkill(a, {
+        name: "img2",
+        type: "image",
+        config: { operation: "image_info" },
+        inputSchema: { type: "object", properties: { data: { type: "string" } } },
+      }),
       "CONFIG_INVALID",
     );
   });
@@ -521,18 +645,42 @@ describe("Rate limits configurable from SyncBoard", () => {
     const a = await admin(t);
     const viewer = await member(t as any, { role: "viewer" });
     const before = await viewer.as.query(api.limits.manage.list, {});
-    expect(before.find((l) => l.name === "skillPerSkill")).toMatchObject({ rate: 30, defaultRate: 30, overridden: false });
+    expect(before.find((l) => l.name === "skillPerSkill")).toMatchObject({
+      rate: 30,
+      defaultRate: 30,
+      overridden: false,
+    });
     expect(before.find((l) => l.name === "webhookSkillsGlobal")).toMatchObject({ rate: 100 });
     expect(before.find((l) => l.name === "globalInvocations")).toMatchObject({ rate: 200 });
     await a.as.mutation(api.limits.manage.set, { name: "skillPerSkill", rate: 12, periodMs: 60_000 });
-    expect((await viewer.as.query(api.limits.manage.list, {})).find((l) => l.name === "skillPerSkill")).toMatchObject({ rate: 12, overridden: true });
-    for (const [rate, periodMs] of [[0, 60_000], [1.5, 60_000], [10, 10], [2_000_000, 60_000]]) {
-      await expectCode(a.as.mutation(api.limits.manage.set, { name: "skillPerSkill", rate, periodMs }), "CONFIG_INVALID");
+    expect((await viewer.as.query(api.limits.manage.list, {})).find((l) => l.name === "skillPerSkill")).toMatchObject({
+      rate: 12,
+      overridden: true,
+    });
+    for (const [rate, periodMs] of [
+      [0, 60_000],
+      [1.5, 60_000],
+      [10, 10],
+      [2_000_000, 60_000],
+    ]) {
+      await expectCode(
+        a.as.mutation(api.limits.manage.set, { name: "skillPerSkill", rate, periodMs }),
+        "CONFIG_INVALID",
+      );
     }
-    await expectCode(a.as.mutation(api.limits.manage.set, { name: "checker", rate: 1, periodMs: 60_000 }), "CONFIG_INVALID");
-    await expectCode(viewer.as.mutation(api.limits.manage.set, { name: "skillPerSkill", rate: 99, periodMs: 60_000 }), "FORBIDDEN");
+    await expectCode(
+      a.as.mutation(api.limits.manage.set, { name: "checker", rate: 1, periodMs: 60_000 }),
+      "CONFIG_INVALID",
+    );
+    await expectCode(
+      viewer.as.mutation(api.limits.manage.set, { name: "skillPerSkill", rate: 99, periodMs: 60_000 }),
+      "FORBIDDEN",
+    );
     await a.as.mutation(api.limits.manage.reset, { name: "skillPerSkill" });
-    expect((await viewer.as.query(api.limits.manage.list, {})).find((l) => l.name === "skillPerSkill")).toMatchObject({ rate: 30, overridden: false });
+    expect((await viewer.as.query(api.limits.manage.list, {})).find((l) => l.name === "skillPerSkill")).toMatchObject({
+      rate: 30,
+      overridden: false,
+    });
     const audit = await t.run(async (ctx) => ctx.db.query("auditLog").take(20));
     expect(audit.map((x) => x.action)).toEqual(["limit.set", "limit.reset"]);
   });

@@ -9,11 +9,23 @@ import { checkerT, admin, logs, events, allStoredText, type Admin, type CT } fro
 
 async function channel(t: CT, a: Admin, enabled = true) {
   return await t.run(async (ctx) =>
-    ctx.db.insert("channelConfig", { workspaceId: a.workspaceId, platform: "telegram", name: "main", enabled, settings: {}, createdAt: 0, updatedAt: 0 }),
+    ctx.db.insert("channelConfig", {
+      workspaceId: a.workspaceId,
+      platform: "telegram",
+      name: "main",
+      enabled,
+      settings: {},
+      createdAt: 0,
+      updatedAt: 0,
+    }),
   );
 }
 
-const admit = (t: CT, channelId: Id<"channelConfig">, o: Partial<{ verified: boolean; payloadValid: boolean; deliveryId: string; platformUserId: string }> = {}) =>
+const admit = (
+  t: CT,
+  channelId: Id<"channelConfig">,
+  o: Partial<{ verified: boolean; payloadValid: boolean; deliveryId: string; platformUserId: string }> = {},
+) =>
   t.run(async (ctx) =>
     admitWebhook(ctx, await ctx.db.get(channelId), {
       verified: true,
@@ -31,9 +43,22 @@ describe("Inbound webhooks (checker)", () => {
     const t = checkerT();
     const a = await admin(t);
     const ch = await channel(t, a);
-    expect(await admit(t, ch, { deliveryId: "1", platformUserId: "42" })).toEqual({ ok: true, duplicate: false, workspaceId: a.workspaceId, channelUserBlocked: false });
+    expect(await admit(t, ch, { deliveryId: "1", platformUserId: "42" })).toEqual({
+      ok: true,
+      duplicate: false,
+      workspaceId: a.workspaceId,
+      channelUserBlocked: false,
+    });
     const [row] = await logs(t);
-    expect(row).toMatchObject({ targetKind: "webhook", targetName: "telegram/main", channelId: ch, code: "OK", allowed: true, callerKind: "channel-webhook", inputBytes: 321 });
+    expect(row).toMatchObject({
+      targetKind: "webhook",
+      targetName: "telegram/main",
+      channelId: ch,
+      code: "OK",
+      allowed: true,
+      callerKind: "channel-webhook",
+      inputBytes: 321,
+    });
     expect(row.inputPreview).toBeUndefined();
   });
 
@@ -41,10 +66,15 @@ describe("Inbound webhooks (checker)", () => {
     const t = checkerT();
     const a = await admin(t);
     const ch = await channel(t, a);
-    expect(await admit(t, ch, { verified: false, platformUserId: "42" })).toEqual({ ok: false, code: "WEBHOOK_SIGNATURE_INVALID" });
+    expect(await admit(t, ch, { verified: false, platformUserId: "42" })).toEqual({
+      ok: false,
+      code: "WEBHOOK_SIGNATURE_INVALID",
+    });
     expect((await logs(t)).map((r) => [r.code, r.allowed])).toEqual([["WEBHOOK_SIGNATURE_INVALID", false]]);
     const source = `ip:${await ipPseudonym("203.0.113.9", TEST_ENV.SKILL_SECRET_ENCRYPTION_KEY)}`; // PII-minimal (tests/edge/pii.test.ts)
-    expect((await events(t)).map((e) => [e.code, e.category, e.source])).toEqual([["WEBHOOK_SIGNATURE_INVALID", "webhook", source]]);
+    expect((await events(t)).map((e) => [e.code, e.category, e.source])).toEqual([
+      ["WEBHOOK_SIGNATURE_INVALID", "webhook", source],
+    ]);
     const acts = await activity(t);
     expect(acts.map((x) => [x.kind, x.visibility, x.channel])).toEqual([["webhook.rejected", "private", "telegram"]]);
     expect(acts[0].summary).toContain("WEBHOOK_SIGNATURE_INVALID");
@@ -62,7 +92,10 @@ describe("Inbound webhooks (checker)", () => {
     const t = checkerT();
     const a = await admin(t);
     const ch = await channel(t, a);
-    expect(await admit(t, ch, { verified: false, payloadValid: false, deliveryId: "d" })).toEqual({ ok: false, code: "WEBHOOK_SIGNATURE_INVALID" });
+    expect(await admit(t, ch, { verified: false, payloadValid: false, deliveryId: "d" })).toEqual({
+      ok: false,
+      code: "WEBHOOK_SIGNATURE_INVALID",
+    });
     expect(await t.run(async (ctx) => ctx.db.query("webhookDeliveries").take(5))).toHaveLength(0);
   });
 
@@ -110,7 +143,15 @@ describe("Inbound webhooks (checker)", () => {
     const ch = await channel(t, a);
     const phone = "+15551234567";
     await t.run(async (ctx) =>
-      ctx.db.insert("channelUsers", { workspaceId: a.workspaceId, channelId: ch, platform: "telegram", platformUserId: "blocked-1", blocked: true, firstSeenAt: 0, lastSeenAt: 0 }),
+      ctx.db.insert("channelUsers", {
+        workspaceId: a.workspaceId,
+        channelId: ch,
+        platform: "telegram",
+        platformUserId: "blocked-1",
+        blocked: true,
+        firstSeenAt: 0,
+        lastSeenAt: 0,
+      }),
     );
     await admit(t, ch, { platformUserId: phone });
     await admit(t, ch, { platformUserId: phone, verified: false });

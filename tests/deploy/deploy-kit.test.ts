@@ -33,7 +33,8 @@ const steps = instructions(read("Dockerfile"));
 const all = (op: string) => steps.filter((s) => s.op === op);
 const envOf = (): Record<string, string> => {
   const out: Record<string, string> = {};
-  for (const s of all("ENV")) for (const m of s.arg.matchAll(/(\w+)=("[^"]*"|\S+)/g)) out[m[1]] = m[2].replace(/^"|"$/g, "");
+  for (const s of all("ENV"))
+    for (const m of s.arg.matchAll(/(\w+)=("[^"]*"|\S+)/g)) out[m[1]] = m[2].replace(/^"|"$/g, "");
   return out;
 };
 const exec = (arg: string): string[] => JSON.parse(arg);
@@ -78,10 +79,20 @@ describe("Dockerfile", () => {
   });
 
   it(".dockerignore keeps data, keys, env files and local dependencies out of the build context", () => {
-    for (const p of [".data/keys.json", ".data/wal/0001.log", ".env", ".env.local", "runtime/fixtures/app/.data/x", "node_modules/x", "sub/.env.production", "dist/index.html"]) {
+    for (const p of [
+      ".data/keys.json",
+      ".data/wal/0001.log",
+      ".env",
+      ".env.local",
+      "runtime/fixtures/app/.data/x",
+      "node_modules/x",
+      "sub/.env.production",
+      "dist/index.html",
+    ]) {
       expect(ignored(p), p).toBe(true);
     }
-    for (const p of ["package.json", "convex/schema.ts", "runtime/cli.ts", "src/main.tsx", "Dockerfile"]) expect(ignored(p), p).toBe(false);
+    for (const p of ["package.json", "convex/schema.ts", "runtime/cli.ts", "src/main.tsx", "Dockerfile"])
+      expect(ignored(p), p).toBe(false);
   });
 });
 
@@ -118,7 +129,12 @@ describe("compose.yaml, Caddyfile, systemd unit", () => {
 });
 
 /** Every file path under dir with its size and mtime (the read-only check). */
-function tree(dir: string, skip: (rel: string) => boolean, base = dir, out = new Map<string, string>()): Map<string, string> {
+function tree(
+  dir: string,
+  skip: (rel: string) => boolean,
+  base = dir,
+  out = new Map<string, string>(),
+): Map<string, string> {
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
     const rel = relative(base, full);
@@ -135,99 +151,127 @@ describe("the image's steps in a clean directory", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it("COPY (with .dockerignore), npm ci --omit=dev, RUN npm steps, then CMD answers /health and writes only /data and the cache", { timeout: 120_000 }, async () => {
-    const root = tempDir("warden-image-");
-    const data = tempDir("warden-volume-");
-    dirs.push(root, data);
-    // COPY . . — the committed tree (what a clean clone has) minus .dockerignore
-    const tar = spawnSync("sh", ["-c", `git archive --format=tar HEAD | tar -x -C '${root}'`], { cwd: REPO, encoding: "utf8" });
-    expect(tar.status, tar.stderr).toBe(0);
-    let copied = 0;
-    for (const f of spawnSync("git", ["ls-tree", "-r", "--name-only", "HEAD"], { cwd: REPO, encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
-      if (ignored(f)) rmSync(join(root, f), { force: true });
-      else copied++;
-    }
-    expect(copied).toBeGreaterThan(100);
-    expect(existsSync(join(root, ".data"))).toBe(false);
-    // RUN npm ci --omit=dev: node_modules as the lockfile lays it out without dev packages (linked, not downloaded)
-    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; bin?: Record<string, string> | string }> };
-    const nm = join(root, "node_modules");
-    mkdirSync(join(nm, ".bin"), { recursive: true });
-    for (const [key, entry] of Object.entries(lock.packages)) {
-      const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(key);
-      if (!m || entry.dev || !existsSync(join(REPO, key))) continue;
-      mkdirSync(dirname(join(nm, m[1])), { recursive: true });
-      symlinkSync(join(REPO, key), join(nm, m[1]), "dir");
-      const bins = typeof entry.bin === "string" ? { [m[1].split("/").pop()!]: entry.bin } : (entry.bin ?? {});
-      for (const [name, target] of Object.entries(bins)) if (!existsSync(join(nm, ".bin", name))) symlinkSync(join("..", m[1], target), join(nm, ".bin", name));
-    }
-    expect(existsSync(join(nm, "vitest"))).toBe(false);
-
-    const baseEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in TEST_ENV) && k !== "NODE_ENV" && !k.startsWith("VITEST")) baseEnv[k] = v;
-    baseEnv.PATH = (baseEnv.PATH ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
-    // the other RUN commands, as written (npm ci / npm cache done above; chown needs root)
-    for (const run of all("RUN")) {
-      for (const cmd of run.arg.split("&&").map((c) => c.trim())) {
-        if (/^npm (ci|cache)\b/.test(cmd) || cmd.startsWith("chown")) continue;
-        const r = spawnSync("sh", ["-c", cmd.replace(/\/data\b/, data)], { cwd: root, env: { ...baseEnv, NODE_ENV: "production" }, encoding: "utf8" });
-        expect(r.status, `${cmd}\n${r.stdout}\n${r.stderr}`).toBe(0);
+  it(
+    "COPY (with .dockerignore), npm ci --omit=dev, RUN npm steps, then CMD answers /health and writes only /data and the cache",
+    { timeout: 120_000 },
+    async () => {
+      const root = tempDir("warden-image-");
+      const data = tempDir("warden-volume-");
+      dirs.push(root, data);
+      // COPY . . — the committed tree (what a clean clone has) minus .dockerignore
+      const tar = spawnSync("sh", ["-c", `git archive --format=tar HEAD | tar -x -C '${root}'`], {
+        cwd: REPO,
+        encoding: "utf8",
+      });
+      expect(tar.status, tar.stderr).toBe(0);
+      let copied = 0;
+      for (const f of spawnSync("git", ["ls-tree", "-r", "--name-only", "HEAD"], { cwd: REPO, encoding: "utf8" })
+        .stdout.split("\n")
+        .filter(Boolean)) {
+        if (ignored(f)) rmSync(join(root, f), { force: true });
+        else copied++;
       }
-    }
-    expect(existsSync(join(root, "dist", "index.html"))).toBe(true);
+      expect(copied).toBeGreaterThan(100);
+      expect(existsSync(join(root, ".data"))).toBe(false);
+      // RUN npm ci --omit=dev: node_modules as the lockfile lays it out without dev packages (linked, not downloaded)
+      const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as {
+        packages: Record<string, { dev?: boolean; bin?: Record<string, string> | string }>;
+      };
+      const nm = join(root, "node_modules");
+      mkdirSync(join(nm, ".bin"), { recursive: true });
+      for (const [key, entry] of Object.entries(lock.packages)) {
+        const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(key);
+        if (!m || entry.dev || !existsSync(join(REPO, key))) continue;
+        mkdirSync(dirname(join(nm, m[1])), { recursive: true });
+        symlinkSync(join(REPO, key), join(nm, m[1]), "dir");
+        const bins = typeof entry.bin === "string" ? { [m[1].split("/").pop()!]: entry.bin } : (entry.bin ?? {});
+        for (const [name, target] of Object.entries(bins))
+          if (!existsSync(join(nm, ".bin", name))) symlinkSync(join("..", m[1], target), join(nm, ".bin", name));
+      }
+      expect(existsSync(join(nm, "vitest"))).toBe(false);
 
-    const image = envOf();
-    const composeEnv = { WARDEN_BEHIND_TLS_PROXY: "1" };
-    const skipWritable = (rel: string) => rel === "node_modules" || rel.startsWith("node_modules/");
-    const before = tree(root, skipWritable);
-    const cmd = exec(all("CMD").at(-1)!.arg);
-    const start = (extra: Record<string, string>) =>
-      spawn(cmd[0] === "node" ? process.execPath : cmd[0], cmd.slice(1), {
-        cwd: root,
-        env: { ...baseEnv, ...image, WARDEN_DATA_DIR: data, PORT: "0", SITE_PORT: "0", ...extra },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const baseEnv: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined && !(k in TEST_ENV) && k !== "NODE_ENV" && !k.startsWith("VITEST")) baseEnv[k] = v;
+      baseEnv.PATH = (baseEnv.PATH ?? "")
+        .split(":")
+        .filter((p) => !p.includes("node_modules"))
+        .join(":");
+      // the other RUN commands, as written (npm ci / npm cache done above; chown needs root)
+      for (const run of all("RUN")) {
+        for (const cmd of run.arg.split("&&").map((c) => c.trim())) {
+          if (/^npm (ci|cache)\b/.test(cmd) || cmd.startsWith("chown")) continue;
+          const r = spawnSync("sh", ["-c", cmd.replace(/\/data\b/, data)], {
+            cwd: root,
+            env: { ...baseEnv, NODE_ENV: "production" },
+            encoding: "utf8",
+          });
+          expect(r.status, `${cmd}\n${r.stdout}\n${r.stderr}`).toBe(0);
+        }
+      }
+      expect(existsSync(join(root, "dist", "index.html"))).toBe(true);
 
-    // without the proxy declaration (or TLS) the image refuses to serve plain HTTP on 0.0.0.0
-    const refused = start({});
-    let refusedOut = "";
-    refused.stdout!.on("data", (d) => (refusedOut += d));
-    refused.stderr!.on("data", (d) => (refusedOut += d));
-    expect(await new Promise((r) => refused.once("exit", r))).not.toBe(0);
-    expect(refusedOut).toMatch(/WARDEN_BEHIND_TLS_PROXY/);
+      const image = envOf();
+      const composeEnv = { WARDEN_BEHIND_TLS_PROXY: "1" };
+      const skipWritable = (rel: string) => rel === "node_modules" || rel.startsWith("node_modules/");
+      const before = tree(root, skipWritable);
+      const cmd = exec(all("CMD").at(-1)!.arg);
+      const start = (extra: Record<string, string>) =>
+        spawn(cmd[0] === "node" ? process.execPath : cmd[0], cmd.slice(1), {
+          cwd: root,
+          env: { ...baseEnv, ...image, WARDEN_DATA_DIR: data, PORT: "0", SITE_PORT: "0", ...extra },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
 
-    const proc = start(composeEnv);
-    const out: string[] = [];
-    const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
-    try {
-      const site = await new Promise<string>((resolve, reject) => {
-        const onData = (d: Buffer) => {
-          for (const line of d.toString().split("\n")) {
-            out.push(line);
-            const b = /HTTP routes \(site\)\s+(http:\/\/\S+)/.exec(line);
-            if (b) resolve(b[1]);
-          }
-        };
-        proc.stdout!.on("data", onData);
-        proc.stderr!.on("data", onData);
-        void exited.then((c) => reject(new Error(`CMD exited (${c}):\n${out.join("\n")}`)));
-        setTimeout(() => reject(new Error(`not ready in 60 s:\n${out.join("\n")}`)), 60_000).unref();
-      });
-      // HEALTHCHECK's own command, pointed at the port this run got
-      const port = new URL(site.replace("0.0.0.0", "127.0.0.1")).port;
-      const hc = exec(all("HEALTHCHECK").at(-1)!.arg.replace(/^.*?CMD\s+/, ""));
-      const probe = spawnSync(process.execPath, [...hc.slice(1, -1), hc.at(-1)!.replace(`:${image.SITE_PORT}/`, `:${port}/`)], { encoding: "utf8", timeout: 10_000 });
-      expect(probe.status, probe.stderr).toBe(0);
-      expect(out.join("\n")).not.toMatch(/vite build|Cannot find (module|package)/);
-    } finally {
-      proc.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-    }
-    // read-only root: nothing outside the volume and node_modules/.cache changed
-    const after = tree(root, skipWritable);
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
-    expect(changed).toEqual([]);
-    expect(readdirSync(data).length).toBeGreaterThan(0);
-  });
+      // without the proxy declaration (or TLS) the image refuses to serve plain HTTP on 0.0.0.0
+      const refused = start({});
+      let refusedOut = "";
+      refused.stdout!.on("data", (d) => (refusedOut += d));
+      refused.stderr!.on("data", (d) => (refusedOut += d));
+      expect(await new Promise((r) => refused.once("exit", r))).not.toBe(0);
+      expect(refusedOut).toMatch(/WARDEN_BEHIND_TLS_PROXY/);
+
+      const proc = start(composeEnv);
+      const out: string[] = [];
+      const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+      try {
+        const site = await new Promise<string>((resolve, reject) => {
+          const onData = (d: Buffer) => {
+            for (const line of d.toString().split("\n")) {
+              out.push(line);
+              const b = /HTTP routes \(site\)\s+(http:\/\/\S+)/.exec(line);
+              if (b) resolve(b[1]);
+            }
+          };
+          proc.stdout!.on("data", onData);
+          proc.stderr!.on("data", onData);
+          void exited.then((c) => reject(new Error(`CMD exited (${c}):\n${out.join("\n")}`)));
+          setTimeout(() => reject(new Error(`not ready in 60 s:\n${out.join("\n")}`)), 60_000).unref();
+        });
+        // HEALTHCHECK's own command, pointed at the port this run got
+        const port = new URL(site.replace("0.0.0.0", "127.0.0.1")).port;
+        const hc = exec(
+          all("HEALTHCHECK")
+            .at(-1)!
+            .arg.replace(/^.*?CMD\s+/, ""),
+        );
+        const probe = spawnSync(
+          process.execPath,
+          [...hc.slice(1, -1), hc.at(-1)!.replace(`:${image.SITE_PORT}/`, `:${port}/`)],
+          { encoding: "utf8", timeout: 10_000 },
+        );
+        expect(probe.status, probe.stderr).toBe(0);
+        expect(out.join("\n")).not.toMatch(/vite build|Cannot find (module|package)/);
+      } finally {
+        proc.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      // read-only root: nothing outside the volume and node_modules/.cache changed
+      const after = tree(root, skipWritable);
+      const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
+      expect(changed).toEqual([]);
+      expect(readdirSync(data).length).toBeGreaterThan(0);
+    },
+  );
 });

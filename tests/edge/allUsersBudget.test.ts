@@ -42,7 +42,11 @@ async function world(rate: number) {
 }
 
 const chatSend = (t: T, sessionToken: string, threadId: string, text = "hi") =>
-  t.fetch("/chat/send", { method: "POST", headers: { authorization: `Bearer ${sessionToken}`, "content-type": "application/json" }, body: JSON.stringify({ threadId, text }) });
+  t.fetch("/chat/send", {
+    method: "POST",
+    headers: { authorization: `Bearer ${sessionToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ threadId, text }),
+  });
 const mcpInit = (t: T, token: string) => postMcp(t, initialize(), { authorization: `Bearer ${token}` });
 
 describe("global budget: all users combined, per workspace", () => {
@@ -51,7 +55,10 @@ describe("global budget: all users combined, per workspace", () => {
     const { t, tw } = await world(200);
     await tw.as.mutation(api.limits.manage.reset, { name: "allUsersGlobal" });
     const rows = await tw.as.query(api.limits.manage.list, {});
-    expect(rows.find((r) => r.name === "allUsersGlobal")).toMatchObject({ rate: 200, label: expect.stringMatching(/all users/i) });
+    expect(rows.find((r) => r.name === "allUsersGlobal")).toMatchObject({
+      rate: 200,
+      label: expect.stringMatching(/all users/i),
+    });
     await drain(t);
   });
 
@@ -69,7 +76,9 @@ describe("global budget: all users combined, per workspace", () => {
     expect(await webOwn.json()).toEqual({ error: "RATE_LIMITED" });
     const other = await session(t);
     const otherThread = await thread(t, other);
-    expect(await t.mutation(api.chat.threads.send, { sessionToken: other, threadId: otherThread, text: "new visitor" })).toMatchObject({
+    expect(
+      await t.mutation(api.chat.threads.send, { sessionToken: other, threadId: otherThread, text: "new visitor" }),
+    ).toMatchObject({
       ok: false,
       code: "RATE_LIMITED",
     });
@@ -94,7 +103,9 @@ describe("global budget: all users combined, per workspace", () => {
     // nothing past the budget reached the agent: one web-chat turn, one SMS turn
     const jobs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).map((j) => j.name);
     expect(jobs.filter((n) => n === "agent/run:handleChannelMessage")).toHaveLength(1);
-    expect(mock.requests.filter((r) => r.url.startsWith("/telegram/") && JSON.parse(r.body).text === NOTICE_SLOW_DOWN)).toHaveLength(1);
+    expect(
+      mock.requests.filter((r) => r.url.startsWith("/telegram/") && JSON.parse(r.body).text === NOTICE_SLOW_DOWN),
+    ).toHaveLength(1);
     // every refusal is a security event naming the limit
     expect((await hits(t)).length).toBeGreaterThanOrEqual(6);
   }, 60_000);
@@ -107,8 +118,22 @@ describe("global budget: all users combined, per workspace", () => {
       const { t, chat, th } = await world(1);
       const v = await t.mutation(api.voice.sessions.start, { sessionToken: chat });
       if (!v.ok) throw new Error("voice refused");
-      expect(await t.mutation(api.voice.sessions.submitTranscript, { sessionToken: chat, voiceSessionId: v.voiceSessionId, threadId: th, text: "one" })).toMatchObject({ ok: true });
-      expect(await t.mutation(api.voice.sessions.submitTranscript, { sessionToken: chat, voiceSessionId: v.voiceSessionId, threadId: th, text: "two" })).toMatchObject({
+      expect(
+        await t.mutation(api.voice.sessions.submitTranscript, {
+          sessionToken: chat,
+          voiceSessionId: v.voiceSessionId,
+          threadId: th,
+          text: "one",
+        }),
+      ).toMatchObject({ ok: true });
+      expect(
+        await t.mutation(api.voice.sessions.submitTranscript, {
+          sessionToken: chat,
+          voiceSessionId: v.voiceSessionId,
+          threadId: th,
+          text: "two",
+        }),
+      ).toMatchObject({
         ok: false,
         code: "RATE_LIMITED",
       });
@@ -125,7 +150,8 @@ describe("global budget: all users combined, per workspace", () => {
   test("per workspace: another workspace's traffic does not spend it", async () => {
     const { t, tw, chat, th } = await world(2);
     const other = await setupChannel(t, "twilio", { workspace: "other" });
-    for (let n = 10; n < 15; n++) expect((await postWebhook(t, other.path, await kit("twilio").valid(other, n))).status).toBe(200);
+    for (let n = 10; n < 15; n++)
+      expect((await postWebhook(t, other.path, await kit("twilio").valid(other, n))).status).toBe(200);
     expect((await chatSend(t, chat, th)).status).toBe(202);
     expect((await postWebhook(t, tw.path, await kit("twilio").valid(tw, 1))).status).toBe(200);
     expect((await postWebhook(t, tw.path, await kit("twilio").valid(tw, 2))).status).toBe(429);

@@ -12,8 +12,12 @@ describe("blocking a visitor holds against 'Start a new conversation'", () => {
     const from = (ip: string) => t.withRequestMetadata({ ip });
     const mint = async (ip: string) => from(ip).fetch("/chat/session", { method: "POST" });
     const { token } = await (await mint("203.0.113.40")).json();
-    const threadId = await t.mutation(api.chat.threads.createThread, { sessionToken: token }).then((r) => (r.ok ? r.threadId : null));
-    const threads = await owner.as.query(api.chat.owner.listThreads, { paginationOpts: { numItems: 10, cursor: null } });
+    const threadId = await t
+      .mutation(api.chat.threads.createThread, { sessionToken: token })
+      .then((r) => (r.ok ? r.threadId : null));
+    const threads = await owner.as.query(api.chat.owner.listThreads, {
+      paginationOpts: { numItems: 10, cursor: null },
+    });
     const sessionId = threads.page.find((x) => x._id === threadId)!.sessionId!;
     await expectCode(owner.as.mutation(api.chat.sessions.block, { sessionId, hours: 0 }), "CONFIG_INVALID");
     await owner.as.mutation(api.chat.sessions.block, { sessionId, hours: 2 });
@@ -23,7 +27,14 @@ describe("blocking a visitor holds against 'Start a new conversation'", () => {
     expect(again.status).toBe(403);
     expect(await again.json()).toEqual({ error: "SOURCE_BLOCKED" });
     // forged forwarding headers do not get around it
-    expect((await from("203.0.113.40").fetch("/chat/session", { method: "POST", headers: { "X-Forwarded-For": "198.51.100.1", "X-Real-IP": "198.51.100.2" } })).status).toBe(403);
+    expect(
+      (
+        await from("203.0.113.40").fetch("/chat/session", {
+          method: "POST",
+          headers: { "X-Forwarded-For": "198.51.100.1", "X-Real-IP": "198.51.100.2" },
+        })
+      ).status,
+    ).toBe(403);
     // another visitor is unaffected
     expect((await mint("203.0.113.41")).status).toBe(201);
 

@@ -30,10 +30,20 @@ describe("PII-minimal security events", () => {
     const hash = await hashPassword("the real password");
     await member(t, { ownerKey: "ada@example.com", passwordHash: hash, workspace: "ws-a" });
     for (let i = 0; i < 3; i++) {
-      await t.withRequestMetadata({ ip: "203.0.113.50" }).fetch("/auth/signin", { method: "POST", headers: json, body: JSON.stringify({ ownerKey: "ada@example.com", password: "wrong-wrong-wrong" }) });
+      await t.withRequestMetadata({ ip: "203.0.113.50" }).fetch("/auth/signin", {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ ownerKey: "ada@example.com", password: "wrong-wrong-wrong" }),
+      });
     }
-    await t.withRequestMetadata({ ip: "2001:db8:77::5" }).fetch("/auth/signin", { method: "POST", headers: json, body: JSON.stringify({ ownerKey: "ada@example.com", password: "the real password" }) });
-    await post(t.withRequestMetadata({ ip: "198.51.100.9" }), initialize(), { authorization: "Bearer wmcp_not_a_real_token_at_all_000000" });
+    await t.withRequestMetadata({ ip: "2001:db8:77::5" }).fetch("/auth/signin", {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ ownerKey: "ada@example.com", password: "the real password" }),
+    });
+    await post(t.withRequestMetadata({ ip: "198.51.100.9" }), initialize(), {
+      authorization: "Bearer wmcp_not_a_real_token_at_all_000000",
+    });
   }
 
   test("failed sign-ins, a bad /mcp token and a sign-in's audit row carry no raw IP or account name", async () => {
@@ -63,7 +73,8 @@ describe("PII-minimal security events", () => {
     expect(JSON.stringify(raw)).toContain("203.0.113.50");
     expect(await t.mutation(internal.security.edge.purgeRawEvents, {})).toEqual({ deleted: 0 });
     await t.run(async (ctx) => {
-      for (const r of await ctx.db.query("securityEventRaw").collect()) await ctx.db.patch(r._id, { at: r.at - 8 * 24 * 3600 * 1000 });
+      for (const r of await ctx.db.query("securityEventRaw").collect())
+        await ctx.db.patch(r._id, { at: r.at - 8 * 24 * 3600 * 1000 });
     });
     expect((await t.mutation(internal.security.edge.purgeRawEvents, {})).deleted).toBe(raw.length);
     expect(await t.run((ctx) => ctx.db.query("securityEventRaw").collect())).toHaveLength(0);

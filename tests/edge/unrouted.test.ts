@@ -19,7 +19,8 @@ describe("unrouted site paths", () => {
       expect(res.status, `${method} ${path}`).toBe(status);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
       expect(await res.json()).toEqual({ error: code });
-      for (const [h, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(h), `${method} ${path} ${h}`).toBe(v);
+      for (const [h, v] of Object.entries(SECURITY_HEADERS))
+        expect(res.headers.get(h), `${method} ${path} ${h}`).toBe(v);
       expect(res.headers.get("Cache-Control")).toBe("no-store");
     }
     const put = await t.fetch("/health", { method: "PUT" });

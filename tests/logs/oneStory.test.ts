@@ -15,7 +15,13 @@ describe("one story across logs", () => {
     const { t, owner } = await publicChat();
     const as = owner.as;
     const mk = async (name: string) => {
-      const id = await as.mutation(api.skills.registry.create, { name, description: `${name} skill`, type: "template", config: { template: "calculator" }, allowedDomains: [] });
+      const id = await as.mutation(api.skills.registry.create, {
+        name,
+        description: `${name} skill`,
+        type: "template",
+        config: { template: "calculator" },
+        allowedDomains: [],
+      });
       await as.mutation(api.skills.registry.approve, { skillId: id });
       return id;
     };
@@ -49,7 +55,9 @@ describe("one story across logs", () => {
     expect(inv.map((r) => r.code).reverse()).toEqual(calls.map(([, c]) => c));
     expect(inv.every((r) => r.callerKind === "agent")).toBe(true);
     const denied = inv.filter((r) => !r.allowed);
-    expect((await as.query(api.logs.explore.invocations, { paginationOpts: all, deniedOnly: true })).page).toHaveLength(denied.length);
+    expect((await as.query(api.logs.explore.invocations, { paginationOpts: all, deniedOnly: true })).page).toHaveLength(
+      denied.length,
+    );
 
     // security events: every denial is one event with its code (the limiter's own event for RATE_LIMITED)
     const sec = (await as.query(api.logs.explore.securityEvents, { paginationOpts: all })).page;
@@ -58,7 +66,11 @@ describe("one story across logs", () => {
     // the agency denials name this conversation as their source, linking to its other events
     for (const code of ["TOOL_NOT_OFFERED", "TOOL_NOT_ENABLED", "INPUT_INVALID"]) {
       const e = sec.find((x) => x.code === code)!;
-      expect(e.source).toMatchObject({ kind: "conversation", objectLink: `/conversations/${th}`, link: `/logs/security?source=${encodeURIComponent(`agent:${th}`)}` });
+      expect(e.source).toMatchObject({
+        kind: "conversation",
+        objectLink: `/conversations/${th}`,
+        link: `/logs/security?source=${encodeURIComponent(`agent:${th}`)}`,
+      });
     }
 
     // activity: one tool-call entry per call

@@ -29,9 +29,12 @@ describe("GET /mcp-app-sandbox", () => {
     const t = newT();
     const before = process.env.WARDEN_ALLOWED_ORIGINS;
     try {
-      process.env.WARDEN_ALLOWED_ORIGINS = "https://a.example, https://b.example:8443/, javascript:alert(1), https://x.example; script-src *";
+      process.env.WARDEN_ALLOWED_ORIGINS =
+        "https://a.example, https://b.example:8443/, javascript:alert(1), https://x.example; script-src *";
       const res = await t.fetch("/mcp-app-sandbox");
-      expect(res.headers.get("Content-Security-Policy")).toContain("; frame-ancestors https://a.example https://b.example:8443; base-uri");
+      expect(res.headers.get("Content-Security-Policy")).toContain(
+        "; frame-ancestors https://a.example https://b.example:8443; base-uri",
+      );
       process.env.WARDEN_ALLOWED_ORIGINS = "";
       const none = await t.fetch("/mcp-app-sandbox");
       expect(none.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
@@ -50,11 +53,9 @@ describe("GET /mcp-app-sandbox", () => {
   });
 
   test("the page builders escape what they embed", () => {
-    expect(sandboxOrigins({ WARDEN_ALLOWED_ORIGINS: "http://127.0.0.1:5173,http://[::1]:3000,https://ok.test" })).toEqual([
-      "http://127.0.0.1:5173",
-      "http://[::1]:3000",
-      "https://ok.test",
-    ]);
+    expect(
+      sandboxOrigins({ WARDEN_ALLOWED_ORIGINS: "http://127.0.0.1:5173,http://[::1]:3000,https://ok.test" }),
+    ).toEqual(["http://127.0.0.1:5173", "http://[::1]:3000", "https://ok.test"]);
     expect(appSandboxHtml(["https://a</script>"])).not.toContain("a</script>");
     expect(appSandboxCsp([])).toContain("frame-ancestors 'none'");
   });

@@ -53,7 +53,17 @@ export const SCENARIOS = [
 const BASELINE: Record<string, string> = JSON.parse(readFileSync(join(HERE, "baseline.json"), "utf8")).server;
 
 // The runtime derives these from its own ports (vitest.config.ts injects fake ones for convex-test).
-const RUNTIME_DERIVED = ["AUTH_MODE", "WARDEN_AUTH_ISSUER", "CONVEX_SITE_URL", "CONVEX_CLOUD_URL", "WARDEN_ALLOWED_ORIGINS", "SKILL_SECRET_ENCRYPTION_KEY", "WARDEN_AUTH_PRIVATE_JWK", "CLERK_JWT_ISSUER_DOMAIN", "WARDEN_PUBLIC_BASE_URL"];
+const RUNTIME_DERIVED = [
+  "AUTH_MODE",
+  "WARDEN_AUTH_ISSUER",
+  "CONVEX_SITE_URL",
+  "CONVEX_CLOUD_URL",
+  "WARDEN_ALLOWED_ORIGINS",
+  "SKILL_SECRET_ENCRYPTION_KEY",
+  "WARDEN_AUTH_PRIVATE_JWK",
+  "CLERK_JWT_ISSUER_DOMAIN",
+  "WARDEN_PUBLIC_BASE_URL",
+];
 const OWNER = { ownerKey: "conformance", password: "correct-horse-battery-conformance" };
 
 type Check = { id: string; status: string; errorMessage?: string };
@@ -70,12 +80,16 @@ function runScenario(scenario: string, url: string, outDir: string): Promise<Out
         // The CLI writes a checks.json somewhere under <dir>; a missing file is a failure.
         let checks: Check[] = [];
         try {
-          const file = readdirSync(dir, { recursive: true }).map(String).find((p) => p.endsWith("checks.json"));
+          const file = readdirSync(dir, { recursive: true })
+            .map(String)
+            .find((p) => p.endsWith("checks.json"));
           checks = JSON.parse(readFileSync(join(dir, file!), "utf8"));
         } catch {
           checks = [{ id: "no-result", status: "FAILURE", errorMessage: "the suite wrote no checks.json" }];
         }
-        const failing = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING").map((c) => `${c.id}: ${c.status} ${c.errorMessage ?? ""}`.trim());
+        const failing = checks
+          .filter((c) => c.status === "FAILURE" || c.status === "WARNING")
+          .map((c) => `${c.id}: ${c.status} ${c.errorMessage ?? ""}`.trim());
         resolve({ scenario, passed: failing.length === 0 && checks.length > 0, failing });
       },
     );
@@ -96,10 +110,13 @@ describe("MCP conformance suite (server scenarios) against /mcp of the embedded 
     const upstream: { url?: URL } = {};
     proxy = http.createServer((req, res) => {
       const headers = { ...req.headers, authorization: `Bearer ${token}` };
-      const up = http.request({ host: upstream.url!.hostname, port: upstream.url!.port, method: req.method, path: req.url, headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = http.request(
+        { host: upstream.url!.hostname, port: upstream.url!.port, method: req.method, path: req.url, headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       up.on("error", () => res.destroy());
       req.pipe(up);
     });
@@ -109,12 +126,24 @@ describe("MCP conformance suite (server scenarios) against /mcp of the embedded 
     dataDir = mkdtempSync(join(tmpdir(), "warden-conformance-"));
     outDir = mkdtempSync(join(tmpdir(), "warden-conformance-out-"));
     writeFileSync(join(dataDir, "owner-bootstrap.done"), "seeded by the conformance test");
-    rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, env: { WARDEN_ALLOWED_ORIGINS: proxyUrl } });
+    rt = await startRuntime({
+      convexDir: join(REPO, "convex"),
+      dataDir,
+      port: 0,
+      quiet: true,
+      env: { WARDEN_ALLOWED_ORIGINS: proxyUrl },
+    });
     upstream.url = new URL(rt.siteUrl);
     await rt.engine.callSystem("owners/admin:syncOwners", {
-      owners: [{ ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true }],
+      owners: [
+        { ownerKey: OWNER.ownerKey, passwordHash: await hashPassword(OWNER.password), role: "owner", active: true },
+      ],
     });
-    const signin = await fetch(`${rt.siteUrl}/auth/signin`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(OWNER) });
+    const signin = await fetch(`${rt.siteUrl}/auth/signin`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(OWNER),
+    });
     const owner = new ConvexHttpClient(rt.url);
     owner.setAuth(((await signin.json()) as { token: string }).token);
     const skillId = await owner.mutation(api.skills.registry.create, {
@@ -128,7 +157,9 @@ describe("MCP conformance suite (server scenarios) against /mcp of the embedded 
     // Every scenario opens a session from 127.0.0.1: the operator's per-IP and per-client limits for this workspace.
     await owner.mutation(api.limits.manage.set, { name: "mcpSessionsPerIp", rate: 1000, periodMs: 60_000 });
     await owner.mutation(api.limits.manage.set, { name: "mcpPerClient", rate: 5000, periodMs: 60_000 });
-    token = (await owner.mutation(api.mcp.inbound.tokens.mint, { name: "conformance", toolScopes: ["calc"], expiresInDays: 1 })).token;
+    token = (
+      await owner.mutation(api.mcp.inbound.tokens.mint, { name: "conformance", toolScopes: ["calc"], expiresInDays: 1 })
+    ).token;
   }, 60_000);
 
   afterAll(async () => {
@@ -144,17 +175,31 @@ describe("MCP conformance suite (server scenarios) against /mcp of the embedded 
       expect(reason.length).toBeGreaterThan(20);
     }
     // What Warden's /mcp is for may never be baselined away.
-    for (const core of ["server-initialize", "ping", "tools-list", "tools-call-simple-text", "tools-call-error", "dns-rebinding-protection"]) expect(BASELINE[core]).toBeUndefined();
+    for (const core of [
+      "server-initialize",
+      "ping",
+      "tools-list",
+      "tools-call-simple-text",
+      "tools-call-error",
+      "dns-rebinding-protection",
+    ])
+      expect(BASELINE[core]).toBeUndefined();
   });
 
   test("every applicable scenario passes or is baselined with its reason", async () => {
     const url = `${proxyUrl}/mcp`;
     const outcomes: Outcome[] = [];
     // two at a time: the runtime and the suite share two cores
-    for (let i = 0; i < SCENARIOS.length; i += 2) outcomes.push(...(await Promise.all(SCENARIOS.slice(i, i + 2).map((s) => runScenario(s, url, outDir)))));
-    const table = outcomes.map((o) => `${o.scenario.padEnd(30)} ${o.passed ? "pass" : BASELINE[o.scenario] ? `baselined: ${BASELINE[o.scenario]}` : `FAIL ${o.failing.join("; ")}`}`);
+    for (let i = 0; i < SCENARIOS.length; i += 2)
+      outcomes.push(...(await Promise.all(SCENARIOS.slice(i, i + 2).map((s) => runScenario(s, url, outDir)))));
+    const table = outcomes.map(
+      (o) =>
+        `${o.scenario.padEnd(30)} ${o.passed ? "pass" : BASELINE[o.scenario] ? `baselined: ${BASELINE[o.scenario]}` : `FAIL ${o.failing.join("; ")}`}`,
+    );
     console.log(`conformance (server):\n${table.join("\n")}`);
-    const unexpected = outcomes.filter((o) => !o.passed && !BASELINE[o.scenario]).map((o) => `${o.scenario}: ${o.failing.join("; ")}`);
+    const unexpected = outcomes
+      .filter((o) => !o.passed && !BASELINE[o.scenario])
+      .map((o) => `${o.scenario}: ${o.failing.join("; ")}`);
     const stale = outcomes.filter((o) => o.passed && BASELINE[o.scenario]).map((o) => o.scenario);
     expect(unexpected, "failures not in conformance/baseline.json").toEqual([]);
     expect(stale, "baselined scenarios that now pass: remove them from conformance/baseline.json").toEqual([]);

@@ -59,7 +59,13 @@ export async function externalServer(state: ExternalState) {
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
       void (async () => {
-        requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw, conn: connIds.get(req.socket) ?? 0 });
+        requests.push({
+          method: req.method ?? "",
+          url: req.url ?? "",
+          headers: req.headers,
+          body: raw,
+          conn: connIds.get(req.socket) ?? 0,
+        });
         if (state.redirectTo) {
           res.writeHead(302, { location: state.redirectTo });
           res.end();

@@ -38,7 +38,10 @@ afterEach(async () => {
 type Owner = Awaited<ReturnType<typeof member>>;
 type Setup = { t: T; owner: Owner; ext: External; state: ExternalState; serverId: Id<"mcpServers">; url: string };
 
-async function setup(state: Partial<ExternalState> = {}, opts: { timeoutMs?: number; maxOutputBytes?: number } = {}): Promise<Setup> {
+async function setup(
+  state: Partial<ExternalState> = {},
+  opts: { timeoutMs?: number; maxOutputBytes?: number } = {},
+): Promise<Setup> {
   const full: ExternalState = { mode: "json", tools: defaultTools(), ...state };
   const ext = await externalServer(full);
   open.push(ext);
@@ -66,7 +69,8 @@ function call(s: Pick<Setup, "t" | "owner">, serverId: Id<"mcpServers">, toolNam
 describe("reuse", () => {
   test("listing and five calls ride one connection (was three per call)", async () => {
     const s = await setup();
-    for (let i = 0; i < 5; i++) expect(await call(s, s.serverId, "echo", { text: `n${i}` })).toMatchObject({ ok: true });
+    for (let i = 0; i < 5; i++)
+      expect(await call(s, s.serverId, "echo", { text: `n${i}` })).toMatchObject({ ok: true });
     expect(s.ext.calls()).toHaveLength(5);
     expect(s.ext.connections()).toBe(1);
     for (const r of s.ext.requests) expect(r.headers.connection).not.toBe("close");
@@ -107,8 +111,16 @@ describe("guarantees on a warm pool", () => {
   test("two servers on one URL with different credentials, and one credential rotated, never share a socket", async () => {
     const s = await setup();
     const mk = async (name: string, key: string) => {
-      const id = await s.owner.as.mutation(api.mcp.outbound.servers.register, { name, url: s.url, authHeaderName: "X-Api-Key" });
-      await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: id, name: "AUTH_HEADER", value: key });
+      const id = await s.owner.as.mutation(api.mcp.outbound.servers.register, {
+        name,
+        url: s.url,
+        authHeaderName: "X-Api-Key",
+      });
+      await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, {
+        serverId: id,
+        name: "AUTH_HEADER",
+        value: key,
+      });
       await s.owner.as.mutation(api.mcp.outbound.servers.approve, { serverId: id });
       await s.t.finishAllScheduledFunctions(() => {});
       return id;
@@ -119,7 +131,11 @@ describe("guarantees on a warm pool", () => {
       expect(await call(s, a, "echo", { text: "a" })).toMatchObject({ ok: true });
       expect(await call(s, b, "echo", { text: "b" })).toMatchObject({ ok: true });
     }
-    await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: a, name: "AUTH_HEADER", value: "key-alpha-rotated" });
+    await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, {
+      serverId: a,
+      name: "AUTH_HEADER",
+      value: "key-alpha-rotated",
+    });
     expect(await call(s, a, "echo", { text: "a2" })).toMatchObject({ ok: true });
     const keysPerConn = new Map<number, Set<string>>();
     for (const r of s.ext.requests) {
@@ -136,7 +152,9 @@ describe("guarantees on a warm pool", () => {
     const s = await setup({}, { maxOutputBytes: 4096 });
     s.state.rawCall = (_req, res, body) => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(`{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":{"content":[{"type":"text","text":"${"z".repeat(20_000)}"}]}}`);
+      res.end(
+        `{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":{"content":[{"type":"text","text":"${"z".repeat(20_000)}"}]}}`,
+      );
     };
     expect(await call(s, s.serverId, "echo", { text: "big" })).toEqual({ ok: false, code: "OUTPUT_TOO_LARGE" });
     const cut = s.ext.calls()[0].conn;
@@ -147,9 +165,15 @@ describe("guarantees on a warm pool", () => {
 
   test("a timed-out request leaves no socket behind (its late answer can never be read as the next one's)", async () => {
     const s = await setup({}, { timeoutMs: 1000 });
-    s.state.tools.slow = { description: "Slow.", schema: {}, run: async () => (await sleep(1800), { content: [{ type: "text", text: "LATE" }] }) };
+    s.state.tools.slow = {
+      description: "Slow.",
+      schema: {},
+      run: async () => (await sleep(1800), { content: [{ type: "text", text: "LATE" }] }),
+    };
     await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId });
-    const slow = (await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).tools.find((x) => x.name === "slow")!;
+    const slow = (await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).tools.find(
+      (x) => x.name === "slow",
+    )!;
     await s.owner.as.mutation(api.mcp.outbound.servers.setToolStatus, { toolId: slow._id, status: "approved" });
     expect(await call(s, s.serverId, "slow", {})).toEqual({ ok: false, code: "TIMEOUT" });
     await sleep(1000); // the late answer is written now
@@ -195,7 +219,12 @@ describe("safeFetch keepAlive", () => {
   }
   const host = "raw.mcp-test.com";
   const get = (retryStale: boolean) =>
-    safeFetch(`https://${host}/x`, { method: "POST", body: "{}", allowlist: [host], keepAlive: { partition: "p", retryStale } });
+    safeFetch(`https://${host}/x`, {
+      method: "POST",
+      body: "{}",
+      allowlist: [host],
+      keepAlive: { partition: "p", retryStale },
+    });
 
   test("a repeatable request whose reused socket was already closed is sent once more on a new one", async () => {
     const srv = await rawServer((req, res, n) => {
@@ -218,6 +247,9 @@ describe("safeFetch keepAlive", () => {
     egress.ports.set(host, srv.port);
     expect(await get(false)).toMatchObject({ ok: true });
     expect(await get(false)).toMatchObject({ ok: false, code: "UPSTREAM_ERROR" });
-    expect(await safeFetch(`https://${host}/x`, { allowlist: [host], keepAlive: { partition: "" } })).toMatchObject({ ok: false, code: "INPUT_INVALID" });
+    expect(await safeFetch(`https://${host}/x`, { allowlist: [host], keepAlive: { partition: "" } })).toMatchObject({
+      ok: false,
+      code: "INPUT_INVALID",
+    });
   });
 });

@@ -34,7 +34,13 @@ function statelessBody(method: string, params: Record<string, unknown> = {}, id:
   };
   return { jsonrpc: "2.0", id, method, params: { ...params, _meta } };
 }
-async function stateless(t: T, token: string | null, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+async function stateless(
+  t: T,
+  token: string | null,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
   return await post(t, statelessBody(method, params), {
     "mcp-protocol-version": STATELESS,
     "mcp-method": method,
@@ -48,7 +54,10 @@ function v2Client(t: Pick<T, "fetch">, token: string) {
     fetch: tFetch(t),
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
-  const client = new ClientV2({ name: "v2-client", version: "1.0.0" }, { versionNegotiation: { mode: { pin: STATELESS } } });
+  const client = new ClientV2(
+    { name: "v2-client", version: "1.0.0" },
+    { versionNegotiation: { mode: { pin: STATELESS } } },
+  );
   return { client, transport };
 }
 
@@ -102,7 +111,10 @@ describe("DELETE /mcp", () => {
     const sid = await open(t, a.token);
     expect((await del(t, { "mcp-session-id": sid })).status).toBe(401);
     expect((await del(t, { authorization: `Bearer ${a.token}` })).status).toBe(400);
-    expect((await del(t, { authorization: `Bearer ${a.token}`, "mcp-session-id": sid, origin: "https://evil.example" })).status).toBe(403);
+    expect(
+      (await del(t, { authorization: `Bearer ${a.token}`, "mcp-session-id": sid, origin: "https://evil.example" }))
+        .status,
+    ).toBe(403);
     expect(((await table(t, "mcpSessions")) as any[]).every((s) => s.closedAt === undefined)).toBe(true);
   });
 
@@ -110,7 +122,10 @@ describe("DELETE /mcp", () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const a = await mint(owner, ["calc"]);
-    const res = await t.fetch("/mcp", { method: "GET", headers: { authorization: `Bearer ${a.token}`, accept: "text/event-stream" } });
+    const res = await t.fetch("/mcp", {
+      method: "GET",
+      headers: { authorization: `Bearer ${a.token}`, accept: "text/event-stream" },
+    });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST, DELETE");
   });
@@ -152,11 +167,13 @@ describe("session cap: least recently used eviction", () => {
     await t.run(async (ctx) => {
       const rows: any[] = await ctx.db.query("mcpSessions").take(10);
       const mine = rows.filter((r) => r.clientTokenId === a.tokenId);
-      for (let i = 0; i < mine.length; i++) await ctx.db.patch(mine[i]._id, { lastSeenAt: now - (i === 1 ? 9 : i === 0 ? 1 : 5) * 60_000 });
+      for (let i = 0; i < mine.length; i++)
+        await ctx.db.patch(mine[i]._id, { lastSeenAt: now - (i === 1 ? 9 : i === 0 ? 1 : 5) * 60_000 });
       await ctx.db.patch(rows.find((r) => r.clientTokenId === b.tokenId)._id, { lastSeenAt: now - 9.5 * 60_000 });
     });
     await open(t, a.token);
-    const ok = async (sid: string, token: string) => (await post(t, list, { ...V, authorization: `Bearer ${token}`, "mcp-session-id": sid })).status;
+    const ok = async (sid: string, token: string) =>
+      (await post(t, list, { ...V, authorization: `Bearer ${token}`, "mcp-session-id": sid })).status;
     expect(await ok(sids[1], a.token)).toBe(404);
     for (const i of [0, 2, 3, 4]) expect(await ok(sids[i], a.token)).toBe(200);
     expect(await ok(bSid, b.token)).toBe(200);
@@ -217,7 +234,11 @@ describe("the stateless revision (2026-07-28): no session", () => {
     const res = await stateless(t, a.token, "tools/call", { name: "clock", arguments: { zone: "UTC" } });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body.result).toMatchObject({ resultType: "complete", isError: true, content: [{ type: "text", text: "MCP_TOOL_OUT_OF_SCOPE" }] });
+    expect(body.result).toMatchObject({
+      resultType: "complete",
+      isError: true,
+      content: [{ type: "text", text: "MCP_TOOL_OUT_OF_SCOPE" }],
+    });
     const ev = (await table(t, "securityEvents")).filter((e: any) => e.code === "MCP_TOOL_OUT_OF_SCOPE");
     expect(ev).toHaveLength(1);
     expect(ev[0].detail).toContain("tool=clock");
@@ -236,9 +257,14 @@ describe("the stateless revision (2026-07-28): no session", () => {
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toContain("resource_metadata=");
     expect(JSON.stringify(await none.json())).not.toContain("calc");
-    expect((await stateless(t, `wdn_mcp_${"A".repeat(43)}`, "tools/call", { name: "calc", arguments: { expression: "1" } })).status).toBe(401);
+    expect(
+      (await stateless(t, `wdn_mcp_${"A".repeat(43)}`, "tools/call", { name: "calc", arguments: { expression: "1" } }))
+        .status,
+    ).toBe(401);
     expect((await stateless(t, a.token, "tools/list", {}, { origin: "https://evil.example" })).status).toBe(403);
-    expect((await stateless(t, a.token, "tools/list", {}, { origin: TEST_ENV.WARDEN_ALLOWED_ORIGINS })).status).toBe(200);
+    expect((await stateless(t, a.token, "tools/list", {}, { origin: TEST_ENV.WARDEN_ALLOWED_ORIGINS })).status).toBe(
+      200,
+    );
     expect(await table(t, "skillInvocationLog")).toHaveLength(0);
 
     const { api } = await import("../../convex/_generated/api");
@@ -261,14 +287,25 @@ describe("the stateless revision (2026-07-28): no session", () => {
     // Mcp-Method naming another method than the body (a proxy could authorize on the header)
     expect((await post(t, call, { ...auth, "mcp-method": "tools/list" })).status).toBe(400);
     // no _meta envelope / a _meta naming another revision
-    expect((await post(t, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "calc", arguments: { expression: "1" } } }, auth)).status).toBe(400);
+    expect(
+      (
+        await post(
+          t,
+          { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "calc", arguments: { expression: "1" } } },
+          auth,
+        )
+      ).status,
+    ).toBe(400);
     const other = statelessBody("tools/call", { name: "calc", arguments: { expression: "1" } });
     (other.params._meta as any)["io.modelcontextprotocol/protocolVersion"] = "2025-11-25";
     expect((await post(t, other, auth)).status).toBe(400);
     // a later revision this server does not speak: -32022 with the supported list
     const later = await post(t, call, { ...auth, "mcp-protocol-version": "2099-01-01" });
     expect(later.status).toBe(400);
-    expect((await later.json()).error).toMatchObject({ code: -32022, data: { supported: [STATELESS], requested: "2099-01-01" } });
+    expect((await later.json()).error).toMatchObject({
+      code: -32022,
+      data: { supported: [STATELESS], requested: "2099-01-01" },
+    });
     // batches were removed from the protocol
     expect((await post(t, [call, call], auth)).status).toBe(400);
     // methods it does not implement
@@ -282,6 +319,8 @@ describe("the stateless revision (2026-07-28): no session", () => {
     const a = await mint(owner, ["calc"]);
     await open(t, a.token);
     expect((await post(t, list, { ...V, authorization: `Bearer ${a.token}` })).status).toBe(400);
-    expect((await post(t, list, { "mcp-protocol-version": "2025-11-25", authorization: `Bearer ${a.token}` })).status).toBe(400);
+    expect(
+      (await post(t, list, { "mcp-protocol-version": "2025-11-25", authorization: `Bearer ${a.token}` })).status,
+    ).toBe(400);
   });
 });

@@ -11,7 +11,13 @@ import type { Id } from "../../convex/_generated/dataModel";
 import { newT, member, type T } from "../harness";
 import { externalServer, defaultTools, type ExternalState, type External } from "./external";
 import { egress } from "./egress";
-import { MAX_DESCRIPTION_BYTES, MAX_TOOL_SCHEMA_BYTES, authHeaderSecrets, storedTool, toolHash } from "../../convex/mcp/protocol";
+import {
+  MAX_DESCRIPTION_BYTES,
+  MAX_TOOL_SCHEMA_BYTES,
+  authHeaderSecrets,
+  storedTool,
+  toolHash,
+} from "../../convex/mcp/protocol";
 import { utf8Length } from "../../convex/lib/redact";
 
 vi.mock("../../convex/lib/safeFetch.node", async (orig) => (await import("./egress")).wrap(await orig()));
@@ -77,20 +83,34 @@ async function setup(tools: (header: () => string) => ExternalState["tools"]) {
   const t = newT();
   const owner = await member(t, { role: "owner" });
   const viewer = await member(t, { role: "viewer" });
-  const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url: `https://${host}/mcp`, authHeaderName: "Authorization" });
+  const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, {
+    name: "ext",
+    url: `https://${host}/mcp`,
+    authHeaderName: "Authorization",
+  });
   return { t, owner, viewer, ext, state, serverId };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
 
 async function setSecret(s: Setup, value: string) {
-  await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: s.serverId, name: "AUTH_HEADER", value });
+  await s.owner.as.mutation(api.secrets.manage.setMcpServerSecret, {
+    serverId: s.serverId,
+    name: "AUTH_HEADER",
+    value,
+  });
 }
 async function approve(s: Setup) {
   await s.owner.as.mutation(api.mcp.outbound.servers.approve, { serverId: s.serverId });
   await s.t.finishAllScheduledFunctions(() => {});
 }
 async function rows(t: T, serverId: Id<"mcpServers">) {
-  return await t.run(async (ctx) => await ctx.db.query("mcpTools").withIndex("by_server", (q) => q.eq("serverId", serverId)).collect());
+  return await t.run(
+    async (ctx) =>
+      await ctx.db
+        .query("mcpTools")
+        .withIndex("by_server", (q) => q.eq("serverId", serverId))
+        .collect(),
+  );
 }
 const secretValue = () => `Bearer tk${crypto.randomUUID().replace(/-/g, "").slice(0, 10)}~`;
 
@@ -117,7 +137,14 @@ describe("tool listings never store or show the server's own credential", () => 
     expect(view.tools.map((x: { name: string }) => x.name).sort()).toEqual(["add", "echo", "leaky"]);
     expect(leaksOf(JSON.stringify(view), [value, token])).toEqual([]);
     // nothing else written during the listing carries it either
-    for (const table of ["mcpServers", "securityEvents", "auditLog", "activityLog", "notifications", "skillInvocationLog"]) {
+    for (const table of [
+      "mcpServers",
+      "securityEvents",
+      "auditLog",
+      "activityLog",
+      "notifications",
+      "skillInvocationLog",
+    ]) {
       const text = JSON.stringify(await s.t.run(async (ctx) => await ctx.db.query(table as any).take(1000)));
       expect(leaksOf(text, [value, token]), table).toEqual([]);
     }
@@ -139,7 +166,10 @@ describe("tool listings never store or show the server's own credential", () => 
     const before = await rows(s.t, s.serverId);
     const next = secretValue();
     await setSecret(s, next);
-    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({
+      ok: true,
+      blocked: 0,
+    });
     const after = await rows(s.t, s.serverId);
     expect(after.map((r) => [r.name, r.hash, r.status])).toEqual(before.map((r) => [r.name, r.hash, r.status]));
     expect(leaksOf(JSON.stringify(after), [next, next.slice(7)])).toEqual([]);
@@ -155,7 +185,9 @@ describe("tool listings never store or show the server's own credential", () => 
     await setSecret(s, "Bearer tk-fixed-token-1");
     await approve(s);
     expect((await rows(s.t, s.serverId)).map((r) => r.name).sort()).toEqual(["add", "echo"]);
-    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
+    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe(
+      "CONFIG_INVALID",
+    );
   });
 });
 
@@ -178,9 +210,13 @@ describe("size caps", () => {
     const wordy = stored.find((r) => r.name === "wordy")!;
     expect(wordy.description).toMatch(/…\[truncated \d+ bytes\]$/);
     expect(wordy.description).not.toContain("tail-marker");
-    expect(utf8Length(wordy.description.replace(/…\[truncated \d+ bytes\]$/, ""))).toBeLessThanOrEqual(MAX_DESCRIPTION_BYTES);
+    expect(utf8Length(wordy.description.replace(/…\[truncated \d+ bytes\]$/, ""))).toBeLessThanOrEqual(
+      MAX_DESCRIPTION_BYTES,
+    );
     expect(wordy.hash).toBe(await toolHash(wordy.description, wordy.inputSchema));
-    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe("CONFIG_INVALID");
+    expect((await s.owner.as.query(api.mcp.outbound.servers.get, { serverId: s.serverId })).server.lastErrorCode).toBe(
+      "CONFIG_INVALID",
+    );
   });
 
   test("storedTool: a schema that redaction grows past the cap is refused; one just under is kept", async () => {
@@ -195,7 +231,12 @@ describe("size caps", () => {
 
   test("authHeaderSecrets: the value, the credential after its scheme, and Basic's decoded parts", () => {
     expect(authHeaderSecrets("Bearer abc.def")).toEqual(["Bearer abc.def", "abc.def"]);
-    expect(authHeaderSecrets(`Basic ${btoa("user:pa55word")}`)).toEqual([`Basic ${btoa("user:pa55word")}`, btoa("user:pa55word"), "user:pa55word", "pa55word"]);
+    expect(authHeaderSecrets(`Basic ${btoa("user:pa55word")}`)).toEqual([
+      `Basic ${btoa("user:pa55word")}`,
+      btoa("user:pa55word"),
+      "user:pa55word",
+      "pa55word",
+    ]);
     expect(authHeaderSecrets("plain-key-123")).toEqual(["plain-key-123"]);
   });
 });
@@ -207,9 +248,13 @@ describe("pins made before hashes covered the stored text", () => {
     await approve(s);
     // simulate the old formula: same stored text, a hash over something else
     await s.t.run(async (ctx) => {
-      for (const r of await ctx.db.query("mcpTools").collect()) await ctx.db.patch(r._id, { hash: `old-${r.name}`, approvedHash: `old-${r.name}` });
+      for (const r of await ctx.db.query("mcpTools").collect())
+        await ctx.db.patch(r._id, { hash: `old-${r.name}`, approvedHash: `old-${r.name}` });
     });
-    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 0 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({
+      ok: true,
+      blocked: 0,
+    });
     for (const r of await rows(s.t, s.serverId)) {
       expect(r.status).toBe("approved");
       expect(r.approvedHash).toBe(r.hash);
@@ -220,7 +265,10 @@ describe("pins made before hashes covered the stored text", () => {
       const echo = (await ctx.db.query("mcpTools").collect()).find((r) => r.name === "echo")!;
       await ctx.db.patch(echo._id, { description: "older text", hash: "old-echo", approvedHash: "old-echo" });
     });
-    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({ ok: true, blocked: 1 });
+    expect(await s.t.action(internal.mcp.outbound.client.refreshTools, { serverId: s.serverId })).toMatchObject({
+      ok: true,
+      blocked: 1,
+    });
     const status = Object.fromEntries((await rows(s.t, s.serverId)).map((r) => [r.name, r.status]));
     expect(status).toEqual({ add: "approved", echo: "blocked" });
   });

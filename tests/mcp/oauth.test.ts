@@ -24,7 +24,12 @@ async function registerClient(t: T, body: Record<string, unknown> = {}) {
   const res = await t.fetch("/oauth/register", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ client_name: "raw client", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none", ...body }),
+    body: JSON.stringify({
+      client_name: "raw client",
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: "none",
+      ...body,
+    }),
   });
   return res;
 }
@@ -71,7 +76,15 @@ async function tokenRequest(t: T, params: Record<string, string>) {
 }
 
 const exchange = (t: T, clientId: string, code: string, over: Record<string, string> = {}) =>
-  tokenRequest(t, { grant_type: "authorization_code", client_id: clientId, code, code_verifier: VERIFIER, redirect_uri: REDIRECT, resource: MCP_URL, ...over });
+  tokenRequest(t, {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code,
+    code_verifier: VERIFIER,
+    redirect_uri: REDIRECT,
+    resource: MCP_URL,
+    ...over,
+  });
 
 const refreshWith = (t: T, clientId: string, refresh_token: string, over: Record<string, string> = {}) =>
   tokenRequest(t, { grant_type: "refresh_token", client_id: clientId, refresh_token, resource: MCP_URL, ...over });
@@ -142,7 +155,8 @@ describe("the SDK client with only the URL", () => {
     // 4. the access token expires: the SDK refreshes on the 401 (rotation) and carries on
     const oldRefresh = provider.saved!.refresh_token!;
     await t.run(async (ctx) => {
-      for (const row of await ctx.db.query("oauthTokens").take(100)) if (row.kind === "access") await ctx.db.patch(row._id, { expiresAt: Date.now() - 1 });
+      for (const row of await ctx.db.query("oauthTokens").take(100))
+        if (row.kind === "access") await ctx.db.patch(row._id, { expiresAt: Date.now() - 1 });
     });
     const c3 = new Client({ name: "oauth-sdk", version: "1.0.0" });
     await c3.connect(new StreamableHTTPClientTransport(new URL(MCP_URL), { authProvider: provider, fetch: fetchFn }));
@@ -155,7 +169,12 @@ describe("the SDK client with only the URL", () => {
     expect(audit).toEqual(expect.arrayContaining(["mcp.oauth.approve", "mcp.oauth.grant"]));
     const grants = await owner.as.query(api.mcp.inbound.oauth.listGrants, {});
     expect(grants).toHaveLength(1);
-    expect(grants[0]).toMatchObject({ clientName: "SDK test client", toolScopes: ["calc"], revoked: false, redirectOrigins: ["http://127.0.0.1:43123"] });
+    expect(grants[0]).toMatchObject({
+      clientName: "SDK test client",
+      toolScopes: ["calc"],
+      revoked: false,
+      redirectOrigins: ["http://127.0.0.1:43123"],
+    });
     expect(await owner.as.query(api.mcp.inbound.tokens.list, {})).toEqual([]);
     // no token is stored in clear
     const stored = JSON.stringify(await table(t, "oauthTokens")) + JSON.stringify(await table(t, "oauthCodes"));
@@ -177,7 +196,16 @@ describe("refusals", () => {
     expect((await exchange(t, clientId, code)).body.error).toBe("invalid_grant");
     // and no verifier at all
     const again = await codeFor(t, owner, ["calc"], clientId);
-    expect((await tokenRequest(t, { grant_type: "authorization_code", client_id: clientId, code: again.code, redirect_uri: REDIRECT })).body.error).toBe("invalid_request");
+    expect(
+      (
+        await tokenRequest(t, {
+          grant_type: "authorization_code",
+          client_id: clientId,
+          code: again.code,
+          redirect_uri: REDIRECT,
+        })
+      ).body.error,
+    ).toBe("invalid_request");
     expect((await table(t, "securityEvents")).some((e: any) => e.code === "OAUTH_GRANT_INVALID")).toBe(true);
   });
 
@@ -217,7 +245,10 @@ describe("refusals", () => {
     expect(await mcpStatus(t, ok.body.access_token)).toBe(401);
     expect((await refreshWith(t, clientId, ok.body.refresh_token)).body.error).toBe("invalid_grant");
     expect((await table(t, "securityEvents")).some((e: any) => e.code === "OAUTH_GRANT_REPLAYED")).toBe(true);
-    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "code_reuse" });
+    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({
+      revoked: true,
+      revokedReason: "code_reuse",
+    });
   });
 
   test("redirect URI mismatch: unregistered at /authorize (no redirect), different one at /token", async () => {
@@ -225,27 +256,39 @@ describe("refusals", () => {
     const owner = await workspaceWithSkills(t);
     const reg = await registerClient(t, { redirect_uris: [REDIRECT, "https://app.example/cb"] });
     const { client_id } = (await reg.json()) as { client_id: string };
-    const res = await t.fetch(authorizeUrl(client_id, { redirect_uri: "https://evil.example/cb" }), { redirect: "manual" } as RequestInit);
+    const res = await t.fetch(authorizeUrl(client_id, { redirect_uri: "https://evil.example/cb" }), {
+      redirect: "manual",
+    } as RequestInit);
     expect(res.status).toBe(400);
     expect(res.headers.get("location")).toBeNull();
     expect(await res.json()).toMatchObject({ error: "invalid_request" });
     // unknown client: no redirect either
-    expect((await t.fetch(authorizeUrl(`wdn_oc_${"A".repeat(43)}`), { redirect: "manual" } as RequestInit)).status).toBe(400);
+    expect(
+      (await t.fetch(authorizeUrl(`wdn_oc_${"A".repeat(43)}`), { redirect: "manual" } as RequestInit)).status,
+    ).toBe(400);
     const { code } = await codeFor(t, owner, ["calc"], client_id);
-    expect((await exchange(t, client_id, code, { redirect_uri: "https://app.example/cb" })).body.error).toBe("invalid_grant");
+    expect((await exchange(t, client_id, code, { redirect_uri: "https://app.example/cb" })).body.error).toBe(
+      "invalid_grant",
+    );
   });
 
   test("wrong resource (RFC 8707): refused at /authorize, /token and on refresh; a token is bound to /mcp", async () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const { client_id } = (await (await registerClient(t)).json()) as { client_id: string };
-    const res = await t.fetch(authorizeUrl(client_id, { resource: "https://other.example/mcp" }), { redirect: "manual" } as RequestInit);
+    const res = await t.fetch(authorizeUrl(client_id, { resource: "https://other.example/mcp" }), {
+      redirect: "manual",
+    } as RequestInit);
     expect(new URL(res.headers.get("location")!).searchParams.get("error")).toBe("invalid_target");
     const a = await codeFor(t, owner, ["calc"], client_id);
-    expect((await exchange(t, client_id, a.code, { resource: "https://other.example/mcp" })).body.error).toBe("invalid_target");
+    expect((await exchange(t, client_id, a.code, { resource: "https://other.example/mcp" })).body.error).toBe(
+      "invalid_target",
+    );
     const b = await codeFor(t, owner, ["calc"], client_id);
     const ok = await exchange(t, client_id, b.code);
-    expect((await refreshWith(t, client_id, ok.body.refresh_token, { resource: "https://warden.test/other" })).body.error).toBe("invalid_target");
+    expect(
+      (await refreshWith(t, client_id, ok.body.refresh_token, { resource: "https://warden.test/other" })).body.error,
+    ).toBe("invalid_target");
     // the deployment's public URL changes: tokens for the old resource stop working at /mcp
     const saved = process.env.WARDEN_PUBLIC_BASE_URL;
     process.env.WARDEN_PUBLIC_BASE_URL = "https://moved.warden.test";
@@ -262,16 +305,21 @@ describe("refusals", () => {
     const owner = await workspaceWithSkills(t);
     const { code, clientId } = await codeFor(t, owner);
     await t.run(async (ctx) => {
-      for (const c of await ctx.db.query("oauthCodes").take(10)) await ctx.db.patch(c._id, { expiresAt: Date.now() - 1 });
+      for (const c of await ctx.db.query("oauthCodes").take(10))
+        await ctx.db.patch(c._id, { expiresAt: Date.now() - 1 });
     });
     expect(await exchange(t, clientId, code)).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
     const res = await t.fetch(authorizeUrl(clientId), { redirect: "manual" } as RequestInit);
     const requestId = new URL(res.headers.get("location")!).searchParams.get("request")!;
     await t.run(async (ctx) => {
-      for (const r of await ctx.db.query("oauthRequests").take(10)) await ctx.db.patch(r._id, { expiresAt: Date.now() - 1 });
+      for (const r of await ctx.db.query("oauthRequests").take(10))
+        await ctx.db.patch(r._id, { expiresAt: Date.now() - 1 });
     });
     expect(await owner.as.query(api.mcp.inbound.oauth.consentRequest, { requestId })).toEqual({ invalid: "expired" });
-    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
+    await expectCode(
+      owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }),
+      "OAUTH_REQUEST_INVALID",
+    );
   });
 
   test("refresh rotation; reuse of a rotated refresh token revokes the whole chain", async () => {
@@ -290,13 +338,20 @@ describe("refusals", () => {
     expect((await refreshWith(t, clientId, first.refresh_token)).body.error).toBe("invalid_grant");
     expect(await mcpStatus(t, second.body.access_token)).toBe(401);
     expect((await refreshWith(t, clientId, second.body.refresh_token)).body.error).toBe("invalid_grant");
-    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({ revoked: true, revokedReason: "refresh_reuse" });
+    expect((await owner.as.query(api.mcp.inbound.oauth.listGrants, {}))[0]).toMatchObject({
+      revoked: true,
+      revokedReason: "refresh_reuse",
+    });
   });
 
   test("revoked grant (SyncBoard) and RFC 7009 /revoke → 401 at /mcp; static tokens keep working", async () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
-    const staticToken = await owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "static", toolScopes: ["calc"], expiresInDays: 30 });
+    const staticToken = await owner.as.mutation(api.mcp.inbound.tokens.mint, {
+      name: "static",
+      toolScopes: ["calc"],
+      expiresInDays: 30,
+    });
     const a = await codeFor(t, owner);
     const ta = (await exchange(t, a.clientId, a.code)).body;
     const { client } = await connect(t, ta.access_token);
@@ -317,7 +372,11 @@ describe("refusals", () => {
     const b = await codeFor(t, owner, ["calc"], a.clientId);
     const tb = (await exchange(t, a.clientId, b.code)).body;
     const revoke = async (token: string) =>
-      await t.fetch("/oauth/revoke", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token, client_id: a.clientId }).toString() });
+      await t.fetch("/oauth/revoke", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token, client_id: a.clientId }).toString(),
+      });
     expect((await revoke(tb.access_token)).status).toBe(200);
     expect(await mcpStatus(t, tb.access_token)).toBe(401);
     expect((await revoke(tb.refresh_token)).status).toBe(200);
@@ -332,7 +391,13 @@ describe("refusals", () => {
 
   test("registration: redirect URIs validated; a flood from one source → 429 with Retry-After", async () => {
     const t = newT();
-    for (const uris of [["http://example.com/cb"], ["https://a.example/cb#x"], ["cursor://x/cb"], [], ["https://u:p@a.example/cb"]]) {
+    for (const uris of [
+      ["http://example.com/cb"],
+      ["https://a.example/cb#x"],
+      ["cursor://x/cb"],
+      [],
+      ["https://u:p@a.example/cb"],
+    ]) {
       const res = await registerClient(t, { redirect_uris: uris });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: "invalid_redirect_uri" });
@@ -355,25 +420,53 @@ describe("refusals", () => {
     const requestId = new URL(res.headers.get("location")!).searchParams.get("request")!;
     const viewer = await member(t, { role: "viewer" });
     await expectCode(viewer.as.query(api.mcp.inbound.oauth.consentRequest, { requestId }), "FORBIDDEN");
-    await expectCode(viewer.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "FORBIDDEN");
+    await expectCode(
+      viewer.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }),
+      "FORBIDDEN",
+    );
     // scopes are checked against the owner's workspace
-    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["mcp:nosuch/tool"] }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["mcp:nosuch/tool"] }),
+      "CONFIG_INVALID",
+    );
     const { redirectTo } = await owner.as.mutation(api.mcp.inbound.oauth.deny, { requestId });
     expect(new URL(redirectTo).searchParams.get("error")).toBe("access_denied");
-    await expectCode(owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }), "OAUTH_REQUEST_INVALID");
+    await expectCode(
+      owner.as.mutation(api.mcp.inbound.oauth.approve, { requestId, toolScopes: ["calc"] }),
+      "OAUTH_REQUEST_INVALID",
+    );
     expect((await table(t, "auditLog")).some((a: any) => a.action === "mcp.oauth.deny")).toBe(true);
   });
 
   test("malformed token requests", async () => {
     const t = newT();
-    const json = await t.fetch("/oauth/token", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const json = await t.fetch("/oauth/token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(json.status).toBe(400);
-    expect((await tokenRequest(t, { grant_type: "password", client_id: "x" })).body.error).toBe("unsupported_grant_type");
-    expect((await tokenRequest(t, { grant_type: "authorization_code", code: "x", code_verifier: VERIFIER, redirect_uri: REDIRECT })).status).toBe(401);
-    const dup = await t.fetch("/oauth/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=refresh_token&grant_type=authorization_code&client_id=x" });
+    expect((await tokenRequest(t, { grant_type: "password", client_id: "x" })).body.error).toBe(
+      "unsupported_grant_type",
+    );
+    expect(
+      (
+        await tokenRequest(t, {
+          grant_type: "authorization_code",
+          code: "x",
+          code_verifier: VERIFIER,
+          redirect_uri: REDIRECT,
+        })
+      ).status,
+    ).toBe(401);
+    const dup = await t.fetch("/oauth/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=refresh_token&grant_type=authorization_code&client_id=x",
+    });
     expect(dup.status).toBe(400);
     // an access token is not a refresh token and vice versa
-    expect((await mcpStatus(t, `wdn_ort_${"A".repeat(43)}`))).toBe(401);
+    expect(await mcpStatus(t, `wdn_ort_${"A".repeat(43)}`)).toBe(401);
     await expect(connect(t, `wdn_oat_${"A".repeat(43)}`)).rejects.toBeInstanceOf(StreamableHTTPError);
   });
 });

@@ -1,6 +1,10 @@
 /** An in-memory OAuthClientProvider for the SDK client (what a real MCP client keeps on disk). */
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from "@modelcontextprotocol/sdk/shared/auth.js";
 
 export class MemoryOAuthProvider implements OAuthClientProvider {
   info: OAuthClientInformationMixed | undefined;

@@ -33,7 +33,9 @@ describe("canonical JSON", () => {
 
 describe("resource and metadata URLs", () => {
   test("audience = public base URL (else CONVEX_SITE_URL) + /mcp", () => {
-    expect(mcpResourceUrl({ WARDEN_PUBLIC_BASE_URL: "https://w.example/", CONVEX_SITE_URL: "https://x.convex.site" })).toBe("https://w.example/mcp");
+    expect(
+      mcpResourceUrl({ WARDEN_PUBLIC_BASE_URL: "https://w.example/", CONVEX_SITE_URL: "https://x.convex.site" }),
+    ).toBe("https://w.example/mcp");
     expect(mcpResourceUrl({ CONVEX_SITE_URL: "https://x.convex.site" })).toBe("https://x.convex.site/mcp");
     expect(mcpResourceUrl({ WARDEN_PUBLIC_BASE_URL: "https://w.example/base/" })).toBe("https://w.example/base/mcp");
     expect(mcpResourceUrl({})).toBeNull();
@@ -42,8 +44,12 @@ describe("resource and metadata URLs", () => {
   });
 
   test("RFC 9728 well-known URL inserts the resource path after the well-known prefix", () => {
-    expect(protectedResourceMetadataUrl("https://w.example/mcp")).toBe("https://w.example/.well-known/oauth-protected-resource/mcp");
-    expect(protectedResourceMetadataUrl("https://w.example/base/mcp")).toBe("https://w.example/.well-known/oauth-protected-resource/base/mcp");
+    expect(protectedResourceMetadataUrl("https://w.example/mcp")).toBe(
+      "https://w.example/.well-known/oauth-protected-resource/mcp",
+    );
+    expect(protectedResourceMetadataUrl("https://w.example/base/mcp")).toBe(
+      "https://w.example/.well-known/oauth-protected-resource/base/mcp",
+    );
     expect(wwwAuthenticate("https://w.example/mcp")).toBe(
       'Bearer error="invalid_token", resource_metadata="https://w.example/.well-known/oauth-protected-resource/mcp"',
     );
@@ -70,7 +76,16 @@ describe("tokens, session ids, headers", () => {
 
   test("an auth header cannot replace transport or framing headers", () => {
     for (const ok of ["Authorization", "X-Api-Key", "x-goog-api-key"]) expect(validAuthHeaderName(ok)).toBe(true);
-    for (const bad of ["Host", "content-length", "Mcp-Session-Id", "Cookie", "Proxy-Authorization", "Bad Header", "", "a:b"]) {
+    for (const bad of [
+      "Host",
+      "content-length",
+      "Mcp-Session-Id",
+      "Cookie",
+      "Proxy-Authorization",
+      "Bad Header",
+      "",
+      "a:b",
+    ]) {
       expect(validAuthHeaderName(bad), bad).toBe(false);
     }
   });
@@ -78,14 +93,22 @@ describe("tokens, session ids, headers", () => {
 
 describe("JSON-RPC inspection", () => {
   test("finds initialize, methods and tool names in single and batch messages", () => {
-    expect(inspectMessages('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}')).toMatchObject({ parsed: true, initialize: true });
+    expect(inspectMessages('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}')).toMatchObject({
+      parsed: true,
+      initialize: true,
+    });
     const batch = inspectMessages(
       JSON.stringify([
         { jsonrpc: "2.0", id: 1, method: "tools/list" },
         { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "calc" } },
       ]),
     );
-    expect(batch).toEqual({ parsed: true, initialize: false, methods: ["tools/list", "tools/call"], toolCalls: ["calc"] });
+    expect(batch).toEqual({
+      parsed: true,
+      initialize: false,
+      methods: ["tools/list", "tools/call"],
+      toolCalls: ["calc"],
+    });
     expect(inspectMessages("{nope")).toMatchObject({ parsed: false, initialize: false });
     expect(inspectMessages("null")).toMatchObject({ parsed: true, methods: [] });
   });
@@ -95,13 +118,15 @@ describe("Convex-storable values", () => {
   test("$-keys and non-ASCII keys are not storable; convexSafe falls back to JSON text", () => {
     expect(isConvexStorable({ a: [1, { b: "x" }] })).toBe(true);
     expect(isConvexStorable({ $ref: "#/x" })).toBe(false);
-    expect(isConvexStorable({ a: { "é": 1 } })).toBe(false);
+    expect(isConvexStorable({ a: { é: 1 } })).toBe(false);
     expect(convexSafe({ $ref: "#/x" })).toBe('{"$ref":"#/x"}');
     expect(convexSafe(undefined)).toBeNull();
   });
 
   test("a schema's top-level $schema tag is dropped; other $-keywords make it JSON text", () => {
-    expect(storableSchema({ $schema: "http://json-schema.org/draft-07/schema#", type: "object" })).toEqual({ type: "object" });
+    expect(storableSchema({ $schema: "http://json-schema.org/draft-07/schema#", type: "object" })).toEqual({
+      type: "object",
+    });
     expect(typeof storableSchema({ type: "object", $defs: { a: {} } })).toBe("string");
   });
 });

@@ -83,7 +83,13 @@ describe("authentication", () => {
     await expect401(connect(t, foreign.token));
 
     const details = (await table(t, "securityEvents")).map((e: any) => e.detail).join("\n");
-    for (const reason of ["unknown token", "revoked token", "expired token", "another audience", "missing or malformed"]) {
+    for (const reason of [
+      "unknown token",
+      "revoked token",
+      "expired token",
+      "another audience",
+      "missing or malformed",
+    ]) {
       expect(details).toContain(reason);
     }
     // The good token still works.
@@ -108,7 +114,10 @@ describe("authentication", () => {
     const owner = await workspaceWithSkills(t);
     const admin = await member(t, { role: "admin" });
     const viewer = await member(t, { role: "viewer" });
-    await expectCode(admin.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["calc"], expiresInDays: 1 }), "FORBIDDEN");
+    await expectCode(
+      admin.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["calc"], expiresInDays: 1 }),
+      "FORBIDDEN",
+    );
     const tok = await mint(owner, ["calc"]);
     expect(tok.token).toMatch(/^wdn_mcp_[A-Za-z0-9_-]{43}$/);
     expect(tok.audience).toBe(MCP_URL);
@@ -121,8 +130,14 @@ describe("authentication", () => {
     expect(JSON.stringify(listed)).not.toContain(row.tokenHash);
     expect(listed[0]).toMatchObject({ prefix: row.prefix, toolScopes: ["calc"], revoked: false });
     await expectCode(admin.as.mutation(api.mcp.inbound.tokens.revoke, { tokenId: tok.tokenId }), "FORBIDDEN");
-    await expectCode(owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["Bad Scope"], expiresInDays: 1 }), "CONFIG_INVALID");
-    await expectCode(owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: [], expiresInDays: 0 }), "CONFIG_INVALID");
+    await expectCode(
+      owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: ["Bad Scope"], expiresInDays: 1 }),
+      "CONFIG_INVALID",
+    );
+    await expectCode(
+      owner.as.mutation(api.mcp.inbound.tokens.mint, { name: "x", toolScopes: [], expiresInDays: 0 }),
+      "CONFIG_INVALID",
+    );
     const audit = (await table(t, "auditLog")).filter((a: any) => a.action.startsWith("mcp.token"));
     expect(audit.map((a: any) => a.action)).toEqual(["mcp.token.mint"]);
     expect(JSON.stringify(audit)).not.toContain(tok.token);
@@ -153,7 +168,12 @@ describe("tools through the checker", () => {
 
     const log = await table(t, "skillInvocationLog");
     const ok = log.find((l: any) => l.allowed);
-    expect(ok).toMatchObject({ targetKind: "skill", targetName: "calc", callerKind: "mcp-client", callerId: tok.tokenId });
+    expect(ok).toMatchObject({
+      targetKind: "skill",
+      targetName: "calc",
+      callerKind: "mcp-client",
+      callerId: tok.tokenId,
+    });
     const connected = (await table(t, "activityLog")).filter((a: any) => a.kind === "mcp.client_connected");
     expect(connected).toHaveLength(1);
     expect(connected[0]).toMatchObject({ visibility: "private", meta: { client: tok.prefix, ip: "203.0.113.7" } });
@@ -182,7 +202,10 @@ describe("transport hardening", () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc"]);
-    const res = await t.fetch("/mcp", { method: "GET", headers: { authorization: `Bearer ${tok.token}`, accept: "text/event-stream" } });
+    const res = await t.fetch("/mcp", {
+      method: "GET",
+      headers: { authorization: `Bearer ${tok.token}`, accept: "text/event-stream" },
+    });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST, DELETE");
   });
@@ -205,7 +228,12 @@ describe("transport hardening", () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc"]);
-    const huge = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "calc", arguments: { expression: "1".repeat(1024 * 1024) } } });
+    const huge = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "calc", arguments: { expression: "1".repeat(1024 * 1024) } },
+    });
     const res = await post(t, huge, { authorization: `Bearer ${tok.token}` });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ error: "PAYLOAD_TOO_LARGE" });
@@ -217,13 +245,18 @@ describe("transport hardening", () => {
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc"]);
     const clients = [];
-    for (let i = 0; i < 5; i++) clients.push((await connect(t.withRequestMetadata({ ip: `198.51.100.${i}` }), tok.token)).client);
+    for (let i = 0; i < 5; i++)
+      clients.push((await connect(t.withRequestMetadata({ ip: `198.51.100.${i}` }), tok.token)).client);
     const other = await mint(owner, ["calc"], { name: "other" });
     const otherClient = (await connect(t.withRequestMetadata({ ip: "198.51.100.20" }), other.token)).client;
-    const sixth = await post(t.withRequestMetadata({ ip: "198.51.100.9" }), initialize(), { authorization: `Bearer ${tok.token}` });
+    const sixth = await post(t.withRequestMetadata({ ip: "198.51.100.9" }), initialize(), {
+      authorization: `Bearer ${tok.token}`,
+    });
     expect(sixth.status).toBe(200);
     expect(sixth.headers.get("mcp-session-id")).toMatch(/^mcps_[A-Za-z0-9_-]{43}$/);
-    const open = ((await table(t, "mcpSessions")) as any[]).filter((s) => s.clientTokenId === tok.tokenId && s.closedAt === undefined);
+    const open = ((await table(t, "mcpSessions")) as any[]).filter(
+      (s) => s.clientTokenId === tok.tokenId && s.closedAt === undefined,
+    );
     expect(open).toHaveLength(5);
     // The first (least recently used) is gone; the other four and the other client still work.
     await expect(clients[0].listTools()).rejects.toMatchObject({ code: 404 });
@@ -239,7 +272,10 @@ describe("transport hardening", () => {
     for (let i = 0; i < 11; i++) {
       // forged forwarding headers do not make a new source
       const forged = { "x-real-ip": `10.3.0.${i}`, "x-forwarded-for": `10.4.0.${i}` };
-      const res = await post(t.withRequestMetadata({ ip: "192.0.2.55" }), initialize(), { authorization: `Bearer ${toks[Math.floor(i / 4)].token}`, ...forged });
+      const res = await post(t.withRequestMetadata({ ip: "192.0.2.55" }), initialize(), {
+        authorization: `Bearer ${toks[Math.floor(i / 4)].token}`,
+        ...forged,
+      });
       statuses.push(res.status);
       if (res.status === 429) {
         expect(await res.json()).toEqual({ error: "RATE_LIMITED" });
@@ -247,7 +283,9 @@ describe("transport hardening", () => {
       }
     }
     expect(statuses).toEqual([...Array(10).fill(200), 429]);
-    const fromElsewhere = await post(t.withRequestMetadata({ ip: "192.0.2.56" }), initialize(), { authorization: `Bearer ${toks[2].token}` });
+    const fromElsewhere = await post(t.withRequestMetadata({ ip: "192.0.2.56" }), initialize(), {
+      authorization: `Bearer ${toks[2].token}`,
+    });
     expect(fromElsewhere.status).toBe(200);
     const hit = (await table(t, "securityEvents")).find((e: any) => e.code === "RATE_LIMITED");
     expect(hit.detail).toBe("limit=mcpSessionsPerIp");
@@ -304,15 +342,21 @@ describe("sessions", () => {
     expect(noToken.status).toBe(401);
     // Missing session id after initialize: 400; unknown or malformed: 404.
     expect((await post(t, list, { ...v, authorization: `Bearer ${a.token}` })).status).toBe(400);
-    expect((await post(t, list, { ...v, authorization: `Bearer ${a.token}`, "mcp-session-id": `mcps_${"x".repeat(43)}` })).status).toBe(404);
-    expect((await post(t, list, { ...v, authorization: `Bearer ${a.token}`, "mcp-session-id": "guess" })).status).toBe(404);
+    expect(
+      (await post(t, list, { ...v, authorization: `Bearer ${a.token}`, "mcp-session-id": `mcps_${"x".repeat(43)}` }))
+        .status,
+    ).toBe(404);
+    expect((await post(t, list, { ...v, authorization: `Bearer ${a.token}`, "mcp-session-id": "guess" })).status).toBe(
+      404,
+    );
   });
 
   test("housekeeping closes idle sessions and deletes long-closed ones (bounded, via the health cron)", async () => {
     const t = newT();
     const owner = await workspaceWithSkills(t);
     const tok = await mint(owner, ["calc"]);
-    for (let i = 0; i < 3; i++) expect((await post(t, initialize(), { authorization: `Bearer ${tok.token}` })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await post(t, initialize(), { authorization: `Bearer ${tok.token}` })).status).toBe(200);
     const ids: any[] = (await table(t, "mcpSessions")).map((s: any) => s._id);
     const now = Date.now();
     await t.run(async (ctx) => {

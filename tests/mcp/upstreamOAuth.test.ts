@@ -103,7 +103,13 @@ async function allTables(t: T): Promise<string> {
 }
 
 async function authRow(t: T, serverId: Id<"mcpServers">) {
-  return await t.run(async (ctx) => await ctx.db.query("mcpUpstreamAuth").withIndex("by_server", (q) => q.eq("serverId", serverId)).unique());
+  return await t.run(
+    async (ctx) =>
+      await ctx.db
+        .query("mcpUpstreamAuth")
+        .withIndex("by_server", (q) => q.eq("serverId", serverId))
+        .unique(),
+  );
 }
 
 describe("upstream OAuth", () => {
@@ -118,7 +124,10 @@ describe("upstream OAuth", () => {
     const owner = await member(t, { role: "owner" });
     const serverId = await registered(t, owner, up);
     // not connected yet: nothing is sent without a token
-    expect(await t.action(internal.mcp.outbound.client.refreshTools, { serverId })).toMatchObject({ ok: false, code: "MCP_OAUTH_REQUIRED" });
+    expect(await t.action(internal.mcp.outbound.client.refreshTools, { serverId })).toMatchObject({
+      ok: false,
+      code: "MCP_OAUTH_REQUIRED",
+    });
     expect(up.mcp.requests).toHaveLength(0);
 
     const { authorizationUrl, status, location } = await connectAll(t, owner, up, serverId);
@@ -144,7 +153,10 @@ describe("upstream OAuth", () => {
     // tools/list with the token (scheduled by the connection), then a call through the checker
     const tools = (await owner.as.query(api.mcp.outbound.servers.get, { serverId })).tools;
     expect(tools.map((x: any) => [x.name, x.status])).toEqual([["echo", "approved"]]);
-    expect(await call(t, owner, serverId, "hi")).toEqual({ ok: true, output: { content: [{ type: "text", text: "echo: hi" }] } });
+    expect(await call(t, owner, serverId, "hi")).toEqual({
+      ok: true,
+      output: { content: [{ type: "text", text: "echo: hi" }] },
+    });
 
     // never in clear: not in any table, not in logs
     const [access] = up.as.provider.issued.access;
@@ -155,7 +167,9 @@ describe("upstream OAuth", () => {
       expect(dump).not.toContain(s);
       expect(logs.join("\n")).not.toContain(s);
     }
-    const secretNames = (await owner.as.query(api.secrets.manage.listMcpServerSecrets, { serverId })).map((s: any) => s.name);
+    const secretNames = (await owner.as.query(api.secrets.manage.listMcpServerSecrets, { serverId })).map(
+      (s: any) => s.name,
+    );
     expect(secretNames.sort()).toEqual(["OAUTH_ACCESS_TOKEN", "OAUTH_REFRESH_TOKEN"]);
     // only to its own host: the access token to the MCP server (Authorization header), the refresh
     // token and code only to the token endpoint
@@ -192,10 +206,16 @@ describe("upstream OAuth", () => {
 
     // 1. our record says the access token expired → refreshed before the request
     await t.run(async (ctx) => {
-      const row = await ctx.db.query("mcpUpstreamAuth").withIndex("by_server", (q) => q.eq("serverId", serverId)).unique();
+      const row = await ctx.db
+        .query("mcpUpstreamAuth")
+        .withIndex("by_server", (q) => q.eq("serverId", serverId))
+        .unique();
       await ctx.db.patch(row!._id, { accessExpiresAt: Date.now() - 1000 });
     });
-    expect(await call(t, owner, serverId, "two")).toMatchObject({ ok: true, output: { content: [{ text: "echo: two" }] } });
+    expect(await call(t, owner, serverId, "two")).toMatchObject({
+      ok: true,
+      output: { content: [{ text: "echo: two" }] },
+    });
     expect(up.as.provider.grants.refresh).toBe(1);
     const after = await t.run(async (ctx) => await ctx.db.query("mcpServerSecrets").take(10));
     const ct = (rows: any[], name: string) => rows.find((r) => r.name === name)?.ciphertext;
@@ -209,13 +229,19 @@ describe("upstream OAuth", () => {
     // 2. the server refuses a token we still think valid → 401 → refresh → the call is retried once
     up.as.provider.expireAccessTokens();
     const unauthorizedBefore = up.mcp.requests.length;
-    expect(await call(t, owner, serverId, "three")).toMatchObject({ ok: true, output: { content: [{ text: "echo: three" }] } });
+    expect(await call(t, owner, serverId, "three")).toMatchObject({
+      ok: true,
+      output: { content: [{ text: "echo: three" }] },
+    });
     expect(up.as.provider.grants.refresh).toBe(2);
     expect(up.mcp.requests.slice(unauthorizedBefore).filter((r) => r.url === "/mcp").length).toBeGreaterThan(1);
 
     // 3. two calls at once on an expired token: one refresh (a rotated refresh token is used once)
     await t.run(async (ctx) => {
-      const row = await ctx.db.query("mcpUpstreamAuth").withIndex("by_server", (q) => q.eq("serverId", serverId)).unique();
+      const row = await ctx.db
+        .query("mcpUpstreamAuth")
+        .withIndex("by_server", (q) => q.eq("serverId", serverId))
+        .unique();
       await ctx.db.patch(row!._id, { accessExpiresAt: Date.now() - 1000 });
     });
     const both = await Promise.all([call(t, owner, serverId, "p1"), call(t, owner, serverId, "p2")]);
@@ -234,7 +260,9 @@ describe("upstream OAuth", () => {
     expect(await call(t, owner, serverId, "gone")).toEqual({ ok: false, code: "MCP_OAUTH_REVOKED" });
     const server = (await owner.as.query(api.mcp.outbound.servers.get, { serverId })).server;
     expect(server).toMatchObject({ status: "disabled", enabled: false, disabledReason: "oauth_revoked" });
-    expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({ status: "revoked" });
+    expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({
+      status: "revoked",
+    });
     expect(await owner.as.query(api.secrets.manage.listMcpServerSecrets, { serverId })).toEqual([]);
     const notes = await t.run(async (ctx) => await ctx.db.query("notifications").take(50));
     expect(notes.filter((x: any) => x.kind === "mcp_oauth_revoked")).toHaveLength(1);
@@ -270,7 +298,9 @@ describe("upstream OAuth", () => {
     swapped.searchParams.set("code", backA.searchParams.get("code")!);
     const r1 = await callback(t, swapped);
     expect(r1.location).toBe("https://board.warden.test/mcp?oauth=failed&code=MCP_OAUTH_EXCHANGE_FAILED");
-    expect(await b.as.query(api.mcp.outbound.upstreamAuth.status, { serverId: serverB })).toMatchObject({ status: "not_connected" });
+    expect(await b.as.query(api.mcp.outbound.upstreamAuth.status, { serverId: serverB })).toMatchObject({
+      status: "not_connected",
+    });
     expect(up.as.provider.grants.code).toBe(0);
 
     // B's state is spent now: its own code cannot use it either
@@ -292,7 +322,8 @@ describe("upstream OAuth", () => {
     const startA2 = await a.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId: serverA });
     const backA2 = await browser(t, up, startA2.authorizationUrl);
     await t.run(async (ctx) => {
-      for (const s of await ctx.db.query("mcpUpstreamAuthStates").take(50)) if (s.usedAt === undefined) await ctx.db.patch(s._id, { expiresAt: Date.now() - 1 });
+      for (const s of await ctx.db.query("mcpUpstreamAuthStates").take(50))
+        if (s.usedAt === undefined) await ctx.db.patch(s._id, { expiresAt: Date.now() - 1 });
     });
     expect((await callback(t, backA2)).location).toContain("code=MCP_OAUTH_STATE_INVALID");
     const events = await t.run(async (ctx) => await ctx.db.query("securityEvents").take(200));
@@ -309,7 +340,11 @@ describe("upstream OAuth", () => {
     const t = newT();
     const owner = await member(t, { role: "owner" });
     const serverId = await owner.as.mutation(api.mcp.outbound.servers.register, { name: "ext", url: up.url });
-    await owner.as.mutation(api.mcp.outbound.upstreamAuth.configure, { serverId, clientId: "warden-pre", scope: "mcp:tools" });
+    await owner.as.mutation(api.mcp.outbound.upstreamAuth.configure, {
+      serverId,
+      clientId: "warden-pre",
+      scope: "mcp:tools",
+    });
     await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId });
     await t.finishAllScheduledFunctions(() => {});
     const r = await connectAll(t, owner, up, serverId);
@@ -321,19 +356,31 @@ describe("upstream OAuth", () => {
   });
 
   test("an authorization server that is not https, or not a public host, is refused before any request", async () => {
-    for (const advertise of [(h: string) => [`http://${h}/`], () => ["https://127.0.0.1/"], () => ["https://169.254.169.254/"]]) {
+    for (const advertise of [
+      (h: string) => [`http://${h}/`],
+      () => ["https://127.0.0.1/"],
+      () => ["https://169.254.169.254/"],
+    ]) {
       egress.fetched.length = 0;
       const up = await upstream({ advertise });
       const t = newT();
       const owner = await member(t, { role: "owner" });
       const serverId = await registered(t, owner, up);
-      await expectCode(owner.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId }), "MCP_OAUTH_DISCOVERY_FAILED");
+      await expectCode(
+        owner.as.action(api.mcp.outbound.upstreamOAuth.connect, { serverId }),
+        "MCP_OAUTH_DISCOVERY_FAILED",
+      );
       // nothing but https ever reached the egress guard, and an address literal went to the real
       // guard (no test mapping), which refuses it; the AS saw nothing
       const others = egress.fetched.filter((f) => new URL(f.url).hostname !== up.mcpHost);
-      expect(others.every((f) => f.url.startsWith("https://") && !egress.ports.has(new URL(f.url).hostname))).toBe(true);
+      expect(others.every((f) => f.url.startsWith("https://") && !egress.ports.has(new URL(f.url).hostname))).toBe(
+        true,
+      );
       expect(up.as.requests).toHaveLength(0);
-      expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({ status: "not_connected", clientRegistered: false });
+      expect(await owner.as.query(api.mcp.outbound.upstreamAuth.status, { serverId })).toMatchObject({
+        status: "not_connected",
+        clientRegistered: false,
+      });
     }
   });
 
@@ -343,7 +390,11 @@ describe("upstream OAuth", () => {
     const owner = await member(t, { role: "owner" });
     const serverId = await registered(t, owner, up);
     for (let i = 0; i < 4; i++) await t.action(internal.mcp.outbound.health.checkAll, {});
-    expect((await owner.as.query(api.mcp.outbound.servers.get, { serverId })).server).toMatchObject({ status: "approved", enabled: true, consecutiveFailures: 0 });
+    expect((await owner.as.query(api.mcp.outbound.servers.get, { serverId })).server).toMatchObject({
+      status: "approved",
+      enabled: true,
+      consecutiveFailures: 0,
+    });
     expect(up.mcp.requests).toHaveLength(0);
   });
 

@@ -45,7 +45,12 @@ export class TestAuthProvider implements OAuthServerProvider {
   async authorize(client: OAuthClientInformationFull, params: any, res: any) {
     const code = `code-${randomUUID()}`;
     this.issued.codes.push(code);
-    this.codes.set(code, { clientId: client.client_id, challenge: params.codeChallenge, redirectUri: params.redirectUri, resource: params.resource?.href });
+    this.codes.set(code, {
+      clientId: client.client_id,
+      challenge: params.codeChallenge,
+      redirectUri: params.redirectUri,
+      resource: params.resource?.href,
+    });
     const u = new URL(params.redirectUri);
     u.searchParams.set("code", code);
     if (params.state !== undefined) u.searchParams.set("state", params.state);
@@ -65,16 +70,24 @@ export class TestAuthProvider implements OAuthServerProvider {
     this.refresh.set(refresh, { clientId, resource });
     return { access_token: access, token_type: "Bearer", expires_in: this.accessTtlSec, refresh_token: refresh };
   }
-  async exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _v?: string, redirectUri?: string, resource?: URL) {
+  async exchangeAuthorizationCode(
+    client: OAuthClientInformationFull,
+    code: string,
+    _v?: string,
+    redirectUri?: string,
+    resource?: URL,
+  ) {
     const c = this.codes.get(code);
     this.codes.delete(code);
-    if (!c || c.clientId !== client.client_id || c.redirectUri !== redirectUri || c.resource !== resource?.href) throw new InvalidGrantError("bad code");
+    if (!c || c.clientId !== client.client_id || c.redirectUri !== redirectUri || c.resource !== resource?.href)
+      throw new InvalidGrantError("bad code");
     this.grants.code++;
     return this.issue(client.client_id, resource?.href);
   }
   async exchangeRefreshToken(client: OAuthClientInformationFull, refreshToken: string, _s?: string[], resource?: URL) {
     const r = this.refresh.get(refreshToken);
-    if (!r || r.clientId !== client.client_id || r.resource !== resource?.href) throw new InvalidGrantError("refresh refused");
+    if (!r || r.clientId !== client.client_id || r.resource !== resource?.href)
+      throw new InvalidGrantError("refresh refused");
     this.refresh.delete(refreshToken); // rotation: a refresh token is used once
     this.grants.refresh++;
     return this.issue(client.client_id, resource?.href);
@@ -82,7 +95,13 @@ export class TestAuthProvider implements OAuthServerProvider {
   async verifyAccessToken(token: string) {
     const a = this.access.get(token);
     if (!a || a.expiresAt < Date.now()) throw new InvalidTokenError("bad token");
-    return { token, clientId: a.clientId, scopes: [], expiresAt: Math.floor(a.expiresAt / 1000), resource: a.resource ? new URL(a.resource) : undefined };
+    return {
+      token,
+      clientId: a.clientId,
+      scopes: [],
+      expiresAt: Math.floor(a.expiresAt / 1000),
+      resource: a.resource ? new URL(a.resource) : undefined,
+    };
   }
   /** the upstream side ends every access token early (as after a restart or a key change) */
   expireAccessTokens() {
@@ -107,7 +126,14 @@ export async function authServer(issuer: string) {
   app.set("trust proxy", false);
   app.use((req: any, res: any, next: () => void) => {
     // the body as the SDK's handlers parsed it (recorded once the answer is sent)
-    res.on("finish", () => requests.push({ method: req.method, url: req.originalUrl.split("?")[0], headers: req.headers, body: JSON.stringify((req as any).body ?? {}) }));
+    res.on("finish", () =>
+      requests.push({
+        method: req.method,
+        url: req.originalUrl.split("?")[0],
+        headers: req.headers,
+        body: JSON.stringify((req as any).body ?? {}),
+      }),
+    );
     next();
   });
   const off = { rateLimit: false as const };
@@ -127,7 +153,12 @@ export async function authServer(issuer: string) {
   return { provider, requests, port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-export async function protectedMcpServer(opts: { url: string; issuer: string; provider: TestAuthProvider; advertise?: string[] }) {
+export async function protectedMcpServer(opts: {
+  url: string;
+  issuer: string;
+  provider: TestAuthProvider;
+  advertise?: string[];
+}) {
   const requests: Seen[] = [];
   const mcpUrl = new URL(opts.url);
   const prmPath = `/.well-known/oauth-protected-resource${mcpUrl.pathname}`;
@@ -140,7 +171,13 @@ export async function protectedMcpServer(opts: { url: string; issuer: string; pr
         requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: raw });
         if (req.method === "GET" && req.url === prmPath) {
           res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ resource: opts.url, authorization_servers: opts.advertise ?? [opts.issuer], scopes_supported: ["mcp:tools"] }));
+          res.end(
+            JSON.stringify({
+              resource: opts.url,
+              authorization_servers: opts.advertise ?? [opts.issuer],
+              scopes_supported: ["mcp:tools"],
+            }),
+          );
           return;
         }
         if (req.url !== mcpUrl.pathname) {
@@ -160,15 +197,25 @@ export async function protectedMcpServer(opts: { url: string; issuer: string; pr
           }
         }
         if (!ok) {
-          res.writeHead(401, { "www-authenticate": `Bearer error="invalid_token", resource_metadata="${prmUrl}"`, "content-type": "application/json" });
+          res.writeHead(401, {
+            "www-authenticate": `Bearer error="invalid_token", resource_metadata="${prmUrl}"`,
+            "content-type": "application/json",
+          });
           res.end(JSON.stringify({ error: "invalid_token" }));
           return;
         }
         const mcp = new McpServer({ name: "oauth-upstream", version: "1.0.0" });
-        mcp.registerTool("echo", { description: "Echo the text back.", inputSchema: { text: z.string().max(200) } }, async ({ text }) => ({
-          content: [{ type: "text", text: `echo: ${text}` }],
-        }));
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+        mcp.registerTool(
+          "echo",
+          { description: "Echo the text back.", inputSchema: { text: z.string().max(200) } },
+          async ({ text }) => ({
+            content: [{ type: "text", text: `echo: ${text}` }],
+          }),
+        );
+        const transport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: undefined,
+          enableJsonResponse: true,
+        });
         res.on("close", () => {
           void transport.close().catch(() => undefined);
           void mcp.close().catch(() => undefined);

@@ -14,11 +14,22 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function auditRows(t: T, ws: Id<"workspaces">, rows: Array<{ action: string; target?: string; age?: number; after?: unknown }>) {
+async function auditRows(
+  t: T,
+  ws: Id<"workspaces">,
+  rows: Array<{ action: string; target?: string; age?: number; after?: unknown }>,
+) {
   await t.run(async (ctx) => {
     let i = 0;
     for (const r of rows) {
-      await ctx.db.insert("auditLog", { workspaceId: ws, actorLabel: "owner-a", action: r.action, target: r.target, after: r.after, at: Date.now() - (r.age ?? 0) * DAY - HOUR + i++ });
+      await ctx.db.insert("auditLog", {
+        workspaceId: ws,
+        actorLabel: "owner-a",
+        action: r.action,
+        target: r.target,
+        after: r.after,
+        at: Date.now() - (r.age ?? 0) * DAY - HOUR + i++,
+      });
     }
   });
 }
@@ -34,15 +45,38 @@ describe("audit log lifetime", () => {
     expect(list.find((r) => r.table === "activityLog")).toEqual({ table: "activityLog", days: 30, isDefault: true });
     await b.as.mutation(api.logs.retention.set, { table: "auditLog", days: 60 });
     for (const m of [a, b]) {
-      await auditRows(t, m.workspaceId, [{ action: "age-10", age: 10 }, { action: "age-100", age: 100 }, { action: "age-400", age: 400 }]);
-      await t.run((ctx) => ctx.db.insert("activityLog", { workspaceId: m.workspaceId, kind: "agent.reply", summary: "x", visibility: "private", at: Date.now() - 100 * DAY }));
+      await auditRows(t, m.workspaceId, [
+        { action: "age-10", age: 10 },
+        { action: "age-100", age: 100 },
+        { action: "age-400", age: 400 },
+      ]);
+      await t.run((ctx) =>
+        ctx.db.insert("activityLog", {
+          workspaceId: m.workspaceId,
+          kind: "agent.reply",
+          summary: "x",
+          visibility: "private",
+          at: Date.now() - 100 * DAY,
+        }),
+      );
     }
     await t.mutation(internal.logs.retention.start, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const left = await t.run(async (ctx) => {
       const actions = async (ws: Id<"workspaces">) =>
-        (await ctx.db.query("auditLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws)).collect()).map((r) => r.action).filter((x) => x.startsWith("age-"));
-      return { a: await actions(a.workspaceId), b: await actions(b.workspaceId), activity: (await ctx.db.query("activityLog").collect()).length };
+        (
+          await ctx.db
+            .query("auditLog")
+            .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws))
+            .collect()
+        )
+          .map((r) => r.action)
+          .filter((x) => x.startsWith("age-"));
+      return {
+        a: await actions(a.workspaceId),
+        b: await actions(b.workspaceId),
+        activity: (await ctx.db.query("activityLog").collect()).length,
+      };
     });
     expect(left.a).toEqual(["age-100", "age-10"]);
     expect(left.b).toEqual(["age-10"]);
@@ -62,7 +96,7 @@ describe("audit log export", () => {
       { action: "skill.create", target: "s1", age: 3 },
       { action: "retention.set", target: "auditLog", age: 2, after: { days: 400 } },
       { action: "channel.update", target: '=HYPERLINK("http://evil")', age: 1 },
-      { action: "owner.signin", target: "a, b \"quoted\"" },
+      { action: "owner.signin", target: 'a, b "quoted"' },
       { action: "skill.delete", target: "-1+2" },
     ]);
     await auditRows(t, b.workspaceId, [{ action: "other-workspace", target: "secret-b" }]);
@@ -72,7 +106,10 @@ describe("audit log export", () => {
       let cursor: string | null = null;
       let calls = 0;
       for (;;) {
-        const r: any = await a.as.query(api.logs.browse.auditExport, { format, paginationOpts: { numItems: 2, cursor } });
+        const r: any = await a.as.query(api.logs.browse.auditExport, {
+          format,
+          paginationOpts: { numItems: 2, cursor },
+        });
         calls++;
         if (r.header) out.push(r.header);
         out.push(...r.page);
@@ -84,7 +121,13 @@ describe("audit log export", () => {
     const jsonl = await pages("jsonl");
     expect(jsonl.calls).toBeGreaterThanOrEqual(3);
     const parsed = jsonl.lines.map((l) => JSON.parse(l));
-    expect(parsed.map((r) => r.action)).toEqual(["skill.create", "retention.set", "channel.update", "owner.signin", "skill.delete"]);
+    expect(parsed.map((r) => r.action)).toEqual([
+      "skill.create",
+      "retention.set",
+      "channel.update",
+      "owner.signin",
+      "skill.delete",
+    ]);
     expect(parsed[1]).toMatchObject({ target: "auditLog", actor: "owner-a", after: { days: 400 } });
     expect(parsed[0].time).toMatch(/^\d{4}-\d\d-\d\dT/);
 
@@ -101,7 +144,10 @@ describe("audit log export", () => {
 
     // admins and owners only
     const viewer = await member(t, { workspace: "ws-a", role: "viewer" });
-    await expectCode(viewer.as.query(api.logs.browse.auditExport, { paginationOpts: { numItems: 10, cursor: null } }), "FORBIDDEN");
+    await expectCode(
+      viewer.as.query(api.logs.browse.auditExport, { paginationOpts: { numItems: 10, cursor: null } }),
+      "FORBIDDEN",
+    );
     const own = await b.as.query(api.logs.browse.auditExport, { paginationOpts: { numItems: 10, cursor: null } });
     expect(own.page.join("\n")).toContain("secret-b");
     expect(own.page.join("\n")).not.toContain("skill.create");

@@ -19,16 +19,50 @@ afterEach(() => {
 async function seedPeople(t: T, ws: Id<"workspaces">, channelId: Id<"channelConfig">, tag: string, age: number, n = 3) {
   return await t.run(async (ctx) => {
     const at = Date.now() - age * DAY - HOUR;
-    const sessionId = await ctx.db.insert("chatSessions", { workspaceId: ws, tokenHash: `h-${tag}`, createdAt: at, expiresAt: at + 30 * DAY, lastSeenAt: at });
+    const sessionId = await ctx.db.insert("chatSessions", {
+      workspaceId: ws,
+      tokenHash: `h-${tag}`,
+      createdAt: at,
+      expiresAt: at + 30 * DAY,
+      lastSeenAt: at,
+    });
     const channelUserId = await ctx.db.insert("channelUsers", {
-      workspaceId: ws, channelId, platform: "telegram", platformUserId: `u-${tag}`, displayName: `Name ${tag}`, contact: `+1555${age}`,
-      blocked: tag.includes("blocked"), firstSeenAt: at, lastSeenAt: at,
+      workspaceId: ws,
+      channelId,
+      platform: "telegram",
+      platformUserId: `u-${tag}`,
+      displayName: `Name ${tag}`,
+      contact: `+1555${age}`,
+      blocked: tag.includes("blocked"),
+      firstSeenAt: at,
+      lastSeenAt: at,
     });
     for (const owner of [{ sessionId }, { channelUserId }]) {
-      const threadId = await ctx.db.insert("threads", { workspaceId: ws, ...owner, title: tag, messageCount: n, createdAt: at, updatedAt: at });
-      for (let i = 0; i < n; i++) await ctx.db.insert("messages", { workspaceId: ws, threadId, role: "user", text: `${tag} message ${i}`, status: "done", createdAt: at - n + i });
+      const threadId = await ctx.db.insert("threads", {
+        workspaceId: ws,
+        ...owner,
+        title: tag,
+        messageCount: n,
+        createdAt: at,
+        updatedAt: at,
+      });
+      for (let i = 0; i < n; i++)
+        await ctx.db.insert("messages", {
+          workspaceId: ws,
+          threadId,
+          role: "user",
+          text: `${tag} message ${i}`,
+          status: "done",
+          createdAt: at - n + i,
+        });
     }
-    await ctx.db.insert("voiceSessions", { workspaceId: ws, chatSessionId: sessionId, startedAt: at, grantedSeconds: 60, status: "ended" });
+    await ctx.db.insert("voiceSessions", {
+      workspaceId: ws,
+      chatSessionId: sessionId,
+      startedAt: at,
+      grantedSeconds: 60,
+      status: "ended",
+    });
     await ctx.db.insert("channelOutbox", { workspaceId: ws, channelUserId, text: `${tag} reply`, createdAt: at });
     await ctx.db.insert("webhookDeliveries", { workspaceId: ws, channelId, deliveryId: `d-${tag}`, receivedAt: at });
     return { sessionId, channelUserId };
@@ -39,13 +73,25 @@ async function snapshot(t: T, ws: Id<"workspaces">) {
   return await t.run(async (ctx) => {
     const mine = <R extends { workspaceId: Id<"workspaces"> }>(rows: R[]) => rows.filter((r) => r.workspaceId === ws);
     return {
-      threads: mine(await ctx.db.query("threads").collect()).map((x) => x.title).sort(),
-      messages: mine(await ctx.db.query("messages").collect()).map((x) => x.text).sort(),
-      sessions: mine(await ctx.db.query("chatSessions").collect()).map((x) => x.tokenHash).sort(),
-      users: mine(await ctx.db.query("channelUsers").collect()).map((x) => `${x.platformUserId}${x.displayName ? "+name" : ""}${x.contact ? "+contact" : ""}`).sort(),
+      threads: mine(await ctx.db.query("threads").collect())
+        .map((x) => x.title)
+        .sort(),
+      messages: mine(await ctx.db.query("messages").collect())
+        .map((x) => x.text)
+        .sort(),
+      sessions: mine(await ctx.db.query("chatSessions").collect())
+        .map((x) => x.tokenHash)
+        .sort(),
+      users: mine(await ctx.db.query("channelUsers").collect())
+        .map((x) => `${x.platformUserId}${x.displayName ? "+name" : ""}${x.contact ? "+contact" : ""}`)
+        .sort(),
       voice: mine(await ctx.db.query("voiceSessions").collect()).length,
-      outbox: mine(await ctx.db.query("channelOutbox").collect()).map((x) => x.text).sort(),
-      deliveries: mine(await ctx.db.query("webhookDeliveries").collect()).map((x) => x.deliveryId).sort(),
+      outbox: mine(await ctx.db.query("channelOutbox").collect())
+        .map((x) => x.text)
+        .sort(),
+      deliveries: mine(await ctx.db.query("webhookDeliveries").collect())
+        .map((x) => x.deliveryId)
+        .sort(),
     };
   });
 }
@@ -53,7 +99,15 @@ async function snapshot(t: T, ws: Id<"workspaces">) {
 async function setup(t: T, slug: string) {
   const m = await member(t, { workspace: slug });
   const channelId = await t.run((ctx) =>
-    ctx.db.insert("channelConfig", { workspaceId: m.workspaceId, platform: "telegram", name: "tg", enabled: true, settings: {}, createdAt: 0, updatedAt: 0 }),
+    ctx.db.insert("channelConfig", {
+      workspaceId: m.workspaceId,
+      platform: "telegram",
+      name: "tg",
+      enabled: true,
+      settings: {},
+      createdAt: 0,
+      updatedAt: 0,
+    }),
   );
   return { ...m, channelId };
 }
@@ -66,8 +120,16 @@ describe("conversation retention", () => {
     const b = await setup(t, "ws-b");
     await a.as.mutation(api.logs.retention.set, { table: "conversations", days: 30 });
     const list = await a.as.query(api.logs.retention.list, {});
-    expect(list.find((r) => r.table === "conversations")).toEqual({ table: "conversations", days: 30, isDefault: false });
-    expect((await b.as.query(api.logs.retention.list, {})).find((r) => r.table === "conversations")).toEqual({ table: "conversations", days: 90, isDefault: true });
+    expect(list.find((r) => r.table === "conversations")).toEqual({
+      table: "conversations",
+      days: 30,
+      isDefault: false,
+    });
+    expect((await b.as.query(api.logs.retention.list, {})).find((r) => r.table === "conversations")).toEqual({
+      table: "conversations",
+      days: 90,
+      isDefault: true,
+    });
 
     for (const w of [a, b]) {
       await seedPeople(t, w.workspaceId, w.channelId, "fresh5", 5);
@@ -77,17 +139,36 @@ describe("conversation retention", () => {
     }
     // a live thread with one old message: the message goes, the thread stays (workspace a)
     await t.run(async (ctx) => {
-      const th = (await ctx.db.query("threads").collect()).find((x) => x.workspaceId === a.workspaceId && x.title === "fresh5")!;
-      await ctx.db.insert("messages", { workspaceId: a.workspaceId, threadId: th._id, role: "user", text: "fresh5 ancient", status: "done", createdAt: Date.now() - 45 * DAY });
+      const th = (await ctx.db.query("threads").collect()).find(
+        (x) => x.workspaceId === a.workspaceId && x.title === "fresh5",
+      )!;
+      await ctx.db.insert("messages", {
+        workspaceId: a.workspaceId,
+        threadId: th._id,
+        role: "user",
+        text: "fresh5 ancient",
+        status: "done",
+        createdAt: Date.now() - 45 * DAY,
+      });
     });
 
-    await t.mutation(internal.privacy.retention.step, { workspaceCursor: null, workspaceId: null, phase: 0, cursor: null, now: Date.now(), batchSize: 4 });
+    await t.mutation(internal.privacy.retention.step, {
+      workspaceCursor: null,
+      workspaceId: null,
+      phase: 0,
+      cursor: null,
+      now: Date.now(),
+      batchSize: 4,
+    });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const steps = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter((j) => j.name === "privacy/retention:step");
+    const steps = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+      (j) => j.name === "privacy/retention:step",
+    );
     expect(steps.length).toBeGreaterThan(2 * 7 + 5); // more than one batch per phase somewhere
     expect(steps.every((j) => j.state.kind === "success")).toBe(true);
 
-    const msgs = (tag: string, n = 3) => [...Array(n).keys()].flatMap((i) => [`${tag} message ${i}`, `${tag} message ${i}`]);
+    const msgs = (tag: string, n = 3) =>
+      [...Array(n).keys()].flatMap((i) => [`${tag} message ${i}`, `${tag} message ${i}`]);
     const sa = await snapshot(t, a.workspaceId);
     expect(sa.threads).toEqual(["fresh5", "fresh5"]);
     expect(sa.messages).toEqual(msgs("fresh5").sort());
@@ -127,7 +208,14 @@ describe("conversation retention", () => {
     const a = await setup(t, "ws-a");
     await a.as.mutation(api.logs.retention.set, { table: "conversations", days: 1 });
     const { sessionId } = await seedPeople(t, a.workspaceId, a.channelId, "idle", 5);
-    await t.mutation(internal.privacy.retention.step, { workspaceCursor: null, workspaceId: null, phase: 0, cursor: null, now: Date.now(), batchSize: 2 });
+    await t.mutation(internal.privacy.retention.step, {
+      workspaceCursor: null,
+      workspaceId: null,
+      phase: 0,
+      cursor: null,
+      now: Date.now(),
+      batchSize: 2,
+    });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const s = await snapshot(t, a.workspaceId);
     expect(s.sessions).toEqual(["h-idle"]);
@@ -142,7 +230,15 @@ describe("deleting a channel", () => {
     const t = newT();
     const a = await setup(t, "ws-a");
     const other = await t.run((ctx) =>
-      ctx.db.insert("channelConfig", { workspaceId: a.workspaceId, platform: "telegram", name: "tg2", enabled: true, settings: {}, createdAt: 0, updatedAt: 0 }),
+      ctx.db.insert("channelConfig", {
+        workspaceId: a.workspaceId,
+        platform: "telegram",
+        name: "tg2",
+        enabled: true,
+        settings: {},
+        createdAt: 0,
+        updatedAt: 0,
+      }),
     );
     await seedPeople(t, a.workspaceId, a.channelId, "gone1", 1, 5);
     await seedPeople(t, a.workspaceId, a.channelId, "gone2", 1, 5);
@@ -168,7 +264,9 @@ describe("deleting a channel", () => {
     await t.run((ctx) => ctx.db.delete(a.channelId));
     await t.mutation(internal.channels.manage.purge, { channelId: a.channelId, batchSize: 3 });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const runs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter((j) => j.name === "channels/manage:purge");
+    const runs = (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+      (j) => j.name === "channels/manage:purge",
+    );
     expect(runs.length).toBeGreaterThan(3);
     const s = await snapshot(t, a.workspaceId);
     expect(s.users).toEqual([]);

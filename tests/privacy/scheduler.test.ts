@@ -40,7 +40,9 @@ test("no message text in _scheduled_functions: channel in/out, notices, approval
   await drain(t);
   // a message over the workspace limit (notice from the agent domain)
   await ch.as.mutation(api.chat.owner.setMaxMessageChars, { maxMessageChars: 20 });
-  expect((await post(t, ch.path, signTelegram(telegramUpdate(2, 4242, CANARY_TG + " again, too long")))).status).toBe(200);
+  expect((await post(t, ch.path, signTelegram(telegramUpdate(2, 4242, CANARY_TG + " again, too long")))).status).toBe(
+    200,
+  );
   await drain(t);
   // a pairing-policy reply to an unknown sender
   await ch.as.mutation(api.agency.pairing.setSenderPolicy, { channelId: ch.channelId, policy: "pairing" });
@@ -51,9 +53,19 @@ test("no message text in _scheduled_functions: channel in/out, notices, approval
   const approvalId = await t.run(async (ctx) => {
     const th = (await ctx.db.query("threads").collect()).find((x) => x.channelUserId)!;
     return await ctx.db.insert("toolApprovals", {
-      workspaceId: th.workspaceId, threadId: th._id, toolRef: "skill:send_mail", toolLabel: "send_mail", targetKind: "skill",
-      skillName: "send_mail", inputJson: "{}", inputPreview: "{}", audience: "unknownSender", reason: "grant_ask",
-      status: "pending", createdAt: Date.now(), expiresAt: Date.now() + 60_000,
+      workspaceId: th.workspaceId,
+      threadId: th._id,
+      toolRef: "skill:send_mail",
+      toolLabel: "send_mail",
+      targetKind: "skill",
+      skillName: "send_mail",
+      inputJson: "{}",
+      inputPreview: "{}",
+      audience: "unknownSender",
+      reason: "grant_ask",
+      status: "pending",
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 60_000,
     });
   });
   await ch.as.mutation(api.agency.approvals.decide, { approvalId, approve: false });
@@ -73,17 +85,30 @@ test("no message text in _scheduled_functions: channel in/out, notices, approval
   expect(sent).toContain("too long");
   expect(sent).toContain(PAIR_FIRST_TEXT.slice(0, 20));
   expect(sent).toContain(DENIED_TEXT.slice(0, 20));
-  const texts = await t.run(async (ctx) => (await ctx.db.query("messages").collect()).map((m) => m.text).filter((x) => x.length > 0));
+  const texts = await t.run(async (ctx) =>
+    (await ctx.db.query("messages").collect()).map((m) => m.text).filter((x) => x.length > 0),
+  );
   expect(texts.some((x) => x.includes("canary-webchat-c0ffee"))).toBe(true);
 
   const jobs = await scheduled(t);
-  expect(jobs.map((j) => j.name)).toEqual(expect.arrayContaining(["agent/run:handleChannelMessage", "channels/replies:send", "agent/run:respond"]));
+  expect(jobs.map((j) => j.name)).toEqual(
+    expect.arrayContaining(["agent/run:handleChannelMessage", "channels/replies:send", "agent/run:respond"]),
+  );
   const args = JSON.stringify(jobs.map((j) => j.args));
-  for (const needle of ["canary-telegram-7f3a91", "canary-webchat-c0ffee", "too long", PAIR_FIRST_TEXT.slice(0, 20), DENIED_TEXT.slice(0, 20), ...texts.map((x) => x.slice(0, 24))]) {
+  for (const needle of [
+    "canary-telegram-7f3a91",
+    "canary-webchat-c0ffee",
+    "too long",
+    PAIR_FIRST_TEXT.slice(0, 20),
+    DENIED_TEXT.slice(0, 20),
+    ...texts.map((x) => x.slice(0, 24)),
+  ]) {
     expect(args.includes(needle), `scheduler args contain ${needle}`).toBe(false);
   }
   // only ids (and a retry counter) are arguments
-  for (const j of jobs) for (const [k, v] of Object.entries(j.args[0] as Record<string, unknown>)) expect(k === "attempt" || typeof v === "string", `${j.name}.${k}`).toBe(true);
+  for (const j of jobs)
+    for (const [k, v] of Object.entries(j.args[0] as Record<string, unknown>))
+      expect(k === "attempt" || typeof v === "string", `${j.name}.${k}`).toBe(true);
   expect(args).not.toMatch(/"text"/);
   // the outbox is empty once replies are delivered
   expect(await t.run((ctx) => ctx.db.query("channelOutbox").collect())).toEqual([]);

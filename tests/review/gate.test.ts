@@ -20,7 +20,7 @@ async function events(t: CT, code: string) {
   return await t.run(async (ctx) => (await ctx.db.query("securityEvents").take(500)).filter((r) => r.code === code));
 }
 async function status(t: CT, id: string) {
-  return await t.run(async (ctx) => (await ctx.db.get(id as never) as { status: string } | null)?.status);
+  return await t.run(async (ctx) => ((await ctx.db.get(id as never)) as { status: string } | null)?.status);
 }
 
 const saved = { ...CODE_SKILLS };
@@ -51,7 +51,9 @@ describe("two-person rule", () => {
     const id = await createSkill(adam as never, calculator("calc_two"));
     const info = await adam.as.query(api.skills.review.reviewInfo, { skillId: id });
     expect(info).toMatchObject({ twoPersonRule: true, lastEditor: "adam", selfApproval: true });
-    expect(await adam.as.mutation(api.skills.registry.approve, { skillId: id })).toEqual({ refused: "TWO_PERSON_RULE" });
+    expect(await adam.as.mutation(api.skills.registry.approve, { skillId: id })).toEqual({
+      refused: "TWO_PERSON_RULE",
+    });
     expect(await status(t, id)).toBe("pending");
     expect((await audits(t, "skill.approve.refused")).map((r) => r.target)).toEqual(["calc_two"]);
     expect(await events(t, "TWO_PERSON_RULE")).toHaveLength(1);
@@ -64,7 +66,9 @@ describe("two-person rule", () => {
     // the owner widens it (back to pending): now the owner is the editor and adam approves
     await owner.as.mutation(api.skills.registry.update, { skillId: id, description: "A wider calculator." });
     expect(await status(t, id)).toBe("pending");
-    expect(await owner.as.mutation(api.skills.registry.approve, { skillId: id })).toEqual({ refused: "TWO_PERSON_RULE" });
+    expect(await owner.as.mutation(api.skills.registry.approve, { skillId: id })).toEqual({
+      refused: "TWO_PERSON_RULE",
+    });
     expect(await adam.as.mutation(api.skills.registry.approve, { skillId: id })).toBeNull();
     expect(await status(t, id)).toBe("approved");
 
@@ -79,9 +83,14 @@ describe("two-person rule", () => {
     const owner = await member(t as never, { role: "owner" });
     const adam = await member(t as never, { role: "admin" });
     await owner.as.mutation(api.workspaces.policy.setTwoPersonRule, { on: true });
-    const serverId = await adam.as.mutation(api.mcp.outbound.servers.register, { name: "weather", url: "https://mcp.example.com/mcp" });
+    const serverId = await adam.as.mutation(api.mcp.outbound.servers.register, {
+      name: "weather",
+      url: "https://mcp.example.com/mcp",
+    });
     expect((await adam.as.query(api.mcp.outbound.review.approvalInfo, { serverId })).selfApproval).toBe(true);
-    expect(await adam.as.mutation(api.mcp.outbound.servers.approve, { serverId })).toEqual({ refused: "TWO_PERSON_RULE" });
+    expect(await adam.as.mutation(api.mcp.outbound.servers.approve, { serverId })).toEqual({
+      refused: "TWO_PERSON_RULE",
+    });
     expect(await status(t, serverId)).toBe("pending");
     expect((await audits(t, "mcp.server.approve.refused")).length).toBe(1);
     expect(await owner.as.mutation(api.mcp.outbound.servers.approve, { serverId })).toBeNull();
@@ -93,13 +102,27 @@ describe("two-person rule", () => {
     const owner = await member(t as never, { role: "owner" });
     await owner.as.mutation(api.workspaces.policy.setTwoPersonRule, { on: true });
     const v1: CodeSkillModule = {
-      skillMeta: { name: "shout", description: "Upper-cases a text.", inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"], additionalProperties: false }, permissions: { domains: [], secrets: [] }, rateLimitPerMinute: 10, timeoutMs: 1000 },
+      skillMeta: {
+        name: "shout",
+        description: "Upper-cases a text.",
+        inputSchema: {
+          type: "object",
+          properties: { text: { type: "string" } },
+          required: ["text"],
+          additionalProperties: false,
+        },
+        permissions: { domains: [], secrets: [] },
+        rateLimitPerMinute: 10,
+        timeoutMs: 1000,
+      },
       handler: (i: { text: string }) => i.text.toUpperCase(),
     };
     for (const k of Object.keys(CODE_SKILLS)) delete CODE_SKILLS[k];
     CODE_SKILLS.shout = v1;
     await t.mutation(internal.skills.codeSync.sync, {});
-    const id = await t.run(async (ctx) => (await ctx.db.query("skillRegistry").take(10)).find((s) => s.name === "shout")!._id);
+    const id = await t.run(
+      async (ctx) => (await ctx.db.query("skillRegistry").take(10)).find((s) => s.name === "shout")!._id,
+    );
     const first = await owner.as.query(api.skills.review.reviewInfo, { skillId: id });
     expect(first.code).toMatchObject({ module: "shout", approvedSource: null, deployed: true });
     expect(first.code?.source).toContain("toUpperCase");
@@ -150,7 +173,12 @@ describe("first-run checklist", () => {
     await owner.as.mutation(api.skills.registry.approve, { skillId: id });
     await owner.as.mutation(api.agent.providers.create, { label: "Offline", kind: "offline" });
     const after = await owner.as.query(api.workspaces.checklist.firstRun, {});
-    expect(after.steps.filter((s) => s.done).map((s) => s.key).sort()).toEqual(["provider", "skill"]);
+    expect(
+      after.steps
+        .filter((s) => s.done)
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(["provider", "skill"]);
   });
 });
 

@@ -17,7 +17,18 @@ let oidc: Server;
 let oidcDomain: string;
 let oidcMode: "up" | "down" = "up";
 
-async function token(opts: { key?: CryptoKey; iss?: string; aud?: string; sub?: string; expSec?: number; alg?: string; kid?: string; extra?: Record<string, unknown> } = {}) {
+async function token(
+  opts: {
+    key?: CryptoKey;
+    iss?: string;
+    aud?: string;
+    sub?: string;
+    expSec?: number;
+    alg?: string;
+    kid?: string;
+    extra?: Record<string, unknown>;
+  } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   return await new SignJWT({ email: "ada@example.test", role: "owner", ...opts.extra })
     .setProtectedHeader({ alg: opts.alg ?? "ES256", kid: opts.kid ?? "k1" })
@@ -60,7 +71,11 @@ afterAll(async () => {
 async function whoamiOverWs(tok: string | null) {
   const c = client(rt.url);
   const auth: boolean[] = [];
-  if (tok) c.setAuth(async () => tok, (ok) => auth.push(ok));
+  if (tok)
+    c.setAuth(
+      async () => tok,
+      (ok) => auth.push(ok),
+    );
   const seen: any[] = [];
   c.onUpdate(api.messages.whoami, {}, (v) => seen.push(v));
   await waitFor(() => seen.length > 0 && (!tok || auth.length > 0), 5000);
@@ -72,7 +87,13 @@ describe("WebSocket authentication", () => {
     const { c, auth, seen } = await whoamiOverWs(await token());
     expect(auth).toEqual([true]);
     const id = await waitFor(() => seen.find((v) => v !== null));
-    expect(id).toMatchObject({ subject: "user-1", issuer: ISSUER, tokenIdentifier: `${ISSUER}|user-1`, email: "ada@example.test", role: "owner" });
+    expect(id).toMatchObject({
+      subject: "user-1",
+      issuer: ISSUER,
+      tokenIdentifier: `${ISSUER}|user-1`,
+      email: "ada@example.test",
+      role: "owner",
+    });
     expect(id).not.toHaveProperty("exp");
     expect(id).not.toHaveProperty("aud");
     await c.close();
@@ -83,16 +104,24 @@ describe("WebSocket authentication", () => {
     ["bad signature", () => token({ key: otherKey })],
     ["unknown issuer", () => token({ iss: "https://evil.example" })],
     ["wrong audience", () => token({ aud: "other-app" })],
-    ["unsigned (alg none)", async () => {
-      const t = await token();
-      const [, payload] = t.split(".");
-      return `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${payload}.`;
-    }],
+    [
+      "unsigned (alg none)",
+      async () => {
+        const t = await token();
+        const [, payload] = t.split(".");
+        return `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${payload}.`;
+      },
+    ],
   ])("%s token → AuthError, queries never see the claimed identity, connection stays usable", async (_name, make) => {
     const s = await RawSocket.open(rt.url);
     s.connect();
     s.send({ type: "Authenticate", tokenType: "User", value: await make(), baseVersion: 0 });
-    s.send({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }] });
+    s.send({
+      type: "ModifyQuerySet",
+      baseVersion: 0,
+      newVersion: 1,
+      modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }],
+    });
     const err = await s.next((m) => m.type === "AuthError");
     expect(err).toMatchObject({ baseVersion: 0, authUpdateAttempted: true });
     const t = await s.next((m) => m.type === "Transition" && m.modifications.some((x: any) => x.queryId === 1));
@@ -113,13 +142,24 @@ describe("WebSocket authentication", () => {
     const s = await RawSocket.open(rt.url);
     s.connect();
     s.send({ type: "Authenticate", tokenType: "User", value: await token({ expSec: 2 }), baseVersion: 0 });
-    s.send({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }] });
-    const who = (m: any) => m.type === "Transition" && m.modifications.some((x: any) => x.queryId === 1 && x.value !== null);
+    s.send({
+      type: "ModifyQuerySet",
+      baseVersion: 0,
+      newVersion: 1,
+      modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }],
+    });
+    const who = (m: any) =>
+      m.type === "Transition" && m.modifications.some((x: any) => x.queryId === 1 && x.value !== null);
     expect((await s.next(who)).endVersion.identity).toBe(1);
     const err = await s.next((m) => m.type === "AuthError", 4000);
     expect(err).toMatchObject({ error: "Token expired", baseVersion: 0, authUpdateAttempted: false });
     const idx = s.messages.indexOf(err);
-    await s.next((m) => m.type === "Transition" && s.messages.indexOf(m) > idx && m.modifications.some((x: any) => x.queryId === 1 && x.value === null));
+    await s.next(
+      (m) =>
+        m.type === "Transition" &&
+        s.messages.indexOf(m) > idx &&
+        m.modifications.some((x: any) => x.queryId === 1 && x.value === null),
+    );
     s.close();
   });
 
@@ -138,7 +178,14 @@ describe("WebSocket authentication", () => {
   });
 
   test("OIDC provider: keys from ${domain}/.well-known/jwks.json; unreachable → AuthError, not a crash", async () => {
-    const good = await token({ key: oidcKey, alg: "RS256", kid: "r1", iss: oidcDomain, aud: "fixture-oidc", sub: "clerk-user" });
+    const good = await token({
+      key: oidcKey,
+      alg: "RS256",
+      kid: "r1",
+      iss: oidcDomain,
+      aud: "fixture-oidc",
+      sub: "clerk-user",
+    });
     oidcMode = "down";
     const t0 = Date.now();
     const s = await RawSocket.open(rt.url);
@@ -149,17 +196,39 @@ describe("WebSocket authentication", () => {
     s.close();
     oidcMode = "up";
     const { c, seen } = await whoamiOverWs(good);
-    expect(await waitFor(() => seen.find((v) => v !== null))).toMatchObject({ subject: "clerk-user", issuer: oidcDomain });
+    expect(await waitFor(() => seen.find((v) => v !== null))).toMatchObject({
+      subject: "clerk-user",
+      issuer: oidcDomain,
+    });
     await c.close();
   });
 });
 
 describe("claims → identity (custom claims never replace verified ones)", () => {
   /** Registered claims first, forged ones after them (a mapper that copies in order would let them win). */
-  async function forgedToken(o: { sub: string; iss?: string; aud?: string; key?: CryptoKey; alg?: string; kid?: string; extra?: Record<string, unknown> }) {
+  async function forgedToken(o: {
+    sub: string;
+    iss?: string;
+    aud?: string;
+    key?: CryptoKey;
+    alg?: string;
+    kid?: string;
+    extra?: Record<string, unknown>;
+  }) {
     const now = Math.floor(Date.now() / 1000);
-    const payload = { iss: o.iss ?? ISSUER, sub: o.sub, aud: o.aud ?? "fixture-app", iat: now - 5, exp: now + 600, email: "ada@example.test", ...forged, ...o.extra };
-    return await new SignJWT(payload).setProtectedHeader({ alg: o.alg ?? "ES256", kid: o.kid ?? "k1" }).sign(o.key ?? key);
+    const payload = {
+      iss: o.iss ?? ISSUER,
+      sub: o.sub,
+      aud: o.aud ?? "fixture-app",
+      iat: now - 5,
+      exp: now + 600,
+      email: "ada@example.test",
+      ...forged,
+      ...o.extra,
+    };
+    return await new SignJWT(payload)
+      .setProtectedHeader({ alg: o.alg ?? "ES256", kid: o.kid ?? "k1" })
+      .sign(o.key ?? key);
   }
   const forged = {
     subject: "owner-victim",
@@ -172,22 +241,39 @@ describe("claims → identity (custom claims never replace verified ones)", () =
     const http = new ConvexHttpClient(rt.url);
     http.setAuth(await forgedToken({ sub: "user-7" }));
     const id = await http.query(api.messages.whoami, {});
-    expect(id).toMatchObject({ subject: "user-7", issuer: ISSUER, tokenIdentifier: `${ISSUER}|user-7`, email: "ada@example.test", "org.id": "org_1" });
+    expect(id).toMatchObject({
+      subject: "user-7",
+      issuer: ISSUER,
+      tokenIdentifier: `${ISSUER}|user-7`,
+      email: "ada@example.test",
+      "org.id": "org_1",
+    });
     expect(JSON.stringify(id)).not.toContain("owner-victim");
     expect(JSON.stringify(id)).not.toContain("evil.example");
   });
 
   test("OIDC: standard claims map to camelCase fields; custom claims cannot set them or the verified ones", async () => {
     const tok = await forgedToken({
-      key: oidcKey, alg: "RS256", kid: "r1", iss: oidcDomain, aud: "fixture-oidc", sub: "clerk-user",
+      key: oidcKey,
+      alg: "RS256",
+      kid: "r1",
+      iss: oidcDomain,
+      aud: "fixture-oidc",
+      sub: "clerk-user",
       extra: { given_name: "Ada", email_verified: false, emailVerified: true, givenName: "Mallory", org_id: "org_2" },
     });
     const http = new ConvexHttpClient(rt.url);
     http.setAuth(tok);
     const id = await http.query(api.messages.whoami, {});
     expect(id).toMatchObject({
-      subject: "clerk-user", issuer: oidcDomain, tokenIdentifier: `${oidcDomain}|clerk-user`,
-      givenName: "Ada", emailVerified: false, email: "ada@example.test", org_id: "org_2", org: { id: "org_1" },
+      subject: "clerk-user",
+      issuer: oidcDomain,
+      tokenIdentifier: `${oidcDomain}|clerk-user`,
+      givenName: "Ada",
+      emailVerified: false,
+      email: "ada@example.test",
+      org_id: "org_2",
+      org: { id: "org_1" },
     });
     expect(id).not.toHaveProperty("given_name");
     expect(JSON.stringify(id)).not.toMatch(/owner-victim|evil\.example|Mallory/);
@@ -195,7 +281,11 @@ describe("claims → identity (custom claims never replace verified ones)", () =
 
   test("the web socket sees the same verified identity", async () => {
     const { c, seen } = await whoamiOverWs(await forgedToken({ sub: "ws-user" }));
-    expect(await waitFor(() => seen.find((v) => v !== null))).toMatchObject({ subject: "ws-user", issuer: ISSUER, tokenIdentifier: `${ISSUER}|ws-user` });
+    expect(await waitFor(() => seen.find((v) => v !== null))).toMatchObject({
+      subject: "ws-user",
+      issuer: ISSUER,
+      tokenIdentifier: `${ISSUER}|ws-user`,
+    });
     await c.close();
   });
 });
@@ -210,9 +300,13 @@ describe("HTTP authentication", () => {
   });
 
   test("http.ts routes: a verified bearer token gives ctx.auth an identity; a bad one gives none", async () => {
-    const ok = await fetch(`${rt.siteUrl}/whoami`, { headers: { authorization: `Bearer ${await token({ sub: "site-user" })}` } });
+    const ok = await fetch(`${rt.siteUrl}/whoami`, {
+      headers: { authorization: `Bearer ${await token({ sub: "site-user" })}` },
+    });
     expect(await ok.json()).toMatchObject({ subject: "site-user", issuer: ISSUER });
-    const bad = await fetch(`${rt.siteUrl}/whoami`, { headers: { authorization: `Bearer ${await token({ key: otherKey })}` } });
+    const bad = await fetch(`${rt.siteUrl}/whoami`, {
+      headers: { authorization: `Bearer ${await token({ key: otherKey })}` },
+    });
     expect(await bad.json()).toBeNull();
   });
 });

@@ -3,7 +3,17 @@
 // builds again; going back to earlier sources finds the earlier build; a second app instance in one process
 // gets its own module instances; builds nobody points at or uses are removed; cache: false builds privately.
 import { afterAll, expect, test } from "vitest";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { loadApp } from "../../runtime/load.js";
 import { FIXTURE, REPO, tempDir } from "./helpers.js";
@@ -18,7 +28,8 @@ function project() {
   cpSync(join(FIXTURE, "convex"), join(dir, "convex"), { recursive: true });
   rmSync(join(dir, "convex", "vault.ts")); // imports the repo's convex/lib by a relative path
   mkdirSync(join(dir, "node_modules"));
-  for (const name of readdirSync(join(REPO, "node_modules"))) if (name !== ".cache") symlinkSync(join(REPO, "node_modules", name), join(dir, "node_modules", name));
+  for (const name of readdirSync(join(REPO, "node_modules")))
+    if (name !== ".cache") symlinkSync(join(REPO, "node_modules", name), join(dir, "node_modules", name));
   return dir;
 }
 
@@ -54,7 +65,10 @@ test("unchanged → reused; changed source or new module → rebuilt; stale buil
   expect(readFileSync(join(c.outDir, "app", "messages.js"), "utf8")).toContain("take(99)");
 
   // A new module.
-  writeFileSync(join(dir, "convex", "extra.ts"), 'import { query } from "./_generated/server";\nexport const ping = query({ args: {}, handler: async () => "pong" });\n');
+  writeFileSync(
+    join(dir, "convex", "extra.ts"),
+    'import { query } from "./_generated/server";\nexport const ping = query({ args: {}, handler: async () => "pong" });\n',
+  );
   const d = await load(dir);
   expect(d.built).toBe(true);
   expect(Object.keys(d.app.files)).toContain("extra");

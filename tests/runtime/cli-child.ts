@@ -15,7 +15,14 @@ export function startCli(dataDir: string, env: Record<string, string> = {}): Pro
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in TEST_ENV)) base[k] = v;
   const proc = spawn(process.execPath, ["--import", "tsx", join(REPO, "runtime/cli.ts")], {
     cwd: REPO,
-    env: { ...base, WARDEN_CONVEX_DIR: join(FIXTURE, "convex"), WARDEN_DATA_DIR: dataDir, PORT: "0", WARDEN_SKIP_UI_BUILD: "1", ...env },
+    env: {
+      ...base,
+      WARDEN_CONVEX_DIR: join(FIXTURE, "convex"),
+      WARDEN_DATA_DIR: dataDir,
+      PORT: "0",
+      WARDEN_SKIP_UI_BUILD: "1",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: string[] = [];
@@ -38,4 +45,3 @@ export function startCli(dataDir: string, env: Record<string, string> = {}): Pro
     void exited.then((code) => reject(new Error(`runtime exited early (${code}): ${out.join("\n")}`)));
   });
 }
-

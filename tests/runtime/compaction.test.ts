@@ -24,7 +24,11 @@ afterAll(() => {
 });
 
 async function open(dir: string, eagerSectionBytes?: number, compactBytes = 1 << 30) {
-  const backend = await Backend.create({ schema: app.schema, modules: moduleMap(app.files, "/convex"), components: [] });
+  const backend = await Backend.create({
+    schema: app.schema,
+    modules: moduleMap(app.files, "/convex"),
+    components: [],
+  });
   const p = new Persistence(dir, backend, { compactBytes, eagerSectionBytes }); // by default compactions only when the test asks
   const info = await p.recover();
   backend.setHooks({ onCommit: (r) => p.onCommit(r), onBlobStored: (path, id, b) => p.onBlobStored(path, id, b) });
@@ -52,7 +56,13 @@ async function randomWrites(backend: Backend, n: number, rand: () => number, ids
       for (let k = 0; k < ops; k++) {
         const r = rand();
         if (r < 0.5 || ids.length === 0) {
-          if (rand() < 0.7) ids.push(await ctx.db.insert("messages", { author: `a${Math.floor(rand() * 5)}`, body: `b${i}.${k} "quoted" ∑ \n` }));
+          if (rand() < 0.7)
+            ids.push(
+              await ctx.db.insert("messages", {
+                author: `a${Math.floor(rand() * 5)}`,
+                body: `b${i}.${k} "quoted" ∑ \n`,
+              }),
+            );
           else ids.push(await ctx.db.insert("counters", { name: `c${Math.floor(rand() * 9)}`, value: rand() }));
         } else {
           const at = Math.floor(rand() * ids.length);
@@ -97,7 +107,10 @@ test("worker compaction writes exactly the live state (random writes, concurrent
   let pos = Buffer.byteLength(text.slice(0, nl + 1));
   const buf = Buffer.from(text);
   for (const s of head.sections) {
-    const lines = buf.toString("utf8", pos, pos + s.b).split("\n").filter(Boolean);
+    const lines = buf
+      .toString("utf8", pos, pos + s.b)
+      .split("\n")
+      .filter(Boolean);
     expect(lines).toHaveLength(s.n);
     for (const l of lines) {
       const row = JSON.parse(l);
@@ -118,7 +131,10 @@ test("worker compaction writes exactly the live state (random writes, concurrent
 
   // The older snapshot form (no "i", no sections) is merged too.
   const old = [JSON.stringify({ ...head, sections: undefined })];
-  for (const l of text.slice(nl + 1).split("\n").filter(Boolean)) {
+  for (const l of text
+    .slice(nl + 1)
+    .split("\n")
+    .filter(Boolean)) {
     const row = JSON.parse(l);
     old.push(JSON.stringify({ p: row.p, d: row.d }));
   }
@@ -168,9 +184,15 @@ test("large tables stay on disk at start; first use, replayed log entries, live 
   expect(Object.fromEntries(b.backend.documentCounts())).toEqual(wantCounts); // counted without loading
   expect(b.backend.deferredTables()).toBe(2);
   // A live insert into a table still on disk, then reads through an index, get and count.
-  const fresh = (await b.backend.root.mutationFromPath({ udfPath: "messages:send", componentPath: "" }, { author: "a1", body: "fresh" })) as string;
+  const fresh = (await b.backend.root.mutationFromPath(
+    { udfPath: "messages:send", componentPath: "" },
+    { author: "a1", body: "fresh" },
+  )) as string;
   expect(b.backend.deferredTables()).toBe(2);
-  const byAuthor = (await b.backend.root.queryFromPath({ udfPath: "messages:byAuthor", componentPath: "" }, { author: "a1" })) as any[];
+  const byAuthor = (await b.backend.root.queryFromPath(
+    { udfPath: "messages:byAuthor", componentPath: "" },
+    { author: "a1" },
+  )) as any[];
   expect(b.backend.deferredTables()).toBe(1); // messages loaded on first use
   const wantA1 = Object.values(want).filter((d: any) => d._id.endsWith("messages") && d.author === "a1");
   expect(byAuthor.map((d) => d._id)).toEqual([...wantA1.map((d: any) => d._id), fresh]);

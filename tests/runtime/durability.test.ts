@@ -9,7 +9,12 @@ import { ConvexHttpClient } from "convex/browser";
 import { api } from "../../runtime/fixtures/app/convex/_generated/api.js";
 import { REPO, client, tempDir, waitFor } from "./helpers.js";
 
-type Child = { proc: ChildProcess; url: string; recovery: { replayed: number; documents: number; snapshotSeq: number }; out: string[] };
+type Child = {
+  proc: ChildProcess;
+  url: string;
+  recovery: { replayed: number; documents: number; snapshotSeq: number };
+  out: string[];
+};
 
 function startChild(dataDir: string, env: Record<string, string> = {}): Promise<Child> {
   const proc = spawn(process.execPath, ["--import", "tsx", join(REPO, "tests/runtime/child-runtime.ts")], {
@@ -54,9 +59,12 @@ describe("durability", () => {
     const acked: string[] = [];
     const ws = client(first.url);
     const wsWrites = Promise.all(
-      Array.from({ length: 20 }, (_, i) => ws.mutation(api.messages.send, { author: "crash", body: `ws${i}` }).then((id) => acked.push(id))),
+      Array.from({ length: 20 }, (_, i) =>
+        ws.mutation(api.messages.send, { author: "crash", body: `ws${i}` }).then((id) => acked.push(id)),
+      ),
     );
-    for (let i = 0; i < 40; i++) acked.push(await http.mutation(api.messages.send, { author: "crash", body: `http${i}` }));
+    for (let i = 0; i < 40; i++)
+      acked.push(await http.mutation(api.messages.send, { author: "crash", body: `http${i}` }));
     await wsWrites;
     const jobId = await http.mutation(api.jobs.schedule, { note: "after restart", delayMs: 1500 });
     await kill9(first); // immediately after the last acknowledgement
@@ -70,7 +78,10 @@ describe("durability", () => {
       expect(rows.map((r) => r._id).sort()).toEqual([...acked].sort());
       expect(acked).toHaveLength(60);
       // The pending job had no timer in the new process; the runtime re-armed it with the same id.
-      const job = await waitFor(async () => (await http2.query(api.jobs.list, {})).find((j) => j._id === jobId && j.ranAt), 6000);
+      const job = await waitFor(
+        async () => (await http2.query(api.jobs.list, {})).find((j) => j._id === jobId && j.ranAt),
+        6000,
+      );
       expect(job.ranAt).toBeGreaterThan(0);
       // New IDs continue after the restored ones.
       const next = await http2.mutation(api.messages.send, { author: "crash", body: "after" });

@@ -11,7 +11,14 @@ import { SECURITY_HEADERS } from "../../convex/lib/httpSecurity";
 const dataDir = tempDir();
 let rt: Runtime;
 beforeAll(async () => {
-  rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, sitePort: 0, quiet: true, ownEnv: true });
+  rt = await startRuntime({
+    convexDir: join(REPO, "convex"),
+    dataDir,
+    port: 0,
+    sitePort: 0,
+    quiet: true,
+    ownEnv: true,
+  });
 }, 60_000);
 afterAll(async () => {
   await rt?.stop();
@@ -20,7 +27,8 @@ afterAll(async () => {
 
 async function mintAll(n: number, headers: (i: number) => Record<string, string>) {
   const statuses: number[] = [];
-  for (let i = 0; i < n; i++) statuses.push((await fetch(`${rt.siteUrl}/chat/session`, { method: "POST", headers: headers(i) })).status);
+  for (let i = 0; i < n; i++)
+    statuses.push((await fetch(`${rt.siteUrl}/chat/session`, { method: "POST", headers: headers(i) })).status);
   return statuses;
 }
 

@@ -17,7 +17,12 @@ afterAll(async () => {
 function gateFsync(persistence: unknown) {
   const p = persistence as { handle(seg: number): Promise<any> };
   const orig = p.handle.bind(p);
-  const gate = { calls: 0, open: null as null | (() => void), fail: null as null | ((e: Error) => void), held: Promise.resolve() };
+  const gate = {
+    calls: 0,
+    open: null as null | (() => void),
+    fail: null as null | ((e: Error) => void),
+    held: Promise.resolve(),
+  };
   let release: () => void = () => undefined;
   let reject: (e: Error) => void = () => undefined;
   gate.held = new Promise<void>((res, rej) => {
@@ -46,18 +51,36 @@ function gateFsync(persistence: unknown) {
 function writes(rt: { url: string; siteUrl: string }, tag: string) {
   const http = new ConvexHttpClient(rt.url);
   const ws = client(rt.url);
-  const outcome = (p: Promise<unknown>) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, e: String(e) }));
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      (v) => ({ ok: true, v }),
+      (e) => ({ ok: false, e: String(e) }),
+    );
   const route = Array.from({ length: 6 }, (_, i) =>
-    fetch(`${rt.siteUrl}/send`, { method: "POST", body: `${tag}-route-${i}` }).then(async (r) => ({ ok: r.status === 200, status: r.status, v: await r.text() })),
+    fetch(`${rt.siteUrl}/send`, { method: "POST", body: `${tag}-route-${i}` }).then(async (r) => ({
+      ok: r.status === 200,
+      status: r.status,
+      v: await r.text(),
+    })),
   );
-  const viaHttp = Array.from({ length: 4 }, (_, i) => outcome(http.mutation(api.messages.send, { author: tag, body: `http${i}` })));
-  const viaWs = Array.from({ length: 4 }, (_, i) => outcome(ws.mutation(api.messages.send, { author: tag, body: `ws${i}` })));
+  const viaHttp = Array.from({ length: 4 }, (_, i) =>
+    outcome(http.mutation(api.messages.send, { author: tag, body: `http${i}` })),
+  );
+  const viaWs = Array.from({ length: 4 }, (_, i) =>
+    outcome(ws.mutation(api.messages.send, { author: tag, body: `ws${i}` })),
+  );
   let settled = 0;
   const results: Array<{ ok: boolean } | undefined> = [];
   const all = [...route, ...viaHttp, ...viaWs].map((p, i) => p.then((r) => (results[i] = r)).finally(() => settled++));
   // The WebSocket client resends unfinished mutations after a reconnect: once the runtime stops, those
   // stay pending (never a success); the others settle.
-  return { all: Promise.all(all), oneShot: Promise.all(all.slice(0, 10)), results, settled: () => settled, close: () => ws.close() };
+  return {
+    all: Promise.all(all),
+    oneShot: Promise.all(all.slice(0, 10)),
+    results,
+    settled: () => settled,
+    close: () => ws.close(),
+  };
 }
 
 test("acks wait for the fsync that covers them; one fsync covers concurrent writes", async () => {

@@ -24,7 +24,14 @@ export async function startFixture(opts: RuntimeOptions = {}): Promise<Runtime &
   ensureFixture();
   const dataDir = opts.dataDir ?? tempDir();
   // ownEnv: vitest.config.ts injects fake deployment env for convex-test suites; the runtime uses its own.
-  const rt = await startRuntime({ convexDir: join(FIXTURE, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, ...opts });
+  const rt = await startRuntime({
+    convexDir: join(FIXTURE, "convex"),
+    dataDir,
+    port: 0,
+    quiet: true,
+    ownEnv: true,
+    ...opts,
+  });
   return Object.assign(rt, {
     async cleanup() {
       await rt.stop();
@@ -64,7 +71,9 @@ export class RawSocket {
     const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/1.48.0/sync`, { headers });
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new RawSocket(ws)));
-      ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once("error", reject);
     });
   }

@@ -44,7 +44,7 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
   const ours = await Backend.create({ schema: schema as any, modules: moduleMap({}, "/convex"), components: [] });
   const sys: any = ours.root;
   const rand = rng(24);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const docOf = (n: number) => {
     const d: Record<string, unknown> = { n, tag: pick(TAGS) };
     const a = pick(A_VALUES);
@@ -62,8 +62,14 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
     await sys.run((ctx: any) => fn(ctx, idsOurs));
   };
 
-  const fields: Record<string, string[]> = { by_a_b: ["a", "b"], by_tag: ["tag"], by_ox: ["o.x"], by_creation_time: ["_creationTime"] };
-  const valuesOf = (f: string) => (f === "a" ? A_VALUES : f === "b" ? B_VALUES : f === "tag" ? TAGS : f === "o.x" ? [undefined, 0, 1, 2, 3, 4] : []);
+  const fields: Record<string, string[]> = {
+    by_a_b: ["a", "b"],
+    by_tag: ["tag"],
+    by_ox: ["o.x"],
+    by_creation_time: ["_creationTime"],
+  };
+  const valuesOf = (f: string) =>
+    f === "a" ? A_VALUES : f === "b" ? B_VALUES : f === "tag" ? TAGS : f === "o.x" ? [undefined, 0, 1, 2, 3, 4] : [];
   const randomRange = (index: string): Range => {
     const fs = fields[index];
     if (index === "by_creation_time") return [];
@@ -77,7 +83,10 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
     return r;
   };
   const build = (ctx: any, index: string, range: Range, order: "asc" | "desc", filter: boolean) => {
-    let q = ctx.db.query("items").withIndex(index, (x: any) => range.reduce((acc, c) => acc[c.op](c.field, c.value), x)).order(order);
+    let q = ctx.db
+      .query("items")
+      .withIndex(index, (x: any) => range.reduce((acc, c) => acc[c.op](c.field, c.value), x))
+      .order(order);
     if (filter) q = q.filter((f: any) => f.neq(f.field("tag"), "y"));
     return q;
   };
@@ -91,8 +100,14 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
       for (const d of inserts) ids.set(d.n as number, await ctx.db.insert("items", d));
     });
     const live = [...idsRef.keys()];
-    const patches = Array.from({ length: 8 }, () => ({ n: pick(live), a: pick(A_VALUES.filter((x) => x !== undefined)), tag: pick(TAGS) }));
-    const deletes = Array.from({ length: 4 }, () => pick(live)).filter((n, i, xs) => xs.indexOf(n) === i && !patches.some((p) => p.n === n));
+    const patches = Array.from({ length: 8 }, () => ({
+      n: pick(live),
+      a: pick(A_VALUES.filter((x) => x !== undefined)),
+      tag: pick(TAGS),
+    }));
+    const deletes = Array.from({ length: 4 }, () => pick(live)).filter(
+      (n, i, xs) => xs.indexOf(n) === i && !patches.some((p) => p.n === n),
+    );
     await both(async (ctx, ids) => {
       for (const p of patches) await ctx.db.patch(ids.get(p.n)!, { a: p.a, tag: p.tag });
       for (const n of deletes) await ctx.db.delete(ids.get(n)!);
@@ -108,10 +123,16 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
       const order = pick(["asc", "desc"] as const);
       const filter = rand() < 0.3;
       const limit = rand() < 0.5 ? 1 + Math.floor(rand() * 6) : null;
-      const run = (ctx: any) => (limit === null ? build(ctx, index, range, order, filter).collect() : build(ctx, index, range, order, filter).take(limit));
+      const run = (ctx: any) =>
+        limit === null
+          ? build(ctx, index, range, order, filter).collect()
+          : build(ctx, index, range, order, filter).take(limit);
       const want = ns(await ref.run(run));
       const got = ns(await sys.query(run));
-      expect(got, JSON.stringify({ index, range: range.map((r) => ({ ...r, value: String(r.value) })), order, filter, limit })).toEqual(want);
+      expect(
+        got,
+        JSON.stringify({ index, range: range.map((r) => ({ ...r, value: String(r.value) })), order, filter, limit }),
+      ).toEqual(want);
       checked++;
     }
 
@@ -126,7 +147,9 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
         const out: unknown[] = [];
         let cursor: string | null = null;
         for (let i = 0; i < 200; i++) {
-          const r: any = await t[via]((ctx: any) => build(ctx, index, range, order, filter).paginate({ numItems, cursor }));
+          const r: any = await t[via]((ctx: any) =>
+            build(ctx, index, range, order, filter).paginate({ numItems, cursor }),
+          );
           out.push({ page: ns(r.page), isDone: r.isDone, status: r.pageStatus ?? null });
           if (r.isDone) break;
           cursor = r.continueCursor;
@@ -143,17 +166,21 @@ test("index ranges, order, filters, limits, pages and counts match convex-test (
     const index = pick(Object.keys(fields));
     const range = randomRange(index);
     const inTx = async (t: any, ids: Map<number, string>) =>
-      await t.run(async (ctx: any) => {
-        const id = await ctx.db.insert("items", extra);
-        await ctx.db.patch(ids.get(victim)!, { tag: "y" });
-        const all = ns(await build(ctx, index, range, "desc", true).collect());
-        const count = await ctx.db.query("items").count();
-        await ctx.db.delete(id);
-        const after = ns(await build(ctx, index, range, "asc", false).take(5));
-        throw Object.assign(new Error("rollback"), { result: { all, count, after } });
-      }).catch((e: any) => e.result);
+      await t
+        .run(async (ctx: any) => {
+          const id = await ctx.db.insert("items", extra);
+          await ctx.db.patch(ids.get(victim)!, { tag: "y" });
+          const all = ns(await build(ctx, index, range, "desc", true).collect());
+          const count = await ctx.db.query("items").count();
+          await ctx.db.delete(id);
+          const after = ns(await build(ctx, index, range, "asc", false).take(5));
+          throw Object.assign(new Error("rollback"), { result: { all, count, after } });
+        })
+        .catch((e: any) => e.result);
     expect(await inTx(sys, idsOurs)).toEqual(await inTx(ref, idsRef));
-    expect(await sys.run((ctx: any) => ctx.db.query("items").count())).toBe(await ref.run((ctx: any) => ctx.db.query("items").count()));
+    expect(await sys.run((ctx: any) => ctx.db.query("items").count())).toBe(
+      await ref.run((ctx: any) => ctx.db.query("items").count()),
+    );
     checked++;
   }
   expect(checked).toBeGreaterThan(500);
@@ -170,7 +197,10 @@ test("a point lookup and a small-table read cost the same next to 50k unrelated 
     for (let i = 0; i < 50; i++) {
       await t.query(async (ctx: any) => {
         await ctx.db.get(id);
-        return await ctx.db.query("other").withIndex("by_k", (q: any) => q.eq("k", "needle")).unique();
+        return await ctx.db
+          .query("other")
+          .withIndex("by_k", (q: any) => q.eq("k", "needle"))
+          .unique();
       });
     }
     return (performance.now() - t0) / 50;

@@ -23,7 +23,10 @@ async function token(sub: string) {
 }
 
 function logLines(dataDir: string) {
-  return readFileSync(join(dataDir, "connections.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  return readFileSync(join(dataDir, "connections.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
 beforeAll(async () => {
@@ -104,7 +107,10 @@ describe("per-identity concurrency and frame size", () => {
     [...five, other, again].forEach((s) => s.close());
     await rt.hub.opts.connLog.flush();
     const lines = logLines(rt.dataDir);
-    expect(lines.find((l) => l.reason === "too_many_concurrent_connections_for_identity")).toMatchObject({ subject: "busy-user", ip: "127.0.0.1" });
+    expect(lines.find((l) => l.reason === "too_many_concurrent_connections_for_identity")).toMatchObject({
+      subject: "busy-user",
+      ip: "127.0.0.1",
+    });
     expect(lines.some((l) => l.event === "authenticated" && l.subject === "busy-user")).toBe(true);
     expect(lines.some((l) => l.event === "connect")).toBe(true);
   });
@@ -121,7 +127,12 @@ describe("per-identity concurrency and frame size", () => {
   test("a frame just under 1 MB is accepted", async () => {
     const s = await RawSocket.open(rt.url);
     s.connect();
-    s.send({ type: "Mutation", requestId: 1, udfPath: "messages:send", args: [{ author: "big", body: "y".repeat(900_000) }] });
+    s.send({
+      type: "Mutation",
+      requestId: 1,
+      udfPath: "messages:send",
+      args: [{ author: "big", body: "y".repeat(900_000) }],
+    });
     expect(await s.next((m) => m.type === "MutationResponse")).toMatchObject({ success: true });
     expect(s.closed).toBeNull();
     s.close();

@@ -21,7 +21,9 @@ function parse(text: string) {
   const rows = text.split("\n").filter((l) => l && !l.startsWith("#"));
   return (name: string, labels: Record<string, string> = {}) => {
     const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-    const row = rows.find((r) => (r.startsWith(`${name}{`) || r.startsWith(`${name} `)) && want.every((w) => r.includes(w)));
+    const row = rows.find(
+      (r) => (r.startsWith(`${name}{`) || r.startsWith(`${name} `)) && want.every((w) => r.includes(w)),
+    );
     return row === undefined ? undefined : Number(row.slice(row.lastIndexOf(" ") + 1));
   };
 }
@@ -102,8 +104,12 @@ describe("request ids and /metrics on the fixture runtime", () => {
     const text = await res.text();
     const m = parse(text);
     expect(m("warden_function_calls_total", { kind: "mutation", outcome: "ok" })).toBeGreaterThanOrEqual(1);
-    expect(m("warden_http_requests_total", { server: "api", route: "/api/mutation", status: "200" })).toBeGreaterThanOrEqual(1);
-    expect(m("warden_http_requests_total", { server: "site", route: "/hello", method: "GET", status: "200" })).toBeGreaterThanOrEqual(1);
+    expect(
+      m("warden_http_requests_total", { server: "api", route: "/api/mutation", status: "200" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      m("warden_http_requests_total", { server: "site", route: "/hello", method: "GET", status: "200" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(m("warden_ws_sessions")).toBe(1);
     expect(m("warden_ws_events_total", { event: "connect" })).toBeGreaterThanOrEqual(1);
     expect(m("warden_transactions_total")).toBeGreaterThanOrEqual(1);
@@ -114,7 +120,11 @@ describe("request ids and /metrics on the fixture runtime", () => {
     expect(text).not.toMatch(/alice|example\.com|private text|127\.0\.0\.1|metrics"/);
     await c.close();
     // Relayed by a (local) reverse proxy → refused, with the request id in the answer.
-    for (const h of [{ "X-Forwarded-For": "203.0.113.9" }, { Forwarded: "for=203.0.113.9" }, { "X-Real-IP": "203.0.113.9" }] as Record<string, string>[]) {
+    for (const h of [
+      { "X-Forwarded-For": "203.0.113.9" },
+      { Forwarded: "for=203.0.113.9" },
+      { "X-Real-IP": "203.0.113.9" },
+    ] as Record<string, string>[]) {
       const r = await fetch(`${rt.url}/metrics`, { headers: h });
       expect(r.status).toBe(403);
       expect(await r.json()).toEqual({ error: "FORBIDDEN", requestId: r.headers.get("x-request-id") });
@@ -138,7 +148,8 @@ describe("/metrics with WARDEN_METRICS_TOKEN", () => {
   });
 
   test("without a token only a direct loopback peer is allowed", () => {
-    const req = (remoteAddress: string, headers: Record<string, string> = {}) => ({ socket: { remoteAddress }, headers }) as unknown as IncomingMessage;
+    const req = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      ({ socket: { remoteAddress }, headers }) as unknown as IncomingMessage;
     expect(metricsAllowed(req("127.0.0.1"), undefined)).toBe(true);
     expect(metricsAllowed(req("::1"), undefined)).toBe(true);
     expect(metricsAllowed(req("::ffff:127.0.0.1"), undefined)).toBe(true);
@@ -171,11 +182,23 @@ describe("domain figures", () => {
           "6activityLog": { kind: "channel.vendor_error", meta: { willRetry: true } },
           "7skillInvocationLog": { targetKind: "skill", allowed: false, code: "TIMEOUT" }, // an update, not an insert
         },
-        ["1skillInvocationLog", "2skillInvocationLog", "3securityEvents", "4webhookDeliveries", "5channelOutbox", "6activityLog"],
+        [
+          "1skillInvocationLog",
+          "2skillInvocationLog",
+          "3securityEvents",
+          "4webhookDeliveries",
+          "5channelOutbox",
+          "6activityLog",
+        ],
       ),
     );
     m.commit(rec({ "5channelOutbox": null }, []));
-    m.commit({ ...rec({}, []), components: { "rateLimiter": { writes: { "1securityEvents": { code: "X", category: "y" } }, nextDocId: 0, lastCreationTime: 0 } } });
+    m.commit({
+      ...rec({}, []),
+      components: {
+        rateLimiter: { writes: { "1securityEvents": { code: "X", category: "y" } }, nextDocId: 0, lastCreationTime: 0 },
+      },
+    });
     expect(m.get("warden_invocations_total", { target: "skill", outcome: "allowed" })).toBe(1);
     expect(m.get("warden_invocations_total", { target: "mcp", outcome: "denied" })).toBe(1);
     expect(m.get("warden_denials_total", { target: "mcp", code: "DOMAIN_NOT_ALLOWED" })).toBe(1);
@@ -194,7 +217,10 @@ describe("domain figures", () => {
     expect(labelValue("x".repeat(200))).toHaveLength(64);
     const m = new Metrics();
     for (let i = 0; i < 1000; i++) m.inc("warden_test_total", "t", { code: `C${i}` });
-    const rows = m.render([]).split("\n").filter((l) => l.startsWith("warden_test_total{"));
+    const rows = m
+      .render([])
+      .split("\n")
+      .filter((l) => l.startsWith("warden_test_total{"));
     expect(rows.length).toBeLessThanOrEqual(301);
     expect(m.get("warden_test_total", { code: "other" })).toBe(700);
   });
@@ -203,14 +229,29 @@ describe("domain figures", () => {
     const dataDir = tempDir();
     let rt: Runtime | null = null;
     try {
-      rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, distDir: join(dataDir, "no-ui") });
+      rt = await startRuntime({
+        convexDir: join(REPO, "convex"),
+        dataDir,
+        port: 0,
+        quiet: true,
+        ownEnv: true,
+        distDir: join(dataDir, "no-ui"),
+      });
       // An unknown channel's webhook: a security event written by the route.
       expect((await fetch(`${rt.siteUrl}/webhooks/telegram/none`, { method: "POST", body: "{}" })).status).toBe(404);
       // The checker's own writer, run as the checker would.
       const log = await rt.engine.backend.loadModule("security/checkerLog");
       await rt.engine.backend.root.run(async (ctx: any) => {
         const ws = await ctx.db.query("workspaces").first();
-        const base = { workspaceId: ws._id, targetName: "private-skill-name", callerKind: "agent", callerId: "visitor-7", durationMs: 1, inputBytes: 1, outputBytes: 1 };
+        const base = {
+          workspaceId: ws._id,
+          targetName: "private-skill-name",
+          callerKind: "agent",
+          callerId: "visitor-7",
+          durationMs: 1,
+          inputBytes: 1,
+          outputBytes: 1,
+        };
         await log.writeInvocationLog(ctx, { ...base, targetKind: "skill", code: "OK", allowed: true });
         await log.writeInvocationLog(ctx, { ...base, targetKind: "skill", code: "DOMAIN_NOT_ALLOWED", allowed: false });
       });

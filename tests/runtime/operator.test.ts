@@ -29,7 +29,14 @@ describe("operator CLI against a running runtime", () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = tempDir();
-    rt = await startRuntime({ convexDir: join(REPO, "convex"), dataDir, port: 0, quiet: true, ownEnv: true, distDir: join(dataDir, "no-ui") });
+    rt = await startRuntime({
+      convexDir: join(REPO, "convex"),
+      dataDir,
+      port: 0,
+      quiet: true,
+      ownEnv: true,
+      distDir: join(dataDir, "no-ui"),
+    });
   });
   afterAll(async () => {
     await rt?.stop();
@@ -51,11 +58,26 @@ describe("operator CLI against a running runtime", () => {
     expect(before.out).not.toContain("pbkdf2");
     // The owners file edited by `npm run owners`, applied live.
     const file = join(dataDir, "owners.json");
-    const set = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "scripts/owners.ts"), "set", "ada_ops", "--role", "admin", "--password-stdin", "--file", file], {
-      cwd: REPO,
-      input: "a-long-enough-password-for-ada\n",
-      encoding: "utf8",
-    });
+    const set = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(REPO, "scripts/owners.ts"),
+        "set",
+        "ada_ops",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--file",
+        file,
+      ],
+      {
+        cwd: REPO,
+        input: "a-long-enough-password-for-ada\n",
+        encoding: "utf8",
+      },
+    );
     expect(set.status, set.stderr).toBe(0);
     const apply = await cli(dataDir, ["owners", "apply"]);
     expect(apply.code, apply.err).toBe(0);
@@ -83,7 +105,11 @@ describe("operator CLI against a running runtime", () => {
   });
 
   test("functions outside the allowlist are refused and every command is audited without arguments", async () => {
-    const denied = await cli(dataDir, ["run", "owners/admin:bootstrapFirstOwner", '{"ownerKey":"x","passwordHash":"y"}']);
+    const denied = await cli(dataDir, [
+      "run",
+      "owners/admin:bootstrapFirstOwner",
+      '{"ownerKey":"x","passwordHash":"y"}',
+    ]);
     expect(denied.code).toBe(1);
     expect(denied.err).toContain("not on the operator allowlist");
     expect((await cli(dataDir, ["run", "chat/threads:send", "{}"])).code).toBe(1);
@@ -98,9 +124,14 @@ describe("operator CLI against a running runtime", () => {
       s.on("error", reject);
     });
     expect(JSON.parse(raw)).toMatchObject({ ok: false, error: "OPERATOR_FUNCTION_NOT_ALLOWED" });
-    const audit = readFileSync(join(dataDir, "operator.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const audit = readFileSync(join(dataDir, "operator.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(audit.some((a) => a.fn === "owners/admin:syncOwners" && a.ok)).toBe(true);
-    expect(audit.some((a) => a.fn === "owners/admin:bootstrapFirstOwner" && a.error === "OPERATOR_FUNCTION_NOT_ALLOWED")).toBe(true);
+    expect(
+      audit.some((a) => a.fn === "owners/admin:bootstrapFirstOwner" && a.error === "OPERATOR_FUNCTION_NOT_ALLOWED"),
+    ).toBe(true);
     expect(statSync(join(dataDir, "operator.log")).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dataDir, "operator.log"), "utf8")).not.toMatch(/pbkdf2|passwordHash/);
   });

@@ -21,17 +21,29 @@ afterAll(() => {
 });
 
 async function open(dir: string) {
-  const backend = await Backend.create({ schema: app.schema, modules: moduleMap(app.files, "/convex"), components: [] });
+  const backend = await Backend.create({
+    schema: app.schema,
+    modules: moduleMap(app.files, "/convex"),
+    components: [],
+  });
   const p = new Persistence(dir, backend, { compactEntries: 1_000_000 });
   const info = await p.recover();
   backend.setHooks({ onCommit: (r) => p.onCommit(r), onBlobStored: (path, id, b) => p.onBlobStored(path, id, b) });
   const send = async (body: string) => {
-    const id = await backend.root.mutationFromPath({ udfPath: "messages:send", componentPath: "" }, { author: "wal", body });
+    const id = await backend.root.mutationFromPath(
+      { udfPath: "messages:send", componentPath: "" },
+      { author: "wal", body },
+    );
     await p.sync();
     return id as string;
   };
   const bodies = async () =>
-    ((await backend.root.queryFromPath({ udfPath: "messages:byAuthor", componentPath: "" }, { author: "wal" })) as any[]).map((m) => m.body);
+    (
+      (await backend.root.queryFromPath(
+        { udfPath: "messages:byAuthor", componentPath: "" },
+        { author: "wal" },
+      )) as any[]
+    ).map((m) => m.body);
   return { backend, p, info, send, bodies };
 }
 

@@ -76,7 +76,9 @@ describe("WebSocket protocol", () => {
   test("internal functions are not callable over WebSocket", async () => {
     const c = client(rt.url);
     const internalRef = makeFunctionReference<"mutation">("messages:sendInternal");
-    await expect(c.mutation(internalRef as any, { author: "x", body: "y" })).rejects.toThrow(/Could not find public function/);
+    await expect(c.mutation(internalRef as any, { author: "x", body: "y" })).rejects.toThrow(
+      /Could not find public function/,
+    );
     await c.close();
   });
 
@@ -102,7 +104,12 @@ describe("WebSocket protocol", () => {
     await c.close();
     const s = await RawSocket.open(rt.url);
     s.connect();
-    s.send({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [{ type: "Add", queryId: 3, udfPath: "jobs:tick", args: [{ name: "x" }] }] });
+    s.send({
+      type: "ModifyQuerySet",
+      baseVersion: 0,
+      newVersion: 1,
+      modifications: [{ type: "Add", queryId: 3, udfPath: "jobs:tick", args: [{ name: "x" }] }],
+    });
     const t = await s.next((m) => m.type === "Transition");
     expect(t.modifications[0]).toMatchObject({ type: "QueryFailed", queryId: 3 });
     expect(t.modifications[0].errorMessage).toMatch(/Could not find public function/);
@@ -112,7 +119,12 @@ describe("WebSocket protocol", () => {
   test("Transition versions follow the protocol (raw socket)", async () => {
     const s = await RawSocket.open(rt.url);
     s.connect();
-    s.send({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [{ type: "Add", queryId: 0, udfPath: "messages:count", args: [{}] }] });
+    s.send({
+      type: "ModifyQuerySet",
+      baseVersion: 0,
+      newVersion: 1,
+      modifications: [{ type: "Add", queryId: 0, udfPath: "messages:count", args: [{}] }],
+    });
     const t = await s.next((m) => m.type === "Transition");
     expect(t.startVersion).toEqual({ querySet: 0, identity: 0, ts: "AAAAAAAAAAA=" });
     expect(t.endVersion.querySet).toBe(1);
@@ -155,10 +167,16 @@ describe("HTTP API", () => {
     const http = new ConvexHttpClient(rt.url);
     const before = await http.query(api.messages.count, {});
     const internalRef = makeFunctionReference<"mutation">("messages:sendInternal");
-    await expect(http.mutation(internalRef as any, { author: "x", body: "y" })).rejects.toThrow(/Could not find public function/);
-    await expect((http as any).function(internalRef, undefined, { author: "x", body: "y" })).rejects.toThrow(/Could not find public function/);
+    await expect(http.mutation(internalRef as any, { author: "x", body: "y" })).rejects.toThrow(
+      /Could not find public function/,
+    );
+    await expect((http as any).function(internalRef, undefined, { author: "x", body: "y" })).rejects.toThrow(
+      /Could not find public function/,
+    );
     const asQuery = makeFunctionReference<"query">("messages:send");
-    await expect(http.query(asQuery as any, { author: "x", body: "y" })).rejects.toThrow(/as Query, but it is defined as Mutation/);
+    await expect(http.query(asQuery as any, { author: "x", body: "y" })).rejects.toThrow(
+      /as Query, but it is defined as Mutation/,
+    );
     expect(await http.query(api.messages.count, {})).toBe(before);
   });
 
@@ -176,7 +194,10 @@ describe("HTTP API", () => {
 
   test("CORS: allowed origin gets headers, other origins are refused", async () => {
     const allowed = rt.url;
-    const pre = await fetch(`${rt.url}/api/query`, { method: "OPTIONS", headers: { origin: allowed, "access-control-request-method": "POST" } });
+    const pre = await fetch(`${rt.url}/api/query`, {
+      method: "OPTIONS",
+      headers: { origin: allowed, "access-control-request-method": "POST" },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe(allowed);
     const bad = await fetch(`${rt.url}/api/query`, {
@@ -258,7 +279,10 @@ describe("scheduler and crons", () => {
   test("a scheduled mutation runs on real time", async () => {
     const http = new ConvexHttpClient(rt.url);
     const id = await http.mutation(api.jobs.schedule, { note: "soon", delayMs: 200 });
-    const job = await waitFor(async () => (await http.query(api.jobs.list, {})).find((j) => j._id === id && j.ranAt), 3000);
+    const job = await waitFor(
+      async () => (await http.query(api.jobs.list, {})).find((j) => j._id === id && j.ranAt),
+      3000,
+    );
     expect(job.ranAt).toBeGreaterThan(0);
   });
 
@@ -272,7 +296,9 @@ describe("scheduler and crons", () => {
     const from = new Date("2026-03-10T10:20:30Z"); // a Tuesday
     expect(nextRun({ type: "hourly", minuteUTC: 5 }, from).toISOString()).toBe("2026-03-10T11:05:00.000Z");
     expect(nextRun({ type: "daily", hourUTC: 3, minuteUTC: 15 }, from).toISOString()).toBe("2026-03-11T03:15:00.000Z");
-    expect(nextRun({ type: "weekly", dayOfWeek: "monday", hourUTC: 0 }, from).toISOString()).toBe("2026-03-16T00:00:00.000Z");
+    expect(nextRun({ type: "weekly", dayOfWeek: "monday", hourUTC: 0 }, from).toISOString()).toBe(
+      "2026-03-16T00:00:00.000Z",
+    );
     expect(nextRun({ type: "monthly", day: 1, hourUTC: 12 }, from).toISOString()).toBe("2026-04-01T12:00:00.000Z");
     expect(nextRun({ type: "cron", cron: "*/15 * * * *" }, from).toISOString()).toBe("2026-03-10T10:30:00.000Z");
     expect(nextRun({ type: "interval", seconds: 90 }, from).toISOString()).toBe("2026-03-10T10:22:00.000Z");

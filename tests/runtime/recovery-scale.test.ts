@@ -22,7 +22,11 @@ afterAll(() => {
 });
 
 async function open(dir: string) {
-  const backend = await Backend.create({ schema: app.schema, modules: moduleMap(app.files, "/convex"), components: [] });
+  const backend = await Backend.create({
+    schema: app.schema,
+    modules: moduleMap(app.files, "/convex"),
+    components: [],
+  });
   const p = new Persistence(dir, backend);
   const info = await p.recover();
   backend.setHooks({ onCommit: (r) => p.onCommit(r), onBlobStored: (path, id, b) => p.onBlobStored(path, id, b) });
@@ -38,7 +42,8 @@ test("crash recovery with 100k documents: every acknowledged write, bounded time
   const N = 100_000;
   for (let b = 0; b < N / 5000; b++) {
     await a.backend.root.run(async (ctx: any) => {
-      for (let i = 0; i < 5000; i++) await ctx.db.insert("messages", { author: `a${i % 50}`, body: `m${b * 5000 + i}` });
+      for (let i = 0; i < 5000; i++)
+        await ctx.db.insert("messages", { author: `a${i % 50}`, body: `m${b * 5000 + i}` });
     });
   }
   await a.p.sync();
@@ -46,7 +51,10 @@ test("crash recovery with 100k documents: every acknowledged write, bounded time
   await waitFor(() => existsSync(join(dir, "snapshot.json")), 20_000);
   await (a.p as any).compacting;
   const last: string[] = [];
-  for (let i = 0; i < 20; i++) last.push((await a.backend.root.mutationFromPath(fn("messages:send"), { author: "tail", body: `t${i}` })) as string);
+  for (let i = 0; i < 20; i++)
+    last.push(
+      (await a.backend.root.mutationFromPath(fn("messages:send"), { author: "tail", body: `t${i}` })) as string,
+    );
   await a.p.sync();
   cpSync(dir, crash, { recursive: true }); // the disk as a kill -9 would leave it
   const snapBefore = statSync(join(crash, "snapshot.json")).mtimeMs;
@@ -65,7 +73,10 @@ test("crash recovery with 100k documents: every acknowledged write, bounded time
   expect(statSync(join(crash, "snapshot.json")).mtimeMs).toBe(snapBefore);
   expect(readdirSync(join(crash, "wal")).sort().slice(0, segsBefore.length)).toEqual(segsBefore);
   // New IDs continue after the restored ones.
-  const next = (await b.backend.root.mutationFromPath(fn("messages:send"), { author: "tail", body: "after" })) as string;
+  const next = (await b.backend.root.mutationFromPath(fn("messages:send"), {
+    author: "tail",
+    body: "after",
+  })) as string;
   expect(last).not.toContain(next);
   await b.p.close();
   await a.p.close().catch(() => undefined);
@@ -88,7 +99,9 @@ test("snapshots carry the engine versions; another version is refused unless all
   process.env.WARDEN_ALLOW_ENGINE_UPGRADE = "1";
   try {
     const b = await open(dir);
-    expect(((await b.backend.root.queryFromPath(fn("messages:byAuthor"), { author: "v" })) as any[]).map((m) => m.body)).toEqual(["x"]);
+    expect(
+      ((await b.backend.root.queryFromPath(fn("messages:byAuthor"), { author: "v" })) as any[]).map((m) => m.body),
+    ).toEqual(["x"]);
     await b.p.close();
   } finally {
     delete process.env.WARDEN_ALLOW_ENGINE_UPGRADE;

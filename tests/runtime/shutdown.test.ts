@@ -24,18 +24,28 @@ describe("clean shutdown", () => {
       const raw = await RawSocket.open(first.url);
       raw.connect();
       const acked: string[] = [];
-      for (let i = 0; i < 5; i++) acked.push(await c.mutation(api.messages.send, { author: "shutdown", body: `m${i}` }));
+      for (let i = 0; i < 5; i++)
+        acked.push(await c.mutation(api.messages.send, { author: "shutdown", body: `m${i}` }));
       await waitFor(() => seen.includes(5));
 
       // Writes still in flight when the signal arrives: whatever was acknowledged must survive.
-      for (let i = 0; i < 20; i++) void c.mutation(api.messages.send, { author: "shutdown", body: `late${i}` }).then((id) => acked.push(id), () => undefined);
+      for (let i = 0; i < 20; i++)
+        void c.mutation(api.messages.send, { author: "shutdown", body: `late${i}` }).then(
+          (id) => acked.push(id),
+          () => undefined,
+        );
       const t0 = Date.now();
       first.proc.kill(signal);
-      const code = await Promise.race([first.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000))]);
+      const code = await Promise.race([
+        first.exited,
+        new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000)),
+      ]);
       const ms = Date.now() - t0;
       if (code === "timeout") first.proc.kill("SIGKILL");
       await c.close();
-      console.log(`[shutdown] ${signal} with 2 open WebSockets: ${code === "timeout" ? ">5000" : ms} ms, ${acked.length} writes acknowledged`);
+      console.log(
+        `[shutdown] ${signal} with 2 open WebSockets: ${code === "timeout" ? ">5000" : ms} ms, ${acked.length} writes acknowledged`,
+      );
       expect(code).toBe(0);
       expect(ms).toBeLessThan(5000);
       // The server closed the raw socket with "going away" rather than the socket just dying.

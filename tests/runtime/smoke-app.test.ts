@@ -29,7 +29,10 @@ test("the real app boots; GET /health is 503 until ready, then 200", async () =>
   let done = false;
   const poll = (async () => {
     while (!done) {
-      const s = await fetch(`http://127.0.0.1:${sitePort}/health`).then((r) => r.status, () => 0);
+      const s = await fetch(`http://127.0.0.1:${sitePort}/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (s) statuses.push(s);
       if (s === 200) return;
       await new Promise((r) => setTimeout(r, 5));
@@ -72,9 +75,26 @@ test("the owners file written by the CLI is applied at start", async () => {
   const dir = tempDir();
   writeFileSync(
     join(dir, "owners.json"),
-    JSON.stringify({ version: 1, owners: [{ ownerKey: "file_owner", passwordHash: await hashPassword("file-owner-password"), role: "admin", active: true }] }),
+    JSON.stringify({
+      version: 1,
+      owners: [
+        {
+          ownerKey: "file_owner",
+          passwordHash: await hashPassword("file-owner-password"),
+          role: "admin",
+          active: true,
+        },
+      ],
+    }),
   );
-  const r = await startRuntime({ convexDir: join(REPO, "convex"), dataDir: dir, port: 0, sitePort: 0, quiet: true, ownEnv: true });
+  const r = await startRuntime({
+    convexDir: join(REPO, "convex"),
+    dataDir: dir,
+    port: 0,
+    sitePort: 0,
+    quiet: true,
+    ownEnv: true,
+  });
   try {
     const res = await fetch(`${r.siteUrl}/auth/signin`, {
       method: "POST",

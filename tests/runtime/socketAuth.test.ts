@@ -50,13 +50,25 @@ function open(url: string, query = "", headers: Record<string, string> = {}): Pr
   });
 }
 const isSock = (x: Sock | { status: number }): x is Sock => "ws" in x;
-const whoami = { type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }] };
-const log = (dataDir: string) => readFileSync(join(dataDir, "connections.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const whoami = {
+  type: "ModifyQuerySet",
+  baseVersion: 0,
+  newVersion: 1,
+  modifications: [{ type: "Add", queryId: 1, udfPath: "messages:whoami", args: [{}] }],
+};
+const log = (dataDir: string) =>
+  readFileSync(join(dataDir, "connections.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 describe("a token on the WebSocket upgrade", () => {
   let rt: Awaited<ReturnType<typeof startFixture>>;
   beforeAll(async () => {
-    rt = await startFixture({ env: { FIXTURE_JWKS: jwks, FIXTURE_ISSUER: ISSUER }, limits: { newPerIpPerMinute: 1000 } });
+    rt = await startFixture({
+      env: { FIXTURE_JWKS: jwks, FIXTURE_ISSUER: ISSUER },
+      limits: { newPerIpPerMinute: 1000 },
+    });
   });
   afterAll(async () => rt?.cleanup());
 
@@ -64,23 +76,38 @@ describe("a token on the WebSocket upgrade", () => {
     const s = await open(rt.url, `?token=${await token()}`);
     if (!isSock(s)) throw new Error(`refused ${s.status}`);
     s.send(whoami);
-    const t = await waitFor(() => s.messages.find((m) => m.type === "Transition" && m.modifications.some((x: any) => x.queryId === 1)));
-    expect(t.modifications.find((x: any) => x.queryId === 1).value).toMatchObject({ subject: "user-1", issuer: ISSUER });
+    const t = await waitFor(() =>
+      s.messages.find((m) => m.type === "Transition" && m.modifications.some((x: any) => x.queryId === 1)),
+    );
+    expect(t.modifications.find((x: any) => x.queryId === 1).value).toMatchObject({
+      subject: "user-1",
+      issuer: ISSUER,
+    });
     s.ws.close();
   });
 
   test.each([
     ["expired ?token", async () => ({ query: `?token=${await token({ expSec: -60 })}`, headers: {} })],
-    ["unknown issuer ?token", async () => ({ query: `?token=${await token({ iss: "https://evil.example" })}`, headers: {} })],
+    [
+      "unknown issuer ?token",
+      async () => ({ query: `?token=${await token({ iss: "https://evil.example" })}`, headers: {} }),
+    ],
     ["garbage ?token", async () => ({ query: "?token=not-a-jwt", headers: {} })],
-    ["bad Authorization header", async () => ({ query: "", headers: { authorization: `Bearer ${await token({ expSec: -1 })}` } })],
+    [
+      "bad Authorization header",
+      async () => ({ query: "", headers: { authorization: `Bearer ${await token({ expSec: -1 })}` } }),
+    ],
   ])("%s → 401 before the upgrade, logged", async (_n, make) => {
     const { query, headers } = await make();
     const r = await open(rt.url, query, headers);
     expect(isSock(r)).toBe(false);
     expect((r as { status: number }).status).toBe(401);
     await rt.hub.opts.connLog.flush();
-    expect(log(rt.dataDir).some((l) => l.event === "rejected" && l.code === 401 && String(l.reason).startsWith("auth_failed"))).toBe(true);
+    expect(
+      log(rt.dataDir).some(
+        (l) => l.event === "rejected" && l.code === 401 && String(l.reason).startsWith("auth_failed"),
+      ),
+    ).toBe(true);
   });
 
   test("no token: the Convex client's default path (anonymous, then Authenticate) still works", async () => {
@@ -96,7 +123,10 @@ describe("a token on the WebSocket upgrade", () => {
 describe("strict socket auth (WARDEN_WS_STRICT_AUTH=1)", () => {
   let rt: Awaited<ReturnType<typeof startFixture>>;
   beforeAll(async () => {
-    rt = await startFixture({ env: { FIXTURE_JWKS: jwks, FIXTURE_ISSUER: ISSUER }, limits: { newPerIpPerMinute: 1000, strictAuth: true } });
+    rt = await startFixture({
+      env: { FIXTURE_JWKS: jwks, FIXTURE_ISSUER: ISSUER },
+      limits: { newPerIpPerMinute: 1000, strictAuth: true },
+    });
   });
   afterAll(async () => rt?.cleanup());
 
@@ -111,7 +141,12 @@ describe("strict socket auth (WARDEN_WS_STRICT_AUTH=1)", () => {
   test("a failed re-authentication of an authenticated socket closes it with 4401", async () => {
     const s = await open(rt.url, `?token=${await token()}`);
     if (!isSock(s)) throw new Error("refused");
-    s.send({ type: "Authenticate", tokenType: "User", value: await token({ iss: "https://evil.example" }), baseVersion: 0 });
+    s.send({
+      type: "Authenticate",
+      tokenType: "User",
+      value: await token({ iss: "https://evil.example" }),
+      baseVersion: 0,
+    });
     expect((await waitFor(() => s.closed, 3000)).code).toBe(4401);
   });
 });
@@ -121,7 +156,12 @@ describe("per-connection and per-member rates", () => {
   beforeAll(async () => {
     rt = await startFixture({
       env: { FIXTURE_JWKS: jwks, FIXTURE_ISSUER: ISSUER },
-      limits: { newPerIpPerMinute: 1000, messagesPerConnectionPerMinute: 6, callsPerMemberPerMinute: 3, concurrentPerIdentity: 10 },
+      limits: {
+        newPerIpPerMinute: 1000,
+        messagesPerConnectionPerMinute: 6,
+        callsPerMemberPerMinute: 3,
+        concurrentPerIdentity: 10,
+      },
     });
   });
   afterAll(async () => rt?.cleanup());
@@ -140,7 +180,8 @@ describe("per-connection and per-member rates", () => {
     const a = await open(rt.url, `?token=${tok}`);
     const b = await open(rt.url, `?token=${tok}`);
     if (!isSock(a) || !isSock(b)) throw new Error("refused");
-    const mutate = (s: Sock, id: number) => s.send({ type: "Mutation", requestId: id, udfPath: "messages:send", args: [{ author: "m", body: String(id) }] });
+    const mutate = (s: Sock, id: number) =>
+      s.send({ type: "Mutation", requestId: id, udfPath: "messages:send", args: [{ author: "m", body: String(id) }] });
     mutate(a, 1);
     mutate(a, 2);
     mutate(b, 1);
@@ -152,7 +193,9 @@ describe("per-connection and per-member rates", () => {
     const limited = responses.filter((r) => r.success === false && r.errorData?.code === "RATE_LIMITED");
     expect(limited).toHaveLength(1);
     await rt.hub.opts.connLog.flush();
-    expect(log(rt.dataDir).some((l) => l.reason === "member_call_rate_limit" && l.subject === "busy-member")).toBe(true);
+    expect(log(rt.dataDir).some((l) => l.reason === "member_call_rate_limit" && l.subject === "busy-member")).toBe(
+      true,
+    );
     a.ws.close();
     b.ws.close();
   });

@@ -24,14 +24,38 @@ describe("transport policy", () => {
   });
 
   test("startRuntime refuses a non-loopback bind over plain HTTP with a clear message", async () => {
-    await expect(startFixture({ host: "0.0.0.0" })).rejects.toThrow(/Refusing to serve plain HTTP on 0\.0\.0\.0.*WARDEN_BEHIND_TLS_PROXY=1/s);
+    await expect(startFixture({ host: "0.0.0.0" })).rejects.toThrow(
+      /Refusing to serve plain HTTP on 0\.0\.0\.0.*WARDEN_BEHIND_TLS_PROXY=1/s,
+    );
   });
 
   test("with a certificate and key it serves HTTPS (and /health answers over TLS)", async () => {
     const dir = tempDir("warden-tls-");
     const cert = join(dir, "cert.pem");
     const key = join(dir, "key.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     const rt = await startFixture({ host: "127.0.0.1", env: { WARDEN_TLS_CERT: cert, WARDEN_TLS_KEY: key } });
     try {
       expect(rt.siteUrl.startsWith("https://")).toBe(true);

@@ -26,7 +26,13 @@ async function seedLogs(t: T, workspaceId: Id<"workspaces">, n: number, at: numb
         at: at - i,
       });
       await ctx.db.insert("securityEvents", { workspaceId, code: "RATE_LIMITED", category: "skill", at: at - i });
-      await ctx.db.insert("activityLog", { workspaceId, kind: "chat", summary: "x", visibility: "private", at: at - i });
+      await ctx.db.insert("activityLog", {
+        workspaceId,
+        kind: "chat",
+        summary: "x",
+        visibility: "private",
+        at: at - i,
+      });
     }
   });
 }
@@ -89,12 +95,29 @@ describe("abuse detection", () => {
     const t = newT();
     const a = await member(t);
     const deny = (source: string) =>
-      t.run((ctx) => recordSecurityEvent(ctx, { workspaceId: a.workspaceId, code: "WEBHOOK_SIGNATURE_INVALID", category: "webhook", source }));
+      t.run((ctx) =>
+        recordSecurityEvent(ctx, {
+          workspaceId: a.workspaceId,
+          code: "WEBHOOK_SIGNATURE_INVALID",
+          category: "webhook",
+          source,
+        }),
+      );
     for (let i = 0; i < ABUSE_THRESHOLD - 1; i++) await deny("ip:198.51.100.9");
     const count = () =>
       t.run(async (ctx) => ({
-        alerts: (await ctx.db.query("securityEvents").withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", a.workspaceId).eq("code", "ABUSE_ALERT")).take(10)).length,
-        notes: (await ctx.db.query("notifications").withIndex("by_workspace_created", (q) => q.eq("workspaceId", a.workspaceId)).take(10)).length,
+        alerts: (
+          await ctx.db
+            .query("securityEvents")
+            .withIndex("by_workspace_code_at", (q) => q.eq("workspaceId", a.workspaceId).eq("code", "ABUSE_ALERT"))
+            .take(10)
+        ).length,
+        notes: (
+          await ctx.db
+            .query("notifications")
+            .withIndex("by_workspace_created", (q) => q.eq("workspaceId", a.workspaceId))
+            .take(10)
+        ).length,
       }));
     expect(await count()).toEqual({ alerts: 0, notes: 0 });
     await deny("ip:198.51.100.10"); // another source does not add up
@@ -120,18 +143,40 @@ describe("retention", () => {
     await t.run(async (ctx) => {
       for (const ws of [a.workspaceId, b.workspaceId]) {
         for (const d of ages) {
-          await ctx.db.insert("activityLog", { workspaceId: ws, kind: `age-${d}`, summary: "x", visibility: "private", at: now - d * DAY - HOUR });
+          await ctx.db.insert("activityLog", {
+            workspaceId: ws,
+            kind: `age-${d}`,
+            summary: "x",
+            visibility: "private",
+            at: now - d * DAY - HOUR,
+          });
         }
         // more than one batch of expired invocation rows
         for (let i = 0; i < 250; i++) {
           await ctx.db.insert("skillInvocationLog", {
-            workspaceId: ws, targetKind: "skill", targetName: "s", callerKind: "agent", code: "OK", allowed: true,
-            durationMs: 1, inputBytes: 1, outputBytes: 1, at: now - 40 * DAY - i,
+            workspaceId: ws,
+            targetKind: "skill",
+            targetName: "s",
+            callerKind: "agent",
+            code: "OK",
+            allowed: true,
+            durationMs: 1,
+            inputBytes: 1,
+            outputBytes: 1,
+            at: now - 40 * DAY - i,
           });
         }
         await ctx.db.insert("skillInvocationLog", {
-          workspaceId: ws, targetKind: "skill", targetName: "fresh", callerKind: "agent", code: "OK", allowed: true,
-          durationMs: 1, inputBytes: 1, outputBytes: 1, at: now - DAY,
+          workspaceId: ws,
+          targetKind: "skill",
+          targetName: "fresh",
+          callerKind: "agent",
+          code: "OK",
+          allowed: true,
+          durationMs: 1,
+          inputBytes: 1,
+          outputBytes: 1,
+          at: now - DAY,
         });
       }
     });
@@ -139,10 +184,27 @@ describe("retention", () => {
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     const left = await t.run(async (ctx) => {
       const kinds = async (ws: Id<"workspaces">) =>
-        (await ctx.db.query("activityLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws)).take(100)).map((r) => r.kind).sort();
+        (
+          await ctx.db
+            .query("activityLog")
+            .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws))
+            .take(100)
+        )
+          .map((r) => r.kind)
+          .sort();
       const inv = async (ws: Id<"workspaces">) =>
-        (await ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws)).take(1000)).map((r) => r.targetName);
-      return { a: await kinds(a.workspaceId), b: await kinds(b.workspaceId), ia: await inv(a.workspaceId), ib: await inv(b.workspaceId) };
+        (
+          await ctx.db
+            .query("skillInvocationLog")
+            .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws))
+            .take(1000)
+        ).map((r) => r.targetName);
+      return {
+        a: await kinds(a.workspaceId),
+        b: await kinds(b.workspaceId),
+        ia: await inv(a.workspaceId),
+        ib: await inv(b.workspaceId),
+      };
     });
     expect(left.a).toEqual(["age-1", "age-6"]);
     expect(left.b).toEqual(["age-1", "age-29", "age-6", "age-8"]);

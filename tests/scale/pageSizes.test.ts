@@ -17,18 +17,24 @@ const ROWS = PAGE_MAX + 20;
 const HUGE = 100_000;
 
 /** `module:export` of every public function whose args validator has `paginationOpts`. */
-async function paginatedFunctions(): Promise<Map<string, { kind: "query" | "mutation" | "action"; access: string | undefined }>> {
+async function paginatedFunctions(): Promise<
+  Map<string, { kind: "query" | "mutation" | "action"; access: string | undefined }>
+> {
   const out = new Map<string, { kind: "query" | "mutation" | "action"; access: string | undefined }>();
   for (const [file, load] of Object.entries(modules)) {
     // Convex never registers functions from _generated/, schema.ts or names with more than one dot.
-    if (file.includes("/_generated/") || file === "./schema.ts" || file.split("/").pop()!.split(".").length > 2) continue;
+    if (file.includes("/_generated/") || file === "./schema.ts" || file.split("/").pop()!.split(".").length > 2)
+      continue;
     const mod = (await load()) as Record<string, any>;
     const path = file.replace(/^\.\//, "").replace(/\.[jt]s$/, "");
     for (const [name, fn] of Object.entries(mod)) {
       if (!fn || typeof fn !== "function" || !fn.isPublic || typeof fn.exportArgs !== "function") continue;
       const args = JSON.parse(fn.exportArgs());
       if (args?.type !== "object" || !args.value?.paginationOpts) continue;
-      out.set(`${path}:${name}`, { kind: fn.isQuery ? "query" : fn.isMutation ? "mutation" : "action", access: accessOf(fn) });
+      out.set(`${path}:${name}`, {
+        kind: fn.isQuery ? "query" : fn.isMutation ? "mutation" : "action",
+        access: accessOf(fn),
+      });
     }
   }
   return out;
@@ -49,21 +55,70 @@ async function seed(t: T) {
     });
     let first: Id<"threads"> | null = null;
     for (let i = 0; i < ROWS; i++) {
-      const id = await ctx.db.insert("threads", { workspaceId: ws, sessionId, createdAt: now + i, updatedAt: now + i, messageCount: 0 });
-      first ??= id;
-      await ctx.db.insert("messages", { workspaceId: ws, threadId: first, role: "user", text: `m${i}`, status: "done", createdAt: now + i });
-      await ctx.db.insert("skillInvocationLog", {
-        workspaceId: ws, targetKind: "skill", targetName: "s", callerKind: "agent", code: "OK", allowed: true,
-        durationMs: 1, inputBytes: 1, outputBytes: 1, at: now + i,
+      const id = await ctx.db.insert("threads", {
+        workspaceId: ws,
+        sessionId,
+        createdAt: now + i,
+        updatedAt: now + i,
+        messageCount: 0,
       });
-      await ctx.db.insert("securityEvents", { workspaceId: ws, code: "INPUT_INVALID", category: "skill", source: "ip:203.0.113.9", at: now + i });
-      await ctx.db.insert("auditLog", { workspaceId: ws, actorLabel: "o", action: "owner.signin", target: "ip:203.0.113.9", at: now + i });
-      await ctx.db.insert("activityLog", { workspaceId: ws, kind: "agent.reply", summary: "Answered a question", visibility: "public", at: now + i });
+      first ??= id;
+      await ctx.db.insert("messages", {
+        workspaceId: ws,
+        threadId: first,
+        role: "user",
+        text: `m${i}`,
+        status: "done",
+        createdAt: now + i,
+      });
+      await ctx.db.insert("skillInvocationLog", {
+        workspaceId: ws,
+        targetKind: "skill",
+        targetName: "s",
+        callerKind: "agent",
+        code: "OK",
+        allowed: true,
+        durationMs: 1,
+        inputBytes: 1,
+        outputBytes: 1,
+        at: now + i,
+      });
+      await ctx.db.insert("securityEvents", {
+        workspaceId: ws,
+        code: "INPUT_INVALID",
+        category: "skill",
+        source: "ip:203.0.113.9",
+        at: now + i,
+      });
+      await ctx.db.insert("auditLog", {
+        workspaceId: ws,
+        actorLabel: "o",
+        action: "owner.signin",
+        target: "ip:203.0.113.9",
+        at: now + i,
+      });
+      await ctx.db.insert("activityLog", {
+        workspaceId: ws,
+        kind: "agent.reply",
+        summary: "Answered a question",
+        visibility: "public",
+        at: now + i,
+      });
       await ctx.db.insert("skillRegistry", {
-        workspaceId: ws, name: `skill-${i}`, description: "d", type: "webhook", status: "approved",
-        inputSchema: { type: "object" }, config: { url: "https://api.example.com/x" }, configHash: "h",
-        allowedDomains: ["api.example.com"], secretNames: [], timeoutMs: 5000, maxOutputBytes: 10000,
-        createdAt: now, updatedAt: now,
+        workspaceId: ws,
+        name: `skill-${i}`,
+        description: "d",
+        type: "webhook",
+        status: "approved",
+        inputSchema: { type: "object" },
+        config: { url: "https://api.example.com/x" },
+        configHash: "h",
+        allowedDomains: ["api.example.com"],
+        secretNames: [],
+        timeoutMs: 5000,
+        maxOutputBytes: 10000,
+        createdAt: now,
+        updatedAt: now,
       });
     }
     return first!;
@@ -73,10 +128,21 @@ async function seed(t: T) {
 
 describe("page sizes", () => {
   test("clampPage: 1..max for any input", () => {
-    for (const [n, want] of [[HUGE, PAGE_MAX], [0, 1], [-5, 1], [2.7, 2], [NaN, 1], [Infinity, 1], [7, 7]] as const) {
+    for (const [n, want] of [
+      [HUGE, PAGE_MAX],
+      [0, 1],
+      [-5, 1],
+      [2.7, 2],
+      [NaN, 1],
+      [Infinity, 1],
+      [7, 7],
+    ] as const) {
       expect(clampPage({ numItems: n, cursor: null }).numItems).toBe(want);
     }
-    expect(clampPage({ numItems: HUGE, cursor: "c" }, PUBLIC_PAGE_MAX)).toEqual({ numItems: PUBLIC_PAGE_MAX, cursor: "c" });
+    expect(clampPage({ numItems: HUGE, cursor: "c" }, PUBLIC_PAGE_MAX)).toEqual({
+      numItems: PUBLIC_PAGE_MAX,
+      cursor: "c",
+    });
   });
 
   test("every paginated public function returns at most the clamp when asked for 100,000 rows", async () => {
@@ -107,8 +173,12 @@ describe("page sizes", () => {
     const inner = g.Convex;
     let asked: number[] = [];
     g.Convex = {
-      get syscall() { return inner.syscall; },
-      get jsSyscall() { return inner.jsSyscall; },
+      get syscall() {
+        return inner.syscall;
+      },
+      get jsSyscall() {
+        return inner.jsSyscall;
+      },
       get asyncSyscall() {
         return async (op: string, json: string) => {
           if (op === "1.0/queryPage") asked.push(JSON.parse(json).pageSize);

@@ -12,7 +12,10 @@ describe("summary tables", () => {
   test("dashboard totals equal a recount after every step of random writes, rollups and reconcile reruns", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom("ok", "deny", "event", "reconcile", "rollup", "tick", "nudge"), { minLength: 5, maxLength: 40 }),
+        fc.array(fc.constantFrom("ok", "deny", "event", "reconcile", "rollup", "tick", "nudge"), {
+          minLength: 5,
+          maxLength: 40,
+        }),
         async (ops) => {
           vi.useFakeTimers();
           vi.setSystemTime(new Date("2026-11-23T10:00:00Z"));
@@ -20,13 +23,20 @@ describe("summary tables", () => {
           const a = await member(t);
           const recount = () =>
             t.run(async (ctx) => {
-              const logs = await ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", a.workspaceId)).take(1000);
-              const events = await ctx.db.query("securityEvents").withIndex("by_workspace_at", (q) => q.eq("workspaceId", a.workspaceId)).take(1000);
+              const logs = await ctx.db
+                .query("skillInvocationLog")
+                .withIndex("by_workspace_at", (q) => q.eq("workspaceId", a.workspaceId))
+                .take(1000);
+              const events = await ctx.db
+                .query("securityEvents")
+                .withIndex("by_workspace_at", (q) => q.eq("workspaceId", a.workspaceId))
+                .take(1000);
               return { invocations: logs.length, denied: logs.filter((l) => !l.allowed).length, events: events.length };
             });
           for (const op of ops) {
             if (op === "tick") vi.setSystemTime(Date.now() + 20 * 60_000);
-            else if (op === "nudge") vi.setSystemTime(Date.now() + 4_000); // inside the rollup lag
+            else if (op === "nudge")
+              vi.setSystemTime(Date.now() + 4_000); // inside the rollup lag
             else if (op === "rollup") {
               await t.mutation(internal.logs.summaries.rollupInvocations, {});
               await t.finishAllScheduledFunctions(vi.runAllTimers);
@@ -34,19 +44,32 @@ describe("summary tables", () => {
               await t.mutation(internal.logs.summaries.reconcilePreviousHour, {});
               await t.finishAllScheduledFunctions(vi.runAllTimers);
             } else if (op === "event") {
-              await t.run((ctx) => recordSecurityEvent(ctx, { workspaceId: a.workspaceId, code: "INPUT_INVALID", category: "skill" }));
+              await t.run((ctx) =>
+                recordSecurityEvent(ctx, { workspaceId: a.workspaceId, code: "INPUT_INVALID", category: "skill" }),
+              );
             } else {
               await t.run((ctx) =>
                 writeInvocationLog(ctx, {
-                  workspaceId: a.workspaceId, targetKind: "skill", targetName: "s", callerKind: "agent",
-                  code: op === "ok" ? "OK" : "SKILL_NOT_APPROVED", allowed: op === "ok", durationMs: 3, inputBytes: 1, outputBytes: 1,
+                  workspaceId: a.workspaceId,
+                  targetKind: "skill",
+                  targetName: "s",
+                  callerKind: "agent",
+                  code: op === "ok" ? "OK" : "SKILL_NOT_APPROVED",
+                  allowed: op === "ok",
+                  durationMs: 3,
+                  inputBytes: 1,
+                  outputBytes: 1,
                 }),
               );
             }
             // At every step the dashboard (summaries + live tail) shows exactly what the logs hold.
             const o = await a.as.query(api.logs.dashboard.overview, {});
             const r = await recount();
-            expect({ invocations: o.totals.invocations, denied: o.totals.denied, events: o.totals.securityEvents }).toEqual(r);
+            expect({
+              invocations: o.totals.invocations,
+              denied: o.totals.denied,
+              events: o.totals.securityEvents,
+            }).toEqual(r);
           }
           // Settle: roll everything up, then rerun reconciliation for every closed hour twice.
           vi.setSystemTime(Date.now() + 2 * HOUR);
@@ -54,13 +77,29 @@ describe("summary tables", () => {
           await t.finishAllScheduledFunctions(vi.runAllTimers);
           for (let run = 0; run < 2; run++) {
             for (let b = hourBucket(new Date("2026-11-23T10:00:00Z").getTime()); b + HOUR <= Date.now(); b += HOUR) {
-              await t.mutation(internal.logs.summaries.recountInvocationHour, { workspaceId: a.workspaceId, bucket: b, cursor: null, tally: {} });
-              await t.mutation(internal.logs.summaries.recountSecurityHour, { workspaceId: a.workspaceId, bucket: b, cursor: null, tally: {} });
+              await t.mutation(internal.logs.summaries.recountInvocationHour, {
+                workspaceId: a.workspaceId,
+                bucket: b,
+                cursor: null,
+                tally: {},
+              });
+              await t.mutation(internal.logs.summaries.recountSecurityHour, {
+                workspaceId: a.workspaceId,
+                bucket: b,
+                cursor: null,
+                tally: {},
+              });
             }
             await t.finishAllScheduledFunctions(vi.runAllTimers);
             const summary = await t.run(async (ctx) => {
-              const sums = await ctx.db.query("skillInvocationSummary").withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", a.workspaceId)).take(1000);
-              const esums = await ctx.db.query("securityEventSummary").withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", a.workspaceId)).take(1000);
+              const sums = await ctx.db
+                .query("skillInvocationSummary")
+                .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", a.workspaceId))
+                .take(1000);
+              const esums = await ctx.db
+                .query("securityEventSummary")
+                .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", a.workspaceId))
+                .take(1000);
               return {
                 invocations: sums.reduce((n, s) => n + s.total, 0),
                 denied: sums.reduce((n, s) => n + s.denied, 0),
@@ -86,8 +125,16 @@ describe("summary tables", () => {
     await t.run(async (ctx) => {
       for (let i = 0; i < 2_300; i++) {
         await ctx.db.insert("skillInvocationLog", {
-          workspaceId: i % 2 ? a.workspaceId : b.workspaceId, targetKind: i % 5 ? "skill" : "mcp", targetName: "s", callerKind: "agent",
-          code: "OK", allowed: i % 3 !== 0, durationMs: 1, inputBytes: 1, outputBytes: 1, at: start + Math.floor(i / 3) * 100,
+          workspaceId: i % 2 ? a.workspaceId : b.workspaceId,
+          targetKind: i % 5 ? "skill" : "mcp",
+          targetName: "s",
+          callerKind: "agent",
+          code: "OK",
+          allowed: i % 3 !== 0,
+          durationMs: 1,
+          inputBytes: 1,
+          outputBytes: 1,
+          at: start + Math.floor(i / 3) * 100,
         });
       }
     });
@@ -126,15 +173,32 @@ describe("summary tables", () => {
     const bucket = hourBucket(Date.now());
     await t.run((ctx) =>
       writeInvocationLog(ctx, {
-        workspaceId: a.workspaceId, targetKind: "skill", targetName: "s", callerKind: "agent",
-        code: "OK", allowed: true, durationMs: 3, inputBytes: 1, outputBytes: 1,
+        workspaceId: a.workspaceId,
+        targetKind: "skill",
+        targetName: "s",
+        callerKind: "agent",
+        code: "OK",
+        allowed: true,
+        durationMs: 3,
+        inputBytes: 1,
+        outputBytes: 1,
       }),
     );
     vi.setSystemTime(bucket + HOUR + 5 * 60_000);
-    await t.mutation(internal.logs.summaries.recountInvocationHour, { workspaceId: a.workspaceId, bucket, cursor: null, tally: {} });
+    await t.mutation(internal.logs.summaries.recountInvocationHour, {
+      workspaceId: a.workspaceId,
+      bucket,
+      cursor: null,
+      tally: {},
+    });
     expect(await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10))).toHaveLength(0);
     await t.mutation(internal.logs.summaries.rollupInvocations, {});
-    await t.mutation(internal.logs.summaries.recountInvocationHour, { workspaceId: a.workspaceId, bucket, cursor: null, tally: {} });
+    await t.mutation(internal.logs.summaries.recountInvocationHour, {
+      workspaceId: a.workspaceId,
+      bucket,
+      cursor: null,
+      tally: {},
+    });
     const rows = await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10));
     expect(rows.map((r) => r.total)).toEqual([1]);
     expect((await a.as.query(api.logs.dashboard.overview, {})).totals.invocations).toBe(1);
@@ -144,7 +208,12 @@ describe("summary tables", () => {
     const t = newT();
     const a = await member(t);
     await expect(
-      t.mutation(internal.logs.summaries.recountInvocationHour, { workspaceId: a.workspaceId, bucket: hourBucket(Date.now()), cursor: null, tally: {} }),
+      t.mutation(internal.logs.summaries.recountInvocationHour, {
+        workspaceId: a.workspaceId,
+        bucket: hourBucket(Date.now()),
+        cursor: null,
+        tally: {},
+      }),
     ).rejects.toThrow(/closed hour/);
   });
 });

@@ -10,15 +10,25 @@ async function setup() {
   const o = await member(t);
   const skillA = await makeSkill(t, o.workspaceId, ["API_KEY", "OPTIONAL"], "a");
   const skillB = await makeSkill(t, o.workspaceId, ["B_TOKEN"], "b");
-  await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: skillA, name: "API_KEY", value: "a-api-key-value-1111" });
-  await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: skillB, name: "B_TOKEN", value: "b-token-value-2222" });
+  await o.as.mutation(api.secrets.manage.setSkillSecret, {
+    skillId: skillA,
+    name: "API_KEY",
+    value: "a-api-key-value-1111",
+  });
+  await o.as.mutation(api.secrets.manage.setSkillSecret, {
+    skillId: skillB,
+    name: "B_TOKEN",
+    value: "b-token-value-2222",
+  });
   return { t, o, skillA, skillB };
 }
 
 describe("secret read path isolation", () => {
   test("a skill reads only its declared secrets; declared-but-unset names are absent", async () => {
     const { t, skillA, skillB } = await setup();
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY", "OPTIONAL"] })).toEqual({
+    expect(
+      await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY", "OPTIONAL"] }),
+    ).toEqual({
       API_KEY: "a-api-key-value-1111",
     });
     expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillB, names: ["B_TOKEN"] })).toEqual({
@@ -46,12 +56,18 @@ describe("secret read path isolation", () => {
   test("declaring another skill's secret name does not reach that skill's row", async () => {
     const { t, skillA } = await setup();
     await t.run(async (ctx) => ctx.db.patch(skillA, { secretNames: ["API_KEY", "B_TOKEN"] }));
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["B_TOKEN"] })).toEqual({});
+    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["B_TOKEN"] })).toEqual(
+      {},
+    );
   });
 
   test("undeclared name of the skill itself → denied even though the row exists", async () => {
     const { t, o, skillA } = await setup();
-    await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: skillA, name: "UNDECLARED", value: "undeclared-value-3333" });
+    await o.as.mutation(api.secrets.manage.setSkillSecret, {
+      skillId: skillA,
+      name: "UNDECLARED",
+      value: "undeclared-value-3333",
+    });
     await expectCode(
       t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["UNDECLARED"] }),
       "SECRET_ACCESS_DENIED",
@@ -66,14 +82,24 @@ describe("secret read path isolation", () => {
       "SECRET_ACCESS_DENIED",
     );
     await expectCode(
-      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY", "sk-live-looks-like-a-value"] }),
+      t.action(internal.secrets.access.readSkillSecrets, {
+        skillId: skillA,
+        names: ["API_KEY", "sk-live-looks-like-a-value"],
+      }),
       "SECRET_ACCESS_DENIED",
     );
     const ghost = await makeSkill(t, o.workspaceId, ["API_KEY"]);
     await t.run(async (ctx) => ctx.db.delete(ghost));
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: ghost, names: ["API_KEY"] }), "SECRET_ACCESS_DENIED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: ghost, names: ["API_KEY"] }),
+      "SECRET_ACCESS_DENIED",
+    );
     const events = await securityEvents(t, "SECRET_ACCESS_DENIED");
-    expect(events.map((e) => e.detail?.match(/reason=(\w+)/)?.[1])).toEqual(["invalid_name", "invalid_name", "owner_not_found"]);
+    expect(events.map((e) => e.detail?.match(/reason=(\w+)/)?.[1])).toEqual([
+      "invalid_name",
+      "invalid_name",
+      "owner_not_found",
+    ]);
     for (const e of events) expect(e.detail).not.toContain("sk-live"); // invalid names are never echoed into logs
   });
 
@@ -88,8 +114,14 @@ describe("secret read path isolation", () => {
       await ctx.db.patch(skillB, { secretNames: ["B_TOKEN", "B_COPY"] });
       await ctx.db.insert("skillSecrets", { ...stripSystem(b), name: "B_COPY" });
     });
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }), "SECRET_DECRYPT_FAILED");
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: skillB, names: ["B_COPY"] }), "SECRET_DECRYPT_FAILED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillB, names: ["B_COPY"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
     expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId: skillB, names: ["B_TOKEN"] })).toEqual({
       B_TOKEN: "b-token-value-2222",
     });
@@ -98,15 +130,27 @@ describe("secret read path isolation", () => {
 
   test("tampered ciphertext and an unknown key fail closed", async () => {
     const { t, skillA } = await setup();
-    const original = await t.run(async (ctx) => (await ctx.db.query("skillSecrets").collect()).find((r) => r.skillId === skillA)!);
-    const flipped = original.ciphertext.slice(0, 40) + (original.ciphertext[40] === "A" ? "B" : "A") + original.ciphertext.slice(41);
+    const original = await t.run(async (ctx) =>
+      (await ctx.db.query("skillSecrets").collect()).find((r) => r.skillId === skillA)!,
+    );
+    const flipped =
+      original.ciphertext.slice(0, 40) + (original.ciphertext[40] === "A" ? "B" : "A") + original.ciphertext.slice(41);
     await t.run(async (ctx) => ctx.db.patch(original._id, { ciphertext: flipped }));
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }), "SECRET_DECRYPT_FAILED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
     await t.run(async (ctx) => ctx.db.patch(original._id, { ciphertext: original.ciphertext }));
     setKeys(randomKey()); // the old key is gone
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }), "SECRET_DECRYPT_FAILED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
     setKeys(undefined);
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }), "SECRET_KEY_UNAVAILABLE");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: skillA, names: ["API_KEY"] }),
+      "SECRET_KEY_UNAVAILABLE",
+    );
   });
 
   test("channel and MCP server reads are scoped to their own row", async () => {
@@ -116,10 +160,22 @@ describe("secret read path isolation", () => {
     const ch2 = await makeChannel(t, o.workspaceId);
     const srv1 = await makeServer(t, o.workspaceId);
     const srv2 = await makeServer(t, o.workspaceId);
-    await o.as.mutation(api.secrets.manage.setChannelSecret, { channelId: ch2, name: "signingSecret", value: "ch2-signing-secret" });
-    await o.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId: srv2, name: "authToken", value: "srv2-auth-token" });
-    expect(await t.action(internal.secrets.access.readChannelSecrets, { channelId: ch1, names: ["signingSecret"] })).toEqual({});
-    expect(await t.action(internal.secrets.access.readMcpServerSecrets, { serverId: srv1, names: ["authToken"] })).toEqual({});
+    await o.as.mutation(api.secrets.manage.setChannelSecret, {
+      channelId: ch2,
+      name: "signingSecret",
+      value: "ch2-signing-secret",
+    });
+    await o.as.mutation(api.secrets.manage.setMcpServerSecret, {
+      serverId: srv2,
+      name: "authToken",
+      value: "srv2-auth-token",
+    });
+    expect(
+      await t.action(internal.secrets.access.readChannelSecrets, { channelId: ch1, names: ["signingSecret"] }),
+    ).toEqual({});
+    expect(
+      await t.action(internal.secrets.access.readMcpServerSecrets, { serverId: srv1, names: ["authToken"] }),
+    ).toEqual({});
     // a row moved under channel 1 keeps channel 2's binding: it does not open
     await t.run(async (ctx) => {
       const row = (await ctx.db.query("channelSecrets").collect())[0];
@@ -129,7 +185,9 @@ describe("secret read path isolation", () => {
       t.action(internal.secrets.access.readChannelSecrets, { channelId: ch1, names: ["signingSecret"] }),
       "SECRET_DECRYPT_FAILED",
     );
-    expect(await t.action(internal.secrets.access.readChannelSecrets, { channelId: ch2, names: ["signingSecret"] })).toEqual({
+    expect(
+      await t.action(internal.secrets.access.readChannelSecrets, { channelId: ch2, names: ["signingSecret"] }),
+    ).toEqual({
       signingSecret: "ch2-signing-secret",
     });
     await expectCode(

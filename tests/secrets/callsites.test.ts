@@ -26,7 +26,9 @@ function matching(dir: string, re: RegExp): string[] {
 describe("decryption call sites", () => {
   test("decryptSecret / reencrypt are used only in convex/secrets/ and the secretbox library", () => {
     const users = matching("convex", /\b(decryptSecret|reencrypt)\s*\(/);
-    const stray = users.filter((f) => !f.startsWith("convex/secrets/") && !/^convex\/lib\/secretbox(\.test)?\.ts$/.test(f));
+    const stray = users.filter(
+      (f) => !f.startsWith("convex/secrets/") && !/^convex\/lib\/secretbox(\.test)?\.ts$/.test(f),
+    );
     expect(stray).toEqual([]);
     // the read path and the rotation job really are the call sites (the scan is not vacuous)
     expect(users).toEqual(expect.arrayContaining(["convex/secrets/access.ts", "convex/secrets/rotation.ts"]));

@@ -30,7 +30,6 @@ vi.mock("../../convex/lib/offlineModel", async (importOriginal) => {
   };
 });
 
-
 /** Short enough (15 bytes) that no generic shape rule (≥ 40-char base64 run, ≥ 32-char hex run) catches its encodings. */
 const canary = () => `cn${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}>?~+x`;
 
@@ -54,7 +53,11 @@ const echoEncoded: Handler = (req, res) => {
 const hook: Draft = {
   name: "lookup",
   type: "webhook",
-  config: { urlTemplate: "http://api.example.com/v1/{q}", method: "GET", secretHeaders: { "X-Api-Key": { secret: "API_KEY" } } },
+  config: {
+    urlTemplate: "http://api.example.com/v1/{q}",
+    method: "GET",
+    secretHeaders: { "X-Api-Key": { secret: "API_KEY" } },
+  },
   allowedDomains: ["api.example.com"],
   allowHttp: true,
   secretNames: ["API_KEY"],
@@ -127,7 +130,9 @@ describe("an upstream echoing its secret base64- and hex-encoded", () => {
 
     const s = await session(t as any);
     const th = await thread(t as any, s);
-    expect((await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: '/skill lookup {"q":"x"}' })).ok).toBe(true);
+    expect(
+      (await t.mutation(api.chat.threads.send, { sessionToken: s, threadId: th, text: '/skill lookup {"q":"x"}' })).ok,
+    ).toBe(true);
     const reply = await waitForReply(t as any, s, th);
     expect(server.requests).toHaveLength(1);
     expect(reply.status).toBe("done");

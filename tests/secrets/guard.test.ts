@@ -24,10 +24,16 @@ describe("production key guard", () => {
     ["not base64/hex", { SKILL_SECRET_ENCRYPTION_KEY: "hunter2!" }],
     ["wrong length", { SKILL_SECRET_ENCRYPTION_KEY: "c2hvcnQta2V5" }],
     ["the docs example key", { SKILL_SECRET_ENCRYPTION_KEY: EXAMPLE_KEY }],
-    ["the example key in hex", { SKILL_SECRET_ENCRYPTION_KEY: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" }],
+    [
+      "the example key in hex",
+      { SKILL_SECRET_ENCRYPTION_KEY: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" },
+    ],
     ["all zero", { SKILL_SECRET_ENCRYPTION_KEY: "0".repeat(64) }],
     ["one repeated byte", { SKILL_SECRET_ENCRYPTION_KEY: "41".repeat(32) }],
-    ["a malformed previous key", { SKILL_SECRET_ENCRYPTION_KEY: randomKey(), SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS: "nope" }],
+    [
+      "a malformed previous key",
+      { SKILL_SECRET_ENCRYPTION_KEY: randomKey(), SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS: "nope" },
+    ],
   ])("refuses %s, naming the variable and the generate command, never the value", (_label, env) => {
     const e = refusal(env);
     expect(e.message).toContain("SKILL_SECRET_ENCRYPTION_KEY");
@@ -39,7 +45,9 @@ describe("production key guard", () => {
   test("accepts a freshly generated key, with previous keys", () => {
     const current = randomKey();
     const previous = randomKey();
-    expect(assertSecretsConfigured({ SKILL_SECRET_ENCRYPTION_KEY: current, SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS: previous })).toEqual({
+    expect(
+      assertSecretsConfigured({ SKILL_SECRET_ENCRYPTION_KEY: current, SKILL_SECRET_ENCRYPTION_KEY_PREVIOUS: previous }),
+    ).toEqual({
       keyVersion: keyVersionOf(parseKey(current)),
       previousVersions: [keyVersionOf(parseKey(previous))],
     });

@@ -50,7 +50,13 @@ describe("keys written in the repository", () => {
     const bytes = parseKey(TEST_KEY);
     expect(isKnownKey(bytes)).toBe(true);
     const hex = Buffer.from(bytes).toString("hex");
-    for (const k of [TEST_KEY, hex, hex.toUpperCase(), encodeBase64(bytes, "url", false), encodeBase64(bytes, "std", false)]) {
+    for (const k of [
+      TEST_KEY,
+      hex,
+      hex.toUpperCase(),
+      encodeBase64(bytes, "url", false),
+      encodeBase64(bytes, "std", false),
+    ]) {
       expect(refused(k), k).toBe(true);
     }
     expect(refused(JSON.parse(TEST_ENV.WARDEN_AUTH_PRIVATE_JWK).d)).toBe(true);
@@ -61,13 +67,19 @@ describe("keys written in the repository", () => {
 describe("outside a test run the key is vetted on first use", () => {
   test("only WARDEN_ENV=test skips it; unset, production or anything else enforces", () => {
     expect(keyGuardEnforced({ WARDEN_ENV: "test" })).toBe(false);
-    for (const mode of [undefined, "", "production", "development", "TEST "]) expect(keyGuardEnforced({ WARDEN_ENV: mode })).toBe(true);
-    expect(() => usableKeyRing({ WARDEN_ENV: "production", SKILL_SECRET_ENCRYPTION_KEY: TEST_KEY })).toThrow(/published example key/);
+    for (const mode of [undefined, "", "production", "development", "TEST "])
+      expect(keyGuardEnforced({ WARDEN_ENV: mode })).toBe(true);
+    expect(() => usableKeyRing({ WARDEN_ENV: "production", SKILL_SECRET_ENCRYPTION_KEY: TEST_KEY })).toThrow(
+      /published example key/,
+    );
     expect(() => usableKeyRing({ SKILL_SECRET_ENCRYPTION_KEY: TEST_KEY })).toThrow(/published example key/);
     expect(usableKeyRing({ WARDEN_ENV: "test", SKILL_SECRET_ENCRYPTION_KEY: TEST_KEY }).versions).toHaveLength(1);
   });
 
-  test.each([["production", "production"], ["unset", undefined]])(
+  test.each([
+    ["production", "production"],
+    ["unset", undefined],
+  ])(
     "deployment with WARDEN_ENV %s: storing a secret with the test key fails closed; a fresh key works",
     async (_label, mode) => {
       const t = newT();
@@ -76,12 +88,24 @@ describe("outside a test run the key is vetted on first use", () => {
       if (mode === undefined) delete process.env.WARDEN_ENV;
       else process.env.WARDEN_ENV = mode;
       setKeys(TEST_KEY);
-      await expectCode(o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-live-value-1234" }), "SECRET_KEY_UNAVAILABLE");
+      await expectCode(
+        o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-live-value-1234" }),
+        "SECRET_KEY_UNAVAILABLE",
+      );
       expect(await t.run(async (ctx) => await ctx.db.query("skillSecrets").collect())).toEqual([]);
       setKeys(undefined);
-      await expectCode(o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-live-value-1234" }), "SECRET_KEY_UNAVAILABLE");
+      await expectCode(
+        o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-live-value-1234" }),
+        "SECRET_KEY_UNAVAILABLE",
+      );
       setKeys(randomKey());
-      expect(await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-live-value-1234" })).toMatchObject({ name: "API_KEY" });
+      expect(
+        await o.as.mutation(api.secrets.manage.setSkillSecret, {
+          skillId,
+          name: "API_KEY",
+          value: "sk-live-value-1234",
+        }),
+      ).toMatchObject({ name: "API_KEY" });
     },
   );
 
@@ -91,6 +115,8 @@ describe("outside a test run the key is vetted on first use", () => {
     const skillId = await makeSkill(t, o.workspaceId, ["API_KEY"]);
     expect(process.env.WARDEN_ENV).toBe("test");
     expect(process.env.SKILL_SECRET_ENCRYPTION_KEY).toBe(TEST_KEY);
-    expect(await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-test-value-1234" })).toMatchObject({ name: "API_KEY" });
+    expect(
+      await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value: "sk-test-value-1234" }),
+    ).toMatchObject({ name: "API_KEY" });
   });
 });

@@ -14,7 +14,9 @@ describe("secret management API", () => {
     const set = await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "API_KEY", value });
     expect(set).toMatchObject({ name: "API_KEY", masked: "••••WXYZ" });
     const list = await o.as.query(api.secrets.manage.listSkillSecrets, { skillId });
-    expect(list).toEqual([{ name: "API_KEY", masked: "••••WXYZ", keyVersion: set.keyVersion, updatedAt: set.updatedAt }]);
+    expect(list).toEqual([
+      { name: "API_KEY", masked: "••••WXYZ", keyVersion: set.keyVersion, updatedAt: set.updatedAt },
+    ]);
     expect(JSON.stringify(list)).not.toContain(value);
     const rows = await allSecretRows(t);
     expect(rows).toHaveLength(1);
@@ -44,13 +46,23 @@ describe("secret management API", () => {
     const o = await member(t);
     const channelId = await makeChannel(t, o.workspaceId);
     const serverId = await makeServer(t, o.workspaceId);
-    await o.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "webhookSecret", value: "tg-secret-token-ABCD" });
-    await o.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId, name: "authToken", value: "mcp-bearer-token-EFGH" });
+    await o.as.mutation(api.secrets.manage.setChannelSecret, {
+      channelId,
+      name: "webhookSecret",
+      value: "tg-secret-token-ABCD",
+    });
+    await o.as.mutation(api.secrets.manage.setMcpServerSecret, {
+      serverId,
+      name: "authToken",
+      value: "mcp-bearer-token-EFGH",
+    });
     expect((await o.as.query(api.secrets.manage.listChannelSecrets, { channelId }))[0].masked).toBe("••••ABCD");
     expect((await o.as.query(api.secrets.manage.listMcpServerSecrets, { serverId }))[0].masked).toBe("••••EFGH");
-    expect(await t.action(internal.secrets.access.readChannelSecrets, { channelId, names: ["webhookSecret"] })).toEqual({
-      webhookSecret: "tg-secret-token-ABCD",
-    });
+    expect(await t.action(internal.secrets.access.readChannelSecrets, { channelId, names: ["webhookSecret"] })).toEqual(
+      {
+        webhookSecret: "tg-secret-token-ABCD",
+      },
+    );
     expect(await t.action(internal.secrets.access.readMcpServerSecrets, { serverId, names: ["authToken"] })).toEqual({
       authToken: "mcp-bearer-token-EFGH",
     });
@@ -63,7 +75,8 @@ describe("secret management API", () => {
     const t = newT();
     const o = await member(t);
     const skillId = await makeSkill(t, o.workspaceId, []);
-    const set = (name: string, value: string) => o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name, value });
+    const set = (name: string, value: string) =>
+      o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name, value });
     await expectCode(set("EMPTY", ""), "ARGS_INVALID");
     expect((await set("THREE", "abc")).masked).toBe("••••");
     expect((await set("SEVEN", "abcdefg")).masked).toBe("••••");
@@ -84,7 +97,8 @@ describe("secret management API", () => {
     const t = newT();
     const o = await member(t);
     const skillId = await makeSkill(t, o.workspaceId, []);
-    const set = (name: string, value: string) => o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name, value });
+    const set = (name: string, value: string) =>
+      o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name, value });
     for (const bad of ["", "has space", "dash-name", "a".repeat(65), "__proto__", "ünï", "x.y"]) {
       await expectCode(set(bad, "value-1234"), "ARGS_INVALID");
     }
@@ -102,11 +116,21 @@ describe("secret management API", () => {
     await t.run(async (ctx) => {
       for (let i = 0; i < 50; i++) {
         await ctx.db.insert("skillSecrets", {
-          workspaceId: o.workspaceId, skillId, name: `N${i}`, ciphertext: "x", keyVersion: "v", last4: "", createdAt: 0, updatedAt: 0,
+          workspaceId: o.workspaceId,
+          skillId,
+          name: `N${i}`,
+          ciphertext: "x",
+          keyVersion: "v",
+          last4: "",
+          createdAt: 0,
+          updatedAt: 0,
         });
       }
     });
-    await expectCode(o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "ONE_MORE", value: "v" }), "SECRET_LIMIT_REACHED");
+    await expectCode(
+      o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "ONE_MORE", value: "v" }),
+      "SECRET_LIMIT_REACHED",
+    );
     expect(await o.as.query(api.secrets.manage.listSkillSecrets, { skillId })).toHaveLength(50);
   });
 
@@ -117,12 +141,20 @@ describe("secret management API", () => {
     const admin = await member(t, { role: "admin" });
     const skillId = await makeSkill(t, o.workspaceId, ["K"]);
     await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "owner-set-value" });
-    await expectCode(viewer.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "viewer-value" }), "FORBIDDEN");
+    await expectCode(
+      viewer.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "viewer-value" }),
+      "FORBIDDEN",
+    );
     await expectCode(viewer.as.mutation(api.secrets.manage.deleteSkillSecret, { skillId, name: "K" }), "FORBIDDEN");
     await expectCode(viewer.as.query(api.secrets.manage.listSkillSecrets, { skillId }), "FORBIDDEN");
-    await expectCode(admin.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "admin-value" }), "FORBIDDEN");
+    await expectCode(
+      admin.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "admin-value" }),
+      "FORBIDDEN",
+    );
     expect(await admin.as.query(api.secrets.manage.listSkillSecrets, { skillId })).toHaveLength(1);
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["K"] })).toEqual({ K: "owner-set-value" });
+    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["K"] })).toEqual({
+      K: "owner-set-value",
+    });
   });
 
   test("another workspace cannot set, delete or list (FORBIDDEN)", async () => {
@@ -133,14 +165,25 @@ describe("secret management API", () => {
     const channelId = await makeChannel(t, a.workspaceId);
     const serverId = await makeServer(t, a.workspaceId);
     await a.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "a-value-1234" });
-    await expectCode(b.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "b-value" }), "FORBIDDEN");
+    await expectCode(
+      b.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: "K", value: "b-value" }),
+      "FORBIDDEN",
+    );
     await expectCode(b.as.mutation(api.secrets.manage.deleteSkillSecret, { skillId, name: "K" }), "FORBIDDEN");
     await expectCode(b.as.query(api.secrets.manage.listSkillSecrets, { skillId }), "FORBIDDEN");
-    await expectCode(b.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "K", value: "b-value" }), "FORBIDDEN");
+    await expectCode(
+      b.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "K", value: "b-value" }),
+      "FORBIDDEN",
+    );
     await expectCode(b.as.query(api.secrets.manage.listChannelSecrets, { channelId }), "FORBIDDEN");
-    await expectCode(b.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId, name: "K", value: "b-value" }), "FORBIDDEN");
+    await expectCode(
+      b.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId, name: "K", value: "b-value" }),
+      "FORBIDDEN",
+    );
     await expectCode(b.as.query(api.secrets.manage.listMcpServerSecrets, { serverId }), "FORBIDDEN");
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["K"] })).toEqual({ K: "a-value-1234" });
+    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["K"] })).toEqual({
+      K: "a-value-1234",
+    });
     expect(await allSecretRows(t)).toHaveLength(1);
   });
 
@@ -187,7 +230,9 @@ describe("secret management API", () => {
     await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: s1, name: "A", value: "aaaa-1111" });
     await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: s1, name: "B", value: "bbbb-2222" });
     await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId: s2, name: "A", value: "cccc-3333" });
-    expect(await t.mutation(internal.secrets.manage.purgeOwnerSecrets, { table: "skillSecrets", ownerId: s1 })).toEqual({ deleted: 2 });
+    expect(await t.mutation(internal.secrets.manage.purgeOwnerSecrets, { table: "skillSecrets", ownerId: s1 })).toEqual(
+      { deleted: 2 },
+    );
     const rows = await allSecretRows(t);
     expect(rows.map((r) => r.skillId)).toEqual([s2]);
   });

@@ -10,7 +10,10 @@ afterEach(() => {
   resetKeys();
 });
 
-const SECRET_MODULES = import.meta.glob("../../convex/secrets/*.ts", { eager: true }) as Record<string, Record<string, any>>;
+const SECRET_MODULES = import.meta.glob("../../convex/secrets/*.ts", { eager: true }) as Record<
+  string,
+  Record<string, any>
+>;
 
 function publicExports() {
   const out: { path: string; name: string; kind: "query" | "mutation" | "action" }[] = [];
@@ -88,7 +91,11 @@ describe("no function hands plaintext or ciphertext to a client", () => {
       const ref = makeFunctionReference<any>(f.path);
       const args = argsFor[f.name];
       const out =
-        f.kind === "query" ? await o.as.query(ref, args) : f.kind === "mutation" ? await o.as.mutation(ref, args) : await o.as.action(ref, args);
+        f.kind === "query"
+          ? await o.as.query(ref, args)
+          : f.kind === "mutation"
+            ? await o.as.mutation(ref, args)
+            : await o.as.action(ref, args);
       expect(leaks(JSON.stringify(out ?? null), plain, sealed), f.path).toEqual([]);
     }
     // lists really listed the canaries (masked), so the checks above were not vacuous
@@ -125,12 +132,20 @@ describe("no function hands plaintext or ciphertext to a client", () => {
     await o.as.query(api.secrets.manage.listSkillSecrets, { skillId });
     await o.as.query(api.secrets.manage.listChannelSecrets, { channelId });
     await o.as.query(api.secrets.manage.listMcpServerSecrets, { serverId });
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY"] })).toEqual({ CANARY: values.skill });
+    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY"] })).toEqual({
+      CANARY: values.skill,
+    });
     await t.action(internal.secrets.access.readChannelSecrets, { channelId, names: ["CANARY"] });
     await t.action(internal.secrets.access.readMcpServerSecrets, { serverId, names: ["CANARY"] });
     // denial, with the canary value passed where a name belongs
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId, names: [values.skill] }), "SECRET_ACCESS_DENIED");
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY", "NOPE"] }), "SECRET_ACCESS_DENIED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId, names: [values.skill] }),
+      "SECRET_ACCESS_DENIED",
+    );
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY", "NOPE"] }),
+      "SECRET_ACCESS_DENIED",
+    );
     // rotation, including a row that fails to decrypt
     const otherSkill = await makeSkill(t, o.workspaceId, ["CANARY"]);
     await t.run(async (ctx) => {
@@ -138,13 +153,18 @@ describe("no function hands plaintext or ciphertext to a client", () => {
       const { _id, _creationTime, ...rest } = row;
       await ctx.db.insert("skillSecrets", { ...rest, skillId: otherSkill });
     });
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: otherSkill, names: ["CANARY"] }), "SECRET_DECRYPT_FAILED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: otherSkill, names: ["CANARY"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
     setKeys(randomKey(), A);
     await t.mutation(internal.secrets.rotation.start, { batchSize: 1 });
     await t.finishAllScheduledFunctions(vi.runAllTimers);
     await o.as.query(api.secrets.rotation.status, {});
     await t.query(internal.secrets.rotation.globalStatus, {});
-    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY"] })).toEqual({ CANARY: values.skill });
+    expect(await t.action(internal.secrets.access.readSkillSecrets, { skillId, names: ["CANARY"] })).toEqual({
+      CANARY: values.skill,
+    });
     // replace and delete
     await o.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: "CANARY", value: canary() });
     await o.as.mutation(api.secrets.manage.deleteMcpServerSecret, { serverId, name: "CANARY" });
@@ -153,12 +173,14 @@ describe("no function hands plaintext or ciphertext to a client", () => {
     const secretTables = new Set(["skillSecrets", "channelSecrets", "mcpServerSecrets"]);
     const dump = await t.run(async (ctx) => {
       const out: Record<string, string> = {};
-      for (const table of Object.keys(schema.tables)) out[table] = JSON.stringify(await ctx.db.query(table as any).collect());
+      for (const table of Object.keys(schema.tables))
+        out[table] = JSON.stringify(await ctx.db.query(table as any).collect());
       out._scheduled_functions = JSON.stringify(await ctx.db.system.query("_scheduled_functions").collect());
       return out;
     });
     // the log tables were really written to, so the scan below is not vacuous
-    for (const table of ["securityEvents", "auditLog"]) expect(JSON.parse(dump[table]).length, table).toBeGreaterThan(0);
+    for (const table of ["securityEvents", "auditLog"])
+      expect(JSON.parse(dump[table]).length, table).toBeGreaterThan(0);
     for (const [table, text] of Object.entries(dump)) {
       if (secretTables.has(table)) {
         expect(leaks(text, Object.values(values), []), table).toEqual([]); // ciphertext only at rest

@@ -17,7 +17,6 @@ import { MockVendor, drain, post, setupChannel, signTelegram, telegramUpdate, TG
 import { replyChat } from "../agent/chatMock";
 import { bytes, found } from "./encodings";
 
-
 async function dump(t: T): Promise<string> {
   return await t.run(async (ctx) => {
     const out: Record<string, unknown> = {};
@@ -61,7 +60,10 @@ beforeEach(() => {
   providerSeen.length = 0;
   consoleText = [];
   for (const m of ["log", "warn", "error", "info", "debug"] as const) {
-    vi.spyOn(console, m).mockImplementation((...a: unknown[]) => void consoleText.push(a.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(" ")));
+    vi.spyOn(console, m).mockImplementation(
+      (...a: unknown[]) =>
+        void consoleText.push(a.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(" ")),
+    );
   }
 });
 afterEach(() => {
@@ -81,7 +83,12 @@ describe("leak scan: provider key and channel token", () => {
     setEnv("WARDEN_MODEL_KEY_ECHO_HOSTS", new URL(providerBase).host);
     const t = newT();
     const owner = await member(t, { workspace: "default", role: "owner" });
-    const pid = await owner.as.mutation(api.agent.providers.create, { label: "echo", kind: "openai-compatible", baseUrl: providerBase, apiKeyEnvVar: "WARDEN_MODEL_KEY_ECHO" });
+    const pid = await owner.as.mutation(api.agent.providers.create, {
+      label: "echo",
+      kind: "openai-compatible",
+      baseUrl: providerBase,
+      apiKeyEnvVar: "WARDEN_MODEL_KEY_ECHO",
+    });
     await owner.as.mutation(api.agent.config.update, { providerId: pid, model: "m" });
     const s = await session(t);
     const th = await thread(t, s);

@@ -2,7 +2,16 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api";
 import { keyVersionOf, parseKey } from "../../convex/lib/secretbox";
 import { newT, member, expectCode, type T } from "../harness";
-import { allSecretRows, makeChannel, makeServer, makeSkill, randomKey, resetKeys, securityEvents, setKeys } from "./fixtures";
+import {
+  allSecretRows,
+  makeChannel,
+  makeServer,
+  makeSkill,
+  randomKey,
+  resetKeys,
+  securityEvents,
+  setKeys,
+} from "./fixtures";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -27,15 +36,20 @@ async function seed(t: T, key: string) {
     expected[n] = `skill-secret-${n}-${Math.random()}`;
     await o.as.mutation(api.secrets.manage.setSkillSecret, { skillId, name: n, value: expected[n] });
   }
-  for (const n of ["C0", "C1", "C2"]) await o.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: n, value: `chan-${n}-value` });
-  for (const n of ["M0", "M1"]) await o.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId, name: n, value: `mcp-${n}-value` });
+  for (const n of ["C0", "C1", "C2"])
+    await o.as.mutation(api.secrets.manage.setChannelSecret, { channelId, name: n, value: `chan-${n}-value` });
+  for (const n of ["M0", "M1"])
+    await o.as.mutation(api.secrets.manage.setMcpServerSecret, { serverId, name: n, value: `mcp-${n}-value` });
   return { o, skillId, channelId, serverId, names, expected };
 }
 
 async function readAll(t: T, s: Awaited<ReturnType<typeof seed>>) {
   return {
     skill: await t.action(internal.secrets.access.readSkillSecrets, { skillId: s.skillId, names: s.names }),
-    channel: await t.action(internal.secrets.access.readChannelSecrets, { channelId: s.channelId, names: ["C0", "C1", "C2"] }),
+    channel: await t.action(internal.secrets.access.readChannelSecrets, {
+      channelId: s.channelId,
+      names: ["C0", "C1", "C2"],
+    }),
     mcp: await t.action(internal.secrets.access.readMcpServerSecrets, { serverId: s.serverId, names: ["M0", "M1"] }),
   };
 }
@@ -93,7 +107,10 @@ describe("key rotation", () => {
     expect(await readAll(t, s)).toEqual(expectedAll(s));
     // and without the re-encryption that would have failed:
     setKeys(A);
-    await expectCode(t.action(internal.secrets.access.readSkillSecrets, { skillId: s.skillId, names: ["S0"] }), "SECRET_DECRYPT_FAILED");
+    await expectCode(
+      t.action(internal.secrets.access.readSkillSecrets, { skillId: s.skillId, names: ["S0"] }),
+      "SECRET_DECRYPT_FAILED",
+    );
   });
 
   test("resumable: a run stopped after one batch converges when started again", async () => {
@@ -165,7 +182,10 @@ describe("key rotation", () => {
     const A = randomKey();
     const s = await seed(t, A);
     const other = await member(t, { workspace: "ws-other", role: "admin" });
-    expect(await other.as.query(api.secrets.rotation.status, {})).toMatchObject({ remainingOnOldVersions: 0, byVersion: {} });
+    expect(await other.as.query(api.secrets.rotation.status, {})).toMatchObject({
+      remainingOnOldVersions: 0,
+      byVersion: {},
+    });
     const viewer = await member(t, { role: "viewer" });
     await expectCode(viewer.as.query(api.secrets.rotation.status, {}), "FORBIDDEN");
     expect((await s.o.as.query(api.secrets.rotation.status, {})).byVersion).toEqual({ [versionOf(A)]: 12 });

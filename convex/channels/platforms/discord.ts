@@ -1,12 +1,37 @@
 /** Discord interactions: Ed25519 signatures, slash commands, deferred answers and follow-ups. */
 import { z } from "zod";
 import { ed25519Verify, hexToBytesStrict, utf8 } from "../../lib/webhookCrypto";
-import { DECIMAL_SECONDS, DUPLICATE, INVALID, JSON_HEADERS, NOTICE_UNAVAILABLE, OK, checkWindow, clampTo, fail, header, json, shortName } from "./kit";
-import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult, WebhookAnswer } from "./types";
+import {
+  DECIMAL_SECONDS,
+  DUPLICATE,
+  INVALID,
+  JSON_HEADERS,
+  NOTICE_UNAVAILABLE,
+  OK,
+  checkWindow,
+  clampTo,
+  fail,
+  header,
+  json,
+  shortName,
+} from "./kit";
+import type {
+  InboundRequest,
+  ParseInput,
+  ParseResult,
+  PlatformAdapter,
+  VendorRequest,
+  VerifyResult,
+  WebhookAnswer,
+} from "./types";
 
 // Interaction follow-ups authenticate with the interaction token; the bot token is kept for
 // registering commands and future bot-initiated messages.
-const SECRETS = { verify: "DISCORD_PUBLIC_KEY", send: "DISCORD_BOT_TOKEN", all: ["DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN"] } as const;
+const SECRETS = {
+  verify: "DISCORD_PUBLIC_KEY",
+  send: "DISCORD_BOT_TOKEN",
+  all: ["DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN"],
+} as const;
 const MAX_REPLY_CHARS = 2000;
 /** Discord interaction tokens are valid for 15 minutes. */
 export const DISCORD_TOKEN_TTL_MS = 15 * 60_000;
@@ -25,7 +50,9 @@ function verifyDiscord(req: InboundRequest, publicKeyHex: string, now: number): 
   if (!DECIMAL_SECONDS.test(ts)) return fail("bad_timestamp");
   const late = checkWindow(Number(ts), now);
   if (late) return late;
-  return ed25519Verify(sig, utf8(ts + req.body), pub, publicKeyHex).then((valid) => (valid ? OK : fail("signature_mismatch")));
+  return ed25519Verify(sig, utf8(ts + req.body), pub, publicKeyHex).then((valid) =>
+    valid ? OK : fail("signature_mismatch"),
+  );
 }
 
 const snowflake = z.string().regex(/^[0-9]{15,21}$/);
@@ -38,7 +65,10 @@ const DiscordCommand = z.object({
   token: z.string().regex(/^[A-Za-z0-9._-]{20,1000}$/),
   data: z.object({
     name: z.string().min(1).max(32),
-    options: z.array(z.object({ name: z.string(), type: z.number().int(), value: z.unknown().optional() })).max(25).optional(),
+    options: z
+      .array(z.object({ name: z.string(), type: z.number().int(), value: z.unknown().optional() }))
+      .max(25)
+      .optional(),
   }),
   member: z.object({ user: DiscordUser }).optional(),
   user: DiscordUser.optional(),
@@ -78,7 +108,12 @@ function notice(content: string): WebhookAnswer {
 }
 
 /** Follow-up to a deferred interaction; after a type-5 response it replaces the "thinking…" message. */
-export function discordFollowup(base: string, applicationId: string, interactionToken: string, text: string): VendorRequest {
+export function discordFollowup(
+  base: string,
+  applicationId: string,
+  interactionToken: string,
+  text: string,
+): VendorRequest {
   return {
     url: `${base}/webhooks/${encodeURIComponent(applicationId)}/${encodeURIComponent(interactionToken)}`,
     method: "POST",
@@ -92,7 +127,9 @@ export const discord: PlatformAdapter = {
   settingsSchema: z.strictObject({
     applicationId: z.string().regex(/^[0-9]{17,20}$/),
   }),
-  settingsFields: [{ key: "applicationId", label: "Application ID", required: true, placeholder: "123456789012345678" }],
+  settingsFields: [
+    { key: "applicationId", label: "Application ID", required: true, placeholder: "123456789012345678" },
+  ],
   secrets: SECRETS,
   verify: (req, secret, now) => verifyDiscord(req, secret, now()),
   parse: parseDiscord,

@@ -56,5 +56,9 @@ export const IDEMPOTENT_SEND: ReadonlySet<Platform> = new Set(PLATFORMS.filter((
 /** What SyncBoard lists: the platforms in registry order with their names and settings forms. */
 export type PlatformEntry = { platform: Platform; label: string; settingsFields: readonly SettingsField[] };
 export const PLATFORM_CATALOG: readonly PlatformEntry[] = Object.freeze(
-  PLATFORMS.map((platform) => ({ platform, label: ADAPTERS[platform].label, settingsFields: ADAPTERS[platform].settingsFields })),
+  PLATFORMS.map((platform) => ({
+    platform,
+    label: ADAPTERS[platform].label,
+    settingsFields: ADAPTERS[platform].settingsFields,
+  })),
 );

@@ -70,7 +70,10 @@ export function json(body: string): unknown {
 
 export function shortName(s: string | undefined): string | undefined {
   if (!s) return undefined;
-  const t = s.replace(/\p{Cc}/gu, "").trim().slice(0, 64);
+  const t = s
+    .replace(/\p{Cc}/gu, "")
+    .trim()
+    .slice(0, 64);
   return t || undefined;
 }
 
@@ -78,7 +81,8 @@ export function shortName(s: string | undefined): string | undefined {
 
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
 // addr-spec subset: what we accept as a sender/recipient address
-export const EMAIL_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const EMAIL_ADDRESS =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const DISPLAY_FROM = /^[^<>\r\n"]{0,100} <([^<>\s]+)>$/;
 
 /** The address inside "a@b.c" or "Name <a@b.c>", lower-cased; null if it is not one. */

@@ -1,10 +1,34 @@
 /** Resend (e-mail): Svix-signed webhooks, received-email metadata, /emails replies. */
 import { z } from "zod";
-import { base64ToBytesCanonical, bytesEqualDigest, hmacSha256Raw, stablelibBase64Decode } from "../../lib/webhookCrypto";
-import { DUPLICATE, IGNORE, INVALID, JSON_HEADERS, JSON_OK, MAX_MESSAGE_CHARS, OK, checkWindow, clampTo, emailOf, fail, header, json, pseudonym } from "./kit";
+import {
+  base64ToBytesCanonical,
+  bytesEqualDigest,
+  hmacSha256Raw,
+  stablelibBase64Decode,
+} from "../../lib/webhookCrypto";
+import {
+  DUPLICATE,
+  IGNORE,
+  INVALID,
+  JSON_HEADERS,
+  JSON_OK,
+  MAX_MESSAGE_CHARS,
+  OK,
+  checkWindow,
+  clampTo,
+  emailOf,
+  fail,
+  header,
+  json,
+  pseudonym,
+} from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = { verify: "RESEND_WEBHOOK_SECRET", send: "RESEND_API_KEY", all: ["RESEND_WEBHOOK_SECRET", "RESEND_API_KEY"] } as const;
+const SECRETS = {
+  verify: "RESEND_WEBHOOK_SECRET",
+  send: "RESEND_API_KEY",
+  all: ["RESEND_WEBHOOK_SECRET", "RESEND_API_KEY"],
+} as const;
 const MAX_REPLY_CHARS = 20000;
 
 // --- Svix (standardwebhooks 1.0 as used by svix 1.x `Webhook.verify`) ------------------------
@@ -75,7 +99,10 @@ function parseResend({ body, headers, settings, idSalt }: ParseInput): ParseResu
   if (!sender) return INVALID;
   const self = typeof settings.fromAddress === "string" ? emailOf(settings.fromAddress) : null;
   if (self && sender === self) return IGNORE(deliveryId); // our own replies echoed back
-  const subject = (r.data.subject ?? "").replace(/\p{Cc}+/gu, " ").trim().slice(0, 200);
+  const subject = (r.data.subject ?? "")
+    .replace(/\p{Cc}+/gu, " ")
+    .trim()
+    .slice(0, 200);
   const text = typeof r.data.text === "string" ? cleanEmailText(r.data.text) : undefined;
   return {
     ok: true,
@@ -129,8 +156,17 @@ export function resendSendEmail(
   return {
     url: `${base}/emails`,
     method: "POST",
-    headers: { ...JSON_HEADERS, Authorization: `Bearer ${apiKey}`, ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}) },
-    body: JSON.stringify({ from: mail.from, to: [mail.to], subject: mail.subject, text: clampTo(MAX_REPLY_CHARS, mail.text) }),
+    headers: {
+      ...JSON_HEADERS,
+      Authorization: `Bearer ${apiKey}`,
+      ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}),
+    },
+    body: JSON.stringify({
+      from: mail.from,
+      to: [mail.to],
+      subject: mail.subject,
+      text: clampTo(MAX_REPLY_CHARS, mail.text),
+    }),
   };
 }
 
@@ -153,9 +189,14 @@ export const resend: PlatformAdapter = {
   label: "Email (Resend)",
   settingsSchema: z.strictObject({
     /** "bot@example.com" or "Bot <bot@example.com>" on a domain verified in Resend. */
-    fromAddress: z.string().max(200).refine((s) => emailOf(s) !== null),
+    fromAddress: z
+      .string()
+      .max(200)
+      .refine((s) => emailOf(s) !== null),
   }),
-  settingsFields: [{ key: "fromAddress", label: "From address", required: true, placeholder: "Agent <agent@example.com>" }],
+  settingsFields: [
+    { key: "fromAddress", label: "From address", required: true, placeholder: "Agent <agent@example.com>" },
+  ],
   secrets: SECRETS,
   verify: (req, secret, now) => verifySvix(req, secret, now()),
   parse: parseResend,
@@ -170,7 +211,15 @@ export const resend: PlatformAdapter = {
     build: ({ base, secret, target: t, text, idemKey }) => {
       const from = t.settings.fromAddress;
       if (!secret || typeof from !== "string" || !t.contact || !emailOf(t.contact)) return null;
-      return { kind: "http", request: resendSendEmail(base, secret, { from, to: t.contact, subject: replySubject(t.replyTarget), text }, idemKey) };
+      return {
+        kind: "http",
+        request: resendSendEmail(
+          base,
+          secret,
+          { from, to: t.contact, subject: replySubject(t.replyTarget), text },
+          idemKey,
+        ),
+      };
     },
   },
   fetchText: {
@@ -179,7 +228,12 @@ export const resend: PlatformAdapter = {
       let text = "";
       try {
         const mail = JSON.parse(responseBody);
-        text = typeof mail?.text === "string" && mail.text.trim() ? mail.text : typeof mail?.html === "string" ? htmlToText(mail.html) : "";
+        text =
+          typeof mail?.text === "string" && mail.text.trim()
+            ? mail.text
+            : typeof mail?.html === "string"
+              ? htmlToText(mail.html)
+              : "";
       } catch {
         text = "";
       }

@@ -1,10 +1,27 @@
 /** Slack Events API: v0 HMAC-SHA256 signatures, event callbacks, chat.postMessage replies. */
 import { z } from "zod";
 import { hmacSha256, lowerHexEqualsDigest } from "../../lib/webhookCrypto";
-import { DECIMAL_SECONDS, DUPLICATE, IGNORE, INVALID, JSON_HEADERS, JSON_OK, OK, checkWindow, clampTo, fail, header, json } from "./kit";
+import {
+  DECIMAL_SECONDS,
+  DUPLICATE,
+  IGNORE,
+  INVALID,
+  JSON_HEADERS,
+  JSON_OK,
+  OK,
+  checkWindow,
+  clampTo,
+  fail,
+  header,
+  json,
+} from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = { verify: "SLACK_SIGNING_SECRET", send: "SLACK_BOT_TOKEN", all: ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"] } as const;
+const SECRETS = {
+  verify: "SLACK_SIGNING_SECRET",
+  send: "SLACK_BOT_TOKEN",
+  all: ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"],
+} as const;
 const MAX_REPLY_CHARS = 4000;
 const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
 
@@ -33,9 +50,15 @@ const SlackEventCallback = z.object({
   team_id: z.string().max(40).optional(),
   event: z.object({
     type: z.string().max(64),
-    user: z.string().regex(/^[UW][A-Z0-9]{2,40}$/).optional(),
+    user: z
+      .string()
+      .regex(/^[UW][A-Z0-9]{2,40}$/)
+      .optional(),
     text: z.string().optional(),
-    channel: z.string().regex(/^[CDG][A-Z0-9]{2,40}$/).optional(),
+    channel: z
+      .string()
+      .regex(/^[CDG][A-Z0-9]{2,40}$/)
+      .optional(),
     bot_id: z.string().optional(),
     subtype: z.string().optional(),
   }),
@@ -82,8 +105,14 @@ export function slackPostMessage(base: string, botToken: string, channel: string
 export const slack: PlatformAdapter = {
   label: "Slack",
   settingsSchema: z.strictObject({
-    appId: z.string().regex(/^A[A-Z0-9]{6,20}$/).optional(),
-    teamId: z.string().regex(/^T[A-Z0-9]{6,20}$/).optional(),
+    appId: z
+      .string()
+      .regex(/^A[A-Z0-9]{6,20}$/)
+      .optional(),
+    teamId: z
+      .string()
+      .regex(/^T[A-Z0-9]{6,20}$/)
+      .optional(),
   }),
   settingsFields: [
     { key: "appId", label: "App ID", required: false, placeholder: "A0123456" },
@@ -101,7 +130,9 @@ export const slack: PlatformAdapter = {
     maxChars: MAX_REPLY_CHARS,
     usesSecret: true,
     build: ({ base, secret, target, text }) =>
-      secret && target.replyTarget ? { kind: "http", request: slackPostMessage(base, secret, target.replyTarget, text) } : null,
+      secret && target.replyTarget
+        ? { kind: "http", request: slackPostMessage(base, secret, target.replyTarget, text) }
+        : null,
   },
   fetchText: null,
   vendorBase: { env: "WARDEN_SLACK_API_BASE", fallback: "https://slack.com/api" },

@@ -4,7 +4,11 @@ import { secretStringEqual } from "../../lib/webhookCrypto";
 import { DUPLICATE, IGNORE, INVALID, JSON_HEADERS, JSON_OK, OK, clampTo, fail, header, json, shortName } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = { verify: "TELEGRAM_SECRET_TOKEN", send: "TELEGRAM_BOT_TOKEN", all: ["TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"] } as const;
+const SECRETS = {
+  verify: "TELEGRAM_SECRET_TOKEN",
+  send: "TELEGRAM_BOT_TOKEN",
+  all: ["TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"],
+} as const;
 const MAX_REPLY_CHARS = 4096;
 
 // X-Telegram-Bot-Api-Secret-Token equals the secret token set with setWebhook.
@@ -23,7 +27,12 @@ const TelegramUpdate = z.object({
     .object({
       message_id: tgInt,
       from: z
-        .object({ id: tgInt, is_bot: z.boolean().optional(), first_name: z.string().optional(), username: z.string().optional() })
+        .object({
+          id: tgInt,
+          is_bot: z.boolean().optional(),
+          first_name: z.string().optional(),
+          username: z.string().optional(),
+        })
         .optional(),
       chat: z.object({ id: tgInt, type: z.string() }),
       text: z.string().optional(),
@@ -66,7 +75,10 @@ export function telegramSendMessage(base: string, botToken: string, chatId: stri
 export const telegram: PlatformAdapter = {
   label: "Telegram",
   settingsSchema: z.strictObject({
-    botUsername: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/).optional(),
+    botUsername: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/)
+      .optional(),
   }),
   settingsFields: [{ key: "botUsername", label: "Bot username", required: false, placeholder: "my_warden_bot" }],
   secrets: SECRETS,
@@ -81,7 +93,9 @@ export const telegram: PlatformAdapter = {
     maxChars: MAX_REPLY_CHARS,
     usesSecret: true,
     build: ({ base, secret, target, text }) =>
-      secret && isTelegramBotToken(secret) ? { kind: "http", request: telegramSendMessage(base, secret, target.platformUserId, text) } : null,
+      secret && isTelegramBotToken(secret)
+        ? { kind: "http", request: telegramSendMessage(base, secret, target.platformUserId, text) }
+        : null,
   },
   fetchText: null,
   vendorBase: { env: "WARDEN_TELEGRAM_API_BASE", fallback: "https://api.telegram.org" },

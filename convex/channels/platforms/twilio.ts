@@ -150,7 +150,14 @@ export const twilio: PlatformAdapter = {
       const accountSid = t.settings.accountSid;
       const from = t.replyTarget ?? (typeof t.settings.fromNumber === "string" ? t.settings.fromNumber : undefined);
       if (!secret || typeof accountSid !== "string" || !from || !t.contact) return null;
-      return { kind: "twilio", accountSid, authToken: secret, from, to: t.contact, text: clampTo(MAX_REPLY_CHARS, text) };
+      return {
+        kind: "twilio",
+        accountSid,
+        authToken: secret,
+        from,
+        to: t.contact,
+        text: clampTo(MAX_REPLY_CHARS, text),
+      };
     },
   },
   fetchText: null,

@@ -31,9 +31,7 @@ export type VerifyFailureReason =
   | "signature_mismatch"
   | "verifier_error";
 
-export type VerifyResult =
-  | { ok: true }
-  | { ok: false; code: "WEBHOOK_SIGNATURE_INVALID"; reason: VerifyFailureReason };
+export type VerifyResult = { ok: true } | { ok: false; code: "WEBHOOK_SIGNATURE_INVALID"; reason: VerifyFailureReason };
 
 export type InboundUser = {
   /** Verified id; pseudonymous ("h:…") for phone numbers and e-mail addresses. */
@@ -137,7 +135,10 @@ export interface PlatformAdapter {
    * that fetches the message with the send secret, and its response body → cleaned text ("" = none).
    * null when the webhook carries the text.
    */
-  fetchText: { request(base: string, secret: string, id: string): VendorRequest; text(responseBody: string): string } | null;
+  fetchText: {
+    request(base: string, secret: string, id: string): VendorRequest;
+    text(responseBody: string): string;
+  } | null;
   /** Env var overriding the vendor API base (local mocks), and the vendor's own base. */
   vendorBase: { env: string; fallback: string };
   /**

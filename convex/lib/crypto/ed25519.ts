@@ -25,11 +25,21 @@ export async function ed25519VerifyNoble(sig: Uint8Array, msg: Uint8Array, pub: 
 }
 
 /** Verifies an Ed25519 signature; `pubHex` is the key's hex (used as the cache id). Never throws. */
-export async function ed25519Verify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array, pubHex: string): Promise<boolean> {
+export async function ed25519Verify(
+  sig: Uint8Array,
+  msg: Uint8Array,
+  pub: Uint8Array,
+  pubHex: string,
+): Promise<boolean> {
   const key = await importEd25519(pubHex, pub);
   if (key === null) return ed25519VerifyNoble(sig, msg, pub);
   try {
-    return await crypto.subtle.verify({ name: "Ed25519" }, key, sig as Uint8Array<ArrayBuffer>, msg as Uint8Array<ArrayBuffer>);
+    return await crypto.subtle.verify(
+      { name: "Ed25519" },
+      key,
+      sig as Uint8Array<ArrayBuffer>,
+      msg as Uint8Array<ArrayBuffer>,
+    );
   } catch {
     return false;
   }

@@ -47,7 +47,14 @@ const rawKeys: KeyRing = { native: new Map(), js: new Map() };
 function mac(alg: Alg, ring: KeyRing, cacheId: string, key: () => Uint8Array, msg: Uint8Array | string): string {
   const native = nativeCrypto;
   // Strings are hashed as their UTF-8 bytes on both paths.
-  if (native) return native.createHmac(alg, cacheGet(ring.native, cacheId, () => native.createSecretKey(key()))).update(msg).digest("latin1");
+  if (native)
+    return native
+      .createHmac(
+        alg,
+        cacheGet(ring.native, cacheId, () => native.createSecretKey(key())),
+      )
+      .update(msg)
+      .digest("latin1");
   const k = cacheGet(ring.js, alg + "\u0000" + cacheId, () => jsKey(alg === "sha1" ? JS_SHA1 : JS_SHA256, key()));
   return jsMac(k, messageBytes(msg));
 }

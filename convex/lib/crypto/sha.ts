@@ -11,14 +11,18 @@ import { encoder } from "./bytes";
 // No branch or index depends on the key or the message, as in any SHA implementation.
 
 const SHA256_K = Int32Array.from([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
-  0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
-  0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
-  0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
-  0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
-  0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
 ]);
-const SHA256_IV = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+const SHA256_IV = Int32Array.from([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
 const SHA1_IV = Int32Array.from([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
 
 /** Message schedule, shared (everything here is synchronous). */
@@ -30,7 +34,14 @@ type Blocks = (st: Int32Array, b: Uint8Array, pos: number, end: number) => void;
 function sha256Blocks(st: Int32Array, b: Uint8Array, pos: number, end: number): void {
   const w = W;
   const k = SHA256_K;
-  let h0 = st[0], h1 = st[1], h2 = st[2], h3 = st[3], h4 = st[4], h5 = st[5], h6 = st[6], h7 = st[7];
+  let h0 = st[0],
+    h1 = st[1],
+    h2 = st[2],
+    h3 = st[3],
+    h4 = st[4],
+    h5 = st[5],
+    h6 = st[6],
+    h7 = st[7];
   for (; pos < end; pos += 64) {
     for (let i = 0, j = pos; i < 16; i++, j += 4) w[i] = (b[j] << 24) | (b[j + 1] << 16) | (b[j + 2] << 8) | b[j + 3];
     for (let i = 16; i < 64; i++) {
@@ -40,7 +51,14 @@ function sha256Blocks(st: Int32Array, b: Uint8Array, pos: number, end: number): 
       const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
       w[i] = (s1 + w[i - 7] + s0 + w[i - 16]) | 0;
     }
-    let a = h0, bb = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+    let a = h0,
+      bb = h1,
+      c = h2,
+      d = h3,
+      e = h4,
+      f = h5,
+      g = h6,
+      h = h7;
     for (let i = 0; i < 64; i++) {
       const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const t1 = (h + s1 + ((e & f) ^ (~e & g)) + k[i] + w[i]) | 0;
@@ -77,14 +95,22 @@ function sha256Blocks(st: Int32Array, b: Uint8Array, pos: number, end: number): 
 /** Compresses the 64-byte blocks b[pos, end) into the state st (5 words). */
 function sha1Blocks(st: Int32Array, b: Uint8Array, pos: number, end: number): void {
   const w = W;
-  let h0 = st[0], h1 = st[1], h2 = st[2], h3 = st[3], h4 = st[4];
+  let h0 = st[0],
+    h1 = st[1],
+    h2 = st[2],
+    h3 = st[3],
+    h4 = st[4];
   for (; pos < end; pos += 64) {
     for (let i = 0, j = pos; i < 16; i++, j += 4) w[i] = (b[j] << 24) | (b[j + 1] << 16) | (b[j + 2] << 8) | b[j + 3];
     for (let i = 16; i < 80; i++) {
       const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
       w[i] = (x << 1) | (x >>> 31);
     }
-    let a = h0, bb = h1, c = h2, d = h3, e = h4;
+    let a = h0,
+      bb = h1,
+      c = h2,
+      d = h3,
+      e = h4;
     let i = 0;
     for (; i < 20; i++) {
       const t = (((a << 5) | (a >>> 27)) + ((bb & c) | (~bb & d)) + e + 0x5a827999 + w[i]) | 0;
@@ -178,7 +204,8 @@ let scratch = new Uint8Array(1024);
 export function messageBytes(msg: Uint8Array | string): Uint8Array {
   if (typeof msg !== "string") return msg;
   if (msg.length > SCRATCH_UNITS) return encoder.encode(msg);
-  if (scratch.length < msg.length * 3) scratch = new Uint8Array(Math.min(SCRATCH_UNITS * 3, Math.max(msg.length * 3, scratch.length * 2)));
+  if (scratch.length < msg.length * 3)
+    scratch = new Uint8Array(Math.min(SCRATCH_UNITS * 3, Math.max(msg.length * 3, scratch.length * 2)));
   // Lone surrogates become U+FFFD, exactly as encoder.encode (and Node's UTF-8) does.
   return scratch.subarray(0, encoder.encodeInto(msg, scratch).written);
 }

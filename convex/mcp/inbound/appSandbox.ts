@@ -14,7 +14,9 @@ export const APP_SANDBOX_PATH = "/mcp-app-sandbox";
 
 /** SyncBoard origins that may frame the page: WARDEN_ALLOWED_ORIGINS, only well-formed http(s) origins. */
 export function sandboxOrigins(env: Record<string, string | undefined>): string[] {
-  return allowedOrigins(env).filter((o) => /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o) || /^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(o));
+  return allowedOrigins(env).filter(
+    (o) => /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(o) || /^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(o),
+  );
 }
 
 export function appSandboxCsp(origins: string[]): string {

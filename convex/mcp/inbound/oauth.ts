@@ -59,7 +59,12 @@ const refusalValidator = v.object({
   description: v.optional(v.string()),
   retryAfterMs: v.optional(v.number()),
 });
-const refuse = (status: number, error: string, description?: string): Refusal => ({ ok: false, status, error, ...(description ? { description } : {}) });
+const refuse = (status: number, error: string, description?: string): Refusal => ({
+  ok: false,
+  status,
+  error,
+  ...(description ? { description } : {}),
+});
 
 async function ipTag(ip: string): Promise<string> {
   return await minimizeSource(`ip:${ip.slice(0, 64)}`, pseudonymSecret());
@@ -67,8 +72,20 @@ async function ipTag(ip: string): Promise<string> {
 
 /** The per-IP budget for /oauth/authorize, /oauth/token and /oauth/revoke (fails closed). */
 async function perIp(ctx: MutationCtx, ip: string): Promise<Refusal | null> {
-  const r = await enforceLimit(ctx, { name: "oauthPerIp", key: `ip:${ip.slice(0, 64)}`, category: "oauth", source: `ip:${ip.slice(0, 64)}` });
-  return r.ok ? null : { ok: false, status: r.code === "RATE_LIMITED" ? 429 : 503, error: r.code === "RATE_LIMITED" ? "slow_down" : "temporarily_unavailable", retryAfterMs: r.retryAfterMs };
+  const r = await enforceLimit(ctx, {
+    name: "oauthPerIp",
+    key: `ip:${ip.slice(0, 64)}`,
+    category: "oauth",
+    source: `ip:${ip.slice(0, 64)}`,
+  });
+  return r.ok
+    ? null
+    : {
+        ok: false,
+        status: r.code === "RATE_LIMITED" ? 429 : 503,
+        error: r.code === "RATE_LIMITED" ? "slow_down" : "temporarily_unavailable",
+        retryAfterMs: r.retryAfterMs,
+      };
 }
 
 async function clientByPublicId(ctx: MutationCtx, clientId: string) {
@@ -80,7 +97,13 @@ async function clientByPublicId(ctx: MutationCtx, clientId: string) {
 }
 
 async function event(ctx: MutationCtx, code: Code, detail: string, ip: string, workspaceId?: Id<"workspaces">) {
-  await recordSecurityEvent(ctx, { workspaceId, code, category: "oauth", source: `ip:${ip.slice(0, 64)}`, detail: `oauth: ${detail}; ip=${ip.slice(0, 64)}` });
+  await recordSecurityEvent(ctx, {
+    workspaceId,
+    code,
+    category: "oauth",
+    source: `ip:${ip.slice(0, 64)}`,
+    detail: `oauth: ${detail}; ip=${ip.slice(0, 64)}`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,19 +112,39 @@ async function event(ctx: MutationCtx, code: Code, detail: string, ip: string, w
 export const register = internalMutation({
   args: { ip: v.string(), metadata: v.any() },
   returns: v.union(
-    v.object({ ok: v.literal(true), client_id: v.string(), client_name: v.string(), redirect_uris: v.array(v.string()), client_id_issued_at: v.number() }),
+    v.object({
+      ok: v.literal(true),
+      client_id: v.string(),
+      client_name: v.string(),
+      redirect_uris: v.array(v.string()),
+      client_id_issued_at: v.number(),
+    }),
     refusalValidator,
   ),
   handler: async (ctx, { ip, metadata }) => {
     // Counted before anything else: a flood of invalid registrations spends the budget too.
-    const limited = await enforceLimit(ctx, { name: "oauthRegisterPerIp", key: `ip:${ip.slice(0, 64)}`, category: "oauth", source: `ip:${ip.slice(0, 64)}` });
+    const limited = await enforceLimit(ctx, {
+      name: "oauthRegisterPerIp",
+      key: `ip:${ip.slice(0, 64)}`,
+      category: "oauth",
+      source: `ip:${ip.slice(0, 64)}`,
+    });
     if (!limited.ok) {
-      return { ok: false as const, status: limited.code === "RATE_LIMITED" ? 429 : 503, error: limited.code === "RATE_LIMITED" ? "slow_down" : "temporarily_unavailable", retryAfterMs: limited.retryAfterMs };
+      return {
+        ok: false as const,
+        status: limited.code === "RATE_LIMITED" ? 429 : 503,
+        error: limited.code === "RATE_LIMITED" ? "slow_down" : "temporarily_unavailable",
+        retryAfterMs: limited.retryAfterMs,
+      };
     }
-    const m = metadata && typeof metadata === "object" && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : null;
+    const m =
+      metadata && typeof metadata === "object" && !Array.isArray(metadata)
+        ? (metadata as Record<string, unknown>)
+        : null;
     if (!m) return refuse(400, "invalid_client_metadata");
     const uris = m.redirect_uris;
-    if (!Array.isArray(uris) || uris.length === 0 || uris.length > MAX_REDIRECT_URIS) return refuse(400, "invalid_redirect_uri", "1 to 5 redirect_uris");
+    if (!Array.isArray(uris) || uris.length === 0 || uris.length > MAX_REDIRECT_URIS)
+      return refuse(400, "invalid_redirect_uri", "1 to 5 redirect_uris");
     const redirectUris: string[] = [];
     for (const u of uris) {
       const c = checkRedirectUri(u);
@@ -110,18 +153,39 @@ export const register = internalMutation({
     }
     // Public clients only: the authorization code grant (+ refresh), response type code, no secret.
     const grants = m.grant_types === undefined ? ["authorization_code"] : m.grant_types;
-    if (!Array.isArray(grants) || !grants.every((g) => g === "authorization_code" || g === "refresh_token") || !grants.includes("authorization_code")) {
+    if (
+      !Array.isArray(grants) ||
+      !grants.every((g) => g === "authorization_code" || g === "refresh_token") ||
+      !grants.includes("authorization_code")
+    ) {
       return refuse(400, "invalid_client_metadata", "grant_types: authorization_code, refresh_token");
     }
     const responses = m.response_types === undefined ? ["code"] : m.response_types;
-    if (!Array.isArray(responses) || !responses.every((r) => r === "code")) return refuse(400, "invalid_client_metadata", "response_types: code");
+    if (!Array.isArray(responses) || !responses.every((r) => r === "code"))
+      return refuse(400, "invalid_client_metadata", "response_types: code");
     const rawName = typeof m.client_name === "string" ? m.client_name : "";
-    // eslint-disable-next-line no-control-regex
-    const clientName = rawName.replace(/[\u0000-\u001f\u007f<>]/g, "").trim().slice(0, MAX_CLIENT_NAME) || "Unnamed MCP client";
+    const clientName =
+      rawName
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u001f\u007f<>]/g, "")
+        .trim()
+        .slice(0, MAX_CLIENT_NAME) || "Unnamed MCP client";
     const now = Date.now();
     const clientId = randomToken(OAUTH_PREFIX.client, 32);
-    await ctx.db.insert("oauthClients", { clientId, clientName, redirectUris, sourceTag: await ipTag(ip), createdAt: now });
-    return { ok: true as const, client_id: clientId, client_name: clientName, redirect_uris: redirectUris, client_id_issued_at: Math.floor(now / 1000) };
+    await ctx.db.insert("oauthClients", {
+      clientId,
+      clientName,
+      redirectUris,
+      sourceTag: await ipTag(ip),
+      createdAt: now,
+    });
+    return {
+      ok: true as const,
+      client_id: clientId,
+      client_name: clientName,
+      redirect_uris: redirectUris,
+      client_id_issued_at: Math.floor(now / 1000),
+    };
   },
 });
 
@@ -143,7 +207,14 @@ export const startAuthorization = internalMutation({
   returns: v.union(
     v.object({ ok: v.literal(true), requestId: v.string() }),
     // redirect: the error goes back to the (verified) redirect URI; otherwise it is shown here
-    v.object({ ok: v.literal(false), status: v.number(), error: v.string(), description: v.optional(v.string()), redirect: v.optional(v.string()), retryAfterMs: v.optional(v.number()) }),
+    v.object({
+      ok: v.literal(false),
+      status: v.number(),
+      error: v.string(),
+      description: v.optional(v.string()),
+      redirect: v.optional(v.string()),
+      retryAfterMs: v.optional(v.number()),
+    }),
   ),
   handler: async (ctx, a) => {
     const limited = await perIp(ctx, a.ip);
@@ -152,7 +223,12 @@ export const startAuthorization = internalMutation({
     if (!client) return refuse(400, "invalid_client", "unknown client_id");
     // The redirect URI is checked before any error is sent to it.
     if (!redirectUriMatches(client.redirectUris, a.redirectUri)) {
-      await event(ctx, "OAUTH_REQUEST_INVALID", `redirect_uri not registered for client ${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}`, a.ip);
+      await event(
+        ctx,
+        "OAUTH_REQUEST_INVALID",
+        `redirect_uri not registered for client ${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}`,
+        a.ip,
+      );
       return refuse(400, "invalid_request", "redirect_uri does not match a registered one");
     }
     const back = (error: string, description: string) => ({
@@ -160,13 +236,20 @@ export const startAuthorization = internalMutation({
       status: 302,
       error,
       description,
-      redirect: redirectWith(a.redirectUri, { error, error_description: description, state: a.state, iss: issuerUrl(process.env) ?? undefined }),
+      redirect: redirectWith(a.redirectUri, {
+        error,
+        error_description: description,
+        state: a.state,
+        iss: issuerUrl(process.env) ?? undefined,
+      }),
     });
     if (a.responseType !== "code") return back("unsupported_response_type", "only response_type=code");
     // PKCE is mandatory and only S256: plain (or none) is refused.
     if (a.codeChallengeMethod !== "S256") return back("invalid_request", "code_challenge_method must be S256");
-    if (!isChallengeShape(a.codeChallenge)) return back("invalid_request", "code_challenge must be a base64url SHA-256");
-    if (a.resource !== undefined && a.resource !== a.audience) return back("invalid_target", "resource must be this server's /mcp URL");
+    if (!isChallengeShape(a.codeChallenge))
+      return back("invalid_request", "code_challenge must be a base64url SHA-256");
+    if (a.resource !== undefined && a.resource !== a.audience)
+      return back("invalid_target", "resource must be this server's /mcp URL");
     if (a.state !== undefined && a.state.length > MAX_STATE_LENGTH) return back("invalid_request", "state too long");
     const requestId = randomToken(OAUTH_PREFIX.request, 32);
     const now = Date.now();
@@ -209,7 +292,10 @@ const consentView = v.object({
 /** The consent page's data: who asks, where the code goes, and the workspace's tools to pick from. */
 export const consentRequest = ownerQuery({
   args: { requestId: v.string() },
-  returns: v.union(consentView, v.object({ invalid: v.union(v.literal("unknown"), v.literal("expired"), v.literal("decided")) })),
+  returns: v.union(
+    consentView,
+    v.object({ invalid: v.union(v.literal("unknown"), v.literal("expired"), v.literal("decided")) }),
+  ),
   handler: async (ctx, { requestId }) => {
     const req = await pendingRequest(ctx, requestId);
     if (!req) return { invalid: "unknown" as const };
@@ -228,7 +314,11 @@ export const consentRequest = ownerQuery({
       expiresAt: req.expiresAt,
       workspaceName: ws?.name || "Workspace",
       skills: await skillChoices(ctx, ctx.principal.workspaceId),
-      upstream: (await upstreamChoicesFor(ctx, ctx.principal.workspaceId)).map((u) => ({ scope: u.scope, exposedName: u.exposedName, description: u.description })),
+      upstream: (await upstreamChoicesFor(ctx, ctx.principal.workspaceId)).map((u) => ({
+        scope: u.scope,
+        exposedName: u.exposedName,
+        description: u.description,
+      })),
     };
   },
 });
@@ -272,9 +362,16 @@ export const approve = ownerMutation({
       actorLabel: p.ownerKey,
       action: "mcp.oauth.approve",
       target: `${client.clientName} (${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}…)`,
-      after: { client: client.clientName, redirect: new URL(req.redirectUri).origin, scopes: toolScopes.join(",").slice(0, 200), resource: req.resource },
+      after: {
+        client: client.clientName,
+        redirect: new URL(req.redirectUri).origin,
+        scopes: toolScopes.join(",").slice(0, 200),
+        resource: req.resource,
+      },
     });
-    return { redirectTo: redirectWith(req.redirectUri, { code, state: req.state, iss: issuerUrl(process.env) ?? undefined }) };
+    return {
+      redirectTo: redirectWith(req.redirectUri, { code, state: req.state, iss: issuerUrl(process.env) ?? undefined }),
+    };
   },
 });
 
@@ -293,7 +390,12 @@ export const deny = ownerMutation({
       target: `${client.clientName} (${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}…)`,
     });
     return {
-      redirectTo: redirectWith(req.redirectUri, { error: "access_denied", error_description: "the owner denied the request", state: req.state, iss: issuerUrl(process.env) ?? undefined }),
+      redirectTo: redirectWith(req.redirectUri, {
+        error: "access_denied",
+        error_description: "the owner denied the request",
+        state: req.state,
+        iss: issuerUrl(process.env) ?? undefined,
+      }),
     };
   },
 });
@@ -317,7 +419,15 @@ async function issuePair(ctx: MutationCtx, grant: Doc<"mcpClientTokens">, client
   const access = randomToken(OAUTH_PREFIX.access, 32);
   const refresh = randomToken(OAUTH_PREFIX.refresh, 32);
   const accessExpires = Math.min(now + ACCESS_TOKEN_MS, grant.expiresAt);
-  await ctx.db.insert("oauthTokens", { tokenHash: await sha256Hex(access), kind: "access", grantId: grant._id, workspaceId: grant.workspaceId, clientRef, createdAt: now, expiresAt: accessExpires });
+  await ctx.db.insert("oauthTokens", {
+    tokenHash: await sha256Hex(access),
+    kind: "access",
+    grantId: grant._id,
+    workspaceId: grant.workspaceId,
+    clientRef,
+    createdAt: now,
+    expiresAt: accessExpires,
+  });
   await ctx.db.insert("oauthTokens", {
     tokenHash: await sha256Hex(refresh),
     kind: "refresh",
@@ -367,7 +477,15 @@ export async function revokeGrant(
 }
 
 export const exchangeCode = internalMutation({
-  args: { ip: v.string(), audience: v.string(), clientId: v.string(), code: v.string(), codeVerifier: v.string(), redirectUri: v.string(), resource: v.optional(v.string()) },
+  args: {
+    ip: v.string(),
+    audience: v.string(),
+    clientId: v.string(),
+    code: v.string(),
+    codeVerifier: v.string(),
+    redirectUri: v.string(),
+    resource: v.optional(v.string()),
+  },
   returns: tokenResult,
   handler: async (ctx, a) => {
     const limited = await perIp(ctx, a.ip);
@@ -390,17 +508,30 @@ export const exchangeCode = internalMutation({
       // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
       const grant = code.grantId ? await ctx.db.get(code.grantId) : null;
       if (grant) await revokeGrant(ctx, grant, "code_reuse", { actorLabel: "oauth: code replay" });
-      await event(ctx, "OAUTH_GRANT_REPLAYED", `authorization code used again; grant ${grant ? "revoked" : "not issued"}`, a.ip, code.workspaceId);
+      await event(
+        ctx,
+        "OAUTH_GRANT_REPLAYED",
+        `authorization code used again; grant ${grant ? "revoked" : "not issued"}`,
+        a.ip,
+        code.workspaceId,
+      );
       return refuse(400, "invalid_grant");
     }
     // Spent by this attempt whatever its outcome: a code allows one try.
     await ctx.db.patch(code._id, { usedAt: now });
     if (code.expiresAt <= now) return refuse(400, "invalid_grant", "code expired");
     if (code.redirectUri !== a.redirectUri) {
-      await event(ctx, "OAUTH_GRANT_INVALID", "redirect_uri differs from the authorization request", a.ip, code.workspaceId);
+      await event(
+        ctx,
+        "OAUTH_GRANT_INVALID",
+        "redirect_uri differs from the authorization request",
+        a.ip,
+        code.workspaceId,
+      );
       return refuse(400, "invalid_grant");
     }
-    if ((a.resource !== undefined && a.resource !== code.resource) || code.resource !== a.audience) return refuse(400, "invalid_target");
+    if ((a.resource !== undefined && a.resource !== code.resource) || code.resource !== a.audience)
+      return refuse(400, "invalid_target");
     if (!(await verifyPkce(a.codeVerifier, code.codeChallenge))) {
       await event(ctx, "OAUTH_GRANT_INVALID", "PKCE code_verifier does not match", a.ip, code.workspaceId);
       return refuse(400, "invalid_grant");
@@ -434,7 +565,13 @@ export const exchangeCode = internalMutation({
 });
 
 export const refresh = internalMutation({
-  args: { ip: v.string(), audience: v.string(), clientId: v.string(), refreshToken: v.string(), resource: v.optional(v.string()) },
+  args: {
+    ip: v.string(),
+    audience: v.string(),
+    clientId: v.string(),
+    refreshToken: v.string(),
+    resource: v.optional(v.string()),
+  },
   returns: tokenResult,
   handler: async (ctx, a) => {
     const limited = await perIp(ctx, a.ip);
@@ -458,11 +595,19 @@ export const refresh = internalMutation({
     if (row.rotatedAt !== undefined) {
       // A rotated refresh token came back: someone holds a copy. End the whole chain.
       await revokeGrant(ctx, grant, "refresh_reuse", { actorLabel: "oauth: refresh replay" });
-      await event(ctx, "OAUTH_GRANT_REPLAYED", `rotated refresh token used again; grant ${grant.prefix} revoked`, a.ip, grant.workspaceId);
+      await event(
+        ctx,
+        "OAUTH_GRANT_REPLAYED",
+        `rotated refresh token used again; grant ${grant.prefix} revoked`,
+        a.ip,
+        grant.workspaceId,
+      );
       return refuse(400, "invalid_grant");
     }
-    if (row.revokedAt !== undefined || row.expiresAt <= now || grant.expiresAt <= now) return refuse(400, "invalid_grant");
-    if ((a.resource !== undefined && a.resource !== grant.audience) || grant.audience !== a.audience) return refuse(400, "invalid_target");
+    if (row.revokedAt !== undefined || row.expiresAt <= now || grant.expiresAt <= now)
+      return refuse(400, "invalid_grant");
+    if ((a.resource !== undefined && a.resource !== grant.audience) || grant.audience !== a.audience)
+      return refuse(400, "invalid_target");
     await ctx.db.patch(row._id, { rotatedAt: now });
     await ctx.db.patch(client._id, { lastUsedAt: now });
     return await issuePair(ctx, grant, client._id, now);
@@ -488,7 +633,8 @@ export const revokeToken = internalMutation({
     if (!client || (a.clientId !== undefined && a.clientId !== client.clientId)) return { ok: true as const };
     const grant = await ctx.db.get(row.grantId);
     if (!grant) return { ok: true as const };
-    if (row.kind === "refresh") await revokeGrant(ctx, grant, "client", { actorLabel: `oauth:${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}` });
+    if (row.kind === "refresh")
+      await revokeGrant(ctx, grant, "client", { actorLabel: `oauth:${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}` });
     else if (row.revokedAt === undefined) {
       await ctx.db.patch(row._id, { revokedAt: Date.now() });
       await writeAudit(ctx, {

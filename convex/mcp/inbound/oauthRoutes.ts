@@ -10,7 +10,14 @@
 import { internal } from "../../_generated/api";
 import { endpoint } from "../../access/http";
 import { errorResponse, jsonResponse } from "../../lib/httpSecurity";
-import { CONSENT_PATH, OAUTH_PATHS, authorizationServerMetadata, issuerUrl, oauthError, syncBoardUrl } from "../../lib/oauth";
+import {
+  CONSENT_PATH,
+  OAUTH_PATHS,
+  authorizationServerMetadata,
+  issuerUrl,
+  oauthError,
+  syncBoardUrl,
+} from "../../lib/oauth";
 import type { RouteSpec } from "../../routes";
 import { mcpResourceUrl } from "../protocol";
 
@@ -19,7 +26,8 @@ const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
 
 function oauthJson(status: number, error: string, description?: string, retryAfterMs?: number): Response {
   const headers: Record<string, string> = { ...NO_STORE };
-  if (retryAfterMs !== undefined && (status === 429 || status === 503)) headers["Retry-After"] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  if (retryAfterMs !== undefined && (status === 429 || status === 503))
+    headers["Retry-After"] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   return jsonResponse(oauthError(error, description), status, headers);
 }
 
@@ -90,7 +98,8 @@ export const authorize = endpoint("none", async (ctx, { url, ip }) => {
   const p = url.searchParams;
   const clientId = p.get("client_id");
   const redirectUri = p.get("redirect_uri");
-  if (!singleValued(p) || !clientId || !redirectUri) return oauthJson(400, "invalid_request", "client_id and redirect_uri are required once each");
+  if (!singleValued(p) || !clientId || !redirectUri)
+    return oauthJson(400, "invalid_request", "client_id and redirect_uri are required once each");
   const r = await ctx.runMutation(internal.mcp.inbound.oauth.startAuthorization, {
     ip,
     audience,
@@ -102,7 +111,10 @@ export const authorize = endpoint("none", async (ctx, { url, ip }) => {
     resource: opt(p, "resource")?.slice(0, 1024),
     state: opt(p, "state")?.slice(0, 1024),
   });
-  if (!r.ok) return "redirect" in r && r.redirect ? redirect(r.redirect) : oauthJson(r.status, r.error, r.description, "retryAfterMs" in r ? r.retryAfterMs : undefined);
+  if (!r.ok)
+    return "redirect" in r && r.redirect
+      ? redirect(r.redirect)
+      : oauthJson(r.status, r.error, r.description, "retryAfterMs" in r ? r.retryAfterMs : undefined);
   return redirect(`${board}${CONSENT_PATH}?request=${encodeURIComponent(r.requestId)}`);
 });
 
@@ -138,7 +150,13 @@ export const token = endpoint(
     } else if (grant === "refresh_token") {
       const refreshToken = p.get("refresh_token");
       if (!refreshToken) return oauthJson(400, "invalid_request", "refresh_token is required");
-      r = await ctx.runMutation(internal.mcp.inbound.oauth.refresh, { ip, audience, clientId: clientId.slice(0, 200), refreshToken: refreshToken.slice(0, 200), resource });
+      r = await ctx.runMutation(internal.mcp.inbound.oauth.refresh, {
+        ip,
+        audience,
+        clientId: clientId.slice(0, 200),
+        refreshToken: refreshToken.slice(0, 200),
+        resource,
+      });
     } else {
       return oauthJson(400, "unsupported_grant_type");
     }
@@ -156,7 +174,11 @@ export const revoke = endpoint(
     if (!p) return oauthJson(400, "invalid_request");
     const value = p.get("token");
     if (!value) return oauthJson(400, "invalid_request", "token is required");
-    const r = await ctx.runMutation(internal.mcp.inbound.oauth.revokeToken, { ip, clientId: opt(p, "client_id")?.slice(0, 200), token: value.slice(0, 200) });
+    const r = await ctx.runMutation(internal.mcp.inbound.oauth.revokeToken, {
+      ip,
+      clientId: opt(p, "client_id")?.slice(0, 200),
+      token: value.slice(0, 200),
+    });
     if (!r.ok) return oauthJson(r.status, r.error, r.description, r.retryAfterMs);
     return new Response(null, { status: 200, headers: NO_STORE });
   },

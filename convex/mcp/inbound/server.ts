@@ -114,25 +114,44 @@ async function callTool(ctx: ActionCtx, a: Admitted, ip: string, name: string, a
 const CAPABILITIES = { tools: {} };
 
 function buildServer(ctx: ActionCtx, a: Admitted, ip: string): Server {
-  const server = new Server(SERVER_INFO, { capabilities: CAPABILITIES, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+  const server = new Server(SERVER_INFO, {
+    capabilities: CAPABILITIES,
+    jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+  });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listedTools(a) }));
-  server.setRequestHandler(CallToolRequestSchema, async (req) => await callTool(ctx, a, ip, req.params.name, req.params.arguments));
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    async (req) => await callTool(ctx, a, ip, req.params.name, req.params.arguments),
+  );
   return server;
 }
 
 function rpcJson(status: number, message: Record<string, unknown>): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", ...message }), { status, headers: { "Content-Type": "application/json" } });
+  return new Response(JSON.stringify({ jsonrpc: "2.0", ...message }), {
+    status,
+    headers: { "Content-Type": "application/json" },
+  });
 }
 
 /** One request of the stateless revision, already admitted (token, audience, per-client limit). */
 async function serveStateless(ctx: ActionCtx, a: Admitted, ip: string, r: StatelessRequest): Promise<Response> {
-  if (!r.ok) return rpcJson(r.status, { id: r.id, error: { code: r.code, message: r.message, ...(r.data ? { data: r.data } : {}) } });
+  if (!r.ok)
+    return rpcJson(r.status, {
+      id: r.id,
+      error: { code: r.code, message: r.message, ...(r.data ? { data: r.data } : {}) },
+    });
   if (r.notification) return new Response(null, { status: 202 });
   const meta = { [SERVER_INFO_META]: SERVER_INFO };
-  const ok = (result: Record<string, unknown>) => rpcJson(200, { id: r.id, result: { resultType: "complete", ...result, _meta: meta } });
+  const ok = (result: Record<string, unknown>) =>
+    rpcJson(200, { id: r.id, result: { resultType: "complete", ...result, _meta: meta } });
   switch (r.method) {
     case "server/discover":
-      return ok({ supportedVersions: [...STATELESS_VERSIONS], capabilities: CAPABILITIES, ttlMs: 0, cacheScope: "private" });
+      return ok({
+        supportedVersions: [...STATELESS_VERSIONS],
+        capabilities: CAPABILITIES,
+        ttlMs: 0,
+        cacheScope: "private",
+      });
     case "ping":
       return ok({});
     case "tools/list":
@@ -141,7 +160,10 @@ async function serveStateless(ctx: ActionCtx, a: Admitted, ip: string, r: Statel
     case "tools/call": {
       const name = r.params.name;
       const args = r.params.arguments;
-      if (typeof name !== "string" || (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))) {
+      if (
+        typeof name !== "string" ||
+        (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args)))
+      ) {
         return rpcJson(200, { id: r.id, error: { code: -32602, message: "Invalid params" } });
       }
       return ok(await callTool(ctx, a, ip, name, args));
@@ -162,7 +184,8 @@ function refusal(r: { status: number; code: string; retryAfterMs?: number }, res
 
 /** POST and DELETE /mcp (GET answers 405). */
 export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip }) => {
-  if (req.method !== "POST" && req.method !== "DELETE") return errorResponse("METHOD_NOT_ALLOWED", 405, { Allow: "POST, DELETE" });
+  if (req.method !== "POST" && req.method !== "DELETE")
+    return errorResponse("METHOD_NOT_ALLOWED", 405, { Allow: "POST, DELETE" });
   const resource = mcpResourceUrl(process.env);
   if (!resource) return errorResponse("INTERNAL", 500);
 
@@ -221,7 +244,10 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
     resource: new URL(resource),
   };
   const server = buildServer(ctx, admitted, ip);
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
   let res: Response;
   try {
     await server.connect(transport);
@@ -247,7 +273,9 @@ export const mcpEndpoint = endpoint("mcp-client", async (ctx, { req, body, ip })
 export const protectedResource = endpoint("none", async () => {
   const resource = mcpResourceUrl(process.env);
   if (!resource) return errorResponse("NOT_FOUND", 404);
-  return jsonResponse(protectedResourceMetadata(resource, issuerUrl(process.env)), 200, { "Cache-Control": "public, max-age=300" });
+  return jsonResponse(protectedResourceMetadata(resource, issuerUrl(process.env)), 200, {
+    "Cache-Control": "public, max-age=300",
+  });
 });
 
 export const mcpRoutes: RouteSpec[] = [

@@ -70,7 +70,11 @@ function refuse(status: number, code: string, retryAfterMs?: number): Refusal {
 }
 
 /** Open sessions of a client, closing the idle ones found on the way. */
-async function openSessions(ctx: MutationCtx, tokenId: Id<"mcpClientTokens">, now: number): Promise<Doc<"mcpSessions">[]> {
+async function openSessions(
+  ctx: MutationCtx,
+  tokenId: Id<"mcpClientTokens">,
+  now: number,
+): Promise<Doc<"mcpSessions">[]> {
   const rows = await ctx.db
     .query("mcpSessions")
     .withIndex("by_client_closed", (q) => q.eq("clientTokenId", tokenId).eq("closedAt", undefined))
@@ -99,12 +103,20 @@ async function listableUpstream(ctx: MutationCtx, token: Doc<"mcpClientTokens">,
   const tools = [];
   for (const u of upstream) {
     const server = await ctx.db.get(u.serverId);
-    if (!server || server.workspaceId !== token.workspaceId || server.status !== "approved" || !server.enabled) continue;
+    if (!server || server.workspaceId !== token.workspaceId || server.status !== "approved" || !server.enabled)
+      continue;
     const tool = await ctx.db
       .query("mcpTools")
       .withIndex("by_server_name", (q) => q.eq("serverId", server._id).eq("name", u.tool))
       .first();
-    if (!tool || tool.workspaceId !== token.workspaceId || tool.status !== "approved" || !tool.approvedHash || tool.hash !== tool.approvedHash) continue;
+    if (
+      !tool ||
+      tool.workspaceId !== token.workspaceId ||
+      tool.status !== "approved" ||
+      !tool.approvedHash ||
+      tool.hash !== tool.approvedHash
+    )
+      continue;
     const schema = parseStoredSchema(tool.inputSchema);
     if (!schema || typeof schema !== "object" || (schema as { type?: unknown }).type !== "object") continue;
     tools.push({ name: u.name, description: tool.description, inputSchema: tool.inputSchema });
@@ -150,7 +162,13 @@ export const admit = internalMutation({
     const now = Date.now();
     const ip = a.ip.slice(0, 64);
     const unauthenticated = async (detail: string, workspaceId?: Id<"workspaces">) => {
-      await recordSecurityEvent(ctx, { workspaceId, code: "UNAUTHENTICATED", category: "mcp", source: `ip:${ip}`, detail: `mcp: ${detail}; ip=${ip}` });
+      await recordSecurityEvent(ctx, {
+        workspaceId,
+        code: "UNAUTHENTICATED",
+        category: "mcp",
+        source: `ip:${ip}`,
+        detail: `mcp: ${detail}; ip=${ip}`,
+      });
       return refuse(401, "UNAUTHENTICATED");
     };
 
@@ -167,7 +185,8 @@ export const admit = internalMutation({
       if (access.revokedAt !== undefined) return await unauthenticated("revoked oauth token", access.workspaceId);
       if (access.expiresAt <= now) return await unauthenticated("expired oauth token", access.workspaceId);
       token = await ctx.db.get(access.grantId);
-      if (!token || !token.oauthClientId || token.workspaceId !== access.workspaceId) return await unauthenticated("oauth token without grant");
+      if (!token || !token.oauthClientId || token.workspaceId !== access.workspaceId)
+        return await unauthenticated("oauth token without grant");
       accessExpiresAt = access.expiresAt;
     } else {
       if (!a.tokenHash) return await unauthenticated("missing or malformed token");
@@ -178,13 +197,24 @@ export const admit = internalMutation({
       if (!token) return await unauthenticated("unknown token");
     }
     const client = `client=${token.prefix}`;
-    if (token.revokedAt !== undefined) return await unauthenticated(`revoked ${token.oauthClientId ? "oauth grant" : "token"} ${client}`, token.workspaceId);
+    if (token.revokedAt !== undefined)
+      return await unauthenticated(
+        `revoked ${token.oauthClientId ? "oauth grant" : "token"} ${client}`,
+        token.workspaceId,
+      );
     if (token.expiresAt <= now) return await unauthenticated(`expired token ${client}`, token.workspaceId);
-    if (token.audience !== a.audience) return await unauthenticated(`token for another audience ${client}`, token.workspaceId);
+    if (token.audience !== a.audience)
+      return await unauthenticated(`token for another audience ${client}`, token.workspaceId);
 
     const source = `mcpClient:${token._id}`;
     const event = async (code: Code, detail: string) =>
-      await recordSecurityEvent(ctx, { workspaceId: token.workspaceId, code, category: "mcp", source, detail: `${detail}; ${client} ip=${ip}` });
+      await recordSecurityEvent(ctx, {
+        workspaceId: token.workspaceId,
+        code,
+        category: "mcp",
+        source,
+        detail: `${detail}; ${client} ip=${ip}`,
+      });
 
     // 2. per-client rate limit (every request)
     const perClient = await enforceLimit(ctx, {
@@ -194,7 +224,8 @@ export const admit = internalMutation({
       category: "mcp",
       source,
     });
-    if (!perClient.ok) return refuse(perClient.code === "RATE_LIMITED" ? 429 : 503, perClient.code, perClient.retryAfterMs);
+    if (!perClient.ok)
+      return refuse(perClient.code === "RATE_LIMITED" ? 429 : 503, perClient.code, perClient.retryAfterMs);
     // 2b. the workspace's budget for all users combined (chat, channels, MCP)
     const all = await admitAllUsers(ctx, { workspaceId: token.workspaceId, category: "mcp", source });
     if (!all.ok) return refuse(all.code === "RATE_LIMITED" ? 429 : 503, all.code, all.retryAfterMs);
@@ -216,7 +247,11 @@ export const admit = internalMutation({
       open.sort((x, y) => x.lastSeenAt - y.lastSeenAt || x.createdAt - y.createdAt);
       for (const old of open.slice(0, Math.max(0, open.length - MAX_SESSIONS_PER_CLIENT + 1))) {
         await ctx.db.patch(old._id, { closedAt: now });
-        await logActivity(ctx, { workspaceId: token.workspaceId, kind: "mcp.session_evicted", meta: { client: token.prefix, ip } });
+        await logActivity(ctx, {
+          workspaceId: token.workspaceId,
+          kind: "mcp.session_evicted",
+          meta: { client: token.prefix, ip },
+        });
       }
       await ctx.db.insert("mcpSessions", {
         workspaceId: token.workspaceId,
@@ -241,7 +276,10 @@ export const admit = internalMutation({
         : null;
       if (session && session.clientTokenId !== token._id) {
         // Someone else's session id: indistinguishable from an unknown one for the caller.
-        await event("MCP_SESSION_MISMATCH", a.mode === "end" ? "mcp: DELETE of another client's session" : "mcp: session id of another client");
+        await event(
+          "MCP_SESSION_MISMATCH",
+          a.mode === "end" ? "mcp: DELETE of another client's session" : "mcp: session id of another client",
+        );
         return refuse(404, "NOT_FOUND");
       }
       if (!session || session.closedAt !== undefined) return refuse(404, "NOT_FOUND");
@@ -251,11 +289,16 @@ export const admit = internalMutation({
       }
       if (a.mode === "end") {
         await ctx.db.patch(session._id, { closedAt: now });
-        await logActivity(ctx, { workspaceId: token.workspaceId, kind: "mcp.client_disconnected", meta: { client: token.prefix, ip } });
+        await logActivity(ctx, {
+          workspaceId: token.workspaceId,
+          kind: "mcp.client_disconnected",
+          meta: { client: token.prefix, ip },
+        });
       } else if (now - session.lastSeenAt > TOUCH_MS) await ctx.db.patch(session._id, { lastSeenAt: now });
     }
 
-    if (token.lastUsedAt === undefined || now - token.lastUsedAt > TOUCH_MS) await ctx.db.patch(token._id, { lastUsedAt: now });
+    if (token.lastUsedAt === undefined || now - token.lastUsedAt > TOUCH_MS)
+      await ctx.db.patch(token._id, { lastUsedAt: now });
     const upstream = upstreamOf(token);
     return {
       ok: true as const,
@@ -265,7 +308,10 @@ export const admit = internalMutation({
       scopes: token.toolScopes,
       expiresAt: Math.min(token.expiresAt, accessExpiresAt),
       tools: a.wantTools
-        ? [...(await scopedTools(ctx, token.workspaceId, token.toolScopes)), ...(await listableUpstream(ctx, token, upstream))]
+        ? [
+            ...(await scopedTools(ctx, token.workspaceId, token.toolScopes)),
+            ...(await listableUpstream(ctx, token, upstream)),
+          ]
         : [],
       upstream,
     };
@@ -292,14 +338,25 @@ export const logRejection = internalMutation({
   returns: v.null(),
   handler: async (ctx, a) => {
     const ip = a.ip.slice(0, 64);
-    await recordSecurityEvent(ctx, { code: a.code, category: "mcp", source: `ip:${ip}`, detail: `${a.detail}; ip=${ip}` });
+    await recordSecurityEvent(ctx, {
+      code: a.code,
+      category: "mcp",
+      source: `ip:${ip}`,
+      detail: `${a.detail}; ip=${ip}`,
+    });
     return null;
   },
 });
 
 /** A tools/call outside the token's scopes. */
 export const logScopeDenial = internalMutation({
-  args: { workspaceId: v.id("workspaces"), tokenId: v.id("mcpClientTokens"), prefix: v.string(), tool: v.string(), ip: v.string() },
+  args: {
+    workspaceId: v.id("workspaces"),
+    tokenId: v.id("mcpClientTokens"),
+    prefix: v.string(),
+    tool: v.string(),
+    ip: v.string(),
+  },
   returns: v.null(),
   handler: async (ctx, a) => {
     await recordSecurityEvent(ctx, {

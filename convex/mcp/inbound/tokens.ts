@@ -16,7 +16,14 @@ import { DAY } from "../../lib/time";
 import { MAX_SERVERS_PER_WORKSPACE } from "../outbound/servers";
 import type { Id } from "../../_generated/dataModel";
 import type { QueryCtx } from "../../_generated/server";
-import { CLIENT_TOKEN_PREFIX, MAX_TOOLS_PER_SERVER, TOKEN_PREFIX_CHARS, mcpResourceUrl, parseUpstreamScope, upstreamScope } from "../protocol";
+import {
+  CLIENT_TOKEN_PREFIX,
+  MAX_TOOLS_PER_SERVER,
+  TOKEN_PREFIX_CHARS,
+  mcpResourceUrl,
+  parseUpstreamScope,
+  upstreamScope,
+} from "../protocol";
 
 export const MAX_TOKENS_PER_WORKSPACE = 100;
 export const MAX_SCOPES = 100;
@@ -66,11 +73,20 @@ export async function resolveScopes(ctx: QueryCtx, workspaceId: Id<"workspaces">
 
 export const mint = ownerMutation({
   args: { name: v.string(), toolScopes: v.array(v.string()), expiresInDays: v.number() },
-  returns: v.object({ tokenId: v.id("mcpClientTokens"), token: v.string(), prefix: v.string(), audience: v.string(), expiresAt: v.number() }),
+  returns: v.object({
+    tokenId: v.id("mcpClientTokens"),
+    token: v.string(),
+    prefix: v.string(),
+    audience: v.string(),
+    expiresAt: v.number(),
+  }),
   handler: async (ctx, a) => {
     const p = ctx.principal;
     if (!TOKEN_NAME.test(a.name)) fail("CONFIG_INVALID", { field: "name" });
-    if (a.toolScopes.length > MAX_SCOPES || !a.toolScopes.every((s) => SCOPE.test(s) || parseUpstreamScope(s) !== null)) {
+    if (
+      a.toolScopes.length > MAX_SCOPES ||
+      !a.toolScopes.every((s) => SCOPE.test(s) || parseUpstreamScope(s) !== null)
+    ) {
       fail("CONFIG_INVALID", { field: "toolScopes" });
     }
     if (!Number.isInteger(a.expiresInDays) || a.expiresInDays < 1 || a.expiresInDays > MAX_EXPIRY_DAYS) {
@@ -122,18 +138,20 @@ export const list = viewerQuery({
       .query("mcpClientTokens")
       .withIndex("by_workspace", (q) => q.eq("workspaceId", ctx.principal.workspaceId))
       .take(MAX_ROWS_READ);
-    return rows.filter((r) => !r.oauthClientId).map((r) => ({
-      _id: r._id,
-      name: r.name,
-      prefix: r.prefix,
-      toolScopes: r.toolScopes,
-      audience: r.audience,
-      expiresAt: r.expiresAt,
-      revoked: r.revokedAt !== undefined,
-      revokedAt: r.revokedAt,
-      lastUsedAt: r.lastUsedAt,
-      createdAt: r.createdAt,
-    }));
+    return rows
+      .filter((r) => !r.oauthClientId)
+      .map((r) => ({
+        _id: r._id,
+        name: r.name,
+        prefix: r.prefix,
+        toolScopes: r.toolScopes,
+        audience: r.audience,
+        expiresAt: r.expiresAt,
+        revoked: r.revokedAt !== undefined,
+        revokedAt: r.revokedAt,
+        lastUsedAt: r.lastUsedAt,
+        createdAt: r.createdAt,
+      }));
   },
 });
 
@@ -182,7 +200,13 @@ export async function upstreamChoicesFor(ctx: QueryCtx, workspaceId: Id<"workspa
       if (t.status !== "approved" || t.hash !== t.approvedHash) continue;
       const parsed = parseUpstreamScope(upstreamScope(server.name, t.name));
       if (!parsed) continue; // exposed name would exceed 128 characters
-      out.push({ scope: upstreamScope(server.name, t.name), exposedName: parsed.exposed, server: server.name, tool: t.name, description: t.description.slice(0, 200) });
+      out.push({
+        scope: upstreamScope(server.name, t.name),
+        exposedName: parsed.exposed,
+        server: server.name,
+        tool: t.name,
+        description: t.description.slice(0, 200),
+      });
     }
   }
   return out;
@@ -194,11 +218,21 @@ export async function skillChoices(ctx: QueryCtx, workspaceId: Id<"workspaces">)
     .query("skillRegistry")
     .withIndex("by_workspace_status", (q) => q.eq("workspaceId", workspaceId).eq("status", "approved"))
     .take(MAX_SCOPES);
-  return skills.filter((s) => SCOPE.test(s.name)).map((s) => ({ name: s.name, description: s.description.slice(0, 200) }));
+  return skills
+    .filter((s) => SCOPE.test(s.name))
+    .map((s) => ({ name: s.name, description: s.description.slice(0, 200) }));
 }
 
 export const upstreamChoices = viewerQuery({
   args: {},
-  returns: v.array(v.object({ scope: v.string(), exposedName: v.string(), server: v.string(), tool: v.string(), description: v.string() })),
+  returns: v.array(
+    v.object({
+      scope: v.string(),
+      exposedName: v.string(),
+      server: v.string(),
+      tool: v.string(),
+      description: v.string(),
+    }),
+  ),
   handler: async (ctx) => await upstreamChoicesFor(ctx, ctx.principal.workspaceId),
 });

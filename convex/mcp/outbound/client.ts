@@ -59,24 +59,41 @@ async function authHeader(
   const bearer = await upstreamBearer(ctx, serverId, { rejectedVersion });
   if (bearer) {
     if (!bearer.ok) return bearer;
-    return { ok: true, header: { name: "authorization", value: `Bearer ${bearer.token}` }, oauthVersion: bearer.version };
+    return {
+      ok: true,
+      header: { name: "authorization", value: `Bearer ${bearer.token}` },
+      oauthVersion: bearer.version,
+    };
   }
   if (!server.authHeaderName) return { ok: true };
   try {
-    const secrets = await ctx.runAction(internal.secrets.access.readMcpServerSecrets, { serverId, names: [AUTH_SECRET_NAME] });
+    const secrets = await ctx.runAction(internal.secrets.access.readMcpServerSecrets, {
+      serverId,
+      names: [AUTH_SECRET_NAME],
+    });
     const value = secrets[AUTH_SECRET_NAME];
     if (typeof value !== "string" || value.length === 0) return { ok: false, code: "SECRET_NOT_SET" };
     return { ok: true, header: { name: server.authHeaderName, value } };
   } catch (e) {
     const code = e instanceof ConvexError ? (e.data as { code?: unknown })?.code : undefined;
-    return { ok: false, code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED" };
+    return {
+      ok: false,
+      code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED",
+    };
   }
 }
 
 const UNAUTHORIZED = "UPSTREAM_UNAUTHORIZED";
 
-function guardOptions(url: string, auth: Auth & { ok: true }): Pick<GuardOptions, "url" | "authHeader" | "unauthorizedCode"> {
-  return { url, authHeader: auth.header, ...(auth.oauthVersion !== undefined ? { unauthorizedCode: UNAUTHORIZED } : {}) };
+function guardOptions(
+  url: string,
+  auth: Auth & { ok: true },
+): Pick<GuardOptions, "url" | "authHeader" | "unauthorizedCode"> {
+  return {
+    url,
+    authHeader: auth.header,
+    ...(auth.oauthVersion !== undefined ? { unauthorizedCode: UNAUTHORIZED } : {}),
+  };
 }
 
 function clampTimeout(ms: number): number {
@@ -101,18 +118,32 @@ export const callTool = internalAction({
   handler: async (ctx, a): Promise<CallResult> => {
     const deadline = Date.now() + clampTimeout(a.timeoutMs);
     const server = await ctx.runQuery(internal.mcp.outbound.servers.connectionInfo, { serverId: a.serverId });
-    if (!server || (server.status !== "approved" && server.status !== "disabled")) return { ok: false, code: "MCP_SERVER_NOT_APPROVED" };
+    if (!server || (server.status !== "approved" && server.status !== "disabled"))
+      return { ok: false, code: "MCP_SERVER_NOT_APPROVED" };
     if (server.status !== "approved" || !server.enabled) return { ok: false, code: "MCP_SERVER_DISABLED" };
     if (!TOOL_NAME.test(a.toolName)) return { ok: false, code: "MCP_TOOL_NOT_APPROVED" };
     const maxBytes = Math.max(1, Math.min(a.maxOutputBytes, server.maxOutputBytes));
     let auth = await authHeader(ctx, a.serverId, server);
     if (!auth.ok) return auth;
 
-    const args = a.input !== null && typeof a.input === "object" && !Array.isArray(a.input) ? (a.input as Record<string, unknown>) : undefined;
+    const args =
+      a.input !== null && typeof a.input === "object" && !Array.isArray(a.input)
+        ? (a.input as Record<string, unknown>)
+        : undefined;
     const attempt = (h: Auth & { ok: true }) =>
       withMcpClient(
-        { ...guardOptions(server.url, h), deadline, callMaxBytes: maxBytes, otherMaxBytes: LIST_MAX_BYTES, pool: a.serverId },
-        (client, guard, remaining) => client.callTool({ name: a.toolName, arguments: args }, undefined, { timeout: remaining(), signal: guard.signal }),
+        {
+          ...guardOptions(server.url, h),
+          deadline,
+          callMaxBytes: maxBytes,
+          otherMaxBytes: LIST_MAX_BYTES,
+          pool: a.serverId,
+        },
+        (client, guard, remaining) =>
+          client.callTool({ name: a.toolName, arguments: args }, undefined, {
+            timeout: remaining(),
+            signal: guard.signal,
+          }),
       );
     let r = await attempt(auth);
     // An OAuth server refused the token (a 401 is answered before any tool runs): refresh, retry once.
@@ -136,27 +167,36 @@ async function listTools(
   ctx: ActionCtx,
   serverId: Id<"mcpServers">,
   server: ServerInfo,
-): Promise<{ ok: true; tools: Listed[]; skipped: number; latencyMs: number } | { ok: false; code: string; latencyMs: number }> {
+): Promise<
+  { ok: true; tools: Listed[]; skipped: number; latencyMs: number } | { ok: false; code: string; latencyMs: number }
+> {
   const started = Date.now();
   let auth = await authHeader(ctx, serverId, server);
   if (!auth.ok) return { ...auth, latencyMs: 0 };
-  const run = (h: Auth & { ok: true }) => withMcpClient({
-    ...guardOptions(server.url, h),
-    deadline: started + LIST_TIMEOUT_MS,
-    callMaxBytes: LIST_MAX_BYTES,
-    otherMaxBytes: LIST_MAX_BYTES,
-    pool: serverId,
-  }, async (client, guard, remaining) => {
-    const all: Array<{ name?: unknown; description?: unknown; inputSchema?: unknown }> = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 10 && all.length <= MAX_TOOLS_PER_SERVER; page++) {
-      const res = await client.listTools(cursor ? { cursor } : undefined, { timeout: remaining(), signal: guard.signal });
-      all.push(...res.tools);
-      cursor = res.nextCursor;
-      if (!cursor) break;
-    }
-    return all;
-  });
+  const run = (h: Auth & { ok: true }) =>
+    withMcpClient(
+      {
+        ...guardOptions(server.url, h),
+        deadline: started + LIST_TIMEOUT_MS,
+        callMaxBytes: LIST_MAX_BYTES,
+        otherMaxBytes: LIST_MAX_BYTES,
+        pool: serverId,
+      },
+      async (client, guard, remaining) => {
+        const all: Array<{ name?: unknown; description?: unknown; inputSchema?: unknown }> = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 10 && all.length <= MAX_TOOLS_PER_SERVER; page++) {
+          const res = await client.listTools(cursor ? { cursor } : undefined, {
+            timeout: remaining(),
+            signal: guard.signal,
+          });
+          all.push(...res.tools);
+          cursor = res.nextCursor;
+          if (!cursor) break;
+        }
+        return all;
+      },
+    );
   let r = await run(auth);
   if (!r.ok && r.code === UNAUTHORIZED && auth.oauthVersion !== undefined) {
     auth = await authHeader(ctx, serverId, server, auth.oauthVersion);

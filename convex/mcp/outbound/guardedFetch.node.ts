@@ -26,7 +26,13 @@ import { safeFetch } from "../../lib/safeFetch.node.js";
 import { inspectMessages } from "../protocol";
 
 /** The only request headers that go upstream (besides the server's own auth header). */
-const TRANSPORT_HEADERS = new Set(["content-type", "accept", "mcp-session-id", "mcp-protocol-version", "last-event-id"]);
+const TRANSPORT_HEADERS = new Set([
+  "content-type",
+  "accept",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
+]);
 const USER_AGENT = "Warden-MCP/1";
 const MAX_REQUEST_MS = 120_000;
 
@@ -77,16 +83,24 @@ export function createGuard(opts: GuardOptions): Guard {
   let lastCallBytes = 0;
   const target = new URL(opts.url);
   const host = target.hostname;
-  const partition = JSON.stringify([opts.pool ?? "", target.href, opts.authHeader?.name ?? "", opts.authHeader?.value ?? ""]);
+  const partition = JSON.stringify([
+    opts.pool ?? "",
+    target.href,
+    opts.authHeader?.name ?? "",
+    opts.authHeader?.value ?? "",
+  ]);
   const fail = (code: string): never => {
     if (failed === undefined) failed = code;
     if (!controller.signal.aborted) controller.abort(new GuardFailure(code));
     throw new GuardFailure(code);
   };
-  const timer = setTimeout(() => {
-    if (failed === undefined) failed = "TIMEOUT";
-    controller.abort(new GuardFailure("TIMEOUT"));
-  }, Math.max(1, opts.deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      if (failed === undefined) failed = "TIMEOUT";
+      controller.abort(new GuardFailure("TIMEOUT"));
+    },
+    Math.max(1, opts.deadline - Date.now()),
+  );
 
   const guardedFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     if (failed !== undefined) fail(failed);

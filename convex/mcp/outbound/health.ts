@@ -61,7 +61,12 @@ export const recordHealth = internalMutation({
     const now = Date.now();
     const latency = Math.max(0, Math.round(a.latencyMs));
     if (a.ok) {
-      await ctx.db.patch(server._id, { healthStatus: "healthy", healthLatencyMs: latency, healthCheckedAt: now, consecutiveFailures: 0 });
+      await ctx.db.patch(server._id, {
+        healthStatus: "healthy",
+        healthLatencyMs: latency,
+        healthCheckedAt: now,
+        consecutiveFailures: 0,
+      });
       return { disabled: false };
     }
     const failures = server.consecutiveFailures + 1;
@@ -90,12 +95,16 @@ export const recordHealth = internalMutation({
       source: `mcpServer:${server._id}`,
       detail: `server=${server.name} ${reason}`,
     });
-    await notify(ctx, {
-      workspaceId: server.workspaceId,
-      kind: "mcp_health",
-      title: `MCP server "${server.name}" was disabled`,
-      body: `It failed ${failures} health checks in a row (last: ${code}). No tool of it can be called until an owner re-enables it.`,
-    }, now);
+    await notify(
+      ctx,
+      {
+        workspaceId: server.workspaceId,
+        kind: "mcp_health",
+        title: `MCP server "${server.name}" was disabled`,
+        body: `It failed ${failures} health checks in a row (last: ${code}). No tool of it can be called until an owner re-enables it.`,
+      },
+      now,
+    );
     return { disabled: true, workspaceId: server.workspaceId, name: server.name, failures };
   },
 });

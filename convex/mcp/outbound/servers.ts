@@ -56,7 +56,11 @@ const VIEW_FIELDS = [
 ] as const satisfies (keyof Doc<"mcpServers">)[];
 
 const serverDoc = schema.doc("mcpServers");
-const serverView = v.object({ _id: serverDoc.fields._id, _creationTime: serverDoc.fields._creationTime, ...pick(serverDoc.fields, [...VIEW_FIELDS]) });
+const serverView = v.object({
+  _id: serverDoc.fields._id,
+  _creationTime: serverDoc.fields._creationTime,
+  ...pick(serverDoc.fields, [...VIEW_FIELDS]),
+});
 const toolDoc = schema.doc("mcpTools");
 
 function view(s: Doc<"mcpServers">) {
@@ -74,8 +78,23 @@ const summary = (s: Partial<Doc<"mcpServers">>) => ({
   maxOutputBytes: s.maxOutputBytes,
 });
 
-async function audit(ctx: MutationCtx, p: Principal, action: string, target: string, before?: unknown, after?: unknown) {
-  await writeAudit(ctx, { workspaceId: p.workspaceId, actorId: p.ownerId, actorLabel: p.ownerKey, action, target, before, after });
+async function audit(
+  ctx: MutationCtx,
+  p: Principal,
+  action: string,
+  target: string,
+  before?: unknown,
+  after?: unknown,
+) {
+  await writeAudit(ctx, {
+    workspaceId: p.workspaceId,
+    actorId: p.ownerId,
+    actorLabel: p.ownerKey,
+    action,
+    target,
+    before,
+    after,
+  });
 }
 
 /** The URL an owner typed, through the egress guard with its own host as the only allowed entry. */
@@ -159,7 +178,8 @@ export const register = adminMutation({
       authHeaderName: headerName(a.authHeaderName),
       rateLimitPerMinute: intIn(a.rateLimitPerMinute, 1, RATE_MAX, "rateLimitPerMinute"),
       timeoutMs: intIn(a.timeoutMs, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, "timeoutMs") ?? DEFAULT_TIMEOUT_MS,
-      maxOutputBytes: intIn(a.maxOutputBytes, OUTPUT_MIN_BYTES, OUTPUT_MAX_BYTES, "maxOutputBytes") ?? DEFAULT_MAX_OUTPUT_BYTES,
+      maxOutputBytes:
+        intIn(a.maxOutputBytes, OUTPUT_MIN_BYTES, OUTPUT_MAX_BYTES, "maxOutputBytes") ?? DEFAULT_MAX_OUTPUT_BYTES,
     };
     const taken = await ctx.db
       .query("mcpServers")
@@ -205,14 +225,22 @@ export const update = adminMutation({
     const patch: Partial<Doc<"mcpServers">> = { updatedAt: Date.now() };
     if (a.authHeaderName !== undefined) patch.authHeaderName = headerName(a.authHeaderName);
     if (a.rateLimitPerMinute !== undefined) {
-      patch.rateLimitPerMinute = a.rateLimitPerMinute === null ? undefined : intIn(a.rateLimitPerMinute, 1, RATE_MAX, "rateLimitPerMinute");
+      patch.rateLimitPerMinute =
+        a.rateLimitPerMinute === null ? undefined : intIn(a.rateLimitPerMinute, 1, RATE_MAX, "rateLimitPerMinute");
     }
     if (a.timeoutMs !== undefined) patch.timeoutMs = intIn(a.timeoutMs, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, "timeoutMs");
     if (a.maxOutputBytes !== undefined) {
       patch.maxOutputBytes = intIn(a.maxOutputBytes, OUTPUT_MIN_BYTES, OUTPUT_MAX_BYTES, "maxOutputBytes");
     }
     await ctx.db.patch(server._id, patch);
-    await audit(ctx, ctx.principal, "mcp.server.update", server.name, summary(server), summary({ ...server, ...patch }));
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.update",
+      server.name,
+      summary(server),
+      summary({ ...server, ...patch }),
+    );
     return null;
   },
 });
@@ -242,7 +270,14 @@ export const approve = adminMutation({
       disabledReason: undefined,
       updatedAt: now,
     });
-    await audit(ctx, ctx.principal, "mcp.server.approve", server.name, { status: server.status }, { status: "approved", enabled: true });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.approve",
+      server.name,
+      { status: server.status },
+      { status: "approved", enabled: true },
+    );
     await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId });
     return null;
   },
@@ -254,8 +289,20 @@ export const reject = adminMutation({
   handler: async (ctx, { serverId }) => {
     const server = await ownedServer(ctx, serverId);
     if (server.status === "rejected") return null;
-    await ctx.db.patch(serverId, { status: "rejected", enabled: false, autoApproveTools: false, updatedAt: Date.now() });
-    await audit(ctx, ctx.principal, "mcp.server.reject", server.name, { status: server.status, enabled: server.enabled }, { status: "rejected", enabled: false });
+    await ctx.db.patch(serverId, {
+      status: "rejected",
+      enabled: false,
+      autoApproveTools: false,
+      updatedAt: Date.now(),
+    });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.reject",
+      server.name,
+      { status: server.status, enabled: server.enabled },
+      { status: "rejected", enabled: false },
+    );
     return null;
   },
 });
@@ -267,8 +314,20 @@ export const disable = adminMutation({
     const server = await ownedServer(ctx, serverId);
     if (server.status === "disabled") return null;
     if (server.status !== "approved") fail("MCP_SERVER_NOT_APPROVED");
-    await ctx.db.patch(serverId, { status: "disabled", enabled: false, disabledReason: "manual", updatedAt: Date.now() });
-    await audit(ctx, ctx.principal, "mcp.server.disable", server.name, { status: server.status, enabled: server.enabled }, { status: "disabled", enabled: false });
+    await ctx.db.patch(serverId, {
+      status: "disabled",
+      enabled: false,
+      disabledReason: "manual",
+      updatedAt: Date.now(),
+    });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.disable",
+      server.name,
+      { status: server.status, enabled: server.enabled },
+      { status: "disabled", enabled: false },
+    );
     return null;
   },
 });
@@ -289,7 +348,14 @@ export const enable = ownerMutation({
       healthStatus: "unknown",
       updatedAt: Date.now(),
     });
-    await audit(ctx, ctx.principal, "mcp.server.enable", server.name, { status: server.status, enabled: server.enabled, disabledReason: server.disabledReason }, { status: "approved", enabled: true });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.enable",
+      server.name,
+      { status: server.status, enabled: server.enabled, disabledReason: server.disabledReason },
+      { status: "approved", enabled: true },
+    );
     await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId });
     return null;
   },
@@ -306,7 +372,10 @@ export const remove = adminMutation({
       .take(MAX_TOOLS_PER_SERVER * 4);
     for (const t of tools) await ctx.db.delete(t._id);
     await ctx.db.delete(serverId);
-    await ctx.scheduler.runAfter(0, internal.secrets.manage.purgeOwnerSecrets, { table: "mcpServerSecrets", ownerId: serverId });
+    await ctx.scheduler.runAfter(0, internal.secrets.manage.purgeOwnerSecrets, {
+      table: "mcpServerSecrets",
+      ownerId: serverId,
+    });
     await ctx.scheduler.runAfter(0, internal.mcp.outbound.upstreamAuth.purgeServer, { serverId });
     await audit(ctx, ctx.principal, "mcp.server.delete", server.name, summary(server), undefined);
     return null;
@@ -383,10 +452,22 @@ export const connectionInfo = internalQuery({
   },
 });
 
-const listedTool = v.object({ name: v.string(), description: v.string(), inputSchema: v.any(), hash: v.string(), hints: v.optional(toolHintsValidator) });
+const listedTool = v.object({
+  name: v.string(),
+  description: v.string(),
+  inputSchema: v.any(),
+  hash: v.string(),
+  hints: v.optional(toolHintsValidator),
+});
 
-function sameStored(row: Pick<Doc<"mcpTools">, "description" | "inputSchema">, t: { description: string; inputSchema: unknown }): boolean {
-  return canonicalJson({ d: row.description, s: row.inputSchema ?? null }) === canonicalJson({ d: t.description, s: t.inputSchema ?? null });
+function sameStored(
+  row: Pick<Doc<"mcpTools">, "description" | "inputSchema">,
+  t: { description: string; inputSchema: unknown },
+): boolean {
+  return (
+    canonicalJson({ d: row.description, s: row.inputSchema ?? null }) ===
+    canonicalJson({ d: t.description, s: t.inputSchema ?? null })
+  );
 }
 
 /**
@@ -397,7 +478,13 @@ function sameStored(row: Pick<Doc<"mcpTools">, "description" | "inputSchema">, t
  */
 export const storeTools = internalMutation({
   args: { serverId: v.id("mcpServers"), url: v.string(), tools: v.array(listedTool), skipped: v.number() },
-  returns: v.object({ stored: v.boolean(), approved: v.number(), pending: v.number(), blocked: v.number(), removed: v.number() }),
+  returns: v.object({
+    stored: v.boolean(),
+    approved: v.number(),
+    pending: v.number(),
+    blocked: v.number(),
+    removed: v.number(),
+  }),
   handler: async (ctx, a) => {
     const none = { stored: false, approved: 0, pending: 0, blocked: 0, removed: 0 };
     const server = await ctx.db.get(a.serverId);
@@ -445,7 +532,12 @@ export const storeTools = internalMutation({
           if (row.approvedHash === row.hash) approvedHash = t.hash;
           Object.assign(patch, { hash: t.hash, approvedHash, updatedAt: now });
         } else {
-          Object.assign(patch, { description: t.description, inputSchema: t.inputSchema, hash: t.hash, updatedAt: now });
+          Object.assign(patch, {
+            description: t.description,
+            inputSchema: t.inputSchema,
+            hash: t.hash,
+            updatedAt: now,
+          });
         }
       }
       let status = row.status;
@@ -476,12 +568,16 @@ export const storeTools = internalMutation({
       });
     }
     if (changed.length > 0) {
-      await notify(ctx, {
-        workspaceId: server.workspaceId,
-        kind: "mcp_tool_changed",
-        title: `MCP server "${server.name}" changed ${changed.length} tool(s)`,
-        body: `Blocked until re-approved: ${changed.slice(0, 10).join(", ")}${changed.length > 10 ? ", …" : ""}. Review the new description and schema before approving.`,
-      }, now);
+      await notify(
+        ctx,
+        {
+          workspaceId: server.workspaceId,
+          kind: "mcp_tool_changed",
+          title: `MCP server "${server.name}" changed ${changed.length} tool(s)`,
+          body: `Blocked until re-approved: ${changed.slice(0, 10).join(", ")}${changed.length > 10 ? ", …" : ""}. Review the new description and schema before approving.`,
+        },
+        now,
+      );
     }
     await ctx.db.patch(server._id, {
       toolsSyncedAt: now,

@@ -45,15 +45,33 @@ const SCOPE_RE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 const sealed = v.object({ ciphertext: v.string(), keyVersion: v.string(), last4: v.string() });
 
-async function authRow(ctx: { db: QueryCtx["db"] }, serverId: Id<"mcpServers">): Promise<Doc<"mcpUpstreamAuth"> | null> {
+async function authRow(
+  ctx: { db: QueryCtx["db"] },
+  serverId: Id<"mcpServers">,
+): Promise<Doc<"mcpUpstreamAuth"> | null> {
   return await ctx.db
     .query("mcpUpstreamAuth")
     .withIndex("by_server", (q) => q.eq("serverId", serverId))
     .unique();
 }
 
-async function audit(ctx: MutationCtx, p: Principal, action: string, target: string, before?: unknown, after?: unknown) {
-  await writeAudit(ctx, { workspaceId: p.workspaceId, actorId: p.ownerId, actorLabel: p.ownerKey, action, target, before, after });
+async function audit(
+  ctx: MutationCtx,
+  p: Principal,
+  action: string,
+  target: string,
+  before?: unknown,
+  after?: unknown,
+) {
+  await writeAudit(ctx, {
+    workspaceId: p.workspaceId,
+    actorId: p.ownerId,
+    actorLabel: p.ownerKey,
+    action,
+    target,
+    before,
+    after,
+  });
 }
 
 const putSecret = putMcpServerSecret;
@@ -112,7 +130,8 @@ export const configure = adminMutation({
   handler: async (ctx, a) => {
     const server = await getOwned(await ctx.db.get(a.serverId), ctx.principal);
     if (a.clientId != null && !CLIENT_ID_RE.test(a.clientId)) fail("CONFIG_INVALID", { field: "clientId" });
-    if (a.scope != null && (a.scope.length > 512 || !SCOPE_RE.test(a.scope))) fail("CONFIG_INVALID", { field: "scope" });
+    if (a.scope != null && (a.scope.length > 512 || !SCOPE_RE.test(a.scope)))
+      fail("CONFIG_INVALID", { field: "scope" });
     const now = Date.now();
     const row = await authRow(ctx, server._id);
     const patch = {
@@ -124,12 +143,26 @@ export const configure = adminMutation({
       const clientChanged = a.clientId !== undefined && (a.clientId ?? undefined) !== row.preRegisteredClientId;
       await ctx.db.patch(row._id, { ...patch, ...(clientChanged ? { clientId: undefined } : {}), updatedAt: now });
     } else {
-      await ctx.db.insert("mcpUpstreamAuth", { workspaceId: server.workspaceId, serverId: server._id, status: "not_connected", ...patch, tokenVersion: 0, updatedAt: now });
+      await ctx.db.insert("mcpUpstreamAuth", {
+        workspaceId: server.workspaceId,
+        serverId: server._id,
+        status: "not_connected",
+        ...patch,
+        tokenVersion: 0,
+        updatedAt: now,
+      });
     }
-    await audit(ctx, ctx.principal, "mcp.server.oauth.configure", server.name, row ? { clientId: row.preRegisteredClientId, scope: row.scope } : undefined, {
-      clientId: a.clientId ?? row?.preRegisteredClientId,
-      scope: a.scope ?? row?.scope,
-    });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.oauth.configure",
+      server.name,
+      row ? { clientId: row.preRegisteredClientId, scope: row.scope } : undefined,
+      {
+        clientId: a.clientId ?? row?.preRegisteredClientId,
+        scope: a.scope ?? row?.scope,
+      },
+    );
     return null;
   },
 });
@@ -143,8 +176,21 @@ export const disconnect = adminMutation({
     const row = await authRow(ctx, serverId);
     if (!row) fail("NOT_FOUND");
     await deleteTokens(ctx, serverId);
-    await ctx.db.patch(row._id, { status: "not_connected", accessExpiresAt: undefined, tokenVersion: row.tokenVersion + 1, refreshingUntil: undefined, updatedAt: Date.now() });
-    await audit(ctx, ctx.principal, "mcp.server.oauth.disconnect", server.name, { status: row.status }, { status: "not_connected" });
+    await ctx.db.patch(row._id, {
+      status: "not_connected",
+      accessExpiresAt: undefined,
+      tokenVersion: row.tokenVersion + 1,
+      refreshingUntil: undefined,
+      updatedAt: Date.now(),
+    });
+    await audit(
+      ctx,
+      ctx.principal,
+      "mcp.server.oauth.disconnect",
+      server.name,
+      { status: row.status },
+      { status: "not_connected" },
+    );
     return null;
   },
 });
@@ -280,7 +326,12 @@ export const consumeState = internalMutation({
   returns: consumed,
   handler: async (ctx, { stateHash, iss, ip }) => {
     // the callback shares the per-IP budget of Warden's own /oauth endpoints (fails closed)
-    const limited = await enforceLimit(ctx, { name: "oauthPerIp", key: `ip:${ip.slice(0, 64)}`, category: "oauth", source: `ip:${ip.slice(0, 64)}` });
+    const limited = await enforceLimit(ctx, {
+      name: "oauthPerIp",
+      key: `ip:${ip.slice(0, 64)}`,
+      category: "oauth",
+      source: `ip:${ip.slice(0, 64)}`,
+    });
     if (!limited.ok) return { ok: false as const, code: limited.code };
     const st = await ctx.db
       .query("mcpUpstreamAuthStates")
@@ -304,7 +355,8 @@ export const consumeState = internalMutation({
     if (iss !== undefined && iss !== st.issuer) return await refuse("issuer_mismatch", st.workspaceId);
     const server = await ctx.db.get(st.serverId);
     const row = await authRow(ctx, st.serverId);
-    if (!server || !row || server.workspaceId !== st.workspaceId || row.workspaceId !== st.workspaceId) return await refuse("server_moved", st.workspaceId);
+    if (!server || !row || server.workspaceId !== st.workspaceId || row.workspaceId !== st.workspaceId)
+      return await refuse("server_moved", st.workspaceId);
     if (server.url !== st.resource || row.issuer !== st.issuer || row.clientId !== st.clientId || !row.tokenEndpoint) {
       return await refuse("config_changed", st.workspaceId);
     }
@@ -313,7 +365,8 @@ export const consumeState = internalMutation({
       .query("memberships")
       .withIndex("by_owner_workspace", (q) => q.eq("ownerId", st.ownerId).eq("workspaceId", st.workspaceId))
       .first();
-    if (!owner || !owner.active || !m || m.active === false || m.role === "viewer") return await refuse("owner_not_allowed", st.workspaceId);
+    if (!owner || !owner.active || !m || m.active === false || m.role === "viewer")
+      return await refuse("owner_not_allowed", st.workspaceId);
     return {
       ok: true as const,
       serverId: st.serverId,
@@ -408,7 +461,8 @@ export const storeTokens = internalMutation({
     });
     if (a.connect) {
       // the tools are listed at once with the new token (an approved server only)
-      if (server.status === "approved") await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId: server._id });
+      if (server.status === "approved")
+        await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId: server._id });
       const owner = await ctx.db.get(a.connect.ownerId);
       await writeAudit(ctx, {
         workspaceId: server.workspaceId,
@@ -462,9 +516,21 @@ export const markRevoked = internalMutation({
     if (!server || !row || row.tokenVersion !== version || row.status !== "connected") return null;
     const now = Date.now();
     await deleteTokens(ctx, serverId);
-    await ctx.db.patch(row._id, { status: "revoked", accessExpiresAt: undefined, tokenVersion: row.tokenVersion + 1, refreshingUntil: undefined, updatedAt: now });
+    await ctx.db.patch(row._id, {
+      status: "revoked",
+      accessExpiresAt: undefined,
+      tokenVersion: row.tokenVersion + 1,
+      refreshingUntil: undefined,
+      updatedAt: now,
+    });
     if (server.status === "approved") {
-      await ctx.db.patch(serverId, { status: "disabled", enabled: false, disabledReason: "oauth_revoked", lastErrorCode: "MCP_OAUTH_REVOKED", updatedAt: now });
+      await ctx.db.patch(serverId, {
+        status: "disabled",
+        enabled: false,
+        disabledReason: "oauth_revoked",
+        lastErrorCode: "MCP_OAUTH_REVOKED",
+        updatedAt: now,
+      });
     }
     await recordSecurityEvent(ctx, {
       workspaceId: server.workspaceId,
@@ -473,12 +539,16 @@ export const markRevoked = internalMutation({
       source: `mcpServer:${serverId}`,
       detail: `server=${server.name}`,
     });
-    await notify(ctx, {
-      workspaceId: server.workspaceId,
-      kind: "mcp_oauth_revoked",
-      title: `MCP server "${server.name}" lost its OAuth authorization`,
-      body: "The upstream authorization server refused to renew Warden's access (the grant was revoked or expired). The server is disabled. Connect it again, then enable it.",
-    }, now);
+    await notify(
+      ctx,
+      {
+        workspaceId: server.workspaceId,
+        kind: "mcp_oauth_revoked",
+        title: `MCP server "${server.name}" lost its OAuth authorization`,
+        body: "The upstream authorization server refused to renew Warden's access (the grant was revoked or expired). The server is disabled. Connect it again, then enable it.",
+      },
+      now,
+    );
     await writeAudit(ctx, {
       workspaceId: server.workspaceId,
       actorLabel: "system",

@@ -19,7 +19,9 @@ const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache", "Referrer-Po
 
 function outcome(result: { ok: true; serverName: string } | { ok: false; code: string }): Response {
   const board = syncBoardUrl(process.env);
-  const q = result.ok ? `oauth=connected&server=${encodeURIComponent(result.serverName)}` : `oauth=failed&code=${encodeURIComponent(result.code)}`;
+  const q = result.ok
+    ? `oauth=connected&server=${encodeURIComponent(result.serverName)}`
+    : `oauth=failed&code=${encodeURIComponent(result.code)}`;
   if (!board) return jsonResponse(result.ok ? { ok: true } : { error: result.code }, result.ok ? 200 : 400, NO_STORE);
   return new Response(null, { status: 303, headers: { Location: `${board}/mcp?${q}`, ...NO_STORE } });
 }
@@ -29,13 +31,23 @@ export const upstreamCallback = endpoint("none", async (ctx, { url, ip }) => {
   const state = p.get("state") ?? "";
   const code = p.get("code") ?? "";
   const iss = p.get("iss") ?? undefined;
-  if (p.getAll("state").length > 1 || p.getAll("code").length > 1 || !state || state.length > 256) return outcome({ ok: false, code: "MCP_OAUTH_STATE_INVALID" });
+  if (p.getAll("state").length > 1 || p.getAll("code").length > 1 || !state || state.length > 256)
+    return outcome({ ok: false, code: "MCP_OAUTH_STATE_INVALID" });
   if (p.get("error") !== null || !code) {
     // The person declined at the AS (or it failed): the state is spent all the same.
-    const spent = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.consumeState, { stateHash: await sha256Hex(state), iss: iss?.slice(0, 2048), ip });
+    const spent = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.consumeState, {
+      stateHash: await sha256Hex(state),
+      iss: iss?.slice(0, 2048),
+      ip,
+    });
     return outcome({ ok: false, code: spent.ok ? "MCP_OAUTH_DENIED" : spent.code });
   }
-  const r = await ctx.runAction(internal.mcp.outbound.upstreamOAuth.exchangeCode, { state, code: code.slice(0, 4096), iss: iss?.slice(0, 2048), ip });
+  const r = await ctx.runAction(internal.mcp.outbound.upstreamOAuth.exchangeCode, {
+    state,
+    code: code.slice(0, 4096),
+    iss: iss?.slice(0, 2048),
+    ip,
+  });
   return outcome(r);
 });
 

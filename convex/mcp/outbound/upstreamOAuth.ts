@@ -23,9 +23,19 @@
 import { v, ConvexError } from "convex/values";
 import { internalAction } from "../../_generated/server";
 import { internal } from "../../_generated/api";
-import { discoverOAuthServerInfo, exchangeAuthorization, extractWWWAuthenticateParams, registerClient, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
+import {
+  discoverOAuthServerInfo,
+  exchangeAuthorization,
+  extractWWWAuthenticateParams,
+  registerClient,
+  startAuthorization,
+} from "@modelcontextprotocol/sdk/client/auth.js";
 import { checkResourceAllowed } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
-import type { AuthorizationServerMetadata, OAuthClientInformation, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type {
+  AuthorizationServerMetadata,
+  OAuthClientInformation,
+  OAuthTokens,
+} from "@modelcontextprotocol/sdk/shared/auth.js";
 import { adminAction } from "../../access/builders";
 import { fail } from "../../access/principal";
 import { issuerUrl } from "../../lib/oauth";
@@ -34,14 +44,28 @@ import { encryptSecret, SecretboxError } from "../../lib/secretbox";
 import { readSecrets } from "../../secrets/access";
 import { keyRingOrFail, openSealed } from "../../secrets/store";
 import { CALLBACK_PATH, OAUTH_SECRET } from "./upstreamAuth";
-import { AS_REQUEST_MS, CONNECT_BUDGET_MS, STATE_IDENTITY_TABLE, asFetch, asMetadata, checkTokens, codeOf, httpsEndpoint, seal, trimSlash } from "./upstreamOAuthLib.node.js";
+import {
+  AS_REQUEST_MS,
+  CONNECT_BUDGET_MS,
+  STATE_IDENTITY_TABLE,
+  asFetch,
+  asMetadata,
+  checkTokens,
+  codeOf,
+  httpsEndpoint,
+  seal,
+  trimSlash,
+} from "./upstreamOAuthLib.node.js";
 
 export const connect = adminAction({
   args: { serverId: v.id("mcpServers") },
   returns: v.object({ authorizationUrl: v.string() }),
   handler: async (ctx, { serverId }): Promise<{ authorizationUrl: string }> => {
     const p = ctx.principal;
-    const target = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.connectTarget, { serverId, workspaceId: p.workspaceId });
+    const target = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.connectTarget, {
+      serverId,
+      workspaceId: p.workspaceId,
+    });
     if (!target) fail("NOT_FOUND");
     // A pending or rejected server is never contacted.
     if (target.serverStatus !== "approved" && target.serverStatus !== "disabled") fail("MCP_SERVER_NOT_APPROVED");
@@ -57,12 +81,18 @@ export const connect = adminAction({
       const probe = await guard.fetch(serverUrl, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "warden", version: "1.0.0" } } }),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 0,
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "warden", version: "1.0.0" } },
+        }),
       });
       if (probe.status === 401) {
         const params = extractWWWAuthenticateParams(probe);
         // only metadata on the server's own origin is taken from the challenge
-        if (params.resourceMetadataUrl && params.resourceMetadataUrl.origin === new URL(serverUrl).origin) resourceMetadataUrl = params.resourceMetadataUrl;
+        if (params.resourceMetadataUrl && params.resourceMetadataUrl.origin === new URL(serverUrl).origin)
+          resourceMetadataUrl = params.resourceMetadataUrl;
         challengedScope = params.scope;
       }
       await probe.body?.cancel().catch(() => undefined);
@@ -70,19 +100,27 @@ export const connect = adminAction({
       // 2. RFC 9728 → RFC 8414 (or OIDC discovery).
       const info = await discoverOAuthServerInfo(serverUrl, { resourceMetadataUrl, fetchFn: guard.fetch });
       const prm = info.resourceMetadata;
-      if (prm && !checkResourceAllowed({ requestedResource: serverUrl, configuredResource: prm.resource })) fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "resource" });
+      if (prm && !checkResourceAllowed({ requestedResource: serverUrl, configuredResource: prm.resource }))
+        fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "resource" });
       const md = info.authorizationServerMetadata;
       if (!md) fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "metadata" });
       const issuer = httpsEndpoint(md.issuer);
       const authorizationEndpoint = httpsEndpoint(md.authorization_endpoint);
       const tokenEndpoint = httpsEndpoint(md.token_endpoint);
-      if (!issuer || trimSlash(issuer) !== trimSlash(new URL(info.authorizationServerUrl).href)) fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "issuer" });
+      if (!issuer || trimSlash(issuer) !== trimSlash(new URL(info.authorizationServerUrl).href))
+        fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "issuer" });
       if (!authorizationEndpoint || !tokenEndpoint) fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "endpoints" });
-      if (!md.code_challenge_methods_supported?.includes("S256")) fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "pkce" });
+      if (!md.code_challenge_methods_supported?.includes("S256"))
+        fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "pkce" });
       const tokenAuthMethods = Array.isArray(md.token_endpoint_auth_methods_supported)
         ? md.token_endpoint_auth_methods_supported.filter((m): m is string => typeof m === "string").slice(0, 10)
         : undefined;
-      const metadata = { ...md, issuer: md.issuer, authorization_endpoint: authorizationEndpoint, token_endpoint: tokenEndpoint } as AuthorizationServerMetadata;
+      const metadata = {
+        ...md,
+        issuer: md.issuer,
+        authorization_endpoint: authorizationEndpoint,
+        token_endpoint: tokenEndpoint,
+      } as AuthorizationServerMetadata;
 
       // 3. The client: pre-registered, the one registered before (same AS, same redirect), or RFC 7591.
       let client: OAuthClientInformation;
@@ -91,7 +129,10 @@ export const connect = adminAction({
         client = { client_id: target.preRegisteredClientId };
       } else if (target.clientId && target.issuer === issuer && target.redirectUri === redirectUri) {
         const s = await readSecrets(ctx, "mcpServerSecrets", serverId, [OAUTH_SECRET.clientSecret]);
-        client = { client_id: target.clientId, ...(s[OAUTH_SECRET.clientSecret] ? { client_secret: s[OAUTH_SECRET.clientSecret] } : {}) };
+        client = {
+          client_id: target.clientId,
+          ...(s[OAUTH_SECRET.clientSecret] ? { client_secret: s[OAUTH_SECRET.clientSecret] } : {}),
+        };
       } else {
         const registrationEndpoint = httpsEndpoint(md.registration_endpoint);
         if (!registrationEndpoint) fail("MCP_OAUTH_CLIENT_REQUIRED");
@@ -106,17 +147,25 @@ export const connect = adminAction({
           },
           fetchFn: guard.fetch,
         });
-        if (typeof registered.client_id !== "string" || registered.client_id.length === 0 || registered.client_id.length > 256) {
+        if (
+          typeof registered.client_id !== "string" ||
+          registered.client_id.length === 0 ||
+          registered.client_id.length > 256
+        ) {
           fail("MCP_OAUTH_DISCOVERY_FAILED", { reason: "registration" });
         }
-        client = { client_id: registered.client_id, ...(registered.client_secret ? { client_secret: registered.client_secret } : {}) };
+        client = {
+          client_id: registered.client_id,
+          ...(registered.client_secret ? { client_secret: registered.client_secret } : {}),
+        };
         newSecret = registered.client_secret;
       }
 
       // 4. PKCE S256 + state, bound to this owner, server and workspace.
       const state = randomToken("wus_", 32);
       const stateHash = await sha256Hex(state);
-      const scope = target.scope ?? challengedScope ?? (prm?.scopes_supported?.length ? prm.scopes_supported.join(" ") : undefined);
+      const scope =
+        target.scope ?? challengedScope ?? (prm?.scopes_supported?.length ? prm.scopes_supported.join(" ") : undefined);
       const { authorizationUrl, codeVerifier } = await startAuthorization(issuer, {
         metadata,
         clientInformation: client,
@@ -126,7 +175,11 @@ export const connect = adminAction({
         resource: new URL(serverUrl),
       });
       const ring = keyRingOrFail();
-      const verifier = encryptSecret(codeVerifier, { table: STATE_IDENTITY_TABLE, ownerId: serverId, name: stateHash }, ring);
+      const verifier = encryptSecret(
+        codeVerifier,
+        { table: STATE_IDENTITY_TABLE, ownerId: serverId, name: stateHash },
+        ring,
+      );
       const saved = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.beginAuthorization, {
         serverId,
         workspaceId: p.workspaceId,
@@ -163,8 +216,13 @@ export const exchangeCode = internalAction({
   args: { state: v.string(), code: v.string(), iss: v.optional(v.string()), ip: v.string() },
   returns: exchangeResult,
   handler: async (ctx, a): Promise<{ ok: true; serverName: string } | { ok: false; code: string }> => {
-    if (a.state.length < 16 || a.state.length > 256 || a.code.length < 1 || a.code.length > 2048) return { ok: false, code: "MCP_OAUTH_STATE_INVALID" };
-    const c = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.consumeState, { stateHash: await sha256Hex(a.state), iss: a.iss, ip: a.ip });
+    if (a.state.length < 16 || a.state.length > 256 || a.code.length < 1 || a.code.length > 2048)
+      return { ok: false, code: "MCP_OAUTH_STATE_INVALID" };
+    const c = await ctx.runMutation(internal.mcp.outbound.upstreamAuth.consumeState, {
+      stateHash: await sha256Hex(a.state),
+      iss: a.iss,
+      ip: a.ip,
+    });
     if (!c.ok) return { ok: false, code: c.code };
     let codeVerifier: string;
     try {
@@ -181,8 +239,15 @@ export const exchangeCode = internalAction({
     try {
       const s = await readSecrets(ctx, "mcpServerSecrets", c.serverId, [OAUTH_SECRET.clientSecret]);
       tokens = await exchangeAuthorization(c.issuer, {
-        metadata: asMetadata({ issuer: c.issuer, tokenEndpoint: c.tokenEndpoint, tokenAuthMethods: c.tokenAuthMethods }),
-        clientInformation: { client_id: c.clientId, ...(s[OAUTH_SECRET.clientSecret] ? { client_secret: s[OAUTH_SECRET.clientSecret] } : {}) },
+        metadata: asMetadata({
+          issuer: c.issuer,
+          tokenEndpoint: c.tokenEndpoint,
+          tokenAuthMethods: c.tokenAuthMethods,
+        }),
+        clientInformation: {
+          client_id: c.clientId,
+          ...(s[OAUTH_SECRET.clientSecret] ? { client_secret: s[OAUTH_SECRET.clientSecret] } : {}),
+        },
         authorizationCode: a.code,
         codeVerifier,
         redirectUri: c.redirectUri,
@@ -208,4 +273,3 @@ export const exchangeCode = internalAction({
     return { ok: true, serverName: c.serverName };
   },
 });
-

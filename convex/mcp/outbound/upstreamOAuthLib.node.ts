@@ -9,7 +9,11 @@ import { type ActionCtx } from "../../_generated/server";
 import { internal } from "../../_generated/api";
 import type { Id } from "../../_generated/dataModel";
 import { refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
-import { InvalidClientError, InvalidGrantError, UnauthorizedClientError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import {
+  InvalidClientError,
+  InvalidGrantError,
+  UnauthorizedClientError,
+} from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthorizationServerMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { safeFetch } from "../../lib/safeFetch.node.js";
 import { checkEgressUrl } from "../../lib/egress";
@@ -40,7 +44,10 @@ export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Respo
  * The fetch handed to the SDK's auth helpers. `only`: the exact URL allowed (the token endpoint
  * for code and refresh requests). `failure()` is the first guard refusal.
  */
-export function asFetch(opts: { deadline: number; only?: string }): { fetch: FetchLike; failure: () => string | undefined } {
+export function asFetch(opts: { deadline: number; only?: string }): {
+  fetch: FetchLike;
+  failure: () => string | undefined;
+} {
   let failed: string | undefined;
   const refuse = (code: string): never => {
     failed ??= code;
@@ -67,7 +74,12 @@ export function asFetch(opts: { deadline: number; only?: string }): { fetch: Fet
       if (SEND_HEADERS.has(key.toLowerCase())) headers[key.toLowerCase()] = value;
     });
     headers["user-agent"] = "Warden-MCP/1";
-    const body = init.body === undefined || init.body === null ? undefined : init.body instanceof URLSearchParams ? init.body.toString() : String(init.body);
+    const body =
+      init.body === undefined || init.body === null
+        ? undefined
+        : init.body instanceof URLSearchParams
+          ? init.body.toString()
+          : String(init.body);
     const r = await safeFetch(url, {
       method,
       headers,
@@ -131,12 +143,17 @@ export function codeOf(e: unknown, fallback: string): string {
 // ---------------------------------------------------------------------------------------------
 // Connect
 
-
 export function checkTokens(t: OAuthTokens): { access: string; refresh?: string; expiresAt?: number } | null {
   if (typeof t.access_token !== "string" || t.access_token.length === 0 || t.access_token.length > 8192) return null;
   if (typeof t.token_type !== "string" || t.token_type.toLowerCase() !== "bearer") return null;
-  const refresh = typeof t.refresh_token === "string" && t.refresh_token.length > 0 && t.refresh_token.length <= 8192 ? t.refresh_token : undefined;
-  const expiresAt = typeof t.expires_in === "number" && Number.isFinite(t.expires_in) && t.expires_in > 0 ? Date.now() + Math.min(t.expires_in, 365 * 86400) * 1000 : undefined;
+  const refresh =
+    typeof t.refresh_token === "string" && t.refresh_token.length > 0 && t.refresh_token.length <= 8192
+      ? t.refresh_token
+      : undefined;
+  const expiresAt =
+    typeof t.expires_in === "number" && Number.isFinite(t.expires_in) && t.expires_in > 0
+      ? Date.now() + Math.min(t.expires_in, 365 * 86400) * 1000
+      : undefined;
   return { access: t.access_token, refresh, expiresAt };
 }
 
@@ -149,7 +166,11 @@ export type Bearer = { ok: true; token: string; version: number } | { ok: false;
  * null: the server does not use OAuth. `rejectedVersion`: the server answered 401 to the token of
  * that version — refresh (unless someone already did).
  */
-export async function upstreamBearer(ctx: ActionCtx, serverId: Id<"mcpServers">, opts: { rejectedVersion?: number } = {}): Promise<Bearer | null> {
+export async function upstreamBearer(
+  ctx: ActionCtx,
+  serverId: Id<"mcpServers">,
+  opts: { rejectedVersion?: number } = {},
+): Promise<Bearer | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const info = await ctx.runQuery(internal.mcp.outbound.upstreamAuth.tokenInfo, { serverId });
     if (!info) return null;
@@ -162,7 +183,9 @@ export async function upstreamBearer(ctx: ActionCtx, serverId: Id<"mcpServers">,
       if (!s.ok) return s;
       return { ok: true, token: s.value, version: info.tokenVersion };
     }
-    if (await ctx.runMutation(internal.mcp.outbound.upstreamAuth.claimRefresh, { serverId, version: info.tokenVersion })) {
+    if (
+      await ctx.runMutation(internal.mcp.outbound.upstreamAuth.claimRefresh, { serverId, version: info.tokenVersion })
+    ) {
       return await refreshTokens(ctx, serverId, info);
     }
     // Someone else is refreshing this version: wait for the new one.
@@ -176,7 +199,11 @@ export async function upstreamBearer(ctx: ActionCtx, serverId: Id<"mcpServers">,
   return { ok: false, code: "MCP_OAUTH_REQUIRED" };
 }
 
-export async function readToken(ctx: ActionCtx, serverId: Id<"mcpServers">, name: string): Promise<{ ok: true; value: string } | { ok: false; code: string }> {
+export async function readToken(
+  ctx: ActionCtx,
+  serverId: Id<"mcpServers">,
+  name: string,
+): Promise<{ ok: true; value: string } | { ok: false; code: string }> {
   try {
     const s = await readSecrets(ctx, "mcpServerSecrets", serverId, [name]);
     const value = s[name];
@@ -184,7 +211,10 @@ export async function readToken(ctx: ActionCtx, serverId: Id<"mcpServers">, name
     return { ok: true, value };
   } catch (e) {
     const code = codeOf(e, "SECRET_ACCESS_DENIED");
-    return { ok: false, code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED" };
+    return {
+      ok: false,
+      code: code === "SECRET_DECRYPT_FAILED" || code === "SECRET_KEY_UNAVAILABLE" ? code : "SECRET_ACCESS_DENIED",
+    };
   }
 }
 
@@ -224,8 +254,15 @@ export async function refreshTokens(ctx: ActionCtx, serverId: Id<"mcpServers">, 
   let tokens: OAuthTokens;
   try {
     tokens = await refreshAuthorization(info.issuer, {
-      metadata: asMetadata({ issuer: info.issuer, tokenEndpoint: info.tokenEndpoint, tokenAuthMethods: info.tokenAuthMethods }),
-      clientInformation: { client_id: info.clientId, ...(secrets[OAUTH_SECRET.clientSecret] ? { client_secret: secrets[OAUTH_SECRET.clientSecret] } : {}) },
+      metadata: asMetadata({
+        issuer: info.issuer,
+        tokenEndpoint: info.tokenEndpoint,
+        tokenAuthMethods: info.tokenAuthMethods,
+      }),
+      clientInformation: {
+        client_id: info.clientId,
+        ...(secrets[OAUTH_SECRET.clientSecret] ? { client_secret: secrets[OAUTH_SECRET.clientSecret] } : {}),
+      },
       refreshToken,
       resource: new URL(info.url),
       fetchFn: guard.fetch,

@@ -30,8 +30,7 @@ export type GuardedFetchInit = {
 };
 
 export type GuardedFetchResult =
-  | { ok: true; status: number; body: string; contentType: string | null }
-  | { ok: false; code: string };
+  { ok: true; status: number; body: string; contentType: string | null } | { ok: false; code: string };
 
 export type SkillTools = {
   /** Egress-checked fetch: allowlist, address check at connect time, no redirects, timeout, size cap. */

@@ -18,12 +18,25 @@ describe("calculator", () => {
     expect(evaluate(expr)).toEqual({ ok: true, value });
   });
 
-  test.each(["", "1+", "(1", "1)", "foo(1)", "constructor", "x=1", "1/0", "sqrt(-1)", "alert(1)", "this", "[]", "1;2", "abs(1,2)", "2**3"])(
-    "rejects %j",
-    (expr) => {
-      expect(evaluate(expr)).toEqual({ ok: false, code: "INPUT_INVALID" });
-    },
-  );
+  test.each([
+    "",
+    "1+",
+    "(1",
+    "1)",
+    "foo(1)",
+    "constructor",
+    "x=1",
+    "1/0",
+    "sqrt(-1)",
+    "alert(1)",
+    "this",
+    "[]",
+    "1;2",
+    "abs(1,2)",
+    "2**3",
+  ])("rejects %j", (expr) => {
+    expect(evaluate(expr)).toEqual({ ok: false, code: "INPUT_INVALID" });
+  });
 
   test("bounded length and nesting", () => {
     expect(evaluate("1+".repeat(300) + "1").ok).toBe(false);

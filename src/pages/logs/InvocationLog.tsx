@@ -6,7 +6,18 @@ import { Button, DataTable, EmptyState, Loading, PageHeader, Preview } from "../
 import { McpAppFrame } from "../../mcp/McpAppFrame";
 import { ExplainCode } from "../../ui/Explain";
 import { uiResourcesFromPreview } from "../../mcp/uiResource";
-import { CODE_GROUP_FILTER, CodeBadge, ExportButtons, FilterBar, More, SourceAction, useLogArgs, useLogPages, Who, type WhoInfo } from "../../ui/LogFilters";
+import {
+  CODE_GROUP_FILTER,
+  CodeBadge,
+  ExportButtons,
+  FilterBar,
+  More,
+  SourceAction,
+  useLogArgs,
+  useLogPages,
+  Who,
+  type WhoInfo,
+} from "../../ui/LogFilters";
 
 type Invocation = {
   id: string;
@@ -30,8 +41,18 @@ type Invocation = {
 const FILTERS = [
   CODE_GROUP_FILTER,
   { param: "code", label: "Code", placeholder: "e.g. DOMAIN_NOT_ALLOWED" },
-  { param: "target", label: "Target", placeholder: "skill or server/tool", hint: "The exact skill name or MCP server/tool" },
-  { param: "caller", label: "Caller", placeholder: "e.g. mcp-client", hint: "A caller kind (agent, mcp-client, channel-webhook) or kind:id from a row link" },
+  {
+    param: "target",
+    label: "Target",
+    placeholder: "skill or server/tool",
+    hint: "The exact skill name or MCP server/tool",
+  },
+  {
+    param: "caller",
+    label: "Caller",
+    placeholder: "e.g. mcp-client",
+    hint: "A caller kind (agent, mcp-client, channel-webhook) or kind:id from a row link",
+  },
 ];
 const MAP = { group: "codeGroup", code: "code", target: "target", caller: "caller", denied: "deniedOnly" };
 
@@ -50,7 +71,10 @@ export function InvocationLogPage() {
   };
   return (
     <>
-      <PageHeader title="Invocation log" description="Every skill and MCP tool call the checker saw, allowed or denied, with who asked for it. Previews are redacted and truncated on the server before they are stored." />
+      <PageHeader
+        title="Invocation log"
+        description="Every skill and MCP tool call the checker saw, allowed or denied, with who asked for it. Previews are redacted and truncated on the server before they are stored."
+      />
       <div className="tabs" role="group" aria-label="Outcome">
         <button type="button" aria-pressed={!deniedOnly} onClick={() => toggle(false)}>
           All
@@ -66,7 +90,21 @@ export function InvocationLogPage() {
             name="invocations"
             query={api.logs.explore.invocations}
             args={args}
-            toRow={(r) => ({ id: r.id, time: new Date(r.at).toISOString(), target: r.targetName, targetKind: r.targetKind, caller: r.caller.label, callerKey: r.caller.key ?? "", code: r.code, allowed: r.allowed, durationMs: r.durationMs, inputBytes: r.inputBytes, outputBytes: r.outputBytes, inputPreview: r.inputPreview, outputPreview: r.outputPreview })}
+            toRow={(r) => ({
+              id: r.id,
+              time: new Date(r.at).toISOString(),
+              target: r.targetName,
+              targetKind: r.targetKind,
+              caller: r.caller.label,
+              callerKey: r.caller.key ?? "",
+              code: r.code,
+              allowed: r.allowed,
+              durationMs: r.durationMs,
+              inputBytes: r.inputBytes,
+              outputBytes: r.outputBytes,
+              inputPreview: r.inputPreview,
+              outputPreview: r.outputPreview,
+            })}
           />
         }
       />
@@ -74,10 +112,25 @@ export function InvocationLogPage() {
         <Loading />
       ) : results.length === 0 ? (
         <EmptyState title={active ? "No matching invocations" : "No invocations yet"}>
-          {active ? (status === "CanLoadMore" ? "Nothing matches in the newest entries; search older ones below." : "Change the filters or the time range.") : "When the agent or an MCP client calls a skill or tool, each call is logged here with its outcome code."}
+          {active
+            ? status === "CanLoadMore"
+              ? "Nothing matches in the newest entries; search older ones below."
+              : "Change the filters or the time range."
+            : "When the agent or an MCP client calls a skill or tool, each call is logged here with its outcome code."}
         </EmptyState>
       ) : (
-        <DataTable columns={["When", "Target", "Caller", "Outcome", { label: "Time", numeric: true }, "Input (redacted)", "Output (redacted)"]} className="log-table">
+        <DataTable
+          columns={[
+            "When",
+            "Target",
+            "Caller",
+            "Outcome",
+            { label: "Time", numeric: true },
+            "Input (redacted)",
+            "Output (redacted)",
+          ]}
+          className="log-table"
+        >
           {results.map((r) => (
             <InvocationRow key={r.id} r={r} />
           ))}
@@ -137,7 +190,8 @@ function InvocationRow({ r }: { r: Invocation }) {
         <tr className="app-row">
           <td colSpan={7}>
             <p className="small muted mb0">
-              MCP App from <strong>{r.targetName}</strong>, shown in a sandboxed frame: it can't reach this page, your session or the network.
+              MCP App from <strong>{r.targetName}</strong>, shown in a sandboxed frame: it can't reach this page, your
+              session or the network.
             </p>
             <McpAppFrame resource={ui[0]} title={`App from ${r.targetName}`} />
           </td>

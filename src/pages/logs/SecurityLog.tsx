@@ -2,11 +2,30 @@ import { api } from "../../../convex/_generated/api";
 import { dateTime } from "../../lib/format";
 import { useSearch } from "../../lib/router";
 import { DataTable, EmptyState, Loading, PageHeader, Preview } from "../../ui/kit";
-import { CODE_GROUP_FILTER, CodeBadge, ExportButtons, FilterBar, More, SourceAction, useLogArgs, useLogPages, Who, type WhoInfo } from "../../ui/LogFilters";
+import {
+  CODE_GROUP_FILTER,
+  CodeBadge,
+  ExportButtons,
+  FilterBar,
+  More,
+  SourceAction,
+  useLogArgs,
+  useLogPages,
+  Who,
+  type WhoInfo,
+} from "../../ui/LogFilters";
 import { Link } from "../../lib/router";
 import { ExplainCode } from "../../ui/Explain";
 
-type Event = { id: string; at: number; code: string; codeGroup: string; category: string; detail: string; source: WhoInfo };
+type Event = {
+  id: string;
+  at: number;
+  code: string;
+  codeGroup: string;
+  category: string;
+  detail: string;
+  source: WhoInfo;
+};
 
 const CATEGORIES: [string, string][] = [
   ["auth", "Sign-in"],
@@ -23,7 +42,12 @@ const FILTERS = [
   CODE_GROUP_FILTER,
   { param: "code", label: "Code", placeholder: "e.g. RATE_LIMITED" },
   { param: "category", label: "Target", options: CATEGORIES },
-  { param: "source", label: "Source", placeholder: "source key from a row", hint: "A source key, e.g. ip:203.0.113.0/24~3fa9c2d1 (follow a row's source link)" },
+  {
+    param: "source",
+    label: "Source",
+    placeholder: "source key from a row",
+    hint: "A source key, e.g. ip:203.0.113.0/24~3fa9c2d1 (follow a row's source link)",
+  },
 ];
 const MAP = { group: "codeGroup", code: "code", category: "category", source: "source" };
 
@@ -44,19 +68,35 @@ export function SecurityLogPage() {
             name="security-events"
             query={api.logs.explore.securityEvents}
             args={args}
-            toRow={(e) => ({ id: e.id, time: new Date(e.at).toISOString(), code: e.code, codeGroup: e.codeGroup, category: e.category, source: e.source.label, sourceKey: e.source.key ?? "", detail: e.detail })}
+            toRow={(e) => ({
+              id: e.id,
+              time: new Date(e.at).toISOString(),
+              code: e.code,
+              codeGroup: e.codeGroup,
+              category: e.category,
+              source: e.source.label,
+              sourceKey: e.source.key ?? "",
+              detail: e.detail,
+            })}
           />
         }
       />
       {source && results[0] ? (
         <p className="small" role="status">
-          Showing events from <strong>{results[0].source.label}</strong> <span className="muted">({source})</span>. <SourceAction who={results[0].source} />
+          Showing events from <strong>{results[0].source.label}</strong> <span className="muted">({source})</span>.{" "}
+          <SourceAction who={results[0].source} />
         </p>
       ) : null}
       {status === "LoadingFirstPage" ? (
         <Loading />
       ) : results.length === 0 ? (
-        <EmptyState title={active ? "No matching security events" : "No security events"}>{active ? (status === "CanLoadMore" ? "Nothing matches in the newest events; search older ones below." : "Change the filters or the time range.") : "Nothing has been refused yet."}</EmptyState>
+        <EmptyState title={active ? "No matching security events" : "No security events"}>
+          {active
+            ? status === "CanLoadMore"
+              ? "Nothing matches in the newest events; search older ones below."
+              : "Change the filters or the time range."
+            : "Nothing has been refused yet."}
+        </EmptyState>
       ) : (
         <DataTable columns={["When", "Code", "Target", "Source", "Detail"]} className="log-table">
           {results.map((e) => (
@@ -72,7 +112,10 @@ export function SecurityLogPage() {
                 {e.source.objectLink ? (
                   <>
                     {" "}
-                    · <Link to={e.source.objectLink} aria-label={`Open ${e.source.label}`}>open</Link>
+                    ·{" "}
+                    <Link to={e.source.objectLink} aria-label={`Open ${e.source.label}`}>
+                      open
+                    </Link>
                   </>
                 ) : null}
               </td>

@@ -36,7 +36,12 @@ export function ConfigCard({ skill }: { skill: Skill }) {
       timeoutMs: Number(timeout),
       maxOutputBytes: Number(maxOut),
     });
-    if (r.ok) setSaved(r.value.status === "pending" && skill.status !== "pending" ? "Saved. The change sent this skill back to review." : "Saved.");
+    if (r.ok)
+      setSaved(
+        r.value.status === "pending" && skill.status !== "pending"
+          ? "Saved. The change sent this skill back to review."
+          : "Saved.",
+      );
   };
   const fieldErr = (f: string) => {
     const e = update.error;
@@ -51,35 +56,93 @@ export function ConfigCard({ skill }: { skill: Skill }) {
   };
   return (
     <Card title="Configuration">
-      {skill.type === "code" ? <Notice>Code skills are defined in the repository; only limits and domains can be tuned here.</Notice> : null}
+      {skill.type === "code" ? (
+        <Notice>Code skills are defined in the repository; only limits and domains can be tuned here.</Notice>
+      ) : null}
       {skill.status === "approved" && canEdit ? (
         <Notice tone="warn" title="Changes need a new review">
-          Saving a change to the description, configuration or limits sends this approved skill back to “pending” until an admin approves it again.
+          Saving a change to the description, configuration or limits sends this approved skill back to “pending” until
+          an admin approves it again.
         </Notice>
       ) : null}
       <form onSubmit={save} noValidate>
         <Field label="Description" error={fieldErr("description")}>
-          {(p) => <TextArea {...p} value={description} onChange={(e) => setDescription(e.target.value)} readOnly={!canEdit} rows={2} />}
+          {(p) => (
+            <TextArea
+              {...p}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              readOnly={!canEdit}
+              rows={2}
+            />
+          )}
         </Field>
-        <Field label="Configuration (JSON)" error={jsonError ?? fieldErr("config")} hint="Secrets never go here: reference them by name (secretHeaders) and set their values below.">
-          {(p) => <TextArea {...p} className="input mono" value={config} onChange={(e) => setConfig(e.target.value)} readOnly={!canEdit} rows={8} spellCheck={false} />}
+        <Field
+          label="Configuration (JSON)"
+          error={jsonError ?? fieldErr("config")}
+          hint="Secrets never go here: reference them by name (secretHeaders) and set their values below."
+        >
+          {(p) => (
+            <TextArea
+              {...p}
+              className="input mono"
+              value={config}
+              onChange={(e) => setConfig(e.target.value)}
+              readOnly={!canEdit}
+              rows={8}
+              spellCheck={false}
+            />
+          )}
         </Field>
         <div className="form-row">
           <Field label="Rate per minute" hint="Empty = workspace default" error={fieldErr("rateLimitPerMinute")}>
-            {(p) => <Input {...p} inputMode="numeric" value={rate} onChange={(e) => setRate(e.target.value)} readOnly={!canEdit} />}
+            {(p) => (
+              <Input
+                {...p}
+                inputMode="numeric"
+                value={rate}
+                onChange={(e) => setRate(e.target.value)}
+                readOnly={!canEdit}
+              />
+            )}
           </Field>
           <Field label="Timeout (ms)" hint="100 – 60,000" error={fieldErr("timeoutMs")}>
-            {(p) => <Input {...p} inputMode="numeric" value={timeout} onChange={(e) => setTimeoutMs(e.target.value)} readOnly={!canEdit} />}
+            {(p) => (
+              <Input
+                {...p}
+                inputMode="numeric"
+                value={timeout}
+                onChange={(e) => setTimeoutMs(e.target.value)}
+                readOnly={!canEdit}
+              />
+            )}
           </Field>
           <Field label="Max output (bytes)" hint="256 – 1,048,576" error={fieldErr("maxOutputBytes")}>
-            {(p) => <Input {...p} inputMode="numeric" value={maxOut} onChange={(e) => setMaxOut(e.target.value)} readOnly={!canEdit} />}
+            {(p) => (
+              <Input
+                {...p}
+                inputMode="numeric"
+                value={maxOut}
+                onChange={(e) => setMaxOut(e.target.value)}
+                readOnly={!canEdit}
+              />
+            )}
           </Field>
         </div>
-        {update.error && !["description", "config", "rateLimitPerMinute", "timeoutMs", "maxOutputBytes"].some((f) => update.error?.field?.startsWith(f)) ? (
+        {update.error &&
+        !["description", "config", "rateLimitPerMinute", "timeoutMs", "maxOutputBytes"].some((f) =>
+          update.error?.field?.startsWith(f),
+        ) ? (
           <InlineError error={update.error} />
         ) : null}
         <div className="row">
-          <RoleButton need="admin" type="submit" variant="primary" pending={update.pending} disabled={skill.type === "code"}>
+          <RoleButton
+            need="admin"
+            type="submit"
+            variant="primary"
+            pending={update.pending}
+            disabled={skill.type === "code"}
+          >
             Save configuration
           </RoleButton>
           {saved ? (

@@ -28,7 +28,8 @@ export function DomainsCard({ skill }: { skill: Skill }) {
       return;
     }
     setEntry("");
-    if (r.value.status === "pending" && skill.status === "approved") setNote("Domain added. Adding a domain widens what the skill can reach, so it went back to review.");
+    if (r.value.status === "pending" && skill.status === "approved")
+      setNote("Domain added. Adding a domain widens what the skill can reach, so it went back to review.");
     else setNote("Domain added.");
   };
   const remove = async (d: string) => {
@@ -41,7 +42,8 @@ export function DomainsCard({ skill }: { skill: Skill }) {
   return (
     <Card title="Allowed domains">
       <p className="small muted">
-        The only hosts this skill may contact: exact names, https only. Wildcards, IP addresses, internal names and URLs with paths are refused by the server.
+        The only hosts this skill may contact: exact names, https only. Wildcards, IP addresses, internal names and URLs
+        with paths are refused by the server.
       </p>
       {skill.allowedDomains.length === 0 ? (
         <p className="muted">No domains: this skill can't make network calls.</p>
@@ -73,8 +75,23 @@ export function DomainsCard({ skill }: { skill: Skill }) {
         >
           {(p) => (
             <div className="row">
-              <Input {...p} className="input mono grow" value={entry} onChange={(e) => setEntry(e.target.value)} placeholder="api.example.com" disabled={!canEdit} autoComplete="off" spellCheck={false} />
-              <RoleButton need="admin" type="submit" variant="primary" pending={update.pending} disabled={!entry.trim()}>
+              <Input
+                {...p}
+                className="input mono grow"
+                value={entry}
+                onChange={(e) => setEntry(e.target.value)}
+                placeholder="api.example.com"
+                disabled={!canEdit}
+                autoComplete="off"
+                spellCheck={false}
+              />
+              <RoleButton
+                need="admin"
+                type="submit"
+                variant="primary"
+                pending={update.pending}
+                disabled={!entry.trim()}
+              >
                 Add domain
               </RoleButton>
             </div>

@@ -6,15 +6,30 @@ import { Link, navigate } from "../../lib/router";
 import { Button, Card, Field, InlineError, Input, PageHeader, RoleButton, Select, TextArea } from "../../ui/kit";
 
 const PRESETS: Record<string, { config: unknown; domains: string; secrets: string; description: string }> = {
-  calculator: { config: { template: "calculator", precision: 12 }, domains: "", secrets: "", description: "Evaluate an arithmetic expression." },
-  time_in_zone: { config: { template: "time_in_zone", defaultZone: "UTC" }, domains: "", secrets: "", description: "Current date and time in a time zone." },
+  calculator: {
+    config: { template: "calculator", precision: 12 },
+    domains: "",
+    secrets: "",
+    description: "Evaluate an arithmetic expression.",
+  },
+  time_in_zone: {
+    config: { template: "time_in_zone", defaultZone: "UTC" },
+    domains: "",
+    secrets: "",
+    description: "Current date and time in a time zone.",
+  },
   http_get_json: {
     config: { template: "http_get_json", urlTemplate: "https://api.example.com/items/{id}", jsonPointer: "/name" },
     domains: "api.example.com",
     secrets: "",
     description: "Look up an item in a JSON API.",
   },
-  rss_feed: { config: { template: "rss_feed", urlTemplate: "https://blog.example.com/feed.xml", maxItems: 5 }, domains: "blog.example.com", secrets: "", description: "Latest posts from a feed." },
+  rss_feed: {
+    config: { template: "rss_feed", urlTemplate: "https://blog.example.com/feed.xml", maxItems: 5 },
+    domains: "blog.example.com",
+    secrets: "",
+    description: "Latest posts from a feed.",
+  },
   webhook: {
     config: {
       urlTemplate: "https://api.example.com/v1/search?q={query}",
@@ -25,7 +40,12 @@ const PRESETS: Record<string, { config: unknown; domains: string; secrets: strin
     secrets: "API_TOKEN",
     description: "Search an external API.",
   },
-  image: { config: { operation: "image_info" }, domains: "", secrets: "", description: "Describe an uploaded image (type, size, dimensions)." },
+  image: {
+    config: { operation: "image_info" },
+    domains: "",
+    secrets: "",
+    description: "Describe an uploaded image (type, size, dimensions).",
+  },
 };
 
 const splitList = (s: string) =>
@@ -63,10 +83,19 @@ export function NewSkill() {
       setJsonError("This isn't valid JSON.");
       return;
     }
-    const r = await create.run({ name: name.trim(), description, type, config: parsed, allowedDomains: splitList(domains), secretNames: splitList(secrets) });
+    const r = await create.run({
+      name: name.trim(),
+      description,
+      type,
+      config: parsed,
+      allowedDomains: splitList(domains),
+      secretNames: splitList(secrets),
+    });
     if (r.ok) navigate(`/skills/${r.value}`);
   };
-  const errs = create.error ? (create.error.errors ?? [{ code: create.error.code, field: create.error.field ?? "", index: create.error.index }]) : [];
+  const errs = create.error
+    ? (create.error.errors ?? [{ code: create.error.code, field: create.error.field ?? "", index: create.error.index }])
+    : [];
   const errFor = (f: string) => {
     const list = errs.filter((x) => x.field === f || x.field.startsWith(`${f}.`));
     if (!list.length) return undefined;
@@ -84,12 +113,24 @@ export function NewSkill() {
       <p className="small">
         <Link to="/skills">← Skills</Link>
       </p>
-      <PageHeader title="New skill" description="A new skill starts as “pending”: it can't run until an admin reviews and approves it." />
+      <PageHeader
+        title="New skill"
+        description="A new skill starts as “pending”: it can't run until an admin reviews and approves it."
+      />
       <Card>
         <form onSubmit={submit} noValidate>
           <div className="form-row">
             <Field label="Name" hint="Lowercase letters, digits, - and _ (e.g. weather_lookup)" error={errFor("name")}>
-              {(p) => <Input {...p} value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" spellCheck={false} required />}
+              {(p) => (
+                <Input
+                  {...p}
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  required
+                />
+              )}
             </Field>
             <Field label="Type" error={errFor("type")}>
               {(p) => (
@@ -128,18 +169,61 @@ export function NewSkill() {
               </Field>
             ) : null}
           </div>
-          <Field label="Description" hint="What the agent sees when it decides whether to call this skill." error={errFor("description")}>
+          <Field
+            label="Description"
+            hint="What the agent sees when it decides whether to call this skill."
+            error={errFor("description")}
+          >
             {(p) => <TextArea {...p} rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />}
           </Field>
-          <Field label="Configuration (JSON)" hint={`Preset for ${presetKey}; URL placeholders like {query} become inputs.`} error={jsonError ?? errFor("config")}>
-            {(p) => <TextArea {...p} className="input mono" rows={8} value={config} onChange={(e) => setConfig(e.target.value)} spellCheck={false} />}
+          <Field
+            label="Configuration (JSON)"
+            hint={`Preset for ${presetKey}; URL placeholders like {query} become inputs.`}
+            error={jsonError ?? errFor("config")}
+          >
+            {(p) => (
+              <TextArea
+                {...p}
+                className="input mono"
+                rows={8}
+                value={config}
+                onChange={(e) => setConfig(e.target.value)}
+                spellCheck={false}
+              />
+            )}
           </Field>
           <div className="form-row">
-            <Field label="Allowed domains" hint="Exact host names, separated by spaces or commas." error={errFor("allowedDomains")}>
-              {(p) => <Input {...p} className="input mono" value={domains} onChange={(e) => setDomains(e.target.value)} placeholder="api.example.com" spellCheck={false} />}
+            <Field
+              label="Allowed domains"
+              hint="Exact host names, separated by spaces or commas."
+              error={errFor("allowedDomains")}
+            >
+              {(p) => (
+                <Input
+                  {...p}
+                  className="input mono"
+                  value={domains}
+                  onChange={(e) => setDomains(e.target.value)}
+                  placeholder="api.example.com"
+                  spellCheck={false}
+                />
+              )}
             </Field>
-            <Field label="Secret names" hint="Names only — you set the values after creating the skill." error={errFor("secretNames")}>
-              {(p) => <Input {...p} className="input mono" value={secrets} onChange={(e) => setSecrets(e.target.value)} placeholder="API_TOKEN" spellCheck={false} />}
+            <Field
+              label="Secret names"
+              hint="Names only — you set the values after creating the skill."
+              error={errFor("secretNames")}
+            >
+              {(p) => (
+                <Input
+                  {...p}
+                  className="input mono"
+                  value={secrets}
+                  onChange={(e) => setSecrets(e.target.value)}
+                  placeholder="API_TOKEN"
+                  spellCheck={false}
+                />
+              )}
             </Field>
           </div>
           {other.map((x, i) => (

@@ -23,7 +23,12 @@ export function ReviewButtons({ skill, compact }: { skill: Skill; compact?: bool
           />
         ) : null}
         {skill.status === "approved" && !compact ? (
-          <RoleButton need="admin" variant="danger" pending={disable.pending} onClick={() => void disable.run({ skillId: skill._id })}>
+          <RoleButton
+            need="admin"
+            variant="danger"
+            pending={disable.pending}
+            onClick={() => void disable.run({ skillId: skill._id })}
+          >
             Disable
           </RoleButton>
         ) : null}

@@ -42,13 +42,18 @@ export function SkillDetail({ id }: { id: string }) {
           This skill can't run until an admin approves it. Check the configuration, domains and secrets below first.
         </Notice>
       ) : null}
-      {s.status === "disabled" ? <Notice tone="danger">This skill is disabled. Approve it again to re-enable it.</Notice> : null}
+      {s.status === "disabled" ? (
+        <Notice tone="danger">This skill is disabled. Approve it again to re-enable it.</Notice>
+      ) : null}
       <div className="stack">
         <Card title="Review">
           <KeyValue
             items={[
               ["Type", s.type],
-              ["Rate limit", s.rateLimitPerMinute ? `${s.rateLimitPerMinute} per minute` : "workspace default (skillPerSkill)"],
+              [
+                "Rate limit",
+                s.rateLimitPerMinute ? `${s.rateLimitPerMinute} per minute` : "workspace default (skillPerSkill)",
+              ],
               ["Timeout", `${s.timeoutMs} ms`],
               ["Max output", bytes(s.maxOutputBytes)],
               ["Plain http allowed", s.allowHttp ? "yes" : "no (https only)"],

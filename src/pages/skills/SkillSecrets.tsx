@@ -10,7 +10,11 @@ export function SkillSecrets({ skill }: { skill: Skill }) {
   const set = useMutate(api.secrets.manage.setSkillSecret);
   const del = useMutate(api.secrets.manage.deleteSkillSecret);
   if (skill.secretNames.length === 0 && skill.type !== "webhook") {
-    return <p className="muted mb0">This skill declares no secrets. Webhook skills can declare secrets and inject them into request headers.</p>;
+    return (
+      <p className="muted mb0">
+        This skill declares no secrets. Webhook skills can declare secrets and inject them into request headers.
+      </p>
+    );
   }
   return (
     <SecretsEditor

@@ -9,7 +9,9 @@ import { ReviewButtons } from "./ReviewButtons";
 
 export function SkillsPage() {
   const [filter, setFilter] = useState<Status | undefined>(undefined);
-  const { results, status, loadMore } = usePaginatedQuery(api.skills.registry.list, filter ? { status: filter } : {}, { initialNumItems: 25 });
+  const { results, status, loadMore } = usePaginatedQuery(api.skills.registry.list, filter ? { status: filter } : {}, {
+    initialNumItems: 25,
+  });
   return (
     <>
       <PageHeader
@@ -41,7 +43,9 @@ export function SkillsPage() {
             )
           }
         >
-          {filter ? "Try another filter." : "Create a skill from a template (calculator, time zones, JSON APIs, RSS) or a webhook. It stays pending until an admin approves it."}
+          {filter
+            ? "Try another filter."
+            : "Create a skill from a template (calculator, time zones, JSON APIs, RSS) or a webhook. It stays pending until an admin approves it."}
         </EmptyState>
       ) : (
         <DataTable columns={["Skill", "Type", "Status", "Domains", "Updated"]} actions>
@@ -57,7 +61,9 @@ export function SkillsPage() {
               <td>
                 <Badge tone={statusTone(s.status)}>{STATUS_TEXT[s.status]}</Badge>
               </td>
-              <td className="small">{s.allowedDomains.length ? s.allowedDomains.join(", ") : <span className="muted">none</span>}</td>
+              <td className="small">
+                {s.allowedDomains.length ? s.allowedDomains.join(", ") : <span className="muted">none</span>}
+              </td>
               <td className="nowrap small">{relative(s.updatedAt)}</td>
               <td>
                 <ReviewButtons skill={s} compact />

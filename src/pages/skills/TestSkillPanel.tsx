@@ -16,7 +16,12 @@ import { Badge, Card, Field, InlineError, KeyValue, RoleButton, TextArea } from 
 
 /** A sample input from the schema: each property's example/default, else a placeholder of its type. */
 export function sampleInput(schema: unknown): string {
-  const s = (schema ?? {}) as { properties?: Record<string, { type?: string | string[]; default?: unknown; examples?: unknown[]; enum?: unknown[] }> };
+  const s = (schema ?? {}) as {
+    properties?: Record<
+      string,
+      { type?: string | string[]; default?: unknown; examples?: unknown[]; enum?: unknown[] }
+    >;
+  };
   const out: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(s.properties ?? {})) {
     const type = Array.isArray(p.type) ? p.type[0] : p.type;
@@ -24,7 +29,19 @@ export function sampleInput(schema: unknown): string {
       p.examples?.[0] ??
       p.default ??
       p.enum?.[0] ??
-      (k === "expression" ? "2 + 3 * 4" : k === "zone" ? "Europe/Berlin" : type === "number" || type === "integer" ? 1 : type === "boolean" ? true : type === "array" ? [] : type === "object" ? {} : "example");
+      (k === "expression"
+        ? "2 + 3 * 4"
+        : k === "zone"
+          ? "Europe/Berlin"
+          : type === "number" || type === "integer"
+            ? 1
+            : type === "boolean"
+              ? true
+              : type === "array"
+                ? []
+                : type === "object"
+                  ? {}
+                  : "example");
   }
   return JSON.stringify(out, null, 2);
 }
@@ -53,12 +70,24 @@ export function TestSkillPanel({ skill }: { skill: Doc<"skillRegistry"> }) {
   return (
     <Card title="Test this skill">
       <p className="small muted">
-        Runs the skill once with this input through the security checker — approval, input schema, rate limits, allowed domains, timeout, output cap and redaction — and shows the log row it wrote. A test is logged as <em>Test by you</em> and counts against the skill's rate limit. It isn't an agent run, so the per-audience grants under Tool access don't apply.
+        Runs the skill once with this input through the security checker — approval, input schema, rate limits, allowed
+        domains, timeout, output cap and redaction — and shows the log row it wrote. A test is logged as{" "}
+        <em>Test by you</em> and counts against the skill's rate limit. It isn't an agent run, so the per-audience
+        grants under Tool access don't apply.
       </p>
       {canAdmin ? (
         <form onSubmit={submit} noValidate>
           <Field label="Sample input (JSON)" hint="Must match the input schema above." error={jsonError ?? undefined}>
-            {(p) => <TextArea {...p} className="input mono" rows={4} value={input} onChange={(e) => setInput(e.target.value)} spellCheck={false} />}
+            {(p) => (
+              <TextArea
+                {...p}
+                className="input mono"
+                rows={4}
+                value={input}
+                onChange={(e) => setInput(e.target.value)}
+                spellCheck={false}
+              />
+            )}
           </Field>
           <RoleButton need="admin" type="submit" variant="primary" pending={run.pending}>
             Run test
@@ -90,7 +119,9 @@ export function TestSkillPanel({ skill }: { skill: Doc<"skillRegistry"> }) {
                 ]}
               />
               <p className="small">
-                <Link to={`/logs/invocations?target=${encodeURIComponent(skill.name)}&caller=owner-test`}>Open in the invocation log</Link>
+                <Link to={`/logs/invocations?target=${encodeURIComponent(skill.name)}&caller=owner-test`}>
+                  Open in the invocation log
+                </Link>
               </p>
             </>
           ) : null}
