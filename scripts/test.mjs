@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command: type-check, lint, then every vitest suite; ends with "N passed, N failed".
+// The README's test command: type-check, lint, format check, then every vitest suite; ends with "N passed, N failed".
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 
@@ -17,11 +17,18 @@ function step(label, cmd, args) {
 
 step("type-check (tsc --noEmit)", bin("tsc"), ["--noEmit", "-p", "."]);
 step("lint (eslint)", bin("eslint"), ["--max-warnings=0", "."]);
+step("format (prettier --check)", bin("prettier"), ["--check", "--log-level=warn", "."]);
 
 mkdirSync("test-output", { recursive: true });
 const report = "test-output/vitest.json";
 rmSync(report, { force: true });
-step("tests (vitest)", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)]);
+step("tests (vitest)", bin("vitest"), [
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2),
+]);
 
 let passed = 0;
 let failed = 0;
