@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { TEST_ENV } from "./env";
+import { TEST_ENV } from "../env";
 
 async function loadConfig(env: Record<string, string | undefined>) {
   const saved = { ...process.env };
@@ -7,7 +7,7 @@ async function loadConfig(env: Record<string, string | undefined>) {
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   vi.resetModules();
   try {
-    return (await import("../convex/auth.config")).default as { providers: any[] };
+    return (await import("../../convex/auth.config")).default as { providers: any[] };
   } finally {
     process.env = saved;
   }

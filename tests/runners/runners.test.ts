@@ -3,11 +3,11 @@
  * operator calls, refresh only while the grant lives, revocation, and the guessing limits.
  */
 import { afterEach, describe, expect, test } from "vitest";
-import { api } from "../convex/_generated/api";
-import type { Id } from "../convex/_generated/dataModel";
-import { newT, member, expectCode, type T } from "./harness";
-import { LIMIT_DEFAULTS } from "../convex/lib/limitsCatalog";
-import { normalizeUserCode, newUserCode } from "../convex/lib/runnerCaps";
+import { api } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { newT, member, expectCode, type T } from "../harness";
+import { LIMIT_DEFAULTS } from "../../convex/lib/limitsCatalog";
+import { normalizeUserCode, newUserCode } from "../../convex/lib/runnerCaps";
 
 const json = { "Content-Type": "application/json" };
 type Started = { deviceCode: string; userCode: string; expiresIn: number; interval: number };
@@ -427,7 +427,7 @@ describe("guessing is limited", () => {
 
 describe("the operator CLI against a remote deployment (--remote)", () => {
   test("login through the handshake, then capability-scoped commands; the token file is 0600 and bound to its URL", async () => {
-    const { remoteMain } = await import("../scripts/warden-remote");
+    const { remoteMain } = await import("../../scripts/warden-remote");
     const { mkdtempSync, statSync, readFileSync, rmSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");

@@ -4,11 +4,11 @@
  * session (`sid`), checked on refresh and on every call.
  */
 import { describe, expect, test } from "vitest";
-import { api, internal } from "../convex/_generated/api";
-import type { Id } from "../convex/_generated/dataModel";
-import { hashPassword } from "../convex/lib/password";
-import { newT, member, expectCode, type T } from "./harness";
-import { TEST_ENV } from "./env";
+import { api, internal } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { hashPassword } from "../../convex/lib/password";
+import { newT, member, expectCode, type T } from "../harness";
+import { TEST_ENV } from "../env";
 
 const json = { "Content-Type": "application/json" };
 const PW = "sessions-test-password-1";

@@ -1,7 +1,7 @@
 import { describe, expect, test, afterEach } from "vitest";
-import { api } from "../convex/_generated/api";
-import { newT, member, expectCode } from "./harness";
-import { TEST_ENV } from "./env";
+import { api } from "../../convex/_generated/api";
+import { newT, member, expectCode } from "../harness";
+import { TEST_ENV } from "../env";
 
 afterEach(() => {
   process.env.AUTH_MODE = TEST_ENV.AUTH_MODE;

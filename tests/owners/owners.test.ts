@@ -4,13 +4,13 @@
  * no change leaves a workspace without an active owner; sign-in attempts are counted before hashing.
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "../convex/_generated/api";
-import type { Id } from "../convex/_generated/dataModel";
-import { hashPassword } from "../convex/lib/password";
-import { hasActiveOwner } from "../convex/workspaces/lib";
-import { SET_PASSWORD_CODE_TTL_MS } from "../convex/lib/setPasswordCode";
-import { newT, member, expectCode, type T } from "./harness";
-import { TEST_ENV } from "./env";
+import { api, internal } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { hashPassword } from "../../convex/lib/password";
+import { hasActiveOwner } from "../../convex/workspaces/lib";
+import { SET_PASSWORD_CODE_TTL_MS } from "../../convex/lib/setPasswordCode";
+import { newT, member, expectCode, type T } from "../harness";
+import { TEST_ENV } from "../env";
 
 const json = { "Content-Type": "application/json" };
 const P_PASSWORD = "p-own-password-2024";

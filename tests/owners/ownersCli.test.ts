@@ -4,11 +4,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { internal } from "../convex/_generated/api";
-import { parseOwnersJson } from "../convex/lib/ownersFile";
-import { newT } from "./harness";
+import { internal } from "../../convex/_generated/api";
+import { parseOwnersJson } from "../../convex/lib/ownersFile";
+import { newT } from "../harness";
 
-const root = join(__dirname, "..");
+const root = join(__dirname, "../..");
 function cli(args: string[], input?: string) {
   const r = spawnSync(
     process.execPath,

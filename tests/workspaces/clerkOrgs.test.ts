@@ -6,13 +6,13 @@
  * mapped to a Convex UserIdentity the way Convex (and the embedded runtime) map verified claims.
  */
 import { afterEach, describe, expect, test } from "vitest";
-import { api, internal } from "../convex/_generated/api";
-import type { Id } from "../convex/_generated/dataModel";
-import { claimsToIdentity } from "../runtime/auth";
-import { clerkOrgOf } from "../convex/access/principal";
-import { jitRole } from "../convex/workspaces/jit";
-import { newT, member, expectCode, type T } from "./harness";
-import { TEST_ENV } from "./env";
+import { api, internal } from "../../convex/_generated/api";
+import type { Id } from "../../convex/_generated/dataModel";
+import { claimsToIdentity } from "../../runtime/auth";
+import { clerkOrgOf } from "../../convex/access/principal";
+import { jitRole } from "../../convex/workspaces/jit";
+import { newT, member, expectCode, type T } from "../harness";
+import { TEST_ENV } from "../env";
 
 const ISS = `https://${TEST_ENV.CLERK_JWT_ISSUER_DOMAIN}`;
 const now = Math.floor(Date.now() / 1000);

@@ -7,12 +7,12 @@ import { describe, expect, test } from "vitest";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { api, internal } from "../convex/_generated/api";
-import { migrateClerk, type MigrateDeps } from "../scripts/owners-migrate";
-import { parseClerkUsers, fetchClerkUsers } from "../convex/lib/clerkMigration";
-import { parseOwnersJson } from "../convex/lib/ownersFile";
-import { newT, expectCode, type T } from "./harness";
-import { TEST_ENV } from "./env";
+import { api, internal } from "../../convex/_generated/api";
+import { migrateClerk, type MigrateDeps } from "../../scripts/owners-migrate";
+import { parseClerkUsers, fetchClerkUsers } from "../../convex/lib/clerkMigration";
+import { parseOwnersJson } from "../../convex/lib/ownersFile";
+import { newT, expectCode, type T } from "../harness";
+import { TEST_ENV } from "../env";
 
 const clerkUser = (id: string, emails: Array<[string, string]>) => ({
   id,
@@ -207,7 +207,7 @@ describe("owners set --email (the operator vouches for the address)", () => {
   test("stored lower-cased in the owners file; the sync writes it to the owner", async () => {
     const { spawnSync } = await import("node:child_process");
     const { readFileSync } = await import("node:fs");
-    const root = join(__dirname, "..");
+    const root = join(__dirname, "../..");
     const dir = mkdtempSync(join(tmpdir(), "owners-email-"));
     const file = join(dir, "owners.json");
     try {

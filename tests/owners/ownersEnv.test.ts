@@ -9,10 +9,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { internal } from "../convex/_generated/api";
-import { newT, type T } from "./harness";
+import { internal } from "../../convex/_generated/api";
+import { newT, type T } from "../harness";
 
-const root = join(__dirname, "..");
+const root = join(__dirname, "../..");
 function cli(args: string[], input?: string) {
   const r = spawnSync(
     process.execPath,

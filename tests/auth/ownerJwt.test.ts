@@ -6,8 +6,8 @@ import {
   jwksFromEnv,
   parsePrivateJwk,
   OWNER_TOKEN_TTL_SECONDS,
-} from "../convex/lib/ownerJwt";
-import { TEST_ENV } from "./env";
+} from "../../convex/lib/ownerJwt";
+import { TEST_ENV } from "../env";
 
 const issuer = TEST_ENV.WARDEN_AUTH_ISSUER;
 const priv = parsePrivateJwk(TEST_ENV.WARDEN_AUTH_PRIVATE_JWK);
