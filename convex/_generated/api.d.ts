@@ -57,6 +57,7 @@ import type * as channels_platforms_resend from "../channels/platforms/resend.js
 import type * as channels_platforms_slack from "../channels/platforms/slack.js";
 import type * as channels_platforms_telegram from "../channels/platforms/telegram.js";
 import type * as channels_platforms_twilio from "../channels/platforms/twilio.js";
+import type * as channels_platforms_twilioRequest from "../channels/platforms/twilioRequest.js";
 import type * as channels_platforms_types from "../channels/platforms/types.js";
 import type * as channels_replies from "../channels/replies.js";
 import type * as channels_routes from "../channels/routes.js";
@@ -112,7 +113,6 @@ import type * as lib_sourceLabel from "../lib/sourceLabel.js";
 import type * as lib_time from "../lib/time.js";
 import type * as lib_tokens from "../lib/tokens.js";
 import type * as lib_trace from "../lib/trace.js";
-import type * as lib_twilioRequest from "../lib/twilioRequest.js";
 import type * as lib_urlTemplate from "../lib/urlTemplate.js";
 import type * as lib_visitorText from "../lib/visitorText.js";
 import type * as lib_webhookCrypto from "../lib/webhookCrypto.js";
@@ -263,6 +263,7 @@ declare const fullApi: ApiFromModules<{
   "channels/platforms/slack": typeof channels_platforms_slack;
   "channels/platforms/telegram": typeof channels_platforms_telegram;
   "channels/platforms/twilio": typeof channels_platforms_twilio;
+  "channels/platforms/twilioRequest": typeof channels_platforms_twilioRequest;
   "channels/platforms/types": typeof channels_platforms_types;
   "channels/replies": typeof channels_replies;
   "channels/routes": typeof channels_routes;
@@ -318,7 +319,6 @@ declare const fullApi: ApiFromModules<{
   "lib/time": typeof lib_time;
   "lib/tokens": typeof lib_tokens;
   "lib/trace": typeof lib_trace;
-  "lib/twilioRequest": typeof lib_twilioRequest;
   "lib/urlTemplate": typeof lib_urlTemplate;
   "lib/visitorText": typeof lib_visitorText;
   "lib/webhookCrypto": typeof lib_webhookCrypto;

@@ -19,6 +19,7 @@ let js: typeof import("../../convex/lib/webhookCrypto");
 try {
   js = await import("../../convex/lib/webhookCrypto");
   await import("../../convex/lib/webhookCrypto.test");
+  await import("../../convex/channels/platforms/twilioRequest.test");
   await import("../../convex/channels/verify.test");
 } finally {
   if (saved) Object.defineProperty(proc, "getBuiltinModule", saved);

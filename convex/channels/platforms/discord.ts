@@ -1,6 +1,8 @@
 /** Discord interactions: Ed25519 signatures, slash commands, deferred answers and follow-ups. */
 import { z } from "zod";
-import { ed25519Verify, hexToBytesStrict, utf8 } from "../../lib/webhookCrypto";
+import { utf8 } from "../../lib/crypto/bytes";
+import { ed25519Verify } from "../../lib/crypto/ed25519";
+import { hexToBytesStrict } from "../../lib/crypto/encoding";
 import {
   DECIMAL_SECONDS,
   DUPLICATE,

@@ -1,11 +1,8 @@
 /** Resend (e-mail): Svix-signed webhooks, received-email metadata, /emails replies. */
 import { z } from "zod";
-import {
-  base64ToBytesCanonical,
-  bytesEqualDigest,
-  hmacSha256Raw,
-  stablelibBase64Decode,
-} from "../../lib/webhookCrypto";
+import { bytesEqualDigest } from "../../lib/crypto/compare";
+import { base64ToBytesCanonical, stablelibBase64Decode } from "../../lib/crypto/encoding";
+import { hmacSha256Raw } from "../../lib/crypto/hmac";
 import {
   DUPLICATE,
   IGNORE,

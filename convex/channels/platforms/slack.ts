@@ -1,6 +1,7 @@
 /** Slack Events API: v0 HMAC-SHA256 signatures, event callbacks, chat.postMessage replies. */
 import { z } from "zod";
-import { hmacSha256, lowerHexEqualsDigest } from "../../lib/webhookCrypto";
+import { lowerHexEqualsDigest } from "../../lib/crypto/compare";
+import { hmacSha256 } from "../../lib/crypto/hmac";
 import {
   DECIMAL_SECONDS,
   DUPLICATE,

@@ -1,6 +1,6 @@
 /** Telegram Bot API: secret-token webhooks, Update payloads, sendMessage replies. */
 import { z } from "zod";
-import { secretStringEqual } from "../../lib/webhookCrypto";
+import { secretStringEqual } from "../../lib/crypto/compare";
 import { DUPLICATE, IGNORE, INVALID, JSON_HEADERS, JSON_OK, OK, clampTo, fail, header, json, shortName } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 

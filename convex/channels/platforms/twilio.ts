@@ -1,19 +1,16 @@
 /** Twilio Messaging (SMS / WhatsApp): HMAC-SHA1 signed form webhooks, replies through the SDK. */
 import { z } from "zod";
+import { utf8 } from "../../lib/crypto/bytes";
+import { bytesEqualDigest, secretStringEqual } from "../../lib/crypto/compare";
+import { base64ToBytesCanonical, bytesToHex } from "../../lib/crypto/encoding";
+import { hmacSha1, sha256Bytes } from "../../lib/crypto/hmac";
 import {
-  base64ToBytesCanonical,
-  bytesEqualDigest,
-  bytesToHex,
-  hmacSha1,
   parseFormBody,
-  secretStringEqual,
-  sha256Bytes,
   twilioAddPort,
   twilioFormParamString,
   twilioLegacyQuerystring,
   twilioRemovePort,
-  utf8,
-} from "../../lib/webhookCrypto";
+} from "./twilioRequest";
 import { DUPLICATE, IGNORE, INVALID, OK, clampTo, fail, header, pseudonym } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VerifyResult } from "./types";
 

@@ -3,8 +3,8 @@
  * and the form-parameter data string exactly as twilio-node 6.2 `validateRequest` builds them,
  * including Node's legacy querystring it relies on.
  */
-import { encoder, lenientDecoder } from "./crypto/bytes";
-import { hexNibble } from "./crypto/encoding";
+import { encoder, lenientDecoder } from "../../lib/crypto/bytes";
+import { hexNibble } from "../../lib/crypto/encoding";
 // ---------------------------------------------------------------------------------------------
 // Twilio: URL candidates exactly as twilio-node 6.2 `validateRequest` builds them
 
