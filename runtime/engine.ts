@@ -79,11 +79,19 @@ export class Engine {
     private readonly opts: { exposeErrors: boolean; onCall?: (kind: Kind | "unknown", outcome: CallOutcome) => void },
   ) {}
 
+  /** Accessors by (identity, ip, user agent): building one makes a few dozen closures in convex-test. */
+  private readonly accessors = new Map<string, Accessor>();
+
   accessor(caller: Caller | null): Accessor {
-    let a = this.backend.root;
-    if (caller?.identity) a = a.withIdentity(caller.identity);
-    if (caller && (caller.ip || caller.userAgent))
-      a = a.withRequestMetadata({ ip: caller.ip, userAgent: caller.userAgent });
+    if (!caller?.identity && !caller?.ip && !caller?.userAgent) return this.backend.root;
+    const key = JSON.stringify([caller.identity ?? null, caller.ip ?? null, caller.userAgent ?? null]);
+    let a = this.accessors.get(key);
+    if (a) return a;
+    a = this.backend.root;
+    if (caller.identity) a = a.withIdentity(caller.identity);
+    if (caller.ip || caller.userAgent) a = a.withRequestMetadata({ ip: caller.ip, userAgent: caller.userAgent });
+    if (this.accessors.size >= 1000) this.accessors.clear();
+    this.accessors.set(key, a);
     return a;
   }
 

@@ -92,8 +92,11 @@ export class TableData {
   put(before: Doc | null, after: Doc | null) {
     for (const ix of this.indexes.values()) {
       if (!ix.tree) continue;
-      if (before) ix.tree.delete(indexKey(ix.fields, before));
-      if (after) ix.tree.set(indexKey(ix.fields, after), after);
+      const k0 = before && indexKey(ix.fields, before);
+      const k1 = after && indexKey(ix.fields, after);
+      // An update that keeps the key (most patches, for most indexes) replaces the entry in place.
+      if (k0 && !(k1 && compareKeys(k0, k1) === 0)) ix.tree.delete(k0);
+      if (k1) ix.tree.set(k1, after!);
     }
     if (after) this.docs.set(after._id, after);
     else if (before) this.docs.delete(before._id);
