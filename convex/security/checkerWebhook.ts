@@ -32,11 +32,18 @@ async function hashedUser(channelId: string, platformUserId: string): Promise<st
   return `u_${(await sha256Hex(`${channelId}:${platformUserId}`)).slice(0, 16)}`;
 }
 
-async function webhookRejected(
+type WebhookEntry = Omit<
+  InvocationLogEntry,
+  "code" | "allowed" | "workspaceId" | "targetKind" | "targetName" | "channelId"
+>;
+
+/** The invocation-log row of one webhook delivery for `channel`. */
+async function logWebhook(
   ctx: MutationCtx,
   channel: Doc<"channelConfig">,
-  code: Code,
-  entry: Omit<InvocationLogEntry, "code" | "allowed" | "workspaceId" | "targetKind" | "targetName" | "channelId">,
+  entry: WebhookEntry,
+  code: Code | "OK",
+  allowed: boolean,
   source: string,
 ): Promise<void> {
   const targetName = `${channel.platform}/${channel.name}`;
@@ -49,10 +56,20 @@ async function webhookRejected(
       channelId: channel._id,
       targetName,
       code,
-      allowed: false,
+      allowed,
     },
     { source, detail: `webhook=${targetName}` },
   );
+}
+
+async function webhookRejected(
+  ctx: MutationCtx,
+  channel: Doc<"channelConfig">,
+  code: Code,
+  entry: WebhookEntry,
+  source: string,
+): Promise<void> {
+  await logWebhook(ctx, channel, entry, code, false, source);
   await logActivity(ctx, {
     workspaceId: channel.workspaceId,
     kind: "webhook.rejected",
@@ -98,22 +115,8 @@ export async function admitWebhook(
   });
   if (!limit.ok) return await reject(limit.code, limit.code, limit.retryAfterMs);
 
-  const targetName = `${channel.platform}/${channel.name}`;
   const logAdmitted = async (code: Code | "OK", allowed = true) =>
-    await writeInvocationLog(
-      ctx,
-      {
-        ...entry,
-        workspaceId: channel.workspaceId,
-        targetKind: "webhook",
-        channelId: channel._id,
-        targetName,
-        code,
-        allowed,
-        durationMs: Date.now() - startedAt,
-      },
-      { source, detail: `webhook=${targetName}` },
-    );
+    await logWebhook(ctx, channel, { ...entry, durationMs: Date.now() - startedAt }, code, allowed, source);
 
   if (a.deliveryId !== undefined && (await seenDelivery(ctx, channel, a.deliveryId.slice(0, 200)))) {
     await logAdmitted("DUPLICATE_DELIVERY");

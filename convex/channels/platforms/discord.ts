@@ -10,6 +10,7 @@ import {
   JSON_HEADERS,
   NOTICE_UNAVAILABLE,
   OK,
+  channelSecrets,
   checkWindow,
   clampTo,
   fail,
@@ -29,11 +30,7 @@ import type {
 
 // Interaction follow-ups authenticate with the interaction token; the bot token is kept for
 // registering commands and future bot-initiated messages.
-const SECRETS = {
-  verify: "DISCORD_PUBLIC_KEY",
-  send: "DISCORD_BOT_TOKEN",
-  all: ["DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN"],
-} as const;
+const SECRETS = channelSecrets("DISCORD_PUBLIC_KEY", "DISCORD_BOT_TOKEN");
 const MAX_REPLY_CHARS = 2000;
 /** Discord interaction tokens are valid for 15 minutes. */
 export const DISCORD_TOKEN_TTL_MS = 15 * 60_000;

@@ -6,6 +6,16 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { ParseResult, VerifyFailureReason, VerifyResult, WebhookAnswer } from "./types";
 
+// --- secrets ---------------------------------------------------------------------------------
+
+/** The channel secrets an adapter names: one to verify webhooks, one to send (may be the same). */
+export function channelSecrets<V extends string, S extends string>(
+  verify: V,
+  send: S,
+): { readonly verify: V; readonly send: S; readonly all: readonly (V | S)[] } {
+  return Object.freeze({ verify, send, all: Object.freeze((verify as string) === send ? [verify] : [verify, send]) });
+}
+
 // --- verification ----------------------------------------------------------------------------
 
 /** Slack, Svix/Resend and (our addition) Discord: 5 minutes either side of now. */

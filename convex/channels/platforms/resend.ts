@@ -11,6 +11,7 @@ import {
   JSON_OK,
   MAX_MESSAGE_CHARS,
   OK,
+  channelSecrets,
   checkWindow,
   clampTo,
   emailOf,
@@ -21,11 +22,7 @@ import {
 } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = {
-  verify: "RESEND_WEBHOOK_SECRET",
-  send: "RESEND_API_KEY",
-  all: ["RESEND_WEBHOOK_SECRET", "RESEND_API_KEY"],
-} as const;
+const SECRETS = channelSecrets("RESEND_WEBHOOK_SECRET", "RESEND_API_KEY");
 const MAX_REPLY_CHARS = 20000;
 
 // --- Svix (standardwebhooks 1.0 as used by svix 1.x `Webhook.verify`) ------------------------

@@ -10,6 +10,7 @@ import {
   JSON_HEADERS,
   JSON_OK,
   OK,
+  channelSecrets,
   checkWindow,
   clampTo,
   fail,
@@ -18,11 +19,7 @@ import {
 } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = {
-  verify: "SLACK_SIGNING_SECRET",
-  send: "SLACK_BOT_TOKEN",
-  all: ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"],
-} as const;
+const SECRETS = channelSecrets("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN");
 const MAX_REPLY_CHARS = 4000;
 const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
 

@@ -1,14 +1,23 @@
 /** Telegram Bot API: secret-token webhooks, Update payloads, sendMessage replies. */
 import { z } from "zod";
 import { secretStringEqual } from "../../lib/crypto/compare";
-import { DUPLICATE, IGNORE, INVALID, JSON_HEADERS, JSON_OK, OK, clampTo, fail, header, json, shortName } from "./kit";
+import {
+  DUPLICATE,
+  IGNORE,
+  INVALID,
+  JSON_HEADERS,
+  JSON_OK,
+  OK,
+  channelSecrets,
+  clampTo,
+  fail,
+  header,
+  json,
+  shortName,
+} from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VendorRequest, VerifyResult } from "./types";
 
-const SECRETS = {
-  verify: "TELEGRAM_SECRET_TOKEN",
-  send: "TELEGRAM_BOT_TOKEN",
-  all: ["TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN"],
-} as const;
+const SECRETS = channelSecrets("TELEGRAM_SECRET_TOKEN", "TELEGRAM_BOT_TOKEN");
 const MAX_REPLY_CHARS = 4096;
 
 // X-Telegram-Bot-Api-Secret-Token equals the secret token set with setWebhook.

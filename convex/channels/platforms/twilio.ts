@@ -11,11 +11,11 @@ import {
   twilioLegacyQuerystring,
   twilioRemovePort,
 } from "./twilioRequest";
-import { DUPLICATE, IGNORE, INVALID, OK, clampTo, fail, header, pseudonym } from "./kit";
+import { DUPLICATE, IGNORE, INVALID, OK, channelSecrets, clampTo, fail, header, pseudonym } from "./kit";
 import type { InboundRequest, ParseInput, ParseResult, PlatformAdapter, VerifyResult } from "./types";
 
 // One auth token both signs Twilio's webhooks and authorizes the REST API.
-const SECRETS = { verify: "TWILIO_AUTH_TOKEN", send: "TWILIO_AUTH_TOKEN", all: ["TWILIO_AUTH_TOKEN"] } as const;
+const SECRETS = channelSecrets("TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN");
 
 const MAX_REPLY_CHARS = 1600;
 const TWILIO_ADDRESS = /^(?:whatsapp:)?\+[1-9][0-9]{6,14}$/;
