@@ -160,6 +160,85 @@ function useApproveConfirm(run: () => Promise<{ ok: true; value: unknown } | { o
   return { refused, confirm };
 }
 
+/** The button that opens a gate, and the gate; its body is mounted only while open. */
+function GateButton({
+  label,
+  ariaLabel,
+  title,
+  id,
+  variant = "primary",
+  className,
+  children,
+}: {
+  label: string;
+  ariaLabel: string;
+  title: string;
+  id: string;
+  variant?: "primary" | "danger";
+  className?: string;
+  children: (close: () => void) => ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const close = () => setOpen(false);
+  return (
+    <>
+      <RoleButton
+        need="admin"
+        variant={variant}
+        className={className}
+        onClick={() => setOpen(true)}
+        aria-label={ariaLabel}
+        aria-haspopup="dialog"
+      >
+        {label}
+      </RoleButton>
+      <Modal open={open} onClose={close} title={title} id={id}>
+        {open ? children(close) : null}
+      </Modal>
+    </>
+  );
+}
+
+/** A gate's last lines: the server's refusal, the call's error, confirm and cancel. */
+function GateActions({
+  refused = null,
+  error,
+  pending,
+  disabled,
+  variant = "primary",
+  label,
+  onConfirm,
+  onCancel,
+}: {
+  refused?: ErrorInfo | null;
+  error?: ErrorInfo | null;
+  pending?: boolean;
+  disabled?: boolean;
+  variant?: "primary" | "danger";
+  label: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <>
+      {refused ? (
+        <p className="inline-error" role="alert">
+          {friendly(refused.code)} <code>{refused.code}</code>
+        </p>
+      ) : null}
+      <InlineError error={error} />
+      <div className="row gate-actions">
+        <Button variant={variant} pending={pending} disabled={disabled} onClick={onConfirm}>
+          {label}
+        </Button>
+        <Button variant="ghost" onClick={onCancel}>
+          Cancel
+        </Button>
+      </div>
+    </>
+  );
+}
+
 export function SkillApproveButton({
   skill,
   className,
@@ -167,23 +246,16 @@ export function SkillApproveButton({
   skill: { _id: Id<"skillRegistry">; name: string };
   className?: string;
 }) {
-  const [open, setOpen] = useState(false);
   return (
-    <>
-      <RoleButton
-        need="admin"
-        variant="primary"
-        className={className}
-        onClick={() => setOpen(true)}
-        aria-label={`Approve ${skill.name}`}
-        aria-haspopup="dialog"
-      >
-        Approve
-      </RoleButton>
-      <Modal open={open} onClose={() => setOpen(false)} title={`Approve ${skill.name}?`} id={`approve-${skill._id}`}>
-        {open ? <SkillApproveBody skillId={skill._id} onDone={() => setOpen(false)} /> : null}
-      </Modal>
-    </>
+    <GateButton
+      label="Approve"
+      ariaLabel={`Approve ${skill.name}`}
+      title={`Approve ${skill.name}?`}
+      id={`approve-${skill._id}`}
+      className={className}
+    >
+      {(close) => <SkillApproveBody skillId={skill._id} onDone={close} />}
+    </GateButton>
   );
 }
 
@@ -226,25 +298,15 @@ function SkillApproveBody({ skillId, onDone }: { skillId: Id<"skillRegistry">; o
         </Notice>
       ) : null}
       <TwoPerson on={s.twoPersonRule} editor={s.lastEditor} self={s.selfApproval} kind="skill" />
-      {refused ? (
-        <p className="inline-error" role="alert">
-          {friendly(refused.code)} <code>{refused.code}</code>
-        </p>
-      ) : null}
-      <InlineError error={approve.error} />
-      <div className="row gate-actions">
-        <Button
-          variant="primary"
-          pending={approve.pending}
-          disabled={s.selfApproval}
-          onClick={() => void confirm(s.name)}
-        >
-          Approve and allow
-        </Button>
-        <Button variant="ghost" onClick={onDone}>
-          Cancel
-        </Button>
-      </div>
+      <GateActions
+        refused={refused}
+        error={approve.error}
+        pending={approve.pending}
+        disabled={s.selfApproval}
+        label="Approve and allow"
+        onConfirm={() => void confirm(s.name)}
+        onCancel={onDone}
+      />
     </div>
   );
 }
@@ -256,28 +318,16 @@ export function McpApproveButton({
   server: { _id: Id<"mcpServers">; name: string };
   className?: string;
 }) {
-  const [open, setOpen] = useState(false);
   return (
-    <>
-      <RoleButton
-        need="admin"
-        variant="primary"
-        className={className}
-        onClick={() => setOpen(true)}
-        aria-label={`Approve ${server.name}`}
-        aria-haspopup="dialog"
-      >
-        Approve
-      </RoleButton>
-      <Modal
-        open={open}
-        onClose={() => setOpen(false)}
-        title={`Approve MCP server ${server.name}?`}
-        id={`approve-${server._id}`}
-      >
-        {open ? <McpApproveBody serverId={server._id} onDone={() => setOpen(false)} /> : null}
-      </Modal>
-    </>
+    <GateButton
+      label="Approve"
+      ariaLabel={`Approve ${server.name}`}
+      title={`Approve MCP server ${server.name}?`}
+      id={`approve-${server._id}`}
+      className={className}
+    >
+      {(close) => <McpApproveBody serverId={server._id} onDone={close} />}
+    </GateButton>
   );
 }
 
@@ -321,25 +371,15 @@ function McpApproveBody({ serverId, onDone }: { serverId: Id<"mcpServers">; onDo
         server's page. A tool that later changes its description or schema is blocked until you approve it again.
       </Notice>
       <TwoPerson on={s.twoPersonRule} editor={s.registeredBy} self={s.selfApproval} kind="server" />
-      {refused ? (
-        <p className="inline-error" role="alert">
-          {friendly(refused.code)} <code>{refused.code}</code>
-        </p>
-      ) : null}
-      <InlineError error={approve.error} />
-      <div className="row gate-actions">
-        <Button
-          variant="primary"
-          pending={approve.pending}
-          disabled={s.selfApproval}
-          onClick={() => void confirm(s.name)}
-        >
-          Approve and connect
-        </Button>
-        <Button variant="ghost" onClick={onDone}>
-          Cancel
-        </Button>
-      </div>
+      <GateActions
+        refused={refused}
+        error={approve.error}
+        pending={approve.pending}
+        disabled={s.selfApproval}
+        label="Approve and connect"
+        onConfirm={() => void confirm(s.name)}
+        onCancel={onDone}
+      />
     </div>
   );
 }
@@ -354,71 +394,77 @@ export function McpToolApproveButton({
   changed,
   className,
 }: {
-  tool: { _id: Id<"mcpTools">; name: string; description: string; inputSchema: unknown };
+  tool: McpToolToApprove;
   serverName: string;
   changed: boolean;
   className?: string;
 }) {
-  const [open, setOpen] = useState(false);
-  const setTool = useMutate(api.mcp.outbound.servers.setToolStatus, { toast: false });
   const verb = changed ? "Re-approve" : "Approve";
+  return (
+    <GateButton
+      label={verb}
+      ariaLabel={`${verb} tool ${tool.name}`}
+      title={`${verb} tool ${tool.name}?`}
+      id={`approve-tool-${tool._id}`}
+      className={className}
+    >
+      {(close) => (
+        <McpToolApproveBody tool={tool} serverName={serverName} verb={verb} changed={changed} onDone={close} />
+      )}
+    </GateButton>
+  );
+}
+
+type McpToolToApprove = { _id: Id<"mcpTools">; name: string; description: string; inputSchema: unknown };
+
+function McpToolApproveBody({
+  tool,
+  serverName,
+  verb,
+  changed,
+  onDone,
+}: {
+  tool: McpToolToApprove;
+  serverName: string;
+  verb: string;
+  changed: boolean;
+  onDone: () => void;
+}) {
+  const setTool = useMutate(api.mcp.outbound.servers.setToolStatus, { toast: false });
   const approve = async () => {
     const r = await setTool.run({ toolId: tool._id, status: "approved" });
     if (!r.ok) return;
     toast(`${serverName}/${tool.name} approved.`);
-    setOpen(false);
+    onDone();
   };
   return (
-    <>
-      <RoleButton
-        need="admin"
-        variant="primary"
-        className={className}
-        onClick={() => setOpen(true)}
-        aria-label={`${verb} tool ${tool.name}`}
-        aria-haspopup="dialog"
-      >
-        {verb}
-      </RoleButton>
-      <Modal
-        open={open}
-        onClose={() => setOpen(false)}
-        title={`${verb} tool ${tool.name}?`}
-        id={`approve-tool-${tool._id}`}
-      >
-        <div className="gate-body">
-          {changed ? (
-            <Notice tone="warn" title="This tool changed since it was approved">
-              Its description or input schema is not the one you approved. Read both before approving again; until then
-              the tool cannot be called.
-            </Notice>
-          ) : null}
-          <p>
-            Approving lets the agent and MCP clients call <code>{tool.name}</code> on <strong>{serverName}</strong>,
-            through the security checker (the server's rate limit, timeout and output cap; the audience's grants). This
-            description and schema are pinned: if the server changes them, the tool is blocked again.
-          </p>
-          <KeyValue
-            items={[
-              ["Description", <span className="wrap-anywhere">{tool.description.slice(0, 2000) || "(none)"}</span>],
-            ]}
-          />
-          <details open>
-            <summary className="small">Input schema</summary>
-            <pre className="code-block">{JSON.stringify(tool.inputSchema, null, 2)}</pre>
-          </details>
-          <InlineError error={setTool.error} />
-          <div className="row gate-actions">
-            <Button variant="primary" pending={setTool.pending} onClick={() => void approve()}>
-              {verb} tool
-            </Button>
-            <Button variant="ghost" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-          </div>
-        </div>
-      </Modal>
-    </>
+    <div className="gate-body">
+      {changed ? (
+        <Notice tone="warn" title="This tool changed since it was approved">
+          Its description or input schema is not the one you approved. Read both before approving again; until then the
+          tool cannot be called.
+        </Notice>
+      ) : null}
+      <p>
+        Approving lets the agent and MCP clients call <code>{tool.name}</code> on <strong>{serverName}</strong>, through
+        the security checker (the server's rate limit, timeout and output cap; the audience's grants). This description
+        and schema are pinned: if the server changes them, the tool is blocked again.
+      </p>
+      <KeyValue
+        items={[["Description", <span className="wrap-anywhere">{tool.description.slice(0, 2000) || "(none)"}</span>]]}
+      />
+      <details open>
+        <summary className="small">Input schema</summary>
+        <pre className="code-block">{JSON.stringify(tool.inputSchema, null, 2)}</pre>
+      </details>
+      <GateActions
+        error={setTool.error}
+        pending={setTool.pending}
+        label={`${verb} tool`}
+        onConfirm={() => void approve()}
+        onCancel={onDone}
+      />
+    </div>
   );
 }
 
@@ -436,41 +482,28 @@ export function RejectButton({
   pending?: boolean;
   onConfirm: () => Promise<unknown>;
 }) {
-  const [open, setOpen] = useState(false);
   return (
-    <>
-      <RoleButton
-        need="admin"
-        variant="danger"
-        className={className}
-        onClick={() => setOpen(true)}
-        aria-label={`Reject ${name}`}
-        aria-haspopup="dialog"
-      >
-        Reject
-      </RoleButton>
-      <Modal open={open} onClose={() => setOpen(false)} title={`Reject ${name}?`} id={`reject-${name}`}>
+    <GateButton
+      label="Reject"
+      ariaLabel={`Reject ${name}`}
+      title={`Reject ${name}?`}
+      id={`reject-${name}`}
+      variant="danger"
+      className={className}
+    >
+      {(close) => (
         <div className="gate-body">
           <p>{what}</p>
-          <div className="row gate-actions">
-            <Button
-              variant="danger"
-              pending={pending}
-              onClick={() =>
-                void onConfirm().then(() => {
-                  setOpen(false);
-                })
-              }
-            >
-              Reject
-            </Button>
-            <Button variant="ghost" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-          </div>
+          <GateActions
+            variant="danger"
+            pending={pending}
+            label="Reject"
+            onConfirm={() => void onConfirm().then(close)}
+            onCancel={close}
+          />
         </div>
-      </Modal>
-    </>
+      )}
+    </GateButton>
   );
 }
 
