@@ -15,6 +15,7 @@ import {
   type ActivityFacts,
   type ActivityKind,
 } from "./activityTemplates";
+import { activityMetaValidator, type ActivityMeta, type ActivityMetaInput } from "./tables";
 import { DEFAULT_WORKSPACE_SLUG, workspaceBySlug } from "../workspaces/lib";
 import { clampPage, PUBLIC_PAGE_MAX } from "../lib/pagination";
 
@@ -31,10 +32,12 @@ export async function logActivity(
     workspaceId: Id<"workspaces">;
     kind: ActivityKind;
     channel?: ActivityChannel;
-    meta?: Record<string, unknown>;
+    meta?: ActivityMetaInput;
   } & ActivityFacts,
 ): Promise<Id<"activityLog">> {
-  let meta = e.meta ? cleanValue(e.meta) : undefined;
+  // cleanValue keeps the shape: strings stay strings, numbers numbers (null if not finite),
+  // booleans and null as they are, undefined fields dropped, objects objects (keys cleaned).
+  let meta = e.meta ? (cleanValue(e.meta) as ActivityMeta) : undefined;
   if (meta !== undefined && JSON.stringify(meta).length > MAX_META_BYTES) {
     meta = { truncated: truncate(JSON.stringify(meta), MAX_META_BYTES) };
   }
@@ -61,7 +64,7 @@ const ownerEntry = v.object({
   summary: v.string(),
   visibility: v.union(v.literal("private"), v.literal("public")),
   channel: v.optional(v.string()),
-  meta: v.optional(v.any()),
+  meta: v.optional(activityMetaValidator),
   at: v.number(),
 });
 

@@ -5,6 +5,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { logActivity } from "./activity";
 import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TEMPLATES } from "./activityTemplates";
 import { readConfig } from "./configLib";
+import { activityMetaValidator } from "./tables";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
 import { queueReply } from "../channels/delivery";
 import {
@@ -188,7 +189,7 @@ export const load = internalQuery({
   },
 });
 
-const activityEntry = v.object({ kind: v.string(), meta: v.optional(v.any()) });
+const activityEntry = v.object({ kind: v.string(), meta: v.optional(activityMetaValidator) });
 
 /** Fills the placeholder and writes the run's activity entries (private; no message text). */
 export const finish = internalMutation({

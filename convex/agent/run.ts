@@ -19,6 +19,7 @@ import { taints, type RiskClass } from "../lib/agency";
 import { logWarn } from "../lib/log";
 import { exportTrace, newTrace, NOOP_TRACE, SpanKind, traceSetting, type Attrs, type Span } from "../lib/trace";
 import type { contextValidator } from "./context";
+import { definedMeta, type ActivityMetaInput } from "./tables";
 
 type Context = Infer<typeof contextValidator>;
 
@@ -27,7 +28,7 @@ type Caller = { kind: "agent"; id?: string; audience?: string; tainted?: boolean
 
 const MAX_TOOL_CALLS = 8;
 
-type Activity = { kind: string; meta?: Record<string, unknown> };
+type Activity = { kind: string; meta?: ActivityMetaInput };
 
 function toolName(prefix: string, ...parts: string[]): string {
   return `${prefix}_${parts.join("__")}`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
@@ -315,7 +316,11 @@ async function respondTo(
     };
   }
   try {
-    await ctx.runMutation(internal.agent.context.finish, { assistantMessageId, ...out });
+    await ctx.runMutation(internal.agent.context.finish, {
+      assistantMessageId,
+      ...out,
+      activity: out.activity.map((a) => ({ kind: a.kind, ...(a.meta ? { meta: definedMeta(a.meta) } : {}) })),
+    });
   } finally {
     // after the answer is stored: the export (bounded by its timeout, never throwing) delays no reply
     const reply = out.activity.find((a) => a.kind === "agent.reply" || a.kind === "agent.reply_failed")?.meta;

@@ -1,5 +1,5 @@
 import { defineTable } from "convex/server";
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 
 export const providerKindValidator = v.union(
   v.literal("offline"),
@@ -8,6 +8,35 @@ export const providerKindValidator = v.union(
   v.literal("anthropic"),
   v.literal("openrouter"),
 );
+
+const metaScalar = v.union(v.string(), v.number(), v.boolean(), v.null());
+/**
+ * The facts of an activity entry (ids, codes, model names, counts; never message text): a flat
+ * object of scalars, one level of nesting at most (model switches and fallbacks record
+ * `from`/`to` as { provider, model }). Every writer goes through agent/activity.ts:logActivity,
+ * whose `meta` parameter has this shape (ActivityMetaInput) and whose redaction keeps it; an
+ * oversized meta is stored as { truncated: string }.
+ */
+export const activityMetaValidator = v.record(v.string(), v.union(metaScalar, v.record(v.string(), metaScalar)));
+export type ActivityMeta = Infer<typeof activityMetaValidator>;
+type MetaScalarInput = Infer<typeof metaScalar> | undefined;
+/** What writers hand in: like ActivityMeta, but a field may be undefined (such fields are not stored). */
+export type ActivityMetaInput = Record<string, MetaScalarInput | Record<string, MetaScalarInput>>;
+
+/** ActivityMetaInput without its undefined fields, as Convex would send it. */
+export function definedMeta(meta: ActivityMetaInput): ActivityMeta {
+  const out: ActivityMeta = {};
+  for (const [k, x] of Object.entries(meta)) {
+    if (x === undefined) continue;
+    if (x === null || typeof x !== "object") out[k] = x;
+    else {
+      const inner: Record<string, Infer<typeof metaScalar>> = {};
+      for (const [ik, ix] of Object.entries(x)) if (ix !== undefined) inner[ik] = ix;
+      out[k] = inner;
+    }
+  }
+  return out;
+}
 
 export const agentTables = {
   agentConfig: defineTable({
@@ -44,7 +73,7 @@ export const agentTables = {
     summary: v.string(),
     visibility: v.union(v.literal("private"), v.literal("public")),
     channel: v.optional(v.string()),
-    meta: v.optional(v.any()),
+    meta: v.optional(activityMetaValidator),
     at: v.number(),
   })
     .index("by_workspace_at", ["workspaceId", "at"])

@@ -6,7 +6,7 @@ import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
-import { platformValidator } from "./tables";
+import { channelSettingsValidator, platformValidator } from "./tables";
 import { bumpChannelSummary } from "./inbound";
 import { IDEMPOTENT_SEND, MAX_ATTEMPTS } from "./vendors";
 import { markUndelivered } from "../agent/outcome";
@@ -220,7 +220,7 @@ export const target = internalQuery({
       channelId: v.id("channelConfig"),
       workspaceId: v.id("workspaces"),
       platform: platformValidator,
-      settings: v.any(),
+      settings: channelSettingsValidator,
       platformUserId: v.string(),
       contact: v.optional(v.string()),
       replyTarget: v.optional(v.string()),

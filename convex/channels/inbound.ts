@@ -9,7 +9,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { recordSecurityEvent } from "../security/events";
 import { admitAllUsers, enforceLimit, effectiveLimit } from "../limits/enforce";
 import { hourBucket } from "../lib/time";
-import { platformValidator } from "./tables";
+import { channelSettingsValidator, platformValidator } from "./tables";
 import { upsertChannelUser } from "./users";
 import { MAX_MESSAGE_CHARS } from "./payloads";
 import { NOTICE_SLOW_DOWN, NOTICE_TOO_LONG } from "./vendors";
@@ -41,7 +41,7 @@ export const prepare = internalQuery({
       workspaceId: v.id("workspaces"),
       platform: platformValidator,
       enabled: v.boolean(),
-      settings: v.any(),
+      settings: channelSettingsValidator,
       idSalt: v.string(),
       verifySecret: v.optional(loadedSecretsValidator),
     }),

@@ -9,7 +9,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { viewerQuery, adminMutation } from "../access/builders";
 import { fail, getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
-import { platformValidator } from "./tables";
+import { channelSettingsValidator, platformValidator } from "./tables";
 import {
   SECRET_NAMES,
   publicBaseUrl,
@@ -26,7 +26,7 @@ const channelView = v.object({
   platform: platformValidator,
   name: v.string(),
   enabled: v.boolean(),
-  settings: v.any(),
+  settings: channelSettingsValidator,
   /** null when neither WARDEN_PUBLIC_BASE_URL nor CONVEX_SITE_URL is configured */
   webhookUrl: v.union(v.string(), v.null()),
   /** why vendors could not reach the public base URL (loopback, private, local-name, not-https); null when it looks reachable */

@@ -1,13 +1,42 @@
 import { defineTable } from "convex/server";
-import { v, type VLiteral } from "convex/values";
+import { v, type Validator, type VLiteral, type VObject, type VUnion } from "convex/values";
 import { senderPolicyValidator, senderTrustValidator } from "../agency/tables";
-import { PLATFORMS, type Platform } from "./platforms/index";
+import { ADAPTERS, PLATFORMS, type Platform } from "./platforms/index";
 
 type PlatformLiteral = VLiteral<Platform, "required">;
 /** One literal per platform in the registry (platforms/index.ts). */
 export const platformValidator = v.union(
   ...(PLATFORMS.map((p) => v.literal(p)) as [PlatformLiteral, PlatformLiteral, ...PlatformLiteral[]]),
 );
+
+/** A channel's stored settings: non-secret strings keyed by the platform's settings fields. */
+export type ChannelSettings = Record<string, string>;
+type SettingsField = Validator<string | undefined, "required" | "optional", string>;
+type SettingsObject = VObject<ChannelSettings, Record<string, SettingsField>>;
+
+/**
+ * One platform's stored settings, read off its adapter's strict zod schema (the only writer,
+ * channels/manage.ts, stores that schema's output): the same keys, each a string, optional
+ * exactly where the schema accepts it missing; no other key.
+ */
+export function storedSettingsValidator(platform: Platform): SettingsObject {
+  const shape = (ADAPTERS[platform].settingsSchema as unknown as { shape: Record<string, ZodField> }).shape;
+  const fields: Record<string, SettingsField> = {};
+  for (const [key, field] of Object.entries(shape)) {
+    fields[key] = field.safeParse(undefined).success ? v.optional(v.string()) : v.string();
+  }
+  return v.object(fields) as unknown as SettingsObject;
+}
+type ZodField = { safeParse(value: unknown): { success: boolean } };
+
+/**
+ * Stored settings of any platform: the union of every adapter's settings object (registry order).
+ * Which member applies is fixed by the row's `platform`; manage.ts checks that pairing with the
+ * platform's zod schema before writing, so the union is what the schema can state about a row.
+ */
+export const channelSettingsValidator = v.union(
+  ...(PLATFORMS.map(storedSettingsValidator) as [SettingsObject, SettingsObject, ...SettingsObject[]]),
+) as VUnion<ChannelSettings, SettingsObject[]>;
 
 export const channelTables = {
   /** Non-secret channel settings only; secrets are in channelSecrets. */
@@ -16,7 +45,8 @@ export const channelTables = {
     platform: platformValidator,
     name: v.string(),
     enabled: v.boolean(),
-    settings: v.any(),
+    /** the platform's settings (channelSettingsValidator); secrets never sit here */
+    settings: channelSettingsValidator,
     /** random per-channel salt for pseudonymous user ids (phone/e-mail platforms) */
     idSalt: v.optional(v.string()),
     /** unknown senders: "open" (talk, no tools by default), "pairing" (pair first) or "allowlist" (ignored); default open */

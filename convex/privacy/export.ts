@@ -9,6 +9,9 @@ import { paginationOptsValidator, paginationResultValidator } from "convex/serve
 import { ownerQuery } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { clampPage } from "../lib/pagination";
+import { senderTrustValidator } from "../agency/tables";
+import { platformValidator } from "../channels/tables";
+import { voiceStatusValidator } from "../voice/tables";
 
 const MAX_VOICE = 100;
 
@@ -17,15 +20,51 @@ export const subjectValidator = v.union(
   v.object({ kind: v.literal("chatSession"), id: v.id("chatSessions") }),
 );
 
+/** What `person` exports: the channel user's profile (no reply address), or the web session with its voice sessions. */
+export const personExportValidator = v.union(
+  v.object({
+    kind: v.literal("channelUser"),
+    id: v.id("channelUsers"),
+    channelId: v.id("channelConfig"),
+    platform: platformValidator,
+    platformUserId: v.string(),
+    displayName: v.union(v.string(), v.null()),
+    /** whether a phone number or e-mail address is stored; the address itself is not exported */
+    hasContact: v.boolean(),
+    blocked: v.boolean(),
+    trust: senderTrustValidator,
+    firstSeenAt: v.number(),
+    lastSeenAt: v.number(),
+  }),
+  v.object({
+    kind: v.literal("chatSession"),
+    id: v.id("chatSessions"),
+    createdAt: v.number(),
+    lastSeenAt: v.number(),
+    expiresAt: v.number(),
+    revoked: v.boolean(),
+    blocked: v.boolean(),
+    voiceSessions: v.array(
+      v.object({
+        id: v.id("voiceSessions"),
+        startedAt: v.number(),
+        endedAt: v.union(v.number(), v.null()),
+        usedSeconds: v.union(v.number(), v.null()),
+        status: voiceStatusValidator,
+      }),
+    ),
+  }),
+);
+
 /** The person's own record and their voice sessions (newest MAX_VOICE). */
 export const person = ownerQuery({
   args: { subject: subjectValidator },
-  returns: v.any(),
+  returns: personExportValidator,
   handler: async (ctx, { subject }) => {
     if (subject.kind === "channelUser") {
       const u = await getOwned(await ctx.db.get(subject.id), ctx.principal);
       return {
-        kind: "channelUser",
+        kind: "channelUser" as const,
         id: u._id,
         channelId: u.channelId,
         platform: u.platform,
@@ -45,7 +84,7 @@ export const person = ownerQuery({
       .order("desc")
       .take(MAX_VOICE);
     return {
-      kind: "chatSession",
+      kind: "chatSession" as const,
       id: s._id,
       createdAt: s.createdAt,
       lastSeenAt: s.lastSeenAt,

@@ -1,6 +1,8 @@
 import { defineTable } from "convex/server";
 import { v } from "convex/values";
 
+export const voiceStatusValidator = v.union(v.literal("active"), v.literal("ended"), v.literal("denied"));
+
 export const voiceTables = {
   /** One row per voice conversation: the time granted and used (the voice budgets' accounting). */
   voiceSessions: defineTable({
@@ -15,7 +17,7 @@ export const voiceTables = {
     /** short-lived signed conversation URL, readable only by its own chat session */
     signedUrl: v.optional(v.string()),
     errorCode: v.optional(v.string()),
-    status: v.union(v.literal("active"), v.literal("ended"), v.literal("denied")),
+    status: voiceStatusValidator,
     /** the chat session's source (hashed client IP key); the per-source voice budget */
     sourceKey: v.optional(v.string()),
     /** ElevenLabs conversation id (server side only); used to read the real duration */

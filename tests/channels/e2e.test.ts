@@ -159,8 +159,8 @@ describe("vendor failures", () => {
       (e) => e.kind === "channel.vendor_error",
     );
     expect(log).toHaveLength(3);
-    expect(log.map((e) => e.meta.willRetry)).toEqual([true, true, false]);
-    expect(log.every((e) => e.meta.code === "VENDOR_ERROR" && e.meta.status === 503)).toBe(true);
+    expect(log.map((e) => e.meta?.willRetry)).toEqual([true, true, false]);
+    expect(log.every((e) => e.meta?.code === "VENDOR_ERROR" && e.meta?.status === 503)).toBe(true);
     expect(JSON.stringify(log)).not.toMatch(/5557654321|Offline model/);
     const [row] = await summary(t);
     expect(row.outbound).toBe(0);
