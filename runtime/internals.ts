@@ -1127,35 +1127,46 @@ export class Backend {
     if (!router || typeof router.lookup !== "function") return new Response("No HTTP routes", { status: 404 });
     wrapRouter(router);
     const u = new URL(realUrl);
-    return await routeUrl.run(realUrl, () => accessor.fetch(u.pathname + u.search, init));
+    const bytes = init.body instanceof Uint8Array ? init.body : null;
+    return await routeUrl.run({ url: realUrl, bytes }, () => accessor.fetch(u.pathname + u.search, init));
   }
 }
 
-const routeUrl = new AsyncLocalStorage<string>();
+/** The real URL of the route being run, and its body when the caller had it as bytes. */
+const routeUrl = new AsyncLocalStorage<{ url: string; bytes: Uint8Array | null }>();
 const WRAPPED = Symbol.for("warden.runtime.routerWrapped");
 function wrapRouter(router: any) {
   if (router[WRAPPED]) return;
   const lookup = router.lookup.bind(router);
+  const wrappedOf = new WeakMap<object, unknown>();
+  const wrap = (func: any) => {
+    const handler = "_handler" in func ? func._handler : func;
+    return Object.assign(Object.create(null), func, {
+      _handler: (ctx: unknown, req: Request) => {
+        const real = routeUrl.getStore();
+        if (!real) return handler(ctx, req);
+        const hasBody = req.method !== "GET" && req.method !== "HEAD";
+        // The same bytes as convex-test's request (which is left unread) without piping its stream.
+        const init: RequestInit & { duplex?: "half" } =
+          hasBody && real.bytes
+            ? { method: req.method, headers: req.headers, body: real.bytes as BodyInit, signal: req.signal }
+            : {
+                method: req.method,
+                headers: req.headers,
+                body: hasBody ? req.body : null,
+                duplex: "half",
+                signal: req.signal,
+              };
+        return handler(ctx, new Request(real.url, init));
+      },
+    });
+  };
   router.lookup = (path: string, method: string) => {
     const found = lookup(path, method);
     if (!found) return found;
     const [func, ...rest] = found;
-    const handler = "_handler" in func ? func._handler : func;
-    const wrapped = Object.assign(Object.create(null), func, {
-      _handler: (ctx: unknown, req: Request) => {
-        const real = routeUrl.getStore();
-        if (!real) return handler(ctx, req);
-        const body = req.method === "GET" || req.method === "HEAD" ? null : req.body;
-        const init: RequestInit & { duplex: "half" } = {
-          method: req.method,
-          headers: req.headers,
-          body,
-          duplex: "half",
-          signal: req.signal,
-        };
-        return handler(ctx, new Request(real, init));
-      },
-    });
+    let wrapped = wrappedOf.get(func);
+    if (!wrapped) wrappedOf.set(func, (wrapped = wrap(func)));
     return [wrapped, ...rest];
   };
   router[WRAPPED] = true;
