@@ -89,6 +89,7 @@ import type * as lib_crypto_ed25519 from "../lib/crypto/ed25519.js";
 import type * as lib_crypto_encoding from "../lib/crypto/encoding.js";
 import type * as lib_crypto_hmac from "../lib/crypto/hmac.js";
 import type * as lib_crypto_sha from "../lib/crypto/sha.js";
+import type * as lib_crypto_xchacha from "../lib/crypto/xchacha.js";
 import type * as lib_egress from "../lib/egress.js";
 import type * as lib_httpSecurity from "../lib/httpSecurity.js";
 import type * as lib_idCap from "../lib/idCap.js";
@@ -295,6 +296,7 @@ declare const fullApi: ApiFromModules<{
   "lib/crypto/encoding": typeof lib_crypto_encoding;
   "lib/crypto/hmac": typeof lib_crypto_hmac;
   "lib/crypto/sha": typeof lib_crypto_sha;
+  "lib/crypto/xchacha": typeof lib_crypto_xchacha;
   "lib/egress": typeof lib_egress;
   "lib/httpSecurity": typeof lib_httpSecurity;
   "lib/idCap": typeof lib_idCap;

@@ -7,11 +7,12 @@
  * - Every ciphertext records the version (fingerprint) of the key that sealed it; previous keys
  *   stay readable until a re-encryption pass moves rows to the current key.
  *
- * Pure: no Convex imports, no Node built-ins (runs in Convex's default V8 runtime).
+ * Pure: no Convex imports, no Node built-ins imported (runs in Convex's default V8 runtime; where
+ * the runtime offers Node's crypto without an import, the AEAD runs natively: crypto/xchacha.ts).
  */
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { bytesToHex, bytesToUtf8, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { xchachaOpen, xchachaSeal } from "./crypto/xchacha";
 import { isKnownKey } from "./knownKeys";
 
 export const KEY_ENV = "SKILL_SECRET_ENCRYPTION_KEY";
@@ -372,7 +373,7 @@ export function encryptSecret(plaintext: string, ad: SecretIdentity, ring: KeyRi
   }
   const key = keyMap(ring).get(ring.currentVersion)!;
   const nonce = randomBytes(NONCE_BYTES);
-  const sealed = xchacha20poly1305(key, nonce, aad).encrypt(message);
+  const sealed = xchachaSeal(key, nonce, aad, message);
   message.fill(0);
   return {
     ciphertext: encodeBase64(concatBytes(nonce, sealed)),
@@ -396,7 +397,7 @@ export function decryptSecret(
   if (!raw || raw.length < NONCE_BYTES + TAG_BYTES) throw fail();
   let message: Uint8Array;
   try {
-    message = xchacha20poly1305(key, raw.subarray(0, NONCE_BYTES), aad).decrypt(raw.subarray(NONCE_BYTES));
+    message = xchachaOpen(key, raw.subarray(0, NONCE_BYTES), aad, raw.subarray(NONCE_BYTES));
   } catch {
     throw fail();
   }

@@ -1,11 +1,13 @@
 /**
  * What bench:secrets measures as "ours", shared by its Node section (scripts/bench-secrets.ts) and
  * its default-runtime child (secrets-default-runtime.ts): encrypt + decrypt of one 1 KB secret
- * with convex/lib/secretbox (XChaCha20-Poly1305, @noble/ciphers, base64 record, identity AD), and
- * the bare AEAD underneath it. No Node built-ins.
+ * with convex/lib/secretbox (XChaCha20-Poly1305, base64 record, identity AD), and the bare AEAD
+ * underneath it (convex/lib/crypto/xchacha: HChaCha20 + Node's native ChaCha20-Poly1305 where the
+ * runtime offers node:crypto without an import, @noble/ciphers on the default runtime). No imports
+ * of Node built-ins.
  */
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { randomBytes } from "@noble/ciphers/utils.js";
+import { xchachaOpen, xchachaSeal } from "../../convex/lib/crypto/xchacha";
 import { KeyRing, decryptSecret, encodeAssociatedData, encryptSecret } from "../../convex/lib/secretbox";
 
 export const SECRET_BYTES = 1024;
@@ -27,6 +29,6 @@ export function ours(): void {
 
 export function oursRaw(): void {
   const nonce = randomBytes(24);
-  const ct = xchacha20poly1305(key, nonce, aad).encrypt(rawMsg);
-  xchacha20poly1305(key, nonce, aad).decrypt(ct);
+  const ct = xchachaSeal(key, nonce, aad, rawMsg);
+  xchachaOpen(key, nonce, aad, ct);
 }

@@ -34,9 +34,12 @@ describe("decryption call sites", () => {
     expect(users).toEqual(expect.arrayContaining(["convex/secrets/access.ts", "convex/secrets/rotation.ts"]));
   });
 
-  test("the cipher itself is imported only by secretbox", () => {
+  test("the cipher itself is imported only by secretbox (through lib/crypto/xchacha)", () => {
     const users = matching("convex", /from\s+["']@noble\/ciphers\/chacha/);
-    expect(users.filter((f) => !/^convex\/lib\/secretbox(\.test)?\.ts$/.test(f))).toEqual([]);
+    expect(users.filter((f) => !/^convex\/lib\/(secretbox|crypto\/xchacha)(\.test)?\.ts$/.test(f))).toEqual([]);
+    const aead = matching("convex", /from\s+["'][./]*(lib\/)?crypto\/xchacha["']/);
+    expect(aead.filter((f) => !/^convex\/lib\/(secretbox\.ts|crypto\/xchacha\.test\.ts)$/.test(f))).toEqual([]);
+    expect(aead).toContain("convex/lib/secretbox.ts");
   });
 
   test("no other domain touches the secret tables directly", () => {
