@@ -9,7 +9,7 @@ crons.daily("log retention", { hourUTC: 3, minuteUTC: 17 }, internal.logs.retent
 // MCP server health: probe every enabled server, auto-disable after N failures (convex/mcp/outbound/health.ts).
 crons.interval("mcp health", { minutes: 5 }, internal.mcp.outbound.health.checkAll, {});
 
-// Invocation summaries: roll settled skillInvocationLog rows into the hourly summary (logs/summaries.ts).
+// Invocation summaries: roll settled invocationLog rows into the hourly summary (logs/summaries.ts).
 crons.interval("invocation summary rollup", { seconds: 30 }, internal.logs.summaries.rollupInvocations, {});
 // Summary reconciliation: recounts the previous closed hour; sets totals, so reruns are harmless.
 crons.hourly("summary reconcile", { minuteUTC: 7 }, internal.logs.summaries.reconcilePreviousHour, {});

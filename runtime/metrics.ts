@@ -113,6 +113,10 @@ export class Metrics {
     if (!root) return;
     this.inc("warden_transactions_total", TX_HELP);
     const inserted = rec.inserted[""] ?? new Set<string>();
+    // The upgrade's move of legacy log rows (convex/security/invocationLogMigration.ts) inserts old calls, not new ones.
+    const movingLegacy = Object.entries(root.writes).some(
+      ([id, doc]) => doc === null && tableNameFromId(id) === "skillInvocationLog",
+    );
     for (const [id, doc] of Object.entries(root.writes)) {
       const table = tableNameFromId(id);
       if (doc === null) {
@@ -121,7 +125,8 @@ export class Metrics {
       }
       if (!inserted.has(id)) continue;
       switch (table) {
-        case "skillInvocationLog":
+        case "invocationLog":
+          if (movingLegacy) break;
           this.inc(
             "warden_invocations_total",
             "Checked skill, MCP tool and webhook invocations, by target kind and outcome.",

@@ -3,7 +3,7 @@
  *
  * For each size (default 1k, 10k, 100k log rows; BENCH_SIZES=1000,10000,100000,1000000 for 1M) one
  * child process starts the real app (convex/) on startRuntime(), signs in an owner, enables a Telegram
- * channel, seeds N log rows (split over skillInvocationLog, securityEvents, activityLog and auditLog,
+ * channel, seeds N log rows (split over invocationLog, securityEvents, activityLog and auditLog,
  * 60 s apart, then rolled up like the cron does; then waits for the compaction the seed triggered) and
  * measures, with the real `convex` client over WebSocket and signed webhooks over HTTP:
  *   overview / log page      ConvexHttpClient query latency (p50) of logs/dashboard:overview, logs/browse:invocations
@@ -255,7 +255,7 @@ async function measure(size: number, dataDir: string): Promise<Result> {
         const at = now - 60_000 - k * 60_000;
         switch (k % 4) {
           case 0:
-            await ctx.db.insert("skillInvocationLog", {
+            await ctx.db.insert("invocationLog", {
               workspaceId,
               targetKind: "skill",
               targetName: "bench",
@@ -395,7 +395,7 @@ async function measure(size: number, dataDir: string): Promise<Result> {
   for (let i = 0; i < 15; i++) {
     const s = performance.now();
     const id = await root.run(async (ctx: any) =>
-      ctx.db.insert("skillInvocationLog", {
+      ctx.db.insert("invocationLog", {
         workspaceId,
         targetKind: "skill",
         targetName: "bench",
@@ -464,7 +464,7 @@ async function cold(dataDir: string, size: number) {
   // ready, and when all are in memory.
   const f0 = performance.now();
   await rt.engine.backend.root.query(
-    async (ctx: any) => await ctx.db.query("skillInvocationLog").withIndex("by_at").order("desc").take(50),
+    async (ctx: any) => await ctx.db.query("invocationLog").withIndex("by_at").order("desc").take(50),
   );
   const firstReadMs = performance.now() - f0;
   await rt.loaded;

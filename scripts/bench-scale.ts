@@ -96,7 +96,7 @@ if (!process.env.VITEST) {
 
         const insertRow = async (ctx: any, i: number, at: number) => {
           const denied = i % 4 === 0;
-          await ctx.db.insert("skillInvocationLog", {
+          await ctx.db.insert("invocationLog", {
             workspaceId: ws,
             targetKind: KINDS[i % 2],
             targetName: "bench",

@@ -12,7 +12,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 export const GROWING_TABLES = new Set([
-  "skillInvocationLog",
+  "invocationLog",
+  "skillInvocationLog", // legacy name, until the upgrade has moved its rows
   "securityEvents",
   "activityLog",
   "auditLog",
@@ -24,7 +25,8 @@ export const GROWING_TABLES = new Set([
   "mcpSessions",
   "voiceSessions",
   "notifications",
-  "skillInvocationSummary",
+  "invocationSummary",
+  "skillInvocationSummary", // legacy name
   "securityEventSummary",
   "rateLimitHitSummary",
   "channelMessageSummary",

@@ -23,7 +23,7 @@ const EXPECTED: Record<string, Job> = {
   "log retention": {
     fn: "logs/retention:start",
     schedule: { type: "daily", hourUTC: 3, minuteUTC: 17 },
-    writes: ["skillInvocationLog", "securityEvents", "activityLog", "auditLog", "webhookDeliveries"],
+    writes: ["invocationLog", "securityEvents", "activityLog", "auditLog", "webhookDeliveries"],
   },
   "mcp health": {
     fn: "mcp/outbound/health:checkAll",
@@ -42,12 +42,12 @@ const EXPECTED: Record<string, Job> = {
   "invocation summary rollup": {
     fn: "logs/summaries:rollupInvocations",
     schedule: { type: "interval", seconds: 30 },
-    writes: ["skillInvocationSummary", "skillInvocationRollup"],
+    writes: ["invocationSummary", "invocationRollup"],
   },
   "summary reconcile": {
     fn: "logs/summaries:reconcilePreviousHour",
     schedule: { type: "hourly", minuteUTC: 7 },
-    writes: ["skillInvocationSummary", "securityEventSummary"],
+    writes: ["invocationSummary", "securityEventSummary"],
   },
   "agent run sweep": {
     fn: "agent/runs:sweepRuns",

@@ -87,9 +87,9 @@ const ALLOWED: Record<string, keyof typeof REASON> = {
   "logs → securityEvents": "logReadSide",
   "logs → securityEventSummary": "logReadSide",
   "logs → rateLimitHitSummary": "logReadSide",
-  "logs → skillInvocationLog": "logReadSide",
-  "logs → skillInvocationSummary": "logReadSide",
-  "logs → skillInvocationRollup": "logReadSide",
+  "logs → invocationLog": "logReadSide",
+  "logs → invocationSummary": "logReadSide",
+  "logs → invocationRollup": "logReadSide",
   "logs → mcpServers": "logReadSide",
   "logs → channelUsers": "attribution",
   "logs → chatSessions": "attribution",
@@ -103,7 +103,7 @@ const ALLOWED: Record<string, keyof typeof REASON> = {
   "privacy → chatSessions": "retention",
   "privacy → messages": "retention",
   "privacy → threads": "retention",
-  "privacy → skillInvocationLog": "retention",
+  "privacy → invocationLog": "retention",
   "privacy → voiceSessions": "retention",
   "agency → channelConfig": "agencyTargets",
   "agency → channelUsers": "agencyTargets",
@@ -121,7 +121,7 @@ const ALLOWED: Record<string, keyof typeof REASON> = {
   "mcp → skillRegistry": "mcpSkills",
   "channels → pairingCodes": "pairing",
   "voice → threads": "voiceThreads",
-  "skills → skillInvocationLog": "testPanel",
+  "skills → invocationLog": "testPanel",
 };
 
 type Access = { file: string; op: string; table: string; key: string };
@@ -168,7 +168,23 @@ describe("domain ownership of tables", () => {
       files.filter((f) => new RegExp(`\\.insert\\(\\s*["']${table}["']`).test(code(f.text))).map((f) => f.rel);
     expect(writers("activityLog")).toEqual(["agent/activity.ts"]);
     expect(writers("notifications")).toEqual(["notifications/notify.ts"]);
-    expect(writers("skillInvocationLog")).toEqual(["security/checkerLog.ts"]);
+    // The checker writes the log; the upgrade moves the legacy rows into it.
+    expect(writers("invocationLog")).toEqual(["security/checkerLog.ts", "security/invocationLogMigration.ts"]);
+  });
+
+  test("the legacy invocation tables are the security folder's and only their migration names them", () => {
+    const legacy = ["skillInvocationLog", "skillInvocationSummary", "skillInvocationRollup"];
+    for (const table of legacy) expect(owner.get(table), table).toBe("security");
+    const namers = files
+      .filter((f) =>
+        legacy.some((t) => new RegExp(`\\.(query|insert|normalizeId)\\(\\s*["']${t}["']`).test(code(f.text))),
+      )
+      .map((f) => f.rel);
+    expect(namers).toEqual(["security/invocationLogMigration.ts"]);
+    const inserts = files.filter((f) =>
+      legacy.some((t) => new RegExp(`\\.insert\\(\\s*["']${t}["']`).test(code(f.text))),
+    );
+    expect(inserts.map((f) => f.rel)).toEqual([]);
   });
 });
 

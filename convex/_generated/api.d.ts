@@ -179,6 +179,7 @@ import type * as security_checkerSkill from "../security/checkerSkill.js";
 import type * as security_checkerWebhook from "../security/checkerWebhook.js";
 import type * as security_edge from "../security/edge.js";
 import type * as security_events from "../security/events.js";
+import type * as security_invocationLogMigration from "../security/invocationLogMigration.js";
 import type * as security_tables from "../security/tables.js";
 import type * as skills_code_githubRepoInfo from "../skills/code/githubRepoInfo.js";
 import type * as skills_code_index from "../skills/code/index.js";
@@ -386,6 +387,7 @@ declare const fullApi: ApiFromModules<{
   "security/checkerWebhook": typeof security_checkerWebhook;
   "security/edge": typeof security_edge;
   "security/events": typeof security_events;
+  "security/invocationLogMigration": typeof security_invocationLogMigration;
   "security/tables": typeof security_tables;
   "skills/code/githubRepoInfo": typeof skills_code_githubRepoInfo;
   "skills/code/index": typeof skills_code_index;

@@ -15,7 +15,7 @@ import { clampPage } from "../lib/pagination";
 import { CSV_HEADER, csvLine, jsonLine } from "../lib/auditExport";
 
 const invocationRow = v.object({
-  id: v.id("skillInvocationLog"),
+  id: v.id("invocationLog"),
   at: v.number(),
   targetKind: v.union(v.literal("skill"), v.literal("mcp"), v.literal("webhook")),
   targetName: v.string(),
@@ -54,9 +54,9 @@ export const invocations = viewerQuery({
     const ws = ctx.principal.workspaceId;
     const q = deniedOnly
       ? ctx.db
-          .query("skillInvocationLog")
+          .query("invocationLog")
           .withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
-      : ctx.db.query("skillInvocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
+      : ctx.db.query("invocationLog").withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws));
     const page = await q.order("desc").paginate(clampPage(paginationOpts));
     return {
       ...page,

@@ -68,13 +68,13 @@ export const overview = viewerQuery({
     const ws = ctx.principal.workspaceId;
     const since = hourBucket(Date.now()) - (WINDOW_HOURS - 1) * HOUR;
     const invocationBuckets = await ctx.db
-      .query("skillInvocationSummary")
+      .query("invocationSummary")
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", since))
       .take(WINDOW_HOURS * 4);
     // Rows at or past the rollup watermark are in no summary yet: count them here (same snapshot).
     const through = await invocationRollupThrough(ctx);
     const tail = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", Math.max(through, since)))
       .take(LIVE_TAIL_MAX + 1);
     const liveTailTruncated = tail.length > LIVE_TAIL_MAX;
@@ -93,7 +93,7 @@ export const overview = viewerQuery({
       .order("desc")
       .take(8);
     const recentFailures = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_workspace_allowed_at", (q) => q.eq("workspaceId", ws).eq("allowed", false))
       .order("desc")
       .take(8);

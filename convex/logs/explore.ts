@@ -85,7 +85,7 @@ export const invocations = viewerQuery({
     const ws = ctx.principal.workspaceId;
     const { lo, hi } = bounds(a.from, a.to);
     const caller = a.caller ? splitKey(a.caller) : null;
-    const t = ctx.db.query("skillInvocationLog");
+    const t = ctx.db.query("invocationLog");
     const q =
       caller?.id !== undefined
         ? t.withIndex("by_workspace_caller_at", (q) =>
@@ -124,7 +124,7 @@ export const invocations = viewerQuery({
   },
 });
 
-async function targetOf(who: Resolver, r: Doc<"skillInvocationLog">): Promise<Who> {
+async function targetOf(who: Resolver, r: Doc<"invocationLog">): Promise<Who> {
   const key = r.targetName;
   if (r.skillId) return { kind: "skill", label: r.targetName, key, link: `/skills/${r.skillId}` };
   if (r.mcpServerId) return { kind: "mcp-tool", label: r.targetName, key, link: `/mcp/${r.mcpServerId}` };
@@ -133,7 +133,7 @@ async function targetOf(who: Resolver, r: Doc<"skillInvocationLog">): Promise<Wh
   return { kind: r.targetKind, label: r.targetName, key };
 }
 
-function invocationOut(r: Doc<"skillInvocationLog">, caller: Who, target: Who) {
+function invocationOut(r: Doc<"invocationLog">, caller: Who, target: Who) {
   return {
     id: r._id,
     at: r.at,
@@ -439,12 +439,12 @@ export const overviewRange = viewerQuery({
       bucketMs === HOUR ? hourBucket(t) : Math.floor((t - tz) / bucketMs) * bucketMs + tz;
     const hours = Math.ceil((to - start) / HOUR) + 1;
     const inv = await ctx.db
-      .query("skillInvocationSummary")
+      .query("invocationSummary")
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", ws).gte("bucket", start).lte("bucket", to))
       .take(hours * 4);
     const through = await invocationRollupThrough(ctx);
     const tail = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws).gte("at", Math.max(through, from)).lte("at", to))
       .take(LIVE_TAIL_MAX + 1);
     const SEC_CAP = 8000;

@@ -8,9 +8,10 @@ import { fail } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { DAY } from "../lib/time";
 import { workspacePage } from "../workspaces/lib";
+import { purgeLegacyInvocations } from "../security/invocationLogMigration";
 
 /** Log tables with retention, all indexed by (workspaceId, at). */
-export const RETENTION_TABLES = ["skillInvocationLog", "securityEvents", "activityLog", "auditLog"] as const;
+export const RETENTION_TABLES = ["invocationLog", "securityEvents", "activityLog", "auditLog"] as const;
 type RetentionTable = (typeof RETENTION_TABLES)[number];
 /**
  * One setting for all conversation data (threads, messages, chat sessions, channel users, voice
@@ -23,6 +24,64 @@ export const DEFAULT_RETENTION_DAYS = 30;
 /** Defaults that differ from the operational logs' 30 days: the audit log outlives them. */
 export const DEFAULT_DAYS: Record<string, number> = { auditLog: 365, [CONVERSATIONS]: 90 };
 export const defaultDays = (setting: string): number => DEFAULT_DAYS[setting] ?? DEFAULT_RETENTION_DAYS;
+/**
+ * Settings stored under a table's name before it was renamed. Read as a fallback until the upgrade
+ * (security/invocationLogMigration.ts) has remapped them with remapLegacyRetentionSettings.
+ */
+const LEGACY_SETTING = { invocationLog: "skillInvocationLog" } as const;
+const legacyKey = (setting: string): string | undefined => (LEGACY_SETTING as Record<string, string>)[setting];
+
+async function settingRow(ctx: QueryCtx, workspaceId: Id<"workspaces">, table: string) {
+  const row = await ctx.db
+    .query("retentionConfig")
+    .withIndex("by_workspace_table", (q) => q.eq("workspaceId", workspaceId).eq("table", table))
+    .unique();
+  const old = legacyKey(table);
+  if (row || !old) return row;
+  return await ctx.db
+    .query("retentionConfig")
+    .withIndex("by_workspace_table", (q) => q.eq("workspaceId", workspaceId).eq("table", old))
+    .unique();
+}
+
+/** Whether a setting is still stored under a table's old name. */
+export async function legacyRetentionSettingsRemain(ctx: QueryCtx): Promise<boolean> {
+  for (const old of Object.values(LEGACY_SETTING)) {
+    if (
+      (await ctx.db
+        .query("retentionConfig")
+        .withIndex("by_table", (q) => q.eq("table", old))
+        .first()) !== null
+    )
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Renames up to `limit` settings stored under a table's old name (a setting already saved under
+ * the new name wins; the old one is then deleted). Returns how many rows it changed.
+ */
+export async function remapLegacyRetentionSettings(ctx: MutationCtx, limit: number): Promise<number> {
+  let n = 0;
+  for (const [table, old] of Object.entries(LEGACY_SETTING)) {
+    if (n >= limit) break;
+    const rows = await ctx.db
+      .query("retentionConfig")
+      .withIndex("by_table", (q) => q.eq("table", old))
+      .take(limit - n);
+    for (const r of rows) {
+      const current = await ctx.db
+        .query("retentionConfig")
+        .withIndex("by_workspace_table", (q) => q.eq("workspaceId", r.workspaceId).eq("table", table))
+        .unique();
+      if (current) await ctx.db.delete(r._id);
+      else await ctx.db.patch(r._id, { table });
+      n++;
+    }
+  }
+  return n;
+}
 /** Webhook delivery ids only need to outlive vendor retries. */
 export const DELIVERY_RETENTION_DAYS = 7;
 export const RETENTION_BATCH = 100;
@@ -36,10 +95,7 @@ export async function retentionDays(
   table: string,
 ): Promise<number> {
   if (!workspaceId) return defaultDays(table);
-  const row = await ctx.db
-    .query("retentionConfig")
-    .withIndex("by_workspace_table", (q) => q.eq("workspaceId", workspaceId).eq("table", table))
-    .unique();
+  const row = await settingRow(ctx, workspaceId, table);
   return row?.days ?? defaultDays(table);
 }
 
@@ -55,9 +111,12 @@ async function purgeScope(
     .withIndex("by_workspace_at", (q: any) => q.eq("workspaceId", workspaceId).lt("at", cutoff))
     .take(RETENTION_BATCH);
   for (const r of rows) {
-    if (table === "skillInvocationLog" && r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
+    if (table === "invocationLog" && r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
     await ctx.db.delete(r._id);
   }
+  // Rows the upgrade has not moved yet expire the same way.
+  if (table === "invocationLog")
+    return rows.length + (await purgeLegacyInvocations(ctx, workspaceId, cutoff, RETENTION_BATCH - rows.length));
   return rows.length;
 }
 
@@ -143,10 +202,7 @@ export const list = viewerQuery({
   handler: async (ctx) => {
     const out = [];
     for (const table of RETENTION_SETTINGS) {
-      const row = await ctx.db
-        .query("retentionConfig")
-        .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
-        .unique();
+      const row = await settingRow(ctx, ctx.principal.workspaceId, table);
       out.push({ table, days: row?.days ?? defaultDays(table), isDefault: !row });
     }
     return out;
@@ -163,6 +219,8 @@ export const set = adminMutation({
       .query("retentionConfig")
       .withIndex("by_workspace_table", (q) => q.eq("workspaceId", ctx.principal.workspaceId).eq("table", table))
       .unique();
+    // The days in force before (a setting still under the table's old name counts).
+    const before = (row ?? (await settingRow(ctx, ctx.principal.workspaceId, table)))?.days ?? defaultDays(table);
     if (row) await ctx.db.patch(row._id, { days, updatedAt: Date.now() });
     else
       await ctx.db.insert("retentionConfig", {
@@ -177,7 +235,7 @@ export const set = adminMutation({
       actorLabel: ctx.principal.ownerKey,
       action: "retention.set",
       target: table,
-      before: { days: row?.days ?? defaultDays(table) },
+      before: { days: before },
       after: { days },
     });
     return null;

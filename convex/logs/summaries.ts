@@ -4,11 +4,12 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { HOUR, hourBucket } from "../lib/time";
 import { workspacePage } from "../workspaces/lib";
+import { legacyInvocationCountsRemain, startInvocationLogMigration } from "../security/invocationLogMigration";
 
 /**
  * Hourly summaries.
  *
- * skillInvocationSummary is filled by the rollup below, not by the checker: an allowed call
+ * invocationSummary is filled by the rollup below, not by the checker: an allowed call
  * writes only its log row (and its rate-limit buckets). The rollup adds every log row older
  * than ROLLUP_LAG_MS to its hour and advances one watermark in the same transaction, so each row
  * is counted exactly once; the dashboard adds the rows at or past the watermark itself (live
@@ -35,22 +36,27 @@ function countRow(k: Counts, r: { allowed: boolean; durationMs: number }): void 
   k.totalDurationMs += r.durationMs;
 }
 
-/** The rollup watermark: every log row with `at` below it is in skillInvocationSummary. */
+/** The rollup watermark: every log row with `at` below it is in invocationSummary. */
 export async function invocationRollupThrough(ctx: QueryCtx): Promise<number> {
-  return (await ctx.db.query("skillInvocationRollup").withIndex("by_creation_time").first())?.through ?? 0;
+  return (await ctx.db.query("invocationRollup").withIndex("by_creation_time").first())?.through ?? 0;
 }
 
-/** Rollup step (cron every 30 s; continues itself while a backlog remains). */
+/**
+ * Rollup step (cron every 30 s; continues itself while a backlog remains). After an upgrade it also
+ * starts the move of the legacy log (security/invocationLogMigration.ts), which keeps the counts
+ * exact while this step goes on rolling up.
+ */
 export const rollupInvocations = internalMutation({
   args: {},
   returns: v.object({ counted: v.number(), through: v.number(), more: v.boolean() }),
   handler: async (ctx) => {
-    const state = await ctx.db.query("skillInvocationRollup").withIndex("by_creation_time").first();
+    await startInvocationLogMigration(ctx);
+    const state = await ctx.db.query("invocationRollup").withIndex("by_creation_time").first();
     const from = state?.through ?? 0;
     const cutoff = Date.now() - ROLLUP_LAG_MS;
     if (cutoff <= from) return { counted: 0, through: from, more: false };
     const rows = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_at", (q) => q.gte("at", from).lt("at", cutoff))
       .take(ROLLUP_PAGE + 1);
     let through = cutoff;
@@ -63,7 +69,7 @@ export const rollupInvocations = internalMutation({
       if (batch.length === 0) {
         // More than a page in one millisecond (one mutation's rows): take that millisecond whole.
         batch = await ctx.db
-          .query("skillInvocationLog")
+          .query("invocationLog")
           .withIndex("by_at", (q) => q.eq("at", through))
           .take(ROLLUP_PAGE * 8);
         through += 1;
@@ -79,7 +85,7 @@ export const rollupInvocations = internalMutation({
     }
     for (const k of tally.values()) {
       const row = await ctx.db
-        .query("skillInvocationSummary")
+        .query("invocationSummary")
         .withIndex("by_workspace_kind_bucket", (q) =>
           q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket),
         )
@@ -92,14 +98,14 @@ export const rollupInvocations = internalMutation({
           totalDurationMs: row.totalDurationMs + k.totalDurationMs,
         });
       } else {
-        await ctx.db.insert("skillInvocationSummary", k);
+        await ctx.db.insert("invocationSummary", k);
       }
     }
     // An idle step moves the watermark only across hour boundaries (so reconcile can pass them):
     // no write, and no dashboard refresh, every 30 s for nothing.
     if (batch.length > 0 || hourBucket(through) !== hourBucket(from)) {
       if (state) await ctx.db.patch(state._id, { through });
-      else await ctx.db.insert("skillInvocationRollup", { through });
+      else await ctx.db.insert("invocationRollup", { through });
     }
     if (more) await ctx.scheduler.runAfter(0, internal.logs.summaries.rollupInvocations, {});
     return { counted: batch.length, through, more };
@@ -118,8 +124,11 @@ export const recountInvocationHour = internalMutation({
     if (bucket % HOUR !== 0 || bucket + HOUR > Date.now()) throw new Error("only closed hour buckets can be recounted");
     // An hour the rollup has not passed yet is still being added to; the rollup will finish it.
     if (bucket + HOUR > (await invocationRollupThrough(ctx))) return { done: true };
+    // Rows or summaries still under the legacy names are counted but not in the new log: a recount
+    // would drop them. The rollup's counts are exact meanwhile; reconcile again once they moved.
+    if (await legacyInvocationCountsRemain(ctx)) return { done: true };
     const page = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_workspace_at", (q) =>
         q
           .eq("workspaceId", workspaceId)
@@ -139,7 +148,7 @@ export const recountInvocationHour = internalMutation({
       return { done: false };
     }
     const existing = await ctx.db
-      .query("skillInvocationSummary")
+      .query("invocationSummary")
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", workspaceId).eq("bucket", bucket))
       .take(10);
     for (const row of existing) {
@@ -151,7 +160,7 @@ export const recountInvocationHour = internalMutation({
       }
     }
     for (const [targetKind, k] of Object.entries(t)) {
-      await ctx.db.insert("skillInvocationSummary", { workspaceId, bucket, targetKind, ...k });
+      await ctx.db.insert("invocationSummary", { workspaceId, bucket, targetKind, ...k });
     }
     return { done: true };
   },

@@ -8,5 +8,8 @@ export const logTables = {
     table: v.string(),
     days: v.number(),
     updatedAt: v.number(),
-  }).index("by_workspace_table", ["workspaceId", "table"]),
+  })
+    .index("by_workspace_table", ["workspaceId", "table"])
+    // Finds settings stored under a renamed table's old name (remapLegacyRetentionSettings).
+    .index("by_table", ["table"]),
 };

@@ -6,6 +6,7 @@
  */
 import type { MutationCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
+import { eraseLegacyInvocationsOf } from "../security/invocationLogMigration";
 
 export type Budget = { left: number };
 
@@ -51,7 +52,7 @@ export async function deleteThread(
   if (budget.left <= 0) return false;
   if (opts.invocations) {
     const rows = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_caller", (q) => q.eq("callerId", thread._id))
       .take(budget.left);
     for (const r of rows) {
@@ -61,6 +62,10 @@ export async function deleteThread(
       budget.left--;
     }
     if (budget.left <= 0) return false;
+    // Rows the upgrade has not moved out of the legacy log yet go too.
+    const legacy = await eraseLegacyInvocationsOf(ctx, thread.workspaceId, thread._id, budget.left);
+    budget.left -= legacy.deleted;
+    if (!legacy.done || budget.left <= 0) return false;
   }
   await ctx.db.delete(thread._id);
   budget.left--;

@@ -1,6 +1,6 @@
 /**
- * Writing check results: one skillInvocationLog row per result (allowed or denied) and a security
- * event for denials. Used only by checker.ts. The hourly skillInvocationSummary is maintained off
+ * Writing check results: one invocationLog row per result (allowed or denied) and a security
+ * event for denials. Used only by checker.ts. The hourly invocationSummary is maintained off
  * this path by the rollup in logs/summaries.ts, so an allowed call writes no summary row.
  */
 import type { MutationCtx } from "../_generated/server";
@@ -47,7 +47,7 @@ export async function writeInvocationLog(
 ): Promise<void> {
   const at = Date.now();
   const durationMs = Math.max(0, Math.round(e.durationMs));
-  await ctx.db.insert("skillInvocationLog", {
+  await ctx.db.insert("invocationLog", {
     workspaceId: e.workspaceId,
     targetKind: e.targetKind,
     skillId: e.skillId,

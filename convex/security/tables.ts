@@ -22,12 +22,26 @@ export const invocationLogFields = {
   at: v.number(),
 };
 
+/** An hourly invocation tally: one row per (workspace, hour, target kind). */
+const invocationSummaryFields = {
+  workspaceId: v.id("workspaces"),
+  bucket: v.number(), // start of the hour, ms
+  targetKind: v.string(),
+  total: v.number(),
+  allowed: v.number(),
+  denied: v.number(),
+  totalDurationMs: v.number(),
+};
+
+const invocationRollupFields = { through: v.number() };
+
 export const securityTables = {
   /**
    * The checker's invocation log: one row per check result (skill, MCP tool or webhook), allowed
-   * or denied. Written only by checkerLog.ts. Previews are redacted and truncated.
+   * or denied. Written only by checkerLog.ts (and by the upgrade's move of legacy rows,
+   * invocationLogMigration.ts). Previews are redacted and truncated.
    */
-  skillInvocationLog: defineTable(invocationLogFields)
+  invocationLog: defineTable(invocationLogFields)
     .index("by_workspace_at", ["workspaceId", "at"])
     .index("by_workspace_allowed_at", ["workspaceId", "allowed", "at"])
     .index("by_workspace_code_at", ["workspaceId", "code", "at"])
@@ -39,25 +53,33 @@ export const securityTables = {
     .index("by_output", ["outputStorageId"])
     .index("by_caller", ["callerId"]),
 
-  skillInvocationSummary: defineTable({
-    workspaceId: v.id("workspaces"),
-    bucket: v.number(), // start of the hour, ms
-    targetKind: v.string(),
-    total: v.number(),
-    allowed: v.number(),
-    denied: v.number(),
-    totalDurationMs: v.number(),
-  })
+  invocationSummary: defineTable(invocationSummaryFields)
     .index("by_workspace_bucket", ["workspaceId", "bucket"])
     .index("by_workspace_kind_bucket", ["workspaceId", "targetKind", "bucket"]),
 
   /**
-   * Singleton: every skillInvocationLog row with `at < through` is counted in
-   * skillInvocationSummary (logs/summaries.ts rollup); newer rows are the dashboard's live tail.
+   * Singleton: every invocationLog row with `at < through` is counted in
+   * invocationSummary (logs/summaries.ts rollup); newer rows are the dashboard's live tail.
    */
-  skillInvocationRollup: defineTable({
-    through: v.number(),
+  invocationRollup: defineTable({
+    ...invocationRollupFields,
+    /** When the legacy-log migration last scheduled its next step; absent when none runs. */
+    migrationStepAt: v.optional(v.number()),
   }),
+
+  /**
+   * Legacy: the same three tables under their names before the rename (the log holds skill, MCP
+   * tool and webhook calls, not only skills). Same fields; only the indexes that still read them:
+   * retention and erasure (by_workspace_at, by_caller) and the image-upload check (by_output). No
+   * one inserts here any more: invocationLogMigration.ts moves their rows into the tables above in
+   * bounded steps, started by the rollup cron. A later release drops them.
+   */
+  skillInvocationLog: defineTable(invocationLogFields)
+    .index("by_workspace_at", ["workspaceId", "at"])
+    .index("by_output", ["outputStorageId"])
+    .index("by_caller", ["callerId"]),
+  skillInvocationSummary: defineTable(invocationSummaryFields),
+  skillInvocationRollup: defineTable(invocationRollupFields),
 
   /** Denials and suspicious events. workspaceId is absent only for pre-workspace events (sign-in). */
   securityEvents: defineTable({

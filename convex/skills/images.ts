@@ -20,6 +20,7 @@ import { writeAudit } from "../audit/log";
 import { recordSecurityEvent } from "../security/events";
 import { sniffImage, DEFAULT_MAX_IMAGE_BYTES } from "../lib/imageSniff";
 import { decodeBase64 } from "../lib/secretbox";
+import { legacyOutputReferences } from "../security/invocationLogMigration";
 
 /** Convex upload URLs live for an hour; a grant lives as long. */
 export const UPLOAD_GRANT_TTL_MS = 60 * 60_000;
@@ -31,7 +32,8 @@ export const MAX_OPEN_GRANTS = 20;
  * (tests/checker/imageUploads.test.ts fails when a schema field of type Id<"_storage"> is missing).
  */
 export const STORAGE_REFERENCES = [
-  { table: "skillInvocationLog", field: "outputStorageId", index: "by_output" },
+  { table: "invocationLog", field: "outputStorageId", index: "by_output" },
+  { table: "skillInvocationLog", field: "outputStorageId", index: "by_output" }, // legacy, until its rows moved
   { table: "skillImages", field: "storageId", index: "by_storage" },
   { table: "uploadGrants", field: "storageId", index: "by_storage" },
 ] as const;
@@ -77,10 +79,10 @@ export const lookup = internalQuery({
 
 async function referencedElsewhere(ctx: MutationCtx, storageId: Id<"_storage">): Promise<boolean> {
   const out = await ctx.db
-    .query("skillInvocationLog")
+    .query("invocationLog")
     .withIndex("by_output", (q) => q.eq("outputStorageId", storageId))
     .first();
-  return out !== null;
+  return out !== null || (await legacyOutputReferences(ctx, storageId));
 }
 
 /**

@@ -33,7 +33,7 @@ export const skillForTest = internalQuery({
 });
 
 const rowValidator = v.object({
-  id: v.id("skillInvocationLog"),
+  id: v.id("invocationLog"),
   at: v.number(),
   code: v.string(),
   allowed: v.boolean(),
@@ -52,7 +52,7 @@ export const testRow = internalQuery({
   returns: v.union(v.null(), rowValidator),
   handler: async (ctx, { skillId, ownerId, since }) => {
     const rows = await ctx.db
-      .query("skillInvocationLog")
+      .query("invocationLog")
       .withIndex("by_skill_at", (q) => q.eq("skillId", skillId).gte("at", since))
       .order("desc")
       .take(20);

@@ -7,7 +7,7 @@ import { Badge, Card, DataTable, ErrorState, Input, Loading, PageHeader, RoleBut
 
 const TABLE_TEXT: Record<string, string> = {
   activityLog: "Activity feed",
-  skillInvocationLog: "Invocation log",
+  invocationLog: "Invocation log",
   securityEvents: "Security events",
   auditLog: "Audit log",
   messages: "Chat messages",

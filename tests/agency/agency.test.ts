@@ -54,7 +54,7 @@ async function calculatorSkill(t: T, owner: Owner, name = "calculator") {
 }
 
 async function log(t: T) {
-  return await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+  return await t.run((ctx) => ctx.db.query("invocationLog").collect());
 }
 async function events(t: T) {
   return await t.run((ctx) => ctx.db.query("securityEvents").collect());

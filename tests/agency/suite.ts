@@ -255,7 +255,7 @@ async function decideAll(env: Env, approve: boolean): Promise<number> {
 }
 
 async function ranOk(env: Env, skill: string): Promise<number> {
-  const rows = await env.t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+  const rows = await env.t.run((ctx) => ctx.db.query("invocationLog").collect());
   return rows.filter((r) => r.targetName === skill && r.code === "OK").length;
 }
 

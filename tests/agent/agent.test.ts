@@ -300,7 +300,7 @@ describe("tool calls go through the security checker", () => {
     expect(reply.status).toBe("done");
     expect(reply.text).toContain("skill word_count → ok:");
     expect(reply.text).toContain('"words":3');
-    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    const log = await t.run((ctx) => ctx.db.query("invocationLog").collect());
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({
       targetKind: "skill",
@@ -329,7 +329,7 @@ describe("tool calls go through the security checker", () => {
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
     expect(reply.text).toContain("skill word_count → not done. That tool isn't available right now."); // the log has the code
     expect(reply.text).not.toContain("SKILL_NOT_APPROVED");
-    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    const log = await t.run((ctx) => ctx.db.query("invocationLog").collect());
     expect(log[0]).toMatchObject({ code: "SKILL_NOT_APPROVED", allowed: false, callerKind: "agent" });
   });
 
@@ -340,7 +340,7 @@ describe("tool calls go through the security checker", () => {
     const reply = await say(t, '/skill word_count {"text":"x"}', { realTimers: true });
     expect(reply.text).toContain("not done. That tool isn't available in this conversation.");
     // never reaches the checker, but the denial is in the invocation log and the security events (issue 21 item 4)
-    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    const log = await t.run((ctx) => ctx.db.query("invocationLog").collect());
     expect(log.map((r) => [r.code, r.allowed, r.callerKind])).toEqual([["TOOL_NOT_ENABLED", false, "agent"]]);
     expect((await t.run((ctx) => ctx.db.query("securityEvents").collect())).map((e) => e.code)).toEqual([
       "TOOL_NOT_ENABLED",
@@ -367,7 +367,7 @@ describe("tool calls go through the security checker", () => {
     await owner.as.mutation(api.agent.config.update, { enabledMcpServerIds: [serverId] });
     const reply = await say(t, '/mcp docs/search {"q":"x"}', { realTimers: true });
     expect(reply.text).toContain("mcp docs/search → not done. That tool isn't available right now.");
-    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    const log = await t.run((ctx) => ctx.db.query("invocationLog").collect());
     expect(log[0]).toMatchObject({ targetKind: "mcp", code: "MCP_TOOL_NOT_APPROVED", callerKind: "agent" });
   });
 

@@ -121,7 +121,7 @@ describe("AI SDK provider (OpenAI-compatible mock)", () => {
     expect(requests.length).toBe(2);
     expect(requests[0].body.tools[0].function.name).toBe("skill_word_count");
     expect(JSON.stringify(requests)).not.toContain(CANARY);
-    const log = await t.run((ctx) => ctx.db.query("skillInvocationLog").collect());
+    const log = await t.run((ctx) => ctx.db.query("invocationLog").collect());
     expect(log[0]).toMatchObject({ callerKind: "agent", code: "OK", targetName: "word_count" });
   });
 

@@ -40,8 +40,8 @@ afterEach(() => {
 
 const LOG_TABLES = [
   "activityLog",
-  "skillInvocationLog",
-  "skillInvocationSummary",
+  "invocationLog",
+  "invocationSummary",
   "securityEvents",
   "securityEventSummary",
   "rateLimitHitSummary",

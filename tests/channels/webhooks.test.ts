@@ -44,7 +44,7 @@ async function rejections(t: T, workspaceId: Id<"workspaces">, code: string) {
     events: (await ctx.db.query("securityEvents").collect()).filter(
       (e) => e.workspaceId === workspaceId && e.code === code,
     ),
-    invocations: (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === code && !e.allowed),
+    invocations: (await ctx.db.query("invocationLog").collect()).filter((e) => e.code === code && !e.allowed),
     activity: (await ctx.db.query("activityLog").collect()).filter(
       (e) => e.kind === "webhook.rejected" && e.summary.includes(code),
     ),
@@ -126,7 +126,7 @@ describe.each(KITS)("$platform webhooks", (kit) => {
     expect(await handoffs(t)).toHaveLength(1);
     expect(await userMessages(t)).toHaveLength(1);
     const dup = await t.run(async (ctx) =>
-      (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "DUPLICATE_DELIVERY"),
+      (await ctx.db.query("invocationLog").collect()).filter((e) => e.code === "DUPLICATE_DELIVERY"),
     );
     expect(dup).toHaveLength(1);
   });
@@ -163,7 +163,7 @@ describe.each(KITS)("$platform webhooks", (kit) => {
     );
     expect(notFound.length).toBeGreaterThanOrEqual(3); // unknown, mismatch, garbage (workspace-less or ws-scoped)
     const disabledLog = await t.run(async (ctx) =>
-      (await ctx.db.query("skillInvocationLog").collect()).filter((e) => e.code === "CHANNEL_DISABLED"),
+      (await ctx.db.query("invocationLog").collect()).filter((e) => e.code === "CHANNEL_DISABLED"),
     );
     expect(disabledLog).toHaveLength(1);
   });

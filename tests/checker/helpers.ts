@@ -77,7 +77,7 @@ export async function invoke(
 }
 
 export async function logs(t: CT) {
-  return await t.run(async (ctx) => await ctx.db.query("skillInvocationLog").order("asc").take(1000));
+  return await t.run(async (ctx) => await ctx.db.query("invocationLog").order("asc").take(1000));
 }
 export async function events(t: CT) {
   return await t.run(async (ctx) => await ctx.db.query("securityEvents").order("asc").take(1000));
@@ -87,12 +87,12 @@ export async function events(t: CT) {
 export async function allStoredText(t: CT): Promise<string> {
   return await t.run(async (ctx) => {
     const tables = [
-      "skillInvocationLog",
+      "invocationLog",
       "securityEvents",
       "auditLog",
       "activityLog",
       "skillRegistry",
-      "skillInvocationSummary",
+      "invocationSummary",
       "notifications",
     ] as const;
     const parts: string[] = [];

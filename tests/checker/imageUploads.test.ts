@@ -94,7 +94,7 @@ describe("image uploads are bound to who asked for the upload URL", () => {
     await grant(b, output);
     const out = await store(t, output);
     await t.run(async (ctx) => {
-      await ctx.db.insert("skillInvocationLog", {
+      await ctx.db.insert("invocationLog", {
         workspaceId: a.workspaceId,
         targetKind: "skill",
         targetName: "s",

@@ -155,7 +155,7 @@ describe("MCP security", () => {
     expect(await call(t, a, id, "search", { q: "2" })).toMatchObject({ ok: false, code: "RATE_LIMITED" });
   });
 
-  test("calls are logged to skillInvocationLog as server/tool; output redacted; limits passed to the client", async () => {
+  test("calls are logged to invocationLog as server/tool; output redacted; limits passed to the client", async () => {
     stub.respond = () => ({
       ok: true,
       output: { text: "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here" },

@@ -184,7 +184,7 @@ describe("Security checker (always-on)", () => {
     expect(await invoke(t, a, "calc", { expression: "1" })).toMatchObject({ ok: false, code: "LIMIT_UNAVAILABLE" });
   });
 
-  test("every check result is logged to skillInvocationLog (allowed and denied), with the hourly summary", async () => {
+  test("every check result is logged to invocationLog (allowed and denied), with the hourly summary", async () => {
     const t = checkerT();
     const a = await admin(t);
     await approvedSkill(a, calculator("calc", { rateLimitPerMinute: 2 }));
@@ -209,13 +209,13 @@ describe("Security checker (always-on)", () => {
     });
     expect(rows.every((r) => r.durationMs >= 0 && r.inputBytes > 0)).toBe(true);
     // The checker writes no summary row; the dashboard counts the not-yet-rolled rows live.
-    expect(await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10))).toHaveLength(0);
+    expect(await t.run(async (ctx) => await ctx.db.query("invocationSummary").take(10))).toHaveLength(0);
     const live = await a.as.query(api.logs.dashboard.overview, {});
     expect(live.totals).toMatchObject({ invocations: 5, denied: 4 });
     // Once settled, the rollup moves them into the hourly summary; the dashboard is unchanged.
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + ROLLUP_LAG_MS + 1_000 });
     await t.mutation(internal.logs.summaries.rollupInvocations, {});
-    const summary = await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10));
+    const summary = await t.run(async (ctx) => await ctx.db.query("invocationSummary").take(10));
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({ targetKind: "skill", total: 5, allowed: 1, denied: 4 });
     expect((await a.as.query(api.logs.dashboard.overview, {})).totals).toMatchObject({ invocations: 5, denied: 4 });
@@ -311,7 +311,7 @@ describe("Template skills", () => {
     // Simulate a row changed behind the registry's back but re-hashed consistently.
     await t.run(async (ctx) => {
       const s = (await ctx.db.get(id))!;
-      const config = { template: "calculator", precision: 99 };
+      const config = { template: "calculator" as const, precision: 99 };
       const hash = await reviewHash({ ...s, config });
       await ctx.db.patch(id, { config, configHash: hash, approvedHash: hash });
     });

@@ -62,7 +62,7 @@ describe("Inbound webhooks (checker)", () => {
     expect(row.inputPreview).toBeUndefined();
   });
 
-  test("failed verification: 401-class code, logged to skillInvocationLog, securityEvents and the (private) activity log", async () => {
+  test("failed verification: 401-class code, logged to invocationLog, securityEvents and the (private) activity log", async () => {
     const t = checkerT();
     const a = await admin(t);
     const ch = await channel(t, a);

@@ -181,7 +181,7 @@ describe("approval gate", () => {
       "MCP_SERVER_NOT_APPROVED",
     );
     expect(s.ext.requests).toHaveLength(0);
-    const log = await table(s.t, "skillInvocationLog");
+    const log = await table(s.t, "invocationLog");
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ targetKind: "mcp", code: "MCP_SERVER_NOT_APPROVED", allowed: false });
   });
@@ -202,7 +202,7 @@ describe("approval gate", () => {
     expect(r).toEqual({ ok: true, output: { content: [{ type: "text", text: "echo: hi" }] } });
     const add = await call(s, "add", { a: 2, b: 3 });
     expect(add).toMatchObject({ ok: true, output: { structuredContent: { sum: 5 } } });
-    const log = (await table(s.t, "skillInvocationLog")).filter((l: any) => l.allowed);
+    const log = (await table(s.t, "invocationLog")).filter((l: any) => l.allowed);
     expect(log).toHaveLength(2);
     expect(log[0]).toMatchObject({ targetKind: "mcp", targetName: "ext/echo", code: "OK", mcpServerId: s.serverId });
     expect(log[0].outputPreview).toContain("echo: hi");
@@ -329,7 +329,7 @@ describe("limits, timeout, output size", () => {
     await approve(s);
     const r = await call(s, "big", {});
     expect(r).toEqual({ ok: false, code: "OUTPUT_TOO_LARGE" });
-    const log = (await table(s.t, "skillInvocationLog")).filter((l: any) => l.targetName === "ext/big");
+    const log = (await table(s.t, "invocationLog")).filter((l: any) => l.targetName === "ext/big");
     expect(log[0]).toMatchObject({ code: "OUTPUT_TOO_LARGE", allowed: false });
     expect(log[0].outputPreview).toBeUndefined();
   });
@@ -442,8 +442,7 @@ describe("connection guard", () => {
       expect(r.method).toBe("POST"); // no GET stream, no DELETE
     }
     // The secret never lands in logs or tables.
-    const stored =
-      JSON.stringify(await table(s.t, "skillInvocationLog")) + JSON.stringify(await table(s.t, "mcpServers"));
+    const stored = JSON.stringify(await table(s.t, "invocationLog")) + JSON.stringify(await table(s.t, "mcpServers"));
     expect(stored).not.toContain("upstream-key-123456");
   });
 
@@ -568,7 +567,7 @@ describe("MCP Apps", () => {
         content: [{ type: "text", text: "here is a chart" }],
       },
     });
-    const log = (await table(s.t, "skillInvocationLog")).find((l: any) => l.targetName === "ext/widget");
+    const log = (await table(s.t, "invocationLog")).find((l: any) => l.targetName === "ext/widget");
     expect(log.outputPreview).toContain("ui://chart/1");
   });
 });

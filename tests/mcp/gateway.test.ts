@@ -113,7 +113,7 @@ describe("gateway: listing and calling", () => {
     expect(s.ext.calls()).toHaveLength(2);
     await client.close();
 
-    const log = (await table(s.t, "skillInvocationLog")).filter((l: any) => l.targetKind === "mcp");
+    const log = (await table(s.t, "invocationLog")).filter((l: any) => l.targetKind === "mcp");
     expect(log.map((l: any) => [l.targetName, l.code, l.callerKind, l.callerId])).toEqual([
       ["ext/echo", "OK", "mcp-client", tok.tokenId],
       ["ext/add", "OK", "mcp-client", tok.tokenId],
@@ -182,7 +182,7 @@ describe("gateway: the checker decides every call", () => {
     const r: any = await client.callTool({ name: "ext.echo", arguments: { text: "hi" } });
     expect(r).toMatchObject({ isError: true, content: [{ text: "MCP_TOOL_NOT_APPROVED" }] });
     expect(s.ext.calls()).toHaveLength(0);
-    const denied = (await table(s.t, "skillInvocationLog")).find((l: any) => l.targetName === "ext/echo");
+    const denied = (await table(s.t, "invocationLog")).find((l: any) => l.targetName === "ext/echo");
     expect(denied).toMatchObject({
       code: "MCP_TOOL_NOT_APPROVED",
       allowed: false,
@@ -302,7 +302,7 @@ describe("gateway: workspaces and secrets", () => {
     });
     await client.close();
     expect(s.ext.calls()).toHaveLength(0);
-    const aLog = (await table(s.t, "skillInvocationLog")).filter((l: any) => l.workspaceId === s.owner.workspaceId);
+    const aLog = (await table(s.t, "invocationLog")).filter((l: any) => l.workspaceId === s.owner.workspaceId);
     expect(aLog).toHaveLength(0);
     // B's choices list only B's tools
     const choices = await b.as.query(api.mcp.inbound.tokens.upstreamChoices, {});
@@ -328,7 +328,7 @@ describe("gateway: workspaces and secrets", () => {
     expect(seen).not.toContain(SECRET); // …without the secret
     expect(seen).not.toContain(SECRET.slice(0, 16));
     const stored = JSON.stringify([
-      await table(s.t, "skillInvocationLog"),
+      await table(s.t, "invocationLog"),
       await table(s.t, "mcpTools"),
       await table(s.t, "securityEvents"),
     ]);

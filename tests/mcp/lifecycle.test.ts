@@ -223,7 +223,7 @@ describe("the stateless revision (2026-07-28): no session", () => {
     expect(d).toMatchObject({ isError: true, content: [{ type: "text", text: "SKILL_NOT_APPROVED" }] });
     await client.close();
     expect(await table(t, "mcpSessions")).toHaveLength(0);
-    const log = (await table(t, "skillInvocationLog")).find((l: any) => l.allowed);
+    const log = (await table(t, "invocationLog")).find((l: any) => l.allowed);
     expect(log).toMatchObject({ targetName: "calc", callerKind: "mcp-client", callerId: a.tokenId });
   });
 
@@ -242,7 +242,7 @@ describe("the stateless revision (2026-07-28): no session", () => {
     const ev = (await table(t, "securityEvents")).filter((e: any) => e.code === "MCP_TOOL_OUT_OF_SCOPE");
     expect(ev).toHaveLength(1);
     expect(ev[0].detail).toContain("tool=clock");
-    expect((await table(t, "skillInvocationLog")).filter((l: any) => l.targetName === "clock")).toHaveLength(0);
+    expect((await table(t, "invocationLog")).filter((l: any) => l.targetName === "clock")).toHaveLength(0);
     // tools/list shows only the scope
     const listed = await (await stateless(t, a.token, "tools/list")).json();
     expect(listed.result).toMatchObject({ resultType: "complete", cacheScope: "private" });
@@ -265,7 +265,7 @@ describe("the stateless revision (2026-07-28): no session", () => {
     expect((await stateless(t, a.token, "tools/list", {}, { origin: TEST_ENV.WARDEN_ALLOWED_ORIGINS })).status).toBe(
       200,
     );
-    expect(await table(t, "skillInvocationLog")).toHaveLength(0);
+    expect(await table(t, "invocationLog")).toHaveLength(0);
 
     const { api } = await import("../../convex/_generated/api");
     await owner.as.mutation(api.limits.manage.set, { name: "mcpPerClient", rate: 2, periodMs: 60_000 });
@@ -275,7 +275,7 @@ describe("the stateless revision (2026-07-28): no session", () => {
     const limited = await stateless(t, b.token, "tools/call", { name: "calc", arguments: { expression: "1" } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(await table(t, "skillInvocationLog")).toHaveLength(0);
+    expect(await table(t, "invocationLog")).toHaveLength(0);
   });
 
   test("malformed stateless requests are refused before any tool runs", async () => {
@@ -310,7 +310,7 @@ describe("the stateless revision (2026-07-28): no session", () => {
     expect((await post(t, [call, call], auth)).status).toBe(400);
     // methods it does not implement
     expect((await (await post(t, statelessBody("resources/list"), auth)).json()).error.code).toBe(-32601);
-    expect(await table(t, "skillInvocationLog")).toHaveLength(0);
+    expect(await table(t, "invocationLog")).toHaveLength(0);
   });
 
   test("earlier revisions still need the session they were given (400 without it)", async () => {

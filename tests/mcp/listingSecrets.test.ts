@@ -137,14 +137,7 @@ describe("tool listings never store or show the server's own credential", () => 
     expect(view.tools.map((x: { name: string }) => x.name).sort()).toEqual(["add", "echo", "leaky"]);
     expect(leaksOf(JSON.stringify(view), [value, token])).toEqual([]);
     // nothing else written during the listing carries it either
-    for (const table of [
-      "mcpServers",
-      "securityEvents",
-      "auditLog",
-      "activityLog",
-      "notifications",
-      "skillInvocationLog",
-    ]) {
+    for (const table of ["mcpServers", "securityEvents", "auditLog", "activityLog", "notifications", "invocationLog"]) {
       const text = JSON.stringify(await s.t.run(async (ctx) => await ctx.db.query(table as any).take(1000)));
       expect(leaksOf(text, [value, token]), table).toEqual([]);
     }

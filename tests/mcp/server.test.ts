@@ -166,7 +166,7 @@ describe("tools through the checker", () => {
     const bad: any = await client.callTool({ name: "calc", arguments: { expression: 5 } });
     expect(bad.content[0].text).toBe("INPUT_INVALID");
 
-    const log = await table(t, "skillInvocationLog");
+    const log = await table(t, "invocationLog");
     const ok = log.find((l: any) => l.allowed);
     expect(ok).toMatchObject({
       targetKind: "skill",
@@ -193,7 +193,7 @@ describe("tools through the checker", () => {
     expect(events).toHaveLength(1);
     expect(events[0].detail).toContain("tool=clock");
     expect(events[0].detail).toContain(`client=${tok.prefix}`);
-    expect((await table(t, "skillInvocationLog")).filter((l: any) => l.targetName === "clock")).toHaveLength(0);
+    expect((await table(t, "invocationLog")).filter((l: any) => l.targetName === "clock")).toHaveLength(0);
   });
 });
 
@@ -237,7 +237,7 @@ describe("transport hardening", () => {
     const res = await post(t, huge, { authorization: `Bearer ${tok.token}` });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ error: "PAYLOAD_TOO_LARGE" });
-    expect(await table(t, "skillInvocationLog")).toHaveLength(0);
+    expect(await table(t, "invocationLog")).toHaveLength(0);
   });
 
   test("at most 5 open sessions per client token; a 6th ends that client's least recently used one", async () => {

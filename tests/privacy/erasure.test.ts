@@ -82,7 +82,7 @@ async function seedPerson(
           createdAt: now,
           expiresAt: now,
         });
-        await ctx.db.insert("skillInvocationLog", {
+        await ctx.db.insert("invocationLog", {
           workspaceId: ws,
           targetKind: "skill",
           targetName: "x",
@@ -129,7 +129,7 @@ async function traces(t: T, tag: string) {
       "threads",
       "messages",
       "toolApprovals",
-      "skillInvocationLog",
+      "invocationLog",
       "channelOutbox",
       "pairingCodes",
       "channelUsers",
@@ -192,7 +192,7 @@ describe("erasure", () => {
       threads: 2,
       messages: 10,
       toolApprovals: 2,
-      skillInvocationLog: 2,
+      invocationLog: 2,
       channelOutbox: 0,
       pairingCodes: 0,
       channelUsers: 1,

@@ -155,7 +155,7 @@ describe("test this skill", () => {
     expect(r.row?.outputPreview).toContain("5");
     const bad = await owner.as.action(api.skills.test.run, { skillId: id, input: { nope: 1 } });
     expect(bad).toMatchObject({ ok: false, code: "INPUT_INVALID" });
-    const rows = await t.run(async (ctx) => await ctx.db.query("skillInvocationLog").take(20));
+    const rows = await t.run(async (ctx) => await ctx.db.query("invocationLog").take(20));
     expect(new Set(rows.map((x) => x.callerKind))).toEqual(new Set(["owner-test"]));
     expect(rows.every((x) => x.callerId === owner.ownerId)).toBe(true);
     await expectCode(viewer.as.action(api.skills.test.run, { skillId: id, input: { expression: "1" } }), "FORBIDDEN");

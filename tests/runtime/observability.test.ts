@@ -174,22 +174,15 @@ describe("domain figures", () => {
     m.commit(
       rec(
         {
-          "1skillInvocationLog": { targetKind: "skill", allowed: true, code: "OK" },
-          "2skillInvocationLog": { targetKind: "mcp", allowed: false, code: "DOMAIN_NOT_ALLOWED" },
+          "1invocationLog": { targetKind: "skill", allowed: true, code: "OK" },
+          "2invocationLog": { targetKind: "mcp", allowed: false, code: "DOMAIN_NOT_ALLOWED" },
           "3securityEvents": { category: "webhook", code: "WEBHOOK_SIGNATURE_INVALID", source: "ip:203.0.113.9" },
           "4webhookDeliveries": { deliveryId: "u-1" },
           "5channelOutbox": { text: "hello there" },
           "6activityLog": { kind: "channel.vendor_error", meta: { willRetry: true } },
-          "7skillInvocationLog": { targetKind: "skill", allowed: false, code: "TIMEOUT" }, // an update, not an insert
+          "7invocationLog": { targetKind: "skill", allowed: false, code: "TIMEOUT" }, // an update, not an insert
         },
-        [
-          "1skillInvocationLog",
-          "2skillInvocationLog",
-          "3securityEvents",
-          "4webhookDeliveries",
-          "5channelOutbox",
-          "6activityLog",
-        ],
+        ["1invocationLog", "2invocationLog", "3securityEvents", "4webhookDeliveries", "5channelOutbox", "6activityLog"],
       ),
     );
     m.commit(rec({ "5channelOutbox": null }, []));
@@ -210,6 +203,17 @@ describe("domain figures", () => {
     expect(m.get("warden_delivery_failures_total", { retrying: "true" })).toBe(1);
     const text = m.render([]);
     expect(text).not.toMatch(/203\.0\.113|hello there|u-1/);
+  });
+
+  test("rows the upgrade moves out of the legacy log are not counted as new invocations", () => {
+    const m = new Metrics();
+    m.commit(
+      rec({ "1invocationLog": { targetKind: "skill", allowed: false, code: "TIMEOUT" }, "2skillInvocationLog": null }, [
+        "1invocationLog",
+      ]),
+    );
+    expect(m.get("warden_invocations_total", { target: "skill", outcome: "denied" })).toBe(0);
+    expect(m.get("warden_denials_total", { target: "skill", code: "TIMEOUT" })).toBe(0);
   });
 
   test("label values are sanitized and the number of series per metric is capped", () => {

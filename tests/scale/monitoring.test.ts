@@ -13,7 +13,7 @@ afterEach(() => vi.useRealTimers());
 async function seedLogs(t: T, workspaceId: Id<"workspaces">, n: number, at: number) {
   await t.run(async (ctx) => {
     for (let i = 0; i < n; i++) {
-      await ctx.db.insert("skillInvocationLog", {
+      await ctx.db.insert("invocationLog", {
         workspaceId,
         targetKind: "skill",
         targetName: "noop",
@@ -153,7 +153,7 @@ describe("retention", () => {
         }
         // more than one batch of expired invocation rows
         for (let i = 0; i < 250; i++) {
-          await ctx.db.insert("skillInvocationLog", {
+          await ctx.db.insert("invocationLog", {
             workspaceId: ws,
             targetKind: "skill",
             targetName: "s",
@@ -166,7 +166,7 @@ describe("retention", () => {
             at: now - 40 * DAY - i,
           });
         }
-        await ctx.db.insert("skillInvocationLog", {
+        await ctx.db.insert("invocationLog", {
           workspaceId: ws,
           targetKind: "skill",
           targetName: "fresh",
@@ -195,7 +195,7 @@ describe("retention", () => {
       const inv = async (ws: Id<"workspaces">) =>
         (
           await ctx.db
-            .query("skillInvocationLog")
+            .query("invocationLog")
             .withIndex("by_workspace_at", (q) => q.eq("workspaceId", ws))
             .take(1000)
         ).map((r) => r.targetName);

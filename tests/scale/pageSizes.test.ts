@@ -71,7 +71,7 @@ async function seed(t: T) {
         status: "done",
         createdAt: now + i,
       });
-      await ctx.db.insert("skillInvocationLog", {
+      await ctx.db.insert("invocationLog", {
         workspaceId: ws,
         targetKind: "skill",
         targetName: "s",
@@ -111,7 +111,7 @@ async function seed(t: T) {
         type: "webhook",
         status: "approved",
         inputSchema: { type: "object" },
-        config: { url: "https://api.example.com/x" },
+        config: { urlTemplate: "https://api.example.com/x", method: "GET" },
         configHash: "h",
         allowedDomains: ["api.example.com"],
         secretNames: [],

@@ -24,7 +24,7 @@ describe("summary tables", () => {
           const recount = () =>
             t.run(async (ctx) => {
               const logs = await ctx.db
-                .query("skillInvocationLog")
+                .query("invocationLog")
                 .withIndex("by_workspace_at", (q) => q.eq("workspaceId", a.workspaceId))
                 .take(1000);
               const events = await ctx.db
@@ -93,7 +93,7 @@ describe("summary tables", () => {
             await t.finishAllScheduledFunctions(vi.runAllTimers);
             const summary = await t.run(async (ctx) => {
               const sums = await ctx.db
-                .query("skillInvocationSummary")
+                .query("invocationSummary")
                 .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", a.workspaceId))
                 .take(1000);
               const esums = await ctx.db
@@ -124,7 +124,7 @@ describe("summary tables", () => {
     const start = hourBucket(Date.now()) + HOUR - 60_000;
     await t.run(async (ctx) => {
       for (let i = 0; i < 2_300; i++) {
-        await ctx.db.insert("skillInvocationLog", {
+        await ctx.db.insert("invocationLog", {
           workspaceId: i % 2 ? a.workspaceId : b.workspaceId,
           targetKind: i % 5 ? "skill" : "mcp",
           targetName: "s",
@@ -142,7 +142,7 @@ describe("summary tables", () => {
     const steps: boolean[] = [];
     for (let i = 0; i < 10; i++) steps.push((await t.mutation(internal.logs.summaries.rollupInvocations, {})).more);
     expect(steps.slice(0, 3)).toEqual([true, true, false]);
-    const sums = await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(100));
+    const sums = await t.run(async (ctx) => await ctx.db.query("invocationSummary").take(100));
     expect(sums.reduce((n, s) => n + s.total, 0)).toBe(2_300);
     expect(sums.reduce((n, s) => n + s.allowed, 0)).toBe(2_300 - Math.ceil(2_300 / 3));
     expect(new Set(sums.map((s) => `${s.workspaceId}|${s.bucket}|${s.targetKind}`)).size).toBe(sums.length);
@@ -154,7 +154,7 @@ describe("summary tables", () => {
     vi.setSystemTime(new Date("2026-11-23T10:20:00Z"));
     const t = newT();
     await member(t);
-    const state = () => t.run(async (ctx) => (await ctx.db.query("skillInvocationRollup").first())?.through);
+    const state = () => t.run(async (ctx) => (await ctx.db.query("invocationRollup").first())?.through);
     await t.mutation(internal.logs.summaries.rollupInvocations, {});
     const first = await state(); // first step ever: crosses from 0
     vi.setSystemTime(Date.now() + 60_000);
@@ -191,7 +191,7 @@ describe("summary tables", () => {
       cursor: null,
       tally: {},
     });
-    expect(await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10))).toHaveLength(0);
+    expect(await t.run(async (ctx) => await ctx.db.query("invocationSummary").take(10))).toHaveLength(0);
     await t.mutation(internal.logs.summaries.rollupInvocations, {});
     await t.mutation(internal.logs.summaries.recountInvocationHour, {
       workspaceId: a.workspaceId,
@@ -199,7 +199,7 @@ describe("summary tables", () => {
       cursor: null,
       tally: {},
     });
-    const rows = await t.run(async (ctx) => await ctx.db.query("skillInvocationSummary").take(10));
+    const rows = await t.run(async (ctx) => await ctx.db.query("invocationSummary").take(10));
     expect(rows.map((r) => r.total)).toEqual([1]);
     expect((await a.as.query(api.logs.dashboard.overview, {})).totals.invocations).toBe(1);
   });

@@ -9,7 +9,7 @@ describe("no unbounded reads", () => {
     const file = join(__dirname, "../fixtures/scale/convex/planted.ts");
     const findings = checkSource(file, readFileSync(file, "utf8"));
     const rules = findings.map((f) => f.rule);
-    expect(rules).toContain("collect() on growing table skillInvocationLog: use take(n) or paginate");
+    expect(rules).toContain("collect() on growing table invocationLog: use take(n) or paginate");
     expect(rules).toContain("filter() on a query without withIndex");
     expect(rules.some((r) => r.startsWith("collect() without an index-bounded range"))).toBe(true);
     expect(rules).toContain("for await over a query without withIndex");
