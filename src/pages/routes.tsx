@@ -3,7 +3,7 @@ import { Overview } from "./Overview";
 import { AgentPage } from "./Agent";
 import { ProvidersPage } from "./Providers";
 import { NewSkill, SkillDetail, SkillsPage } from "./skills";
-import { McpPage, McpServerDetail } from "./Mcp";
+import { McpPage, McpServerDetail } from "./mcp";
 import { OAuthConsentPage } from "./OAuthConsent";
 import { ChannelsPage } from "./Channels";
 import { LimitsPage } from "./Limits";

@@ -6,12 +6,12 @@
  * /mcp?oauth=connected|failed.
  */
 import { useState } from "react";
-import { api } from "../../convex/_generated/api";
-import type { Id } from "../../convex/_generated/dataModel";
-import { useAct, useLoad, useMutate } from "../lib/data";
-import { friendly } from "../lib/errors";
-import { dateTime } from "../lib/format";
-import { Badge, Card, Field, InlineError, Input, KeyValue, Notice, RoleButton } from "../ui/kit";
+import { api } from "../../../convex/_generated/api";
+import type { Id } from "../../../convex/_generated/dataModel";
+import { useAct, useLoad, useMutate } from "../../lib/data";
+import { friendly } from "../../lib/errors";
+import { dateTime } from "../../lib/format";
+import { Badge, Card, Field, InlineError, Input, KeyValue, Notice, RoleButton } from "../../ui/kit";
 
 const TONE: Record<string, "ok" | "warn" | "danger" | "neutral"> = {
   connected: "ok",
