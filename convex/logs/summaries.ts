@@ -1,4 +1,4 @@
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 import { internalMutation, type QueryCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
@@ -24,8 +24,18 @@ const PAGE = 500;
 export const ROLLUP_LAG_MS = 10_000;
 const ROLLUP_PAGE = 1_000;
 
-type Counts = { total: number; allowed: number; denied: number; totalDurationMs: number };
-type Tally = Record<string, Counts>;
+const countsValidator = v.object({
+  total: v.number(),
+  allowed: v.number(),
+  denied: v.number(),
+  totalDurationMs: v.number(),
+});
+type Counts = Infer<typeof countsValidator>;
+/** A paged invocation recount's running counts, by target kind (skill, mcp …). */
+const invocationTallyValidator = v.record(v.string(), countsValidator);
+type Tally = Infer<typeof invocationTallyValidator>;
+/** A paged security-event recount's running counts, by event code. */
+const securityTallyValidator = v.record(v.string(), v.number());
 
 const noCounts = (): Counts => ({ total: 0, allowed: 0, denied: 0, totalDurationMs: 0 });
 
@@ -117,7 +127,7 @@ export const recountInvocationHour = internalMutation({
     workspaceId: v.id("workspaces"),
     bucket: v.number(),
     cursor: v.union(v.string(), v.null()),
-    tally: v.any(),
+    tally: invocationTallyValidator,
   },
   returns: v.object({ done: v.boolean() }),
   handler: async (ctx, { workspaceId, bucket, cursor, tally }) => {
@@ -171,7 +181,7 @@ export const recountSecurityHour = internalMutation({
     workspaceId: v.id("workspaces"),
     bucket: v.number(),
     cursor: v.union(v.string(), v.null()),
-    tally: v.any(),
+    tally: securityTallyValidator,
   },
   returns: v.object({ done: v.boolean() }),
   handler: async (ctx, { workspaceId, bucket, cursor, tally }) => {

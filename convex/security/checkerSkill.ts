@@ -10,6 +10,7 @@ import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
 import { enforceLimit } from "../limits/enforce";
 import { validateInput } from "../lib/jsonSchema";
+import { skillConfigValidator } from "../skills/tables";
 import { utf8Length } from "../lib/redact";
 import { checkEgressUrl } from "../lib/egress";
 import { renderUrlTemplate } from "../lib/urlTemplate";
@@ -66,7 +67,7 @@ const skillForRun = v.object({
   _id: v.id("skillRegistry"),
   name: v.string(),
   type: v.union(v.literal("template"), v.literal("webhook"), v.literal("code"), v.literal("image")),
-  config: v.any(),
+  config: skillConfigValidator,
   allowedDomains: v.array(v.string()),
   allowHttp: v.boolean(),
   secretNames: v.array(v.string()),

@@ -4,6 +4,7 @@
  * run approval, status, schema and limit checks. The template config is parsed again here.
  */
 import { v } from "convex/values";
+import { skillConfigValidator } from "./tables";
 import { internalAction } from "../_generated/server";
 import { internal } from "../_generated/api";
 import { parseTemplateConfig } from "./templates";
@@ -15,7 +16,7 @@ export const run = internalAction({
   args: {
     workspaceId: v.id("workspaces"),
     type: v.union(v.literal("template"), v.literal("image")),
-    config: v.any(),
+    config: skillConfigValidator,
     input: v.any(),
     maxOutputBytes: v.number(),
   },

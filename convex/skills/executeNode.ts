@@ -8,6 +8,7 @@
  * they are removed from the output before it leaves this action.
  */
 import { v, ConvexError } from "convex/values";
+import { skillConfigValidator } from "./tables";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
@@ -71,7 +72,7 @@ export const run = internalAction({
   args: {
     skillId: v.id("skillRegistry"),
     type: v.union(v.literal("webhook"), v.literal("template"), v.literal("code")),
-    config: v.any(),
+    config: skillConfigValidator,
     input: v.any(),
     /** the URL the checker rendered and checked (webhook and network templates) */
     url: v.optional(v.string()),

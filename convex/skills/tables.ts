@@ -1,5 +1,5 @@
 import { defineTable } from "convex/server";
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 
 export const skillTypeValidator = v.union(
   v.literal("template"),
@@ -14,6 +14,41 @@ export const skillStatusValidator = v.union(
   v.literal("disabled"),
 );
 
+const urlTemplate = v.string();
+/**
+ * What a skill row stores as `config`, per kind: the output of the zod schema that kind is
+ * validated with before any write (skills/validate.ts for template, webhook and image drafts;
+ * skills/templates.ts per template; skills/codeSync.ts writes a code skill's module and source hash).
+ */
+export const templateConfigValidator = v.union(
+  v.object({ template: v.literal("http_get_json"), urlTemplate, jsonPointer: v.optional(v.string()) }),
+  v.object({ template: v.literal("rss_feed"), urlTemplate, maxItems: v.optional(v.number()) }),
+  v.object({ template: v.literal("calculator"), precision: v.optional(v.number()) }),
+  v.object({ template: v.literal("time_in_zone"), defaultZone: v.optional(v.string()) }),
+);
+export const webhookConfigValidator = v.object({
+  urlTemplate,
+  method: v.union(v.literal("GET"), v.literal("POST")),
+  /** static, non-secret headers */
+  headers: v.optional(v.record(v.string(), v.string())),
+  /** header name → the skill secret injected at execution time (and an optional prefix such as "Bearer ") */
+  secretHeaders: v.optional(v.record(v.string(), v.object({ secret: v.string(), prefix: v.optional(v.string()) }))),
+});
+export const imageConfigValidator = v.object({
+  operation: v.literal("image_info"),
+  maxImageBytes: v.optional(v.number()),
+});
+export const codeConfigValidator = v.object({ module: v.string(), sourceHash: v.string() });
+export const skillConfigValidator = v.union(
+  ...templateConfigValidator.members,
+  webhookConfigValidator,
+  imageConfigValidator,
+  codeConfigValidator,
+);
+
+export type SkillConfig = Infer<typeof skillConfigValidator>;
+export type TemplateConfig = Infer<typeof templateConfigValidator>;
+
 export const skillTables = {
   skillRegistry: defineTable({
     workspaceId: v.id("workspaces"),
@@ -24,7 +59,7 @@ export const skillTables = {
     /** JSON schema of the input */
     inputSchema: v.any(),
     /** template id (template), url template/method/headers (webhook), module name (code) */
-    config: v.any(),
+    config: skillConfigValidator,
     /** hash over config + schema + domains; an approved skill whose hash changes goes back to pending */
     configHash: v.string(),
     allowedDomains: v.array(v.string()),

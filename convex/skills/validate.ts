@@ -10,6 +10,7 @@ import { checkInputSchema } from "../lib/jsonSchema";
 import { isSensitiveKey } from "../lib/redact";
 import { DEFAULT_MAX_IMAGE_BYTES } from "../lib/imageSniff";
 import { isTemplateId, placeholderInputSchema, TEMPLATES } from "./templates";
+import type { SkillConfig, TemplateConfig } from "./tables";
 
 export const SKILL_NAME = /^[a-z][a-z0-9_-]{1,62}$/;
 export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -54,7 +55,7 @@ export type NormalizedSkill = {
   description: string;
   type: CreatableType;
   inputSchema: Record<string, unknown>;
-  config: Record<string, unknown>;
+  config: SkillConfig;
   allowedDomains: string[];
   allowHttp?: boolean;
   secretNames: string[];
@@ -203,7 +204,8 @@ export function validateDraft(
   if (d.allowHttp !== undefined && typeof d.allowHttp !== "boolean") err("CONFIG_INVALID", "allowHttp");
   const allowHttp = d.allowHttp === true;
 
-  let config: Record<string, unknown> = {};
+  // set by every branch that adds no error; the value is returned only when there is none
+  let config = {} as SkillConfig;
   let inputSchema: unknown = d.inputSchema;
   let fetches = false;
 
@@ -219,7 +221,8 @@ export function validateDraft(
         const path = first?.path?.length ? `config.${first.path.map(String).join(".")}` : "config";
         err(first?.message === "URL_TEMPLATE_INVALID" ? "URL_TEMPLATE_INVALID" : "CONFIG_INVALID", path);
       } else {
-        config = parsed.data as Record<string, unknown>;
+        // the template's strictObject output: its literal `template` and its typed options
+        config = parsed.data as TemplateConfig;
         if (inputSchema === undefined) inputSchema = def.defaultInputSchema(config);
         fetches = def.network;
       }

@@ -27,7 +27,7 @@ export async function makeSkill(t: T, workspaceId: Id<"workspaces">, secretNames
       type: "webhook",
       status: "approved",
       inputSchema: { type: "object" },
-      config: { url: "https://api.example.com/{city}" },
+      config: { urlTemplate: "https://api.example.com/{city}", method: "GET" },
       configHash: "h",
       allowedDomains: ["api.example.com"],
       secretNames,
