@@ -1,5 +1,5 @@
 /** Invocations (allowed + denied, stacked bars) and security events (line) per hour or per day for the chosen range. */
-import { useId, type ReactNode } from "react";
+import { Fragment, useId, type ReactNode } from "react";
 import { hourLabel, num } from "../lib/format";
 import { navigate, Link } from "../lib/router";
 import { DataTable } from "./kit";
@@ -192,7 +192,23 @@ export function BarList({
   const max = Math.max(1, ...items.map(([, n]) => n));
   const text = (name: string): ReactNode => {
     const human = nameOf?.(name);
-    return human && human !== name ? <span title={name}>{human}</span> : <code className="code-label">{name}</code>;
+    if (human && human !== name) return <span title={name}>{human}</span>;
+    // a long code may wrap after an underscore, never inside a word
+    const parts = name.split("_");
+    return (
+      <code className="code-label">
+        {parts.map((p, i) => (
+          <Fragment key={i}>
+            {p}
+            {i < parts.length - 1 ? (
+              <>
+                _<wbr />
+              </>
+            ) : null}
+          </Fragment>
+        ))}
+      </code>
+    );
   };
   return (
     <ul className="list-plain" aria-label={label}>
