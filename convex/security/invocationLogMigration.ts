@@ -3,8 +3,8 @@
  * webhook admissions, so `skillInvocationLog`, `skillInvocationSummary` and `skillInvocationRollup`
  * became `invocationLog`, `invocationSummary` and `invocationRollup`. A Convex table cannot be
  * renamed in place, so an upgraded deployment (or the embedded runtime's `.data/`) still holds rows
- * under the old names; this module moves them, and is the only code that names the legacy tables
- * (security/tables.ts declares them until a later release drops them).
+ * under the old names; this module moves them, and is the only code that reads or deletes rows of
+ * the legacy tables (security/tables.ts declares them until a later release drops them).
  *
  * One step (`migrateInvocationLog`, one transaction) handles at most MIGRATION_BATCH legacy rows,
  * in this order, each phase only once the one before it is empty:
