@@ -13,22 +13,17 @@ export const LIVE_TAIL_MAX = 1_000;
  * summary (at most LIVE_TAIL_MAX; normally well under a minute of traffic) and a few bounded
  * "latest" slices, so the number of documents read does not depend on how large the logs are.
  */
+/** The overview's four counts, per bucket and in total (also the range overview's, explore.ts). */
+export const overviewCountsFields = {
+  invocations: v.number(),
+  denied: v.number(),
+  securityEvents: v.number(),
+  rateLimitHits: v.number(),
+};
+
 const overviewResult = v.object({
-  hours: v.array(
-    v.object({
-      bucket: v.number(),
-      invocations: v.number(),
-      denied: v.number(),
-      securityEvents: v.number(),
-      rateLimitHits: v.number(),
-    }),
-  ),
-  totals: v.object({
-    invocations: v.number(),
-    denied: v.number(),
-    securityEvents: v.number(),
-    rateLimitHits: v.number(),
-  }),
+  hours: v.array(v.object({ bucket: v.number(), ...overviewCountsFields })),
+  totals: v.object(overviewCountsFields),
   liveTailTruncated: v.boolean(),
   securityByCode: v.record(v.string(), v.number()),
   rateLimitsByName: v.record(v.string(), v.number()),

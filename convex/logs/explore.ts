@@ -20,7 +20,7 @@ import { clampPage } from "../lib/pagination";
 import { codeGroupOf } from "../lib/codeGroups";
 import { hourBucket, HOUR } from "../lib/time";
 import { invocationRollupThrough } from "./summaries";
-import { LIVE_TAIL_MAX } from "./dashboard";
+import { LIVE_TAIL_MAX, overviewCountsFields } from "./dashboard";
 import { Resolver, sourceWhoValidator, whoValidator, type Who } from "./attribution";
 import { latestNotifications } from "../notifications/notify";
 
@@ -399,13 +399,7 @@ export const conversations = viewerQuery({
 // ---------------------------------------------------------------------------------------------
 // Overview for a range
 
-const point = v.object({
-  bucket: v.number(),
-  invocations: v.number(),
-  denied: v.number(),
-  securityEvents: v.number(),
-  rateLimitHits: v.number(),
-});
+const point = v.object({ bucket: v.number(), ...overviewCountsFields });
 
 /**
  * Counts per bucket (an hour up to 48 hours, a day beyond) for [from, to], from the hourly summary
@@ -416,12 +410,7 @@ export const overviewRange = viewerQuery({
   returns: v.object({
     bucketMs: v.number(),
     points: v.array(point),
-    totals: v.object({
-      invocations: v.number(),
-      denied: v.number(),
-      securityEvents: v.number(),
-      rateLimitHits: v.number(),
-    }),
+    totals: v.object(overviewCountsFields),
     securityByCode: v.record(v.string(), v.number()),
     rateLimitsByName: v.record(v.string(), v.number()),
     truncated: v.boolean(),
