@@ -338,6 +338,7 @@ function pendingOverlay(db: DbFake, table: string): Map<string, Doc | null> | nu
  * placeholder is checked (convex-test resolves those first): the caller then runs convex-test's own check,
  * which also makes the error. (Its union tries each member and throws an Error per mismatch.)
  */
+const objectFields = new WeakMap<object, Array<[string, any]>>();
 export function acceptsDocument(validator: any, value: any): boolean {
   switch (validator.type) {
     case "null":
@@ -369,7 +370,9 @@ export function acceptsDocument(validator: any, value: any): boolean {
       if (typeof value !== "object" || value === null) return false;
       const proto = Object.getPrototypeOf(value);
       if (!(proto === null || proto === Object.prototype || proto?.constructor?.name === "Object")) return false;
-      for (const [k, { fieldType, optional }] of Object.entries<any>(validator.value)) {
+      let fields = objectFields.get(validator);
+      if (!fields) objectFields.set(validator, (fields = Object.entries<any>(validator.value)));
+      for (const [k, { fieldType, optional }] of fields) {
         if (value[k] === undefined) {
           if (!optional) return false;
         } else if (!acceptsDocument(fieldType, value[k])) return false;
