@@ -66,7 +66,7 @@ export async function resolvePrincipal(ctx: Pick<QueryCtx, "auth" | "db">, min: 
   let owner: Doc<"owners"> | null = null;
   if (provider === "builtin") {
     const id = ctx.db.normalizeId("owners", identity.subject);
-    owner = id ? await ctx.db.get(id) : null;
+    owner = id ? await ctx.db.get("owners", id) : null;
   } else {
     owner = await ctx.db
       .query("owners")

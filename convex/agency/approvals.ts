@@ -77,11 +77,11 @@ export const decide = ownerMutation({
   args: { approvalId: v.id("toolApprovals"), approve: v.boolean() },
   returns: v.null(),
   handler: async (ctx, { approvalId, approve }) => {
-    const row = await getOwned(await ctx.db.get(approvalId), ctx.principal);
+    const row = await getOwned(await ctx.db.get("toolApprovals", approvalId), ctx.principal);
     if (row.status !== "pending") fail("APPROVAL_DECIDED");
     const now = Date.now();
     if (row.expiresAt <= now) fail("APPROVAL_EXPIRED");
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("toolApprovals", row._id, {
       status: approve ? "approved" : "denied",
       decidedBy: ctx.principal.ownerId,
       decidedAt: now,
@@ -98,7 +98,7 @@ export const decide = ownerMutation({
       await ctx.scheduler.runAfter(0, internal.agency.approvals.execute, { approvalId: row._id });
     } else {
       await answer(ctx, row.threadId, DENIED_TEXT);
-      await ctx.db.patch(row._id, { resultCode: "DENIED" });
+      await ctx.db.patch("toolApprovals", row._id, { resultCode: "DENIED" });
     }
     return null;
   },
@@ -110,11 +110,12 @@ async function answer(
   text: string,
   toolOutput = false,
 ) {
-  const thread = await ctx.db.get(threadId);
+  const thread = await ctx.db.get("threads", threadId);
   if (!thread) return;
   const id = await appendAssistantNote(ctx, thread, text);
   // a tool's output is untrusted content for the runs that still see it
-  if (toolOutput) await ctx.db.patch(thread._id, { taintedAt: (await ctx.db.get(id))!.createdAt });
+  if (toolOutput)
+    await ctx.db.patch("threads", thread._id, { taintedAt: (await ctx.db.get("messages", id))!.createdAt });
 }
 
 const EXPIRE_BATCH = 100;
@@ -129,7 +130,7 @@ export const expireDue = internalMutation({
       .withIndex("by_status_expires", (q) => q.eq("status", "pending").lte("expiresAt", Date.now()))
       .take(EXPIRE_BATCH);
     for (const row of due) {
-      await ctx.db.patch(row._id, { status: "expired", resultCode: "EXPIRED" });
+      await ctx.db.patch("toolApprovals", row._id, { status: "expired", resultCode: "EXPIRED" });
       await answer(ctx, row.threadId, EXPIRED_TEXT);
     }
     if (due.length === EXPIRE_BATCH) await ctx.scheduler.runAfter(0, internal.agency.approvals.expireDue, {});
@@ -154,7 +155,7 @@ export const forExecution = internalQuery({
     }),
   ),
   handler: async (ctx, { approvalId }) => {
-    const a = await ctx.db.get(approvalId);
+    const a = await ctx.db.get("toolApprovals", approvalId);
     if (!a || a.status !== "approved") return null;
     return {
       workspaceId: a.workspaceId,
@@ -225,9 +226,9 @@ export const deliver = internalMutation({
   args: { approvalId: v.id("toolApprovals"), ok: v.boolean(), code: v.string(), output: v.optional(v.string()) },
   returns: v.null(),
   handler: async (ctx, { approvalId, ok, code, output }) => {
-    const row = await ctx.db.get(approvalId);
+    const row = await ctx.db.get("toolApprovals", approvalId);
     if (!row) return null;
-    await ctx.db.patch(row._id, { resultCode: code });
+    await ctx.db.patch("toolApprovals", row._id, { resultCode: code });
     const text = ok
       ? `The owner approved ${row.toolLabel}. Result: ${output ?? ""}`
       : `${APPROVED_FAILED_TEXT} (${code}).`;

@@ -45,7 +45,7 @@ export const senderTrust = viewerQuery({
     v.object({ channelUserId: v.id("channelUsers"), trust: senderTrustValidator, linkedToYou: v.boolean() }),
   ),
   handler: async (ctx, { channelId }) => {
-    await getOwned(await ctx.db.get(channelId), ctx.principal);
+    await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
     const rows = await ctx.db
       .query("channelUsers")
       .withIndex("by_channel_user", (q) => q.eq("channelId", channelId))

@@ -66,12 +66,12 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
   const deny = (code: Code, securityEvent = true): GateResult => ({ ok: false, code, securityEvent });
   if (!isAudience(caller.audience)) return deny("TOOL_NOT_GRANTED");
   const threadId = caller.id ? ctx.db.normalizeId("threads", caller.id) : null;
-  const thread = threadId ? await ctx.db.get(threadId) : null;
+  const thread = threadId ? await ctx.db.get("threads", threadId) : null;
   const inputJson = canonicalJson(t.input);
 
   if (caller.approvalId !== undefined) {
     const id = ctx.db.normalizeId("toolApprovals", caller.approvalId);
-    const row = id ? await ctx.db.get(id) : null;
+    const row = id ? await ctx.db.get("toolApprovals", id) : null;
     if (
       !row ||
       row.workspaceId !== t.workspaceId ||
@@ -84,7 +84,7 @@ export async function agencyGate(ctx: MutationCtx, caller: AgencyCaller, t: Gate
     ) {
       return deny("APPROVAL_INVALID");
     }
-    await ctx.db.patch(row._id, { status: "executed" });
+    await ctx.db.patch("toolApprovals", row._id, { status: "executed" });
     return { ok: true };
   }
 

@@ -128,7 +128,7 @@ export const set = ownerMutation({
       updatedBy: ctx.principal.ownerId,
       updatedAt: Date.now(),
     };
-    if (before) await ctx.db.patch(before._id, patch);
+    if (before) await ctx.db.patch("toolGrants", before._id, patch);
     else await ctx.db.insert("toolGrants", { workspaceId: ws, toolRef: a.toolRef, ...patch });
     await writeAudit(ctx, {
       workspaceId: ws,
@@ -167,7 +167,7 @@ async function toolExists(
   const m = /^mcp:([^/]+)\/(.+)$/.exec(toolRef);
   if (!m) return false;
   const serverId = ctx.db.normalizeId("mcpServers", m[1]);
-  const server = serverId ? await ctx.db.get(serverId) : null;
+  const server = serverId ? await ctx.db.get("mcpServers", serverId) : null;
   if (!server || server.workspaceId !== ws) return false;
   const tool = await ctx.db
     .query("mcpTools")

@@ -28,7 +28,7 @@ export const createCode = adminMutation({
   args: { channelId: v.id("channelConfig"), trust: v.union(v.literal("paired"), v.literal("owner")) },
   returns: v.object({ code: v.string(), expiresAt: v.number() }),
   handler: async (ctx, { channelId, trust }) => {
-    const channel = await getOwned(await ctx.db.get(channelId), ctx.principal);
+    const channel = await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
     // linking an identity to a person is that person's own act, and only owners act as "owner"
     if (trust === "owner" && !roleAtLeast(ctx.principal.role, "owner")) fail("FORBIDDEN");
     const code = newPairingCode((n) => crypto.getRandomValues(new Uint8Array(n)));
@@ -59,8 +59,8 @@ export const setSenderPolicy = ownerMutation({
   args: { channelId: v.id("channelConfig"), policy: senderPolicyValidator },
   returns: v.null(),
   handler: async (ctx, { channelId, policy }) => {
-    const channel = await getOwned(await ctx.db.get(channelId), ctx.principal);
-    await ctx.db.patch(channel._id, { senderPolicy: policy, updatedAt: Date.now() });
+    const channel = await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
+    await ctx.db.patch("channelConfig", channel._id, { senderPolicy: policy, updatedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -79,8 +79,8 @@ export const setTrust = ownerMutation({
   args: { channelUserId: v.id("channelUsers"), trust: v.union(v.literal("unknown"), v.literal("paired")) },
   returns: v.null(),
   handler: async (ctx, { channelUserId, trust }) => {
-    const user = await getOwned(await ctx.db.get(channelUserId), ctx.principal);
-    await ctx.db.patch(user._id, { trust, linkedOwnerId: undefined, pairFailures: 0 });
+    const user = await getOwned(await ctx.db.get("channelUsers", channelUserId), ctx.principal);
+    await ctx.db.patch("channelUsers", user._id, { trust, linkedOwnerId: undefined, pairFailures: 0 });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -134,7 +134,7 @@ async function redeem(
   const valid = found && found.channelId === channel._id && found.usedAt === undefined && found.expiresAt > now;
   if (!valid) {
     const failures = (user.pairFailures ?? 0) + 1;
-    await ctx.db.patch(user._id, { pairFailures: failures });
+    await ctx.db.patch("channelUsers", user._id, { pairFailures: failures });
     await recordSecurityEvent(ctx, {
       workspaceId: channel.workspaceId,
       code: "PAIRING_INVALID",
@@ -144,8 +144,8 @@ async function redeem(
     });
     return { kind: "reply", text: failures >= MAX_PAIR_FAILURES ? PAIR_LOCKED_TEXT : PAIR_FAILED_TEXT };
   }
-  await ctx.db.patch(found._id, { usedAt: now, usedBy: user._id });
-  await ctx.db.patch(user._id, {
+  await ctx.db.patch("pairingCodes", found._id, { usedAt: now, usedBy: user._id });
+  await ctx.db.patch("channelUsers", user._id, {
     trust: found.trust,
     linkedOwnerId: found.trust === "owner" ? found.ownerId : undefined,
     pairFailures: 0,

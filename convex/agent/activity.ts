@@ -98,10 +98,10 @@ export const setVisibility = ownerMutation({
   args: { activityId: v.id("activityLog"), visibility: v.union(v.literal("private"), v.literal("public")) },
   returns: v.null(),
   handler: async (ctx, { activityId, visibility }) => {
-    const row = await getOwned(await ctx.db.get(activityId), ctx.principal);
+    const row = await getOwned(await ctx.db.get("activityLog", activityId), ctx.principal);
     if (visibility === "public" && !isPublishable(row.kind)) fail("ACTIVITY_NOT_PUBLISHABLE");
     if (row.visibility === visibility) return null;
-    await ctx.db.patch(activityId, { visibility });
+    await ctx.db.patch("activityLog", activityId, { visibility });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

@@ -34,7 +34,7 @@ export const get = viewerQuery({
 
 async function providerLabel(ctx: MutationCtx, id: Id<"modelProviders"> | undefined): Promise<string> {
   if (!id) return "offline";
-  const p = await ctx.db.get(id);
+  const p = await ctx.db.get("modelProviders", id);
   return p ? `${p.kind}:${p.label}` : "missing";
 }
 
@@ -80,17 +80,17 @@ export const update = ownerMutation({
     for (const key of ["providerId", "fallbackProviderId"] as const) {
       const id = a[key];
       if (id === undefined) continue;
-      if (id !== null) await getOwned(await ctx.db.get(id), ctx.principal);
+      if (id !== null) await getOwned(await ctx.db.get("modelProviders", id), ctx.principal);
       patch[key] = id ?? undefined;
     }
     if (a.enabledSkillIds !== undefined) {
       if (a.enabledSkillIds.length > MAX_ENABLED) fail("CONFIG_INVALID", { field: "enabledSkillIds" });
-      for (const id of a.enabledSkillIds) await getOwned(await ctx.db.get(id), ctx.principal);
+      for (const id of a.enabledSkillIds) await getOwned(await ctx.db.get("skillRegistry", id), ctx.principal);
       patch.enabledSkillIds = [...new Set(a.enabledSkillIds)];
     }
     if (a.enabledMcpServerIds !== undefined) {
       if (a.enabledMcpServerIds.length > MAX_ENABLED) fail("CONFIG_INVALID", { field: "enabledMcpServerIds" });
-      for (const id of a.enabledMcpServerIds) await getOwned(await ctx.db.get(id), ctx.principal);
+      for (const id of a.enabledMcpServerIds) await getOwned(await ctx.db.get("mcpServers", id), ctx.principal);
       patch.enabledMcpServerIds = [...new Set(a.enabledMcpServerIds)];
     }
     if (a.voiceAgentId !== undefined) {
@@ -100,7 +100,7 @@ export const update = ownerMutation({
     }
 
     const after = { ...cfg, ...patch };
-    await ctx.db.patch(cfg._id, { ...patch, updatedAt: Date.now() });
+    await ctx.db.patch("agentConfig", cfg._id, { ...patch, updatedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId: wid,
       actorId: ctx.principal.ownerId,

@@ -48,7 +48,7 @@ export async function getOrCreateConfig(ctx: MutationCtx, workspaceId: Id<"works
   const { persisted, ...d } = defaultConfig(workspaceId);
   void persisted;
   const id = await ctx.db.insert("agentConfig", { ...d, updatedAt: Date.now() });
-  return (await ctx.db.get(id))!;
+  return (await ctx.db.get("agentConfig", id))!;
 }
 
 export function maxMessageChars(cfg: { maxMessageChars?: number }): number {

@@ -78,7 +78,7 @@ async function specFor(
   model: string,
 ): Promise<ProviderSpec> {
   if (!providerId) return OFFLINE_SPEC;
-  const p = await ctx.db.get(providerId);
+  const p = await ctx.db.get("modelProviders", providerId);
   // a deleted provider fails like a provider without a key (then the fallback is tried)
   if (!p || p.workspaceId !== workspaceId) return { kind: "openai", model, label: "missing" };
   if (p.kind === "offline") return { ...OFFLINE_SPEC, label: p.label };
@@ -86,14 +86,14 @@ async function specFor(
 }
 
 async function audienceFor(ctx: QueryCtx, thread: Doc<"threads">): Promise<{ audience: Audience; platform?: string }> {
-  const user = thread.channelUserId ? await ctx.db.get(thread.channelUserId) : null;
+  const user = thread.channelUserId ? await ctx.db.get("channelUsers", thread.channelUserId) : null;
   return { audience: audienceOf({ web: !user, trust: user?.trust }), platform: user?.platform };
 }
 
 async function channelOf(ctx: QueryCtx, thread: Doc<"threads">): Promise<ActivityChannel | "unknown"> {
   if (thread.sessionId) return "web";
   if (thread.channelUserId) {
-    const u = await ctx.db.get(thread.channelUserId);
+    const u = await ctx.db.get("channelUsers", thread.channelUserId);
     if (u && isActivityChannel(u.platform)) return u.platform;
   }
   return "unknown";
@@ -104,9 +104,9 @@ export const load = internalQuery({
   args: { assistantMessageId: v.id("messages") },
   returns: v.union(contextValidator, v.null()),
   handler: async (ctx, { assistantMessageId }) => {
-    const msg = await ctx.db.get(assistantMessageId);
+    const msg = await ctx.db.get("messages", assistantMessageId);
     if (!msg || msg.role !== "assistant" || msg.status !== "pending") return null;
-    const thread = await ctx.db.get(msg.threadId);
+    const thread = await ctx.db.get("threads", msg.threadId);
     if (!thread) return null;
     const workspaceId = thread.workspaceId;
     const cfg = await readConfig(ctx, workspaceId);
@@ -129,7 +129,7 @@ export const load = internalQuery({
     const { audience, platform } = await audienceFor(ctx, thread);
     const skills = [];
     for (const id of cfg.enabledSkillIds) {
-      const s = await ctx.db.get(id);
+      const s = await ctx.db.get("skillRegistry", id);
       if (s && s.workspaceId === workspaceId) {
         const grant = await grantFor(ctx, workspaceId, skillToolRef(s.name));
         skills.push({
@@ -144,7 +144,7 @@ export const load = internalQuery({
     }
     const mcpServers = [];
     for (const id of cfg.enabledMcpServerIds) {
-      const s = await ctx.db.get(id);
+      const s = await ctx.db.get("mcpServers", id);
       if (!s || s.workspaceId !== workspaceId) continue;
       const tools = await ctx.db
         .query("mcpTools")
@@ -204,21 +204,21 @@ export const finish = internalMutation({
   },
   returns: v.null(),
   handler: async (ctx, a) => {
-    const msg = await ctx.db.get(a.assistantMessageId);
+    const msg = await ctx.db.get("messages", a.assistantMessageId);
     // only the first finish counts: a duplicate or superseded attempt changes nothing
     if (!msg || (msg.status !== "pending" && msg.status !== "streaming")) return null;
-    await ctx.db.patch(msg._id, {
+    await ctx.db.patch("messages", msg._id, {
       text: a.text,
       status: a.status,
       errorCode: a.errorCode,
       leaseUntil: undefined,
       running: undefined,
     });
-    const thread = await ctx.db.get(msg.threadId);
+    const thread = await ctx.db.get("threads", msg.threadId);
     if (!thread) return null;
     // a channel reply is queued in the same transaction as the answer, so it is queued exactly once
     if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, a.text, { messageId: msg._id });
-    await ctx.db.patch(thread._id, {
+    await ctx.db.patch("threads", thread._id, {
       updatedAt: Math.max(Date.now(), thread.updatedAt),
       ...(a.tainted ? { taintedAt: msg.createdAt } : {}),
     });

@@ -8,7 +8,7 @@ import type { Id } from "../_generated/dataModel";
 
 /** A finished answer that its channel could not deliver: the conversation shows the code. */
 export async function markUndelivered(ctx: MutationCtx, messageId: Id<"messages">, code: string): Promise<void> {
-  const msg = await ctx.db.get(messageId);
+  const msg = await ctx.db.get("messages", messageId);
   if (!msg || msg.role !== "assistant" || msg.status !== "done") return;
-  await ctx.db.patch(messageId, { status: "error", errorCode: code });
+  await ctx.db.patch("messages", messageId, { status: "error", errorCode: code });
 }

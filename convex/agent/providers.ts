@@ -105,14 +105,14 @@ export const update = adminMutation({
   },
   returns: v.null(),
   handler: async (ctx, a) => {
-    const row = await getOwned(await ctx.db.get(a.providerId), ctx.principal);
+    const row = await getOwned(await ctx.db.get("modelProviders", a.providerId), ctx.principal);
     const c = checked(
       row.kind,
       a.label ?? row.label,
       a.baseUrl === undefined ? row.baseUrl : (a.baseUrl ?? undefined),
       a.apiKeyEnvVar ?? row.apiKeyEnvVar,
     );
-    await ctx.db.patch(row._id, { ...c, updatedAt: Date.now() });
+    await ctx.db.patch("modelProviders", row._id, { ...c, updatedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -131,12 +131,12 @@ export const remove = adminMutation({
   args: { providerId: v.id("modelProviders") },
   returns: v.null(),
   handler: async (ctx, { providerId }) => {
-    const row = await getOwned(await ctx.db.get(providerId), ctx.principal);
+    const row = await getOwned(await ctx.db.get("modelProviders", providerId), ctx.principal);
     const cfg = await findConfig(ctx, ctx.principal.workspaceId);
     if (cfg && (cfg.providerId === providerId || cfg.fallbackProviderId === providerId)) {
       fail("CONFIG_INVALID", { field: "inUse" });
     }
-    await ctx.db.delete(providerId);
+    await ctx.db.delete("modelProviders", providerId);
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

@@ -34,8 +34,8 @@ export function newRunFields(now: number) {
 
 /** Fails a pending message for good: error status on the conversation, a notice to a channel user, a notification. */
 async function failRun(ctx: MutationCtx, msg: Doc<"messages">, code: "AGENT_TIMEOUT"): Promise<void> {
-  await ctx.db.patch(msg._id, { status: "error", errorCode: code, leaseUntil: undefined });
-  const thread = await ctx.db.get(msg.threadId);
+  await ctx.db.patch("messages", msg._id, { status: "error", errorCode: code, leaseUntil: undefined });
+  const thread = await ctx.db.get("threads", msg.threadId);
   if (thread?.channelUserId) await queueReply(ctx, thread.channelUserId, UNAVAILABLE_TEXT);
   await logActivity(ctx, {
     workspaceId: msg.workspaceId,
@@ -58,7 +58,7 @@ export const claimRun = internalMutation({
   args: { assistantMessageId: v.id("messages") },
   returns: v.boolean(),
   handler: async (ctx, { assistantMessageId }) => {
-    const msg = await ctx.db.get(assistantMessageId);
+    const msg = await ctx.db.get("messages", assistantMessageId);
     if (!msg || msg.role !== "assistant" || msg.status !== "pending") return false;
     const now = Date.now();
     if (msg.running && (msg.leaseUntil ?? 0) > now) return false;
@@ -67,7 +67,7 @@ export const claimRun = internalMutation({
       await failRun(ctx, msg, "AGENT_TIMEOUT");
       return false;
     }
-    await ctx.db.patch(msg._id, { running: true, attempts: attempts + 1, leaseUntil: now + RUN_LEASE_MS });
+    await ctx.db.patch("messages", msg._id, { running: true, attempts: attempts + 1, leaseUntil: now + RUN_LEASE_MS });
     return true;
   },
 });
@@ -105,7 +105,7 @@ export const sweepRuns = internalMutation({
         continue;
       }
       // a half-streamed answer is dropped: the next attempt starts it again
-      await ctx.db.patch(msg._id, {
+      await ctx.db.patch("messages", msg._id, {
         running: false,
         leaseUntil: now + RUN_START_GRACE_MS,
         ...(msg.status === "streaming" ? { status: "pending" as const, text: "" } : {}),

@@ -14,10 +14,10 @@ export const partial = internalMutation({
   args: { assistantMessageId: v.id("messages"), text: v.string() },
   returns: v.boolean(),
   handler: async (ctx, { assistantMessageId, text }) => {
-    const msg = await ctx.db.get(assistantMessageId);
+    const msg = await ctx.db.get("messages", assistantMessageId);
     if (!msg || msg.role !== "assistant" || !msg.running) return false;
     if (msg.status !== "pending" && msg.status !== "streaming") return false;
-    await ctx.db.patch(msg._id, { text: text.slice(0, MAX_PARTIAL_CHARS), status: "streaming" });
+    await ctx.db.patch("messages", msg._id, { text: text.slice(0, MAX_PARTIAL_CHARS), status: "streaming" });
     return true;
   },
 });

@@ -46,7 +46,7 @@ export async function queueReply(
   text: string,
   opts: { messageId?: Id<"messages"> } = {},
 ): Promise<void> {
-  const user = await ctx.db.get(channelUserId);
+  const user = await ctx.db.get("channelUsers", channelUserId);
   if (!user || !text.trim()) return;
   const now = Date.now();
   const outboxId = await ctx.db.insert("channelOutbox", {
@@ -76,14 +76,14 @@ export const enqueue = internalMutation({
 
 /** A final failure: row dropped, the conversation's message marked, channel health and a notification. */
 async function failOutbox(ctx: MutationCtx, row: Doc<"channelOutbox">, code: string, status?: number): Promise<void> {
-  await ctx.db.delete(row._id);
+  await ctx.db.delete("channelOutbox", row._id);
   if (row.messageId) await markUndelivered(ctx, row.messageId, code);
-  const user = await ctx.db.get(row.channelUserId);
-  const channel = user ? await ctx.db.get(user.channelId) : null;
+  const user = await ctx.db.get("channelUsers", row.channelUserId);
+  const channel = user ? await ctx.db.get("channelConfig", user.channelId) : null;
   if (!channel) return;
   const now = Date.now();
   const h = channel.health;
-  await ctx.db.patch(channel._id, {
+  await ctx.db.patch("channelConfig", channel._id, {
     health: {
       failing: true,
       lastFailureAt: now,
@@ -107,7 +107,7 @@ function deadlineOf(row: Doc<"channelOutbox">): number {
 /** Whether a row's expired lease means the vendor may already have the reply and cannot dedupe it. */
 async function uncertain(ctx: MutationCtx, row: Doc<"channelOutbox">): Promise<boolean> {
   if (row.state !== "sending" || row.dispatchedAt === undefined) return false;
-  const user = await ctx.db.get(row.channelUserId);
+  const user = await ctx.db.get("channelUsers", row.channelUserId);
   return !user || !IDEMPOTENT_SEND.has(user.platform);
 }
 
@@ -128,7 +128,7 @@ export const claimSend = internalMutation({
     }),
   ),
   handler: async (ctx, { outboxId }) => {
-    const row = await ctx.db.get(outboxId);
+    const row = await ctx.db.get("channelOutbox", outboxId);
     if (!row) return null;
     const now = Date.now();
     if (row.state === "sending" && (row.leaseUntil ?? 0) > now) return null;
@@ -141,7 +141,7 @@ export const claimSend = internalMutation({
       await failOutbox(ctx, row, "DELIVERY_EXPIRED");
       return null;
     }
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("channelOutbox", row._id, {
       state: "sending",
       attempts: attempts + 1,
       leaseUntil: now + leaseMs(),
@@ -162,9 +162,9 @@ export const markDispatched = internalMutation({
   args: { outboxId: v.id("channelOutbox"), attempt: v.number() },
   returns: v.boolean(),
   handler: async (ctx, { outboxId, attempt }) => {
-    const row = await ctx.db.get(outboxId);
+    const row = await ctx.db.get("channelOutbox", outboxId);
     if (!row || row.state !== "sending" || (row.attempts ?? 0) !== attempt) return false;
-    await ctx.db.patch(row._id, { dispatchedAt: Date.now() });
+    await ctx.db.patch("channelOutbox", row._id, { dispatchedAt: Date.now() });
     return true;
   },
 });
@@ -174,7 +174,7 @@ export const dropOutbox = internalMutation({
   args: { outboxId: v.id("channelOutbox") },
   returns: v.null(),
   handler: async (ctx, { outboxId }) => {
-    if (await ctx.db.get(outboxId)) await ctx.db.delete(outboxId);
+    if (await ctx.db.get("channelOutbox", outboxId)) await ctx.db.delete("channelOutbox", outboxId);
     return null;
   },
 });
@@ -202,7 +202,11 @@ export const sweepOutbox = internalMutation({
         await failOutbox(ctx, row, "DELIVERY_EXPIRED");
         failed++;
       } else {
-        await ctx.db.patch(row._id, { state: "queued", leaseUntil: now + leaseMs(), dispatchedAt: undefined });
+        await ctx.db.patch("channelOutbox", row._id, {
+          state: "queued",
+          leaseUntil: now + leaseMs(),
+          dispatchedAt: undefined,
+        });
         await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId: row._id });
         rescheduled++;
       }
@@ -229,9 +233,9 @@ export const target = internalQuery({
     }),
   ),
   handler: async (ctx, { channelUserId }) => {
-    const user = await ctx.db.get(channelUserId);
+    const user = await ctx.db.get("channelUsers", channelUserId);
     if (!user || user.blocked) return null;
-    const channel = await ctx.db.get(user.channelId);
+    const channel = await ctx.db.get("channelConfig", user.channelId);
     if (!channel || !channel.enabled) return null;
     return {
       channelId: channel._id,
@@ -272,12 +276,12 @@ export const recordResult = internalMutation({
   handler: async (ctx, a) => {
     const now = Date.now();
     if (a.outboxId) {
-      const row = await ctx.db.get(a.outboxId);
+      const row = await ctx.db.get("channelOutbox", a.outboxId);
       if (row && (row.attempts ?? 0) === a.attempt) {
-        if (a.ok) await ctx.db.delete(row._id);
+        if (a.ok) await ctx.db.delete("channelOutbox", row._id);
         else if (a.willRetry) {
           const delay = a.retryInMs ?? 0;
-          await ctx.db.patch(row._id, {
+          await ctx.db.patch("channelOutbox", row._id, {
             state: "queued",
             leaseUntil: now + delay + leaseMs(),
             dispatchedAt: undefined,
@@ -292,11 +296,13 @@ export const recordResult = internalMutation({
     if (a.ok) {
       if ((a.kind ?? "reply") === "reply") {
         await bumpChannelSummary(ctx, a.channelId, a.workspaceId, "outbound", now);
-        const channel = await ctx.db.get(a.channelId);
+        const channel = await ctx.db.get("channelConfig", a.channelId);
         const h = channel?.health;
         // a write only when the badge changes or once a minute, not on every reply
         if (channel && (!h || h.failing || (h.lastOkAt ?? 0) < now - 60_000)) {
-          await ctx.db.patch(channel._id, { health: { ...(h ?? { failures: 0 }), failing: false, lastOkAt: now } });
+          await ctx.db.patch("channelConfig", channel._id, {
+            health: { ...(h ?? { failures: 0 }), failing: false, lastOkAt: now },
+          });
         }
       }
       return null;

@@ -48,7 +48,7 @@ export const prepare = internalQuery({
   ),
   handler: async (ctx, a) => {
     const id = ctx.db.normalizeId("channelConfig", a.channelId);
-    const c = id ? await ctx.db.get(id) : null;
+    const c = id ? await ctx.db.get("channelConfig", id) : null;
     if (!c) return null;
     const readable = c.enabled && c.platform === a.platform;
     return {
@@ -122,7 +122,7 @@ export const accept = internalMutation({
   },
   returns: acceptResult,
   handler: async (ctx, a): Promise<AcceptResult> => {
-    const channel = await ctx.db.get(a.channelId);
+    const channel = await ctx.db.get("channelConfig", a.channelId);
     const admit = await admitWebhook(ctx, channel, {
       verified: a.verified,
       payloadValid: a.payloadValid,
@@ -166,7 +166,7 @@ export const accept = internalMutation({
       if (LIMIT_SIGNAL[channel.platform] === "reply") {
         const { periodMs } = await effectiveLimit(ctx, channel.workspaceId, "channelUser");
         if (user.limitNoticeAt === undefined || now - user.limitNoticeAt >= periodMs) {
-          await ctx.db.patch(user._id, { limitNoticeAt: now });
+          await ctx.db.patch("channelUsers", user._id, { limitNoticeAt: now });
           await queueReply(ctx, user._id, NOTICE_SLOW_DOWN);
         }
       }
@@ -209,8 +209,8 @@ export const recordEmail = internalMutation({
   args: { channelUserId: v.id("channelUsers"), text: v.string() },
   returns: v.null(),
   handler: async (ctx, { channelUserId, text }) => {
-    const user = await ctx.db.get(channelUserId);
-    const channel = user ? await ctx.db.get(user.channelId) : null;
+    const user = await ctx.db.get("channelUsers", channelUserId);
+    const channel = user ? await ctx.db.get("channelConfig", user.channelId) : null;
     if (!user || !channel || !channel.enabled || user.blocked) return null;
     const clean = text.trim().slice(0, MAX_MESSAGE_CHARS);
     if (!clean) return null;
@@ -262,7 +262,7 @@ export async function bumpChannelSummary(
     .query("channelMessageSummary")
     .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId).eq("bucket", bucket))
     .unique();
-  if (row) await ctx.db.patch(row._id, { [field]: row[field] + 1 });
+  if (row) await ctx.db.patch("channelMessageSummary", row._id, { [field]: row[field] + 1 });
   else
     await ctx.db.insert("channelMessageSummary", {
       workspaceId,

@@ -95,7 +95,8 @@ export const list = viewerQuery({
 export const get = viewerQuery({
   args: { channelId: v.id("channelConfig") },
   returns: channelView,
-  handler: async (ctx, { channelId }) => view(await getOwned(await ctx.db.get(channelId), ctx.principal)),
+  handler: async (ctx, { channelId }) =>
+    view(await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal)),
 });
 
 function cleanName(name: string): string {
@@ -158,19 +159,19 @@ export const update = adminMutation({
   args: { channelId: v.id("channelConfig"), name: v.optional(v.string()), settings: v.optional(v.any()) },
   returns: v.null(),
   handler: async (ctx, { channelId, name, settings }) => {
-    const c = await getOwned(await ctx.db.get(channelId), ctx.principal);
+    const c = await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
     const patch: Partial<Doc<"channelConfig">> = { updatedAt: Date.now() };
     if (name !== undefined) patch.name = cleanName(name);
     if (settings !== undefined) patch.settings = checkedSettings(c.platform, settings);
-    await ctx.db.patch(c._id, patch);
+    await ctx.db.patch("channelConfig", c._id, patch);
     await audit(ctx, "channel.update", c._id, summary(c), summary({ ...c, ...patch }));
     return null;
   },
 });
 
 async function setEnabled(ctx: AdminCtx, channelId: Id<"channelConfig">, enabled: boolean) {
-  const c = await getOwned(await ctx.db.get(channelId), ctx.principal);
-  if (c.enabled !== enabled) await ctx.db.patch(c._id, { enabled, updatedAt: Date.now() });
+  const c = await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
+  if (c.enabled !== enabled) await ctx.db.patch("channelConfig", c._id, { enabled, updatedAt: Date.now() });
   await audit(ctx, enabled ? "channel.enable" : "channel.disable", c._id, { enabled: c.enabled }, { enabled });
   return null;
 }
@@ -192,8 +193,8 @@ export const remove = adminMutation({
   args: { channelId: v.id("channelConfig") },
   returns: v.null(),
   handler: async (ctx, { channelId }) => {
-    const c = await getOwned(await ctx.db.get(channelId), ctx.principal);
-    await ctx.db.delete(c._id);
+    const c = await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
+    await ctx.db.delete("channelConfig", c._id);
     const { deleted } = await ctx.runMutation(internal.secrets.manage.purgeOwnerSecrets, {
       table: "channelSecrets",
       ownerId: c._id,
@@ -224,7 +225,7 @@ export const purge = internalMutation({
         .first();
       if (!u) break;
       if (!(await eraseDerived(ctx, { kind: "channelUser", id: u._id }, budget))) break;
-      await ctx.db.delete(u._id);
+      await ctx.db.delete("channelUsers", u._id);
       budget.left--;
     }
     const deliveries =
@@ -234,7 +235,7 @@ export const purge = internalMutation({
             .withIndex("by_channel_delivery", (q) => q.eq("channelId", channelId))
             .take(budget.left)
         : [];
-    for (const d of deliveries) await ctx.db.delete(d._id);
+    for (const d of deliveries) await ctx.db.delete("webhookDeliveries", d._id);
     budget.left -= deliveries.length;
     const buckets =
       budget.left > 0
@@ -243,7 +244,7 @@ export const purge = internalMutation({
             .withIndex("by_channel_bucket", (q) => q.eq("channelId", channelId))
             .take(budget.left)
         : [];
-    for (const b of buckets) await ctx.db.delete(b._id);
+    for (const b of buckets) await ctx.db.delete("channelMessageSummary", b._id);
     budget.left -= buckets.length;
     const codes =
       budget.left > 0
@@ -252,7 +253,7 @@ export const purge = internalMutation({
             .withIndex("by_channel", (q) => q.eq("channelId", channelId))
             .take(budget.left)
         : [];
-    for (const c of codes) await ctx.db.delete(c._id);
+    for (const c of codes) await ctx.db.delete("pairingCodes", c._id);
     budget.left -= codes.length;
     if (budget.left <= 0) await ctx.scheduler.runAfter(0, internal.channels.manage.purge, { channelId, batchSize });
     return null;

@@ -49,8 +49,8 @@ export async function upsertChannelUser(
       : {}),
   };
   if (existing) {
-    await ctx.db.patch(existing._id, { ...reply, lastSeenAt: now });
-    return (await ctx.db.get(existing._id))!;
+    await ctx.db.patch("channelUsers", existing._id, { ...reply, lastSeenAt: now });
+    return (await ctx.db.get("channelUsers", existing._id))!;
   }
   const id = await ctx.db.insert("channelUsers", {
     workspaceId: channel.workspaceId,
@@ -62,7 +62,7 @@ export async function upsertChannelUser(
     lastSeenAt: now,
     ...reply,
   });
-  return (await ctx.db.get(id))!;
+  return (await ctx.db.get("channelUsers", id))!;
 }
 
 /** What SyncBoard may see: no contact, no reply target. */
@@ -101,7 +101,7 @@ export const list = viewerQuery({
   handler: async (ctx, { channelId, limit }) => {
     const n = Math.max(1, Math.min(MAX_LIST, Math.floor(limit ?? 100)));
     if (channelId) {
-      await getOwned(await ctx.db.get(channelId), ctx.principal);
+      await getOwned(await ctx.db.get("channelConfig", channelId), ctx.principal);
       const rows = await ctx.db
         .query("channelUsers")
         .withIndex("by_channel_user", (q) => q.eq("channelId", channelId))
@@ -121,8 +121,8 @@ async function setBlocked(
   channelUserId: Id<"channelUsers">,
   blocked: boolean,
 ) {
-  const user = await getOwned(await ctx.db.get(channelUserId), ctx.principal);
-  if (user.blocked !== blocked) await ctx.db.patch(user._id, { blocked });
+  const user = await getOwned(await ctx.db.get("channelUsers", channelUserId), ctx.principal);
+  if (user.blocked !== blocked) await ctx.db.patch("channelUsers", user._id, { blocked });
   await writeAudit(ctx, {
     workspaceId: ctx.principal.workspaceId,
     actorId: ctx.principal.ownerId,

@@ -39,7 +39,7 @@ export const listThreads = viewerQuery({
     // One session (+ its source block) per web thread on the page: bounded by the page size.
     const page = await Promise.all(
       res.page.map(async (t) => {
-        const s = t.sessionId ? await ctx.db.get(t.sessionId) : null;
+        const s = t.sessionId ? await ctx.db.get("chatSessions", t.sessionId) : null;
         const b = s?.sourceKey ? await sourceBlock(ctx, s.workspaceId, s.sourceKey) : null;
         return {
           _id: t._id,
@@ -72,7 +72,7 @@ export const listMessages = viewerQuery({
     }),
   ),
   handler: async (ctx, { threadId, paginationOpts }) => {
-    const thread = await getOwned(await ctx.db.get(threadId), ctx.principal);
+    const thread = await getOwned(await ctx.db.get("threads", threadId), ctx.principal);
     const res = await ctx.db
       .query("messages")
       .withIndex("by_thread", (q) => q.eq("threadId", thread._id))
@@ -111,7 +111,7 @@ export const setMaxMessageChars = adminMutation({
     if (!Number.isInteger(max) || max < 1 || max > MAX_MESSAGE_CHARS_CEILING)
       fail("CONFIG_INVALID", { field: "maxMessageChars" });
     const cfg = await getOrCreateConfig(ctx, ctx.principal.workspaceId);
-    await ctx.db.patch(cfg._id, { maxMessageChars: max, updatedAt: Date.now() });
+    await ctx.db.patch("agentConfig", cfg._id, { maxMessageChars: max, updatedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

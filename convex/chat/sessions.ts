@@ -99,7 +99,7 @@ export const revoke = sessionMutation({
   args: {},
   returns: v.null(),
   handler: async (ctx) => {
-    await ctx.db.patch(ctx.session._id, { revokedAt: Date.now() });
+    await ctx.db.patch("chatSessions", ctx.session._id, { revokedAt: Date.now() });
     return null;
   },
 });
@@ -116,17 +116,17 @@ export const block = adminMutation({
   args: { sessionId: v.id("chatSessions"), hours: v.optional(v.number()) },
   returns: v.null(),
   handler: async (ctx, { sessionId, hours }) => {
-    const s = await getOwned(await ctx.db.get(sessionId), ctx.principal);
+    const s = await getOwned(await ctx.db.get("chatSessions", sessionId), ctx.principal);
     const h = hours ?? DEFAULT_BLOCK_HOURS;
     if (!Number.isFinite(h) || h < 1 || h > MAX_BLOCK_HOURS) fail("CONFIG_INVALID", { field: "hours" });
     const until = Date.now() + Math.round(h * 3600_000);
-    if (!s.blocked) await ctx.db.patch(sessionId, { blocked: true });
+    if (!s.blocked) await ctx.db.patch("chatSessions", sessionId, { blocked: true });
     if (s.sourceKey) {
       const existing = await ctx.db
         .query("chatSourceBlocks")
         .withIndex("by_workspace_source", (q) => q.eq("workspaceId", s.workspaceId).eq("sourceKey", s.sourceKey!))
         .unique();
-      if (existing) await ctx.db.patch(existing._id, { until });
+      if (existing) await ctx.db.patch("chatSourceBlocks", existing._id, { until });
       else
         await ctx.db.insert("chatSourceBlocks", {
           workspaceId: s.workspaceId,

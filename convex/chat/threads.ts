@@ -16,7 +16,7 @@ const MAX_TITLE = 100;
 /** A thread of the calling session; anything else (other session, bad id, missing) → FORBIDDEN, nothing leaked. */
 async function ownThread(ctx: QueryCtx & { session: Doc<"chatSessions"> }, threadId: string): Promise<Doc<"threads">> {
   const id = ctx.db.normalizeId("threads", threadId);
-  const thread = id ? await ctx.db.get(id) : null;
+  const thread = id ? await ctx.db.get("threads", id) : null;
   if (!thread || thread.sessionId !== ctx.session._id) fail("FORBIDDEN");
   return thread;
 }
@@ -165,7 +165,7 @@ export const send = sessionMutation({
     const all = await admitAllUsers(ctx, { workspaceId: s.workspaceId, category: "chat", source: "chat/send" });
     if (!all.ok) return { ok: false as const, code: all.code, retryAfterMs: all.retryAfterMs };
 
-    if (s.lastSeenAt < Date.now() - MINUTE) await ctx.db.patch(s._id, { lastSeenAt: Date.now() });
+    if (s.lastSeenAt < Date.now() - MINUTE) await ctx.db.patch("chatSessions", s._id, { lastSeenAt: Date.now() });
     const ids = await appendTurn(ctx, thread, clean, { schedule: true });
     return { ok: true as const, threadId: thread._id, ...ids };
   },

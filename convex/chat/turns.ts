@@ -24,7 +24,7 @@ export async function appendChannelTurn(
     text,
   }: { workspaceId: Id<"workspaces">; channelUserId: Id<"channelUsers">; text: string },
 ): Promise<ChannelTurn> {
-  const user = await ctx.db.get(channelUserId);
+  const user = await ctx.db.get("channelUsers", channelUserId);
   if (!user || user.workspaceId !== workspaceId) return { ok: false, code: "FORBIDDEN" };
   if (user.blocked) return { ok: false, code: "CHANNEL_USER_BLOCKED" };
   const cfg = await readConfig(ctx, workspaceId);
@@ -46,7 +46,7 @@ export async function appendChannelTurn(
       createdAt: now,
       updatedAt: now,
     });
-    thread = (await ctx.db.get(id))!;
+    thread = (await ctx.db.get("threads", id))!;
   }
   const { assistantMessageId } = await appendTurn(ctx, thread, clean, { schedule: false });
   return { ok: true, assistantMessageId };
@@ -82,7 +82,7 @@ export async function appendTurn(
     createdAt: now + 1, // sorts after the user message
     ...newRunFields(Date.now()), // a lease and a deadline: the sweeper retries or fails it (agent/runs.ts)
   });
-  await ctx.db.patch(thread._id, { updatedAt: now + 1, messageCount: (thread.messageCount ?? 0) + 2 });
+  await ctx.db.patch("threads", thread._id, { updatedAt: now + 1, messageCount: (thread.messageCount ?? 0) + 2 });
   if (opts.schedule) await ctx.scheduler.runAfter(0, internal.agent.run.respond, { assistantMessageId });
   return { userMessageId, assistantMessageId };
 }
@@ -102,7 +102,7 @@ export async function appendAssistantNote(
     status: "done",
     createdAt: now,
   });
-  await ctx.db.patch(thread._id, { updatedAt: now, messageCount: (thread.messageCount ?? 0) + 1 });
+  await ctx.db.patch("threads", thread._id, { updatedAt: now, messageCount: (thread.messageCount ?? 0) + 1 });
   if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, text, { messageId: id });
   return id;
 }

@@ -60,7 +60,7 @@ export const set = adminMutation({
     const before = existing
       ? { rate: existing.rate, periodMs: existing.periodMs }
       : { rate: d.rate, periodMs: d.periodMs, default: true };
-    if (existing) await ctx.db.patch(existing._id, { rate, periodMs, updatedAt: Date.now() });
+    if (existing) await ctx.db.patch("rateLimitConfig", existing._id, { rate, periodMs, updatedAt: Date.now() });
     else await ctx.db.insert("rateLimitConfig", { workspaceId, name, rate, periodMs, updatedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId,
@@ -87,7 +87,7 @@ export const reset = adminMutation({
       .withIndex("by_workspace_name", (q) => q.eq("workspaceId", workspaceId).eq("name", name))
       .first();
     if (!existing) return null;
-    await ctx.db.delete(existing._id);
+    await ctx.db.delete("rateLimitConfig", existing._id);
     const d = LIMIT_DEFAULTS[name];
     await writeAudit(ctx, {
       workspaceId,

@@ -68,7 +68,7 @@ export class Resolver {
       p = (async () => {
         const nid = this.ctx.db.normalizeId(table, id);
         if (!nid) return null;
-        const d = (await this.ctx.db.get(nid)) as (Doc<T> & { workspaceId?: Id<"workspaces"> }) | null;
+        const d = (await this.ctx.db.get(table, nid)) as (Doc<T> & { workspaceId?: Id<"workspaces"> }) | null;
         if (!d) return null;
         if (table !== "owners" && d.workspaceId !== this.ws) return null;
         return d;

@@ -164,8 +164,8 @@ export const markNotificationRead = adminMutation({
   args: { notificationId: v.id("notifications") },
   returns: v.null(),
   handler: async (ctx, { notificationId }) => {
-    const n = await getOwned(await ctx.db.get(notificationId), ctx.principal);
-    if (n.readAt === undefined) await ctx.db.patch(n._id, { readAt: Date.now() });
+    const n = await getOwned(await ctx.db.get("notifications", notificationId), ctx.principal);
+    if (n.readAt === undefined) await ctx.db.patch("notifications", n._id, { readAt: Date.now() });
     return null;
   },
 });

@@ -75,8 +75,8 @@ export async function remapLegacyRetentionSettings(ctx: MutationCtx, limit: numb
         .query("retentionConfig")
         .withIndex("by_workspace_table", (q) => q.eq("workspaceId", r.workspaceId).eq("table", table))
         .unique();
-      if (current) await ctx.db.delete(r._id);
-      else await ctx.db.patch(r._id, { table });
+      if (current) await ctx.db.delete("retentionConfig", r._id);
+      else await ctx.db.patch("retentionConfig", r._id, { table });
       n++;
     }
   }
@@ -112,7 +112,7 @@ async function purgeScope(
     .take(RETENTION_BATCH);
   for (const r of rows) {
     if (table === "invocationLog" && r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
-    await ctx.db.delete(r._id);
+    await ctx.db.delete(table, r._id);
   }
   // Rows the upgrade has not moved yet expire the same way.
   if (table === "invocationLog")
@@ -140,7 +140,7 @@ export const step = internalMutation({
         .query("webhookDeliveries")
         .withIndex("by_receivedAt", (q) => q.lt("receivedAt", cutoff))
         .take(RETENTION_BATCH);
-      for (const r of rows) await ctx.db.delete(r._id);
+      for (const r of rows) await ctx.db.delete("webhookDeliveries", r._id);
       if (rows.length === RETENTION_BATCH) {
         await ctx.scheduler.runAfter(RETENTION_SPACING_MS, internal.logs.retention.step, args);
         return { deleted: rows.length, done: false };
@@ -221,7 +221,7 @@ export const set = adminMutation({
       .unique();
     // The days in force before (a setting still under the table's old name counts).
     const before = (row ?? (await settingRow(ctx, ctx.principal.workspaceId, table)))?.days ?? defaultDays(table);
-    if (row) await ctx.db.patch(row._id, { days, updatedAt: Date.now() });
+    if (row) await ctx.db.patch("retentionConfig", row._id, { days, updatedAt: Date.now() });
     else
       await ctx.db.insert("retentionConfig", {
         workspaceId: ctx.principal.workspaceId,

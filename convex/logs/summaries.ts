@@ -101,7 +101,7 @@ export const rollupInvocations = internalMutation({
         )
         .first();
       if (row) {
-        await ctx.db.patch(row._id, {
+        await ctx.db.patch("invocationSummary", row._id, {
           total: row.total + k.total,
           allowed: row.allowed + k.allowed,
           denied: row.denied + k.denied,
@@ -114,7 +114,7 @@ export const rollupInvocations = internalMutation({
     // An idle step moves the watermark only across hour boundaries (so reconcile can pass them):
     // no write, and no dashboard refresh, every 30 s for nothing.
     if (batch.length > 0 || hourBucket(through) !== hourBucket(from)) {
-      if (state) await ctx.db.patch(state._id, { through });
+      if (state) await ctx.db.patch("invocationRollup", state._id, { through });
       else await ctx.db.insert("invocationRollup", { through });
     }
     if (more) await ctx.scheduler.runAfter(0, internal.logs.summaries.rollupInvocations, {});
@@ -163,9 +163,9 @@ export const recountInvocationHour = internalMutation({
       .take(10);
     for (const row of existing) {
       const k = t[row.targetKind];
-      if (!k) await ctx.db.delete(row._id);
+      if (!k) await ctx.db.delete("invocationSummary", row._id);
       else {
-        await ctx.db.patch(row._id, k);
+        await ctx.db.patch("invocationSummary", row._id, k);
         delete t[row.targetKind];
       }
     }
@@ -211,9 +211,9 @@ export const recountSecurityHour = internalMutation({
       .withIndex("by_workspace_bucket", (q) => q.eq("workspaceId", workspaceId).eq("bucket", bucket))
       .take(500);
     for (const row of existing) {
-      if (t[row.code] === undefined) await ctx.db.delete(row._id);
+      if (t[row.code] === undefined) await ctx.db.delete("securityEventSummary", row._id);
       else {
-        await ctx.db.patch(row._id, { count: t[row.code] });
+        await ctx.db.patch("securityEventSummary", row._id, { count: t[row.code] });
         delete t[row.code];
       }
     }

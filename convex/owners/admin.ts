@@ -127,7 +127,7 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
       const newHash = o.passwordHash !== undefined && o.passwordHash !== existing.passwordHash;
       if (newHash || (existing.active && !o.active))
         await endPersonSessions(ctx, existing._id, o.active ? "password_changed" : "person_inactive");
-      await ctx.db.patch(existing._id, {
+      await ctx.db.patch("owners", existing._id, {
         passwordHash: o.passwordHash ?? existing.passwordHash,
         clerkUserId: o.clerkUserId ?? existing.clerkUserId,
         email: o.email?.trim().toLowerCase() ?? existing.email,
@@ -160,7 +160,7 @@ async function applyOwners(ctx: MutationCtx, owners: OwnerEntry[], orgLinks: Org
     });
   }
   for (const p of dropped) {
-    await ctx.db.patch(p._id, { active: false, updatedAt: now });
+    await ctx.db.patch("owners", p._id, { active: false, updatedAt: now });
     await endPersonSessions(ctx, p._id, "person_inactive");
     deactivated++;
   }

@@ -39,7 +39,7 @@ export const list = ownerQuery({
       .take(200);
     const out = [];
     for (const m of ms) {
-      const o = await ctx.db.get(m.ownerId);
+      const o = await ctx.db.get("owners", m.ownerId);
       if (!o) continue;
       out.push({
         ownerId: o._id,
@@ -65,7 +65,7 @@ async function memberOf(ctx: MutationCtx, ownerId: Id<"owners">, workspaceId: Id
 }
 
 async function keyOf(ctx: MutationCtx, ownerId: Id<"owners">): Promise<string> {
-  return (await ctx.db.get(ownerId))?.ownerKey ?? String(ownerId);
+  return (await ctx.db.get("owners", ownerId))?.ownerKey ?? String(ownerId);
 }
 
 export const setRole = ownerMutation({
@@ -74,7 +74,7 @@ export const setRole = ownerMutation({
   handler: async (ctx, { ownerId, role }) => {
     const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
     if (ownerId === ctx.principal.ownerId && role !== "owner") fail("FORBIDDEN"); // cannot demote yourself
-    await ctx.db.patch(m._id, { role });
+    await ctx.db.patch("memberships", m._id, { role });
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
@@ -96,7 +96,7 @@ export const setActive = ownerMutation({
   handler: async (ctx, { ownerId, active }) => {
     const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
     if (ownerId === ctx.principal.ownerId && !active) fail("FORBIDDEN"); // cannot lock yourself out
-    await ctx.db.patch(m._id, { active });
+    await ctx.db.patch("memberships", m._id, { active });
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
     // Their sessions in this workspace end at once (their sessions elsewhere are untouched).
     const endedSessions = active
@@ -122,14 +122,15 @@ export const remove = ownerMutation({
   handler: async (ctx, { ownerId }) => {
     const m = await memberOf(ctx, ownerId, ctx.principal.workspaceId);
     if (ownerId === ctx.principal.ownerId) fail("FORBIDDEN"); // cannot remove yourself
-    await ctx.db.delete(m._id);
+    await ctx.db.delete("memberships", m._id);
     await requireActiveOwner(ctx, ctx.principal.workspaceId);
     await endMembershipSessions(ctx, ownerId, ctx.principal.workspaceId, "membership_removed");
     const codes = await ctx.db
       .query("passwordSetCodes")
       .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
       .take(20);
-    for (const c of codes) if (c.workspaceId === ctx.principal.workspaceId) await ctx.db.delete(c._id);
+    for (const c of codes)
+      if (c.workspaceId === ctx.principal.workspaceId) await ctx.db.delete("passwordSetCodes", c._id);
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,
@@ -170,7 +171,7 @@ async function issueCode(
     .query("passwordSetCodes")
     .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
     .take(20);
-  for (const c of old) await ctx.db.delete(c._id);
+  for (const c of old) await ctx.db.delete("passwordSetCodes", c._id);
   const code = newSetPasswordCode();
   const expiresAt = Date.now() + SET_PASSWORD_CODE_TTL_MS;
   await ctx.db.insert("passwordSetCodes", {

@@ -81,7 +81,7 @@ export const linkClerkUsers = internalMutation({
       else {
         rows.push(row(first.owner.ownerKey, first.email, "link"));
         if (apply) {
-          await ctx.db.patch(first.owner._id, { clerkUserId: u.id, updatedAt: Date.now() });
+          await ctx.db.patch("owners", first.owner._id, { clerkUserId: u.id, updatedAt: Date.now() });
           const ms = await ctx.db
             .query("memberships")
             .withIndex("by_owner", (q) => q.eq("ownerId", first.owner._id))

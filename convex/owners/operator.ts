@@ -42,7 +42,7 @@ export const list = internalQuery({
       for (const m of ms) {
         let slug = slugs.get(m.workspaceId);
         if (slug === undefined) {
-          slug = (await ctx.db.get(m.workspaceId))?.slug ?? "(deleted)";
+          slug = (await ctx.db.get("workspaces", m.workspaceId))?.slug ?? "(deleted)";
           slugs.set(m.workspaceId, slug);
         }
         memberships.push({ workspace: slug, role: m.role, active: m.active !== false });

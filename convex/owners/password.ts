@@ -28,7 +28,7 @@ async function dropCodes(ctx: MutationCtx, ownerId: Id<"owners">, keep?: Id<"pas
     .query("passwordSetCodes")
     .withIndex("by_owner", (q) => q.eq("ownerId", ownerId))
     .take(20);
-  for (const c of codes) if (c._id !== keep) await ctx.db.delete(c._id);
+  for (const c of codes) if (c._id !== keep) await ctx.db.delete("passwordSetCodes", c._id);
 }
 
 // ---- change my password (signed in, current password required) ----
@@ -71,7 +71,7 @@ export const beginChange = internalMutation({
       source: `owner:${ownerKey}`,
     });
     if (!r.ok) return { ok: false, retryAfterMs: r.retryAfterMs, passwordHash: null };
-    const o = await ctx.db.get(ownerId);
+    const o = await ctx.db.get("owners", ownerId);
     return { ok: true, retryAfterMs: 0, passwordHash: o?.passwordHash ?? null };
   },
 });
@@ -107,9 +107,9 @@ export const applyChange = internalMutation({
   },
   returns: v.null(),
   handler: async (ctx, a) => {
-    const o = await ctx.db.get(a.ownerId);
+    const o = await ctx.db.get("owners", a.ownerId);
     if (!o || o.passwordHash !== a.expectedHash) fail("PASSWORD_INCORRECT"); // changed meanwhile
-    await ctx.db.patch(a.ownerId, { passwordHash: a.passwordHash, updatedAt: Date.now() });
+    await ctx.db.patch("owners", a.ownerId, { passwordHash: a.passwordHash, updatedAt: Date.now() });
     await dropCodes(ctx, a.ownerId);
     const endedSessions = await endPersonSessions(ctx, a.ownerId, "password_changed", a.keepSessionId);
     await refundLimit(ctx, { name: "signinPerAccount", key: accountLimitKey(a.ownerKey) });
@@ -179,7 +179,7 @@ async function usableCode(ctx: QueryCtx, codeHash: string) {
     .withIndex("by_codeHash", (q) => q.eq("codeHash", codeHash))
     .unique();
   if (!row || !setPasswordCodeUsable(row, Date.now())) return null;
-  const person = await ctx.db.get(row.ownerId);
+  const person = await ctx.db.get("owners", row.ownerId);
   if (!person || !person.active || person.passwordHash) return null;
   return { row, person };
 }
@@ -198,8 +198,8 @@ export const redeem = internalMutation({
     if (!found) return null; // used, expired or replaced while the password was being hashed
     const { row, person } = found;
     const now = Date.now();
-    await ctx.db.patch(person._id, { passwordHash, updatedAt: now });
-    await ctx.db.patch(row._id, { usedAt: now });
+    await ctx.db.patch("owners", person._id, { passwordHash, updatedAt: now });
+    await ctx.db.patch("passwordSetCodes", row._id, { usedAt: now });
     await dropCodes(ctx, person._id, row._id);
     await refundLimit(ctx, { name: "signinPerIp", key: ipLimitKey(ip) });
     await writeAudit(ctx, {

@@ -49,7 +49,7 @@ async function end(ctx: MutationCtx, rows: Doc<"ownerSessions">[], reason: EndRe
   let n = 0;
   for (const r of rows) {
     if (r.endedAt !== undefined) continue;
-    await ctx.db.patch(r._id, { endedAt: now, endReason: reason });
+    await ctx.db.patch("ownerSessions", r._id, { endedAt: now, endReason: reason });
     n++;
   }
   return n;
@@ -133,7 +133,7 @@ export async function recordClerkSession(ctx: MutationCtx, p: Principal, label?:
     });
     await audit("auth.signin");
   } else if (row.workspaceId !== p.workspaceId && row.endedAt === undefined && row.ownerId === p.ownerId) {
-    await ctx.db.patch(row._id, { workspaceId: p.workspaceId, lastSeenAt: now });
+    await ctx.db.patch("ownerSessions", row._id, { workspaceId: p.workspaceId, lastSeenAt: now });
     await audit("auth.switchWorkspace");
   }
 }
@@ -158,7 +158,7 @@ export const startBuiltin = internalMutation({
           .lt("endedAt", now - PRUNE_AFTER_MS),
       )
       .take(PRUNE_PER_SIGNIN);
-    for (const r of old) await ctx.db.delete(r._id);
+    for (const r of old) await ctx.db.delete("ownerSessions", r._id);
     const stale = await ctx.db
       .query("ownerSessions")
       .withIndex("by_owner_ended", (q) => q.eq("ownerId", ownerId).eq("endedAt", undefined))
@@ -190,7 +190,7 @@ async function usable(ctx: Pick<MutationCtx, "db">, sid: string, ownerId: string
   if (String(s.ownerId) !== ownerId) return null;
   const wid = ctx.db.normalizeId("workspaces", workspaceId);
   if (!wid) return null;
-  const owner = await ctx.db.get(s.ownerId);
+  const owner = await ctx.db.get("owners", s.ownerId);
   if (!owner || !owner.active) return null;
   const m = await ctx.db
     .query("memberships")
@@ -207,7 +207,7 @@ export const renew = internalMutation({
   handler: async (ctx, a) => {
     const u = await usable(ctx, a.sid, a.ownerId, a.workspaceId);
     if (!u || u.session.workspaceId !== u.workspaceId) return null;
-    await ctx.db.patch(u.session._id, { lastSeenAt: Date.now() });
+    await ctx.db.patch("ownerSessions", u.session._id, { lastSeenAt: Date.now() });
     return { ownerId: u.session.ownerId, workspaceId: u.workspaceId };
   },
 });
@@ -229,7 +229,7 @@ export const switchTo = internalMutation({
     if (!from || from.session.workspaceId !== from.workspaceId) return "session" as const;
     const to = await usable(ctx, a.sid, a.ownerId, a.toWorkspaceId);
     if (!to) return "membership" as const;
-    await ctx.db.patch(to.session._id, { workspaceId: to.workspaceId, lastSeenAt: Date.now() });
+    await ctx.db.patch("ownerSessions", to.session._id, { workspaceId: to.workspaceId, lastSeenAt: Date.now() });
     for (const workspaceId of new Set([from.workspaceId, to.workspaceId])) {
       await writeAudit(ctx, {
         workspaceId,
@@ -255,7 +255,7 @@ export const recordDenial = internalMutation({
   handler: async (ctx, a) => {
     const ownerId = ctx.db.normalizeId("owners", a.ownerId);
     const wid = ctx.db.normalizeId("workspaces", a.workspaceId);
-    const owner = ownerId ? await ctx.db.get(ownerId) : null;
+    const owner = ownerId ? await ctx.db.get("owners", ownerId) : null;
     const m =
       owner && wid
         ? await ctx.db
@@ -282,7 +282,7 @@ export const stillMember = internalQuery({
     const ownerId = ctx.db.normalizeId("owners", args.ownerId);
     const workspaceId = ctx.db.normalizeId("workspaces", args.workspaceId);
     if (!ownerId || !workspaceId) return null;
-    const owner = await ctx.db.get(ownerId);
+    const owner = await ctx.db.get("owners", ownerId);
     if (!owner || !owner.active) return null;
     const m = await ctx.db
       .query("memberships")

@@ -36,7 +36,7 @@ export const mine = viewerQuery({
     const out = [];
     for (const r of rows) {
       if (r.expiresAt <= now) continue;
-      const ws = await ctx.db.get(r.workspaceId);
+      const ws = await ctx.db.get("workspaces", r.workspaceId);
       out.push({
         sessionId: r._id,
         provider: r.provider,
@@ -68,7 +68,7 @@ export const end = viewerMutation({
   args: { sessionId: v.id("ownerSessions") },
   returns: v.null(),
   handler: async (ctx, { sessionId }) => {
-    const row = await ctx.db.get(sessionId);
+    const row = await ctx.db.get("ownerSessions", sessionId);
     if (!row || row.ownerId !== ctx.principal.ownerId) fail("NOT_FOUND");
     if (await endSession(ctx, row, "ended_by_person"))
       await audit(ctx, "auth.sessionEnded", { provider: row.provider, current: row.sid === ctx.principal.sessionId });

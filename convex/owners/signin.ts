@@ -97,7 +97,7 @@ export const recordSuccess = internalMutation({
   args: { ownerId: v.id("owners"), workspaceId: v.id("workspaces"), ip: v.string(), method: v.string() },
   returns: v.null(),
   handler: async (ctx, { ownerId, workspaceId, ip, method }) => {
-    const owner = await ctx.db.get(ownerId);
+    const owner = await ctx.db.get("owners", ownerId);
     // A password sign-in that succeeded is not a failure: give back what precheck took.
     if (method === "password" && owner) {
       for (const [name, key] of budgets(owner.ownerKey, ip)) await refundLimit(ctx, { name, key });

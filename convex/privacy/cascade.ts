@@ -4,17 +4,22 @@
  * chat session). Every helper spends from a shared budget of deletions and reports whether it
  * finished, so callers can continue in a later transaction.
  */
-import type { MutationCtx } from "../_generated/server";
-import type { Doc, Id } from "../_generated/dataModel";
+import type { MutationCtx, QueryCtx } from "../_generated/server";
+import type { Doc, Id, TableNames } from "../_generated/dataModel";
 import { eraseLegacyInvocationsOf } from "../security/invocationLogMigration";
 
 export type Budget = { left: number };
 
 export type Subject = { kind: "channelUser"; id: Id<"channelUsers"> } | { kind: "chatSession"; id: Id<"chatSessions"> };
 
-async function drop(ctx: MutationCtx, ids: Id<any>[], budget: Budget): Promise<void> {
+export async function drop<T extends TableNames>(
+  ctx: MutationCtx,
+  table: T,
+  ids: Id<T>[],
+  budget: Budget,
+): Promise<void> {
   for (const id of ids) {
-    await ctx.db.delete(id);
+    await ctx.db.delete(table, id);
     budget.left--;
   }
 }
@@ -36,6 +41,7 @@ export async function deleteThread(
     .take(budget.left);
   await drop(
     ctx,
+    "messages",
     messages.map((m) => m._id),
     budget,
   );
@@ -46,6 +52,7 @@ export async function deleteThread(
     .take(budget.left);
   await drop(
     ctx,
+    "toolApprovals",
     approvals.map((a) => a._id),
     budget,
   );
@@ -58,7 +65,7 @@ export async function deleteThread(
     for (const r of rows) {
       if (r.workspaceId !== thread.workspaceId) continue;
       if (r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
-      await ctx.db.delete(r._id);
+      await ctx.db.delete("invocationLog", r._id);
       budget.left--;
     }
     if (budget.left <= 0) return false;
@@ -67,9 +74,14 @@ export async function deleteThread(
     budget.left -= legacy.deleted;
     if (!legacy.done || budget.left <= 0) return false;
   }
-  await ctx.db.delete(thread._id);
+  await ctx.db.delete("threads", thread._id);
   budget.left--;
   return true;
+}
+
+/** The person's own row (channel user or chat session), or null. */
+export async function subjectRow(ctx: QueryCtx, s: Subject): Promise<Doc<"channelUsers"> | Doc<"chatSessions"> | null> {
+  return s.kind === "channelUser" ? await ctx.db.get("channelUsers", s.id) : await ctx.db.get("chatSessions", s.id);
 }
 
 function threadsOf(ctx: MutationCtx, s: Subject) {
@@ -97,6 +109,7 @@ export async function eraseDerived(ctx: MutationCtx, s: Subject, budget: Budget)
       .take(budget.left);
     await drop(
       ctx,
+      "channelOutbox",
       outbox.map((o) => o._id),
       budget,
     );
@@ -107,6 +120,7 @@ export async function eraseDerived(ctx: MutationCtx, s: Subject, budget: Budget)
       .take(budget.left);
     await drop(
       ctx,
+      "pairingCodes",
       codes.map((c) => c._id),
       budget,
     );
@@ -117,6 +131,7 @@ export async function eraseDerived(ctx: MutationCtx, s: Subject, budget: Budget)
       .take(budget.left);
     await drop(
       ctx,
+      "voiceSessions",
       voice.map((x) => x._id),
       budget,
     );
@@ -130,15 +145,15 @@ export async function eraseDerived(ctx: MutationCtx, s: Subject, budget: Budget)
  */
 export async function finishSubject(ctx: MutationCtx, s: Subject, keepBlocked: boolean): Promise<void> {
   if (s.kind === "chatSession") {
-    if (await ctx.db.get(s.id)) await ctx.db.delete(s.id);
+    if (await ctx.db.get("chatSessions", s.id)) await ctx.db.delete("chatSessions", s.id);
     return;
   }
-  const u = await ctx.db.get(s.id);
+  const u = await ctx.db.get("channelUsers", s.id);
   if (!u) return;
   if (keepBlocked) {
     const { _id, _creationTime, ...rest } = u;
     void _creationTime;
-    await ctx.db.replace(_id, {
+    await ctx.db.replace("channelUsers", _id, {
       workspaceId: rest.workspaceId,
       channelId: rest.channelId,
       platform: rest.platform,
@@ -148,6 +163,6 @@ export async function finishSubject(ctx: MutationCtx, s: Subject, keepBlocked: b
       lastSeenAt: rest.lastSeenAt,
     });
   } else {
-    await ctx.db.delete(u._id);
+    await ctx.db.delete("channelUsers", u._id);
   }
 }

@@ -12,7 +12,7 @@ import { ownerMutation } from "../access/builders";
 import { getOwned } from "../access/principal";
 import { writeAudit } from "../audit/log";
 import { RETENTION_SPACING_MS } from "../logs/retention";
-import { eraseDerived, finishSubject, type Subject } from "./cascade";
+import { eraseDerived, finishSubject, subjectRow, type Subject } from "./cascade";
 
 export const ERASE_BATCH = 100;
 
@@ -34,7 +34,7 @@ async function begin(
   },
 ): Promise<void> {
   if (subject.kind === "channelUser") {
-    await ctx.db.patch(subject.id, {
+    await ctx.db.patch("channelUsers", subject.id, {
       blocked: true,
       displayName: undefined,
       contact: undefined,
@@ -44,7 +44,7 @@ async function begin(
       linkedOwnerId: undefined,
     });
   } else {
-    await ctx.db.patch(subject.id, { revokedAt: Date.now(), blocked: true });
+    await ctx.db.patch("chatSessions", subject.id, { revokedAt: Date.now(), blocked: true });
   }
   await writeAudit(ctx, {
     workspaceId: opts.workspaceId,
@@ -71,7 +71,7 @@ export const eraseChannelUser = ownerMutation({
   args: { channelUserId: v.id("channelUsers"), block: v.optional(v.boolean()) },
   returns: v.null(),
   handler: async (ctx, { channelUserId, block }) => {
-    const u = await getOwned(await ctx.db.get(channelUserId), ctx.principal);
+    const u = await getOwned(await ctx.db.get("channelUsers", channelUserId), ctx.principal);
     await begin(
       ctx,
       { kind: "channelUser", id: u._id },
@@ -92,7 +92,7 @@ export const eraseChatSession = ownerMutation({
   args: { sessionId: v.id("chatSessions") },
   returns: v.null(),
   handler: async (ctx, { sessionId }) => {
-    const s = await getOwned(await ctx.db.get(sessionId), ctx.principal);
+    const s = await getOwned(await ctx.db.get("chatSessions", sessionId), ctx.principal);
     await begin(
       ctx,
       { kind: "chatSession", id: s._id },
@@ -113,7 +113,7 @@ export const start = internalMutation({
   args: { subject: subjectValidator, keepBlocked: v.boolean(), batchSize: v.number() },
   returns: v.null(),
   handler: async (ctx, { subject, keepBlocked, batchSize }) => {
-    const row = await ctx.db.get(subject.id);
+    const row = await subjectRow(ctx, subject);
     if (!row) return null;
     await begin(ctx, subject, { workspaceId: row.workspaceId, actorLabel: "operator", keepBlocked, batchSize });
     return null;

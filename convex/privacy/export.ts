@@ -12,6 +12,7 @@ import { clampPage } from "../lib/pagination";
 import { senderTrustValidator } from "../agency/tables";
 import { platformValidator } from "../channels/tables";
 import { voiceStatusValidator } from "../voice/tables";
+import { subjectRow } from "./cascade";
 
 const MAX_VOICE = 100;
 
@@ -62,7 +63,7 @@ export const person = ownerQuery({
   returns: personExportValidator,
   handler: async (ctx, { subject }) => {
     if (subject.kind === "channelUser") {
-      const u = await getOwned(await ctx.db.get(subject.id), ctx.principal);
+      const u = await getOwned(await ctx.db.get("channelUsers", subject.id), ctx.principal);
       return {
         kind: "channelUser" as const,
         id: u._id,
@@ -77,7 +78,7 @@ export const person = ownerQuery({
         lastSeenAt: u.lastSeenAt,
       };
     }
-    const s = await getOwned(await ctx.db.get(subject.id), ctx.principal);
+    const s = await getOwned(await ctx.db.get("chatSessions", subject.id), ctx.principal);
     const voice = await ctx.db
       .query("voiceSessions")
       .withIndex("by_session_started", (q) => q.eq("chatSessionId", s._id))
@@ -115,7 +116,7 @@ export const threads = ownerQuery({
     }),
   ),
   handler: async (ctx, { subject, paginationOpts }) => {
-    await getOwned(await ctx.db.get(subject.id), ctx.principal);
+    await getOwned(await subjectRow(ctx, subject), ctx.principal);
     const q =
       subject.kind === "channelUser"
         ? ctx.db.query("threads").withIndex("by_channelUser", (q) => q.eq("channelUserId", subject.id))
@@ -141,7 +142,7 @@ export const messages = ownerQuery({
     v.object({ _id: v.id("messages"), role: v.string(), text: v.string(), status: v.string(), createdAt: v.number() }),
   ),
   handler: async (ctx, { threadId, paginationOpts }) => {
-    const thread = await getOwned(await ctx.db.get(threadId), ctx.principal);
+    const thread = await getOwned(await ctx.db.get("threads", threadId), ctx.principal);
     const res = await ctx.db
       .query("messages")
       .withIndex("by_thread", (q) => q.eq("threadId", thread._id))

@@ -7,10 +7,10 @@
 import { v } from "convex/values";
 import { internalMutation, type MutationCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
+import type { Id, TableNames } from "../_generated/dataModel";
 import { CONVERSATIONS, DELIVERY_RETENTION_DAYS, RETENTION_SPACING_MS, retentionDays } from "../logs/retention";
 import { DAY } from "../lib/time";
-import { deleteThread, eraseDerived, finishSubject, type Budget } from "./cascade";
+import { deleteThread, drop, eraseDerived, finishSubject, type Budget } from "./cascade";
 import { workspacePage } from "../workspaces/lib";
 
 export const CONVERSATION_BATCH = 100;
@@ -30,11 +30,8 @@ type Ctx = MutationCtx;
 type PhaseResult = { more: boolean; cursor: string | null };
 const done: PhaseResult = { more: false, cursor: null };
 
-async function dropAll(ctx: Ctx, ids: Id<any>[], budget: Budget): Promise<PhaseResult> {
-  for (const id of ids) {
-    await ctx.db.delete(id);
-    budget.left--;
-  }
+async function dropAll<T extends TableNames>(ctx: Ctx, table: T, ids: Id<T>[], budget: Budget): Promise<PhaseResult> {
+  await drop(ctx, table, ids, budget);
   return budget.left <= 0 ? { more: true, cursor: null } : done;
 }
 
@@ -56,6 +53,7 @@ async function runPhase(
         .take(budget.left);
       return dropAll(
         ctx,
+        "messages",
         rows.map((r) => r._id),
         budget,
       );
@@ -78,6 +76,7 @@ async function runPhase(
         .take(budget.left);
       return dropAll(
         ctx,
+        "channelOutbox",
         rows.map((r) => r._id),
         budget,
       );
@@ -89,6 +88,7 @@ async function runPhase(
         .take(budget.left);
       return dropAll(
         ctx,
+        "voiceSessions",
         rows.map((r) => r._id),
         budget,
       );
@@ -133,6 +133,7 @@ async function runPhase(
         .take(budget.left);
       return dropAll(
         ctx,
+        "webhookDeliveries",
         rows.map((r) => r._id),
         budget,
       );

@@ -39,7 +39,7 @@ export const start = internalMutation({
       .query("runnerDeviceRequests")
       .withIndex("by_expiresAt", (q) => q.lt("expiresAt", now))
       .take(PRUNE_PER_START);
-    for (const x of old) await ctx.db.delete(x._id);
+    for (const x of old) await ctx.db.delete("runnerDeviceRequests", x._id);
     // A user code equal to a live one would be ambiguous: the caller draws another.
     const clash = await ctx.db
       .query("runnerDeviceRequests")
@@ -112,12 +112,16 @@ export const poll = internalMutation({
     if (req.status === "pending") return { ok: false as const, code: "RUNNER_REQUEST_PENDING", retryAfterMs: 0 };
     if (req.status === "denied") return { ok: false as const, code: "RUNNER_REQUEST_DENIED", retryAfterMs: 0 };
     if (req.status === "consumed" || !req.grantId) return invalid;
-    const grant = await ctx.db.get(req.grantId);
-    await ctx.db.patch(req._id, { status: "consumed" });
+    const grant = await ctx.db.get("runnerGrants", req.grantId);
+    await ctx.db.patch("runnerDeviceRequests", req._id, { status: "consumed" });
     if (!grant || grant.revokedAt !== undefined || grant.expiresAt <= now || grant.tokenHash !== undefined)
       return invalid;
     const expiresAt = Math.min(now + RUNNER_TOKEN_TTL_MS, grant.expiresAt);
-    await ctx.db.patch(grant._id, { tokenHash: a.tokenHash, tokenExpiresAt: expiresAt, lastUsedAt: now });
+    await ctx.db.patch("runnerGrants", grant._id, {
+      tokenHash: a.tokenHash,
+      tokenExpiresAt: expiresAt,
+      lastUsedAt: now,
+    });
     await writeAudit(ctx, {
       workspaceId: grant.workspaceId,
       actorLabel: `runner:${grant.name}`,
@@ -141,7 +145,7 @@ async function grantProblem(ctx: MutationCtx, g: Doc<"runnerGrants">, now: numbe
   if (g.revokedAt !== undefined) return "revoked";
   if (g.expiresAt <= now) return "grant expired";
   if (g.tokenExpiresAt === undefined || g.tokenExpiresAt <= now) return "token expired";
-  const approver = await ctx.db.get(g.approvedBy);
+  const approver = await ctx.db.get("owners", g.approvedBy);
   if (!approver || !approver.active) return "approver inactive";
   const m = await ctx.db
     .query("memberships")
@@ -194,7 +198,7 @@ export const refresh = internalMutation({
     if (!g) return null;
     const now = Date.now();
     const expiresAt = Math.min(now + RUNNER_TOKEN_TTL_MS, g.expiresAt);
-    await ctx.db.patch(g._id, {
+    await ctx.db.patch("runnerGrants", g._id, {
       tokenHash: a.newTokenHash,
       previousTokenHash: a.tokenHash,
       tokenExpiresAt: expiresAt,
@@ -233,7 +237,7 @@ export const authorize = internalMutation({
   handler: async (ctx, a) => {
     const g = await grantFor(ctx, a.tokenHash, a.ip);
     if (!g) return { ok: false as const, code: "RUNNER_TOKEN_INVALID", retryAfterMs: 0 };
-    const approver = (await ctx.db.get(g.approvedBy))!;
+    const approver = (await ctx.db.get("owners", g.approvedBy))!;
     const caps = usableCapabilities(g.capabilities, approver.ownerKey, process.env);
     if (
       a.capability !== undefined &&
@@ -256,7 +260,7 @@ export const authorize = internalMutation({
       source: `runner:${g._id}`,
     });
     if (!r.ok) return { ok: false as const, code: r.code, retryAfterMs: r.retryAfterMs };
-    await ctx.db.patch(g._id, { lastUsedAt: Date.now() });
+    await ctx.db.patch("runnerGrants", g._id, { lastUsedAt: Date.now() });
     if (a.capability !== undefined) {
       await writeAudit(ctx, {
         workspaceId: g.workspaceId,

@@ -132,7 +132,7 @@ export const approve = ownerMutation({
       createdAt: now,
       expiresAt: now + days * DAY,
     });
-    await ctx.db.patch(r.req._id, {
+    await ctx.db.patch("runnerDeviceRequests", r.req._id, {
       status: "approved",
       decidedBy: ctx.principal.ownerId,
       workspaceId: ctx.principal.workspaceId,
@@ -156,7 +156,7 @@ export const deny = ownerMutation({
   handler: async (ctx, { userCode }) => {
     const r = await pendingByCode(ctx, userCode.slice(0, 32));
     if (!r.ok) return r;
-    await ctx.db.patch(r.req._id, {
+    await ctx.db.patch("runnerDeviceRequests", r.req._id, {
       status: "denied",
       decidedBy: ctx.principal.ownerId,
       workspaceId: ctx.principal.workspaceId,
@@ -204,7 +204,7 @@ export const list = ownerQuery({
     const grants = [];
     for (const g of rows) {
       if (g.expiresAt <= now) continue;
-      const by = await ctx.db.get(g.approvedBy);
+      const by = await ctx.db.get("owners", g.approvedBy);
       grants.push({
         grantId: g._id,
         name: g.name,
@@ -226,9 +226,9 @@ export const revoke = ownerMutation({
   args: { grantId: v.id("runnerGrants") },
   returns: v.null(),
   handler: async (ctx, { grantId }) => {
-    const g = await getOwned(await ctx.db.get(grantId), ctx.principal);
+    const g = await getOwned(await ctx.db.get("runnerGrants", grantId), ctx.principal);
     if (g.revokedAt !== undefined) return null;
-    await ctx.db.patch(g._id, { revokedAt: Date.now(), revokedBy: ctx.principal.ownerKey });
+    await ctx.db.patch("runnerGrants", g._id, { revokedAt: Date.now(), revokedBy: ctx.principal.ownerKey });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

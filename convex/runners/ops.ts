@@ -21,7 +21,7 @@ export const members = internalQuery({
       .take(MAX_MEMBERS + 1);
     const out = [];
     for (const m of ms.slice(0, MAX_MEMBERS)) {
-      const o = await ctx.db.get(m.ownerId);
+      const o = await ctx.db.get("owners", m.ownerId);
       if (o) out.push({ ownerKey: o.ownerKey, role: m.role, active: o.active && m.active !== false });
     }
     return { members: out, more: ms.length > MAX_MEMBERS };

@@ -53,7 +53,7 @@ async function setSecret(
   const existing = await findSecret(ctx.db, table, ownerId, name);
   const now = Date.now();
   if (existing) {
-    await ctx.db.patch(existing._id, { ...sealed, updatedAt: now });
+    await ctx.db.patch(table, existing._id, { ...sealed, updatedAt: now });
   } else {
     const all = await listSecrets(ctx.db, table, ownerId);
     if (all.length >= MAX_SECRETS_PER_OWNER) fail("SECRET_LIMIT_REACHED");
@@ -88,7 +88,7 @@ async function deleteSecret(
   if (!isValidName(name)) fail("ARGS_INVALID", { field: "name" });
   const existing = await findSecret(ctx.db, table, ownerId, name);
   if (!existing) fail("NOT_FOUND");
-  await ctx.db.delete(existing._id);
+  await ctx.db.delete(table, existing._id);
   await writeAudit(ctx, {
     workspaceId: ctx.principal.workspaceId,
     actorId: ctx.principal.ownerId,
@@ -172,7 +172,7 @@ export const purgeOwnerSecrets = internalMutation({
   returns: v.object({ deleted: v.number() }),
   handler: async (ctx, { table, ownerId }) => {
     const rows = await listSecrets(ctx.db, table, ownerId);
-    for (const row of rows) await ctx.db.delete(row._id);
+    for (const row of rows) await ctx.db.delete(table, row._id);
     return { deleted: rows.length };
   },
 });

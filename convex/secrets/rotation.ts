@@ -62,7 +62,7 @@ export const reencryptBatch = internalMutation({
       if (row.keyVersion === ring.currentVersion) continue;
       try {
         const sealed = reencrypt(row, identityOf(table, ownerIdOf(table, row), row.name), ring);
-        await ctx.db.patch(row._id, { ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion });
+        await ctx.db.patch(table, row._id, { ciphertext: sealed.ciphertext, keyVersion: sealed.keyVersion });
         reencrypted++;
       } catch (e) {
         if (!(e instanceof SecretboxError)) throw e;

@@ -125,7 +125,7 @@ export async function putMcpServerSecret(
   const existing = await findSecret(ctx.db, "mcpServerSecrets", server._id, name);
   const now = Date.now();
   if (existing) {
-    await ctx.db.patch(existing._id as Id<"mcpServerSecrets">, { ...value, updatedAt: now });
+    await ctx.db.patch("mcpServerSecrets", existing._id as Id<"mcpServerSecrets">, { ...value, updatedAt: now });
     return;
   }
   const all = await listSecrets(ctx.db, "mcpServerSecrets", server._id);

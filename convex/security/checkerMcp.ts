@@ -55,7 +55,7 @@ export async function precheckMcpHandler(
   ctx: MutationCtx,
   a: ObjectType<typeof precheckMcpArgs>,
 ): Promise<Infer<typeof precheckMcpReturns>> {
-  const found = await ctx.db.get(a.serverId);
+  const found = await ctx.db.get("mcpServers", a.serverId);
   const server = found && found.workspaceId === a.workspaceId ? found : null;
   const toolName = a.toolName.slice(0, 128);
   const targetName = `${server ? server.name : "?"}/${toolName}`;

@@ -84,7 +84,7 @@ export const recordMemberDenial = internalMutation({
     const provider = providerForIssuer(identity.issuer, process.env);
     if (provider === "builtin") {
       const id = ctx.db.normalizeId("owners", identity.subject);
-      owner = id ? await ctx.db.get(id) : null;
+      owner = id ? await ctx.db.get("owners", id) : null;
     } else if (provider) {
       owner = await ctx.db
         .query("owners")
@@ -152,7 +152,7 @@ export const purgeRawEvents = internalMutation({
       .query("securityEventRaw")
       .withIndex("by_at", (q) => q.lt("at", Date.now() - RAW_EVENT_TTL_MS))
       .take(RAW_PURGE_BATCH);
-    for (const r of old) await ctx.db.delete(r._id);
+    for (const r of old) await ctx.db.delete("securityEventRaw", r._id);
     if (old.length === RAW_PURGE_BATCH) await ctx.scheduler.runAfter(0, internal.security.edge.purgeRawEvents, {});
     return { deleted: old.length };
   },

@@ -56,7 +56,7 @@ export async function recordSecurityEvent(ctx: MutationCtx, e: SecurityEventInpu
       q.eq("workspaceId", e.workspaceId).eq("code", e.code).eq("bucket", bucket),
     )
     .unique();
-  if (existing) await ctx.db.patch(existing._id, { count: existing.count + 1 });
+  if (existing) await ctx.db.patch("securityEventSummary", existing._id, { count: existing.count + 1 });
   else await ctx.db.insert("securityEventSummary", { workspaceId: e.workspaceId, code: e.code, bucket, count: 1 });
   if (e.source && countsTowardAbuse(e.code)) await detectAbuse(ctx, e.workspaceId, e.source, at);
 }
@@ -90,7 +90,7 @@ async function detectAbuse(ctx: MutationCtx, workspaceId: Id<"workspaces"> | und
       q.eq("workspaceId", workspaceId).eq("code", "ABUSE_ALERT").eq("bucket", bucket),
     )
     .unique();
-  if (sum) await ctx.db.patch(sum._id, { count: sum.count + 1 });
+  if (sum) await ctx.db.patch("securityEventSummary", sum._id, { count: sum.count + 1 });
   else await ctx.db.insert("securityEventSummary", { workspaceId, code: "ABUSE_ALERT", bucket, count: 1 });
   if (workspaceId) {
     await notify(
@@ -125,7 +125,7 @@ export async function recordRateLimitHit(
       q.eq("workspaceId", e.workspaceId).eq("limitName", e.limitName).eq("bucket", bucket),
     )
     .unique();
-  if (existing) await ctx.db.patch(existing._id, { count: existing.count + 1 });
+  if (existing) await ctx.db.patch("rateLimitHitSummary", existing._id, { count: existing.count + 1 });
   else
     await ctx.db.insert("rateLimitHitSummary", {
       workspaceId: e.workspaceId,

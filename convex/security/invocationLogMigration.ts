@@ -54,7 +54,7 @@ async function addToSummary(ctx: MutationCtx, k: Key, c: Counts): Promise<void> 
     )
     .first();
   if (row) {
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("invocationSummary", row._id, {
       total: row.total + c.total,
       allowed: row.allowed + c.allowed,
       denied: row.denied + c.denied,
@@ -74,7 +74,7 @@ export async function adoptLegacyWatermark(ctx: MutationCtx): Promise<Doc<"invoc
   const state = await ctx.db.query("invocationRollup").withIndex("by_creation_time").first();
   if (state) return state;
   const id = await ctx.db.insert("invocationRollup", { through: (await legacyWatermark(ctx))?.through ?? 0 });
-  return (await ctx.db.get(id))!;
+  return (await ctx.db.get("invocationRollup", id))!;
 }
 
 /** Legacy log rows or summaries not yet moved: the summaries are incomplete until they are. */
@@ -109,7 +109,7 @@ export async function migrateInvocationLogBatch(ctx: MutationCtx, limit = MIGRAT
   for (const s of sums) {
     const { workspaceId, bucket, targetKind, total, allowed, denied, totalDurationMs } = s;
     await addToSummary(ctx, { workspaceId, bucket, targetKind }, { total, allowed, denied, totalDurationMs });
-    await ctx.db.delete(s._id);
+    await ctx.db.delete("skillInvocationSummary", s._id);
   }
   left -= sums.length;
 
@@ -119,7 +119,7 @@ export async function migrateInvocationLogBatch(ctx: MutationCtx, limit = MIGRAT
   for (const r of rows) {
     const { _id, _creationTime, ...fields } = r;
     await ctx.db.insert("invocationLog", fields);
-    await ctx.db.delete(_id);
+    await ctx.db.delete("skillInvocationLog", _id);
     const d = (r.at < through ? 1 : 0) - (r.at < legacyThrough ? 1 : 0);
     if (d === 0) continue;
     const bucket = hourBucket(r.at);
@@ -147,7 +147,7 @@ export async function migrateInvocationLogBatch(ctx: MutationCtx, limit = MIGRAT
   left -= rows.length;
 
   // Every phase came back short of its budget: nothing legacy is left but the watermark.
-  if (left > 0 && legacyState) await ctx.db.delete(legacyState._id);
+  if (left > 0 && legacyState) await ctx.db.delete("skillInvocationRollup", legacyState._id);
   return { settings, summaries: sums.length, rows: rows.length, more: left <= 0 };
 }
 
@@ -159,10 +159,10 @@ export const migrateInvocationLog = internalMutation({
     const step = await migrateInvocationLogBatch(ctx);
     const state = await adoptLegacyWatermark(ctx);
     if (step.more) {
-      await ctx.db.patch(state._id, { migrationStepAt: Date.now() });
+      await ctx.db.patch("invocationRollup", state._id, { migrationStepAt: Date.now() });
       await ctx.scheduler.runAfter(0, internal.security.invocationLogMigration.migrateInvocationLog, {});
     } else if (state.migrationStepAt !== undefined) {
-      await ctx.db.patch(state._id, { migrationStepAt: undefined });
+      await ctx.db.patch("invocationRollup", state._id, { migrationStepAt: undefined });
     }
     return step;
   },
@@ -177,7 +177,7 @@ export async function startInvocationLogMigration(ctx: MutationCtx): Promise<boo
   const state = await adoptLegacyWatermark(ctx);
   const now = Date.now();
   if (state.migrationStepAt !== undefined && now - state.migrationStepAt < MIGRATION_LEASE_MS) return true;
-  await ctx.db.patch(state._id, { migrationStepAt: now });
+  await ctx.db.patch("invocationRollup", state._id, { migrationStepAt: now });
   await ctx.scheduler.runAfter(0, internal.security.invocationLogMigration.migrateInvocationLog, {});
   return true;
 }
@@ -199,7 +199,7 @@ export async function purgeLegacyInvocations(
     .take(limit);
   for (const r of rows) {
     if (r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
-    await ctx.db.delete(r._id);
+    await ctx.db.delete("skillInvocationLog", r._id);
   }
   return rows.length;
 }
@@ -223,7 +223,7 @@ export async function eraseLegacyInvocationsOf(
   for (const r of rows) {
     if (r.workspaceId !== workspaceId) continue;
     if (r.outputStorageId) await ctx.storage.delete(r.outputStorageId);
-    await ctx.db.delete(r._id);
+    await ctx.db.delete("skillInvocationLog", r._id);
     deleted++;
   }
   return { deleted, done: rows.length < limit };

@@ -152,7 +152,7 @@ async function syncWorkspace(
     } else if (existing.configHash === hash) {
       counts.unchanged++; // whatever its status (an owner's "disabled" stays)
     } else {
-      await ctx.db.patch(existing._id, {
+      await ctx.db.patch("skillRegistry", existing._id, {
         ...row,
         status: "pending",
         configHash: hash,
@@ -180,7 +180,7 @@ async function syncWorkspace(
     .take(MAX_SKILLS_PER_WORKSPACE);
   for (const s of all) {
     if (s.type !== "code" || rows.has(s.name) || s.status === "disabled") continue;
-    await ctx.db.patch(s._id, { status: "disabled", updatedAt: now });
+    await ctx.db.patch("skillRegistry", s._id, { status: "disabled", updatedAt: now });
     await writeAudit(ctx, {
       workspaceId,
       actorLabel: "deploy",
@@ -230,7 +230,7 @@ export const check = internalMutation({
     if (state && state.hash === hash && state.newestWorkspaceAt >= newest) return { started: false };
     const now = Date.now();
     if (state?.runningHash === hash && (state.runningSince ?? 0) > now - SYNC_STALE_MS) return { started: false };
-    if (state) await ctx.db.patch(state._id, { runningHash: hash, runningSince: now });
+    if (state) await ctx.db.patch("codeCatalogueState", state._id, { runningHash: hash, runningSince: now });
     else
       await ctx.db.insert("codeCatalogueState", {
         key: STATE_KEY,
@@ -278,7 +278,7 @@ async function syncPage(ctx: MutationCtx, cursor: string | null, hash: string): 
       runningHash: undefined,
       runningSince: undefined,
     };
-    if (state) await ctx.db.patch(state._id, done);
+    if (state) await ctx.db.patch("codeCatalogueState", state._id, done);
     else await ctx.db.insert("codeCatalogueState", { key: STATE_KEY, ...done });
   }
   return { workspaces: page.page.length, ...counts, continues: !page.isDone };

@@ -71,7 +71,7 @@ export const lookup = internalQuery({
       .withIndex("by_storage", (q) => q.eq("storageId", id))
       .first();
     if (!row || row.workspaceId !== workspaceId) return null;
-    const meta = await ctx.db.system.get(id);
+    const meta = await ctx.db.system.get("_storage", id);
     if (!meta) return null;
     return { storageId: id, size: meta.size };
   },
@@ -93,7 +93,7 @@ export const claim = internalMutation({
   args: { workspaceId: v.id("workspaces"), ownerId: v.id("owners"), storageId: v.id("_storage") },
   returns: v.union(v.literal("claimed"), v.literal("missing")),
   handler: async (ctx, { workspaceId, ownerId, storageId }) => {
-    const meta = await ctx.db.system.get(storageId);
+    const meta = await ctx.db.system.get("_storage", storageId);
     if (!meta) return "missing" as const;
     const image = await ctx.db
       .query("skillImages")
@@ -121,7 +121,7 @@ export const claim = internalMutation({
     const mine = (g: (typeof open)[number]) => g.ownerId === ownerId && g.workspaceId === workspaceId;
     const grant = covering.find(mine);
     if (!grant || !covering.every(mine)) fail("FORBIDDEN");
-    await ctx.db.patch(grant._id, { storageId, claimedAt: Date.now() });
+    await ctx.db.patch("uploadGrants", grant._id, { storageId, claimedAt: Date.now() });
     return "claimed" as const;
   },
 });
@@ -129,7 +129,7 @@ export const claim = internalMutation({
 export const storedSize = internalQuery({
   args: { storageId: v.id("_storage") },
   returns: v.union(v.null(), v.number()),
-  handler: async (ctx, { storageId }) => (await ctx.db.system.get(storageId))?.size ?? null,
+  handler: async (ctx, { storageId }) => (await ctx.db.system.get("_storage", storageId))?.size ?? null,
 });
 
 /** Records a validated image; only for an object the workspace has claimed. */
@@ -190,7 +190,7 @@ export const rejected = internalMutation({
         .withIndex("by_storage", (q) => q.eq("storageId", storageId))
         .first();
       if (!grant || grant.ownerId !== ownerId || grant.workspaceId !== workspaceId || image) fail("FORBIDDEN");
-      if (await ctx.db.system.get(storageId)) await ctx.storage.delete(storageId);
+      if (await ctx.db.system.get("_storage", storageId)) await ctx.storage.delete(storageId);
     }
     await recordSecurityEvent(ctx, {
       workspaceId,
@@ -220,7 +220,7 @@ export const generateUploadUrl = adminMutation({
       .query("uploadGrants")
       .withIndex("by_owner_open", (q) => q.eq("ownerId", p.ownerId).eq("storageId", undefined).lt("expiresAt", now))
       .take(MAX_OPEN_GRANTS);
-    for (const g of expired) await ctx.db.delete(g._id);
+    for (const g of expired) await ctx.db.delete("uploadGrants", g._id);
     const open = await ctx.db
       .query("uploadGrants")
       .withIndex("by_owner_open", (q) => q.eq("ownerId", p.ownerId).eq("storageId", undefined).gte("expiresAt", now))

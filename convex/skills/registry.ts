@@ -96,7 +96,7 @@ export const list = viewerQuery({
 export const get = viewerQuery({
   args: { skillId: v.id("skillRegistry") },
   returns: skillDoc,
-  handler: async (ctx, { skillId }) => await getOwned(await ctx.db.get(skillId), ctx.principal),
+  handler: async (ctx, { skillId }) => await getOwned(await ctx.db.get("skillRegistry", skillId), ctx.principal),
 });
 
 const draftArgs = {
@@ -157,7 +157,7 @@ export const update = adminMutation({
   },
   returns: v.object({ status: skillStatusValidator }),
   handler: async (ctx, a) => {
-    const skill = await getOwned(await ctx.db.get(a.skillId), ctx.principal);
+    const skill = await getOwned(await ctx.db.get("skillRegistry", a.skillId), ctx.principal);
     const rate = a.rateLimitPerMinute === null ? undefined : (a.rateLimitPerMinute ?? skill.rateLimitPerMinute);
     const timeoutMs = a.timeoutMs ?? skill.timeoutMs;
     const maxOutputBytes = a.maxOutputBytes ?? skill.maxOutputBytes;
@@ -251,7 +251,7 @@ export const update = adminMutation({
         approvedHash = undefined;
       }
     }
-    await ctx.db.replace(skill._id, {
+    await ctx.db.replace("skillRegistry", skill._id, {
       workspaceId: skill.workspaceId,
       name: next.name,
       description: next.description,
@@ -289,7 +289,7 @@ export const approve = adminMutation({
   args: { skillId: v.id("skillRegistry") },
   returns: v.union(v.null(), v.object({ refused: v.literal("TWO_PERSON_RULE") })),
   handler: async (ctx, { skillId }) => {
-    const skill = await getOwned(await ctx.db.get(skillId), ctx.principal);
+    const skill = await getOwned(await ctx.db.get("skillRegistry", skillId), ctx.principal);
     let mod: (typeof CODE_SKILLS)[string] | undefined;
     if (skill.type === "code") {
       // Approve only what is deployed: a code change not yet synced cannot be approved.
@@ -303,7 +303,7 @@ export const approve = adminMutation({
     }
     const hash = await reviewHash(skill);
     const now = Date.now();
-    await ctx.db.patch(skill._id, {
+    await ctx.db.patch("skillRegistry", skill._id, {
       status: "approved",
       configHash: hash,
       approvedHash: hash,
@@ -321,8 +321,8 @@ export const reject = adminMutation({
   args: { skillId: v.id("skillRegistry") },
   returns: v.null(),
   handler: async (ctx, { skillId }) => {
-    const skill = await getOwned(await ctx.db.get(skillId), ctx.principal);
-    await ctx.db.patch(skill._id, {
+    const skill = await getOwned(await ctx.db.get("skillRegistry", skillId), ctx.principal);
+    await ctx.db.patch("skillRegistry", skill._id, {
       status: "rejected",
       approvedBy: undefined,
       approvedAt: undefined,
@@ -339,8 +339,8 @@ export const disable = adminMutation({
   args: { skillId: v.id("skillRegistry") },
   returns: v.null(),
   handler: async (ctx, { skillId }) => {
-    const skill = await getOwned(await ctx.db.get(skillId), ctx.principal);
-    await ctx.db.patch(skill._id, { status: "disabled", updatedAt: Date.now() });
+    const skill = await getOwned(await ctx.db.get("skillRegistry", skillId), ctx.principal);
+    await ctx.db.patch("skillRegistry", skill._id, { status: "disabled", updatedAt: Date.now() });
     await audit(ctx, ctx.principal, "skill.disable", skill, { status: skill.status }, { status: "disabled" });
     return null;
   },

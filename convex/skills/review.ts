@@ -42,13 +42,13 @@ export async function saveApprovedSource(
     .query("skillApprovedSources")
     .withIndex("by_skill", (q) => q.eq("skillId", skill._id))
     .unique();
-  if (existing) await ctx.db.replace(existing._id, row);
+  if (existing) await ctx.db.replace("skillApprovedSources", existing._id, row);
   else await ctx.db.insert("skillApprovedSources", row);
 }
 
 const personName = async (ctx: { db: QueryCtx["db"] }, id: Id<"owners"> | undefined) => {
   if (!id) return null;
-  const o = await ctx.db.get(id);
+  const o = await ctx.db.get("owners", id);
   return o ? o.displayName?.trim() || o.ownerKey : "a former member";
 };
 
@@ -85,7 +85,7 @@ export const reviewInfo = viewerQuery({
     selfApproval: v.boolean(),
   }),
   handler: async (ctx, { skillId }) => {
-    const s = await getOwned(await ctx.db.get(skillId), ctx.principal);
+    const s = await getOwned(await ctx.db.get("skillRegistry", skillId), ctx.principal);
     const ws = ctx.principal.workspaceId;
     const rule = await twoPersonRuleOn(ctx, ws);
     const rate = s.rateLimitPerMinute

@@ -27,7 +27,7 @@ export const skillForTest = internalQuery({
   args: { skillId: v.id("skillRegistry"), workspaceId: v.id("workspaces") },
   returns: v.union(v.null(), v.object({ name: v.string() })),
   handler: async (ctx, { skillId, workspaceId }) => {
-    const s = await ctx.db.get(skillId);
+    const s = await ctx.db.get("skillRegistry", skillId);
     return s && s.workspaceId === workspaceId ? { name: s.name } : null;
   },
 });

@@ -135,7 +135,7 @@ async function ownVoiceSession(
   id: string,
 ): Promise<Doc<"voiceSessions">> {
   const vid = ctx.db.normalizeId("voiceSessions", id);
-  const row = vid ? await ctx.db.get(vid) : null;
+  const row = vid ? await ctx.db.get("voiceSessions", vid) : null;
   if (!row || row.chatSessionId !== ctx.session._id) fail("FORBIDDEN");
   return row;
 }
@@ -198,7 +198,7 @@ export const mintInfo = internalQuery({
   args: { voiceSessionId: v.id("voiceSessions") },
   returns: v.union(v.null(), v.object({ agentId: v.union(v.string(), v.null()), grantedSeconds: v.number() })),
   handler: async (ctx, { voiceSessionId }) => {
-    const row = await ctx.db.get(voiceSessionId);
+    const row = await ctx.db.get("voiceSessions", voiceSessionId);
     if (!row || row.status !== "active") return null;
     return { agentId: agentIdFor(await readConfig(ctx, row.workspaceId)) ?? null, grantedSeconds: row.grantedSeconds };
   },
@@ -257,17 +257,17 @@ export const attach = internalMutation({
   },
   returns: v.null(),
   handler: async (ctx, a) => {
-    const row = await ctx.db.get(a.voiceSessionId);
+    const row = await ctx.db.get("voiceSessions", a.voiceSessionId);
     if (!row || row.status !== "active") return null;
     if (a.signedUrl) {
-      await ctx.db.patch(row._id, {
+      await ctx.db.patch("voiceSessions", row._id, {
         signedUrl: a.signedUrl,
         conversationId: a.conversationId,
         urlIssuedAt: Date.now(),
       });
     } else {
       // nothing was used: the whole grant goes back
-      await ctx.db.patch(row._id, {
+      await ctx.db.patch("voiceSessions", row._id, {
         status: "ended",
         endedAt: Date.now(),
         usedSeconds: 0,
@@ -327,7 +327,7 @@ export const get = sessionQuery({
 async function endRow(ctx: MutationCtx, row: Doc<"voiceSessions">, now: number) {
   const elapsed = Math.min(row.grantedSeconds, Math.max(0, Math.ceil((now - row.startedAt) / 1000)));
   const usedSeconds = row.urlIssuedAt === undefined ? elapsed : row.grantedSeconds;
-  await ctx.db.patch(row._id, { status: "ended", endedAt: now, usedSeconds, signedUrl: undefined });
+  await ctx.db.patch("voiceSessions", row._id, { status: "ended", endedAt: now, usedSeconds, signedUrl: undefined });
   if (row.conversationId) {
     const grantEnd = row.startedAt + row.grantedSeconds * 1000;
     await ctx.scheduler.runAfter(0, internal.voice.sessions.settle, {
@@ -360,7 +360,7 @@ export const expire = internalMutation({
   args: { voiceSessionId: v.id("voiceSessions") },
   returns: v.null(),
   handler: async (ctx, { voiceSessionId }) => {
-    const row = await ctx.db.get(voiceSessionId);
+    const row = await ctx.db.get("voiceSessions", voiceSessionId);
     if (row && row.status === "active") await endRow(ctx, row, Date.now());
     return null;
   },
@@ -394,7 +394,7 @@ export const settleInfo = internalQuery({
   args: { voiceSessionId: v.id("voiceSessions") },
   returns: v.union(v.null(), v.object({ conversationId: v.string() })),
   handler: async (ctx, { voiceSessionId }) => {
-    const row = await ctx.db.get(voiceSessionId);
+    const row = await ctx.db.get("voiceSessions", voiceSessionId);
     return row && row.status === "ended" && row.conversationId ? { conversationId: row.conversationId } : null;
   },
 });
@@ -403,10 +403,10 @@ export const charge = internalMutation({
   args: { voiceSessionId: v.id("voiceSessions"), seconds: v.number() },
   returns: v.null(),
   handler: async (ctx, { voiceSessionId, seconds }) => {
-    const row = await ctx.db.get(voiceSessionId);
+    const row = await ctx.db.get("voiceSessions", voiceSessionId);
     if (!row || row.status !== "ended") return null;
     const usedSeconds = Math.min(row.grantedSeconds, Math.max(0, Math.ceil(seconds)));
-    if (usedSeconds !== row.usedSeconds) await ctx.db.patch(row._id, { usedSeconds });
+    if (usedSeconds !== row.usedSeconds) await ctx.db.patch("voiceSessions", row._id, { usedSeconds });
     return null;
   },
 });
@@ -429,7 +429,7 @@ export const submitTranscript = sessionMutation({
     if (row.status !== "active" || now > row.startedAt + row.grantedSeconds * 1000 + TRANSCRIPT_GRACE_MS)
       fail("VOICE_SESSION_INACTIVE");
     const tid = ctx.db.normalizeId("threads", a.threadId);
-    const thread = tid ? await ctx.db.get(tid) : null;
+    const thread = tid ? await ctx.db.get("threads", tid) : null;
     if (!thread || thread.sessionId !== s._id) fail("FORBIDDEN");
     const max = maxMessageChars(await readConfig(ctx, s.workspaceId));
     if (charCount(a.text) > 4 * max) fail("MESSAGE_TOO_LONG", { maxChars: max });

@@ -67,7 +67,7 @@ export async function joinLinkedOrg(ctx: MutationCtx): Promise<boolean> {
       createdAt: now,
       updatedAt: now,
     });
-    person = (await ctx.db.get(id))!;
+    person = (await ctx.db.get("owners", id))!;
   }
   const existing = await ctx.db
     .query("memberships")

@@ -45,7 +45,7 @@ export async function setMembership(
     .withIndex("by_owner_workspace", (q) => q.eq("ownerId", ownerId).eq("workspaceId", workspaceId))
     .unique();
   if (m) {
-    if (m.role !== role) await ctx.db.patch(m._id, { role });
+    if (m.role !== role) await ctx.db.patch("memberships", m._id, { role });
   } else {
     await ctx.db.insert("memberships", { ownerId, workspaceId, role, createdAt: Date.now() });
   }
@@ -62,7 +62,7 @@ export async function hasActiveOwner(ctx: QueryCtx, workspaceId: Id<"workspaces"
     .take(OWNER_SCAN);
   for (const m of owners) {
     if (m.active === false) continue;
-    const person = await ctx.db.get(m.ownerId);
+    const person = await ctx.db.get("owners", m.ownerId);
     if (person?.active) return true;
   }
   return false;

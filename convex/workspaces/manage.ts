@@ -6,7 +6,7 @@ export const current = viewerQuery({
   args: {},
   returns: v.object({ workspaceId: v.id("workspaces"), name: v.string(), role: v.string(), ownerKey: v.string() }),
   handler: async (ctx) => {
-    const ws = await ctx.db.get(ctx.principal.workspaceId);
+    const ws = await ctx.db.get("workspaces", ctx.principal.workspaceId);
     return {
       workspaceId: ctx.principal.workspaceId,
       name: ws?.name ?? "",
@@ -34,7 +34,7 @@ export const mine = viewerQuery({
     const out = [];
     for (const m of ms) {
       if (m.active === false || m.via === "clerkOrg") continue;
-      const ws = await ctx.db.get(m.workspaceId);
+      const ws = await ctx.db.get("workspaces", m.workspaceId);
       if (!ws) continue;
       out.push({ workspaceId: ws._id, name: ws.name, role: m.role, current: ws._id === ctx.principal.workspaceId });
     }

@@ -31,7 +31,7 @@ export const status = ownerQuery({
     ),
   }),
   handler: async (ctx) => {
-    const ws = await ctx.db.get(ctx.principal.workspaceId);
+    const ws = await ctx.db.get("workspaces", ctx.principal.workspaceId);
     const identity = await ctx.auth.getUserIdentity();
     const org = ctx.principal.provider === "clerk" ? clerkOrgOf(identity) : null;
     const other = org ? await workspaceForOrg(ctx, org.id) : null;
@@ -51,7 +51,7 @@ async function setLink(
   clerkOrgId: string | null,
   actor: { actorId?: Id<"owners">; actorLabel: string },
 ) {
-  const ws = await ctx.db.get(workspaceId);
+  const ws = await ctx.db.get("workspaces", workspaceId);
   if (!ws) fail("NOT_FOUND");
   if (clerkOrgId !== null) {
     if (!ORG_ID.test(clerkOrgId)) fail("ARGS_INVALID", { field: "clerkOrgId" });
@@ -61,7 +61,7 @@ async function setLink(
   const before = { clerkOrgId: ws.clerkOrgId ?? null, jit: ws.clerkOrgJit === true };
   // Unlinking also turns just-in-time membership off; a new link starts with it off.
   const jit = clerkOrgId !== null && clerkOrgId === ws.clerkOrgId ? ws.clerkOrgJit === true : false;
-  await ctx.db.patch(workspaceId, { clerkOrgId: clerkOrgId ?? undefined, clerkOrgJit: jit || undefined });
+  await ctx.db.patch("workspaces", workspaceId, { clerkOrgId: clerkOrgId ?? undefined, clerkOrgJit: jit || undefined });
   await writeAudit(ctx, {
     workspaceId,
     ...actor,
@@ -110,9 +110,9 @@ export const setJit = ownerMutation({
   args: { enabled: v.boolean() },
   returns: v.null(),
   handler: async (ctx, { enabled }) => {
-    const ws = await ctx.db.get(ctx.principal.workspaceId);
+    const ws = await ctx.db.get("workspaces", ctx.principal.workspaceId);
     if (!ws?.clerkOrgId) fail("ORG_NOT_LINKED");
-    await ctx.db.patch(ws._id, { clerkOrgJit: enabled || undefined });
+    await ctx.db.patch("workspaces", ws._id, { clerkOrgJit: enabled || undefined });
     await writeAudit(ctx, {
       workspaceId: ws._id,
       actorId: ctx.principal.ownerId,
@@ -150,12 +150,12 @@ export async function operatorLink(
   clerkOrgId: string | null,
   jit?: boolean,
 ) {
-  const ws = await ctx.db.get(workspaceId);
+  const ws = await ctx.db.get("workspaces", workspaceId);
   if (!ws) fail("NOT_FOUND");
   if ((ws.clerkOrgId ?? null) !== clerkOrgId) await setLink(ctx, workspaceId, clerkOrgId, { actorLabel: "operator" });
-  if (jit !== undefined && jit !== ((await ctx.db.get(workspaceId))!.clerkOrgJit === true)) {
+  if (jit !== undefined && jit !== ((await ctx.db.get("workspaces", workspaceId))!.clerkOrgJit === true)) {
     if (jit && !clerkOrgId) fail("ORG_NOT_LINKED");
-    await ctx.db.patch(workspaceId, { clerkOrgJit: jit || undefined });
+    await ctx.db.patch("workspaces", workspaceId, { clerkOrgJit: jit || undefined });
     await writeAudit(ctx, {
       workspaceId,
       actorLabel: "operator",
@@ -164,6 +164,6 @@ export async function operatorLink(
       after: { jit },
     });
   }
-  const after = (await ctx.db.get(workspaceId))!;
+  const after = (await ctx.db.get("workspaces", workspaceId))!;
   return { workspaceId, clerkOrgId: after.clerkOrgId ?? null, jit: after.clerkOrgJit === true };
 }

@@ -17,7 +17,7 @@ import { recordSecurityEvent } from "../security/events";
 import type { Principal } from "../access/principal";
 
 export async function twoPersonRuleOn(ctx: QueryCtx | MutationCtx, workspaceId: Id<"workspaces">): Promise<boolean> {
-  return (await ctx.db.get(workspaceId))?.twoPersonRule === true;
+  return (await ctx.db.get("workspaces", workspaceId))?.twoPersonRule === true;
 }
 
 /** True when the rule is on and the approver is the person who made the change. */
@@ -75,7 +75,7 @@ export const setTwoPersonRule = ownerMutation({
   handler: async (ctx, { on }) => {
     const p = ctx.principal;
     const before = await twoPersonRuleOn(ctx, p.workspaceId);
-    if (before !== on) await ctx.db.patch(p.workspaceId, { twoPersonRule: on });
+    if (before !== on) await ctx.db.patch("workspaces", p.workspaceId, { twoPersonRule: on });
     await writeAudit(ctx, {
       workspaceId: p.workspaceId,
       actorId: p.ownerId,

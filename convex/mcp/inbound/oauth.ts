@@ -301,9 +301,9 @@ export const consentRequest = ownerQuery({
     if (!req) return { invalid: "unknown" as const };
     if (req.decidedAt !== undefined) return { invalid: "decided" as const };
     if (req.expiresAt <= Date.now()) return { invalid: "expired" as const };
-    const client = await ctx.db.get(req.clientRef);
+    const client = await ctx.db.get("oauthClients", req.clientRef);
     if (!client) return { invalid: "unknown" as const };
-    const ws = await ctx.db.get(ctx.principal.workspaceId);
+    const ws = await ctx.db.get("workspaces", ctx.principal.workspaceId);
     return {
       clientName: client.clientName,
       clientId: client.clientId,
@@ -327,7 +327,7 @@ async function decidable(ctx: MutationCtx, requestId: string) {
   const req = await pendingRequest(ctx, requestId);
   if (!req || req.decidedAt !== undefined) fail("OAUTH_REQUEST_INVALID");
   if (req.expiresAt <= Date.now()) fail("OAUTH_REQUEST_INVALID", { reason: "expired" });
-  const client = await ctx.db.get(req.clientRef);
+  const client = await ctx.db.get("oauthClients", req.clientRef);
   if (!client) fail("OAUTH_REQUEST_INVALID");
   return { req, client };
 }
@@ -341,7 +341,7 @@ export const approve = ownerMutation({
     const { req, client } = await decidable(ctx, a.requestId);
     const { toolScopes, upstreamScopes } = await resolveScopes(ctx, p.workspaceId, a.toolScopes);
     const now = Date.now();
-    await ctx.db.patch(req._id, { decidedAt: now });
+    await ctx.db.patch("oauthRequests", req._id, { decidedAt: now });
     const code = randomToken(OAUTH_PREFIX.code, 32);
     await ctx.db.insert("oauthCodes", {
       codeHash: await sha256Hex(code),
@@ -381,7 +381,7 @@ export const deny = ownerMutation({
   handler: async (ctx, a) => {
     const p = ctx.principal;
     const { req, client } = await decidable(ctx, a.requestId);
-    await ctx.db.patch(req._id, { decidedAt: Date.now() });
+    await ctx.db.patch("oauthRequests", req._id, { decidedAt: Date.now() });
     await writeAudit(ctx, {
       workspaceId: p.workspaceId,
       actorId: p.ownerId,
@@ -455,17 +455,18 @@ export async function revokeGrant(
   actor: { actorId?: Id<"owners">; actorLabel: string },
 ): Promise<void> {
   const now = Date.now();
-  if (grant.revokedAt === undefined) await ctx.db.patch(grant._id, { revokedAt: now, revokedReason: reason });
+  if (grant.revokedAt === undefined)
+    await ctx.db.patch("mcpClientTokens", grant._id, { revokedAt: now, revokedReason: reason });
   const tokens = await ctx.db
     .query("oauthTokens")
     .withIndex("by_grant", (q) => q.eq("grantId", grant._id))
     .take(1000);
-  for (const t of tokens) if (t.revokedAt === undefined) await ctx.db.patch(t._id, { revokedAt: now });
+  for (const t of tokens) if (t.revokedAt === undefined) await ctx.db.patch("oauthTokens", t._id, { revokedAt: now });
   const open = await ctx.db
     .query("mcpSessions")
     .withIndex("by_client_closed", (q) => q.eq("clientTokenId", grant._id).eq("closedAt", undefined))
     .take(200);
-  for (const s of open) await ctx.db.patch(s._id, { closedAt: now });
+  for (const s of open) await ctx.db.patch("mcpSessions", s._id, { closedAt: now });
   await writeAudit(ctx, {
     workspaceId: grant.workspaceId,
     ...actor,
@@ -506,7 +507,7 @@ export const exchangeCode = internalMutation({
     const now = Date.now();
     if (code.usedAt !== undefined) {
       // RFC 6749 §4.1.2: a code used twice revokes what was issued from it.
-      const grant = code.grantId ? await ctx.db.get(code.grantId) : null;
+      const grant = code.grantId ? await ctx.db.get("mcpClientTokens", code.grantId) : null;
       if (grant) await revokeGrant(ctx, grant, "code_reuse", { actorLabel: "oauth: code replay" });
       await event(
         ctx,
@@ -518,7 +519,7 @@ export const exchangeCode = internalMutation({
       return refuse(400, "invalid_grant");
     }
     // Spent by this attempt whatever its outcome: a code allows one try.
-    await ctx.db.patch(code._id, { usedAt: now });
+    await ctx.db.patch("oauthCodes", code._id, { usedAt: now });
     if (code.expiresAt <= now) return refuse(400, "invalid_grant", "code expired");
     if (code.redirectUri !== a.redirectUri) {
       await event(
@@ -550,9 +551,9 @@ export const exchangeCode = internalMutation({
       createdAt: now,
       oauthClientId: client._id,
     });
-    await ctx.db.patch(code._id, { grantId });
-    await ctx.db.patch(client._id, { lastUsedAt: now });
-    const grant = (await ctx.db.get(grantId))!;
+    await ctx.db.patch("oauthCodes", code._id, { grantId });
+    await ctx.db.patch("oauthClients", client._id, { lastUsedAt: now });
+    const grant = (await ctx.db.get("mcpClientTokens", grantId))!;
     await writeAudit(ctx, {
       workspaceId: code.workspaceId,
       actorLabel: `oauth:${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}`,
@@ -589,7 +590,7 @@ export const refresh = internalMutation({
       await event(ctx, "OAUTH_GRANT_INVALID", "refresh token presented by another client", a.ip, row.workspaceId);
       return refuse(400, "invalid_grant");
     }
-    const grant = await ctx.db.get(row.grantId);
+    const grant = await ctx.db.get("mcpClientTokens", row.grantId);
     if (!grant || grant.revokedAt !== undefined) return refuse(400, "invalid_grant");
     const now = Date.now();
     if (row.rotatedAt !== undefined) {
@@ -608,8 +609,8 @@ export const refresh = internalMutation({
       return refuse(400, "invalid_grant");
     if ((a.resource !== undefined && a.resource !== grant.audience) || grant.audience !== a.audience)
       return refuse(400, "invalid_target");
-    await ctx.db.patch(row._id, { rotatedAt: now });
-    await ctx.db.patch(client._id, { lastUsedAt: now });
+    await ctx.db.patch("oauthTokens", row._id, { rotatedAt: now });
+    await ctx.db.patch("oauthClients", client._id, { lastUsedAt: now });
     return await issuePair(ctx, grant, client._id, now);
   },
 });
@@ -628,15 +629,15 @@ export const revokeToken = internalMutation({
       .withIndex("by_hash", (q) => q.eq("tokenHash", hash))
       .unique();
     if (!row) return { ok: true as const };
-    const client = await ctx.db.get(row.clientRef);
+    const client = await ctx.db.get("oauthClients", row.clientRef);
     // A client may revoke only its own tokens (when it names itself, it must be the owner of the token).
     if (!client || (a.clientId !== undefined && a.clientId !== client.clientId)) return { ok: true as const };
-    const grant = await ctx.db.get(row.grantId);
+    const grant = await ctx.db.get("mcpClientTokens", row.grantId);
     if (!grant) return { ok: true as const };
     if (row.kind === "refresh")
       await revokeGrant(ctx, grant, "client", { actorLabel: `oauth:${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}` });
     else if (row.revokedAt === undefined) {
-      await ctx.db.patch(row._id, { revokedAt: Date.now() });
+      await ctx.db.patch("oauthTokens", row._id, { revokedAt: Date.now() });
       await writeAudit(ctx, {
         workspaceId: grant.workspaceId,
         actorLabel: `oauth:${client.clientId.slice(0, TOKEN_PREFIX_CHARS)}`,
@@ -684,8 +685,8 @@ export const listGrants = viewerQuery({
     const out = [];
     for (const r of rows) {
       if (!r.oauthClientId) continue;
-      const client = await ctx.db.get(r.oauthClientId);
-      const owner = r.createdBy ? await ctx.db.get(r.createdBy) : null;
+      const client = await ctx.db.get("oauthClients", r.oauthClientId);
+      const owner = r.createdBy ? await ctx.db.get("owners", r.createdBy) : null;
       out.push({
         _id: r._id,
         clientName: r.name,
@@ -709,7 +710,7 @@ export const revokeGrantByOwner = ownerMutation({
   args: { grantId: v.id("mcpClientTokens") },
   returns: v.null(),
   handler: async (ctx, { grantId }) => {
-    const grant = await getOwned(await ctx.db.get(grantId), ctx.principal);
+    const grant = await getOwned(await ctx.db.get("mcpClientTokens", grantId), ctx.principal);
     if (!grant.oauthClientId) fail("NOT_FOUND");
     if (grant.revokedAt !== undefined) return null;
     await revokeGrant(ctx, grant, "owner", { actorId: ctx.principal.ownerId, actorLabel: ctx.principal.ownerKey });
@@ -728,17 +729,17 @@ export const pruneOAuth = internalMutation({
       .query("oauthRequests")
       .withIndex("by_expiresAt", (q) => q.lt("expiresAt", now))
       .take(PRUNE_BATCH);
-    for (const r of reqs) await ctx.db.delete(r._id);
+    for (const r of reqs) await ctx.db.delete("oauthRequests", r._id);
     const codes = await ctx.db
       .query("oauthCodes")
       .withIndex("by_expiresAt", (q) => q.lt("expiresAt", now - KEEP_AFTER_EXPIRY_MS))
       .take(PRUNE_BATCH);
-    for (const c of codes) await ctx.db.delete(c._id);
+    for (const c of codes) await ctx.db.delete("oauthCodes", c._id);
     const tokens = await ctx.db
       .query("oauthTokens")
       .withIndex("by_expiresAt", (q) => q.lt("expiresAt", now - KEEP_AFTER_EXPIRY_MS))
       .take(PRUNE_BATCH);
-    for (const t of tokens) await ctx.db.delete(t._id);
+    for (const t of tokens) await ctx.db.delete("oauthTokens", t._id);
     deleted = reqs.length + codes.length + tokens.length;
     return { deleted };
   },

@@ -81,7 +81,7 @@ async function openSessions(
     .take(64);
   const open: Doc<"mcpSessions">[] = [];
   for (const s of rows) {
-    if (s.lastSeenAt + SESSION_IDLE_MS <= now) await ctx.db.patch(s._id, { closedAt: now });
+    if (s.lastSeenAt + SESSION_IDLE_MS <= now) await ctx.db.patch("mcpSessions", s._id, { closedAt: now });
     else open.push(s);
   }
   return open;
@@ -102,7 +102,7 @@ function upstreamOf(token: Doc<"mcpClientTokens">): Upstream[] {
 async function listableUpstream(ctx: MutationCtx, token: Doc<"mcpClientTokens">, upstream: Upstream[]) {
   const tools = [];
   for (const u of upstream) {
-    const server = await ctx.db.get(u.serverId);
+    const server = await ctx.db.get("mcpServers", u.serverId);
     if (!server || server.workspaceId !== token.workspaceId || server.status !== "approved" || !server.enabled)
       continue;
     const tool = await ctx.db
@@ -184,7 +184,7 @@ export const admit = internalMutation({
       if (!access || access.kind !== "access") return await unauthenticated("unknown oauth token");
       if (access.revokedAt !== undefined) return await unauthenticated("revoked oauth token", access.workspaceId);
       if (access.expiresAt <= now) return await unauthenticated("expired oauth token", access.workspaceId);
-      token = await ctx.db.get(access.grantId);
+      token = await ctx.db.get("mcpClientTokens", access.grantId);
       if (!token || !token.oauthClientId || token.workspaceId !== access.workspaceId)
         return await unauthenticated("oauth token without grant");
       accessExpiresAt = access.expiresAt;
@@ -246,7 +246,7 @@ export const admit = internalMutation({
       // At the cap: end this client's least recently used sessions (never another client's).
       open.sort((x, y) => x.lastSeenAt - y.lastSeenAt || x.createdAt - y.createdAt);
       for (const old of open.slice(0, Math.max(0, open.length - MAX_SESSIONS_PER_CLIENT + 1))) {
-        await ctx.db.patch(old._id, { closedAt: now });
+        await ctx.db.patch("mcpSessions", old._id, { closedAt: now });
         await logActivity(ctx, {
           workspaceId: token.workspaceId,
           kind: "mcp.session_evicted",
@@ -284,21 +284,22 @@ export const admit = internalMutation({
       }
       if (!session || session.closedAt !== undefined) return refuse(404, "NOT_FOUND");
       if (session.lastSeenAt + SESSION_IDLE_MS <= now) {
-        await ctx.db.patch(session._id, { closedAt: now });
+        await ctx.db.patch("mcpSessions", session._id, { closedAt: now });
         return refuse(404, "NOT_FOUND");
       }
       if (a.mode === "end") {
-        await ctx.db.patch(session._id, { closedAt: now });
+        await ctx.db.patch("mcpSessions", session._id, { closedAt: now });
         await logActivity(ctx, {
           workspaceId: token.workspaceId,
           kind: "mcp.client_disconnected",
           meta: { client: token.prefix, ip },
         });
-      } else if (now - session.lastSeenAt > TOUCH_MS) await ctx.db.patch(session._id, { lastSeenAt: now });
+      } else if (now - session.lastSeenAt > TOUCH_MS)
+        await ctx.db.patch("mcpSessions", session._id, { lastSeenAt: now });
     }
 
     if (token.lastUsedAt === undefined || now - token.lastUsedAt > TOUCH_MS)
-      await ctx.db.patch(token._id, { lastUsedAt: now });
+      await ctx.db.patch("mcpClientTokens", token._id, { lastUsedAt: now });
     const upstream = upstreamOf(token);
     return {
       ok: true as const,
@@ -327,7 +328,7 @@ export const discardSession = internalMutation({
       .query("mcpSessions")
       .withIndex("by_sessionIdHash", (q) => q.eq("sessionIdHash", sessionIdHash))
       .unique();
-    if (s && s.closedAt === undefined) await ctx.db.patch(s._id, { closedAt: Date.now() });
+    if (s && s.closedAt === undefined) await ctx.db.patch("mcpSessions", s._id, { closedAt: Date.now() });
     return null;
   },
 });
@@ -380,12 +381,12 @@ export const pruneSessions = internalMutation({
       .query("mcpSessions")
       .withIndex("by_closed_lastSeen", (q) => q.eq("closedAt", undefined).lt("lastSeenAt", now - SESSION_IDLE_MS))
       .take(PRUNE_BATCH);
-    for (const s of idle) await ctx.db.patch(s._id, { closedAt: now });
+    for (const s of idle) await ctx.db.patch("mcpSessions", s._id, { closedAt: now });
     const old = await ctx.db
       .query("mcpSessions")
       .withIndex("by_closed_lastSeen", (q) => q.gt("closedAt", 0).lt("closedAt", now - SESSION_KEEP_MS))
       .take(PRUNE_BATCH);
-    for (const s of old) await ctx.db.delete(s._id);
+    for (const s of old) await ctx.db.delete("mcpSessions", s._id);
     return { closed: idle.length, deleted: old.length };
   },
 });

@@ -160,16 +160,16 @@ export const revoke = ownerMutation({
   args: { tokenId: v.id("mcpClientTokens") },
   returns: v.null(),
   handler: async (ctx, { tokenId }) => {
-    const row = await getOwned(await ctx.db.get(tokenId), ctx.principal);
+    const row = await getOwned(await ctx.db.get("mcpClientTokens", tokenId), ctx.principal);
     if (row.oauthClientId) fail("NOT_FOUND"); // OAuth grants: oauth:revokeGrantByOwner ends their token chain too
     if (row.revokedAt !== undefined) return null;
     const now = Date.now();
-    await ctx.db.patch(tokenId, { revokedAt: now });
+    await ctx.db.patch("mcpClientTokens", tokenId, { revokedAt: now });
     const open = await ctx.db
       .query("mcpSessions")
       .withIndex("by_client_closed", (q) => q.eq("clientTokenId", tokenId).eq("closedAt", undefined))
       .take(200);
-    for (const s of open) await ctx.db.patch(s._id, { closedAt: now });
+    for (const s of open) await ctx.db.patch("mcpSessions", s._id, { closedAt: now });
     await writeAudit(ctx, {
       workspaceId: ctx.principal.workspaceId,
       actorId: ctx.principal.ownerId,

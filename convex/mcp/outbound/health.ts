@@ -56,12 +56,12 @@ export const recordHealth = internalMutation({
   },
   returns: disabledInfo,
   handler: async (ctx, a) => {
-    const server = await ctx.db.get(a.serverId);
+    const server = await ctx.db.get("mcpServers", a.serverId);
     if (!server || !server.enabled) return { disabled: false };
     const now = Date.now();
     const latency = Math.max(0, Math.round(a.latencyMs));
     if (a.ok) {
-      await ctx.db.patch(server._id, {
+      await ctx.db.patch("mcpServers", server._id, {
         healthStatus: "healthy",
         healthLatencyMs: latency,
         healthCheckedAt: now,
@@ -71,7 +71,7 @@ export const recordHealth = internalMutation({
     }
     const failures = server.consecutiveFailures + 1;
     const code = (a.code ?? "UPSTREAM_ERROR").slice(0, 64);
-    await ctx.db.patch(server._id, {
+    await ctx.db.patch("mcpServers", server._id, {
       healthStatus: "unhealthy",
       healthLatencyMs: latency,
       healthCheckedAt: now,
@@ -81,7 +81,12 @@ export const recordHealth = internalMutation({
     if (failures < a.threshold) return { disabled: false };
 
     const reason = `health: ${failures} consecutive failures (${code})`;
-    await ctx.db.patch(server._id, { enabled: false, status: "disabled", disabledReason: reason, updatedAt: now });
+    await ctx.db.patch("mcpServers", server._id, {
+      enabled: false,
+      status: "disabled",
+      disabledReason: reason,
+      updatedAt: now,
+    });
     await logActivity(ctx, {
       workspaceId: server.workspaceId,
       kind: "mcp.server_auto_disabled",

@@ -28,7 +28,7 @@ export const approvalInfo = viewerQuery({
     selfApproval: v.boolean(),
   }),
   handler: async (ctx, { serverId }) => {
-    const s = await getOwned(await ctx.db.get(serverId), ctx.principal);
+    const s = await getOwned(await ctx.db.get("mcpServers", serverId), ctx.principal);
     const ws = ctx.principal.workspaceId;
     const rule = await twoPersonRuleOn(ctx, ws);
     let rate: { perMinute: number; source: "server" | "workspace" };
@@ -39,7 +39,7 @@ export const approvalInfo = viewerQuery({
     }
     // presence only, through the secrets domain (never the value)
     const secret = await findSecret(ctx.db, "mcpServerSecrets", s._id, "AUTH_HEADER");
-    const by = s.registeredBy ? await ctx.db.get(s.registeredBy) : null;
+    const by = s.registeredBy ? await ctx.db.get("owners", s.registeredBy) : null;
     let host = "";
     try {
       host = new URL(s.url).host;

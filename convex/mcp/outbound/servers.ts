@@ -126,7 +126,7 @@ function headerName(name: string | undefined | null): string | undefined {
 }
 
 async function ownedServer(ctx: { db: MutationCtx["db"]; principal: Principal }, serverId: Id<"mcpServers">) {
-  return await getOwned(await ctx.db.get(serverId), ctx.principal);
+  return await getOwned(await ctx.db.get("mcpServers", serverId), ctx.principal);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ export const get = viewerQuery({
   args: { serverId: v.id("mcpServers") },
   returns: v.object({ server: serverView, tools: v.array(toolDoc) }),
   handler: async (ctx, { serverId }) => {
-    const server = await getOwned(await ctx.db.get(serverId), ctx.principal);
+    const server = await getOwned(await ctx.db.get("mcpServers", serverId), ctx.principal);
     const tools = await ctx.db
       .query("mcpTools")
       .withIndex("by_server", (q) => q.eq("serverId", serverId))
@@ -232,7 +232,7 @@ export const update = adminMutation({
     if (a.maxOutputBytes !== undefined) {
       patch.maxOutputBytes = intIn(a.maxOutputBytes, OUTPUT_MIN_BYTES, OUTPUT_MAX_BYTES, "maxOutputBytes");
     }
-    await ctx.db.patch(server._id, patch);
+    await ctx.db.patch("mcpServers", server._id, patch);
     await audit(
       ctx,
       ctx.principal,
@@ -259,7 +259,7 @@ export const approve = adminMutation({
       return { refused: "TWO_PERSON_RULE" as const };
     }
     const now = Date.now();
-    await ctx.db.patch(serverId, {
+    await ctx.db.patch("mcpServers", serverId, {
       status: "approved",
       enabled: true,
       autoApproveTools: true,
@@ -289,7 +289,7 @@ export const reject = adminMutation({
   handler: async (ctx, { serverId }) => {
     const server = await ownedServer(ctx, serverId);
     if (server.status === "rejected") return null;
-    await ctx.db.patch(serverId, {
+    await ctx.db.patch("mcpServers", serverId, {
       status: "rejected",
       enabled: false,
       autoApproveTools: false,
@@ -314,7 +314,7 @@ export const disable = adminMutation({
     const server = await ownedServer(ctx, serverId);
     if (server.status === "disabled") return null;
     if (server.status !== "approved") fail("MCP_SERVER_NOT_APPROVED");
-    await ctx.db.patch(serverId, {
+    await ctx.db.patch("mcpServers", serverId, {
       status: "disabled",
       enabled: false,
       disabledReason: "manual",
@@ -340,7 +340,7 @@ export const enable = ownerMutation({
     const server = await ownedServer(ctx, serverId);
     if (server.status === "approved" && server.enabled) return null;
     if (server.status !== "disabled" && server.status !== "approved") fail("MCP_SERVER_NOT_APPROVED");
-    await ctx.db.patch(serverId, {
+    await ctx.db.patch("mcpServers", serverId, {
       status: "approved",
       enabled: true,
       disabledReason: undefined,
@@ -370,8 +370,8 @@ export const remove = adminMutation({
       .query("mcpTools")
       .withIndex("by_server", (q) => q.eq("serverId", serverId))
       .take(MAX_TOOLS_PER_SERVER * 4);
-    for (const t of tools) await ctx.db.delete(t._id);
-    await ctx.db.delete(serverId);
+    for (const t of tools) await ctx.db.delete("mcpTools", t._id);
+    await ctx.db.delete("mcpServers", serverId);
     await ctx.scheduler.runAfter(0, internal.secrets.manage.purgeOwnerSecrets, {
       table: "mcpServerSecrets",
       ownerId: serverId,
@@ -400,13 +400,13 @@ export const setToolStatus = adminMutation({
   args: { toolId: v.id("mcpTools"), status: v.union(v.literal("approved"), v.literal("denied")) },
   returns: v.null(),
   handler: async (ctx, { toolId, status }) => {
-    const tool = await getOwned(await ctx.db.get(toolId), ctx.principal);
-    const server = await ctx.db.get(tool.serverId);
+    const tool = await getOwned(await ctx.db.get("mcpTools", toolId), ctx.principal);
+    const server = await ctx.db.get("mcpServers", tool.serverId);
     const patch =
       status === "approved"
         ? { status, approvedHash: tool.hash, updatedAt: Date.now() }
         : { status, updatedAt: Date.now() };
-    await ctx.db.patch(toolId, patch);
+    await ctx.db.patch("mcpTools", toolId, patch);
     await audit(
       ctx,
       ctx.principal,
@@ -437,7 +437,7 @@ export const connectionInfo = internalQuery({
   args: { serverId: v.id("mcpServers") },
   returns: v.union(connectionInfoValidator, v.null()),
   handler: async (ctx, { serverId }) => {
-    const s = await ctx.db.get(serverId);
+    const s = await ctx.db.get("mcpServers", serverId);
     if (!s) return null;
     return {
       workspaceId: s.workspaceId,
@@ -487,7 +487,7 @@ export const storeTools = internalMutation({
   }),
   handler: async (ctx, a) => {
     const none = { stored: false, approved: 0, pending: 0, blocked: 0, removed: 0 };
-    const server = await ctx.db.get(a.serverId);
+    const server = await ctx.db.get("mcpServers", a.serverId);
     if (!server || server.url !== a.url) return none;
     if (server.status !== "approved" && server.status !== "disabled") return none;
     const auto = server.autoApproveTools === true;
@@ -549,12 +549,12 @@ export const storeTools = internalMutation({
         Object.assign(patch, { status, updatedAt: now });
         changed.push(t.name);
       }
-      if (Object.keys(patch).length > 0) await ctx.db.patch(row._id, patch);
+      if (Object.keys(patch).length > 0) await ctx.db.patch("mcpTools", row._id, patch);
       if (status === "approved" || status === "pending" || status === "blocked") counts[status]++;
     }
     for (const row of existing) {
       if (!seen.has(row.name)) {
-        await ctx.db.delete(row._id);
+        await ctx.db.delete("mcpTools", row._id);
         counts.removed++;
       }
     }
@@ -579,7 +579,7 @@ export const storeTools = internalMutation({
         now,
       );
     }
-    await ctx.db.patch(server._id, {
+    await ctx.db.patch("mcpServers", server._id, {
       toolsSyncedAt: now,
       lastErrorCode: a.skipped > 0 ? "CONFIG_INVALID" : undefined,
       ...(auto ? { autoApproveTools: false } : {}),
@@ -593,8 +593,8 @@ export const recordListFailure = internalMutation({
   args: { serverId: v.id("mcpServers"), code: v.string() },
   returns: v.null(),
   handler: async (ctx, { serverId, code }) => {
-    const server = await ctx.db.get(serverId);
-    if (server) await ctx.db.patch(serverId, { lastErrorCode: code.slice(0, 64), updatedAt: Date.now() });
+    const server = await ctx.db.get("mcpServers", serverId);
+    if (server) await ctx.db.patch("mcpServers", serverId, { lastErrorCode: code.slice(0, 64), updatedAt: Date.now() });
     return null;
   },
 });

@@ -79,7 +79,7 @@ const putSecret = putMcpServerSecret;
 async function deleteTokens(ctx: MutationCtx, serverId: Id<"mcpServers">) {
   for (const name of TOKEN_NAMES) {
     const row = await findSecret(ctx.db, "mcpServerSecrets", serverId, name);
-    if (row) await ctx.db.delete(row._id as Id<"mcpServerSecrets">);
+    if (row) await ctx.db.delete("mcpServerSecrets", row._id as Id<"mcpServerSecrets">);
   }
 }
 
@@ -102,7 +102,7 @@ export const status = viewerQuery({
   args: { serverId: v.id("mcpServers") },
   returns: statusView,
   handler: async (ctx, { serverId }) => {
-    await getOwned(await ctx.db.get(serverId), ctx.principal);
+    await getOwned(await ctx.db.get("mcpServers", serverId), ctx.principal);
     const row = await authRow(ctx, serverId);
     if (!row) return { configured: false, clientRegistered: false };
     return {
@@ -128,7 +128,7 @@ export const configure = adminMutation({
   },
   returns: v.null(),
   handler: async (ctx, a) => {
-    const server = await getOwned(await ctx.db.get(a.serverId), ctx.principal);
+    const server = await getOwned(await ctx.db.get("mcpServers", a.serverId), ctx.principal);
     if (a.clientId != null && !CLIENT_ID_RE.test(a.clientId)) fail("CONFIG_INVALID", { field: "clientId" });
     if (a.scope != null && (a.scope.length > 512 || !SCOPE_RE.test(a.scope)))
       fail("CONFIG_INVALID", { field: "scope" });
@@ -141,7 +141,11 @@ export const configure = adminMutation({
     if (row) {
       // Another client id means another client: the discovered one is forgotten (Connect again).
       const clientChanged = a.clientId !== undefined && (a.clientId ?? undefined) !== row.preRegisteredClientId;
-      await ctx.db.patch(row._id, { ...patch, ...(clientChanged ? { clientId: undefined } : {}), updatedAt: now });
+      await ctx.db.patch("mcpUpstreamAuth", row._id, {
+        ...patch,
+        ...(clientChanged ? { clientId: undefined } : {}),
+        updatedAt: now,
+      });
     } else {
       await ctx.db.insert("mcpUpstreamAuth", {
         workspaceId: server.workspaceId,
@@ -172,11 +176,11 @@ export const disconnect = adminMutation({
   args: { serverId: v.id("mcpServers") },
   returns: v.null(),
   handler: async (ctx, { serverId }) => {
-    const server = await getOwned(await ctx.db.get(serverId), ctx.principal);
+    const server = await getOwned(await ctx.db.get("mcpServers", serverId), ctx.principal);
     const row = await authRow(ctx, serverId);
     if (!row) fail("NOT_FOUND");
     await deleteTokens(ctx, serverId);
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("mcpUpstreamAuth", row._id, {
       status: "not_connected",
       accessExpiresAt: undefined,
       tokenVersion: row.tokenVersion + 1,
@@ -216,7 +220,7 @@ export const connectTarget = internalQuery({
   args: { serverId: v.id("mcpServers"), workspaceId: v.id("workspaces") },
   returns: v.union(targetView, v.null()),
   handler: async (ctx, { serverId, workspaceId }) => {
-    const server = await ctx.db.get(serverId);
+    const server = await ctx.db.get("mcpServers", serverId);
     if (!server || server.workspaceId !== workspaceId) return null;
     const row = await authRow(ctx, serverId);
     if (!row) return null;
@@ -254,12 +258,12 @@ export const beginAuthorization = internalMutation({
   },
   returns: v.boolean(),
   handler: async (ctx, a) => {
-    const server = await ctx.db.get(a.serverId);
+    const server = await ctx.db.get("mcpServers", a.serverId);
     const row = await authRow(ctx, a.serverId);
     if (!server || !row || server.workspaceId !== a.workspaceId || server.url !== a.url) return false;
     const now = Date.now();
     const otherAs = row.issuer !== undefined && row.issuer !== a.issuer;
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("mcpUpstreamAuth", row._id, {
       issuer: a.issuer,
       authorizationEndpoint: a.authorizationEndpoint,
       tokenEndpoint: a.tokenEndpoint,
@@ -271,7 +275,7 @@ export const beginAuthorization = internalMutation({
     if (a.clientSecret) await putSecret(ctx, server, OAUTH_SECRET.clientSecret, a.clientSecret);
     else if (otherAs || a.clientId === row.preRegisteredClientId) {
       const stale = await findSecret(ctx.db, "mcpServerSecrets", server._id, OAUTH_SECRET.clientSecret);
-      if (stale) await ctx.db.delete(stale._id as Id<"mcpServerSecrets">);
+      if (stale) await ctx.db.delete("mcpServerSecrets", stale._id as Id<"mcpServerSecrets">);
     }
     await ctx.db.insert("mcpUpstreamAuthStates", {
       stateHash: a.stateHash,
@@ -292,7 +296,7 @@ export const beginAuthorization = internalMutation({
       .query("mcpUpstreamAuthStates")
       .withIndex("by_expiresAt", (q) => q.lt("expiresAt", now - STATE_TTL_MS))
       .take(20);
-    for (const s of old) await ctx.db.delete(s._id);
+    for (const s of old) await ctx.db.delete("mcpUpstreamAuthStates", s._id);
     return true;
   },
 });
@@ -350,17 +354,17 @@ export const consumeState = internalMutation({
     };
     if (!st) return await refuse("unknown");
     if (st.usedAt !== undefined) return await refuse("replayed", st.workspaceId);
-    await ctx.db.patch(st._id, { usedAt: now });
+    await ctx.db.patch("mcpUpstreamAuthStates", st._id, { usedAt: now });
     if (st.expiresAt <= now) return await refuse("expired", st.workspaceId);
     if (iss !== undefined && iss !== st.issuer) return await refuse("issuer_mismatch", st.workspaceId);
-    const server = await ctx.db.get(st.serverId);
+    const server = await ctx.db.get("mcpServers", st.serverId);
     const row = await authRow(ctx, st.serverId);
     if (!server || !row || server.workspaceId !== st.workspaceId || row.workspaceId !== st.workspaceId)
       return await refuse("server_moved", st.workspaceId);
     if (server.url !== st.resource || row.issuer !== st.issuer || row.clientId !== st.clientId || !row.tokenEndpoint) {
       return await refuse("config_changed", st.workspaceId);
     }
-    const owner = await ctx.db.get(st.ownerId);
+    const owner = await ctx.db.get("owners", st.ownerId);
     const m = await ctx.db
       .query("memberships")
       .withIndex("by_owner_workspace", (q) => q.eq("ownerId", st.ownerId).eq("workspaceId", st.workspaceId))
@@ -404,7 +408,7 @@ export const tokenInfo = internalQuery({
   args: { serverId: v.id("mcpServers") },
   returns: v.union(tokenInfoView, v.null()),
   handler: async (ctx, { serverId }) => {
-    const server = await ctx.db.get(serverId);
+    const server = await ctx.db.get("mcpServers", serverId);
     const row = await authRow(ctx, serverId);
     if (!server || !row) return null;
     return {
@@ -439,7 +443,7 @@ export const storeTokens = internalMutation({
   },
   returns: v.boolean(),
   handler: async (ctx, a) => {
-    const server = await ctx.db.get(a.serverId);
+    const server = await ctx.db.get("mcpServers", a.serverId);
     const row = await authRow(ctx, a.serverId);
     if (!server || !row || server.url !== a.resource) return false;
     if (!a.connect && (row.tokenVersion !== a.fromVersion || row.status !== "connected")) return false;
@@ -447,10 +451,10 @@ export const storeTokens = internalMutation({
     if (a.refresh) await putSecret(ctx, server, OAUTH_SECRET.refresh, a.refresh);
     else if (a.connect) {
       const stale = await findSecret(ctx.db, "mcpServerSecrets", server._id, OAUTH_SECRET.refresh);
-      if (stale) await ctx.db.delete(stale._id as Id<"mcpServerSecrets">);
+      if (stale) await ctx.db.delete("mcpServerSecrets", stale._id as Id<"mcpServerSecrets">);
     }
     const now = Date.now();
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("mcpUpstreamAuth", row._id, {
       status: "connected",
       resource: a.resource,
       accessExpiresAt: a.expiresAt,
@@ -463,7 +467,7 @@ export const storeTokens = internalMutation({
       // the tools are listed at once with the new token (an approved server only)
       if (server.status === "approved")
         await ctx.scheduler.runAfter(0, internal.mcp.outbound.client.refreshTools, { serverId: server._id });
-      const owner = await ctx.db.get(a.connect.ownerId);
+      const owner = await ctx.db.get("owners", a.connect.ownerId);
       await writeAudit(ctx, {
         workspaceId: server.workspaceId,
         actorId: a.connect.ownerId,
@@ -487,7 +491,7 @@ export const claimRefresh = internalMutation({
     const now = Date.now();
     if (!row || row.status !== "connected" || row.tokenVersion !== version) return false;
     if (row.refreshingUntil !== undefined && row.refreshingUntil > now) return false;
-    await ctx.db.patch(row._id, { refreshingUntil: now + REFRESH_CLAIM_MS });
+    await ctx.db.patch("mcpUpstreamAuth", row._id, { refreshingUntil: now + REFRESH_CLAIM_MS });
     return true;
   },
 });
@@ -497,7 +501,8 @@ export const releaseRefresh = internalMutation({
   returns: v.null(),
   handler: async (ctx, { serverId, version }) => {
     const row = await authRow(ctx, serverId);
-    if (row && row.tokenVersion === version) await ctx.db.patch(row._id, { refreshingUntil: undefined });
+    if (row && row.tokenVersion === version)
+      await ctx.db.patch("mcpUpstreamAuth", row._id, { refreshingUntil: undefined });
     return null;
   },
 });
@@ -511,12 +516,12 @@ export const markRevoked = internalMutation({
   args: { serverId: v.id("mcpServers"), version: v.number() },
   returns: v.null(),
   handler: async (ctx, { serverId, version }) => {
-    const server = await ctx.db.get(serverId);
+    const server = await ctx.db.get("mcpServers", serverId);
     const row = await authRow(ctx, serverId);
     if (!server || !row || row.tokenVersion !== version || row.status !== "connected") return null;
     const now = Date.now();
     await deleteTokens(ctx, serverId);
-    await ctx.db.patch(row._id, {
+    await ctx.db.patch("mcpUpstreamAuth", row._id, {
       status: "revoked",
       accessExpiresAt: undefined,
       tokenVersion: row.tokenVersion + 1,
@@ -524,7 +529,7 @@ export const markRevoked = internalMutation({
       updatedAt: now,
     });
     if (server.status === "approved") {
-      await ctx.db.patch(serverId, {
+      await ctx.db.patch("mcpServers", serverId, {
         status: "disabled",
         enabled: false,
         disabledReason: "oauth_revoked",
@@ -567,12 +572,12 @@ export const purgeServer = internalMutation({
   returns: v.null(),
   handler: async (ctx, { serverId }) => {
     const row = await authRow(ctx, serverId);
-    if (row) await ctx.db.delete(row._id);
+    if (row) await ctx.db.delete("mcpUpstreamAuth", row._id);
     const states = await ctx.db
       .query("mcpUpstreamAuthStates")
       .withIndex("by_expiresAt", (q) => q.gt("expiresAt", Date.now() - STATE_TTL_MS))
       .take(200);
-    for (const s of states) if (s.serverId === serverId) await ctx.db.delete(s._id);
+    for (const s of states) if (s.serverId === serverId) await ctx.db.delete("mcpUpstreamAuthStates", s._id);
     return null;
   },
 });
