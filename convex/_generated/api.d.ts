@@ -180,6 +180,7 @@ import type * as security_checkerWebhook from "../security/checkerWebhook.js";
 import type * as security_edge from "../security/edge.js";
 import type * as security_events from "../security/events.js";
 import type * as security_invocationLogMigration from "../security/invocationLogMigration.js";
+import type * as security_invocationSummary from "../security/invocationSummary.js";
 import type * as security_tables from "../security/tables.js";
 import type * as skills_code_githubRepoInfo from "../skills/code/githubRepoInfo.js";
 import type * as skills_code_index from "../skills/code/index.js";
@@ -388,6 +389,7 @@ declare const fullApi: ApiFromModules<{
   "security/edge": typeof security_edge;
   "security/events": typeof security_events;
   "security/invocationLogMigration": typeof security_invocationLogMigration;
+  "security/invocationSummary": typeof security_invocationSummary;
   "security/tables": typeof security_tables;
   "skills/code/githubRepoInfo": typeof skills_code_githubRepoInfo;
   "skills/code/index": typeof skills_code_index;

@@ -24,6 +24,7 @@ import {
   parseKey,
   reencrypt,
 } from "./secretbox";
+import kat from "../../tests/fixtures/secretbox/xchacha-draft-a31.json";
 
 const b64 = (bytes: Uint8Array) => encodeBase64(bytes);
 const freshKey = () => b64(randomBytes(32));
@@ -51,18 +52,11 @@ function flipByte(ciphertext: string, index: number): string {
 }
 
 describe("XChaCha20-Poly1305 known answer (draft-irtf-cfrg-xchacha-03 §A.3.1)", () => {
-  const key = hexToBytes("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
-  const nonce = hexToBytes("404142434445464748494a4b4c4d4e4f5051525354555657");
-  const aad = hexToBytes("50515253c0c1c2c3c4c5c6c7");
-  const plaintext = utf8ToBytes(
-    "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
-  );
-  const expected =
-    "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb" +
-    "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452" +
-    "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9" +
-    "21f9664c97637da9768812f615c68b13b52e" +
-    "c0875924c1c7987947deafd8780acf49"; // tag
+  const key = hexToBytes(kat.key);
+  const nonce = hexToBytes(kat.nonce);
+  const aad = hexToBytes(kat.aad);
+  const plaintext = utf8ToBytes(kat.plaintext);
+  const expected = kat.sealed;
 
   it("encrypts to the published ciphertext and tag", () => {
     expect(bytesToHex(xchacha20poly1305(key, nonce, aad).encrypt(plaintext))).toBe(expected);

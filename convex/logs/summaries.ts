@@ -4,6 +4,7 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { HOUR, hourBucket } from "../lib/time";
 import { workspacePage } from "../workspaces/lib";
+import { addToSummary } from "../security/invocationSummary";
 import { legacyInvocationCountsRemain, startInvocationLogMigration } from "../security/invocationLogMigration";
 
 /**
@@ -93,24 +94,7 @@ export const rollupInvocations = internalMutation({
       if (!k) tally.set(key, (k = { workspaceId: r.workspaceId, bucket, targetKind: r.targetKind, ...noCounts() }));
       countRow(k, r);
     }
-    for (const k of tally.values()) {
-      const row = await ctx.db
-        .query("invocationSummary")
-        .withIndex("by_workspace_kind_bucket", (q) =>
-          q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket),
-        )
-        .first();
-      if (row) {
-        await ctx.db.patch("invocationSummary", row._id, {
-          total: row.total + k.total,
-          allowed: row.allowed + k.allowed,
-          denied: row.denied + k.denied,
-          totalDurationMs: row.totalDurationMs + k.totalDurationMs,
-        });
-      } else {
-        await ctx.db.insert("invocationSummary", k);
-      }
-    }
+    for (const k of tally.values()) await addToSummary(ctx, k, k);
     // An idle step moves the watermark only across hour boundaries (so reconcile can pass them):
     // no write, and no dashboard refresh, every 30 s for nothing.
     if (batch.length > 0 || hourBucket(through) !== hourBucket(from)) {

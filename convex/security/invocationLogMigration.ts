@@ -35,35 +35,13 @@ import { internalMutation, type MutationCtx, type QueryCtx } from "../_generated
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
 import { hourBucket } from "../lib/time";
+import { addToSummary, type SummaryCounts, type SummaryKey } from "./invocationSummary";
 import { legacyRetentionSettingsRemain, remapLegacyRetentionSettings } from "../logs/retention";
 
 /** Legacy rows (settings, summaries, log rows) one step handles at most. */
 export const MIGRATION_BATCH = 200;
 /** A scheduled step not followed by another within this time is presumed lost; the cron starts one. */
 export const MIGRATION_LEASE_MS = 60_000;
-
-type Counts = { total: number; allowed: number; denied: number; totalDurationMs: number };
-type Key = { workspaceId: Id<"workspaces">; bucket: number; targetKind: string };
-
-/** Adds counts (possibly negative) to one hour's summary row, creating it if absent. */
-async function addToSummary(ctx: MutationCtx, k: Key, c: Counts): Promise<void> {
-  const row = await ctx.db
-    .query("invocationSummary")
-    .withIndex("by_workspace_kind_bucket", (q) =>
-      q.eq("workspaceId", k.workspaceId).eq("targetKind", k.targetKind).eq("bucket", k.bucket),
-    )
-    .first();
-  if (row) {
-    await ctx.db.patch("invocationSummary", row._id, {
-      total: row.total + c.total,
-      allowed: row.allowed + c.allowed,
-      denied: row.denied + c.denied,
-      totalDurationMs: row.totalDurationMs + c.totalDurationMs,
-    });
-  } else {
-    await ctx.db.insert("invocationSummary", { ...k, ...c });
-  }
-}
 
 async function legacyWatermark(ctx: QueryCtx) {
   return await ctx.db.query("skillInvocationRollup").withIndex("by_creation_time").first();
@@ -115,7 +93,7 @@ export async function migrateInvocationLogBatch(ctx: MutationCtx, limit = MIGRAT
 
   // Oldest first: the moved rows keep their relative order in every index (ties on `at` included).
   const rows = left > 0 ? await ctx.db.query("skillInvocationLog").withIndex("by_creation_time").take(left) : [];
-  const delta = new Map<string, Key & Counts>();
+  const delta = new Map<string, SummaryKey & SummaryCounts>();
   for (const r of rows) {
     const { _id, _creationTime, ...fields } = r;
     await ctx.db.insert("invocationLog", fields);
