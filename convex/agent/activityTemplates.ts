@@ -4,15 +4,12 @@
  * construction. Pure; no Convex imports.
  */
 import { redactPII } from "../lib/redact";
+import { ADAPTERS, PLATFORMS, type Platform } from "../channels/platforms/index";
 
 export const CHANNEL_LABELS = {
   web: "in web chat",
   voice: "by voice",
-  telegram: "on Telegram",
-  slack: "on Slack",
-  discord: "on Discord",
-  twilio: "by SMS/WhatsApp",
-  resend: "by email",
+  ...(Object.fromEntries(PLATFORMS.map((p) => [p, ADAPTERS[p].via])) as Record<Platform, string>),
 } as const;
 export type ActivityChannel = keyof typeof CHANNEL_LABELS;
 

@@ -5,6 +5,7 @@ import type { Doc, Id } from "../_generated/dataModel";
 import { logActivity } from "./activity";
 import { isActivityChannel, type ActivityChannel, type ActivityKind, ACTIVITY_TEMPLATES } from "./activityTemplates";
 import { readConfig } from "./configLib";
+import { ADAPTERS, isPlatform } from "../channels/platforms/index";
 import { activityMetaValidator } from "./tables";
 import { OFFLINE_SPEC, type ProviderSpec } from "./model";
 import { queueReply } from "../channels/delivery";
@@ -169,7 +170,7 @@ export const load = internalQuery({
     const taintedAt = thread.taintedAt;
     const tainted = taintedFromStart({
       audience,
-      platform,
+      untrustedChannel: platform !== undefined && isPlatform(platform) && ADAPTERS[platform].untrustedContent,
       mcpToolsOffered: mcpServers.some((srv) => srv.tools.some((t) => t.policy !== "deny")),
       taintedHistory: taintedAt !== undefined && older.some((m) => m.createdAt >= taintedAt),
     });

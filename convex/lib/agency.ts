@@ -44,20 +44,22 @@ export function audienceOf(thread: { web: boolean; trust?: SenderTrust }): Audie
 
 /**
  * Untrusted content is in the run's context from the start when strangers wrote it (web visitors,
- * unknown senders), when it arrives by e-mail (anyone can forge a sender), when the model is
+ * unknown senders), when it arrives on a channel whose messages are third-party content (e-mail:
+ * anyone can forge a sender; the adapter's `untrustedContent`), when the model is
  * offered MCP tools (their descriptions are a third party's text), or when an earlier tainted
  * answer is still in the history the model sees.
  */
 export function taintedFromStart(s: {
   audience: Audience;
-  platform?: string;
+  /** the channel's messages are third-party content (its adapter's `untrustedContent`) */
+  untrustedChannel: boolean;
   mcpToolsOffered: boolean;
   taintedHistory: boolean;
 }): boolean {
   return (
     s.audience === "webVisitor" ||
     s.audience === "unknownSender" ||
-    s.platform === "resend" ||
+    s.untrustedChannel ||
     s.mcpToolsOffered ||
     s.taintedHistory
   );

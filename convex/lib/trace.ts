@@ -13,6 +13,7 @@
  */
 import { redact, redactPII } from "./redact";
 import { logWarn } from "./log";
+import { PLATFORMS } from "../channels/platforms/index";
 
 // ---------------------------------------------------------------------------------------------
 // configuration (operator tier: environment only, never a workspace row)
@@ -145,7 +146,7 @@ export type SpanName = (typeof SPAN_NAMES)[number];
 
 type Shape = "id" | "name" | "code" | "count" | "bool" | readonly string[];
 const AUDIENCES = ["webVisitor", "unknownSender", "pairedSender", "ownerSender"] as const;
-const CHANNELS = ["web", "voice", "telegram", "slack", "discord", "twilio", "resend", "unknown"] as const;
+const CHANNELS: readonly string[] = ["web", "voice", ...PLATFORMS, "unknown"];
 const PROVIDER_KINDS = ["offline", "openai", "openai-compatible", "anthropic", "openrouter"] as const;
 
 /** Every attribute a span may carry, with the only shape its value may have. */

@@ -10,6 +10,7 @@ import { v, type Infer } from "convex/values";
 import type { QueryCtx } from "../_generated/server";
 import type { Doc, Id, TableNames } from "../_generated/dataModel";
 import { sourceLabel } from "../lib/sourceLabel";
+import { ADAPTERS, PLATFORMS } from "../channels/platforms/index";
 
 export const actionValidator = v.union(
   v.object({ kind: v.literal("revokeToken"), tokenId: v.id("mcpClientTokens"), revoked: v.boolean() }),
@@ -31,13 +32,7 @@ export const whoValidator = v.object({
 export type Who = Infer<typeof whoValidator>;
 type Action = Infer<typeof actionValidator>;
 
-const PLATFORM: Record<string, string> = {
-  telegram: "Telegram",
-  twilio: "SMS/WhatsApp",
-  slack: "Slack",
-  discord: "Discord",
-  resend: "E-mail",
-};
+const PLATFORM: Record<string, string> = Object.fromEntries(PLATFORMS.map((p) => [p, ADAPTERS[p].senderLabel]));
 
 const OBJECT_NAMES: Record<string, string> = {
   channelConfig: "a channel",

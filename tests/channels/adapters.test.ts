@@ -24,6 +24,8 @@ import { WEBHOOK_PLATFORMS, verifyInbound } from "../../convex/channels/verify";
 import { parseInbound } from "../../convex/channels/payloads";
 import { vendorBase } from "../../convex/channels/vendors";
 import { channelRoutes } from "../../convex/channels/routes";
+import { CHANNEL_LABELS } from "../../convex/agent/activityTemplates";
+import { ATTRIBUTES } from "../../convex/lib/trace";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const keys = Object.keys(ADAPTERS);
@@ -31,6 +33,9 @@ const keys = Object.keys(ADAPTERS);
 /** Every field of PlatformAdapter, with the runtime type each must have. */
 const FIELDS: Record<keyof PlatformAdapter, (v: unknown) => boolean> = {
   label: (v) => typeof v === "string" && v.length > 0,
+  senderLabel: (v) => typeof v === "string" && v.length > 0 && v.length <= 20,
+  untrustedContent: (v) => typeof v === "boolean",
+  via: (v) => typeof v === "string" && /^(on|by|in) [A-Za-z/ ]{2,30}$/.test(v),
   settingsSchema: (v) => typeof (v as { safeParse?: unknown })?.safeParse === "function",
   settingsFields: (v) => Array.isArray(v),
   secrets: (v) => {
@@ -165,5 +170,30 @@ describe("the adapter registry", () => {
     }
     // Tests beside the modules (verify.test.ts) exercise each vendor by name; that is their job.
     expect(offenders.filter((o) => !o.includes(".test.ts"))).toEqual([]);
+  });
+
+  test("activity phrases, attribution names, trace channels and the e-mail taint rule come from the adapters", () => {
+    for (const p of PLATFORMS) {
+      expect(CHANNEL_LABELS[p]).toBe(ADAPTERS[p].via);
+      expect(ATTRIBUTES["warden.channel"]).toContain(p);
+    }
+    // Outside the adapters, no module of convex/ or SyncBoard's pages names a platform in a string,
+    // except the two places that use a vendor as a transport rather than as a channel.
+    const allowed = [
+      "convex/channels/replies.ts", // the Twilio SDK reply plan kind
+      "convex/mcp/outbound/health.ts", // owner alerts sent by e-mail through Resend
+      "src/pages/ChannelSetup.tsx", // hand-written setup pages; other platforms get generic steps
+    ];
+    const offenders: string[] = [];
+    for (const root of ["convex", "src"]) {
+      for (const file of sourceFiles(join(REPO, root))) {
+        const rel = file.slice(REPO.length).replace(/^\//, "");
+        if (rel.startsWith("convex/channels/platforms/") || rel.includes("/_generated/")) continue;
+        if (/\.test\.tsx?$/.test(rel) || allowed.includes(rel)) continue;
+        const text = readFileSync(file, "utf8");
+        for (const p of keys) if (new RegExp(`["'\`]${p}["'\`]|\\b${p}:`).test(text)) offenders.push(`${rel}: ${p}`);
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 });

@@ -123,6 +123,9 @@ export function discordFollowup(
 
 export const discord: PlatformAdapter = {
   label: "Discord",
+  senderLabel: "Discord",
+  via: "on Discord",
+  untrustedContent: false,
   settingsSchema: z.strictObject({
     applicationId: z.string().regex(/^[0-9]{17,20}$/),
   }),

@@ -181,6 +181,9 @@ export function replySubject(subject: string | undefined): string {
 
 export const resend: PlatformAdapter = {
   label: "Email (Resend)",
+  senderLabel: "E-mail",
+  via: "by email",
+  untrustedContent: true,
   settingsSchema: z.strictObject({
     /** "bot@example.com" or "Bot <bot@example.com>" on a domain verified in Resend. */
     fromAddress: z

@@ -102,6 +102,9 @@ export function slackPostMessage(base: string, botToken: string, channel: string
 
 export const slack: PlatformAdapter = {
   label: "Slack",
+  senderLabel: "Slack",
+  via: "on Slack",
+  untrustedContent: false,
   settingsSchema: z.strictObject({
     appId: z
       .string()

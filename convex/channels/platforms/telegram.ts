@@ -83,6 +83,9 @@ export function telegramSendMessage(base: string, botToken: string, chatId: stri
 
 export const telegram: PlatformAdapter = {
   label: "Telegram",
+  senderLabel: "Telegram",
+  via: "on Telegram",
+  untrustedContent: false,
   settingsSchema: z.strictObject({
     botUsername: z
       .string()

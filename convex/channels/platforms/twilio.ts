@@ -124,6 +124,9 @@ function parseTwilio({ body, headers, settings, idSalt }: ParseInput): ParseResu
 
 export const twilio: PlatformAdapter = {
   label: "Twilio (SMS / WhatsApp)",
+  senderLabel: "SMS/WhatsApp",
+  via: "by SMS/WhatsApp",
+  untrustedContent: false,
   settingsSchema: z.strictObject({
     accountSid: z.string().regex(/^AC[0-9a-f]{32}$/),
     /** Replies go from the number the user wrote to; this is the fallback. */

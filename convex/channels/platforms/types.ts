@@ -104,6 +104,15 @@ export type SettingsField = { key: string; label: string; required: boolean; pla
 export interface PlatformAdapter {
   /** Name shown in SyncBoard. */
   label: string;
+  /** Short name of the network in a sender's attribution ("Telegram", "SMS/WhatsApp"). */
+  senderLabel: string;
+  /** How a message arrives, in activity summaries ("on Telegram", "by email"); never user data. */
+  via: string;
+  /**
+   * Every inbound message is third-party content, whoever the sender is (e-mail: anyone can write,
+   * and a paired sender's mail carries others' text). The agent run is tainted from its start.
+   */
+  untrustedContent: boolean;
   /** Strict non-secret settings schema: unknown keys (e.g. a token pasted into settings) are refused. */
   settingsSchema: z.ZodType<Record<string, string | undefined>>;
   /** The settings form in SyncBoard (same keys as settingsSchema). */
