@@ -16,6 +16,7 @@ export function knownKeyFingerprint(key: Uint8Array): string {
 export const KNOWN_KEY_FINGERPRINTS: readonly string[] = Object.freeze([
   // fingerprints:start
   "1f9ef39fab3159e28bbebf2202a0401e",
+  "2793b43898361339b2cd7510d08ab5f7",
   "29b1d4a8c3b12b11d4ce8b52625190ac",
   "29cf5602ccfe0d956ddff6d3c1622446",
   "41f7cab79395d071015ab445058b6a47",
