@@ -4,7 +4,7 @@ import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import { HOUR, hourBucket } from "../lib/time";
 import { workspacePage } from "../workspaces/lib";
-import { addToSummary } from "../security/invocationSummary";
+import { addHourTally, countIntoHour, countRow, noCounts, type HourTally } from "../security/invocationSummary";
 import { legacyInvocationCountsRemain, startInvocationLogMigration } from "../security/invocationLogMigration";
 
 /**
@@ -31,21 +31,11 @@ const countsValidator = v.object({
   denied: v.number(),
   totalDurationMs: v.number(),
 });
-type Counts = Infer<typeof countsValidator>;
 /** A paged invocation recount's running counts, by target kind (skill, mcp …). */
 const invocationTallyValidator = v.record(v.string(), countsValidator);
 type Tally = Infer<typeof invocationTallyValidator>;
 /** A paged security-event recount's running counts, by event code. */
 const securityTallyValidator = v.record(v.string(), v.number());
-
-const noCounts = (): Counts => ({ total: 0, allowed: 0, denied: 0, totalDurationMs: 0 });
-
-function countRow(k: Counts, r: { allowed: boolean; durationMs: number }): void {
-  k.total++;
-  if (r.allowed) k.allowed++;
-  else k.denied++;
-  k.totalDurationMs += r.durationMs;
-}
 
 /** The rollup watermark: every log row with `at` below it is in invocationSummary. */
 export async function invocationRollupThrough(ctx: QueryCtx): Promise<number> {
@@ -86,15 +76,9 @@ export const rollupInvocations = internalMutation({
         through += 1;
       }
     }
-    const tally = new Map<string, { workspaceId: Id<"workspaces">; bucket: number; targetKind: string } & Counts>();
-    for (const r of batch) {
-      const bucket = hourBucket(r.at);
-      const key = `${r.workspaceId}|${bucket}|${r.targetKind}`;
-      let k = tally.get(key);
-      if (!k) tally.set(key, (k = { workspaceId: r.workspaceId, bucket, targetKind: r.targetKind, ...noCounts() }));
-      countRow(k, r);
-    }
-    for (const k of tally.values()) await addToSummary(ctx, k, k);
+    const tally: HourTally = new Map();
+    for (const r of batch) countIntoHour(tally, r);
+    await addHourTally(ctx, tally);
     // An idle step moves the watermark only across hour boundaries (so reconcile can pass them):
     // no write, and no dashboard refresh, every 30 s for nothing.
     if (batch.length > 0 || hourBucket(through) !== hourBucket(from)) {

@@ -34,8 +34,7 @@ import { v } from "convex/values";
 import { internalMutation, type MutationCtx, type QueryCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
-import { hourBucket } from "../lib/time";
-import { addToSummary, type SummaryCounts, type SummaryKey } from "./invocationSummary";
+import { addHourTally, addToSummary, countIntoHour, type HourTally } from "./invocationSummary";
 import { legacyRetentionSettingsRemain, remapLegacyRetentionSettings } from "../logs/retention";
 
 /** Legacy rows (settings, summaries, log rows) one step handles at most. */
@@ -93,35 +92,15 @@ export async function migrateInvocationLogBatch(ctx: MutationCtx, limit = MIGRAT
 
   // Oldest first: the moved rows keep their relative order in every index (ties on `at` included).
   const rows = left > 0 ? await ctx.db.query("skillInvocationLog").withIndex("by_creation_time").take(left) : [];
-  const delta = new Map<string, SummaryKey & SummaryCounts>();
+  const delta: HourTally = new Map();
   for (const r of rows) {
     const { _id, _creationTime, ...fields } = r;
     await ctx.db.insert("invocationLog", fields);
     await ctx.db.delete("skillInvocationLog", _id);
     const d = (r.at < through ? 1 : 0) - (r.at < legacyThrough ? 1 : 0);
-    if (d === 0) continue;
-    const bucket = hourBucket(r.at);
-    const key = `${r.workspaceId}|${bucket}|${r.targetKind}`;
-    let k = delta.get(key);
-    if (!k) {
-      k = {
-        workspaceId: r.workspaceId,
-        bucket,
-        targetKind: r.targetKind,
-        total: 0,
-        allowed: 0,
-        denied: 0,
-        totalDurationMs: 0,
-      };
-      delta.set(key, k);
-    }
-    k.total += d;
-    if (r.allowed) k.allowed += d;
-    else k.denied += d;
-    k.totalDurationMs += d * r.durationMs;
+    if (d !== 0) countIntoHour(delta, r, d);
   }
-  for (const { workspaceId, bucket, targetKind, ...c } of delta.values())
-    await addToSummary(ctx, { workspaceId, bucket, targetKind }, c);
+  await addHourTally(ctx, delta);
   left -= rows.length;
 
   // Every phase came back short of its budget: nothing legacy is left but the watermark.
