@@ -194,6 +194,8 @@ describe.skipIf(!HAS_CHROMIUM)("SyncBoard: tool access, approvals, pairing", { t
     await go(page, "Channels", "Channels");
     const card = page.locator("section.card", { has: page.getByRole("heading", { name: /Support bot/ }) });
     await card.getByLabel("Unknown senders", { exact: true }).selectOption("pairing");
+    // the hint follows the stored policy: the server has it before the stranger writes
+    await card.getByText("Unknown senders are asked to pair first", { exact: false }).waitFor();
     // a stranger is now asked to pair and never reaches the agent
     await telegramSays("hello");
     await expect.poll(lastSent, { timeout: 20_000 }).toContain("/pair CODE");
