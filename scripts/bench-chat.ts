@@ -107,7 +107,7 @@ if (!process.env.VITEST) {
     if (!send.r.ok) throw new Error();
     const assistantMessageId = send.r.assistantMessageId;
     const load = await t.run(async (ctx) => {
-      await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
+      await ctx.runMutation(internal.agent.runs.startRun, { assistantMessageId });
       return await ctx.meta.getTransactionMetrics();
     });
     const finish = await t.run(async (ctx) => {

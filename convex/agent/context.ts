@@ -1,5 +1,5 @@
 import { v, type Infer } from "convex/values";
-import { internalMutation, internalQuery } from "../_generated/server";
+import { internalMutation } from "../_generated/server";
 import type { QueryCtx } from "../_generated/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import { logActivity } from "./activity";
@@ -100,95 +100,94 @@ async function channelOf(ctx: QueryCtx, thread: Doc<"threads">): Promise<Activit
   return "unknown";
 }
 
-/** Everything one agent run needs; null when the placeholder is gone or no longer pending. */
-export const load = internalQuery({
-  args: { assistantMessageId: v.id("messages") },
-  returns: v.union(contextValidator, v.null()),
-  handler: async (ctx, { assistantMessageId }) => {
-    const msg = await ctx.db.get("messages", assistantMessageId);
-    if (!msg || msg.role !== "assistant" || msg.status !== "pending") return null;
-    const thread = await ctx.db.get("threads", msg.threadId);
-    if (!thread) return null;
-    const workspaceId = thread.workspaceId;
-    const cfg = await readConfig(ctx, workspaceId);
+export type RunContext = Infer<typeof contextValidator>;
 
-    const older = await ctx.db
-      .query("messages")
-      .withIndex("by_thread", (q) => q.eq("threadId", thread._id).lt("createdAt", msg.createdAt))
-      .order("desc")
-      .take(HISTORY_TAKE);
-    const history = older
-      .reverse()
-      .filter((m) => (m.role === "user" || m.role === "assistant") && m.status === "done")
-      .map((m) => ({ role: m.role as "user" | "assistant", text: m.text }));
+/**
+ * Everything one agent run needs for the pending assistant message `msg` (read by agent/runs:startRun
+ * in the transaction that claims it); null when its thread is gone.
+ */
+export async function loadContext(ctx: QueryCtx, msg: Doc<"messages">): Promise<RunContext | null> {
+  const thread = await ctx.db.get("threads", msg.threadId);
+  if (!thread) return null;
+  const workspaceId = thread.workspaceId;
+  const cfg = await readConfig(ctx, workspaceId);
 
-    const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
-    const fallback = cfg.fallbackModel
-      ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel)
-      : null;
+  const older = await ctx.db
+    .query("messages")
+    .withIndex("by_thread", (q) => q.eq("threadId", thread._id).lt("createdAt", msg.createdAt))
+    .order("desc")
+    .take(HISTORY_TAKE);
+  const history = older
+    .reverse()
+    .filter((m) => (m.role === "user" || m.role === "assistant") && m.status === "done")
+    .map((m) => ({ role: m.role as "user" | "assistant", text: m.text }));
 
-    const { audience, platform } = await audienceFor(ctx, thread);
-    const skills = [];
-    for (const id of cfg.enabledSkillIds) {
-      const s = await ctx.db.get("skillRegistry", id);
-      if (s && s.workspaceId === workspaceId) {
-        const grant = await grantFor(ctx, workspaceId, skillToolRef(s.name));
-        skills.push({
-          name: s.name,
-          description: s.description.slice(0, 500),
-          inputSchema: s.inputSchema ?? null,
-          approved: s.status === "approved",
+  const primary = await specFor(ctx, workspaceId, cfg.providerId, cfg.model);
+  const fallback = cfg.fallbackModel
+    ? await specFor(ctx, workspaceId, cfg.fallbackProviderId, cfg.fallbackModel)
+    : null;
+
+  const { audience, platform } = await audienceFor(ctx, thread);
+  const skills = [];
+  for (const id of cfg.enabledSkillIds) {
+    const s = await ctx.db.get("skillRegistry", id);
+    if (s && s.workspaceId === workspaceId) {
+      const grant = await grantFor(ctx, workspaceId, skillToolRef(s.name));
+      skills.push({
+        name: s.name,
+        description: s.description.slice(0, 500),
+        inputSchema: s.inputSchema ?? null,
+        approved: s.status === "approved",
+        policy: policyFor(grant, audience),
+        risk: grant?.riskClass ?? defaultSkillRisk(reachesNetwork(s)),
+      });
+    }
+  }
+  const mcpServers = [];
+  for (const id of cfg.enabledMcpServerIds) {
+    const s = await ctx.db.get("mcpServers", id);
+    if (!s || s.workspaceId !== workspaceId) continue;
+    const tools = await ctx.db
+      .query("mcpTools")
+      .withIndex("by_server", (q) => q.eq("serverId", id))
+      .take(MAX_TOOLS_PER_SERVER);
+    const offered: Infer<typeof toolInfo>[] = [];
+    if (s.status === "approved" && s.enabled) {
+      for (const t of tools) {
+        if (t.status !== "approved") continue;
+        const grant = await grantFor(ctx, workspaceId, mcpToolRef(id, t.name));
+        offered.push({
+          name: t.name,
+          description: t.description.slice(0, 500),
+          inputSchema: t.inputSchema ?? null,
           policy: policyFor(grant, audience),
-          risk: grant?.riskClass ?? defaultSkillRisk(reachesNetwork(s)),
+          risk: grant?.riskClass ?? DEFAULT_MCP_RISK,
         });
       }
     }
-    const mcpServers = [];
-    for (const id of cfg.enabledMcpServerIds) {
-      const s = await ctx.db.get("mcpServers", id);
-      if (!s || s.workspaceId !== workspaceId) continue;
-      const tools = await ctx.db
-        .query("mcpTools")
-        .withIndex("by_server", (q) => q.eq("serverId", id))
-        .take(MAX_TOOLS_PER_SERVER);
-      const offered: Infer<typeof toolInfo>[] = [];
-      if (s.status === "approved" && s.enabled) {
-        for (const t of tools) {
-          if (t.status !== "approved") continue;
-          const grant = await grantFor(ctx, workspaceId, mcpToolRef(id, t.name));
-          offered.push({
-            name: t.name,
-            description: t.description.slice(0, 500),
-            inputSchema: t.inputSchema ?? null,
-            policy: policyFor(grant, audience),
-            risk: grant?.riskClass ?? DEFAULT_MCP_RISK,
-          });
-        }
-      }
-      mcpServers.push({ serverId: id, name: s.name, tools: offered });
-    }
-    const taintedAt = thread.taintedAt;
-    const tainted = taintedFromStart({
-      audience,
-      untrustedChannel: platform !== undefined && isPlatform(platform) && ADAPTERS[platform].untrustedContent,
-      mcpToolsOffered: mcpServers.some((srv) => srv.tools.some((t) => t.policy !== "deny")),
-      taintedHistory: taintedAt !== undefined && older.some((m) => m.createdAt >= taintedAt),
-    });
-    return {
-      workspaceId,
-      threadId: thread._id,
-      channel: await channelOf(ctx, thread),
-      audience,
-      tainted,
-      soul: cfg.soul,
-      history,
-      primary,
-      fallback,
-      skills,
-      mcpServers,
-    };
-  },
-});
+    mcpServers.push({ serverId: id, name: s.name, tools: offered });
+  }
+  const taintedAt = thread.taintedAt;
+  const tainted = taintedFromStart({
+    audience,
+    untrustedChannel: platform !== undefined && isPlatform(platform) && ADAPTERS[platform].untrustedContent,
+    mcpToolsOffered: mcpServers.some((srv) => srv.tools.some((t) => t.policy !== "deny")),
+    taintedHistory: taintedAt !== undefined && older.some((m) => m.createdAt >= taintedAt),
+  });
+  return {
+    workspaceId,
+    threadId: thread._id,
+    channel: await channelOf(ctx, thread),
+    audience,
+    tainted,
+    soul: cfg.soul,
+    history,
+    primary,
+    fallback,
+    skills,
+    mcpServers,
+  };
+}
 
 const activityEntry = v.object({ kind: v.string(), meta: v.optional(activityMetaValidator) });
 
@@ -203,7 +202,8 @@ export const finish = internalMutation({
     /** untrusted content reached this answer: later runs that still see it are tainted */
     tainted: v.optional(v.boolean()),
   },
-  returns: v.null(),
+  /** the channel reply queued with the answer: the calling run makes its first delivery attempt */
+  returns: v.union(v.null(), v.id("channelOutbox")),
   handler: async (ctx, a) => {
     const msg = await ctx.db.get("messages", a.assistantMessageId);
     // only the first finish counts: a duplicate or superseded attempt changes nothing
@@ -218,7 +218,9 @@ export const finish = internalMutation({
     const thread = await ctx.db.get("threads", msg.threadId);
     if (!thread) return null;
     // a channel reply is queued in the same transaction as the answer, so it is queued exactly once
-    if (thread.channelUserId) await queueReply(ctx, thread.channelUserId, a.text, { messageId: msg._id });
+    const outboxId = thread.channelUserId
+      ? await queueReply(ctx, thread.channelUserId, a.text, { messageId: msg._id, sendByCaller: true })
+      : null;
     await ctx.db.patch("threads", thread._id, {
       updatedAt: Math.max(Date.now(), thread.updatedAt),
       ...(a.tainted ? { taintedAt: msg.createdAt } : {}),
@@ -233,6 +235,6 @@ export const finish = internalMutation({
         meta: { ...(e.meta ?? {}), threadId: thread._id },
       });
     }
-    return null;
+    return outboxId;
   },
 });

@@ -1,5 +1,5 @@
 "use node";
-import { v, type Infer } from "convex/values";
+import { v } from "convex/values";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
@@ -18,10 +18,9 @@ import { toolLabel, type ToolCall } from "../lib/offlineModel";
 import { taints, type RiskClass } from "../lib/agency";
 import { logWarn } from "../lib/log";
 import { exportTrace, newTrace, NOOP_TRACE, SpanKind, traceSetting, type Attrs, type Span } from "../lib/trace";
-import type { contextValidator } from "./context";
+import type { RunContext } from "./context";
+import { sendQueuedReply } from "../channels/replies";
 import { definedMeta, type ActivityMetaInput } from "./tables";
-
-type Context = Infer<typeof contextValidator>;
 
 type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
 type Caller = { kind: "agent"; id?: string; audience?: string; tainted?: boolean };
@@ -43,7 +42,7 @@ type RunResult = {
   tainted?: boolean;
 };
 
-async function runAgent(ctx: ActionCtx, c: Context, stream?: PartialWriter, runSpan?: Span): Promise<RunResult> {
+async function runAgent(ctx: ActionCtx, c: RunContext, stream?: PartialWriter, runSpan?: Span): Promise<RunResult> {
   const started = Date.now();
   let modelSpan = runSpan; // tool calls nest under the model call that made them
   const activity: Activity[] = [];
@@ -257,7 +256,7 @@ async function checked(
 }
 
 /** Span attributes of one tool call: names only when the owner's configuration has them, never the model's words. */
-function toolAttrs(c: Context, call: ToolCall): Attrs {
+function toolAttrs(c: RunContext, call: ToolCall): Attrs {
   if (call.kind === "skill")
     return {
       "warden.tool.kind": "skill",
@@ -278,8 +277,7 @@ async function respondTo(
   assistantMessageId: Id<"messages">,
 ): Promise<{ text: string; status: "done" | "error" } | null> {
   // the lease: a duplicate job, or one for a message that is done or past its deadline, stops here
-  if (!(await ctx.runMutation(internal.agent.runs.claimRun, { assistantMessageId }))) return null;
-  const c = await ctx.runQuery(internal.agent.context.load, { assistantMessageId });
+  const c = await ctx.runMutation(internal.agent.runs.startRun, { assistantMessageId });
   if (!c) return null;
   // optional OpenTelemetry trace (lib/trace): off unless the operator set an OTLP endpoint
   const tracing = traceSetting(process.env);
@@ -316,11 +314,16 @@ async function respondTo(
     };
   }
   try {
-    await ctx.runMutation(internal.agent.context.finish, {
+    const outboxId = await ctx.runMutation(internal.agent.context.finish, {
       assistantMessageId,
       ...out,
       activity: out.activity.map((a) => ({ kind: a.kind, ...(a.meta ? { meta: definedMeta(a.meta) } : {}) })),
     });
+    // the reply's first attempt: if it throws or this run dies, the row's lease runs out and the sweeper sends it
+    if (outboxId)
+      await sendQueuedReply(ctx, outboxId).catch((err: unknown) =>
+        logWarn("reply.first_attempt_failed", { error: err instanceof Error ? err.name : "unknown" }),
+      );
   } finally {
     // after the answer is stored: the export (bounded by its timeout, never throwing) delays no reply
     const reply = out.activity.find((a) => a.kind === "agent.reply" || a.kind === "agent.reply_failed")?.meta;

@@ -18,6 +18,7 @@ import { logActivity } from "./activity";
 import { UNAVAILABLE_TEXT } from "./model";
 import { queueReply } from "../channels/delivery";
 import { notifyThrottled } from "../notifications/notify";
+import { contextValidator, loadContext } from "./context";
 
 /** Before the first claim, a run must start within this; then each attempt holds the message this long. */
 export const RUN_START_GRACE_MS = 60_000;
@@ -51,24 +52,25 @@ async function failRun(ctx: MutationCtx, msg: Doc<"messages">, code: "AGENT_TIME
 }
 
 /**
- * Takes the run's lease. false when the message is no longer pending, another attempt holds a
- * live lease (a duplicate job), or the message just failed for being past its deadline/budget.
+ * Takes the run's lease and returns the run's context, read in the same transaction. null when the
+ * message is no longer pending, another attempt holds a live lease (a duplicate job), the message
+ * just failed for being past its deadline/budget, or its thread is gone.
  */
-export const claimRun = internalMutation({
+export const startRun = internalMutation({
   args: { assistantMessageId: v.id("messages") },
-  returns: v.boolean(),
+  returns: v.union(contextValidator, v.null()),
   handler: async (ctx, { assistantMessageId }) => {
     const msg = await ctx.db.get("messages", assistantMessageId);
-    if (!msg || msg.role !== "assistant" || msg.status !== "pending") return false;
+    if (!msg || msg.role !== "assistant" || msg.status !== "pending") return null;
     const now = Date.now();
-    if (msg.running && (msg.leaseUntil ?? 0) > now) return false;
+    if (msg.running && (msg.leaseUntil ?? 0) > now) return null;
     const attempts = msg.attempts ?? 0;
     if (now >= (msg.deadlineAt ?? msg.createdAt + RUN_DEADLINE_MS) || attempts >= MAX_RUN_ATTEMPTS) {
       await failRun(ctx, msg, "AGENT_TIMEOUT");
-      return false;
+      return null;
     }
     await ctx.db.patch("messages", msg._id, { running: true, attempts: attempts + 1, leaseUntil: now + RUN_LEASE_MS });
-    return true;
+    return await loadContext(ctx, msg);
   },
 });
 

@@ -2,8 +2,8 @@
  * Database side of outbound replies (the Node action in replies.ts cannot touch the database):
  * where a reply goes, and what happened to it.
  */
-import { v } from "convex/values";
-import { internalMutation, internalQuery, type MutationCtx } from "../_generated/server";
+import { v, type Infer } from "convex/values";
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
 import { channelSettingsValidator, platformValidator } from "./tables";
@@ -12,6 +12,8 @@ import { IDEMPOTENT_SEND, MAX_ATTEMPTS } from "./vendors";
 import { markUndelivered } from "../agent/outcome";
 import { notifyThrottled } from "../notifications/notify";
 import { logActivity } from "../agent/activity";
+import { loadCiphertexts, loadedSecretsValidator } from "../secrets/access";
+import { ADAPTERS } from "./platforms/index";
 
 /**
  * Durable delivery (see agent/runs.ts for why the scheduler and not a workpool): a row is claimed
@@ -38,16 +40,18 @@ function randomKey(): string {
 
 /**
  * Queues a reply: the text goes into channelOutbox and the send is scheduled with the row's id,
- * so no message text is kept in `_scheduled_functions`.
+ * so no message text is kept in `_scheduled_functions`. With `sendByCaller` nothing is scheduled:
+ * the calling action makes the first attempt itself (replies.ts:sendQueuedReply) right after this
+ * transaction, and if it never does, the row's start lease runs out and the sweeper schedules it.
  */
 export async function queueReply(
   ctx: MutationCtx,
   channelUserId: Id<"channelUsers">,
   text: string,
-  opts: { messageId?: Id<"messages"> } = {},
-): Promise<void> {
+  opts: { messageId?: Id<"messages">; sendByCaller?: boolean } = {},
+): Promise<Id<"channelOutbox"> | null> {
   const user = await ctx.db.get("channelUsers", channelUserId);
-  if (!user || !text.trim()) return;
+  if (!user || !text.trim()) return null;
   const now = Date.now();
   const outboxId = await ctx.db.insert("channelOutbox", {
     workspaceId: user.workspaceId,
@@ -61,18 +65,9 @@ export async function queueReply(
     idemKey: randomKey(),
     messageId: opts.messageId,
   });
-  await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId });
+  if (!opts.sendByCaller) await ctx.scheduler.runAfter(0, internal.channels.replies.send, { outboxId });
+  return outboxId;
 }
-
-/** queueReply for actions. */
-export const enqueue = internalMutation({
-  args: { channelUserId: v.id("channelUsers"), text: v.string() },
-  returns: v.null(),
-  handler: async (ctx, { channelUserId, text }) => {
-    await queueReply(ctx, channelUserId, text);
-    return null;
-  },
-});
 
 /** A final failure: row dropped, the conversation's message marked, channel health and a notification. */
 async function failOutbox(ctx: MutationCtx, row: Doc<"channelOutbox">, code: string, status?: number): Promise<void> {
@@ -111,9 +106,48 @@ async function uncertain(ctx: MutationCtx, row: Doc<"channelOutbox">): Promise<b
   return !user || !IDEMPOTENT_SEND.has(user.platform);
 }
 
+export const replyTargetValidator = v.object({
+  channelId: v.id("channelConfig"),
+  workspaceId: v.id("workspaces"),
+  platform: platformValidator,
+  settings: channelSettingsValidator,
+  platformUserId: v.string(),
+  contact: v.optional(v.string()),
+  replyTarget: v.optional(v.string()),
+  /** true when a time-limited reply target (Discord interaction token) has expired */
+  replyTargetExpired: v.boolean(),
+});
+
+/** A channel user's reply destination and channel; null when either is gone, blocked or disabled. */
+async function replyTo(
+  ctx: QueryCtx,
+  channelUserId: Id<"channelUsers">,
+): Promise<{ target: Infer<typeof replyTargetValidator>; channel: Doc<"channelConfig"> } | null> {
+  const user = await ctx.db.get("channelUsers", channelUserId);
+  if (!user || user.blocked) return null;
+  const channel = await ctx.db.get("channelConfig", user.channelId);
+  if (!channel || !channel.enabled) return null;
+  return {
+    channel,
+    target: {
+      channelId: channel._id,
+      workspaceId: channel.workspaceId,
+      platform: channel.platform,
+      settings: channel.settings ?? {},
+      platformUserId: user.platformUserId,
+      contact: user.contact,
+      replyTarget: user.replyTarget,
+      replyTargetExpired: user.replyTargetExpiresAt !== undefined && user.replyTargetExpiresAt <= Date.now(),
+    },
+  };
+}
+
 /**
- * The idempotency check before a send: takes the row's lease. null when the row is gone (sent,
- * dropped, erased), held by a live attempt, or just failed (deadline, budget, uncertain).
+ * The idempotency check before a send: takes the row's lease and returns what the attempt needs
+ * (the destination and, for vendors that need it, the ciphertext of the channel's send secret).
+ * null when the row is gone (sent, dropped, erased), held by a live attempt, just failed (deadline,
+ * budget, uncertain), or dropped here because it can no longer be delivered (user blocked or gone,
+ * channel disabled, empty text).
  */
 export const claimSend = internalMutation({
   args: { outboxId: v.id("channelOutbox") },
@@ -125,6 +159,8 @@ export const claimSend = internalMutation({
       idemKey: v.string(),
       attempt: v.number(),
       messageId: v.optional(v.id("messages")),
+      target: replyTargetValidator,
+      sendSecret: v.optional(loadedSecretsValidator),
     }),
   ),
   handler: async (ctx, { outboxId }) => {
@@ -141,18 +177,28 @@ export const claimSend = internalMutation({
       await failOutbox(ctx, row, "DELIVERY_EXPIRED");
       return null;
     }
+    const to = await replyTo(ctx, row.channelUserId);
+    if (!to || !row.text.trim()) {
+      await ctx.db.delete("channelOutbox", row._id);
+      return null;
+    }
     await ctx.db.patch("channelOutbox", row._id, {
       state: "sending",
       attempts: attempts + 1,
       leaseUntil: now + leaseMs(),
       dispatchedAt: undefined,
     });
+    const adapter = ADAPTERS[to.target.platform];
     return {
       channelUserId: row.channelUserId,
       text: row.text,
       idemKey: row.idemKey ?? row._id,
       attempt: attempts + 1,
       messageId: row.messageId,
+      target: to.target,
+      ...(adapter.reply.usesSecret
+        ? { sendSecret: await loadCiphertexts(ctx.db, "channelSecrets", to.channel, [adapter.secrets.send]) }
+        : {}),
     };
   },
 });
@@ -166,16 +212,6 @@ export const markDispatched = internalMutation({
     if (!row || row.state !== "sending" || (row.attempts ?? 0) !== attempt) return false;
     await ctx.db.patch("channelOutbox", row._id, { dispatchedAt: Date.now() });
     return true;
-  },
-});
-
-/** Drops a queued reply (no longer deliverable: user blocked or gone, channel disabled). */
-export const dropOutbox = internalMutation({
-  args: { outboxId: v.id("channelOutbox") },
-  returns: v.null(),
-  handler: async (ctx, { outboxId }) => {
-    if (await ctx.db.get("channelOutbox", outboxId)) await ctx.db.delete("channelOutbox", outboxId);
-    return null;
   },
 });
 
@@ -215,39 +251,11 @@ export const sweepOutbox = internalMutation({
   },
 });
 
-/** Reply destination for a channel user; null when the user or channel is gone, blocked or disabled. */
+/** Reply destination for a channel user (the Resend fetch); null when the user or channel is gone, blocked or disabled. */
 export const target = internalQuery({
   args: { channelUserId: v.id("channelUsers") },
-  returns: v.union(
-    v.null(),
-    v.object({
-      channelId: v.id("channelConfig"),
-      workspaceId: v.id("workspaces"),
-      platform: platformValidator,
-      settings: channelSettingsValidator,
-      platformUserId: v.string(),
-      contact: v.optional(v.string()),
-      replyTarget: v.optional(v.string()),
-      /** true when a time-limited reply target (Discord interaction token) has expired */
-      replyTargetExpired: v.boolean(),
-    }),
-  ),
-  handler: async (ctx, { channelUserId }) => {
-    const user = await ctx.db.get("channelUsers", channelUserId);
-    if (!user || user.blocked) return null;
-    const channel = await ctx.db.get("channelConfig", user.channelId);
-    if (!channel || !channel.enabled) return null;
-    return {
-      channelId: channel._id,
-      workspaceId: channel.workspaceId,
-      platform: channel.platform,
-      settings: channel.settings ?? {},
-      platformUserId: user.platformUserId,
-      contact: user.contact,
-      replyTarget: user.replyTarget,
-      replyTargetExpired: user.replyTargetExpiresAt !== undefined && user.replyTargetExpiresAt <= Date.now(),
-    };
-  },
+  returns: v.union(v.null(), replyTargetValidator),
+  handler: async (ctx, { channelUserId }) => (await replyTo(ctx, channelUserId))?.target ?? null,
 });
 
 /**

@@ -6,13 +6,14 @@
  * Failures are recorded with a code and HTTP status only, and retried with backoff where safe.
  */
 import { v } from "convex/values";
+import type { FunctionReturnType } from "convex/server";
 import twilio from "twilio";
 import type TwilioRequestClient from "twilio/lib/base/RequestClient";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { readSecrets } from "../secrets/access";
-import { ADAPTERS, type Platform } from "./platforms/index";
+import { openSecrets, readSecrets } from "../secrets/access";
+import { ADAPTERS } from "./platforms/index";
 import type { ReplyPlan } from "./platforms/types";
 import { classifyResponse, retryDelayMs, vendorBase, type VendorOutcome, type VendorRequest } from "./vendors";
 import { readBodyCapped } from "../lib/httpSecurity";
@@ -89,16 +90,7 @@ async function twilioSend(
   }
 }
 
-type Target = {
-  channelId: Id<"channelConfig">;
-  workspaceId: Id<"workspaces">;
-  platform: Platform;
-  settings: Record<string, unknown>;
-  platformUserId: string;
-  contact?: string;
-  replyTarget?: string;
-  replyTargetExpired: boolean;
-};
+type Claim = NonNullable<FunctionReturnType<typeof internal.channels.delivery.claimSend>>;
 
 async function secret(ctx: ActionCtx, channelId: Id<"channelConfig">, name: string): Promise<string | undefined> {
   let value: string | undefined;
@@ -115,12 +107,24 @@ const NOT_CONFIGURED: Result = {
   body: "",
 };
 
-async function deliver(ctx: ActionCtx, t: Target, text: string, idemKey: string): Promise<Result> {
+async function deliver(ctx: ActionCtx, c: Claim): Promise<Result> {
+  const t = c.target;
   const base = vendorBase(t.platform, process.env);
   if (!base) return NOT_CONFIGURED;
   const adapter = ADAPTERS[t.platform];
-  const sendSecret = adapter.reply.usesSecret ? await secret(ctx, t.channelId, adapter.secrets.send) : undefined;
-  const plan = adapter.reply.build({ base, secret: sendSecret, target: t, text, idemKey });
+  let sendSecret: string | undefined;
+  if (adapter.reply.usesSecret) {
+    const name = adapter.secrets.send;
+    try {
+      sendSecret = c.sendSecret
+        ? (await openSecrets(ctx, "channelSecrets", t.channelId, c.sendSecret))[name]
+        : undefined;
+    } catch {
+      return NOT_CONFIGURED; // refused or undecryptable: logged by the secrets domain
+    }
+    if (!sendSecret) return NOT_CONFIGURED;
+  }
+  const plan = adapter.reply.build({ base, secret: sendSecret, target: t, text: c.text, idemKey: c.idemKey });
   if (!plan) return NOT_CONFIGURED;
   return plan.kind === "http" ? call(plan.request) : twilioSend(base, plan);
 }
@@ -138,48 +142,49 @@ function crashPoint(name: string): void {
 }
 
 /**
- * Sends one queued reply (channelOutbox row) to its channel user. Only the row id is a scheduler
- * argument (`attempt` is informational). claimSend is the idempotency check: one attempt at a
- * time holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines.
+ * One delivery attempt of a queued reply (channelOutbox row): claim, mark the request as leaving,
+ * call the vendor, record the outcome. claimSend is the idempotency check: one attempt at a time
+ * holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines. Run by
+ * `send` below, and by the agent run itself for the first attempt of its answer (no scheduler hop).
  */
+export async function sendQueuedReply(ctx: ActionCtx, outboxId: Id<"channelOutbox">): Promise<void> {
+  const claim = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
+  if (!claim) return;
+  crashPoint("reply.beforeDispatch");
+  const attempt = claim.attempt;
+  if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt }))) return;
+  const { outcome } = await deliver(ctx, claim);
+  const t = claim.target;
+  const base = {
+    channelId: t.channelId,
+    workspaceId: t.workspaceId,
+    platform: t.platform,
+    attempt,
+    kind: "reply" as const,
+    outboxId,
+  };
+  if (outcome.ok) {
+    await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
+    return;
+  }
+  const f = failure(outcome);
+  const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
+  await ctx.runMutation(internal.channels.delivery.recordResult, {
+    ...base,
+    ok: false,
+    code: f.code,
+    status: f.status || undefined,
+    willRetry: delay !== null,
+    retryInMs: delay ?? undefined,
+  });
+}
+
+/** A scheduled attempt (a notice, a retry, a row the sweeper re-queued). Only the row id is an argument; `attempt` is informational. */
 export const send = internalAction({
   args: { outboxId: v.id("channelOutbox"), attempt: v.optional(v.number()) },
   returns: v.null(),
   handler: async (ctx, { outboxId }) => {
-    const item = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
-    if (!item) return null;
-    const t = await ctx.runQuery(internal.channels.delivery.target, { channelUserId: item.channelUserId });
-    if (!t || !item.text.trim()) {
-      await ctx.runMutation(internal.channels.delivery.dropOutbox, { outboxId });
-      return null;
-    }
-    crashPoint("reply.beforeDispatch");
-    if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt: item.attempt })))
-      return null;
-    const { outcome } = await deliver(ctx, t as Target, item.text, item.idemKey);
-    const attempt = item.attempt;
-    const base = {
-      channelId: t.channelId,
-      workspaceId: t.workspaceId,
-      platform: t.platform,
-      attempt,
-      kind: "reply" as const,
-      outboxId,
-    };
-    if (outcome.ok) {
-      await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
-      return null;
-    }
-    const f = failure(outcome);
-    const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
-    await ctx.runMutation(internal.channels.delivery.recordResult, {
-      ...base,
-      ok: false,
-      code: f.code,
-      status: f.status || undefined,
-      willRetry: delay !== null,
-      retryInMs: delay ?? undefined,
-    });
+    await sendQueuedReply(ctx, outboxId);
     return null;
   },
 });

@@ -72,6 +72,45 @@ const msg = (t: T, id: Id<"messages">) => t.run((ctx) => ctx.db.get(id));
 const notifications = (t: T) => t.run((ctx) => ctx.db.query("notifications").collect());
 
 describe("channel replies", () => {
+  test("the agent run makes its answer's first attempt itself: delivered, no scheduled send", async () => {
+    const { t } = await answered("telegram");
+    // answered() drained one webhook: its reply went out from the run, not from a replies:send job
+    const jobs = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
+    expect(jobs.map((j) => j.name)).toContain("agent/run:handleChannelMessage");
+    expect(jobs.map((j) => j.name)).not.toContain("channels/replies:send");
+    expect(await t.run((ctx) => ctx.db.query("channelOutbox").collect())).toEqual([]);
+    // sent (recordResult deletes the row and counts it), not dropped
+    const summary = await t.run((ctx) => ctx.db.query("channelMessageSummary").collect());
+    expect(summary.map((r) => r.outbound)).toEqual([1]);
+  });
+
+  test("a run that dies between storing its answer and the first attempt: the sweeper sends it once the start lease expires", async () => {
+    const { t, user } = await answered("telegram");
+    const turn = await t.run((ctx) =>
+      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }),
+    );
+    if (!turn.ok) throw new Error(turn.code);
+    const id = turn.assistantMessageId;
+    expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
+    // the run stores its answer and dies before sending: finish names the row the run was to send
+    const outboxId = await t.mutation(internal.agent.context.finish, {
+      assistantMessageId: id,
+      text: "stored, never sent by its run",
+      status: "done",
+      activity: [],
+    });
+    expect(outboxId).not.toBeNull();
+    await drain(t);
+    expect(sends()).toHaveLength(0);
+    expect(await t.mutation(internal.channels.delivery.sweepOutbox, {})).toEqual({ rescheduled: 0, failed: 0 });
+    await expire(t, outboxId!);
+    expect(await t.mutation(internal.channels.delivery.sweepOutbox, {})).toEqual({ rescheduled: 1, failed: 0 });
+    await drain(t);
+    expect(sends()).toHaveLength(1);
+    expect(JSON.parse(sends()[0].body).text).toBe("stored, never sent by its run");
+    expect(await row(t, outboxId!)).toBeNull();
+  });
+
   test("crash after the claim, before the request left: the lease expires, the sweeper re-sends, delivered once", async () => {
     const { t, user, answer } = await answered("telegram");
     const id = await queued(t, user, answer._id);
@@ -196,9 +235,9 @@ describe("agent runs", () => {
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     expect(await msg(t, id)).toMatchObject({ status: "pending", attempts: 0 });
-    expect(await t.mutation(internal.agent.runs.claimRun, { assistantMessageId: id })).toBe(true);
+    expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
     // a duplicate job while the lease is live does nothing
-    expect(await t.mutation(internal.agent.runs.claimRun, { assistantMessageId: id })).toBe(false);
+    expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).toBeNull();
     expect(await t.mutation(internal.agent.runs.sweepRuns, {})).toEqual({ rescheduled: 0, failed: 0 });
     await expire(t, id);
     expect(await t.mutation(internal.agent.runs.sweepRuns, {})).toEqual({ rescheduled: 1, failed: 0 });
@@ -228,7 +267,7 @@ describe("agent runs", () => {
     expect(JSON.parse(sends()[0].body).text).toMatch(/unavailable/);
     expect((await notifications(t)).map((n) => n.kind)).toContain("agent_run");
     // a job that arrives afterwards does not run the model again
-    expect(await t.mutation(internal.agent.runs.claimRun, { assistantMessageId: id })).toBe(false);
+    expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).toBeNull();
   });
 
   test("the attempt budget ends retries of a run that keeps crashing", async () => {
@@ -239,7 +278,7 @@ describe("agent runs", () => {
     if (!turn.ok) throw new Error(turn.code);
     const id = turn.assistantMessageId;
     for (let i = 0; i < 3; i++) {
-      expect(await t.mutation(internal.agent.runs.claimRun, { assistantMessageId: id })).toBe(true);
+      expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
       await expire(t, id);
     }
     expect(await t.mutation(internal.agent.runs.sweepRuns, {})).toEqual({ rescheduled: 0, failed: 1 });
