@@ -19,7 +19,6 @@ import { taints, type RiskClass } from "../lib/agency";
 import { logWarn } from "../lib/log";
 import { exportTrace, newTrace, NOOP_TRACE, SpanKind, traceSetting, type Attrs, type Span } from "../lib/trace";
 import type { RunContext } from "./context";
-import { sendQueuedReply } from "../channels/replies";
 import { definedMeta, type ActivityMetaInput } from "./tables";
 
 type CheckerResult = { ok: true; output: unknown } | { ok: false; code: string; retryAfterMs?: number };
@@ -321,9 +320,11 @@ async function respondTo(
     });
     // the reply's first attempt: if it throws or this run dies, the row's lease runs out and the sweeper sends it
     if (outboxId)
-      await sendQueuedReply(ctx, outboxId).catch((err: unknown) =>
-        logWarn("reply.first_attempt_failed", { error: err instanceof Error ? err.name : "unknown" }),
-      );
+      await ctx
+        .runAction(internal.channels.replies.send, { outboxId })
+        .catch((err: unknown) =>
+          logWarn("reply.first_attempt_failed", { error: err instanceof Error ? err.name : "unknown" }),
+        );
   } finally {
     // after the answer is stored: the export (bounded by its timeout, never throwing) delays no reply
     const reply = out.activity.find((a) => a.kind === "agent.reply" || a.kind === "agent.reply_failed")?.meta;

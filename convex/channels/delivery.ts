@@ -41,7 +41,7 @@ function randomKey(): string {
 /**
  * Queues a reply: the text goes into channelOutbox and the send is scheduled with the row's id,
  * so no message text is kept in `_scheduled_functions`. With `sendByCaller` nothing is scheduled:
- * the calling action makes the first attempt itself (replies.ts:sendQueuedReply) right after this
+ * the calling action makes the first attempt itself (runAction of replies.ts:send) right after this
  * transaction, and if it never does, the row's start lease runs out and the sweeper schedules it.
  */
 export async function queueReply(

@@ -144,10 +144,9 @@ function crashPoint(name: string): void {
 /**
  * One delivery attempt of a queued reply (channelOutbox row): claim, mark the request as leaving,
  * call the vendor, record the outcome. claimSend is the idempotency check: one attempt at a time
- * holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines. Run by
- * `send` below, and by the agent run itself for the first attempt of its answer (no scheduler hop).
+ * holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines.
  */
-export async function sendQueuedReply(ctx: ActionCtx, outboxId: Id<"channelOutbox">): Promise<void> {
+async function sendQueuedReply(ctx: ActionCtx, outboxId: Id<"channelOutbox">): Promise<void> {
   const claim = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
   if (!claim) return;
   crashPoint("reply.beforeDispatch");
@@ -179,7 +178,7 @@ export async function sendQueuedReply(ctx: ActionCtx, outboxId: Id<"channelOutbo
   });
 }
 
-/** A scheduled attempt (a notice, a retry, a row the sweeper re-queued). Only the row id is an argument; `attempt` is informational. */
+/** One attempt: scheduled (a notice, a retry, a row the sweeper re-queued), or run by the agent run for its answer (no scheduler hop). Only the row id is an argument; `attempt` is informational. */
 export const send = internalAction({
   args: { outboxId: v.id("channelOutbox"), attempt: v.optional(v.number()) },
   returns: v.null(),

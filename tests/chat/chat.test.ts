@@ -263,7 +263,7 @@ describe("send", () => {
     expect(results[3]).toMatchObject({ code: "RATE_LIMITED" });
   });
 
-  test("channel hand-off: runs the agent on the channel user's thread and schedules the platform reply", async () => {
+  test("channel hand-off: runs the agent on the channel user's thread and makes the platform reply's first attempt", async () => {
     const { t, owner } = await publicChat();
     const cu = await t.run(async (ctx) => {
       const channelId = await ctx.db.insert("channelConfig", {
@@ -296,14 +296,17 @@ describe("send", () => {
       assistantMessageId: turn.assistantMessageId,
     });
     expect(r).toEqual({ ok: true });
-    // the reply is queued in the outbox; the scheduler holds only its id
+    // the run makes the reply's first attempt itself (no scheduled send); this channel has no bot
+    // token, so the attempt fails for good: the row is gone and the answer is marked undelivered
     const sched = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
-    const send = sched.find((s) => s.name.includes("channels/replies"));
-    const outbox = await t.run((ctx) => ctx.db.query("channelOutbox").collect());
-    expect(outbox.map((o) => [o.channelUserId, o.text])).toEqual([
-      [cu, `${OFFLINE_PREFIX}: you said “hi from telegram” (16 characters).`],
-    ]);
-    expect(send?.args[0]).toEqual({ outboxId: outbox[0]._id });
+    expect(sched.filter((s) => s.name.includes("channels/replies"))).toEqual([]);
+    expect(await t.run((ctx) => ctx.db.query("channelOutbox").collect())).toEqual([]);
+    const answer = await t.run((ctx) => ctx.db.get(turn.assistantMessageId));
+    expect(answer).toMatchObject({
+      text: `${OFFLINE_PREFIX}: you said “hi from telegram” (16 characters).`,
+      status: "error",
+      errorCode: "CHANNEL_NOT_CONFIGURED",
+    });
     const th = await t.run((ctx) =>
       ctx.db
         .query("threads")
