@@ -6,13 +6,13 @@
  * Failures are recorded with a code and HTTP status only, and retried with backoff where safe.
  */
 import { v } from "convex/values";
-import type { FunctionReturnType } from "convex/server";
+import type { FunctionArgs, FunctionReturnType } from "convex/server";
 import twilio from "twilio";
 import type TwilioRequestClient from "twilio/lib/base/RequestClient";
 import { internalAction, type ActionCtx } from "../_generated/server";
 import { internal } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
-import { openSecrets, readSecrets } from "../secrets/access";
+import { openSecrets, readSecrets, type LoadedSecrets } from "../secrets/access";
 import { ADAPTERS } from "./platforms/index";
 import type { ReplyPlan } from "./platforms/types";
 import { classifyResponse, retryDelayMs, vendorBase, type VendorOutcome, type VendorRequest } from "./vendors";
@@ -92,12 +92,25 @@ async function twilioSend(
 
 type Claim = NonNullable<FunctionReturnType<typeof internal.channels.delivery.claimSend>>;
 
-async function secret(ctx: ActionCtx, channelId: Id<"channelConfig">, name: string): Promise<string | undefined> {
+/**
+ * The channel's secret `name`: opened from ciphertexts a claim already loaded, else read now.
+ * undefined when refused or undecryptable (logged by the secrets domain) or empty: not configured.
+ */
+async function secret(
+  ctx: ActionCtx,
+  channelId: Id<"channelConfig">,
+  name: string,
+  loaded?: LoadedSecrets,
+): Promise<string | undefined> {
   let value: string | undefined;
   try {
-    value = (await readSecrets(ctx, "channelSecrets", channelId, [name]))[name];
+    value = (
+      loaded
+        ? await openSecrets(ctx, "channelSecrets", channelId, loaded)
+        : await readSecrets(ctx, "channelSecrets", channelId, [name])
+    )[name];
   } catch {
-    return undefined; // refused or undecryptable: logged by the secrets domain; treated as not configured
+    return undefined;
   }
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
@@ -112,27 +125,33 @@ async function deliver(ctx: ActionCtx, c: Claim): Promise<Result> {
   const base = vendorBase(t.platform, process.env);
   if (!base) return NOT_CONFIGURED;
   const adapter = ADAPTERS[t.platform];
-  let sendSecret: string | undefined;
-  if (adapter.reply.usesSecret) {
-    const name = adapter.secrets.send;
-    try {
-      sendSecret = c.sendSecret
-        ? (await openSecrets(ctx, "channelSecrets", t.channelId, c.sendSecret))[name]
-        : undefined;
-    } catch {
-      return NOT_CONFIGURED; // refused or undecryptable: logged by the secrets domain
-    }
-    if (!sendSecret) return NOT_CONFIGURED;
-  }
+  const sendSecret = adapter.reply.usesSecret
+    ? await secret(ctx, t.channelId, adapter.secrets.send, c.sendSecret)
+    : undefined;
   const plan = adapter.reply.build({ base, secret: sendSecret, target: t, text: c.text, idemKey: c.idemKey });
   if (!plan) return NOT_CONFIGURED;
   return plan.kind === "http" ? call(plan.request) : twilioSend(base, plan);
 }
 
-function failure(o: Attempt): { status: number; code: string; retryAfterMs?: number; final: boolean } {
+type Recorded = Omit<
+  FunctionArgs<typeof internal.channels.delivery.recordResult>,
+  "ok" | "code" | "status" | "willRetry" | "retryInMs"
+>;
+
+/** Records a failed attempt (code and HTTP status only); the retry delay, or null when it was final. */
+async function recordFailure(ctx: ActionCtx, rec: Recorded, o: Attempt): Promise<number | null> {
   if (o.ok) throw new Error("not a failure");
-  const code = "code" in o ? o.code : "VENDOR_ERROR";
-  return { status: o.status, code, retryAfterMs: o.retryAfterMs, final: "final" in o };
+  const final = "final" in o;
+  const delay = final ? null : retryDelayMs(o.status, rec.attempt, o.retryAfterMs);
+  await ctx.runMutation(internal.channels.delivery.recordResult, {
+    ...rec,
+    ok: false,
+    code: "code" in o ? o.code : "VENDOR_ERROR",
+    status: o.status || undefined,
+    willRetry: delay !== null,
+    retryInMs: delay ?? undefined,
+  });
+  return delay;
 }
 
 /** Test-only crash point (WARDEN_ENV=test): kills the process after the claim, before the request leaves. */
@@ -142,48 +161,33 @@ function crashPoint(name: string): void {
 }
 
 /**
- * One delivery attempt of a queued reply (channelOutbox row): claim, mark the request as leaving,
- * call the vendor, record the outcome. claimSend is the idempotency check: one attempt at a time
- * holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines.
+ * One delivery attempt of a queued reply (channelOutbox row): scheduled (a notice, a retry, a row the
+ * sweeper re-queued), or run by the agent run for its answer (no scheduler hop). Only the row id is
+ * an argument (`attempt` is informational). claimSend is the idempotency check: one attempt at a
+ * time holds the row, and a sent row is gone. See delivery.ts for leases, retries and deadlines.
  */
-async function sendQueuedReply(ctx: ActionCtx, outboxId: Id<"channelOutbox">): Promise<void> {
-  const claim = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
-  if (!claim) return;
-  crashPoint("reply.beforeDispatch");
-  const attempt = claim.attempt;
-  if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt }))) return;
-  const { outcome } = await deliver(ctx, claim);
-  const t = claim.target;
-  const base = {
-    channelId: t.channelId,
-    workspaceId: t.workspaceId,
-    platform: t.platform,
-    attempt,
-    kind: "reply" as const,
-    outboxId,
-  };
-  if (outcome.ok) {
-    await ctx.runMutation(internal.channels.delivery.recordResult, { ...base, ok: true, willRetry: false });
-    return;
-  }
-  const f = failure(outcome);
-  const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
-  await ctx.runMutation(internal.channels.delivery.recordResult, {
-    ...base,
-    ok: false,
-    code: f.code,
-    status: f.status || undefined,
-    willRetry: delay !== null,
-    retryInMs: delay ?? undefined,
-  });
-}
-
-/** One attempt: scheduled (a notice, a retry, a row the sweeper re-queued), or run by the agent run for its answer (no scheduler hop). Only the row id is an argument; `attempt` is informational. */
 export const send = internalAction({
   args: { outboxId: v.id("channelOutbox"), attempt: v.optional(v.number()) },
   returns: v.null(),
   handler: async (ctx, { outboxId }) => {
-    await sendQueuedReply(ctx, outboxId);
+    const claim = await ctx.runMutation(internal.channels.delivery.claimSend, { outboxId });
+    if (!claim) return null;
+    crashPoint("reply.beforeDispatch");
+    const attempt = claim.attempt;
+    if (!(await ctx.runMutation(internal.channels.delivery.markDispatched, { outboxId, attempt }))) return null;
+    const { outcome } = await deliver(ctx, claim);
+    const t = claim.target;
+    const rec = {
+      channelId: t.channelId,
+      workspaceId: t.workspaceId,
+      platform: t.platform,
+      attempt,
+      kind: "reply" as const,
+      outboxId,
+    };
+    if (outcome.ok)
+      await ctx.runMutation(internal.channels.delivery.recordResult, { ...rec, ok: true, willRetry: false });
+    else await recordFailure(ctx, rec, outcome);
     return null;
   },
 });
@@ -211,15 +215,7 @@ export const fetchEmail = internalAction({
       if (clean) await ctx.runMutation(internal.channels.inbound.recordEmail, { channelUserId, text: clean });
       return null;
     }
-    const f = failure(result.outcome);
-    const delay = f.final ? null : retryDelayMs(f.status, attempt, f.retryAfterMs);
-    await ctx.runMutation(internal.channels.delivery.recordResult, {
-      ...rec,
-      ok: false,
-      code: f.code,
-      status: f.status || undefined,
-      willRetry: delay !== null,
-    });
+    const delay = await recordFailure(ctx, rec, result.outcome);
     if (delay !== null) {
       await ctx.scheduler.runAfter(delay, internal.channels.replies.fetchEmail, {
         channelUserId,

@@ -40,6 +40,15 @@ async function answered(platform: Platform) {
   return { t, ch, user, answer };
 }
 
+/** A new channel message of `user`, recorded with its pending answer; returns the answer's id. */
+async function pendingTurn(t: T, user: Doc<"channelUsers">, text: string): Promise<Id<"messages">> {
+  const turn = await t.run((ctx) =>
+    appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text }),
+  );
+  if (!turn.ok) throw new Error(turn.code);
+  return turn.assistantMessageId;
+}
+
 /** A queued reply for the answer, as queueReply writes it, without its scheduled send. */
 async function queued(
   t: T,
@@ -86,11 +95,7 @@ describe("channel replies", () => {
 
   test("a run that dies between storing its answer and the first attempt: the sweeper sends it once the start lease expires", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) =>
-      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }),
-    );
-    if (!turn.ok) throw new Error(turn.code);
-    const id = turn.assistantMessageId;
+    const id = await pendingTurn(t, user, "again");
     expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
     // the run stores its answer and dies before sending: finish names the row the run was to send
     const outboxId = await t.mutation(internal.agent.context.finish, {
@@ -229,11 +234,7 @@ describe("channel replies", () => {
 describe("agent runs", () => {
   test("a run that crashed after its claim is re-scheduled when the lease expires, and its reply is queued once", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) =>
-      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "again" }),
-    );
-    if (!turn.ok) throw new Error(turn.code);
-    const id = turn.assistantMessageId;
+    const id = await pendingTurn(t, user, "again");
     expect(await msg(t, id)).toMatchObject({ status: "pending", attempts: 0 });
     expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
     // a duplicate job while the lease is live does nothing
@@ -252,11 +253,7 @@ describe("agent runs", () => {
 
   test("a pending message never outlives its deadline: AGENT_TIMEOUT on the conversation, a notice to the channel user, a notification", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) =>
-      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "stuck" }),
-    );
-    if (!turn.ok) throw new Error(turn.code);
-    const id = turn.assistantMessageId;
+    const id = await pendingTurn(t, user, "stuck");
     await t.run((ctx) =>
       ctx.db.patch(id, { running: true, attempts: 1, leaseUntil: Date.now() - 1, deadlineAt: Date.now() - 1 }),
     );
@@ -272,11 +269,7 @@ describe("agent runs", () => {
 
   test("the attempt budget ends retries of a run that keeps crashing", async () => {
     const { t, user } = await answered("telegram");
-    const turn = await t.run((ctx) =>
-      appendChannelTurn(ctx, { workspaceId: user.workspaceId, channelUserId: user._id, text: "crashy" }),
-    );
-    if (!turn.ok) throw new Error(turn.code);
-    const id = turn.assistantMessageId;
+    const id = await pendingTurn(t, user, "crashy");
     for (let i = 0; i < 3; i++) {
       expect(await t.mutation(internal.agent.runs.startRun, { assistantMessageId: id })).not.toBeNull();
       await expire(t, id);
